@@ -1,0 +1,7 @@
+"""cjsdash: performance analytics for criminal justice partnerships in England and Wales."""
+
+__version__ = "0.1.0"
+
+OGL_ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0."
+)

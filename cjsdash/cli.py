@@ -1,0 +1,221 @@
+"""The ``cjsdash`` command: demo, ingest, validate, indicators, query, serve.
+
+Every command takes ``--db PATH`` (or the ``CJSDASH_DB`` environment variable).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import Warehouse, WarehouseBusy
+from cjsdash.core.periods import GRAINS
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Performance analytics for criminal justice partnerships.")
+console = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", envvar="CJSDASH_DB", help="warehouse file (default data/cjsdash.duckdb)"),
+]
+
+
+def _warehouse(db: Path | None) -> Warehouse:
+    return Warehouse(db or get_settings().db)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(db: DbOption = None, force: Annotated[bool, typer.Option(
+        help="rebuild even if the warehouse exists")] = False) -> None:
+    """Build the demo warehouse: reference data, real samples and the synthetic extract."""
+    from cjsdash.demo.build import build_demo
+
+    path = db or get_settings().db
+    try:
+        summary = build_demo(Path(path), force=force, echo=console.print)
+    except WarehouseBusy as exc:
+        _fail(str(exc))
+    console.print(summary)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files, folders or ZIPs")],
+    db: DbOption = None,
+    source: Annotated[str | None, typer.Option(help="force a loader instead of detecting")] = None,
+    show_rejects: Annotated[int, typer.Option(help="rejects to print per file")] = 10,
+) -> None:
+    """Load files into the warehouse (one transaction each; the same file twice is a no-op)."""
+    from rich.progress import Progress
+
+    from cjsdash.bootstrap import prepare
+    from ingest.pipeline import ingest_paths
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(missing)}")
+    try:
+        with _warehouse(db).writer() as con, Progress(console=err, transient=True) as bar:
+            prepare(con)
+            task = bar.add_task("ingest", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=total or None)
+
+            reports = ingest_paths(con, paths, loader_name=source, progress=progress)
+    except (WarehouseBusy, ValueError) as exc:
+        _fail(str(exc))
+    refused = 0
+    for report in reports:
+        console.print(report.line(), markup=False)
+        for reject in report.rejects[:show_rejects]:
+            console.print("    " + reject.describe(report.file_name), markup=False)
+        if len(report.rejects) > show_rejects:
+            console.print(f"    … and {len(report.rejects) - show_rejects} more "
+                          "(see meta.rejects or the data page)")
+        refused += report.status == "refused"
+    if refused:
+        raise typer.Exit(2)
+
+
+@app.command()
+def validate() -> None:
+    """Check the indicator registry with every named rule; list every problem."""
+    from metrics.registry import RegistryError, load_registry
+    from metrics.rules import RULES, check_registry
+
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        _fail(str(exc))
+    problems = check_registry(registry)
+    for problem in problems:
+        console.print(str(problem), markup=False)
+    console.print(f"{len(registry.indicators)} indicators, {len(RULES)} rules: "
+                  f"{len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def indicators(fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table"
+               ) -> None:
+    """List the registry's indicators by theme."""
+    from metrics.registry import default_registry
+
+    registry = default_registry()
+    rows = [
+        {"id": i.id, "theme": t.short_title, "title": i.title, "type": i.type, "unit": i.unit,
+         "polarity": i.polarity, "ci_method": i.ci_method, "frequency": i.frequency}
+        for t, members in registry.by_theme() for i in members
+    ]
+    _emit(rows, fmt, title="Indicators")
+
+
+@app.command()
+def query(
+    indicator: Annotated[str, typer.Argument(help="indicator id (see `cjsdash indicators`)")],
+    area: Annotated[str, typer.Option(help="area name, alias or ONS code")] = "England and Wales",
+    grain: Annotated[str, typer.Option(help="|".join(GRAINS))] = "quarter",
+    by: Annotated[str | None, typer.Option(help="breakdown, e.g. ethnicity")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Print an indicator's figures for an area: exactly what the pages show."""
+    from metrics.registry import default_registry
+    from metrics.views import resolve_area, series
+
+    if grain not in GRAINS:
+        _fail(f"unknown grain '{grain}' (one of {', '.join(GRAINS)})")
+    registry = default_registry()
+    try:
+        registry.get(indicator)
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    warehouse = _warehouse(db)
+    if not warehouse.exists():
+        _fail(f"no warehouse at {warehouse.path}: run `cjsdash demo` or `cjsdash ingest` first")
+    con = warehouse.reader()
+    choice = resolve_area(con, area)
+    if choice is None:
+        _fail(f"unknown area '{area}'")
+    try:
+        frame = series(con, registry, indicator, [choice.code], grain=grain, by=by)
+    except ValueError as exc:
+        _fail(str(exc))
+    columns = ["indicator", "area_code", "area_name", "period_label", "period_start",
+               "period_end", "breakdown", "numerator", "denominator", "value", "lower", "upper",
+               "method", "suppressed", "target", "status", "display_value", "display_ci",
+               "source", "synthetic", "note"]
+    rows = frame.select(columns).to_dicts()
+    _emit(rows, fmt, title=f"{registry.get(indicator).title}: {choice.name}")
+
+
+def _emit(rows: list[dict], fmt: str, *, title: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        if rows:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    elif fmt == "table":
+        table = Table(title=title)
+        shown = [k for k in (rows[0] if rows else {}) if k not in (
+            "period_start", "period_end", "numerator", "denominator", "value", "lower", "upper",
+            "area_code", "indicator")] if rows and "display_value" in rows[0] else list(
+            rows[0] if rows else {})
+        for key in shown:
+            table.add_column(key)
+        for row in rows:
+            table.add_row(*["" if row[k] is None else str(row[k]) for k in shown])
+        console.print(table)
+        if not rows:
+            console.print("no figures for that choice")
+    else:
+        _fail(f"unknown format '{fmt}' (table, csv or json)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8050,
+    db: DbOption = None,
+    debug: Annotated[bool, typer.Option(help="Dash debug mode (development only)")] = False,
+) -> None:
+    """Serve the dashboard (builds the demo warehouse first if there is none)."""
+    from cjsdash.demo.build import build_demo
+    from cjsdash.server import create_app
+
+    path = Path(db or get_settings().db)
+    if not path.exists():
+        console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
+        console.print(build_demo(path, echo=console.print))
+    dash_app = create_app(Warehouse(path))
+    console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
+    if debug:
+        dash_app.run(host=host, port=port, debug=True)
+    else:
+        from waitress import serve as waitress_serve
+
+        waitress_serve(dash_app.server, host=host, port=port, threads=8)
+
+
+if __name__ == "__main__":
+    app()

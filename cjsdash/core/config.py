@@ -1,0 +1,35 @@
+"""Settings read from the environment (``CJSDASH_*``) with sensible defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every tunable of cjsdash, in one place.
+
+    ``CJSDASH_DB`` names the warehouse file; ``CJSDASH_DATA_DIR`` the folder that uploads
+    and generated files are written under (and nowhere else).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CJSDASH_", extra="ignore")
+
+    db: Path = Field(default=REPO_ROOT / "data" / "cjsdash.duckdb")
+    data_dir: Path = Field(default=REPO_ROOT / "data")
+    shared_real_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data" / "real")
+    suppression_threshold: int = Field(default=5, ge=1)
+    suppression_rounding: int = Field(default=0, ge=0, description="round counts to this base; 0 = off")
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    rag_tolerance: float = Field(default=0.10, ge=0.0, le=1.0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

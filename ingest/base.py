@@ -1,0 +1,94 @@
+"""What every source module provides, and what a read gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import polars as pl
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as a long file is read and loaded."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source format, declared once: the pipeline, the docs and ``/data`` read it."""
+
+    name: str
+    title: str
+    publisher: str
+    licence: str
+    kind: Literal["local", "published", "synthetic"]
+    priority: int
+    required_columns: tuple[str, ...]
+    optional_columns: tuple[str, ...] = ()
+    suppression_markers: tuple[str, ...] = ("..", "[c]", "[x]", "[z]", "*", "-", "[low]")
+    file_types: tuple[str, ...] = (".csv",)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One rejected row (or a whole-file problem when ``row`` is None)."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def describe(self, file_name: str) -> str:
+        where = file_name
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        shown = f" ('{self.value}')" if self.value not in (None, "") else ""
+        return f"{where}: {self.reason}{shown}"
+
+
+class FileRefused(Exception):
+    """The whole file cannot be loaded; nothing from it reaches the warehouse."""
+
+    def __init__(self, file_name: str, reason: str, rejects: list[Reject] | None = None):
+        self.file_name = file_name
+        self.reason = reason
+        self.rejects = rejects or []
+        super().__init__(f"{file_name}: {reason}")
+
+
+@dataclass
+class ReadResult:
+    """A source read into warehouse shape, with its rejected rows."""
+
+    table: Literal["observations", "populations"]
+    frame: pl.DataFrame
+    rejects: list[Reject]
+    rows_in: int
+    source: str
+    vintage: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a reader needs to know about the warehouse (read before the file is read)."""
+
+    resolve_area: Callable[[str], str | None]
+    """any known spelling or code → area code, or None (see cjsdash.core.areas.AreaIndex)."""
+    indicator_measures: dict[str, tuple[str, str, str | None]]
+    """indicator id → (type, numerator measure, denominator measure or None)."""
+    measures: frozenset[str]
+    default_vintage: str
+
+
+class Reader(Protocol):
+    def __call__(self, path: Path, data: bytes, context: ReadContext) -> ReadResult: ...
+
+
+@dataclass(frozen=True)
+class Loader:
+    spec: SourceSpec
+    detect: Callable[[Path, bytes], bool]
+    read: Reader

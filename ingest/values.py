@@ -1,0 +1,28 @@
+"""Vectorised cleaning of published numbers: thousands separators, suppression markers."""
+
+from __future__ import annotations
+
+import polars as pl
+
+DEFAULT_MARKERS: tuple[str, ...] = ("..", "[c]", "[x]", "[z]", "[low]", "*", "-", "–", ":")
+
+
+def parse_numbers(
+    column: pl.Series, markers: tuple[str, ...] = DEFAULT_MARKERS
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Strings → (values as Float64, note for publisher markers, error mask for garbage).
+
+    Empty cells are null with no note. A marker such as ``..`` or ``[c]`` becomes null with
+    the note "publisher marker '..'". Anything else that is not a number is an error.
+    """
+    text = column.cast(pl.String).str.strip_chars()
+    cleaned = text.str.replace_all(r"[,\s£%]", "")
+    values = cleaned.cast(pl.Float64, strict=False)
+    is_marker = text.is_in(list(markers))
+    note = pl.when(is_marker).then(pl.lit("publisher marker '") + text + pl.lit("'"))
+    notes = pl.select(note.otherwise(None).alias("n")).to_series() if len(text) else pl.Series(
+        "n", [], dtype=pl.String
+    )
+    empty = text.is_null() | (text == "")
+    errors = values.is_null() & ~is_marker & ~empty
+    return values.alias(column.name), notes.alias(f"{column.name}_note"), errors

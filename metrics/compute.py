@@ -1,0 +1,94 @@
+"""Compute indicators from the warehouse: one frame, the same columns everywhere.
+
+``compute_indicators`` is what every page, the CLI and every export call. It reads native
+observations through :mod:`metrics.sql`, aggregates them to the grain with
+:mod:`metrics.timeseries`, and derives values, CIs, suppression and target status with
+:mod:`metrics.derive`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.gateway import fetch
+from metrics import derive, sql
+from metrics.options import Options
+from metrics.registry import Indicator, Registry
+from metrics.timeseries import to_grain
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "indicator", "area_code", "period_start", "period_end", "period_label", "breakdown",
+    "numerator", "denominator", "value", "lower", "upper", "level", "method", "suppressed",
+    "note", "source", "vintage", "synthetic", "target", "target_kind", "status",
+    "previous_value", "change", "change_significant",
+)
+
+
+def compute_indicators(
+    con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids: list[str],
+    areas: list[str], *, grain: str = "quarter", by: str | None = None,
+    options: Options | None = None,
+) -> pl.DataFrame:
+    """Every period of every indicator for every area, as one frame of RESULT_COLUMNS."""
+    options = options or Options()
+    indicators = [registry.get(i) for i in indicator_ids]
+    aggregation = {m: agg for m, (_, agg, _) in registry.measures().items()}
+    sources = fetch(con, sql.sources_sql())
+    frames: list[pl.DataFrame] = []
+    for group_by, members in _group_by_breakdown(indicators, by).items():
+        measures = sorted({m for i in members for m in i.measures})
+        native = fetch(con, sql.observations_sql(group_by), [areas, measures])
+        native = native.with_columns(pl.col("value").cast(pl.Float64))
+        periods = to_grain(native, grain, aggregation)
+        needs_pop = any(i.population_denominator for i in members)
+        pops = (
+            fetch(con, sql.populations_sql(group_by), [areas]) if needs_pop else pl.DataFrame()
+        )
+        for ind in members:
+            pairs = derive.pair_measures(periods, ind, pops, options.population_source)
+            pairs = derive.choose_source(pairs, sources)
+            if ind.type == "ratio":
+                figures = derive.ratio_figures(pairs, ind, options, all_groups=by is not None)
+            else:
+                figures = derive.figures(pairs, ind, options)
+            frames.append(figures.with_columns(pl.lit(ind.id).alias("indicator")))
+    if not frames:
+        return empty_result()
+    result = pl.concat([f for f in frames if f.height], how="diagonal_relaxed") if any(
+        f.height for f in frames) else empty_result()
+    if result.height == 0:
+        return empty_result()
+    targets = fetch(con, sql.targets_sql(), [indicator_ids, areas])
+    result = derive.attach_targets(result, targets, {i.id: i for i in indicators})
+    result = derive.attach_previous_year(result, {i.id: i for i in indicators})
+    result = derive.label_periods(result, grain)
+    return result.select(RESULT_COLUMNS).sort("indicator", "area_code", "breakdown",
+                                              "period_start")
+
+
+def _group_by_breakdown(
+    indicators: list[Indicator], by: str | None
+) -> dict[str | None, list[Indicator]]:
+    """Which breakdown each indicator is read at: ratios always need their comparison's."""
+    groups: dict[str | None, list[Indicator]] = {}
+    for ind in indicators:
+        key = ind.comparison.breakdown if ind.comparison else by
+        if by is not None and by not in ind.breakdowns and ind.comparison is None:
+            continue  # not available by this breakdown
+        groups.setdefault(key, []).append(ind)
+    return groups
+
+
+def empty_result() -> pl.DataFrame:
+    return pl.DataFrame(schema=derive.RESULT_SCHEMA).select(RESULT_COLUMNS)
+
+
+def latest_period(frame: pl.DataFrame) -> pl.DataFrame:
+    """The latest period per indicator and area (and breakdown)."""
+    if frame.height == 0:
+        return frame
+    return frame.filter(
+        pl.col("period_end") == pl.col("period_end").max().over("indicator", "area_code",
+                                                                "breakdown")
+    )

@@ -1,0 +1,150 @@
+"""The frames the pages show, the CLI prints and the exports write: one source of truth.
+
+``overview`` is the scorecard (every indicator for one area and period); ``series`` is one
+indicator's trend for one or more areas. Both return :data:`metrics.compute.RESULT_COLUMNS`
+plus presentation columns (titles, formatted values), so a page and ``cjsdash query`` agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.gateway import fetch
+from metrics.compute import Options, compute_indicators
+from metrics.registry import Indicator, Registry
+
+NATIONAL = "K04000001"
+
+
+@dataclass(frozen=True)
+class AreaChoice:
+    code: str
+    name: str
+    kind: str
+
+
+def list_areas(con: duckdb.DuckDBPyConnection) -> list[AreaChoice]:
+    rows = fetch(con, "SELECT code, name, kind FROM core.areas ORDER BY sort_key").rows()
+    return [AreaChoice(*r) for r in rows]
+
+
+def resolve_area(con: duckdb.DuckDBPyConnection, name_or_code: str) -> AreaChoice | None:
+    """An area by code or any known spelling (forces before their LCJB twin)."""
+    from cjsdash.core.areas import normalise_area_name
+
+    row = fetch(
+        con,
+        """SELECT a.code, a.name, a.kind FROM core.areas AS a
+           LEFT JOIN core.area_aliases AS al ON al.code = a.code
+           WHERE upper(a.code) = upper($1) OR al.alias_key = $2
+           ORDER BY upper(a.code) = upper($1) DESC,
+                    list_position(['force','lcjb','region','country','national','other'], a.kind)
+           LIMIT 1""",
+        [name_or_code.strip(), normalise_area_name(name_or_code)],
+    ).rows()
+    return AreaChoice(*row[0]) if row else None
+
+
+def format_value(value: float | None, ind: Indicator, *, suppressed: bool = False) -> str:
+    """How a figure is written everywhere: pages, CLI tables, exports."""
+    if suppressed:
+        return "[c]"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if ind.unit == "percent":
+        return f"{value:,.{ind.decimals}f}%"
+    if ind.unit == "pounds":
+        return f"£{value:,.0f}"
+    if ind.unit == "count":
+        return f"{value:,.0f}"
+    if ind.unit == "ratio":
+        return f"{value:,.{ind.decimals}f}×"
+    return f"{value:,.{ind.decimals}f}"
+
+
+def unit_label(ind: Indicator) -> str:
+    return {
+        "percent": "%", "count": "count", "per_1000": "per 1,000 population", "days": "days",
+        "pounds": "£", "ratio": "ratio (1 = parity)", "hearings": "hearings per case",
+    }[ind.unit]
+
+
+def _present(frame: pl.DataFrame, registry: Registry, areas: dict[str, str]) -> pl.DataFrame:
+    if frame.height == 0:
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("indicator_title", "area_name", "display_value", "display_ci", "theme")
+        )
+    rows = frame.iter_rows(named=True)
+    display, ci, titles, themes = [], [], [], []
+    for r in rows:
+        ind = registry.get(r["indicator"])
+        display.append(format_value(r["value"], ind, suppressed=bool(r["suppressed"])))
+        if r["lower"] is None or r["suppressed"] or math.isnan(r["lower"]):
+            ci.append("")
+        else:
+            ci.append(
+                f"{format_value(r['lower'], ind)} to {format_value(r['upper'], ind)}"
+            )
+        titles.append(ind.title)
+        themes.append(ind.theme)
+    return frame.with_columns(
+        pl.Series("indicator_title", titles, dtype=pl.String),
+        pl.col("area_code").replace_strict(areas, default=pl.col("area_code")).alias("area_name"),
+        pl.Series("display_value", display, dtype=pl.String),
+        pl.Series("display_ci", ci, dtype=pl.String),
+        pl.Series("theme", themes, dtype=pl.String),
+    )
+
+
+def _area_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return {a.code: a.name for a in list_areas(con)}
+
+
+def series(
+    con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str, areas: list[str],
+    *, grain: str = "quarter", by: str | None = None, options: Options | None = None,
+) -> pl.DataFrame:
+    """One indicator, every period, for each area (and breakdown group)."""
+    frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
+                               options=options)
+    return _present(frame, registry, _area_names(con))
+
+
+def overview(
+    con: duckdb.DuckDBPyConnection, registry: Registry, area: str, *, grain: str = "quarter",
+    period_end: date | None = None, options: Options | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(headline, history) for every indicator at one area.
+
+    ``headline`` has one row per indicator: the latest period ending on or before
+    ``period_end`` (the latest available when None). ``history`` holds every period up to it,
+    for sparklines.
+    """
+    ids = [i.id for i in registry.indicators]
+    frame = compute_indicators(con, registry, ids, [area], grain=grain, options=options)
+    if period_end is not None:
+        frame = frame.filter(pl.col("period_end") <= period_end)
+    frame = frame.filter(pl.col("breakdown") == "")
+    history = _present(frame, registry, _area_names(con))
+    headline = history.filter(
+        pl.col("period_end") == pl.col("period_end").max().over("indicator")
+    )
+    return headline, history
+
+
+def period_choices(con: duckdb.DuckDBPyConnection, registry: Registry, area: str,
+                   grain: str) -> list[tuple[date, str]]:
+    """Period ends with data at this area and grain, newest first, with their labels."""
+    ids = [i.id for i in registry.indicators if i.type != "ratio"]
+    frame = compute_indicators(con, registry, ids, [area], grain=grain)
+    if frame.height == 0:
+        return []
+    ends = frame.select("period_end", "period_label").unique().sort("period_end",
+                                                                    descending=True)
+    return [(r[0], r[1]) for r in ends.rows()]
