@@ -1,0 +1,35 @@
+"""Shared fixtures: a real in-memory warehouse, prepared as the CLI prepares one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cjsdash.bootstrap import prepare
+from cjsdash.core.gateway import Warehouse
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture
+def warehouse() -> Iterator[Warehouse]:
+    wh = Warehouse()
+    with wh.writer() as con:
+        prepare(con)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def con(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    with warehouse.writer() as connection:
+        yield connection
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
