@@ -248,18 +248,33 @@ def _expand_measures(frame: pl.DataFrame, ctx: ReadContext) -> tuple[pl.DataFram
 
 
 def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """The same figure twice: identical repeats are one figure (two indicators may share a
+    denominator); a different value for the same figure is a conflict and is rejected."""
     key = ["measure", "area_code", "period_start", "period_end", *BREAKDOWNS, "source"]
-    frame = frame.with_columns(pl.col("row").min().over(key).alias("first_row"))
-    dup = pl.col("row") != pl.col("first_row")
-    rejects = _rejects(
-        frame, dup, "measure",
-        pl.lit("duplicate: the same area, period, measure and breakdown as row ")
-        + pl.col("first_row").cast(pl.String), value_col="measure_given",
+    frame = frame.with_columns(
+        pl.col("row").min().over(key).alias("first_row"),
+        pl.col("value").first().over(key, order_by="row").alias("first_value"),
+        pl.col("measure_given").first().over(key, order_by="row").alias("first_given"),
     )
-    # A denominator duplicate repeats its numerator's reject: report each row once.
+    repeat = pl.col("row") != pl.col("first_row")
+    same = pl.col("value").eq_missing(pl.col("first_value"))
+    shared = pl.col("measure_given") != pl.col("first_given")
+    conflict = repeat & ~(same & shared)
+    reason = pl.when(same).then(
+        pl.lit("duplicate: the same area, period, measure and breakdown as row ")
+        + pl.col("first_row").cast(pl.String)
+    ).otherwise(
+        pl.lit("conflict: ") + pl.col("measure") + pl.lit(" for the same area, period and "
+        "breakdown has a different value in row ") + pl.col("first_row").cast(pl.String)
+    )
+    rejects = _rejects(frame, conflict, "measure", reason, value_col="measure_given")
+    # A row's numerator and denominator can both conflict: report each row once.
     seen: set[int | None] = set()
     unique = [r for r in rejects if not (r.row in seen or seen.add(r.row))]
-    return frame.filter(~dup).drop("first_row", "row", "measure_given"), unique
+    bad_rows = {r.row for r in unique}
+    keep = ~repeat & ~pl.col("row").is_in(list(bad_rows))
+    cols = ["first_row", "first_value", "first_given", "row", "measure_given"]
+    return frame.filter(keep).drop(cols), unique
 
 
 LOADER = Loader(spec=SPEC, detect=detect, read=read)

@@ -64,10 +64,6 @@ def _grid(freq: str, first_fy: int, last_fy: int) -> _Grid:
     return _Grid(freq, labels, starts, t, month_mid, months)
 
 
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def _logit(p: np.ndarray | float) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -92,6 +88,7 @@ class _Generator:
         self.grids = {f: _grid(f, first_fy, last_fy) for f in ("month", "quarter")}
         self.store: dict[tuple[str, str], np.ndarray] = {}
         self.used: dict[str, np.ndarray] = {}  # partitions: share of the denominator drawn so far
+        self.rows: dict[str, dict[str, tuple[np.ndarray, np.ndarray | None]]] = {}
 
     # --- building blocks -------------------------------------------------------------------
     def rng(self, name: str) -> np.random.Generator:
@@ -106,13 +103,20 @@ class _Generator:
                          [points[y] for y in years])
 
     def effects(self, rng: np.random.Generator, c: dict[str, Any], grid: _Grid,
-                polarity: str = "neutral") -> np.ndarray:
-        """Persistent area effect + seasonal cycle + area × period noise (link scale)."""
+                polarity: str = "neutral", log: bool = False) -> np.ndarray:
+        """Persistent area effect + seasonal cycle + area × period noise (link scale).
+
+        On the log scale (``log``) the effects are centred so that exp(effects) averages 1
+        over the population, keeping the national total at the calibrated level.
+        """
         sign = {"higher_is_better": 1.0, "lower_is_better": -1.0}.get(polarity, 0.0)
         w = self.cal["common_weight"] * abs(sign)
         z = w * sign * self.common + np.sqrt(1 - w**2) * rng.standard_normal(len(self.areas))
         area = c["spread_sd"] * z
-        area -= np.average(area, weights=self.pop)
+        if log:
+            area -= np.log(np.average(np.exp(area), weights=self.pop)) + c["noise_sd"] ** 2 / 2
+        else:
+            area -= np.average(area, weights=self.pop)
         season = c["seasonal_amp"] * np.cos(2 * np.pi * (grid.month - self.cal["peak_month"]) / 12)
         noise = c["noise_sd"] * rng.standard_normal((len(self.areas), len(grid.labels)))
         return area[:, None] + season[None, :] + noise
@@ -121,7 +125,7 @@ class _Generator:
         shape = (len(self.areas), len(grid.labels))
         points, factor = np.zeros(shape), np.ones(shape)
         for s in self.cal.get("steps", []):
-            if ind_id not in s["indicators"] or s.get("on", "level") != on:
+            if ind_id not in s["indicators"] or s.get("applies_to", "level") != on:
                 continue
             rows = [i for i, a in enumerate(self.areas) if s["area"] == "*" or
                     _key(a) == _key(s["area"])]
@@ -151,13 +155,15 @@ class _Generator:
             return found
         owner = ind.id
         spec = self.cal["indicators"][owner]["volume"]
-        while "shared_with" in spec:
+        while "shared_with" in spec and "volume" in self.cal["indicators"][spec["shared_with"]]:
             owner = spec["shared_with"]
             spec = self.cal["indicators"][owner]["volume"]
-        if "from" in spec:
-            self.generate(self.reg.get(spec["from"]))
+        if "shared_with" in spec or "from" in spec:  # another indicator draws it
+            source = spec.get("from", spec.get("shared_with"))
+            self.generate(self.reg.get(source))
             found = self.get(measure, grid)
-            assert found is not None, f"{spec['from']} does not produce {measure}"
+            if found is None:
+                raise ValueError(f"calibration: {source} does not produce {measure}")
             return found
         c = {**self.cal["volume_defaults"], **spec}
         rng = self.rng(f"volume:{measure}")
@@ -166,7 +172,8 @@ class _Generator:
             noise = np.exp(c["noise_sd"] * rng.standard_normal((len(self.areas), lvl.size)))
             mu = lvl * np.sqrt(self.pop / 1e6)[:, None] * grid.months / 3 * noise
         else:
-            mu = lvl * self.pop[:, None] / 1000 * grid.months / 12 * np.exp(self.effects(rng, c, grid))
+            eff = self.effects(rng, c, grid, log=True)
+            mu = lvl * self.pop[:, None] / 1000 * grid.months / 12 * np.exp(eff)
         out = rng.poisson(mu * self.steps(owner, grid, "volume")[1])
         self.store[(measure, grid.freq)] = out
         return out
@@ -174,10 +181,9 @@ class _Generator:
     # --- one indicator ---------------------------------------------------------------------
     def generate(self, ind: Indicator) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """Numerators (and denominators) by ethnicity ('' = all), stored by measure."""
+        if ind.id in self.rows:
+            return self.rows[ind.id]
         grid = self.grids[ind.frequency]
-        done = self.store.get((f"rows:{ind.id}", grid.freq))
-        if done is not None:
-            return self._rows[ind.id]
         c, rng = self.cal["indicators"][ind.id], self.rng(ind.id)
         if ind.type == "rate":
             rows = self._rate(ind, c, rng, grid)
@@ -190,13 +196,12 @@ class _Generator:
         else:
             rows = {"": self._mean(ind, c, rng, grid)}
         self.store[(ind.numerator.measure, grid.freq)] = rows[""][0]
-        self.store[(f"rows:{ind.id}", grid.freq)] = np.zeros(0)
-        self._rows = {**getattr(self, "_rows", {}), ind.id: rows}
+        self.rows[ind.id] = rows
         return rows
 
     def _count(self, ind: Indicator, c: dict[str, Any], rng: np.random.Generator,
                grid: _Grid) -> np.ndarray:
-        eff = self.effects(rng, c, grid, ind.polarity)
+        eff = self.effects(rng, c, grid, ind.polarity, log=True)
         factor = self.steps(ind.id, grid)[1]
         if "share_of" in c:
             base = sum(self.generate(self.reg.get(i))[""][0] for i in c["share_of"])
@@ -209,7 +214,7 @@ class _Generator:
     def _p(self, ind: Indicator, c: dict[str, Any], rng: np.random.Generator, grid: _Grid,
            ratio: float | np.ndarray = 1.0) -> np.ndarray:
         eff = self.effects(rng, c, grid, ind.polarity)
-        p = _expit(_logit(self.level(c, grid) / 100 * ratio) + eff)
+        p = 1 / (1 + np.exp(-_logit(self.level(c, grid) / 100 * ratio) - eff))
         return np.clip(p + self.steps(ind.id, grid)[0] / 100, 0.0005, 0.9995)
 
     def _proportion(self, ind: Indicator, c: dict[str, Any], rng: np.random.Generator,
@@ -249,14 +254,15 @@ class _Generator:
         den = self.volume(ind, grid)
         if "sum_of" in c:
             return sum(self.generate(self.reg.get(i))[""][0] for i in c["sum_of"]), den
-        eff = self.effects(rng, c, grid, ind.polarity)
+        eff = self.effects(rng, c, grid, ind.polarity, log=True)
         m = self.level(c, grid) * np.exp(eff) + self.steps(ind.id, grid)[0]
         m = np.clip(m, 1.0 if ind.unit == "hearings" else 0.0, None)
         return np.rint(den * m), den
 
     def _rate(self, ind: Indicator, c: dict[str, Any], rng: np.random.Generator,
               grid: _Grid) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-        eff = self.effects(rng, c, grid, ind.polarity) * self.steps(ind.id, grid)[1]
+        eff = self.effects(rng, c, grid, ind.polarity, log=True)
+        eff += np.log(self.steps(ind.id, grid)[1])
         ratios = np.array([c["groups"][g] for g in GROUPS])
         group_eff = c.get("group_spread_sd", 0.0) * rng.standard_normal((len(self.areas), 5))
         group_eff[:, 0] = 0.0  # the reference group carries the area effect alone
@@ -284,9 +290,8 @@ class _Generator:
             "period": pl.Series(grid.labels * n_areas, dtype=pl.String),
             "measure": pl.Series([ind.id] * num.size, dtype=pl.String),
             "numerator": pl.Series(num.ravel().astype(np.int64), dtype=pl.Int64),
-            "denominator": pl.Series(None if den is None else den.ravel().astype(np.int64),
-                                     dtype=pl.Int64) if den is not None
-            else pl.Series([None] * num.size, dtype=pl.Int64),
+            "denominator": pl.Series([None] * num.size if den is None
+                                     else den.ravel().astype(np.int64), dtype=pl.Int64),
             "value": pl.Series([None] * num.size, dtype=pl.Float64),
             "ethnicity": pl.Series([ethnicity] * num.size, dtype=pl.String),
             "source": pl.Series([SYNTHETIC_SOURCE] * num.size, dtype=pl.String),

@@ -88,6 +88,7 @@ Cumbria,2024-25 Q4,ineffective_trial_rate_crown,120,100
 Cumbria,2024-25 Q4,not_an_indicator,1,2
 Cumbria,2023-24 Q4,ineffective_trial_rate_crown,7,
 Cumbria,2024-25 Q1,ineffective_trial_rate_crown,13,100
+Cumbria,2024-25 Q1,ineffective_trial_rate_crown,12,100
 """
 
 
@@ -102,8 +103,9 @@ def test_each_bad_row_is_quarantined_with_row_column_and_reason(con, tmp_path: P
     assert found[(7, "numerator")] == "numerator is above the denominator"
     assert found[(8, "measure")].startswith("unknown measure")
     assert found[(9, "denominator")].startswith("missing denominator")
-    assert found[(10, "measure")].startswith("duplicate")
-    assert len(report.rejects) == 8
+    assert found[(10, "measure")].startswith("conflict")
+    assert found[(11, "measure")].startswith("duplicate")
+    assert len(report.rejects) == 9
     stored = con.execute(
         "SELECT row_number, column_name, value, reason FROM meta.rejects "
         "WHERE run_id = ? ORDER BY row_number", [report.run_id]).fetchall()

@@ -1,0 +1,37 @@
+# One task runner for people and CI. `make serve` and `make test` are the README's two commands.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: install install-test browser serve demo test lint unit bench clean
+
+install:
+	$(PIP) install --quiet -e .
+
+install-test:
+	$(PIP) install --quiet -e ".[test]"
+
+browser:
+	@bash scripts/ensure_chromium.sh
+
+serve: install
+	$(PYTHON) -m cjsdash.cli serve
+
+demo: install
+	$(PYTHON) -m cjsdash.cli demo --force
+
+lint: install-test
+	$(PYTHON) -m ruff check .
+	lint-imports
+
+unit: install-test
+	$(PYTHON) -m pytest -m "not browser" -q
+
+test: install-test browser lint
+	$(PYTHON) -m pytest -q
+
+bench: install-test
+	$(PYTHON) benchmarks/run.py
+
+clean:
+	rm -rf data/cjsdash.duckdb data/cjsdash.duckdb.wal data/generated tests/artifacts

@@ -1,0 +1,1 @@
+"""Synthetic demo data: seeded, calibrated to the national references, labelled as not real."""
