@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.areas import AreaIndex
+from cjsdash.core.rollup import refresh_rollup
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
 from ingest.load import register_sources, upsert_versioned
@@ -217,6 +218,8 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
         run_id = _insert_run(con, name, sha, loader, started, "loaded", result.source,
                              result.vintage, result.rows_in, "; ".join(result.notes))
         new, revised, unchanged = upsert_versioned(con, table, result.frame, run_id)
+        if result.table == "observations" and (new or revised):
+            refresh_rollup(con, sorted(set(result.frame["measure"].unique().to_list())))
         _insert_rejects(con, run_id, name, result.rejects)
         con.execute(
             "UPDATE meta.ingest_runs SET rows_loaded = ?, rows_revised = ?, rows_unchanged = ?, "

@@ -225,6 +225,8 @@ def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_
         pl.when(pl.col("suppressed")).then(pl.lit(f"suppressed: {rule}")).otherwise("note")
         .alias("note")
     )
+    if not all_groups:  # the headline figure: one comparison, shown as the indicator's total
+        out = out.with_columns(pl.lit("").alias("breakdown"))
     return out.drop("ref_x", "ref_n", "ref_source")
 
 

@@ -1,8 +1,8 @@
 """SQL built by small functions; values always bound, identifiers only from the contracts.
 
-Every area's figures come through ``core.area_sources``: an area's own rows first, then a
-twin with the same footprint (a force and its LCJB), then the sum of its forces, then the sum
-of its LCJBs — a strategy counts only when every area it needs is present.
+Every area's figures come from ``core.area_observations`` (see :mod:`cjsdash.core.rollup`):
+its own rows or a twin's, else the sum of its forces, else of its LCJBs. Populations are
+rolled up the same way at query time (the table is small).
 """
 
 from __future__ import annotations
@@ -20,34 +20,15 @@ def _breakdown_filter(by: str | None) -> str:
 
 
 def observations_sql(by: str | None = None) -> str:
-    """Native observations for areas ``$1`` (list) and measures ``$2`` (list), summed up to
-    each area by its first complete strategy. ``breakdown`` is the ``by`` column (or '')."""
+    """Figures for areas ``$1`` (list) and measures ``$2`` (list) from the area rollup
+    (:mod:`cjsdash.core.rollup`); ``breakdown`` is the ``by`` column (or '')."""
     by_expr = f"o.{by}" if by else "''"
     return f"""
-WITH src AS (
-    SELECT area_code, strategy, source_area_code, set_size
-    FROM core.area_sources WHERE list_contains($1, area_code)
-), obs AS (
-    SELECT s.area_code, o.measure, o.period_start, o.period_end, {by_expr} AS breakdown,
-           o.source, o.vintage, s.strategy, s.set_size, o.area_code AS from_area,
-           o.value, o.value_note
-    FROM core.observations AS o JOIN src AS s ON o.area_code = s.source_area_code
-    WHERE o.is_current AND list_contains($2, o.measure) AND {_breakdown_filter(by)}
-), per_strategy AS (
-    SELECT area_code, measure, period_start, period_end, breakdown, source, strategy,
-           CASE WHEN count(value) < count(*) THEN NULL ELSE sum(value) END AS value,
-           max(vintage) AS vintage,
-           string_agg(DISTINCT value_note, '; ') AS value_note
-    FROM obs
-    GROUP BY area_code, measure, period_start, period_end, breakdown, source, strategy
-    HAVING count(DISTINCT from_area) = max(set_size)
-)
-SELECT area_code, measure, period_start, period_end, breakdown, source, vintage, value,
-       value_note
-FROM per_strategy
-QUALIFY row_number() OVER (
-    PARTITION BY area_code, measure, period_start, period_end, breakdown, source
-    ORDER BY strategy) = 1
+SELECT o.area_code, o.measure, o.period_start, o.period_end, {by_expr} AS breakdown, o.source,
+       o.vintage, o.value, o.value_note
+FROM core.area_observations AS o
+WHERE list_contains($1, o.area_code) AND list_contains($2, o.measure)
+  AND {_breakdown_filter(by)}
 """  # noqa: S608 - identifiers from the schema contracts only
 
 
@@ -61,16 +42,23 @@ def populations_sql(by: str | None = None) -> str:
     where = " AND ".join([f"p.{c} = ''" for c in others] + ([f"p.{by} <> ''"] if by else []))
     return f"""
 WITH src AS (
-    SELECT area_code, strategy, source_area_code, set_size
-    FROM core.area_sources WHERE list_contains($1, area_code)
-), per_strategy AS (
-    SELECT s.area_code, p.year, {by_expr} AS breakdown, p.source, s.strategy,
-           sum(p.population) AS population, count(DISTINCT p.area_code) AS n,
-           max(s.set_size) AS set_size
-    FROM core.populations AS p JOIN src AS s ON p.area_code = s.source_area_code
+    SELECT s.area_code, s.strategy, s.source_area_code AS slot, s.set_size,
+           t.candidate_code, t.preference
+    FROM core.area_sources AS s JOIN core.area_twins AS t ON t.area_code = s.source_area_code
+    WHERE list_contains($1, s.area_code) AND s.strategy <> 1
+), pop AS (
+    SELECT s.area_code, s.strategy, s.slot, s.set_size, p.year, {by_expr} AS breakdown,
+           p.source, p.population
+    FROM core.populations AS p JOIN src AS s ON p.area_code = s.candidate_code
     WHERE p.is_current AND {where}
-    GROUP BY ALL
-    HAVING count(DISTINCT p.area_code) = max(s.set_size)
+    QUALIFY row_number() OVER (
+        PARTITION BY s.area_code, s.strategy, s.slot, p.year, breakdown, p.source
+        ORDER BY s.preference) = 1
+), per_strategy AS (
+    SELECT area_code, year, breakdown, source, strategy, sum(population) AS population
+    FROM pop
+    GROUP BY area_code, year, breakdown, source, strategy
+    HAVING count(DISTINCT slot) = max(set_size)
 )
 SELECT area_code, year, breakdown, source, population FROM per_strategy
 QUALIFY row_number() OVER (PARTITION BY area_code, year, breakdown, source ORDER BY strategy) = 1

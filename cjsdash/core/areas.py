@@ -257,3 +257,18 @@ def load_reference_areas(con: duckdb.DuckDBPyConnection, index: AreaIndex) -> No
             con.execute(insert)
         finally:
             con.unregister("_cjsdash_area_ref")
+    con.execute("DELETE FROM core.area_twins")
+    con.execute(TWINS_SQL)
+
+
+TWINS_SQL = """
+INSERT INTO core.area_twins
+WITH fp AS (
+    SELECT a.code, coalesce(list_sort(list(f.force_code)), [a.code]) AS forces
+    FROM core.areas AS a LEFT JOIN core.area_footprints AS f ON f.area_code = a.code
+    GROUP BY a.code
+)
+SELECT x.code, y.code, CASE WHEN x.code = y.code THEN 0 ELSE 1 END
+FROM fp AS x JOIN fp AS y ON x.forces = y.forces
+"""
+"""Every area paired with itself (preference 0) and each twin (1): who can fill its slot."""

@@ -70,6 +70,12 @@ DDL: tuple[str, ...] = (
     set_size INTEGER NOT NULL,        -- how many source areas the strategy needs, all present
     PRIMARY KEY (area_code, strategy, source_area_code)
 )""",
+    """CREATE TABLE IF NOT EXISTS core.area_twins (
+    area_code VARCHAR NOT NULL,       -- an area
+    candidate_code VARCHAR NOT NULL,  -- itself, or an area with exactly the same footprint
+    preference INTEGER NOT NULL,      -- 0 itself, 1 a twin
+    PRIMARY KEY (area_code, candidate_code)
+)""",
     # --- facts -----------------------------------------------------------------------------
     f"""CREATE TABLE IF NOT EXISTS core.observations (
     measure VARCHAR NOT NULL,
@@ -83,6 +89,18 @@ DDL: tuple[str, ...] = (
     vintage VARCHAR NOT NULL,
     run_id BIGINT NOT NULL,
     is_current BOOLEAN NOT NULL DEFAULT TRUE
+)""",
+    f"""CREATE TABLE IF NOT EXISTS core.area_observations (
+    area_code VARCHAR NOT NULL,       -- every area, its figures summed up (cjsdash.core.rollup)
+    measure VARCHAR NOT NULL,
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,
+    {_breakdown_ddl},
+    source VARCHAR NOT NULL,
+    vintage VARCHAR NOT NULL,
+    value DOUBLE,
+    value_note VARCHAR,
+    strategy INTEGER NOT NULL         -- how it was built: 0 own/twin rows, 2 forces, 3 LCJBs
 )""",
     """CREATE TABLE IF NOT EXISTS core.populations (
     area_code VARCHAR NOT NULL,

@@ -1,0 +1,60 @@
+"""Figures for every area, summed up from the areas that make it: ``core.area_observations``.
+
+An area's figure comes from its own rows (or a twin's: a force and its LCJB have the same
+footprint), else from the sum of its forces, else the sum of its LCJBs — a strategy counts
+only when every area it needs is present, so a partial total is never shown as a total.
+The table is refreshed inside each load's transaction for the measures that load touched,
+so a reader sees either the old figures or the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from cjsdash.core.schema import BREAKDOWNS
+
+_B = ", ".join(f"o.{b}" for b in BREAKDOWNS)
+_BB = ", ".join(BREAKDOWNS)
+
+ROLLUP_SELECT_SQL = f"""
+WITH src AS (
+    SELECT s.area_code, s.strategy, s.source_area_code AS slot, s.set_size,
+           t.candidate_code, t.preference
+    FROM core.area_sources AS s JOIN core.area_twins AS t ON t.area_code = s.source_area_code
+    WHERE s.strategy <> 1
+), obs AS (
+    SELECT s.area_code, o.measure, o.period_start, o.period_end, {_B}, o.source, o.vintage,
+           s.strategy, s.set_size, s.slot, o.value, o.value_note
+    FROM core.observations AS o JOIN src AS s ON o.area_code = s.candidate_code
+    WHERE o.is_current AND list_contains($1, o.measure)
+    QUALIFY row_number() OVER (
+        PARTITION BY s.area_code, s.strategy, s.slot, o.measure, o.period_start, o.period_end,
+                     {_B}, o.source
+        ORDER BY s.preference) = 1
+), per_strategy AS (
+    SELECT area_code, measure, period_start, period_end, {_BB}, source, strategy,
+           CASE WHEN count(value) < count(*) THEN NULL ELSE sum(value) END AS value,
+           max(vintage) AS vintage,
+           string_agg(DISTINCT value_note, '; ') AS value_note
+    FROM obs
+    GROUP BY area_code, measure, period_start, period_end, {_BB}, source, strategy
+    HAVING count(DISTINCT slot) = max(set_size)
+)
+SELECT area_code, measure, period_start, period_end, {_BB}, source, vintage, value,
+       value_note, strategy
+FROM per_strategy
+QUALIFY row_number() OVER (
+    PARTITION BY area_code, measure, period_start, period_end, {_BB}, source
+    ORDER BY strategy) = 1
+"""  # noqa: S608 - identifiers from the schema contracts only
+
+
+def refresh_rollup(con: duckdb.DuckDBPyConnection, measures: list[str]) -> int:
+    """Recompute ``core.area_observations`` for ``measures`` (inside the caller's transaction)."""
+    if not measures:
+        return 0
+    con.execute("DELETE FROM core.area_observations WHERE list_contains($1, measure)",
+                [measures])
+    return con.execute(
+        f"INSERT INTO core.area_observations {ROLLUP_SELECT_SQL}", [measures]  # noqa: S608
+    ).fetchone()[0]

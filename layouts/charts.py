@@ -1,0 +1,311 @@
+"""Pure chart factories: a frame and an Indicator in, a plotly Figure out.
+
+No Dash and no database here: the board-pack exports call the same functions, so a board pack
+and the website cannot disagree. Frames are those of :func:`metrics.views.series` and
+:func:`metrics.views.overview` (``RESULT_COLUMNS`` plus ``display_value``/``display_ci``).
+
+Conventions every chart follows:
+
+- the x axis is the period label, in period order, over every period either line has, so a
+  missing or suppressed period is a visible gap (never a line drawn across it);
+- suppressed periods are marked ``[c]`` under the gap, and said so in the hover text;
+- figures from the synthetic demo extract say "synthetic demo data" in their hover text;
+- the y axis is titled with :func:`metrics.views.unit_label`, the chart with the indicator
+  title; lines differ by dash and marker as well as colour (Okabe–Ito, :mod:`layouts.theme`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from layouts import theme
+from metrics.registry import Indicator
+from metrics.views import format_value, unit_label
+
+_SPARK_HEIGHT = 40
+_TREND_HEIGHT = 460
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _headline_rows(frame: pl.DataFrame | None) -> pl.DataFrame:
+    """All-groups rows only (breakdown ''), in period order."""
+    if frame is None or frame.height == 0:
+        return pl.DataFrame()
+    if "breakdown" in frame.columns:
+        frame = frame.filter(pl.col("breakdown").fill_null("") == "")
+    return frame.sort("period_start")
+
+
+def _count(value: Any) -> str:
+    if _is_missing(value):
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
+    """The hover text of one point: value, CI, numerator/denominator, source, caveats."""
+    lines = [f"<b>{series_name}</b>", row.get("period_label") or ""]
+    suppressed = bool(row.get("suppressed"))
+    value = format_value(row.get("value"), ind, suppressed=suppressed)
+    lines.append(f"Value: {value}")
+    if suppressed:
+        lines.append(f"Suppressed {theme.SUPPRESSED_MARK}: {row.get('note') or 'small numbers'}")
+    else:
+        level = row.get("level") or 0.95
+        if not _is_missing(row.get("lower")) and not _is_missing(row.get("upper")):
+            lines.append(
+                f"{level:.0%} CI: {format_value(row['lower'], ind)} to "
+                f"{format_value(row['upper'], ind)}"
+            )
+        elif ind.ci_method == "none":
+            lines.append(f"No CI: {ind.ci_note or 'not applicable'}")
+        parts = [f"{ind.numerator.title}: {_count(row.get('numerator'))}"]
+        if ind.denominator is not None or not _is_missing(row.get("denominator")):
+            title = ind.denominator.title if ind.denominator else "Denominator"
+            parts.append(f"{title}: {_count(row.get('denominator'))}")
+        lines.extend(parts)
+    if not _is_missing(row.get("target")):
+        lines.append(f"Target: {format_value(row['target'], ind)}")
+    if row.get("source"):
+        lines.append(f"Source: {row['source']}" + (
+            f" ({row['vintage']})" if row.get("vintage") else ""))
+    if row.get("synthetic"):
+        lines.append(f"{theme.SYNTHETIC_MARK} synthetic demo data")
+    return "<br>".join(lines)
+
+
+def _describe(rows: pl.DataFrame, ind: Indicator) -> str:
+    shown = rows.filter(~pl.col("suppressed").fill_null(False) & pl.col("value").is_not_null())
+    if shown.height == 0:
+        return f"{ind.title}: no figures to show"
+    first, last = shown.row(0, named=True), shown.row(-1, named=True)
+    return (
+        f"{ind.title}: {rows.height} periods, from {format_value(first['value'], ind)} in "
+        f"{first['period_label']} to {format_value(last['value'], ind)} in "
+        f"{last['period_label']}"
+    )
+
+
+def describe_series(history: pl.DataFrame, ind: Indicator) -> str:
+    """A sentence describing a trend, for screen readers (the sparkline's accessible name)."""
+    return _describe(_headline_rows(history), ind) if history.height else (
+        f"{ind.title}: no figures to show")
+
+
+def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> go.Figure:
+    """A tiny line of the indicator's history; the last point marked; no axes."""
+    rows = _headline_rows(history)
+    fig = go.Figure()
+    title = describe_series(history, ind) if rows.height else f"{ind.title}: no data"
+    if rows.height:
+        values = rows["value"].to_list()
+        labels = rows["period_label"].to_list()
+        fig.add_scatter(x=labels, y=values, mode="lines", connectgaps=False,
+                        line={"color": theme.AREA_COLOUR, "width": 1.5}, hoverinfo="skip",
+                        name=ind.short_title)
+        last = next((i for i in range(len(values) - 1, -1, -1) if not _is_missing(values[i])),
+                    None)
+        if last is not None:
+            fig.add_scatter(x=[labels[last]], y=[values[last]], mode="markers",
+                            marker={"color": theme.AREA_COLOUR, "size": 6}, hoverinfo="skip",
+                            name="latest")
+    fig.update_layout(
+        template=theme.TEMPLATE_NAME, height=_SPARK_HEIGHT, showlegend=False,
+        margin={"l": 2, "r": 4, "t": 4, "b": 4},
+        xaxis={"visible": False, "type": "category"}, yaxis={"visible": False},
+        meta={"title": title},
+    )
+    return fig
+
+
+def _period_axis(*frames: pl.DataFrame) -> list[str]:
+    """Every period label of the frames, in period order."""
+    parts = [f.select("period_start", "period_label") for f in frames if f.height]
+    if not parts:
+        return []
+    periods = pl.concat(parts).unique().sort("period_start")
+    return periods["period_label"].unique(maintain_order=True).to_list()
+
+
+def _aligned(rows: pl.DataFrame, axis: Sequence[str]) -> list[dict[str, Any] | None]:
+    by_label = {r["period_label"]: r for r in rows.iter_rows(named=True)}
+    return [by_label.get(label) for label in axis]
+
+
+def _values(points: list[dict[str, Any] | None], column: str) -> list[float | None]:
+    out: list[float | None] = []
+    for p in points:
+        v = None if p is None else p.get(column)
+        out.append(None if _is_missing(v) else v)
+    return out
+
+
+def _ci_band(axis: Sequence[str], points: list[dict[str, Any] | None]) -> tuple[list, list]:
+    """One closed polygon per run of consecutive periods with a CI (None between runs)."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    run: list[int] = []
+
+    def close() -> None:
+        if run:
+            if xs:
+                xs.append(None)
+                ys.append(None)
+            xs.extend([axis[i] for i in run] + [axis[i] for i in reversed(run)])
+            ys.extend([points[i]["upper"] for i in run] +  # type: ignore[index]
+                      [points[i]["lower"] for i in reversed(run)])  # type: ignore[index]
+            run.clear()
+
+    for i, p in enumerate(points):
+        if p is not None and not _is_missing(p.get("lower")) and not _is_missing(p.get("upper")):
+            run.append(i)
+        else:
+            close()
+    close()
+    return xs, ys
+
+
+def _add_line(fig: go.Figure, axis: Sequence[str], rows: pl.DataFrame, ind: Indicator, *,
+              name: str, colour: str, dash: str, symbol: str) -> list[dict[str, Any] | None]:
+    points = _aligned(rows, axis)
+    text = [hover_text(p, ind, series_name=name) if p else f"<b>{name}</b><br>{axis[i]}<br>no data"
+            for i, p in enumerate(points)]
+    fig.add_scatter(
+        x=list(axis), y=_values(points, "value"), mode="lines+markers", name=name,
+        connectgaps=False, line={"color": colour, "width": 2.5, "dash": dash},
+        marker={"color": colour, "size": 8, "symbol": symbol}, text=text,
+        hovertemplate="%{text}<extra></extra>",
+    )
+    return points
+
+
+def _add_target(fig: go.Figure, axis: Sequence[str], targets: pl.DataFrame,
+                ind: Indicator) -> None:
+    points = _aligned(targets, axis)
+    values = _values(points, "target")
+    if not any(v is not None for v in values):
+        return
+    last = max(i for i, v in enumerate(values) if v is not None)
+    fig.add_scatter(
+        x=list(axis), y=values, mode="lines", name="Target", line_shape="hv",
+        line={"color": theme.TARGET_COLOUR, "width": 1.5, "dash": "dash"},
+        hovertemplate=f"Target: %{{y:.{ind.decimals}f}}<extra></extra>",
+    )
+    fig.add_annotation(
+        x=axis[last], y=values[last], text=f"Target {format_value(values[last], ind)}",
+        showarrow=False, xanchor="right", yanchor="bottom", font={"size": 12},
+        bgcolor="rgba(255,255,255,0.8)",
+    )
+
+
+def _annotate_suppressed(fig: go.Figure, axis: Sequence[str],
+                         points: list[dict[str, Any] | None]) -> None:
+    hidden = [axis[i] for i, p in enumerate(points) if p is not None and p.get("suppressed")]
+    for label in hidden:
+        fig.add_annotation(
+            x=label, y=0, yref="paper", yanchor="bottom", showarrow=False,
+            text=theme.SUPPRESSED_MARK, font={"size": 13, "color": theme.TEXT_COLOUR},
+            hovertext=f"{label}: suppressed (small numbers)",
+        )
+    if hidden:
+        fig.add_annotation(
+            x=1, xref="paper", xanchor="right", y=1.02, yref="paper", yanchor="bottom",
+            showarrow=False, align="right", font={"size": 12, "color": theme.SECONDARY_TEXT},
+            text=f"{theme.SUPPRESSED_MARK} suppressed period: gap in the line",
+        )
+
+
+def _empty(fig: go.Figure, message: str) -> go.Figure:
+    fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       text=message, font={"size": 16, "color": theme.SECONDARY_TEXT})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _base_layout(fig: go.Figure, ind: Indicator, subtitle: str) -> None:
+    fig.update_layout(
+        template=theme.TEMPLATE_NAME, height=_TREND_HEIGHT,
+        title={"text": ind.title, "subtitle": {"text": subtitle}},
+        yaxis={"title": {"text": unit_label(ind)},
+               "rangemode": "normal" if ind.unit == "ratio" else "tozero"},
+        xaxis={"type": "category", "title": {"text": "Period"}},
+        hovermode="closest", meta={"indicator": ind.id},
+    )
+
+
+def make_trend_figure(
+    area_series: pl.DataFrame, national_series: pl.DataFrame | None, ind: Indicator, *,
+    area_name: str, target_series: pl.DataFrame | None = None,
+    national_name: str = "England and Wales",
+) -> go.Figure:
+    """The indicator over time for one area: value, 95% CI band, target and England & Wales.
+
+    ``target_series`` (``period_label``, ``period_start``, ``target``) defaults to the
+    ``target`` column of ``area_series``. Pass ``national_series=None`` when the area is
+    England and Wales itself.
+    """
+    area = _headline_rows(area_series)
+    national = _headline_rows(national_series)
+    fig = go.Figure()
+    _base_layout(fig, ind, area_name)
+    if area.height == 0 and national.height == 0:
+        return _empty(fig, "No data for this area and grain")
+    targets = _headline_rows(target_series) if target_series is not None else area
+    axis = _period_axis(area, national)
+    if area.height:
+        points = _aligned(area, axis)
+        band_x, band_y = _ci_band(axis, points)
+        level = area["level"].drop_nulls()[0] if "level" in area.columns and area[
+            "level"].drop_nulls().len() else 0.95
+        if band_x:
+            fig.add_scatter(
+                x=band_x, y=band_y, fill="toself", fillcolor=theme.CI_FILL, mode="lines",
+                line={"width": 0}, name=f"{area_name}: {level:.0%} confidence interval",
+                hoverinfo="skip",
+            )
+    if national.height:
+        _add_line(fig, axis, national, ind, name=national_name, colour=theme.NATIONAL_COLOUR,
+                  dash="dot", symbol="square")
+    if area.height:
+        points = _add_line(fig, axis, area, ind, name=area_name, colour=theme.AREA_COLOUR,
+                           dash="solid", symbol="circle")
+        _annotate_suppressed(fig, axis, points)
+    else:
+        fig.add_annotation(x=0.5, y=1.02, xref="paper", yref="paper", showarrow=False,
+                           text=f"No figures for {area_name}", yanchor="bottom")
+    if "target" in targets.columns and targets.height:
+        _add_target(fig, axis, targets, ind)
+    if ind.unit == "ratio":
+        fig.add_hline(y=1, line={"color": theme.SECONDARY_TEXT, "width": 1},
+                      annotation_text="parity", annotation_position="top left")
+    return fig
+
+
+def make_breakdown_figure(series: pl.DataFrame, ind: Indicator, *, area_name: str,
+                          by: str = "ethnicity") -> go.Figure:
+    """One line per breakdown group (e.g. by ethnicity) for one area."""
+    fig = go.Figure()
+    _base_layout(fig, ind, f"{area_name}, by {by}")
+    rows = series.filter(pl.col("breakdown").fill_null("") != "") if series.height else series
+    if rows.height == 0:
+        return _empty(fig, f"No figures by {by} for this area and grain")
+    rows = rows.sort("period_start")
+    axis = _period_axis(rows)
+    dashes = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
+    symbols = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star")
+    for i, group in enumerate(rows["breakdown"].unique(maintain_order=False).sort().to_list()):
+        colour = theme.COLOURWAY[i % len(theme.COLOURWAY)]
+        points = _add_line(fig, axis, rows.filter(pl.col("breakdown") == group), ind,
+                           name=group, colour=colour, dash=dashes[i % len(dashes)],
+                           symbol=symbols[i % len(symbols)])
+        _annotate_suppressed(fig, axis, points)
+    return fig

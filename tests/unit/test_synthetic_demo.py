@@ -1,0 +1,259 @@
+"""The synthetic demo board extract: shape, determinism, consistency and calibration."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cjsdash.core.periods import parse_period
+from cjsdash.demo.synthetic import (
+    COLUMNS,
+    GROUPS,
+    NOT_STATED,
+    SYNTHETIC_LABEL,
+    SYNTHETIC_SOURCE,
+    load_calibration,
+    make_synthetic_extract,
+    write_synthetic_extract,
+)
+from metrics.registry import Registry, load_registry
+
+REPO = Path(__file__).resolve().parents[2]
+CENSUS = REPO / "data" / "reference" / "census2011_force_ethnicity.csv"
+SHARED_CENSUS = (REPO.parent / "shared" / "data" / "real" / "ons_census2011_ethnicity"
+                 / "force-demographics_DERIVED.csv")
+COLUMN = "Ethnic Group: {}; measures: Value"
+ALL_GROUPS = "Ethnic Group: All categories: Ethnic group; measures: Value"
+QUARTERS, MONTHS = 44, 132  # 2015-16 Q1 … 2025-26 Q4; Apr 2015 … Mar 2026
+
+
+def census_populations() -> pl.DataFrame:
+    """The 42 LCJB areas from the Census 2011 force file (London = Metropolitan + City)."""
+    path = CENSUS if CENSUS.exists() else SHARED_CENSUS
+    if not path.exists():
+        pytest.skip("the Census 2011 force ethnicity file is not available")
+    raw = pl.read_csv(path).with_columns(
+        pl.when(pl.col("PFA16NM").is_in(["Metropolitan", "City of London"]))
+        .then(pl.lit("London")).otherwise(pl.col("PFA16NM")).alias("area")
+    )
+    columns = {"": ALL_GROUPS, **{g: COLUMN.format(g) for g in GROUPS}}
+    return pl.concat([
+        raw.group_by("area").agg(pl.col(col).sum().cast(pl.Float64).alias("population"))
+        .select("area", pl.lit(group).alias("ethnicity"), "population")
+        for group, col in columns.items()
+    ]).sort("area", "ethnicity")
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return load_registry()
+
+
+@pytest.fixture(scope="module")
+def populations() -> pl.DataFrame:
+    return census_populations()
+
+
+@pytest.fixture(scope="module")
+def timed(registry: Registry, populations: pl.DataFrame) -> tuple[pl.DataFrame, float]:
+    start = time.perf_counter()
+    frame = make_synthetic_extract(registry, populations)
+    return frame, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def frame(timed: tuple[pl.DataFrame, float]) -> pl.DataFrame:
+    return timed[0]
+
+
+def fy_of(period: pl.Expr) -> pl.Expr:
+    """Financial year start from '2024-25 Q1' or '2024-06'."""
+    year = period.str.slice(0, 4).cast(pl.Int32)
+    month = period.str.slice(5, 2).cast(pl.Int32, strict=False)
+    is_month = period.str.len_chars() == 7
+    return pl.when(is_month).then(year - (month < 4).cast(pl.Int32)).otherwise(year)
+
+
+def national(frame: pl.DataFrame, measure: str, fy: int, ethnicity: str = "") -> float:
+    rows = frame.filter(pl.col("measure") == measure, pl.col("ethnicity") == ethnicity,
+                        fy_of(pl.col("period")) == fy)
+    return 100 * rows["numerator"].sum() / rows["denominator"].sum()
+
+
+def test_populations_cover_the_42_lcjb_areas(populations: pl.DataFrame) -> None:
+    assert populations["area"].n_unique() == 42
+    assert populations.filter(pl.col("ethnicity") == "")["population"].sum() == 56_075_912
+
+
+def test_generation_is_fast(timed: tuple[pl.DataFrame, float]) -> None:
+    assert timed[1] < 20.0
+
+
+def test_same_seed_same_frame(registry: Registry, populations: pl.DataFrame,
+                              frame: pl.DataFrame) -> None:
+    assert make_synthetic_extract(registry, populations).equals(frame)
+    shuffled = populations.sample(fraction=1.0, shuffle=True, seed=1)
+    assert make_synthetic_extract(registry, shuffled).equals(frame)
+    other = make_synthetic_extract(registry, populations, seed=7)
+    assert not other.equals(frame)
+
+
+def test_columns_and_labels(frame: pl.DataFrame) -> None:
+    assert tuple(frame.columns) == COLUMNS
+    numbers = {"numerator": pl.Int64, "denominator": pl.Int64, "value": pl.Float64}
+    for name, dtype in frame.schema.items():
+        assert dtype == numbers.get(name, pl.String), name
+    assert frame["source"].unique().to_list() == [SYNTHETIC_SOURCE] == ["synthetic_demo"]
+    assert frame["vintage"].unique().to_list() == ["synthetic-v1"]
+    assert SYNTHETIC_LABEL == "synthetic demo data"
+    assert frame["value"].null_count() == frame.height
+    assert frame["numerator"].null_count() == 0 and frame["numerator"].min() >= 0
+
+
+def test_one_row_per_indicator_area_period_group(registry: Registry,
+                                                 frame: pl.DataFrame) -> None:
+    expected = 0
+    for ind in registry.indicators:
+        if ind.type == "ratio":
+            continue
+        groups = 1
+        if "ethnicity" in ind.breakdowns:
+            groups = 1 + len(GROUPS) + (ind.type == "rate")  # all + groups (+ Not stated)
+        expected += 42 * groups * (MONTHS if ind.frequency == "month" else QUARTERS)
+    assert frame.height == expected == 177_408
+    assert "disparity_ratio" not in frame["measure"].unique().to_list()
+    key = ["measure", "area", "period", "ethnicity"]
+    assert frame.select(key).is_unique().all()
+
+
+def test_every_period_parses(registry: Registry, frame: pl.DataFrame) -> None:
+    monthly = {i.id for i in registry.indicators if i.frequency == "month"}
+    labels = frame.select("measure", "period").unique()
+    for measure, label in labels.iter_rows():
+        period = parse_period(label)
+        assert period.months == (1 if measure in monthly else 3), label
+        assert date(2015, 4, 1) <= period.start and period.end <= date(2026, 3, 31)
+    assert frame.filter(pl.col("measure") == "charge_rate")["period"].n_unique() == QUARTERS
+    assert frame.filter(pl.col("measure") == "arrest_rate")["period"].n_unique() == MONTHS
+
+
+def test_numerators_and_denominators_fit_the_type(registry: Registry,
+                                                  frame: pl.DataFrame) -> None:
+    kinds = {i.id: i.type for i in registry.indicators}
+    typed = frame.with_columns(pl.col("measure").replace_strict(kinds).alias("type"))
+    with_den = typed.filter(pl.col("type").is_in(["proportion", "mean"]))
+    assert with_den["denominator"].null_count() == 0
+    assert typed.filter(pl.col("type").is_in(["count", "amount", "rate"]))[
+        "denominator"].null_count() == typed.filter(
+        pl.col("type").is_in(["count", "amount", "rate"])).height
+    props = typed.filter(pl.col("type") == "proportion")
+    assert props.filter(pl.col("numerator") > pl.col("denominator")).height == 0
+    hearings = typed.filter(pl.col("measure") == "hearings_per_case")
+    assert (hearings["numerator"] >= hearings["denominator"]).all()
+
+
+def test_groups_add_up_to_the_all_groups_row(frame: pl.DataFrame) -> None:
+    for measure, extra in (("stop_search_rate", [NOT_STATED]), ("arrest_rate", [NOT_STATED]),
+                           ("bme_worse_treatment", [])):
+        rows = frame.filter(pl.col("measure") == measure)
+        assert sorted(rows["ethnicity"].unique()) == sorted(["", *GROUPS, *extra])
+        parts = rows.filter(pl.col("ethnicity") != "").group_by("area", "period").agg(
+            pl.col("numerator").sum().alias("parts"))
+        whole = rows.filter(pl.col("ethnicity") == "").join(parts, on=["area", "period"])
+        assert (whole["numerator"] == whole["parts"]).all(), measure
+
+
+def test_ethnicity_recorded_matches_the_stop_search_rows(frame: pl.DataFrame) -> None:
+    searches = frame.filter(pl.col("measure") == "stop_search_rate").group_by(
+        "area", "period").agg(
+        pl.col("numerator").filter(pl.col("ethnicity") == "").sum().alias("all"),
+        pl.col("numerator").filter(pl.col("ethnicity").is_in(GROUPS)).sum().alias("known"),
+    )
+    recorded = frame.filter(pl.col("measure") == "ethnicity_recorded").join(
+        searches, on=["area", "period"])
+    assert recorded.height == 42 * MONTHS
+    assert (recorded["denominator"] == recorded["all"]).all()
+    assert (recorded["numerator"] == recorded["known"]).all()
+
+
+def test_shared_denominators_agree_and_partitions_fit(frame: pl.DataFrame) -> None:
+    outcomes = frame.filter(pl.col("measure").is_in(
+        ["charge_rate", "victim_withdrawal_rate", "no_suspect_rate", "oocr_rate"]))
+    per_cell = outcomes.group_by("area", "period").agg(
+        pl.col("denominator").n_unique().alias("dens"), pl.col("denominator").first(),
+        pl.col("numerator").sum())
+    assert (per_cell["dens"] == 1).all()
+    assert (per_cell["numerator"] <= per_cell["denominator"]).all()
+    timeliness = frame.filter(pl.col("measure").str.ends_with("_days"))
+    parts = timeliness.filter(pl.col("measure") != "offence_to_completion_days").group_by(
+        "area", "period").agg(pl.col("numerator").sum().alias("parts"),
+                              pl.col("denominator").n_unique().alias("dens"))
+    whole = timeliness.filter(pl.col("measure") == "offence_to_completion_days").join(
+        parts, on=["area", "period"])
+    assert (whole["numerator"] == whole["parts"]).all() and (whole["dens"] == 1).all()
+
+
+@pytest.mark.parametrize(("measure", "tolerance"), [
+    ("charge_rate", 0.75), ("ineffective_trial_rate_crown", 1.0), ("vw_satisfaction_cjs", 2.0),
+])
+def test_latest_year_is_calibrated(frame: pl.DataFrame, measure: str, tolerance: float) -> None:
+    level = load_calibration()["indicators"][measure]["level_end"]
+    assert national(frame, measure, 2025) == pytest.approx(level, abs=tolerance)
+
+
+def test_charge_rate_falls_from_16_to_7(frame: pl.DataFrame) -> None:
+    assert national(frame, "charge_rate", 2015) == pytest.approx(16, abs=1.0)
+    assert national(frame, "charge_rate", 2019) == pytest.approx(7, abs=0.75)
+
+
+def _rate_ratio(frame: pl.DataFrame, populations: pl.DataFrame, measure: str) -> float:
+    counts = dict(frame.filter(pl.col("measure") == measure, fy_of(pl.col("period")) == 2025)
+                  .group_by("ethnicity").agg(pl.col("numerator").sum()).iter_rows())
+    pops = dict(populations.group_by("ethnicity").agg(pl.col("population").sum()).iter_rows())
+    return (counts["Black"] / pops["Black"]) / (counts["White"] / pops["White"])
+
+
+def test_black_white_ratios_nationally(frame: pl.DataFrame, populations: pl.DataFrame) -> None:
+    assert 4 <= _rate_ratio(frame, populations, "stop_search_rate") <= 10
+    assert 2 <= _rate_ratio(frame, populations, "arrest_rate") <= 5
+
+
+def test_step_shifts_are_there(frame: pl.DataFrame) -> None:
+    listed = frame.filter(pl.col("measure") == "ineffective_trial_rate_crown").group_by(
+        "period").agg(pl.col("denominator").sum())
+    by_period = dict(listed.iter_rows())
+    assert by_period["2020-21 Q1"] < 0.6 * by_period["2019-20 Q1"]
+
+    def area_rate(measure: str, area: str, years: range) -> float:
+        rows = frame.filter(pl.col("measure") == measure, pl.col("area") == area,
+                            fy_of(pl.col("period")).is_in(list(years)))
+        return 100 * rows["numerator"].sum() / rows["denominator"].sum()
+
+    kent_before = area_rate("ineffective_trial_rate_crown", "Kent", range(2017, 2021))
+    kent_after = area_rate("ineffective_trial_rate_crown", "Kent", range(2021, 2025))
+    assert kent_after < kent_before - 2
+    wy_before = area_rate("charge_rate", "West Yorkshire", range(2019, 2022))
+    wy_after = area_rate("charge_rate", "West Yorkshire", range(2022, 2025))
+    assert wy_after > wy_before + 1.5
+
+
+def test_every_registry_indicator_is_calibrated(registry: Registry) -> None:
+    calibrated = set(load_calibration()["indicators"])
+    wanted = {i.id for i in registry.indicators if i.type != "ratio"}
+    assert wanted == calibrated
+
+
+def test_write_synthetic_extract(tmp_path: Path, frame: pl.DataFrame) -> None:
+    small = frame.filter(pl.col("area") == "Kent")
+    path = write_synthetic_extract(small, tmp_path / "demo" / "synthetic.csv")
+    assert path == tmp_path / "demo" / "synthetic.csv"
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ",".join(COLUMNS)
+    back = pl.read_csv(path, infer_schema=False)
+    assert back.height == small.height
+    counts = back.filter(pl.col("measure") == "obtj")
+    assert (counts["denominator"].is_null() & counts["value"].is_null()).all()
