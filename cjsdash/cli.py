@@ -20,7 +20,7 @@ from cjsdash.core.periods import GRAINS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Performance analytics for criminal justice partnerships.")
-console = Console(soft_wrap=True)
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 DbOption = Annotated[
@@ -165,6 +165,23 @@ def query(
     _emit(rows, fmt, title=f"{registry.get(indicator).title}: {choice.name}")
 
 
+TABLE_COLUMNS = {
+    # column in the rows → heading in the terminal table
+    "period_label": "period", "breakdown": "group", "display_value": "value",
+    "display_ci": "95% CI", "numerator": "numerator", "denominator": "denominator",
+    "target": "target", "status": "status", "method": "method", "source": "source",
+    "id": "id", "theme": "theme", "type": "type", "unit": "unit", "polarity": "polarity",
+}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.4g}"
+    return str(value)
+
+
 def _emit(rows: list[dict], fmt: str, *, title: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
@@ -172,19 +189,23 @@ def _emit(rows: list[dict], fmt: str, *, title: str) -> None:
         import csv
 
         if rows:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
     elif fmt == "table":
-        table = Table(title=title)
-        shown = [k for k in (rows[0] if rows else {}) if k not in (
-            "period_start", "period_end", "numerator", "denominator", "value", "lower", "upper",
-            "area_code", "indicator")] if rows and "display_value" in rows[0] else list(
-            rows[0] if rows else {})
+        synthetic = any(r.get("synthetic") for r in rows)
+        table = Table(title=title, caption="◆ synthetic demo data: generated, not real figures"
+                      if synthetic else None)
+        shown = [k for k in TABLE_COLUMNS if rows and k in rows[0]]
+        if rows and not any(r.get("breakdown") for r in rows):
+            shown = [k for k in shown if k != "breakdown"]
         for key in shown:
-            table.add_column(key)
+            table.add_column(TABLE_COLUMNS[key], no_wrap=key in ("period_label", "id"))
         for row in rows:
-            table.add_row(*["" if row[k] is None else str(row[k]) for k in shown])
+            cells = [_cell(row[k]) for k in shown]
+            if row.get("synthetic"):
+                cells[0] += " ◆"
+            table.add_row(*cells)
         console.print(table)
         if not rows:
             console.print("no figures for that choice")

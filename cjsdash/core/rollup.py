@@ -56,5 +56,5 @@ def refresh_rollup(con: duckdb.DuckDBPyConnection, measures: list[str]) -> int:
     con.execute("DELETE FROM core.area_observations WHERE list_contains($1, measure)",
                 [measures])
     return con.execute(
-        f"INSERT INTO core.area_observations {ROLLUP_SELECT_SQL}", [measures]  # noqa: S608
+        f"INSERT INTO core.area_observations {ROLLUP_SELECT_SQL}", [measures]
     ).fetchone()[0]

@@ -1,0 +1,306 @@
+"""Building blocks the pages share: controls, banner, scorecard row, figures table, footer.
+
+Every control has a visible ``<label for>`` (or a fieldset legend for radio groups); ids are
+namespaced by the page's prefix (``overview-area``, ``indicator-area`` …). Nothing here reads
+the database: pages pass frames from :mod:`metrics.views` in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+import polars as pl
+from dash import dcc, html
+
+from cjsdash.core.periods import GRAIN_LABELS, GRAINS
+from layouts import charts, theme
+from metrics.registry import Indicator
+from metrics.views import NATIONAL, AreaChoice, format_value
+
+AREA_GROUPS: tuple[tuple[str, str, str], ...] = (
+    # kind, group heading, suffix that tells twins apart once a search hides the headings
+    ("national", "England and Wales", ""),
+    ("lcjb", "Local Criminal Justice Board areas", " (LCJB)"),
+    ("force", "Police force areas", " (police force area)"),
+    ("region", "Regions and countries", " (region)"),
+    ("country", "", " (country)"),
+)
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("period_label", "Period"), ("breakdown", "Group"), ("numerator", "Numerator"),
+    ("denominator", "Denominator"), ("display_value", "Value"), ("display_ci", "95% CI"),
+    ("method", "CI method"), ("suppressed", "Suppressed"), ("target", "Target"),
+    ("status", "Status"), ("source", "Source"), ("synthetic", "Synthetic"), ("note", "Note"),
+)
+SYNTHETIC_TEXT = (f"Synthetic demo data: figures marked {theme.SYNTHETIC_MARK} are generated, "
+                  "not real")
+TESTED_TYPES = ("proportion", "count", "rate")  # types with a significance test for change
+OGL = ("Contains public sector information licensed under the Open Government Licence v3.0.")
+
+
+def query_string(**params: str | None) -> str:
+    """``?a=1&b=2`` from the non-empty params ('' when there are none)."""
+    shown = {k: v for k, v in params.items() if v}
+    return f"?{urlencode(shown)}" if shown else ""
+
+
+# --- controls ----------------------------------------------------------------------------------
+
+def area_options(areas: Iterable[AreaChoice]) -> list[dict[str, Any]]:
+    """Dropdown options grouped by kind: a disabled heading, then the areas (values are codes)."""
+    areas = list(areas)
+    options: list[dict[str, Any]] = []
+    for kind, heading, suffix in AREA_GROUPS:
+        members = [a for a in areas if a.kind == kind]
+        if not members:
+            continue
+        if heading:
+            options.append({"label": f"— {heading} —", "value": f"__group_{kind}",
+                            "disabled": True})
+        for a in members:
+            options.append({"label": f"{a.name}{suffix}", "value": a.code})
+    return options
+
+
+def _labelled(prefix: str, name: str, label: str, control: Any, hint: str = "") -> html.Div:
+    children: list[Any] = [html.Label(label, htmlFor=f"{prefix}-{name}", className="cjs-label")]
+    if hint:
+        children.append(html.Span(hint, id=f"{prefix}-{name}-hint", className="cjs-hint"))
+    children.append(control)
+    return html.Div(children, className=f"cjs-field cjs-field-{name}")
+
+
+def area_dropdown(prefix: str, areas: Iterable[AreaChoice], value: str) -> html.Div:
+    return _labelled(prefix, "area", "Area", dcc.Dropdown(
+        id=f"{prefix}-area", options=area_options(areas), value=value, clearable=False,
+        searchable=True, maxHeight=360, placeholder="Choose an area",
+    ), hint="LCJB, police force area, region or England and Wales")
+
+
+def grain_radio(prefix: str, value: str, grains: Sequence[str] = GRAINS) -> html.Fieldset:
+    return html.Fieldset([
+        html.Legend("Period grain", className="cjs-label"),
+        dcc.RadioItems(id=f"{prefix}-grain", value=value, inline=True,
+                       options=[{"label": GRAIN_LABELS[g], "value": g} for g in grains],
+                       className="cjs-radios"),
+    ], className="cjs-field cjs-field-grain")
+
+
+LATEST = "latest"
+
+
+def period_options(choices: Iterable[tuple[date, str]]) -> list[dict[str, str]]:
+    """'Latest available' then every period (newest first), valued by ISO period end."""
+    return [{"label": "Latest available", "value": LATEST}] + [
+        {"label": label, "value": end.isoformat()} for end, label in choices]
+
+
+def period_dropdown(prefix: str, choices: Iterable[tuple[date, str]], value: str | None
+                    ) -> html.Div:
+    return _labelled(prefix, "period", "Period", dcc.Dropdown(
+        id=f"{prefix}-period", options=period_options(choices), value=value or LATEST,
+        clearable=False, searchable=False, maxHeight=360,
+    ))
+
+
+# --- banner and footer ------------------------------------------------------------------------
+
+def synthetic_banner(show: bool) -> html.Div:
+    """role=status: announced politely; shown whenever any figure on the page is synthetic."""
+    children = [html.Strong(f"{theme.SYNTHETIC_MARK} "), SYNTHETIC_TEXT, "."] if show else []
+    return html.Div(children, role="status",
+                    className="cjs-banner" + ("" if show else " cjs-banner-empty"))
+
+
+def any_synthetic(*frames: pl.DataFrame | None) -> bool:
+    return any(f is not None and f.height and "synthetic" in f.columns
+               and bool(f["synthetic"].fill_null(False).any()) for f in frames)
+
+
+def vintages(*frames: pl.DataFrame | None) -> list[str]:
+    """'source: vintage' for every source behind the figures shown, sorted."""
+    seen: set[str] = set()
+    for f in frames:
+        if f is None or f.height == 0 or "source" not in f.columns:
+            continue
+        for source, vintage in f.select("source", "vintage").unique().drop_nulls().rows():
+            seen.add(f"{source}: {vintage}")
+    return sorted(seen)
+
+
+def footer(data_vintages: Sequence[str]) -> html.Footer:
+    shown = ", ".join(data_vintages) if data_vintages else "no figures shown"
+    return html.Footer([
+        html.P(OGL),
+        html.P(["Data vintages shown: ", html.Span(shown, className="cjs-vintages")]),
+    ], className="cjs-page-footer")
+
+
+# --- scorecard --------------------------------------------------------------------------------
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def ci_text(row: dict[str, Any], ind: Indicator) -> str:
+    """'95% CI a to b', or why there is none."""
+    if row.get("suppressed"):
+        return ""
+    if row.get("display_ci"):
+        return f"{(row.get('level') or 0.95):.0%} CI {row['display_ci']}"
+    if ind.ci_method == "none":
+        return f"no CI: {ind.ci_note}" if ind.ci_note else "no CI"
+    return "no CI"
+
+
+def change_text(row: dict[str, Any], ind: Indicator) -> str:
+    """The change on the same period last year, with its significance."""
+    change = row.get("change")
+    if _missing(change):
+        return "no figure for the same period last year"
+    if ind.unit == "percent":
+        amount = f"{change:+,.{ind.decimals}f} pts"
+    else:
+        sign = "+" if change > 0 else ("−" if change < 0 else "±")
+        amount = sign + format_value(abs(change), ind)
+    arrow = "▲" if change > 0 else ("▼" if change < 0 else "▶")
+    if ind.type not in TESTED_TYPES:
+        test = "(no significance test)"
+    else:
+        test = "(significant)" if row.get("change_significant") else "(not significant)"
+    return f"{arrow} {amount} {test}"
+
+
+def status_badge(status: str | None) -> html.Span:
+    style = theme.status_style(status)
+    return html.Span([html.Span(style.symbol, className="cjs-status-symbol",
+                                **{"aria-hidden": "true"}), f" {style.label}"],
+                     className=f"cjs-status {style.css}")
+
+
+def indicator_href(ind: Indicator, *, area: str, grain: str) -> str:
+    return f"/indicator/{ind.id}" + query_string(
+        area=None if area == NATIONAL else area, grain=None if grain == "quarter" else grain)
+
+
+def sparkline(history: pl.DataFrame, ind: Indicator, *, graph_id: str) -> html.Div:
+    """The sparkline as an image with an accessible name describing the trend."""
+    return html.Div(
+        dcc.Graph(id=graph_id, figure=charts.make_sparkline_figure(history, ind),
+                  config={"staticPlot": True, "displayModeBar": False},
+                  style={"height": "40px", "width": "140px"}),
+        role="img", className="cjs-sparkline",
+        **{"aria-label": charts.describe_series(history, ind)},
+    )
+
+
+def scorecard_row(ind: Indicator, row: dict[str, Any] | None, history: pl.DataFrame, *,
+                  area: str, grain: str, prefix: str = "overview") -> html.Tr:
+    """One indicator: title link, value, CI, target and status, change, sparkline."""
+    title = html.Th([
+        dcc.Link(ind.title, href=indicator_href(ind, area=area, grain=grain),
+                 className="cjs-indicator-link"),
+        html.Div(row["period_label"] if row else "", className="cjs-period"),
+    ], scope="row", className="cjs-sc-title")
+    if row is None:
+        return html.Tr([title, html.Td("no data for this area and grain", colSpan=5,
+                                       className="cjs-no-data")],
+                       id=f"{prefix}-row-{ind.id}", className="cjs-sc-row cjs-sc-empty")
+    synthetic = bool(row.get("synthetic"))
+    value = html.Td([
+        html.Span(row["display_value"], className="scorecard-value"),
+        html.Span(f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
+                  title="synthetic demo data") if synthetic else None,
+    ], className="cjs-sc-value")
+    target = ("" if _missing(row.get("target"))
+              else f"Target {format_value(row['target'], ind)}")
+    return html.Tr([
+        title,
+        value,
+        html.Td(ci_text(row, ind), className="cjs-sc-ci"),
+        html.Td([html.Div(target, className="cjs-target"), status_badge(row.get("status"))],
+                className="cjs-sc-status"),
+        html.Td(change_text(row, ind), className="cjs-sc-change"),
+        html.Td(sparkline(history, ind, graph_id=f"{prefix}-spark-{ind.id}"),
+                className="cjs-sc-spark"),
+    ], id=f"{prefix}-row-{ind.id}", className="cjs-sc-row")
+
+
+SCORECARD_HEADINGS = ("Indicator", "Latest", "Confidence interval", "Target and status",
+                      "Change on same period last year", "Trend")
+
+
+def scorecard_table(caption: str, rows: Sequence[html.Tr]) -> html.Div:
+    return html.Div(html.Table([
+        html.Caption(caption, className="cjs-visually-hidden"),
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in SCORECARD_HEADINGS])),
+        html.Tbody(list(rows)),
+    ], className="cjs-table cjs-scorecard"), className="cjs-table-scroll")
+
+
+# --- figures table and CSV --------------------------------------------------------------------
+
+def _cell(column: str, value: Any, ind: Indicator) -> str:
+    if column in ("suppressed", "synthetic"):
+        mark = theme.SUPPRESSED_MARK if column == "suppressed" else theme.SYNTHETIC_MARK
+        return f"{mark} yes" if value else "no"
+    if column in ("numerator", "denominator"):
+        return charts._count(value) if not _missing(value) else ""
+    if column == "target":
+        return "" if _missing(value) else format_value(value, ind)
+    if column == "breakdown":
+        return value or "All"
+    return "" if value is None else str(value)
+
+
+def figures_table(prefix: str, frame: pl.DataFrame, ind: Indicator, *, caption: str
+                  ) -> html.Div:
+    """The figures behind a chart, with a CSV download of the same rows."""
+    columns = [(c, h) for c, h in TABLE_COLUMNS if c in frame.columns]
+    body = [html.Tr([html.Td(_cell(c, r.get(c), ind), className=f"cjs-col-{c}")
+                     for c, _ in columns]) for r in frame.iter_rows(named=True)]
+    if not body:
+        body = [html.Tr(html.Td("No figures for this area and grain.", colSpan=len(columns)))]
+    return html.Div([
+        html.Div([
+            html.Button("Download these figures (CSV)", id=f"{prefix}-download-button",
+                        n_clicks=0, className="cjs-button", type="button"),
+            dcc.Download(id=f"{prefix}-download"),
+        ], className="cjs-download"),
+        html.Div(html.Table([
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(h, scope="col") for _, h in columns])),
+            html.Tbody(body),
+        ], className="cjs-table cjs-figures", id=f"{prefix}-figures"),
+            className="cjs-table-scroll", tabIndex=0, role="region",
+            **{"aria-label": caption}),
+    ], className="cjs-figures-block")
+
+
+def _neutralise(value: Any) -> Any:
+    """Text starting with = + - @ is prefixed with ' so a spreadsheet never runs it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+CSV_COLUMNS = ("indicator", "area_code", "area_name", "period_label", "period_start",
+               "period_end", "breakdown", "numerator", "denominator", "value", "lower",
+               "upper", "method", "suppressed", "target", "status", "display_value",
+               "display_ci", "source", "vintage", "synthetic", "note")
+
+
+def figures_csv(frame: pl.DataFrame) -> str:
+    """CSV text of the figures (the columns ``cjsdash query --format csv`` writes)."""
+    columns = [c for c in CSV_COLUMNS if c in frame.columns]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in frame.select(columns).iter_rows():
+        writer.writerow(["" if v is None else _neutralise(v) for v in row])
+    return out.getvalue()
