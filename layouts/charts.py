@@ -35,12 +35,14 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _headline_rows(frame: pl.DataFrame | None) -> pl.DataFrame:
-    """All-groups rows only (breakdown ''), in period order."""
+def _headline_rows(frame: pl.DataFrame | None, ind: Indicator) -> pl.DataFrame:
+    """The headline rows, in period order: all groups (breakdown ''), or for a ratio
+    indicator its declared comparison group (e.g. Black vs White)."""
     if frame is None or frame.height == 0:
         return pl.DataFrame()
     if "breakdown" in frame.columns:
-        frame = frame.filter(pl.col("breakdown").fill_null("") == "")
+        group = ind.comparison.group if ind.comparison else ""
+        frame = frame.filter(pl.col("breakdown").fill_null("") == group)
     return frame.sort("period_start")
 
 
@@ -96,13 +98,13 @@ def _describe(rows: pl.DataFrame, ind: Indicator) -> str:
 
 def describe_series(history: pl.DataFrame, ind: Indicator) -> str:
     """A sentence describing a trend, for screen readers (the sparkline's accessible name)."""
-    return _describe(_headline_rows(history), ind) if history.height else (
+    return _describe(_headline_rows(history, ind), ind) if history.height else (
         f"{ind.title}: no figures to show")
 
 
 def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> go.Figure:
     """A tiny line of the indicator's history; the last point marked; no axes."""
-    rows = _headline_rows(history)
+    rows = _headline_rows(history, ind)
     fig = go.Figure()
     title = describe_series(history, ind) if rows.height else f"{ind.title}: no data"
     if rows.height:
@@ -207,20 +209,23 @@ def _add_target(fig: go.Figure, axis: Sequence[str], targets: pl.DataFrame,
 
 
 def _annotate_suppressed(fig: go.Figure, axis: Sequence[str],
-                         points: list[dict[str, Any] | None]) -> None:
+                         points: list[dict[str, Any] | None]) -> bool:
+    """Mark each suppressed period [c] under its gap; say once what the mark means."""
     hidden = [axis[i] for i, p in enumerate(points) if p is not None and p.get("suppressed")]
+    noted = any(a.text and a.text.endswith("gap in the line") for a in fig.layout.annotations)
     for label in hidden:
         fig.add_annotation(
             x=label, y=0, yref="paper", yanchor="bottom", showarrow=False,
             text=theme.SUPPRESSED_MARK, font={"size": 13, "color": theme.TEXT_COLOUR},
             hovertext=f"{label}: suppressed (small numbers)",
         )
-    if hidden:
+    if hidden and not noted:
         fig.add_annotation(
             x=1, xref="paper", xanchor="right", y=1.02, yref="paper", yanchor="bottom",
             showarrow=False, align="right", font={"size": 12, "color": theme.SECONDARY_TEXT},
             text=f"{theme.SUPPRESSED_MARK} suppressed period: gap in the line",
         )
+    return bool(hidden)
 
 
 def _empty(fig: go.Figure, message: str) -> go.Figure:
@@ -253,13 +258,13 @@ def make_trend_figure(
     ``target`` column of ``area_series``. Pass ``national_series=None`` when the area is
     England and Wales itself.
     """
-    area = _headline_rows(area_series)
-    national = _headline_rows(national_series)
+    area = _headline_rows(area_series, ind)
+    national = _headline_rows(national_series, ind)
     fig = go.Figure()
     _base_layout(fig, ind, area_name)
     if area.height == 0 and national.height == 0:
         return _empty(fig, "No data for this area and grain")
-    targets = _headline_rows(target_series) if target_series is not None else area
+    targets = _headline_rows(target_series, ind) if target_series is not None else area
     axis = _period_axis(area, national)
     if area.height:
         points = _aligned(area, axis)

@@ -62,9 +62,25 @@ def area_options(areas: Iterable[AreaChoice]) -> list[dict[str, Any]]:
         if heading:
             options.append({"label": f"— {heading} —", "value": f"__group_{kind}",
                             "disabled": True})
-        for a in members:
-            options.append({"label": f"{a.name}{suffix}", "value": a.code})
+        options.extend({"label": f"{a.name}{suffix}", "value": a.code} for a in members)
     return options
+
+
+def area_label(choice: AreaChoice) -> str:
+    """The area's name, with its kind where a twin has the same name (Cumbria LCJB/force)."""
+    suffix = {kind: sfx for kind, _, sfx in AREA_GROUPS}.get(choice.kind, "")
+    return f"{choice.name}{suffix}"
+
+
+def pick_area(areas: Sequence[AreaChoice], code: str | None) -> AreaChoice:
+    """The area with this code (any case), else England and Wales."""
+    by_code = {a.code.upper(): a for a in areas}
+    fallback = by_code.get(NATIONAL) or AreaChoice(NATIONAL, "England and Wales", "national")
+    return by_code.get((code or "").strip().upper(), fallback)
+
+
+def pick_grain(grain: str | None) -> str:
+    return grain if grain in GRAINS else "quarter"
 
 
 def _labelled(prefix: str, name: str, label: str, control: Any, hint: str = "") -> html.Div:
@@ -100,10 +116,11 @@ def period_options(choices: Iterable[tuple[date, str]]) -> list[dict[str, str]]:
         {"label": label, "value": end.isoformat()} for end, label in choices]
 
 
-def period_dropdown(prefix: str, choices: Iterable[tuple[date, str]], value: str | None
+def period_dropdown(prefix: str, options: list[dict[str, str]], value: str | None
                     ) -> html.Div:
+    """Options from :func:`period_options`."""
     return _labelled(prefix, "period", "Period", dcc.Dropdown(
-        id=f"{prefix}-period", options=period_options(choices), value=value or LATEST,
+        id=f"{prefix}-period", options=options, value=value or LATEST,
         clearable=False, searchable=False, maxHeight=360,
     ))
 
@@ -267,11 +284,6 @@ def figures_table(prefix: str, frame: pl.DataFrame, ind: Indicator, *, caption: 
     if not body:
         body = [html.Tr(html.Td("No figures for this area and grain.", colSpan=len(columns)))]
     return html.Div([
-        html.Div([
-            html.Button("Download these figures (CSV)", id=f"{prefix}-download-button",
-                        n_clicks=0, className="cjs-button", type="button"),
-            dcc.Download(id=f"{prefix}-download"),
-        ], className="cjs-download"),
         html.Div(html.Table([
             html.Caption(caption),
             html.Thead(html.Tr([html.Th(h, scope="col") for _, h in columns])),
@@ -280,6 +292,15 @@ def figures_table(prefix: str, frame: pl.DataFrame, ind: Indicator, *, caption: 
             className="cjs-table-scroll", tabIndex=0, role="region",
             **{"aria-label": caption}),
     ], className="cjs-figures-block")
+
+
+def download_button(prefix: str, label: str = "Download these figures (CSV)") -> html.Div:
+    """A button and its ``dcc.Download``: ``{prefix}-download-button``, ``{prefix}-download``."""
+    return html.Div([
+        html.Button(label, id=f"{prefix}-download-button", n_clicks=0, className="cjs-button",
+                    type="button"),
+        dcc.Download(id=f"{prefix}-download"),
+    ], className="cjs-download")
 
 
 def _neutralise(value: Any) -> Any:

@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics import derive, sql
+from metrics import derive, figures, pairing, sql
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
 from metrics.timeseries import to_grain
@@ -45,20 +45,19 @@ def compute_indicators(
         pops = (
             fetch(con, sql.populations_sql(group_by), [areas]) if needs_pop else pl.DataFrame()
         )
-        for ind in members:
-            pairs = derive.pair_measures(periods, ind, pops, options.population_source)
-            pairs = derive.choose_source(pairs, sources)
-            if ind.type == "ratio":
-                figures = derive.ratio_figures(pairs, ind, options, all_groups=by is not None)
-            else:
-                figures = derive.figures(pairs, ind, options)
-            frames.append(figures.with_columns(pl.lit(ind.id).alias("indicator")))
+        pairs = pairing.pair_measures(periods, members, pops, options.population_source)
+        pairs = pairing.choose_source(pairs, sources)
+        plain = {i.id: i for i in members if i.type != "ratio"}
+        if plain:
+            frames.append(figures.figures(pairs.filter(pl.col("indicator").is_in(list(plain))),
+                                          plain, options))
+        for ind in (i for i in members if i.type == "ratio"):
+            mine = pairs.filter(pl.col("indicator") == ind.id)
+            frames.append(figures.ratio_figures(mine, ind, options, all_groups=by is not None))
+    frames = [f for f in frames if f.height]
     if not frames:
         return empty_result()
-    result = pl.concat([f for f in frames if f.height], how="diagonal_relaxed") if any(
-        f.height for f in frames) else empty_result()
-    if result.height == 0:
-        return empty_result()
+    result = pl.concat(frames, how="diagonal_relaxed")
     targets = fetch(con, sql.targets_sql(), [indicator_ids, areas])
     result = derive.attach_targets(result, targets, {i.id: i for i in indicators})
     result = derive.attach_previous_year(result, {i.id: i for i in indicators})

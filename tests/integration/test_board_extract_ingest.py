@@ -31,6 +31,8 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> tuple:
 
 def test_good_file_loads_and_query_matches_independent_wilson(con, tmp_path: Path) -> None:
     [report] = ingest_paths(con, [write_csv(tmp_path / "extract.csv", GOOD)])
+    con.execute("INSERT INTO core.targets VALUES ('ineffective_trial_rate_crown', 'E23000035', "
+                "NULL, NULL, 12.5, 'target', 'Devon and Cornwall LCJB plan', NULL)")
     assert report.status == "loaded"
     assert report.rows_rejected == 0
     assert report.rows_loaded == 6  # three rows, each a numerator and a denominator
@@ -45,7 +47,7 @@ def test_good_file_loads_and_query_matches_independent_wilson(con, tmp_path: Pat
     assert row["lower"] == pytest.approx(100 * (centre - half))
     assert row["upper"] == pytest.approx(100 * (centre + half))
     assert row["method"] == "wilson"
-    assert row["target"] == pytest.approx(12.2)
+    assert row["target"] == pytest.approx(12.5)
     assert row["status"] == "not met"
 
 

@@ -1,0 +1,107 @@
+"""The Dash app factory: ``create_app(warehouse)`` → a Dash app serving the ``layouts`` pages.
+
+Everything is served from this machine: Dash's own scripts (``serve_locally``) and our
+stylesheet ``layouts/assets/style.css``. No CDN stylesheet is linked: dash-bootstrap-components
+ships no Bootstrap CSS (``dbc.themes.*`` are CDN addresses), so the pages use plain Dash
+components styled by ``style.css``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import Dash, Input, Output, dcc, html
+from dash import _callback as dash_callback
+
+from cjsdash.core.gateway import Warehouse
+from layouts.context import set_context
+from metrics.registry import Registry, default_registry
+
+LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
+PAGES_DIR = LAYOUTS_DIR / "pages"
+ASSETS_DIR = LAYOUTS_DIR / "assets"
+PAGES_LOCATION = "_pages_location"  # the dcc.Location that dash.page_container holds
+
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def nav_pages() -> list[dict[str, Any]]:
+    """Pages for the navigation bar: every registered page with a fixed path, by order."""
+    pages = [p for p in dash.page_registry.values() if not p.get("path_template")]
+    return sorted(pages, key=lambda p: (p.get("order") if p.get("order") is not None else 50,
+                                        p["name"]))
+
+
+def nav_links(pathname: str | None) -> html.Ul:
+    """Links to every page; the current one carries ``aria-current="page"``."""
+    items = []
+    for page in nav_pages():
+        path = page["relative_path"]
+        if pathname == path:
+            link: Any = html.A(page["name"], href=path, className="cjs-nav-link active",
+                               **{"aria-current": "page"})
+        else:
+            link = dcc.Link(page["name"], href=path, className="cjs-nav-link")
+        items.append(html.Li(link))
+    return html.Ul(items, className="cjs-nav-list")
+
+
+def _shell() -> html.Div:
+    return html.Div([
+        html.A("Skip to main content", href="#main-content", className="cjs-skip-link"),
+        html.Header(html.Div([
+            html.Div([
+                dcc.Link("cjsdash", href="/", className="cjs-brand"),
+                html.Span("Criminal justice partnership performance", className="cjs-tagline"),
+            ], className="cjs-brand-block"),
+            html.Nav(nav_links("/"), id="site-nav", className="cjs-nav",
+                     **{"aria-label": "Main"}),
+        ], className="cjs-header-inner"), className="cjs-header"),
+        html.Main(dash.page_container, id="main-content", tabIndex="-1", className="cjs-main"),
+    ], className="cjs-app")
+
+
+def create_app(warehouse: Warehouse, registry: Registry | None = None) -> Dash:
+    """The dashboard over ``warehouse`` (read-only), with the default registry if none given."""
+    set_context(warehouse, registry or default_registry())
+    # Dash imports the page modules afresh for each app; callbacks they registered for an
+    # earlier app that never served a request would otherwise be registered twice.
+    dash_callback.GLOBAL_CALLBACK_LIST.clear()
+    dash_callback.GLOBAL_CALLBACK_MAP.clear()
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR),
+        title="cjsdash",
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.index_string = INDEX_STRING
+    app.layout = _shell()
+
+    @app.callback(Output("site-nav", "children"), Input(PAGES_LOCATION, "pathname"))
+    def _mark_current(pathname: str | None) -> html.Ul:
+        return nav_links(pathname)
+
+    return app

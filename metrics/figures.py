@@ -1,0 +1,166 @@
+"""Values, confidence intervals, methods and disclosure control, for many indicators at once.
+
+Pure: pairs in (see :mod:`metrics.pairing`), figures out. Suppressed figures lose their
+numbers here, so no view or export downstream can show them by mistake.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from metrics import statistics as st
+from metrics.options import Options
+from metrics.registry import Indicator
+
+_BLANKED = ("numerator", "denominator", "value", "lower", "upper")
+
+
+def _per_row(frame: pl.DataFrame, indicators: dict[str, Indicator], attr: str,
+             dtype: pl.DataType) -> np.ndarray:
+    mapping = {k: getattr(v, attr) for k, v in indicators.items()}
+    return frame["indicator"].replace_strict(mapping, return_dtype=dtype).to_numpy()
+
+
+def figures(pairs: pl.DataFrame, indicators: dict[str, Indicator], options: Options
+            ) -> pl.DataFrame:
+    """Value, 95% CI and method for every pair, by each indicator's type and CI method."""
+    x = pairs["numerator"].fill_null(np.nan).to_numpy().astype(float)
+    n = pairs["denominator"].fill_null(np.nan).to_numpy().astype(float)
+    kind = _per_row(pairs, indicators, "type", pl.String())
+    mult = _per_row(pairs, indicators, "multiplier", pl.Float64())
+    ci = _per_row(pairs, indicators, "ci_method", pl.String())
+    z = st.z_for(options.level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = x / n
+    value = np.where(np.isin(kind, ["proportion", "rate", "mean"]), ratio * mult, x)
+    lower = np.full(x.shape, np.nan)
+    upper = np.full(x.shape, np.nan)
+    method = ci.astype(object)
+    is_prop = kind == "proportion"
+    if is_prop.any():
+        lo, hi = st.wilson_interval(x[is_prop], n[is_prop], z=z)
+        lower[is_prop], upper[is_prop] = lo * mult[is_prop], hi * mult[is_prop]
+    is_rate = kind == "rate"
+    if is_rate.any():
+        _, lo, hi, how = st.rate_interval(x[is_rate], n[is_rate], multiplier=1.0,
+                                          level=options.level)
+        lower[is_rate], upper[is_rate] = lo * mult[is_rate], hi * mult[is_rate]
+        method[is_rate] = how
+    is_count = (ci == "poisson") & (kind == "count")
+    if is_count.any():
+        lo, hi, how = st.poisson_count_interval(x[is_count], level=options.level)
+        lower[is_count], upper[is_count], method[is_count] = lo, hi, how
+    out = pairs.with_columns(
+        pl.Series("value", value, dtype=pl.Float64),
+        pl.Series("lower", lower, dtype=pl.Float64),
+        pl.Series("upper", upper, dtype=pl.Float64),
+        pl.Series("method", method.astype(str), dtype=pl.String),
+        pl.lit(options.level).alias("level"),
+    )
+    return suppress(out, indicators, options)
+
+
+def _thresholds(frame: pl.DataFrame, indicators: dict[str, Indicator], default: int
+                ) -> np.ndarray:
+    mapping = {k: v.suppression_threshold or default for k, v in indicators.items()}
+    return frame["indicator"].replace_strict(mapping, return_dtype=pl.Int64).to_numpy()
+
+
+def _primary(frame: pl.DataFrame, indicators: dict[str, Indicator], default: int) -> np.ndarray:
+    """Small counts: numerators (and, for proportions and means, denominators) below the
+    threshold. Amounts (£) are not counts of people or events and are never suppressed."""
+    kind = _per_row(frame, indicators, "type", pl.String())
+    thresholds = _thresholds(frame, indicators, default)
+    x = frame["numerator"].fill_null(np.nan).to_numpy().astype(float)
+    n = frame["denominator"].fill_null(np.nan).to_numpy().astype(float)
+    mask = np.zeros(frame.height, dtype=bool)
+    for threshold in np.unique(thresholds):
+        rows = thresholds == threshold
+        small = st.primary_suppression(x, threshold=threshold)
+        small_den = st.primary_suppression(n, threshold=threshold)
+        mask |= rows & (small | (np.isin(kind, ["proportion", "mean"]) & small_den))
+    return mask & (kind != "amount")
+
+
+def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Options
+             ) -> pl.DataFrame:
+    """Primary suppression of small counts, secondary across a breakdown; blank the numbers."""
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(False).alias("suppressed"), pl.lit("").alias("note"))
+    primary = _primary(frame, indicators, options.suppression_threshold)
+    mask = primary
+    if (frame["breakdown"] != "").any():
+        groups = frame.select(
+            pl.concat_str(["indicator", "area_code", "period_start", "source"], separator="|")
+        ).to_series().to_numpy()
+        x = frame["numerator"].fill_null(np.nan).to_numpy().astype(float)
+        mask = st.secondary_suppression(x, primary, groups)
+    thresholds = _thresholds(frame, indicators, options.suppression_threshold)
+    rules = np.array([st.PRIMARY_RULE_TEMPLATE.format(threshold=t) for t in thresholds],
+                     dtype=object)
+    note = np.where(primary, "suppressed: " + rules,
+                    np.where(mask, f"suppressed: {st.SECONDARY_RULE}", ""))
+    out = frame.with_columns(pl.Series("suppressed", mask, dtype=pl.Boolean)).with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+         for c in _BLANKED]
+    )
+    denominator_note = pl.when(pl.col("denominator_source").is_not_null()).then(
+        pl.lit("denominator: ") + pl.col("denominator_source")
+    )
+    out = out.with_columns(
+        pl.concat_str([pl.Series("n", note.astype(str)).replace("", None), pl.col("value_note"),
+                       denominator_note], separator="; ", ignore_nulls=True).alias("note")
+    )
+    if options.rounding:
+        rounded = st.round_to_base(out["numerator"].fill_null(np.nan).to_numpy(),
+                                   options.rounding)
+        out = out.with_columns(pl.Series("numerator", rounded).fill_nan(None))
+    return out
+
+
+def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_groups: bool
+                  ) -> pl.DataFrame:
+    """Rate ratio of each group (or the declared one) to the reference group, Katz CI."""
+    comparison = ind.comparison
+    assert comparison is not None
+    keys = ["area_code", "period_start", "period_end"]
+    ref = pairs.filter(pl.col("breakdown") == comparison.reference).select(
+        *keys, pl.col("numerator").alias("ref_x"), pl.col("denominator").alias("ref_n"),
+    )
+    groups = pairs.filter(pl.col("breakdown") != comparison.reference)
+    if not all_groups:
+        groups = groups.filter(pl.col("breakdown") == comparison.group)
+    groups = groups.filter(~pl.col("breakdown").is_in(["Not stated", "Unknown"]))
+    joined = groups.join(ref, on=keys, how="inner")
+    ratio, lower, upper, _sig, _est = st.rate_ratio(
+        joined["numerator"].to_numpy().astype(float),
+        joined["denominator"].to_numpy().astype(float),
+        joined["ref_x"].to_numpy().astype(float), joined["ref_n"].to_numpy().astype(float),
+        z=st.z_for(options.level),
+    )
+    threshold = ind.suppression_threshold or options.suppression_threshold
+    small = st.primary_suppression(joined["numerator"].to_numpy().astype(float),
+                                   threshold=threshold)
+    small |= st.primary_suppression(joined["ref_x"].to_numpy().astype(float),
+                                    threshold=threshold)
+    rule = st.PRIMARY_RULE_TEMPLATE.format(threshold=threshold)
+    describe = pl.concat_str([
+        pl.col("breakdown"), pl.lit(f" vs {comparison.reference}: rate ratio; denominator: "),
+        pl.coalesce("denominator_source", pl.lit("population")),
+        pl.lit(f"; 'denominator' holds the {comparison.reference} count"),
+    ])
+    out = joined.with_columns(
+        pl.Series("value", ratio, dtype=pl.Float64), pl.Series("lower", lower, dtype=pl.Float64),
+        pl.Series("upper", upper, dtype=pl.Float64), pl.lit("katz").alias("method"),
+        pl.lit(options.level).alias("level"), pl.col("ref_x").alias("denominator"),
+        pl.Series("suppressed", small, dtype=pl.Boolean),
+    ).with_columns(
+        pl.when(pl.col("suppressed")).then(pl.lit(f"suppressed: {rule}")).otherwise(describe)
+        .alias("note"),
+        *[pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+          for c in _BLANKED],
+    )
+    if not all_groups:  # the headline figure: one comparison, shown as the indicator's total
+        out = out.with_columns(pl.lit("").alias("breakdown"))
+    return out.drop("ref_x", "ref_n")

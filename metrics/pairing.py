@@ -1,0 +1,101 @@
+"""Aggregated measures → numerator/denominator pairs for many indicators at once.
+
+Pure polars. Every frame here carries an ``indicator`` column, so one pass serves the whole
+scorecard: a measure shared by several indicators (a common denominator) pairs with each.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from metrics.registry import Indicator
+
+KEY = ["indicator", "area_code", "period_start", "period_end", "breakdown"]
+PAIR_SCHEMA = {
+    "indicator": pl.String, "area_code": pl.String, "period_start": pl.Date,
+    "period_end": pl.Date, "breakdown": pl.String, "source": pl.String, "vintage": pl.String,
+    "numerator": pl.Float64, "denominator": pl.Float64, "value_note": pl.String,
+    "denominator_source": pl.String,
+}
+
+
+def measure_map(indicators: list[Indicator]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "indicator": [i.id for i in indicators],
+            "num_measure": [i.numerator.measure for i in indicators],
+            "den_measure": [i.denominator.measure if i.denominator else None for i in indicators],
+            "population": [i.population_denominator for i in indicators],
+        },
+        schema={"indicator": pl.String, "num_measure": pl.String, "den_measure": pl.String,
+                "population": pl.Boolean},
+    )
+
+
+def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.DataFrame,
+                  population_source: str | None) -> pl.DataFrame:
+    """One row per indicator × area × period × breakdown × source, numerator beside denominator."""
+    if periods.height == 0 or not indicators:
+        return pl.DataFrame(schema=PAIR_SCHEMA)
+    mapping = measure_map(indicators)
+    cols = ["area_code", "period_start", "period_end", "breakdown", "source"]
+    num = periods.join(mapping, left_on="measure", right_on="num_measure", how="inner").select(
+        "indicator", *cols, "vintage", pl.col("value").alias("numerator"), "value_note",
+        "den_measure", "population",
+    )
+    den = periods.join(
+        mapping.filter(pl.col("den_measure").is_not_null()),
+        left_on="measure", right_on="den_measure", how="inner",
+    ).select(
+        "indicator", *cols, pl.col("vintage").alias("den_vintage"),
+        pl.col("value").alias("denominator"), pl.col("value_note").alias("den_note"),
+    )
+    with_den = num.filter(pl.col("den_measure").is_not_null()).join(
+        den, on=["indicator", *cols], how="inner"
+    ).with_columns(
+        pl.max_horizontal("vintage", "den_vintage").alias("vintage"),
+        pl.concat_str([pl.col("value_note"), pl.col("den_note")], separator="; ",
+                      ignore_nulls=True).replace("", None).alias("value_note"),
+        pl.lit(None, dtype=pl.String).alias("denominator_source"),
+    )
+    plain = num.filter(pl.col("den_measure").is_null() & ~pl.col("population")).with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("denominator"),
+        pl.lit(None, dtype=pl.String).alias("denominator_source"),
+    )
+    per_pop = _join_population(num.filter(pl.col("population")), pops, population_source)
+    parts = [f.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA) for f in (with_den, plain, per_pop)]
+    return pl.concat(parts)
+
+
+def _join_population(num: pl.DataFrame, pops: pl.DataFrame, source: str | None) -> pl.DataFrame:
+    """The population of the closest year at or before the period (else the earliest after)."""
+    if pops.height == 0 or num.height == 0:
+        return num.head(0).with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("denominator"),
+            pl.lit(None, dtype=pl.String).alias("denominator_source"),
+        )
+    if source:
+        pops = pops.filter(pl.col("source") == source)
+    joined = num.with_columns(pl.col("period_start").dt.year().alias("_year")).join(
+        pops.select("area_code", "breakdown", "year",
+                    pl.col("source").alias("denominator_source"),
+                    pl.col("population").alias("denominator")),
+        on=["area_code", "breakdown"], how="inner",
+    )
+    after = 1000 + pl.col("year") - pl.col("_year")
+    distance = pl.when(pl.col("year") <= pl.col("_year")).then(pl.col("_year") - pl.col("year"))
+    return (
+        joined.with_columns(distance.otherwise(after).alias("_distance"))
+        .sort("_distance")
+        .unique([*KEY, "source"], keep="first")
+        .drop("_year", "_distance", "year")
+    )
+
+
+def choose_source(pairs: pl.DataFrame, sources: pl.DataFrame) -> pl.DataFrame:
+    """Where two sources carry the same figure, keep the one with the lowest priority number."""
+    pairs = pairs.join(
+        sources.select("source", "priority", pl.col("is_synthetic").alias("synthetic")),
+        on="source", how="left",
+    ).with_columns(pl.col("priority").fill_null(50), pl.col("synthetic").fill_null(False))
+    return pairs.sort("priority").unique(KEY, keep="first")
