@@ -33,3 +33,13 @@ def con(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo warehouse, built once per test session through the real build path."""
+    from cjsdash.demo.build import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "cjsdash.duckdb"
+    build_demo(path, echo=lambda _: None)
+    return path
