@@ -37,7 +37,7 @@ def figures(pairs: pl.DataFrame, indicators: dict[str, Indicator], options: Opti
     lower = np.full(x.shape, np.nan)
     upper = np.full(x.shape, np.nan)
     method = ci.astype(object)
-    is_prop = kind == "proportion"
+    is_prop = (kind == "proportion") & (ci == "wilson")
     if is_prop.any():
         lo, hi = st.wilson_interval(x[is_prop], n[is_prop], z=z)
         lower[is_prop], upper[is_prop] = lo * mult[is_prop], hi * mult[is_prop]

@@ -31,7 +31,7 @@ def rule(fn: Rule) -> Rule:
 
 _SHAPE = {
     # type: (needs denominator measure, needs population, allowed CI methods, unit, multiplier)
-    "proportion": (True, False, {"wilson"}, {"percent"}, 100.0),
+    "proportion": (True, False, {"wilson", "none"}, {"percent"}, 100.0),
     "rate": (False, True, {"byar_exact"}, {"per_1000"}, 1000.0),
     "count": (False, False, {"poisson", "none"}, {"count"}, 1.0),
     "amount": (False, False, {"none"}, {"pounds"}, 1.0),
