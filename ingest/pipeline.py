@@ -48,9 +48,9 @@ class IngestReport:
         if self.status == "refused":
             return f"{self.file_name}: refused: {self.message}"
         text = (
-            f"{self.file_name}: {self.loader}: {self.rows_loaded:,} rows loaded, "
-            f"{self.rows_revised:,} revised, {self.rows_unchanged:,} unchanged, "
-            f"{self.rows_rejected:,} rejected"
+            f"{self.file_name}: {self.loader}: {self.rows_in:,} rows read, "
+            f"{self.rows_rejected:,} rejected; {self.rows_loaded:,} figures loaded, "
+            f"{self.rows_revised:,} revised, {self.rows_unchanged:,} unchanged"
         )
         return text + (f" ({self.message})" if self.message else "")
 

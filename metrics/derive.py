@@ -37,10 +37,12 @@ def attach_targets(result: pl.DataFrame, targets: pl.DataFrame,
     joined = joined.with_columns(
         pl.when(applies).then(pl.col("target")).otherwise(None).alias("target"),
         pl.when(applies).then(pl.col("target_kind")).otherwise(None).alias("target_kind"),
-        (pl.col("target_area") != "K04000001").alias("_local"),
-    ).sort(["_row", "_local", "target"], descending=[False, True, False], nulls_last=True)
+        (applies & (pl.col("target_area") != "K04000001")).alias("_local"),
+        applies.fill_null(False).alias("_applies"),
+    ).sort(["_row", "_applies", "_local", "target"], descending=[False, True, True, False],
+           nulls_last=True)
     picked = joined.unique("_row", keep="first", maintain_order=True).drop(
-        "_row", "_local", "target_area", "t_start", "t_end", "source_right", strict=False)
+        "_row", "_local", "_applies", "target_area", "t_start", "t_end", "source_right", strict=False)
     return _status(picked, indicators)
 
 
