@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import duckdb
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as a long file is read and loaded."""
@@ -69,6 +72,8 @@ class ReadResult:
     source: str
     vintage: str
     notes: list[str] = field(default_factory=list)
+    raw: dict[str, pl.DataFrame] = field(default_factory=dict)
+    """Record-level frames for ``raw.*`` tables (written by the loader's ``load_raw``)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,13 @@ class Reader(Protocol):
     def __call__(self, path: Path, data: bytes, context: ReadContext) -> ReadResult: ...
 
 
+RawLoader = Callable[["duckdb.DuckDBPyConnection", ReadResult, int], int]
+"""load_raw(con, result, run_id) -> record rows written, inside the file's transaction."""
+
+
 @dataclass(frozen=True)
 class Loader:
     spec: SourceSpec
     detect: Callable[[Path, bytes], bool]
     read: Reader
+    load_raw: RawLoader | None = None

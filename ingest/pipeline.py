@@ -218,6 +218,8 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
         run_id = _insert_run(con, name, sha, loader, started, "loaded", result.source,
                              result.vintage, result.rows_in, "; ".join(result.notes))
         new, revised, unchanged = upsert_versioned(con, table, result.frame, run_id)
+        if loader.load_raw is not None:
+            loader.load_raw(con, result, run_id)
         if result.table == "observations" and (new or revised):
             refresh_rollup(con, sorted(set(result.frame["measure"].unique().to_list())))
         _insert_rejects(con, run_id, name, result.rejects)
