@@ -36,17 +36,17 @@ def _is_missing(value: Any) -> bool:
 
 
 def _headline_rows(frame: pl.DataFrame | None, ind: Indicator) -> pl.DataFrame:
-    """The headline rows, in period order: all groups (breakdown ''), or for a ratio
-    indicator its declared comparison group (e.g. Black vs White)."""
+    """The headline rows, in period order: breakdown '' (for a ratio indicator, its declared
+    comparison, e.g. Black vs White, labelled '' or with the group's name)."""
     if frame is None or frame.height == 0:
         return pl.DataFrame()
     if "breakdown" in frame.columns:
-        group = ind.comparison.group if ind.comparison else ""
-        frame = frame.filter(pl.col("breakdown").fill_null("") == group)
+        groups = ["", ind.comparison.group] if ind.comparison else [""]
+        frame = frame.filter(pl.col("breakdown").fill_null("").is_in(groups))
     return frame.sort("period_start")
 
 
-def _count(value: Any) -> str:
+def format_count(value: Any) -> str:
     if _is_missing(value):
         return "–"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
@@ -69,10 +69,10 @@ def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
             )
         elif ind.ci_method == "none":
             lines.append(f"No CI: {ind.ci_note or 'not applicable'}")
-        parts = [f"{ind.numerator.title}: {_count(row.get('numerator'))}"]
+        parts = [f"{ind.numerator.title}: {format_count(row.get('numerator'))}"]
         if ind.denominator is not None or not _is_missing(row.get("denominator")):
             title = ind.denominator.title if ind.denominator else "Denominator"
-            parts.append(f"{title}: {_count(row.get('denominator'))}")
+            parts.append(f"{title}: {format_count(row.get('denominator'))}")
         lines.extend(parts)
     if not _is_missing(row.get("target")):
         lines.append(f"Target: {format_value(row['target'], ind)}")
@@ -100,6 +100,43 @@ def describe_series(history: pl.DataFrame, ind: Indicator) -> str:
     """A sentence describing a trend, for screen readers (the sparkline's accessible name)."""
     return _describe(_headline_rows(history, ind), ind) if history.height else (
         f"{ind.title}: no figures to show")
+
+
+def make_sparkline_svg(history: pl.DataFrame, ind: Indicator, *, width: int = 140,
+                       height: int = 36) -> str:
+    """The sparkline as a small standalone SVG document: a line with gaps for missing or
+    suppressed periods and the latest point marked. Pure text, so a scorecard of fifty
+    indicators renders in the browser without fifty plotly graphs."""
+    rows = _headline_rows(history, ind)
+    values = rows["value"].to_list() if rows.height else []
+    known = [v for v in values if not _is_missing(v)]
+    pad = 3.0
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}">']
+    if len(known) >= 1:
+        low, high = min(known), max(known)
+        span = (high - low) or 1.0
+        step = (width - 2 * pad) / max(len(values) - 1, 1)
+
+        def point(i: int, v: float) -> tuple[float, float]:
+            return pad + i * step, height - pad - (v - low) / span * (height - 2 * pad)
+
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(values):
+            if _is_missing(v):
+                runs.append([])
+            else:
+                runs[-1].append(point(i, v))
+        for run in runs:
+            if len(run) > 1:
+                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+                svg.append(f'<polyline points="{path}" fill="none" '
+                           f'stroke="{theme.AREA_COLOUR}" stroke-width="1.5"/>')
+        last = next(i for i in range(len(values) - 1, -1, -1) if not _is_missing(values[i]))
+        x, y = point(last, values[last])
+        svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{theme.AREA_COLOUR}"/>')
+    svg.append("</svg>")
+    return "".join(svg)
 
 
 def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> go.Figure:
@@ -215,8 +252,9 @@ def _annotate_suppressed(fig: go.Figure, axis: Sequence[str],
     noted = any(a.text and a.text.endswith("gap in the line") for a in fig.layout.annotations)
     for label in hidden:
         fig.add_annotation(
-            x=label, y=0, yref="paper", yanchor="bottom", showarrow=False,
+            x=label, y=1, yref="paper", yanchor="top", showarrow=False,
             text=theme.SUPPRESSED_MARK, font={"size": 13, "color": theme.TEXT_COLOUR},
+            bgcolor="rgba(255,255,255,0.85)",
             hovertext=f"{label}: suppressed (small numbers)",
         )
     if hidden and not noted:
@@ -236,15 +274,31 @@ def _empty(fig: go.Figure, message: str) -> go.Figure:
     return fig
 
 
+_MAX_TICKS = 10
+
+
 def _base_layout(fig: go.Figure, ind: Indicator, subtitle: str) -> None:
     fig.update_layout(
         template=theme.TEMPLATE_NAME, height=_TREND_HEIGHT,
         title={"text": ind.title, "subtitle": {"text": subtitle}},
         yaxis={"title": {"text": unit_label(ind)},
-               "rangemode": "normal" if ind.unit == "ratio" else "tozero"},
-        xaxis={"type": "category", "title": {"text": "Period"}},
-        hovermode="closest", meta={"indicator": ind.id},
+               "rangemode": "tozero"},
+        xaxis={"type": "category", "title": {"text": "Period"}, "tickangle": 0},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
+                "x": 0, "xanchor": "left"},
+        margin={"b": 110}, hovermode="closest", meta={"indicator": ind.id},
     )
+
+
+def _period_xaxis(fig: go.Figure, axis: Sequence[str]) -> None:
+    """Periods in period order (not the order traces mention them); about ten labels,
+    always including the latest."""
+    fig.update_xaxes(categoryorder="array", categoryarray=list(axis))
+    if len(axis) <= _MAX_TICKS:
+        return
+    step = math.ceil(len(axis) / _MAX_TICKS)
+    shown = list(axis[::-1][::step])[::-1]
+    fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=shown)
 
 
 def make_trend_figure(
@@ -266,6 +320,7 @@ def make_trend_figure(
         return _empty(fig, "No data for this area and grain")
     targets = _headline_rows(target_series, ind) if target_series is not None else area
     axis = _period_axis(area, national)
+    _period_xaxis(fig, axis)
     if area.height:
         points = _aligned(area, axis)
         band_x, band_y = _ci_band(axis, points)
@@ -305,6 +360,8 @@ def make_breakdown_figure(series: pl.DataFrame, ind: Indicator, *, area_name: st
         return _empty(fig, f"No figures by {by} for this area and grain")
     rows = rows.sort("period_start")
     axis = _period_axis(rows)
+    _period_xaxis(fig, axis)
+    hidden = False
     dashes = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
     symbols = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star")
     for i, group in enumerate(rows["breakdown"].unique(maintain_order=False).sort().to_list()):
@@ -312,5 +369,11 @@ def make_breakdown_figure(series: pl.DataFrame, ind: Indicator, *, area_name: st
         points = _add_line(fig, axis, rows.filter(pl.col("breakdown") == group), ind,
                            name=group, colour=colour, dash=dashes[i % len(dashes)],
                            symbol=symbols[i % len(symbols)])
-        _annotate_suppressed(fig, axis, points)
+        hidden = hidden or any(p is not None and p.get("suppressed") for p in points)
+    if hidden:  # one [c] per group and period would crowd the axis: say it once
+        fig.add_annotation(
+            x=1, xref="paper", xanchor="right", y=1.02, yref="paper", yanchor="bottom",
+            showarrow=False, align="right", font={"size": 12, "color": theme.SECONDARY_TEXT},
+            text=f"gaps: suppressed {theme.SUPPRESSED_MARK} or missing periods (see the table)",
+        )
     return fig

@@ -7,8 +7,11 @@ the database: pages pass frames from :mod:`metrics.views` in.
 
 from __future__ import annotations
 
+import base64
 import csv
+import html as html_lib
 import io
+import json
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -47,6 +50,29 @@ def query_string(**params: str | None) -> str:
     """``?a=1&b=2`` from the non-empty params ('' when there are none)."""
     shown = {k: v for k, v in params.items() if v}
     return f"?{urlencode(shown)}" if shown else ""
+
+
+def url_to_controls_js(defaults: dict[str, str]) -> str:
+    """A clientside callback: the page's ``dcc.Location`` search → its controls' values.
+
+    It runs when the browser's Back or Forward changes the query string (the Location hears
+    ``popstate``), and sets only the controls whose value differs; when the search was
+    written by the page's own callback every value already matches, so nothing fires again.
+    Inputs: the search; states: the controls, in the order of ``defaults``.
+    """
+    names = list(defaults)
+    return f"""
+function(search, ...current) {{
+    const q = new URLSearchParams(search || "");
+    const defaults = {json.dumps(defaults)};
+    const names = {json.dumps(names)};
+    const noUpdate = window.dash_clientside.no_update;
+    const wanted = names.map(n => {{
+        const v = q.get(n) || defaults[n];
+        return n === "area" ? v.toUpperCase() : v;
+    }});
+    return wanted.map((v, i) => (v === (current[i] ?? defaults[names[i]]) ? noUpdate : v));
+}}"""
 
 
 # --- controls ----------------------------------------------------------------------------------
@@ -180,10 +206,10 @@ def change_text(row: dict[str, Any], ind: Indicator) -> str:
     change = row.get("change")
     if _missing(change):
         return "no figure for the same period last year"
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")  # a true minus sign
     if ind.unit == "percent":
-        amount = f"{change:+,.{ind.decimals}f} pts"
+        amount = f"{sign}{abs(change):,.{ind.decimals}f} pts"
     else:
-        sign = "+" if change > 0 else ("−" if change < 0 else "±")
         amount = sign + format_value(abs(change), ind)
     arrow = "▲" if change > 0 else ("▼" if change < 0 else "▶")
     if ind.type not in TESTED_TYPES:
@@ -205,14 +231,13 @@ def indicator_href(ind: Indicator, *, area: str, grain: str) -> str:
         area=None if area == NATIONAL else area, grain=None if grain == "quarter" else grain)
 
 
-def sparkline(history: pl.DataFrame, ind: Indicator, *, graph_id: str) -> html.Div:
-    """The sparkline as an image with an accessible name describing the trend."""
-    return html.Div(
-        dcc.Graph(id=graph_id, figure=charts.make_sparkline_figure(history, ind),
-                  config={"staticPlot": True, "displayModeBar": False},
-                  style={"height": "40px", "width": "140px"}),
-        role="img", className="cjs-sparkline",
-        **{"aria-label": charts.describe_series(history, ind)},
+def sparkline(history: pl.DataFrame, ind: Indicator, *, graph_id: str) -> html.Img:
+    """The sparkline as an SVG image whose text alternative describes the trend."""
+    svg = charts.make_sparkline_svg(history, ind)
+    return html.Img(
+        id=graph_id, src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+        alt=charts.describe_series(history, ind), className="cjs-sparkline",
+        width=140, height=36,
     )
 
 
@@ -267,7 +292,7 @@ def _cell(column: str, value: Any, ind: Indicator) -> str:
         mark = theme.SUPPRESSED_MARK if column == "suppressed" else theme.SYNTHETIC_MARK
         return f"{mark} yes" if value else "no"
     if column in ("numerator", "denominator"):
-        return charts._count(value) if not _missing(value) else ""
+        return charts.format_count(value) if not _missing(value) else ""
     if column == "target":
         return "" if _missing(value) else format_value(value, ind)
     if column == "breakdown":
@@ -275,23 +300,36 @@ def _cell(column: str, value: Any, ind: Indicator) -> str:
     return "" if value is None else str(value)
 
 
+def _figures_html(frame: pl.DataFrame, ind: Indicator, columns: list[tuple[str, str]], *,
+                  caption: str, table_id: str) -> str:
+    esc = html_lib.escape
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for _, h in columns)
+    rows = "".join(
+        "<tr>" + "".join(
+            f'<td class="cjs-col-{c}">{esc(" ".join(_cell(c, r.get(c), ind).split()))}</td>'
+            for c, _ in columns) + "</tr>"
+        for r in frame.iter_rows(named=True)
+    ) or f'<tr><td colspan="{len(columns)}">No figures for this area and grain.</td></tr>'
+    return (f'<table id="{esc(table_id)}" class="cjs-table cjs-figures">'
+            f"<caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def figures_table(prefix: str, frame: pl.DataFrame, ind: Indicator, *, caption: str
                   ) -> html.Div:
-    """The figures behind a chart, with a CSV download of the same rows."""
+    """The figures behind a chart as one plain HTML table (``{prefix}-figures``).
+
+    Written as escaped HTML in one ``dcc.Markdown`` rather than a component per cell: Dash
+    4.4 takes time quadratic in the number of components a callback replaces (a 220-row
+    table of ``html.Td`` took 15-25 s to appear; as one component it takes under a second).
+    Every value is escaped, so text from uploaded files cannot inject markup.
+    """
     columns = [(c, h) for c, h in TABLE_COLUMNS if c in frame.columns]
-    body = [html.Tr([html.Td(_cell(c, r.get(c), ind), className=f"cjs-col-{c}")
-                     for c, _ in columns]) for r in frame.iter_rows(named=True)]
-    if not body:
-        body = [html.Tr(html.Td("No figures for this area and grain.", colSpan=len(columns)))]
-    return html.Div([
-        html.Div(html.Table([
-            html.Caption(caption),
-            html.Thead(html.Tr([html.Th(h, scope="col") for _, h in columns])),
-            html.Tbody(body),
-        ], className="cjs-table cjs-figures", id=f"{prefix}-figures"),
-            className="cjs-table-scroll", tabIndex=0, role="region",
-            **{"aria-label": caption}),
-    ], className="cjs-figures-block")
+    table = _figures_html(frame, ind, columns, caption=caption, table_id=f"{prefix}-figures")
+    return html.Div(
+        dcc.Markdown(table, dangerously_allow_html=True, className="cjs-figures-markdown"),
+        className="cjs-table-scroll", tabIndex=0, role="region", **{"aria-label": caption},
+    )
 
 
 def download_button(prefix: str, label: str = "Download these figures (CSV)") -> html.Div:

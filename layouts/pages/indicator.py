@@ -11,7 +11,7 @@ from typing import Any
 
 import dash
 import polars as pl
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from layouts import charts
@@ -137,7 +137,9 @@ def render(ind: Indicator, area: str, grain: str, by: str | None) -> list[Any]:
                             className="cjs-visually-hidden"),
         ], className="cjs-chart"),
         html.H2("Figures"),
+        cx.download_button(PREFIX),
         cx.figures_table(PREFIX, table, ind, caption=caption),
+        _definition(ind),
         cx.footer(cx.vintages(table, national)),
     ]
 
@@ -162,10 +164,8 @@ def layout(indicator_id: str | None = None, area: str | None = None,
         html.H1(ind.title),
         html.P(ind.description, className="cjs-lead"),
         _controls(ind, areas, area_code, grain, by),
-        cx.download_button(PREFIX),
         dcc.Loading(html.Div(render(ind, area_code, grain, by), id=f"{PREFIX}-content"),
                     delay_show=400, type="dot"),
-        _definition(ind),
     ], className="cjs-page cjs-indicator")
 
 
@@ -205,3 +205,16 @@ def download(n_clicks: int, area: str, grain: str, by: str | None, indicator_id:
     frame = figures(ind, area, grain, by)
     name = f"{ind.id}_{area}_{grain}" + (f"_by_{by}" if by else "") + ".csv"
     return {"content": cx.figures_csv(frame), "filename": name, "type": "text/csv"}
+
+
+clientside_callback(
+    cx.url_to_controls_js({"area": views.NATIONAL, "grain": "quarter", "by": ""}),
+    Output(f"{PREFIX}-area", "value", allow_duplicate=True),
+    Output(f"{PREFIX}-grain", "value", allow_duplicate=True),
+    Output(f"{PREFIX}-by", "value", allow_duplicate=True),
+    Input(f"{PREFIX}-url", "search"),
+    State(f"{PREFIX}-area", "value"),
+    State(f"{PREFIX}-grain", "value"),
+    State(f"{PREFIX}-by", "value"),
+    prevent_initial_call=True,
+)

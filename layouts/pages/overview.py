@@ -15,7 +15,8 @@ from typing import Any
 
 import dash
 import polars as pl
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash.exceptions import PreventUpdate
 
 from cjsdash.core.periods import GRAIN_LABELS
 from layouts import components as cx
@@ -77,6 +78,7 @@ def render(area: str, grain: str, period: str | None) -> tuple[list[Any], list[d
     content = [
         cx.synthetic_banner(cx.any_synthetic(headline, history)),
         html.P(summary, id=f"{PREFIX}-summary", className="cjs-summary"),
+        cx.download_button(PREFIX, "Download the scorecard figures (CSV)"),
         *_theme_sections(ctx.registry, headline, history, area=choice.code, grain=grain),
         cx.footer(cx.vintages(headline)),
     ]
@@ -124,3 +126,36 @@ def update(area: str, grain: str, period: str) -> tuple[Any, ...]:
                              grain=None if grain == "quarter" else grain,
                              period=None if period_value == cx.LATEST else period_value)
     return content, options, period_value, search
+
+
+clientside_callback(
+    cx.url_to_controls_js({"area": views.NATIONAL, "grain": "quarter", "period": cx.LATEST}),
+    Output(f"{PREFIX}-area", "value", allow_duplicate=True),
+    Output(f"{PREFIX}-grain", "value", allow_duplicate=True),
+    Output(f"{PREFIX}-period", "value", allow_duplicate=True),
+    Input(f"{PREFIX}-url", "search"),
+    State(f"{PREFIX}-area", "value"),
+    State(f"{PREFIX}-grain", "value"),
+    State(f"{PREFIX}-period", "value"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output(f"{PREFIX}-download", "data"),
+    Input(f"{PREFIX}-download-button", "n_clicks"),
+    State(f"{PREFIX}-area", "value"),
+    State(f"{PREFIX}-grain", "value"),
+    State(f"{PREFIX}-period", "value"),
+    prevent_initial_call=True,
+)
+def download(n_clicks: int, area: str, grain: str, period: str) -> dict:
+    """The headline figures on screen, with the columns ``cjsdash query`` writes."""
+    if not n_clicks:
+        raise PreventUpdate
+    ctx = get_context()
+    grain = cx.pick_grain(grain)
+    end = date.fromisoformat(period) if period and period != cx.LATEST else None
+    headline, _ = views.overview(ctx.reader(), ctx.registry, area, grain=grain, period_end=end)
+    name = f"scorecard_{area}_{grain}_{period or cx.LATEST}.csv"
+    return {"content": cx.figures_csv(headline), "filename": name, "type": "text/csv"}
