@@ -8,8 +8,6 @@ same data in the same run. Never part of the test suite. Usage: ``make bench`` o
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,15 +15,13 @@ from pathlib import Path
 
 import duckdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cjsdash.bootstrap import prepare  # noqa: E402
-from cjsdash.core.config import get_settings  # noqa: E402
-from cjsdash.core.gateway import Warehouse  # noqa: E402
-from cjsdash.demo.build import build_demo  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
-from metrics.registry import default_registry  # noqa: E402
-from metrics.views import overview, series  # noqa: E402
+from cjsdash.bootstrap import prepare
+from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import Warehouse
+from cjsdash.demo.build import build_demo
+from ingest.pipeline import ingest_paths
+from metrics.registry import default_registry
+from metrics.views import overview, series
 
 
 def timings(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -86,13 +82,14 @@ def main() -> None:
     measures = sorted({m for i in registry.indicators for m in i.measures})
     for area, label in (("K04000001", "England & Wales"), ("E23000002", "Cumbria")):
         plain = "SELECT * FROM core.area_observations WHERE area_code = ? AND list_contains(?, measure)"
-        base = timings(lambda a=area: con.execute(plain, [a, measures]).fetchall(), args.repeats)
+        base = timings(lambda a=area, q=plain: con.execute(q, [a, measures]).fetchall(),
+                       args.repeats)
         ours = timings(lambda a=area: overview(con, registry, a), args.repeats)
         report(f"overview callback data, {label}", ours, base)
         ind = registry.get("ineffective_trial_rate_crown")
-        base = timings(lambda a=area: con.execute(plain, [a, list(ind.measures)]).fetchall(),
-                       args.repeats)
-        ours = timings(lambda a=area: series(con, registry, ind.id, [a, "K04000001"]),
+        base = timings(lambda a=area, q=plain, m=list(ind.measures): con.execute(q, [a, m])
+                       .fetchall(), args.repeats)
+        ours = timings(lambda a=area, i=ind.id: series(con, registry, i, [a, "K04000001"]),
                        args.repeats)
         report(f"indicator callback data, {label}", ours, base)
 

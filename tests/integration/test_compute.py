@@ -46,7 +46,7 @@ def test_grains_sum_complete_periods_only(con, tmp_path: Path) -> None:
 def test_stocks_take_the_period_end_value(con, tmp_path: Path) -> None:
     text = "area,period,measure,numerator\n" + "\n".join(
         f"Kent,2024-25 Q{q},fta_warrants_outstanding,{v}" for q, v in zip(range(1, 5),
-                                                                           [300, 280, 260, 250]))
+                                                                           [300, 280, 260, 250], strict=True))
     load(con, tmp_path, text)
     fy = compute_indicators(con, REG, ["fta_warrants_outstanding"], ["E23000032"], grain="fy")
     assert fy["value"].to_list() == [250]
