@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from ingest import board_extract, census_force_ethnicity
+from ingest import (
+    board_extract,
+    census_force_ethnicity,
+    home_office_outcomes,
+    home_office_stop_search,
+)
 from ingest.base import Loader, SourceSpec
 
 LOADERS: dict[str, Loader] = {
     census_force_ethnicity.SPEC.name: census_force_ethnicity.LOADER,
+    home_office_outcomes.SPEC.name: home_office_outcomes.LOADER,
+    **{loader.spec.name: loader for loader in home_office_stop_search.LOADERS},
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,
 }

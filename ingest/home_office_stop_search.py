@@ -1,0 +1,367 @@
+"""Home Office stop and search and arrests statistics: three formats, three loaders.
+
+``TOTALS_LOADER`` (source ``home_office_stop_search_totals``)
+    Published total searches per force and year ending March, one row per force:
+    ``force_id,pfa_code,year_end,published_total,scope,retrieved,source`` (a compilation of
+    "Stop and search, arrests and mental health detentions" headline totals, e.g. BlackThrive
+    searchlight's ``ppap-totals.csv``). ``year_end`` 2025 is the financial year 2024-25. The
+    force is found by ``pfa_code`` (blank for British Transport Police) or the ``force_id``
+    slug; where both resolve they must agree. Emits ``stop_searches`` per force and year.
+
+``LOADER`` (source ``home_office_stop_search``)
+    The stop and search open data table, one row per force × year × legislation × reason ×
+    ethnicity × sex × age × outcome with a count. Two layouts, matched on the exact column
+    names (case and punctuation aside):
+
+    * before 2021: ``Financial Year, Force Name, Region, Legislation, Reason for search /
+      arrest, Ethnicity (self-defined), Ethnicity (officer-defined), Gender, Age group,
+      Outcome, Number of searches``;
+    * current: ``Financial year, Geocode, Force Name, Region, Legislation, Reason for search,
+      Self-defined ethnic group, Self-defined ethnicity, Officer-defined ethnic group, Gender,
+      Age group, Outcome of search, Link between object of search and outcome, Searches``.
+
+    Emits ``stop_searches`` per force and financial year in total and by ethnicity, sex and
+    age group (each breakdown on its own, the others ''), and
+    ``stop_searches_ethnicity_recorded`` (searches whose ethnicity is not "Not stated") in
+    total. Ethnicity is the person's *self-defined* ethnic group, as in the Home Office's own
+    tables; the officer-defined columns are not used.
+
+``ARRESTS_LOADER`` (source ``home_office_arrests``)
+    The arrests open data table: ``Financial Year, Force Name, Geocode, Region, Ethnic Group
+    (self-defined), Gender, Age Group, Reason for arrest (offence group), Arrests`` (columns in
+    any order; before 2021 without ``Geocode`` and with "Ethnic group" / "Ethnicity
+    (self-defined)" spellings). Emits ``arrests`` per force and financial year in total and by
+    ethnicity, sex and age group.
+
+Breakdown groups: ethnicity is one of White, Mixed, Asian, Black, Other or Not stated (any
+"Not stated", "Unknown" or blank group is Not stated; a label that fits none is a reject);
+sex is Male, Female, Other or Not stated; age groups keep the publisher's bands with spacing
+tidied ("10 - 17 years" → "10-17"), blanks and unknowns being Not stated. Searches and
+arrests with no recorded group count in the all-groups total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.home_office_outcomes import (
+    head_text,
+    header_key,
+    observations,
+    parse_counts,
+    read_utf8_csv,
+    resolve_areas,
+    resolve_periods,
+    row_rejects,
+    sort_rejects,
+    sum_counts,
+)
+from ingest.textio import normalise_header
+
+OGL = "Open Government Licence v3.0"
+NOT_STATED = "Not stated"
+ETHNIC_GROUPS = ("White", "Mixed", "Asian", "Black", "Other", NOT_STATED)
+SEXES = ("Male", "Female", "Other", NOT_STATED)
+
+
+# --- published totals -------------------------------------------------------------------------
+
+TOTALS_SPEC = SourceSpec(
+    name="home_office_stop_search_totals",
+    title="Home Office stop and search: published total searches by force (year ending March)",
+    publisher="Home Office",
+    licence=OGL,
+    kind="published",
+    priority=31,
+    required_columns=("force_id", "pfa_code", "year_end", "published_total"),
+    optional_columns=("scope", "retrieved", "source"),
+)
+TOTALS_COLUMNS = ("force_id", "pfa_code", "year_end", "published_total", "scope", "retrieved",
+                  "source")
+
+
+def detect_totals(path: Path, data: bytes) -> bool:
+    return header_key(head_text(data)) == frozenset(TOTALS_COLUMNS)
+
+
+def read_totals(path: Path, data: bytes, context: ReadContext) -> ReadResult:
+    frame, rejects = read_utf8_csv(path.name, data)
+    if set(frame.columns) - {"row"} != set(TOTALS_COLUMNS):
+        raise FileRefused(path.name, _wrong_columns(TOTALS_COLUMNS, frame))
+    rows_in = frame.height + len(rejects)
+    frame = frame.with_columns(pl.all().exclude("row").str.strip_chars())
+    frame, bad = resolve_areas(frame, "force_id", context, code_col="pfa_code")
+    rejects += bad
+    year = pl.col("year_end").cast(pl.Int32, strict=False)
+    label = pl.format("{}-{}", (year - 1).cast(pl.String), year.cast(pl.String))
+    frame, bad = resolve_periods(frame.with_columns(label.alias("_fy")), pl.col("_fy"),
+                                 "year_end", "fy")
+    rejects += [Reject(r.row, r.column, r.value, "not a year (year ending March, e.g. 2025)")
+                for r in bad]
+    frame, bad = parse_counts(frame, "published_total")
+    rejects += bad
+    missing = pl.col("value").is_null() & pl.col("note").is_null()
+    rejects += row_rejects(frame, missing, "published_total", "missing total")
+    frame = frame.filter(~missing)
+    frame, bad = _first_of_duplicates(frame, ["area_code", "period_start"], "force_id")
+    rejects += bad
+    vintage = pl.format(
+        "Stop and search, arrests and mental health detentions, March {} (published totals; "
+        "scope: {}; retrieved {})", pl.col("year_end"), pl.col("scope"), pl.col("retrieved"),
+    )
+    out = frame.with_columns(pl.lit("stop_searches").alias("measure"),
+                             pl.col("note").alias("value_note"))
+    result = observations(out, TOTALS_SPEC.name, vintage)
+    vintages = sorted(result["vintage"].unique().to_list())
+    return ReadResult(
+        table="observations", frame=result, rejects=sort_rejects(rejects), rows_in=rows_in,
+        source=TOTALS_SPEC.name, vintage="; ".join(vintages) or TOTALS_SPEC.title,
+    )
+
+
+def _first_of_duplicates(frame: pl.DataFrame, key: list[str],
+                         column: str) -> tuple[pl.DataFrame, list[Reject]]:
+    """Two rows for the same force and year: the first stands, the later ones are rejects."""
+    frame = frame.with_columns(pl.col("row").min().over(key).alias("_first"))
+    repeat = pl.col("row") != pl.col("_first")
+    reason = pl.lit("duplicate: the same force and year as line ") + pl.col("_first").cast(
+        pl.String)
+    return frame.filter(~repeat).drop("_first"), row_rejects(frame, repeat, column, reason)
+
+
+# --- open data tables -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Layout:
+    """One published column layout of an open data table (names as published)."""
+
+    name: str
+    columns: tuple[str, ...]
+    year: str
+    force: str
+    geocode: str | None
+    ethnicity: str
+    sex: str
+    age: str
+    count: str
+
+    @property
+    def key(self) -> frozenset[str]:
+        return frozenset(normalise_header(c) for c in self.columns)
+
+    def col(self, field: str) -> str | None:
+        name = getattr(self, field)
+        return None if name is None else normalise_header(name)
+
+
+STOP_SEARCH_LAYOUTS = (
+    Layout(
+        "stop and search open data table (current)",
+        ("Financial year", "Geocode", "Force Name", "Region", "Legislation", "Reason for search",
+         "Self-defined ethnic group", "Self-defined ethnicity", "Officer-defined ethnic group",
+         "Gender", "Age group", "Outcome of search",
+         "Link between object of search and outcome", "Searches"),
+        year="Financial year", force="Force Name", geocode="Geocode",
+        ethnicity="Self-defined ethnic group", sex="Gender", age="Age group", count="Searches",
+    ),
+    Layout(
+        "stop and search open data table (before 2021)",
+        ("Financial Year", "Force Name", "Region", "Legislation", "Reason for search / arrest",
+         "Ethnicity (self-defined)", "Ethnicity (officer-defined)", "Gender", "Age group",
+         "Outcome", "Number of searches"),
+        year="Financial Year", force="Force Name", geocode=None,
+        ethnicity="Ethnicity (self-defined)", sex="Gender", age="Age group",
+        count="Number of searches",
+    ),
+)
+
+
+def _arrest_layout(name: str, geocode: bool, ethnicity: str) -> Layout:
+    columns = ["Financial Year", "Force Name", "Region", ethnicity, "Gender", "Age Group",
+               "Reason for arrest (offence group)", "Arrests"]
+    if geocode:
+        columns.insert(2, "Geocode")
+    return Layout(name, tuple(columns), year="Financial Year", force="Force Name",
+                  geocode="Geocode" if geocode else None, ethnicity=ethnicity, sex="Gender",
+                  age="Age Group", count="Arrests")
+
+
+ARREST_LAYOUTS = (
+    _arrest_layout("arrests open data table (current)", True, "Ethnic Group (self-defined)"),
+    _arrest_layout("arrests open data table (before 2021)", False, "Ethnic group (self-defined)"),
+    _arrest_layout("arrests open data table (before 2021)", False, "Ethnicity (self-defined)"),
+    _arrest_layout("arrests open data table", True, "Ethnicity (self-defined)"),
+)
+
+SPEC = SourceSpec(
+    name="home_office_stop_search",
+    title="Home Office stop and search open data tables",
+    publisher="Home Office",
+    licence=OGL,
+    kind="published",
+    priority=30,
+    required_columns=("Financial year", "Force Name", "Self-defined ethnic group", "Gender",
+                      "Age group", "Searches"),
+    optional_columns=tuple(sorted({c for lay in STOP_SEARCH_LAYOUTS for c in lay.columns}
+                                  - {"Financial year", "Force Name", "Self-defined ethnic group",
+                                     "Gender", "Age group", "Searches"})),
+)
+ARRESTS_SPEC = SourceSpec(
+    name="home_office_arrests",
+    title="Home Office arrests open data tables",
+    publisher="Home Office",
+    licence=OGL,
+    kind="published",
+    priority=30,
+    required_columns=("Financial Year", "Force Name", "Ethnic Group (self-defined)", "Gender",
+                      "Age Group", "Arrests"),
+    optional_columns=("Geocode", "Region", "Reason for arrest (offence group)"),
+)
+
+
+def _layout(data: bytes, layouts: tuple[Layout, ...]) -> Layout | None:
+    key = header_key(head_text(data))
+    return next((lay for lay in layouts if lay.key == key), None)
+
+
+def detect(path: Path, data: bytes) -> bool:
+    return _layout(data, STOP_SEARCH_LAYOUTS) is not None
+
+
+def detect_arrests(path: Path, data: bytes) -> bool:
+    return _layout(data, ARREST_LAYOUTS) is not None
+
+
+def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
+    return _read_table(path, data, context, SPEC, STOP_SEARCH_LAYOUTS, "stop_searches",
+                       "Home Office stop and search open data tables")
+
+
+def read_arrests(path: Path, data: bytes, context: ReadContext) -> ReadResult:
+    return _read_table(path, data, context, ARRESTS_SPEC, ARREST_LAYOUTS, "arrests",
+                       "Home Office arrests open data tables")
+
+
+def _read_table(path: Path, data: bytes, context: ReadContext, spec: SourceSpec,
+                layouts: tuple[Layout, ...], measure: str, publication: str) -> ReadResult:
+    frame, rejects = read_utf8_csv(path.name, data)
+    found = frozenset(frame.columns) - {"row"}
+    layout = next((lay for lay in layouts if lay.key == found), None)
+    if layout is None:
+        raise FileRefused(path.name, _wrong_columns(layouts[0].columns, frame))
+    rows_in = frame.height + len(rejects)
+    frame = frame.with_columns(pl.all().exclude("row").str.strip_chars())
+    frame, bad = resolve_areas(frame, layout.col("force"), context, layout.col("geocode"))
+    rejects += bad
+    year_col = layout.col("year")
+    frame, bad = resolve_periods(frame, pl.col(year_col), year_col, "fy")
+    rejects += bad
+    frame, bad = _groups(frame, layout)
+    rejects += bad
+    frame, bad = parse_counts(frame, layout.col("count"))
+    rejects += bad
+    missing = pl.col("value").is_null() & pl.col("note").is_null()
+    rejects += row_rejects(frame, missing, layout.col("count"), "missing count")
+    frame = frame.filter(~missing)
+
+    keys = ["area_code", "period_start", "period_end"]
+    breakdowns = ("ethnicity", "sex", "age_group")
+    parts = [sum_counts(frame, [*keys, *by]).with_columns(pl.lit(measure).alias("measure"))
+             for by in ((), *((b,) for b in breakdowns))]
+    if measure == "stop_searches":
+        recorded = frame.filter(pl.col("ethnicity") != NOT_STATED)
+        parts.append(sum_counts(recorded, keys).with_columns(
+            pl.lit("stop_searches_ethnicity_recorded").alias("measure")))
+    out = pl.concat(parts, how="diagonal_relaxed").with_columns(
+        pl.col(b).fill_null("") for b in breakdowns
+    )
+    vintage = publication
+    if frame.height:
+        vintage += f", data to year ending March {frame['period_end'].max().year}"
+    return ReadResult(
+        table="observations", frame=observations(out, spec.name, vintage),
+        rejects=sort_rejects(rejects), rows_in=rows_in, source=spec.name, vintage=vintage,
+        notes=[f"read the {layout.name} layout"],
+    )
+
+
+def _groups(frame: pl.DataFrame, layout: Layout) -> tuple[pl.DataFrame, list[Reject]]:
+    """Conform ethnicity, sex and age group; a label that fits no group is a reject."""
+    eth, sex, age = layout.col("ethnicity"), layout.col("sex"), layout.col("age")
+    frame = frame.with_columns(
+        ethnic_group(pl.col(eth)).alias("ethnicity"), sex_group(pl.col(sex)).alias("sex"),
+        age_group(pl.col(age)).alias("age_group"),
+    )
+    rejects: list[Reject] = []
+    for column, conformed, groups in ((eth, "ethnicity", "White, Mixed, Asian, Black, Other"),
+                                      (sex, "sex", "Male, Female, Other")):
+        bad = pl.col(conformed).is_null()
+        rejects += row_rejects(frame, bad, column,
+                               f"not a group cjsdash knows ({groups} or Not stated/Unknown)")
+        frame = frame.filter(~bad)
+    return frame, rejects
+
+
+_UNKNOWN = r"^(n/?a|null|)$|not stated|not recorded|not known|unknown"
+
+
+def ethnic_group(label: pl.Expr) -> pl.Expr:
+    """A published ethnicity label → one of ETHNIC_GROUPS, or null when it fits none.
+
+    Order matters: "Mixed - White and Black Caribbean" is Mixed, "Asian - Chinese" is
+    Asian (2011 onwards), "Chinese or other" (older tables) is Other, "Gypsy or Irish
+    Traveller" and "Roma" are White (as in the census), and "Other ethnic group - Not stated"
+    is Not stated.
+    """
+    text = label.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(text.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED))
+        .when(text.str.contains("mixed")).then(pl.lit("Mixed"))
+        .when(text.str.contains("asian")).then(pl.lit("Asian"))
+        .when(text.str.contains("black")).then(pl.lit("Black"))
+        .when(text.str.contains(r"white|gypsy|traveller|\broma\b|\birish\b")).then(pl.lit("White"))
+        .when(text.str.contains(r"other|chinese|arab")).then(pl.lit("Other"))
+        .otherwise(None)
+    )
+
+
+def sex_group(label: pl.Expr) -> pl.Expr:
+    text = label.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(text.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED))
+        .when(text.is_in(["male", "m", "men"])).then(pl.lit("Male"))
+        .when(text.is_in(["female", "f", "women"])).then(pl.lit("Female"))
+        .when(text == "other").then(pl.lit("Other"))
+        .otherwise(None)
+    )
+
+
+def age_group(label: pl.Expr) -> pl.Expr:
+    """"10 - 17 years" → "10-17"; "Under 10 years" → "Under 10"; unknown → Not stated."""
+    text = label.str.strip_chars()
+    tidy = (
+        text.str.replace(r"(?i)\s*(years?|yrs)(\s+old)?$", "")
+        .str.replace_all(r"\s*[-–]\s*", "-").str.replace_all(r"\s+", " ")
+    )
+    tidy = pl.when(tidy.str.slice(0, 1).str.contains(r"[a-z]")).then(
+        tidy.str.slice(0, 1).str.to_uppercase() + tidy.str.slice(1)
+    ).otherwise(tidy)
+    return pl.when(text.str.to_lowercase().str.contains(_UNKNOWN)).then(
+        pl.lit(NOT_STATED)).otherwise(tidy)
+
+
+def _wrong_columns(expected: tuple[str, ...], frame: pl.DataFrame) -> str:
+    found = [c for c in frame.columns if c != "row"]
+    return (f"not the expected columns: expected {', '.join(expected)}; found "
+            f"{', '.join(found) or 'none'}")
+
+
+TOTALS_LOADER = Loader(spec=TOTALS_SPEC, detect=detect_totals, read=read_totals)
+LOADER = Loader(spec=SPEC, detect=detect, read=read)
+ARRESTS_LOADER = Loader(spec=ARRESTS_SPEC, detect=detect_arrests, read=read_arrests)
+LOADERS = (TOTALS_LOADER, LOADER, ARRESTS_LOADER)
+"""Every loader of this module, for ``ingest.catalogue.LOADERS``."""
