@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from ingest import (
     board_extract,
+    census2011_la_ethnicity,
+    census2021_nomis,
     census_force_ethnicity,
+    cjs_dashboard,
     home_office_outcomes,
     home_office_stop_search,
+    moj_timeliness,
+    moj_trials,
 )
 from ingest.base import Loader, SourceSpec
 
@@ -14,6 +19,11 @@ LOADERS: dict[str, Loader] = {
     census_force_ethnicity.SPEC.name: census_force_ethnicity.LOADER,
     home_office_outcomes.SPEC.name: home_office_outcomes.LOADER,
     **{loader.spec.name: loader for loader in home_office_stop_search.LOADERS},
+    moj_trials.SPEC.name: moj_trials.LOADER,
+    moj_timeliness.SPEC.name: moj_timeliness.LOADER,
+    cjs_dashboard.SPEC.name: cjs_dashboard.LOADER,
+    census2011_la_ethnicity.SPEC.name: census2011_la_ethnicity.LOADER,
+    census2021_nomis.SPEC.name: census2021_nomis.LOADER,
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,
 }

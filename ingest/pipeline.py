@@ -211,7 +211,10 @@ def _refuse(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
 def _load(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
           started: datetime, result: ReadResult) -> IngestReport:
     table = f"core.{result.table}"
-    sources = sorted(set(result.frame["source"].unique().to_list()))
+    # Observations name their source per row (a board extract may name several); population
+    # rows name their census, which is described by the loader's own spec.
+    sources = (sorted(set(result.frame["source"].unique().to_list()))
+               if result.table == "observations" else [])
     con.execute("BEGIN TRANSACTION")
     try:
         register_sources(con, [loader.spec] + [source_spec(s) for s in sources])

@@ -65,7 +65,8 @@ def test_registry_follows_the_catalogue_judgements(registry: Registry) -> None:
     assert {i.id for i in registry.indicators if i.aggregation == "last"} == stocks
     for rate_id in ("stop_search_rate", "arrest_rate"):
         rate = registry.get(rate_id)
-        assert (rate.type, rate.multiplier, rate.breakdowns) == ("rate", 1000, ("ethnicity",))
+        assert (rate.type, rate.multiplier) == ("rate", 1000)
+        assert rate.breakdowns[0] == "ethnicity"
     ratio = registry.get("disparity_ratio")
     assert ratio.numerator.measure == "stop_searches" and ratio.population_denominator
     assert ratio.comparison == Comparison(breakdown="ethnicity", group="Black", reference="White")

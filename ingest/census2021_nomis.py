@@ -1,0 +1,193 @@
+"""Census 2021 ethnic group (TS021) from the Nomis API CSV, rolled up to police force areas.
+
+Nomis (dataset NM_2041_1) answers ``…/NM_2041_1.data.csv?…`` with one row per geography and
+category, in its standard columns (``GEOGRAPHY_CODE``, ``C2021_ETH_20``, ``C2021_ETH_20_NAME``,
+``C2021_ETH_20_CODE``, ``MEASURES_NAME``, ``OBS_VALUE`` … or the subset chosen with
+``select=``). The 19 detailed groups are summed into the 5 broad groups cjsdash uses (White,
+Mixed, Asian, Black, Other; the mapping of BlackThrive/searchlight's ``nomis-ethnicity.csv``)
+and everyone (''); the aggregate categories Nomis can add (the total and the five headline
+groups) are checked against those sums, not loaded twice.
+
+Local authority districts (2021 or 2023 codes) are rolled up to police force areas exactly as
+for Census 2011 (:func:`ingest.census2011_la_ethnicity.roll_up_to_forces`), so a force is
+loaded only when all its districts are present. Rows go to ``core.populations`` with year 2021
+and source "Census 2021".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.census2011_la_ethnicity import populations, roll_up_to_forces
+from ingest.moj_timeliness import (
+    header_fields,
+    parse_counts,
+    read_checked_csv,
+    row_rejects,
+)
+
+NOMIS_COLUMNS: tuple[str, ...] = (
+    "DATE", "DATE_NAME", "DATE_CODE", "DATE_TYPE", "DATE_TYPECODE", "DATE_SORTORDER",
+    "GEOGRAPHY", "GEOGRAPHY_NAME", "GEOGRAPHY_CODE", "GEOGRAPHY_TYPE", "GEOGRAPHY_TYPECODE",
+    "GEOGRAPHY_SORTORDER", "C2021_ETH_20", "C2021_ETH_20_NAME", "C2021_ETH_20_CODE",
+    "C2021_ETH_20_TYPE", "C2021_ETH_20_TYPECODE", "C2021_ETH_20_SORTORDER", "MEASURES",
+    "MEASURES_NAME", "OBS_VALUE", "OBS_STATUS", "OBS_STATUS_NAME", "OBS_CONF", "OBS_CONF_NAME",
+    "URN", "RECORD_OFFSET", "RECORD_COUNT",
+)
+"""Every column Nomis writes for NM_2041_1 (the default output, in order)."""
+REQUIRED = ("GEOGRAPHY_CODE", "C2021_ETH_20_NAME", "OBS_VALUE")
+SPEC = SourceSpec(
+    name="census2021_nomis_ethnicity",
+    title="Census 2021: ethnic group (TS021) from the Nomis API, rolled up to police force areas",
+    publisher="Office for National Statistics (Nomis)",
+    licence="Open Government Licence v3.0",
+    kind="published",
+    priority=30,
+    required_columns=REQUIRED,
+    optional_columns=tuple(c for c in NOMIS_COLUMNS if c not in REQUIRED),
+)
+POPULATION_SOURCE = "Census 2021"
+VINTAGE = "Census 2021 TS021 ethnic group (released 2022-11-29), via Nomis NM_2041_1"
+
+CATEGORIES: dict[str, str] = {
+    "White: English, Welsh, Scottish, Northern Irish or British": "White",
+    "White: Irish": "White",
+    "White: Gypsy or Irish Traveller": "White",
+    "White: Roma": "White",
+    "White: Other White": "White",
+    "Mixed or Multiple ethnic groups: White and Black Caribbean": "Mixed",
+    "Mixed or Multiple ethnic groups: White and Black African": "Mixed",
+    "Mixed or Multiple ethnic groups: White and Asian": "Mixed",
+    "Mixed or Multiple ethnic groups: Other Mixed or Multiple ethnic groups": "Mixed",
+    "Asian, Asian British or Asian Welsh: Indian": "Asian",
+    "Asian, Asian British or Asian Welsh: Pakistani": "Asian",
+    "Asian, Asian British or Asian Welsh: Bangladeshi": "Asian",
+    "Asian, Asian British or Asian Welsh: Chinese": "Asian",
+    "Asian, Asian British or Asian Welsh: Other Asian": "Asian",
+    "Black, Black British, Black Welsh, Caribbean or African: Caribbean": "Black",
+    "Black, Black British, Black Welsh, Caribbean or African: African": "Black",
+    "Black, Black British, Black Welsh, Caribbean or African: Other Black": "Black",
+    "Other ethnic group: Arab": "Other",
+    "Other ethnic group: Any other ethnic group": "Other",
+}
+"""The 19 TS021 categories (C2021_ETH_20_NAME) → the 5 broad groups."""
+AGGREGATES: dict[str, str] = {
+    "Total: All usual residents": "",
+    "White": "White",
+    "Mixed or Multiple ethnic groups": "Mixed",
+    "Asian, Asian British or Asian Welsh": "Asian",
+    "Black, Black British, Black Welsh, Caribbean or African": "Black",
+    "Other ethnic group": "Other",
+}
+"""Aggregate categories Nomis adds on request (codes 0 and 1001-1005) → the group they total."""
+GROUPS = ("", "White", "Mixed", "Asian", "Black", "Other")
+
+
+def _header_ok(columns: tuple[str, ...]) -> bool:
+    return set(REQUIRED) <= set(columns) and all(c in NOMIS_COLUMNS for c in columns)
+
+
+def _header_problem(columns: tuple[str, ...]) -> str | None:
+    if _header_ok(columns):
+        return None
+    missing = [c for c in REQUIRED if c not in columns]
+    extra = [c for c in columns if c not in NOMIS_COLUMNS]
+    return "not a Nomis Census 2021 TS021 (NM_2041_1) CSV: " + "; ".join(
+        ([f"missing {', '.join(missing)}"] if missing else [])
+        + ([f"unexpected {', '.join(extra)}"] if extra else []))
+
+
+def detect(path: Path, data: bytes) -> bool:
+    return _header_ok(header_fields(data))
+
+
+def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
+    raw, encoding = read_checked_csv(path.name, data, _header_problem)
+    if raw.height == 0:
+        raise FileRefused(path.name, "the file has a header but no data rows")
+    frame = raw.with_row_index("row", offset=2).with_columns(pl.col(pl.String).str.strip_chars())
+    notes = [f"read as {encoding}"] if encoding != "UTF-8" else []
+    rejects: list[Reject] = []
+    if "MEASURES_NAME" in frame.columns:
+        other = pl.col("MEASURES_NAME") != "Value"
+        if (n := frame.filter(other).height):
+            notes.append(f"{n:,} rows of other measures (percentages) not loaded")
+        frame = frame.filter(~other)
+    if "DATE_NAME" in frame.columns:
+        wrong = pl.col("DATE_NAME") != "2021"
+        rejects += row_rejects(frame, wrong, "DATE_NAME", "not a Census 2021 row")
+        frame = frame.filter(~wrong)
+    frame = frame.with_columns(
+        pl.col("C2021_ETH_20_NAME").replace_strict(CATEGORIES, default=None).alias("group"),
+        pl.col("C2021_ETH_20_NAME").replace_strict(AGGREGATES, default=None).alias("aggregate"),
+    )
+    unknown = pl.col("group").is_null() & pl.col("aggregate").is_null()
+    rejects += row_rejects(frame, unknown, "C2021_ETH_20_NAME",
+                           "unknown ethnic group category (not one of the 19 TS021 groups)")
+    frame = frame.filter(~unknown)
+    frame, bad = parse_counts(frame, ["OBS_VALUE"], ())
+    rejects += bad
+    missing = pl.col("OBS_VALUE__v").is_null()
+    rejects += row_rejects(frame, missing, "OBS_VALUE", "the count is missing")
+    frame = frame.filter(~missing)
+
+    detail = frame.filter(pl.col("group").is_not_null())
+    wide, bad = _per_geography(detail)
+    rejects += bad
+    wide, bad = _check_aggregates(wide, frame.filter(pl.col("aggregate").is_not_null()))
+    rejects += bad
+    columns_of = {g: f"pop_{g or 'all'}" for g in GROUPS}
+    out, bad, more = roll_up_to_forces(wide, "GEOGRAPHY_CODE", columns_of, context)
+    rejects += bad
+    notes += more
+    return ReadResult(
+        table="populations", frame=populations(out, 2021, POPULATION_SOURCE, VINTAGE),
+        rejects=sorted(rejects, key=lambda r: (r.row or 0, r.column or "")),
+        rows_in=raw.height, source=SPEC.name, vintage=VINTAGE, notes=notes,
+    )
+
+
+def _per_geography(detail: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """Each geography's 19 detailed rows → one row of 5 groups and the total (or rejected)."""
+    counts = detail.group_by("GEOGRAPHY_CODE").agg(
+        pl.len().alias("_rows"), pl.col("C2021_ETH_20_NAME").n_unique().alias("_names"))
+    detail = detail.join(counts, on="GEOGRAPHY_CODE", how="left")
+    whole = (pl.col("_rows") == len(CATEGORIES)) & (pl.col("_names") == len(CATEGORIES))
+    rejects = row_rejects(
+        detail, ~whole, "C2021_ETH_20_NAME",
+        pl.lit("this geography does not have each of the 19 ethnic groups exactly once (")
+        + pl.col("_rows").cast(pl.String) + pl.lit(" rows): it cannot be added up"),
+    )
+    detail = detail.filter(whole)
+    wide = detail.group_by("GEOGRAPHY_CODE").agg(
+        pl.col("row").min(),
+        pl.col("OBS_VALUE__v").sum().alias("pop_all"),
+        *[pl.col("OBS_VALUE__v").filter(pl.col("group") == g).sum().alias(f"pop_{g}")
+          for g in GROUPS if g],
+    )
+    return wide, rejects
+
+
+def _check_aggregates(wide: pl.DataFrame,
+                      aggregates: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """A total Nomis added that differs from the sum of its groups rejects the geography."""
+    if aggregates.height == 0:
+        return wide, []
+    long = wide.unpivot(index=["GEOGRAPHY_CODE", "row"], variable_name="_col",
+                        value_name="_sum").with_columns(
+        pl.col("_col").str.strip_prefix("pop_").replace("all", "").alias("aggregate"))
+    check = aggregates.join(long.drop("row"), on=["GEOGRAPHY_CODE", "aggregate"], how="inner")
+    off = pl.col("OBS_VALUE__v") != pl.col("_sum")
+    rejects = row_rejects(
+        check, off, "OBS_VALUE",
+        pl.lit("the published total differs from the sum of its groups (")
+        + pl.col("_sum").cast(pl.Int64).cast(pl.String) + pl.lit("): the geography is not loaded"),
+    )
+    bad_codes = check.filter(off)["GEOGRAPHY_CODE"].unique().to_list()
+    return wide.filter(~pl.col("GEOGRAPHY_CODE").is_in(bad_codes)), rejects
+
+
+LOADER = Loader(spec=SPEC, detect=detect, read=read)
