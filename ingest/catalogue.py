@@ -12,11 +12,17 @@ from ingest import (
     home_office_stop_search,
     moj_timeliness,
     moj_trials,
+    police_uk_outcomes,
+    police_uk_stop_search,
+    police_uk_street,
 )
 from ingest.base import Loader, SourceSpec
 
 LOADERS: dict[str, Loader] = {
     census_force_ethnicity.SPEC.name: census_force_ethnicity.LOADER,
+    police_uk_street.SPEC.name: police_uk_street.LOADER,
+    police_uk_stop_search.SPEC.name: police_uk_stop_search.LOADER,
+    police_uk_outcomes.SPEC.name: police_uk_outcomes.LOADER,
     home_office_outcomes.SPEC.name: home_office_outcomes.LOADER,
     **{loader.spec.name: loader for loader in home_office_stop_search.LOADERS},
     moj_trials.SPEC.name: moj_trials.LOADER,

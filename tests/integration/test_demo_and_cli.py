@@ -132,5 +132,7 @@ def test_loaded_counts_are_per_theme_complete(demo_db: Path) -> None:
     con.close()
     from metrics.registry import default_registry
 
+    published_only = {"stop_search_arrest_rate", "police_uk_outcomes"}  # fed by real files
     for ind in default_registry().indicators:
-        assert len(counts[ind.numerator.measure]) == 42, ind.id
+        if ind.id not in published_only:
+            assert len(counts[ind.numerator.measure]) == 42, ind.id

@@ -1,0 +1,366 @@
+"""data.police.uk street-level crime: one row per crime or anti-social behaviour incident.
+
+The monthly "street" download has one CSV per force and month
+(``2021-06/2021-06-cumbria-street.csv``; a ZIP of them is read member by member), UTF-8 with
+CRLF line endings and exactly this header::
+
+    Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,
+    Crime type,Last outcome category,Context
+
+Per force ("Falls within") and month the loader emits:
+
+- ``recorded_crimes``: every row except crime type "Anti-social behaviour", in total
+  (offence_group '') and by crime type (offence_group = the crime type);
+- ``recorded_crimes`` by outcome = the last outcome category (offence_group ''), so that
+  outcome shares are computable against the total. Crimes with no last outcome (British
+  Transport Police and PSNI publish none) are outcome "Not stated";
+- ``asb_incidents``: the "Anti-social behaviour" rows (they have no Crime ID and no outcome).
+
+Counts are counts of rows, as data.police.uk publishes them (a Crime ID can repeat). British
+Transport Police (``BTP``) and the Police Service of Northern Ireland (``N23000001``) are kept
+and flagged in the load's notes: they are areas outside England and Wales, so they never enter
+England and Wales totals (see ``cjsdash.core.rollup``).
+
+Every accepted record is kept in ``raw.police_uk_street``; reloading a force and month
+replaces that slice. A row whose force is unknown or empty, whose month is not YYYY-MM, whose
+crime type is empty or whose coordinates are not numbers is rejected (``meta.rejects``, with
+its line number in the file: the header is line 1). A file that is not UTF-8, has another
+header or ends in a partial line is refused. The file does not say which release it came from
+(later releases carry later outcomes for the same month), so the vintage names the month and
+the file as loaded.
+
+The helpers in the first half of this module are shared by the other data.police.uk loaders
+(:mod:`ingest.police_uk_stop_search`, :mod:`ingest.police_uk_outcomes`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.schema import BREAKDOWNS
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+
+HEADER: tuple[str, ...] = (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+)
+SPEC = SourceSpec(
+    name="police_uk_street",
+    title="data.police.uk street-level crime (monthly, by force)",
+    publisher="data.police.uk (Home Office)",
+    licence="Open Government Licence v3.0",
+    kind="published",
+    priority=30,
+    required_columns=HEADER,
+)
+ASB = "Anti-social behaviour"
+NOT_STATED = "Not stated"
+RAW_TABLE = "raw.police_uk_street"
+RAW_DDL = f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
+    month DATE NOT NULL,              -- first day of the file's Month
+    area_code VARCHAR NOT NULL,       -- "Falls within", resolved (BTP, N23000001 included)
+    crime_id VARCHAR,                 -- NULL for anti-social behaviour rows
+    reported_by VARCHAR,
+    falls_within VARCHAR NOT NULL,
+    longitude DOUBLE,                 -- NULL for "No Location" rows
+    latitude DOUBLE,
+    location VARCHAR,
+    lsoa_code VARCHAR,
+    lsoa_name VARCHAR,
+    crime_type VARCHAR NOT NULL,
+    last_outcome VARCHAR,
+    context VARCHAR,
+    run_id BIGINT NOT NULL
+)"""
+_RAW_COLUMNS = {
+    "month": "period_start", "area_code": "area_code", "crime_id": "Crime ID",
+    "reported_by": "Reported by", "falls_within": "Falls within", "longitude": "lon",
+    "latitude": "lat", "location": "Location", "lsoa_code": "LSOA code",
+    "lsoa_name": "LSOA name", "crime_type": "Crime type",
+    "last_outcome": "Last outcome category", "context": "Context",
+}
+OUTSIDE_ENGLAND_WALES = {
+    "BTP": "British Transport Police",
+    "N23000001": "Police Service of Northern Ireland",
+}
+KEYS = ("area_code", "period_start", "period_end")
+OBSERVATION_SCHEMA = {
+    "measure": pl.String, "area_code": pl.String, "period_start": pl.Date,
+    "period_end": pl.Date, **dict.fromkeys(BREAKDOWNS, pl.String), "value": pl.Float64,
+    "value_note": pl.String, "source": pl.String, "vintage": pl.String,
+}
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+# --- shared by the data.police.uk loaders ----------------------------------------------------
+
+
+def header_line(data: bytes) -> str:
+    """The first line without BOM or line ending ('' if it is not UTF-8)."""
+    end = data.find(b"\n", 0, 65536)
+    head = data[: end if end >= 0 else 65536].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def read_police_csv(file_name: str, data: bytes, header: tuple[str, ...], what: str
+                    ) -> pl.DataFrame:
+    """A data.police.uk CSV as strings with a ``row`` column (the file's line number).
+
+    Refuses (FileRefused) anything that is not UTF-8, has another header, or ends in a
+    partial line. Empty cells are null.
+    """
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if not data[:65536].strip():
+        raise FileRefused(file_name, "the file is empty")
+    try:
+        if not data.isascii():  # the fast path: most files are plain ASCII
+            data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            file_name,
+            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}): data.police.uk "
+            "files are UTF-8; use the file as downloaded, not re-saved in another encoding",
+        ) from None
+    found = header_line(data)
+    if found != ",".join(header):
+        raise FileRefused(
+            file_name,
+            f"wrong header for a data.police.uk {what} file: expected '{','.join(header)}', "
+            f"found '{found[:300]}'",
+        )
+    _check_last_line(file_name, data, len(header))
+    try:
+        frame = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileRefused(file_name, f"not a readable CSV: {first}") from None
+    if frame.height == 0:
+        raise FileRefused(file_name, "the file has a header but no data rows")
+    return frame.with_row_index("row", offset=2)  # the header is line 1
+
+
+def _check_last_line(file_name: str, data: bytes, width: int) -> None:
+    """A download cut short ends in a partial line: fewer fields than the header."""
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":
+        end -= 1
+    start = data.rfind(b"\n", 0, end) + 1
+    if start == 0:
+        return  # header only
+    last = data[start:end].decode("utf-8")
+    fields = next(csv.reader([last]), [])
+    ends_line = data.endswith(b"\n")
+    if len(fields) != width or not ends_line:
+        raise FileRefused(
+            file_name,
+            f"the file looks truncated: its last line has {len(fields)} of {width} fields"
+            + ("" if ends_line else " and no line ending") + f" ('{last[:80]}')",
+        )
+
+
+Check = tuple[str, pl.Expr, "str | pl.Expr"]
+"""(column, expression true for a bad row, reason): the first failing check names the row."""
+
+
+def validate(frame: pl.DataFrame, stages: list[list[pl.Expr]], checks: list[Check]
+             ) -> tuple[pl.DataFrame, list[Reject]]:
+    """Derive columns (``stages`` in order) and evaluate the checks; split off the bad rows,
+    one Reject each (the first check that fails names the column and the reason)."""
+    lazy = frame.lazy()
+    for stage in stages:
+        lazy = lazy.with_columns(stage)
+    frame = lazy.collect()
+    if not checks:
+        return frame, []
+    flags = [mask.fill_null(False) for _, mask, _ in checks]
+    if not frame.select(pl.any_horizontal(flags).any()).item():  # the fast path: a clean file
+        return frame, []
+    frame = frame.with_columns(pl.any_horizontal(flags).alias("_bad"))
+    bad_rows = frame.filter("_bad")
+    column_expr = reason_expr = value_expr = None
+    for (column, _, reason), flag in zip(reversed(checks), reversed(flags), strict=True):
+        why = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
+        column_expr = pl.when(flag).then(pl.lit(column)).otherwise(column_expr)
+        reason_expr = pl.when(flag).then(why).otherwise(reason_expr)
+        value_expr = pl.when(flag).then(pl.col(column).cast(pl.String)).otherwise(value_expr)
+    assert column_expr is not None and reason_expr is not None and value_expr is not None
+    details = bad_rows.select("row", column_expr.alias("column"), reason_expr.alias("reason"),
+                              value_expr.alias("value"))
+    rejects = [Reject(int(row), column, value, reason)
+               for row, column, reason, value in details.iter_rows()]
+    return frame.filter(~pl.col("_bad")).drop("_bad"), rejects
+
+
+def lookup_expr(column: str, values: list[str | None], mapping: dict[str, object],
+                dtype: pl.DataType) -> pl.Expr:
+    """``column`` (whose distinct ``values`` are given) mapped through ``mapping``, missing →
+    null; a constant when the column is (one force and one month per file, as published)."""
+    if len(values) == 1 and values[0] is not None:
+        return pl.lit(mapping.get(values[0]), dtype=dtype)
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def area_code_expr(frame: pl.DataFrame, column: str, context: ReadContext) -> pl.Expr:
+    """``area_code`` from a force-name column (each distinct name resolved once)."""
+    names = frame[column].unique().to_list()
+    codes = {n: context.resolve_area(n) for n in names if n is not None}
+    return lookup_expr(column, names, codes, pl.String()).alias("area_code")
+
+
+def area_check(column: str) -> Check:
+    reason = (pl.when(pl.col(column).is_null()).then(pl.lit("the force is empty"))
+              .otherwise(pl.lit("unknown police force: not a force name cjsdash knows")))
+    return column, pl.col("area_code").is_null(), reason
+
+
+def month_end(start: date) -> date:
+    return date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+
+
+def month_exprs(frame: pl.DataFrame, column: str = "Month") -> list[pl.Expr]:
+    """``period_start`` and ``period_end`` from a YYYY-MM column (null if it is not one)."""
+    labels = frame[column].unique().to_list()
+    starts = {}
+    for label in labels:
+        if label is not None and (m := _MONTH.fullmatch(label)) and 1 <= int(m[2]) <= 12:
+            starts[label] = date(int(m[1]), int(m[2]), 1)
+    ends = {label: month_end(start) for label, start in starts.items()}
+    return [lookup_expr(column, labels, starts, pl.Date()).alias("period_start"),
+            lookup_expr(column, labels, ends, pl.Date()).alias("period_end")]
+
+
+def month_check(column: str = "Month") -> Check:
+    return column, pl.col("period_start").is_null(), "not a month: expected YYYY-MM"
+
+
+def coordinate_exprs() -> list[pl.Expr]:
+    return [pl.col("Longitude").cast(pl.Float64, strict=False).alias("lon"),
+            pl.col("Latitude").cast(pl.Float64, strict=False).alias("lat")]
+
+
+def coordinate_checks() -> list[Check]:
+    """Blank coordinates are null ("No Location"); anything else that is not a number is bad."""
+    return [(column, pl.col(alias).is_null() & pl.col(column).is_not_null(), "not a number")
+            for column, alias in (("Longitude", "lon"), ("Latitude", "lat"))]
+
+
+def count(agg: pl.LazyFrame, breakdown: str | None = None, column: str | None = None
+          ) -> pl.LazyFrame:
+    """From ``agg`` (row counts ``n`` per force, month and attributes): ``n`` summed per force
+    and month, and by ``breakdown`` (the values of ``column``) if given; other breakdowns ''."""
+    keys: list[str | pl.Expr] = list(KEYS)
+    if breakdown is not None:
+        keys.append(pl.col(column or breakdown).alias(breakdown))
+    return agg.group_by(keys).agg(pl.col("n").sum()).select(
+        *KEYS, *[pl.col(b) if b == breakdown else pl.lit("").alias(b) for b in BREAKDOWNS],
+        pl.col("n").cast(pl.Float64).alias("value"),
+    )
+
+
+def observations(parts: list[tuple[str, pl.LazyFrame]], context: ReadContext, source: str,
+                 vintage: str) -> tuple[pl.DataFrame, list[str]]:
+    """(measure, counts) parts → one observation frame in a single collect. Measures the
+    registry does not know are left out, with a note saying so."""
+    missing = sorted({m for m, _ in parts if m not in context.measures})
+    keep = [lazy.with_columns(pl.lit(m).alias("measure")) for m, lazy in parts
+            if m in context.measures]
+    notes = [f"measure '{m}' is not in the registry's measure catalogue: not loaded (the "
+             "records are kept in raw)" for m in missing]
+    if not keep:
+        return pl.DataFrame(schema=OBSERVATION_SCHEMA), notes
+    frame = pl.concat(keep).select(
+        "measure", *KEYS, *BREAKDOWNS, "value",
+        pl.lit(None, dtype=pl.String).alias("value_note"),
+        pl.lit(source).alias("source"), pl.lit(vintage).alias("vintage"),
+    ).collect()
+    return frame, notes
+
+
+def area_notes(frame: pl.DataFrame) -> list[str]:
+    codes = set(frame["area_code"].unique().to_list())
+    return [
+        f"{name} ({code}) is not an England and Wales police force area: its figures are kept "
+        "but never enter England and Wales totals"
+        for code, name in OUTSIDE_ENGLAND_WALES.items() if code in codes
+    ]
+
+
+def month_label(frame: pl.DataFrame) -> str:
+    months = sorted({d.strftime("%Y-%m") for d in frame["period_start"].unique().to_list()})
+    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+
+
+def replace_raw_slices(con: duckdb.DuckDBPyConnection, table: str, ddl: str,
+                       frame: pl.DataFrame, run_id: int) -> int:
+    """Create ``table`` if needed; replace its (month, area_code) slices with ``frame``."""
+    con.execute(ddl)
+    for month, area_code in frame.select("month", "area_code").unique().iter_rows():
+        con.execute(f"DELETE FROM {table} WHERE month = ? AND area_code = ?",  # noqa: S608
+                    [month, area_code]).fetchall()
+    view = "_police_uk_raw"
+    con.register(view, frame.to_arrow())
+    try:
+        columns = ", ".join(frame.columns)
+        con.execute(
+            f"INSERT INTO {table} ({columns}, run_id) SELECT {columns}, ? FROM {view}",  # noqa: S608
+            [run_id],
+        ).fetchall()
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
+# --- the street-level loader -------------------------------------------------------------------
+
+
+def detect(path: Path, data: bytes) -> bool:
+    return header_line(data) == ",".join(HEADER)
+
+
+def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
+    frame = read_police_csv(path.name, data, HEADER, "street-level crime")
+    rows_in = frame.height
+    frame, rejects = validate(
+        frame,
+        [[area_code_expr(frame, "Falls within", context), *month_exprs(frame),
+          *coordinate_exprs()]],
+        [area_check("Falls within"), month_check(),
+         ("Crime type", pl.col("Crime type").is_null(), "the crime type is empty"),
+         *coordinate_checks()],
+    )
+    if frame.height == 0:
+        return ReadResult("observations", pl.DataFrame(schema=OBSERVATION_SCHEMA), rejects,
+                          rows_in, SPEC.name, context.default_vintage)
+    vintage = f"police.uk street {month_label(frame)}; {context.default_vintage}"
+    agg = frame.lazy().group_by(*KEYS, "Crime type", "Last outcome category").len("n")
+    crimes = agg.filter(pl.col("Crime type") != ASB).with_columns(
+        pl.col("Last outcome category").fill_null(NOT_STATED).alias("outcome")
+    )
+    out, notes = observations([
+        ("recorded_crimes", count(crimes)),
+        ("recorded_crimes", count(crimes, "offence_group", "Crime type")),
+        ("recorded_crimes", count(crimes, "outcome")),
+        ("asb_incidents", count(agg.filter(pl.col("Crime type") == ASB))),
+    ], context, SPEC.name, vintage)
+    raw = frame.select(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items())
+    return ReadResult(
+        table="observations", frame=out, rejects=rejects, rows_in=rows_in, source=SPEC.name,
+        vintage=vintage, notes=notes + area_notes(frame), raw={RAW_TABLE: raw},
+    )
+
+
+def load_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, run_id: int) -> int:
+    return replace_raw_slices(con, RAW_TABLE, RAW_DDL, result.raw[RAW_TABLE], run_id)
+
+
+LOADER = Loader(spec=SPEC, detect=detect, read=read, load_raw=load_raw)
