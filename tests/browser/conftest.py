@@ -7,6 +7,7 @@ one at /usr/bin/chromium (``make browser`` installs it); Playwright never downlo
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -36,12 +37,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    """A demo warehouse of this session's own (nothing else opens it for writing)."""
-    from cjsdash.demo.build import build_demo
-
+def browser_warehouse(tmp_path_factory: pytest.TempPathFactory, demo_db: Path
+                      ) -> Iterator[Warehouse]:
+    """A copy of the session's demo warehouse (built once through ``build_demo``), so that
+    the browser tests' uploads never change the warehouse other tests read."""
     path = tmp_path_factory.mktemp("browser") / "cjsdash.duckdb"
-    build_demo(path, echo=lambda _: None)
+    shutil.copyfile(demo_db, path)
     warehouse = Warehouse(path)
     yield warehouse
     warehouse.close()
