@@ -108,7 +108,7 @@ def run_pipeline(archive: Path, folder: Path, phases: Phases | None) -> tuple[fl
         if phases is not None:
             phases.wrap_loader(police_uk_street.SPEC.name)
             phases.wrap(pipeline, "upsert_versioned", "core.observations upsert")
-            phases.wrap(pipeline, "refresh_rollup", "core.area_observations refresh")
+            phases.wrap(pipeline, "refresh_pending", "core.area_observations refresh (once per batch)")
             phases.wrap(pipeline, "register_sources", "meta.sources insert")
             phases.wrap(pipeline, "read_context", "read context (meta queries)")
             target = TimedConnection(con, phases)

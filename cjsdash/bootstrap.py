@@ -6,6 +6,7 @@ import duckdb
 
 from cjsdash.core.areas import AreaIndex, load_reference_areas
 from cjsdash.core.gateway import transaction
+from cjsdash.core.rollup import refresh_pending
 from cjsdash.core.schema import ensure_schema
 from metrics.registry import Registry, default_registry
 from metrics.sync import sync_registry
@@ -17,3 +18,4 @@ def prepare(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) ->
     with transaction(con):
         load_reference_areas(con, AreaIndex.from_reference())
     sync_registry(con, registry or default_registry())
+    refresh_pending(con)  # finish a batch of loads that was interrupted

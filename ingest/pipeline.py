@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.areas import AreaIndex
-from cjsdash.core.rollup import refresh_rollup
+from cjsdash.core.rollup import mark_pending, refresh_pending
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
 from ingest.load import register_sources, upsert_versioned
@@ -101,18 +101,30 @@ def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: list[Path], *, loader_name: str | None = None,
     progress: Progress | None = None,
 ) -> list[IngestReport]:
+    """Load every file (one transaction each), then refresh the area rollup once."""
     reports = []
-    for name, path, data in iter_files(paths):
-        if path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."):
-            reports.append(IngestReport(name, "skipped", message="not a data file"))
-            continue
-        reports.append(ingest_bytes(con, name, path, data, loader_name=loader_name,
-                                    progress=progress))
+    # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
+    con.execute("SET checkpoint_threshold = '1GB'")
+    try:
+        for name, path, data in iter_files(paths):
+            if path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."):
+                reports.append(IngestReport(name, "skipped", message="not a data file"))
+                continue
+            reports.append(ingest_bytes(con, name, path, data, loader_name=loader_name,
+                                        progress=progress))
+    finally:
+        if progress:
+            progress("summing up areas", 0, 1)
+        refresh_pending(con)
+        con.execute("RESET checkpoint_threshold")
+        con.execute("CHECKPOINT")
     return reports
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) -> IngestReport:
-    return ingest_bytes(con, path.name, path, path.read_bytes(), **kwargs)  # type: ignore[arg-type]
+    report = ingest_bytes(con, path.name, path, path.read_bytes(), **kwargs)  # type: ignore[arg-type]
+    refresh_pending(con)
+    return report
 
 
 def ingest_bytes(
@@ -224,7 +236,7 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
         if loader.load_raw is not None:
             loader.load_raw(con, result, run_id)
         if result.table == "observations" and (new or revised):
-            refresh_rollup(con, sorted(set(result.frame["measure"].unique().to_list())))
+            mark_pending(con, sorted(set(result.frame["measure"].unique().to_list())))
         _insert_rejects(con, run_id, name, result.rejects)
         con.execute(
             "UPDATE meta.ingest_runs SET rows_loaded = ?, rows_revised = ?, rows_unchanged = ?, "

@@ -3,8 +3,10 @@
 An area's figure comes from its own rows (or a twin's: a force and its LCJB have the same
 footprint), else from the sum of its forces, else the sum of its LCJBs — a strategy counts
 only when every area it needs is present, so a partial total is never shown as a total.
-The table is refreshed inside each load's transaction for the measures that load touched,
-so a reader sees either the old figures or the new ones, never a mix.
+Each load notes the measures it touched in ``meta.rollup_pending`` inside its own transaction;
+after a batch of files (one ``cjsdash ingest`` call, one upload) the pending measures are
+refreshed in one transaction, so a reader sees either the old figures or the new ones, never
+a mix. An interrupted batch is finished by the next ``prepare``.
 """
 
 from __future__ import annotations
@@ -58,3 +60,26 @@ def refresh_rollup(con: duckdb.DuckDBPyConnection, measures: list[str]) -> int:
     return con.execute(
         f"INSERT INTO core.area_observations {ROLLUP_SELECT_SQL}", [measures]
     ).fetchone()[0]
+
+
+def mark_pending(con: duckdb.DuckDBPyConnection, measures: list[str]) -> None:
+    """Note, inside a load's transaction, which measures the rollup must refresh."""
+    con.executemany("INSERT INTO meta.rollup_pending VALUES (?) ON CONFLICT DO NOTHING",
+                    [[m] for m in measures])
+
+
+def refresh_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Refresh every pending measure in one transaction (after a batch of loads, or at start
+    after an interrupted batch). Readers see the old figures or the new, never a mix."""
+    pending = [m for (m,) in con.execute("SELECT measure FROM meta.rollup_pending").fetchall()]
+    if not pending:
+        return 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rows = refresh_rollup(con, sorted(pending))
+        con.execute("DELETE FROM meta.rollup_pending")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return rows

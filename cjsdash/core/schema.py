@@ -159,6 +159,9 @@ DDL: tuple[str, ...] = (
     value VARCHAR,
     reason VARCHAR NOT NULL
 )""",
+    """CREATE TABLE IF NOT EXISTS meta.rollup_pending (
+    measure VARCHAR PRIMARY KEY       -- loaded but not yet rolled up (cjsdash.core.rollup)
+)""",
     """CREATE TABLE IF NOT EXISTS meta.measures (
     measure VARCHAR PRIMARY KEY,      -- written from the indicator registry
     title VARCHAR NOT NULL,
@@ -170,6 +173,14 @@ DDL: tuple[str, ...] = (
     indicator_type VARCHAR NOT NULL,  -- count | proportion | rate | mean | amount | ratio
     numerator_measure VARCHAR NOT NULL,
     denominator_measure VARCHAR       -- NULL for counts and for population denominators
+)""",
+    # --- most similar groups (ingest.msg_reference replaces the whole table per file) ------
+    """CREATE TABLE IF NOT EXISTS core.area_peers (
+    area_code VARCHAR NOT NULL,       -- a police force area
+    peer_code VARCHAR NOT NULL,       -- a member of its most similar group (asymmetric)
+    source VARCHAR NOT NULL,          -- the loader that wrote it, e.g. 'msg_reference'
+    vintage VARCHAR NOT NULL,         -- the file it came from
+    PRIMARY KEY (area_code, peer_code)
 )""",
 )
 
