@@ -77,13 +77,24 @@ def test_query_by_ethnicity_and_disparity_ratio(demo_db: Path) -> None:
 
 def test_every_figure_from_the_demo_extract_is_marked_synthetic(demo_db: Path) -> None:
     con = duckdb.connect(str(demo_db), read_only=True)
-    kinds = con.execute(
+    kinds = dict(((kind, synthetic), n) for kind, synthetic, n in con.execute(
         "SELECT s.kind, s.is_synthetic, count(*) FROM core.observations o "
-        "JOIN meta.sources s USING (source) GROUP BY ALL").fetchall()
+        "JOIN meta.sources s USING (source) GROUP BY ALL").fetchall())
+    sources = {r[0]: r[1] for r in con.execute(
+        "SELECT DISTINCT o.source, s.kind FROM core.observations o JOIN meta.sources s "
+        "USING (source)").fetchall()}
     con.close()
-    assert kinds == [("synthetic", True, kinds[0][2])]
+    # The synthetic extract, and the real published files of data/real beside it: nothing else.
+    assert set(kinds) == {("synthetic", True), ("published", False)}
+    assert sources["synthetic_demo"] == "synthetic"
+    assert {s for s, k in sources.items() if k == "published"} == {
+        "police_uk_street", "police_uk_stop_search", "home_office_crime_outcomes",
+        "home_office_stop_search_totals"}
     rows = query_json(demo_db, "obtj", "--area", "Kent")
     assert rows and all(r["synthetic"] for r in rows)
+    real = query_json(demo_db, "recorded_crime", "--area", "Cumbria", "--grain", "month")
+    jan = next(r for r in real if r["period_label"] == "Jan 2021")
+    assert jan["source"] == "police_uk_street" and jan["synthetic"] is False
 
 
 def test_demo_build_is_reused_and_the_cli_reports_errors(demo_db: Path, tmp_path: Path) -> None:

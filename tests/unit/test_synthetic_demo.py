@@ -117,8 +117,9 @@ def test_columns_and_labels(frame: pl.DataFrame) -> None:
 def test_one_row_per_indicator_area_period_group(registry: Registry,
                                                  frame: pl.DataFrame) -> None:
     expected = 0
+    calibrated = set(load_calibration()["indicators"])
     for ind in registry.indicators:
-        if ind.type == "ratio":
+        if ind.type == "ratio" or ind.id not in calibrated:  # computed, or published-only
             continue
         groups = 1
         if "ethnicity" in ind.breakdowns:
@@ -244,7 +245,9 @@ def test_step_shifts_are_there(frame: pl.DataFrame) -> None:
 def test_every_registry_indicator_is_calibrated(registry: Registry) -> None:
     calibrated = set(load_calibration()["indicators"])
     wanted = {i.id for i in registry.indicators if i.type != "ratio"}
-    assert wanted == calibrated
+    # Indicators fed only by published files (issue 3) have no synthetic series.
+    assert wanted - calibrated == {"stop_search_arrest_rate", "police_uk_outcomes"}
+    assert calibrated <= wanted
 
 
 def test_write_synthetic_extract(tmp_path: Path, frame: pl.DataFrame) -> None:
