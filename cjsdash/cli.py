@@ -20,7 +20,7 @@ from cjsdash.core.periods import GRAINS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Performance analytics for criminal justice partnerships.")
-console = Console(width=None if sys.stdout.isatty() else 160)
+console = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=True)
 err = Console(stderr=True)
 
 DbOption = Annotated[
@@ -133,6 +133,10 @@ def query(
     grain: Annotated[str, typer.Option(help="|".join(GRAINS))] = "quarter",
     by: Annotated[str | None, typer.Option(help="breakdown, e.g. ethnicity")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
+    stage: Annotated[str | None, typer.Option(
+        help="disparity_ratio only: the stage of the justice process (metrics/stages.yaml: "
+             "stop_and_search, arrest, charge, prosecution, conviction, custody); "
+             "default stop_and_search")] = None,
     db: DbOption = None,
 ) -> None:
     """Print an indicator's figures for an area: exactly what the pages show."""
@@ -146,6 +150,8 @@ def query(
         registry.get(indicator)
     except KeyError as exc:
         _fail(str(exc.args[0]))
+    if stage is not None and indicator != "disparity_ratio":
+        _fail("--stage applies to disparity_ratio only")
     warehouse = _warehouse(db)
     if not warehouse.exists():
         _fail(f"no warehouse at {warehouse.path}: run `cjsdash demo` or `cjsdash ingest` first")
@@ -153,6 +159,18 @@ def query(
     choice = resolve_area(con, area)
     if choice is None:
         _fail(f"unknown area '{area}'")
+    if indicator == "disparity_ratio":  # by stage: the /disproportionality page's figures
+        from metrics.disproportionality import disparity_rows
+
+        try:
+            frame = disparity_rows(con, choice.code, choice.name, stage=stage or "stop_and_search",
+                                   grain=grain, by=by)
+        except (KeyError, ValueError) as exc:
+            _fail(str(exc.args[0]) if exc.args else str(exc))
+        title = (f"{registry.get(indicator).title} at {stage or 'stop_and_search'}: "
+                 f"{choice.name}")
+        _emit(frame.to_dicts(), fmt, title=title)
+        return
     try:
         frame = series(con, registry, indicator, [choice.code], grain=grain, by=by)
     except ValueError as exc:

@@ -1,7 +1,9 @@
 """Write the registry's measure catalogue and default targets into the warehouse.
 
 This is where ``metrics`` meets ``ingest``: the board extract reader checks measure names
-against ``meta.measures`` and expands indicator rows with ``meta.indicator_measures``.
+against ``meta.measures`` and expands indicator rows with ``meta.indicator_measures``. The
+measures of the justice-process stages (:mod:`metrics.stages`) are catalogued too, used by
+``disproportionality``, so their counts can be loaded before any indicator uses them.
 """
 
 from __future__ import annotations
@@ -9,20 +11,34 @@ from __future__ import annotations
 import duckdb
 
 from metrics.registry import Registry
+from metrics.stages import Stages, default_stages
 
 NATIONAL = "K04000001"
 REGISTRY_TARGET_SOURCE = "registry"
+STAGES_USER = "disproportionality"
 
 
-def sync_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    """Replace the measure catalogue and the registry's national targets (one transaction)."""
+def measure_catalogue(registry: Registry, stages: Stages | None = None
+                      ) -> list[tuple[str, str, str, str]]:
+    """(measure, title, aggregation, used_by) for the registry's measures and the stages'."""
+    catalogue = {m: (title, agg, list(users))
+                 for m, (title, agg, users) in registry.measures().items()}
+    for measure, (title, _stage) in (stages or default_stages()).measures().items():
+        title_, agg, users = catalogue.get(measure, (title, "sum", []))
+        catalogue[measure] = (title_, agg, [*users, STAGES_USER])
+    return [(m, title, agg, ",".join(users)) for m, (title, agg, users) in catalogue.items()]
+
+
+def sync_registry(con: duckdb.DuckDBPyConnection, registry: Registry,
+                  stages: Stages | None = None) -> None:
+    """Replace the measure catalogue (the registry's and the stages' measures) and the
+    registry's national targets (one transaction)."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM meta.measures")
         con.executemany(
             "INSERT INTO meta.measures VALUES (?, ?, ?, ?)",
-            [[m, title, agg, ",".join(users)]
-             for m, (title, agg, users) in registry.measures().items()],
+            [list(row) for row in measure_catalogue(registry, stages)],
         )
         con.execute("DELETE FROM meta.indicator_measures")
         con.executemany(

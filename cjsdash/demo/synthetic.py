@@ -5,6 +5,11 @@ template (``area, period, measure, numerator, denominator, value, ethnicity, sou
 vintage``). Levels, trends, seasonality, area spread and the step shifts come from
 ``calibration.yaml`` (national references in INDICATORS.md); area sizes from the population.
 Counts get Poisson noise and proportions binomial noise on top. Same seed, same frame.
+
+The later stages of the justice process (charge, prosecution, conviction, custody:
+``metrics/stages.yaml``) follow the arrests by ethnic group, month by month, each drawn
+binomially from the stage before, and are written in the extract's measure form
+(``measure=<measure name>``, ``value=<count>``, no numerator).
 """
 
 from __future__ import annotations
@@ -280,6 +285,60 @@ class _Generator:
         rows = {g: (counts[..., k], None) for k, g in enumerate(GROUPS)}
         return {"": (recorded + missing, None), **rows, NOT_STATED: (missing, None)}
 
+    # --- later stages of the justice process --------------------------------------------------
+    def stages(self) -> dict[str, dict[str, np.ndarray]]:
+        """measure → {ethnicity ('' = all, groups, Not stated): areas × periods counts}.
+
+        Each stage is drawn from the stage before it, group by group (arrests first), so a
+        stage never exceeds the one before. A share ``100 − recorded`` of each stage's known
+        records lose their ethnicity and join "Not stated", which moves on like the rest.
+        """
+        spec = self.cal.get("stages")
+        if not spec:
+            return {}
+        base = self.reg.get(spec["follows"])
+        grid = self.grids[base.frequency]
+        rows = self.generate(base)
+        prev = np.stack([rows[g][0] for g in GROUPS], axis=-1)  # areas × periods × groups
+        prev_unknown = rows[NOT_STATED][0]
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for measure, c in spec["measures"].items():
+            rng = self.rng(f"stage:{measure}")
+            eff = self.effects(rng, c, grid)  # logit scale, areas × periods
+            level = self.level(c, grid) / 100
+            ratios = np.array([c["groups"][g] for g in GROUPS])
+            group_eff = c.get("group_spread_sd", 0.0) * rng.standard_normal(
+                (len(self.areas), len(GROUPS)))
+            group_eff[:, 0] = 0.0  # the reference group carries the area effect alone
+            logit = (_logit(level[None, :, None] * ratios) + eff[..., None]
+                     + group_eff[:, None, :])
+            counts = rng.binomial(prev, 1 / (1 + np.exp(-logit)))
+            lost = rng.binomial(counts, 1 - c["recorded"] / 100)
+            counts = counts - lost
+            unknown = (rng.binomial(prev_unknown, 1 / (1 + np.exp(-_logit(level)[None, :] - eff)))
+                       + lost.sum(axis=2))
+            out[measure] = {"": counts.sum(axis=2) + unknown,
+                            **{g: counts[..., k] for k, g in enumerate(GROUPS)},
+                            NOT_STATED: unknown}
+            prev, prev_unknown = counts, unknown
+        return out
+
+    def stage_frame(self, measure: str, ethnicity: str, counts: np.ndarray) -> pl.DataFrame:
+        """Measure-form rows: the count in ``value``, no numerator or denominator."""
+        grid = self.grids[self.reg.get(self.cal["stages"]["follows"]).frequency]
+        n_areas, n_periods = counts.shape
+        return pl.DataFrame({
+            "area": pl.Series(np.repeat(self.areas, n_periods), dtype=pl.String),
+            "period": pl.Series(grid.labels * n_areas, dtype=pl.String),
+            "measure": pl.Series([measure] * counts.size, dtype=pl.String),
+            "numerator": pl.Series([None] * counts.size, dtype=pl.Int64),
+            "denominator": pl.Series([None] * counts.size, dtype=pl.Int64),
+            "value": pl.Series(counts.ravel().astype(np.float64), dtype=pl.Float64),
+            "ethnicity": pl.Series([ethnicity] * counts.size, dtype=pl.String),
+            "source": pl.Series([SYNTHETIC_SOURCE] * counts.size, dtype=pl.String),
+            "vintage": pl.Series([SYNTHETIC_VINTAGE] * counts.size, dtype=pl.String),
+        })
+
     # --- output ----------------------------------------------------------------------------
     def frame(self, ind: Indicator, ethnicity: str, num: np.ndarray,
               den: np.ndarray | None) -> pl.DataFrame:
@@ -318,6 +377,8 @@ def make_synthetic_extract(registry: Registry, populations: pl.DataFrame, *,
         gen.generate(ind)
     frames = [gen.frame(ind, eth, num, den if ind.denominator is not None else None)
               for ind in wanted for eth, (num, den) in gen.generate(ind).items()]
+    frames += [gen.stage_frame(measure, eth, counts)
+               for measure, by_group in gen.stages().items() for eth, counts in by_group.items()]
     return pl.concat(frames).select(COLUMNS)
 
 

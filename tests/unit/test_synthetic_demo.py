@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from cjsdash.demo.synthetic import (
     write_synthetic_extract,
 )
 from metrics.registry import Registry, load_registry
+from metrics.stages import default_stages
 
 REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "data" / "reference" / "census2011_force_ethnicity.csv"
@@ -29,6 +31,8 @@ SHARED_CENSUS = (REPO.parent / "shared" / "data" / "real" / "ons_census2011_ethn
 COLUMN = "Ethnic Group: {}; measures: Value"
 ALL_GROUPS = "Ethnic Group: All categories: Ethnic group; measures: Value"
 QUARTERS, MONTHS = 44, 132  # 2015-16 Q1 … 2025-26 Q4; Apr 2015 … Mar 2026
+LATER_STAGES = ("defendants_charged", "defendants_prosecuted", "defendants_convicted",
+                "custodial_sentences")  # after arrests, in the order of metrics/stages.yaml
 
 
 def census_populations() -> pl.DataFrame:
@@ -110,29 +114,35 @@ def test_columns_and_labels(frame: pl.DataFrame) -> None:
     assert frame["source"].unique().to_list() == [SYNTHETIC_SOURCE] == ["synthetic_demo"]
     assert frame["vintage"].unique().to_list() == ["synthetic-v1"]
     assert SYNTHETIC_LABEL == "synthetic demo data"
-    assert frame["value"].null_count() == frame.height
-    assert frame["numerator"].null_count() == 0 and frame["numerator"].min() >= 0
+    indicators = frame.filter(~pl.col("measure").is_in(LATER_STAGES))
+    assert indicators["value"].null_count() == indicators.height
+    assert indicators["numerator"].null_count() == 0 and indicators["numerator"].min() >= 0
+    stages = frame.filter(pl.col("measure").is_in(LATER_STAGES))  # measure form: value only
+    assert stages["numerator"].null_count() == stages["denominator"].null_count() == stages.height
+    assert stages["value"].null_count() == 0 and stages["value"].min() >= 0
+    assert (stages["value"] == stages["value"].round()).all()
 
 
 def test_one_row_per_indicator_area_period_group(registry: Registry,
                                                  frame: pl.DataFrame) -> None:
     expected = 0
-    calibrated = set(load_calibration()["indicators"])
-    for ind in registry.indicators:
-        if ind.type == "ratio" or ind.id not in calibrated:  # computed, or published-only
+    calibrated = load_calibration()["indicators"]  # (test_every_registry_indicator_is_calibrated
+    for ind in registry.indicators:               # says which indicators have none)
+        if ind.type == "ratio" or ind.id not in calibrated:
             continue
         groups = 1
         if "ethnicity" in ind.breakdowns:
             groups = 1 + len(GROUPS) + (ind.type == "rate")  # all + groups (+ Not stated)
         expected += 42 * groups * (MONTHS if ind.frequency == "month" else QUARTERS)
-    assert frame.height == expected == 177_408
+    expected += len(LATER_STAGES) * 42 * (1 + len(GROUPS) + 1) * MONTHS  # + Not stated
+    assert frame.height == expected == 177_408 + 155_232
     assert "disparity_ratio" not in frame["measure"].unique().to_list()
     key = ["measure", "area", "period", "ethnicity"]
     assert frame.select(key).is_unique().all()
 
 
 def test_every_period_parses(registry: Registry, frame: pl.DataFrame) -> None:
-    monthly = {i.id for i in registry.indicators if i.frequency == "month"}
+    monthly = {i.id for i in registry.indicators if i.frequency == "month"} | set(LATER_STAGES)
     labels = frame.select("measure", "period").unique()
     for measure, label in labels.iter_rows():
         period = parse_period(label)
@@ -145,7 +155,7 @@ def test_every_period_parses(registry: Registry, frame: pl.DataFrame) -> None:
 def test_numerators_and_denominators_fit_the_type(registry: Registry,
                                                   frame: pl.DataFrame) -> None:
     kinds = {i.id: i.type for i in registry.indicators}
-    typed = frame.with_columns(pl.col("measure").replace_strict(kinds).alias("type"))
+    typed = frame.filter(~pl.col("measure").is_in(LATER_STAGES)).with_columns(pl.col("measure").replace_strict(kinds).alias("type"))
     with_den = typed.filter(pl.col("type").is_in(["proportion", "mean"]))
     assert with_den["denominator"].null_count() == 0
     assert typed.filter(pl.col("type").is_in(["count", "amount", "rate"]))[
@@ -260,3 +270,82 @@ def test_write_synthetic_extract(tmp_path: Path, frame: pl.DataFrame) -> None:
     assert back.height == small.height
     counts = back.filter(pl.col("measure") == "obtj")
     assert (counts["denominator"].is_null() & counts["value"].is_null()).all()
+
+
+# --- the later stages of the justice process ------------------------------------------------
+
+
+def test_later_stages_are_the_stage_measures_in_order() -> None:
+    stages = default_stages()
+    assert tuple(s.measure for s in stages.stages[3:]) == LATER_STAGES
+    assert tuple(load_calibration()["stages"]["measures"]) == LATER_STAGES
+
+
+def _stage_counts(frame: pl.DataFrame, measure: str) -> pl.DataFrame:
+    column = "value" if measure in LATER_STAGES else "numerator"
+    return frame.filter(pl.col("measure") == measure).select(
+        "area", "period", "ethnicity", pl.col(column).cast(pl.Int64).alias(measure))
+
+
+def test_stages_cover_the_arrest_areas_and_months_and_shrink(frame: pl.DataFrame) -> None:
+    chain = ["arrest_rate", *LATER_STAGES]
+    joined = _stage_counts(frame, chain[0])
+    assert joined.height == 42 * MONTHS * (len(GROUPS) + 2)
+    for measure in chain[1:]:
+        nxt = _stage_counts(frame, measure)
+        assert nxt.height == joined.height, measure
+        joined = joined.join(nxt, on=["area", "period", "ethnicity"], how="inner")
+    assert joined.height == 42 * MONTHS * (len(GROUPS) + 2)
+    for before, after in zip(chain, chain[1:], strict=False):
+        # every group's count is below the previous stage's; Not stated may gain the records
+        # whose ethnicity was lost at this stage, so it is checked in the total
+        known = joined.filter(pl.col("ethnicity").is_in(GROUPS + ("",)))
+        assert (known[after] <= known[before]).all(), (before, after)
+    assert (joined["custodial_sentences"] > 0).any()
+
+
+def test_stage_groups_add_up_to_the_all_groups_row(frame: pl.DataFrame) -> None:
+    for measure in LATER_STAGES:
+        rows = frame.filter(pl.col("measure") == measure)
+        assert sorted(rows["ethnicity"].unique()) == sorted(["", *GROUPS, NOT_STATED])
+        parts = rows.filter(pl.col("ethnicity") != "").group_by("area", "period").agg(
+            pl.col("value").sum().alias("parts"))
+        whole = rows.filter(pl.col("ethnicity") == "").join(parts, on=["area", "period"])
+        assert whole.height == 42 * MONTHS
+        assert (whole["value"] == whole["parts"]).all(), measure
+
+
+def test_disproportionality_arises_mostly_at_arrest(frame: pl.DataFrame,
+                                                    populations: pl.DataFrame) -> None:
+    """Nationally (METHODS.md; Lammy Review): the Black/White ratio per population is set by
+    arrest, and every later stage's relative rate index is close to 1."""
+    def totals(measure: str) -> dict[str, float]:
+        column = "value" if measure in LATER_STAGES else "numerator"
+        rows = frame.filter(pl.col("measure") == measure, fy_of(pl.col("period")) == 2024)
+        return dict(rows.group_by("ethnicity").agg(pl.col(column).sum()).iter_rows())
+
+    pops = dict(populations.group_by("ethnicity").agg(pl.col("population").sum()).iter_rows())
+    arrests = totals("arrest_rate")
+    arrest_ratio = (arrests["Black"] / pops["Black"]) / (arrests["White"] / pops["White"])
+    assert 2 <= arrest_ratio <= 5
+    previous = arrests
+    for measure in LATER_STAGES:
+        counts = totals(measure)
+        rri = (counts["Black"] / previous["Black"]) / (counts["White"] / previous["White"])
+        assert abs(math.log(rri)) < 0.25 * math.log(arrest_ratio), (measure, rri)
+        previous = counts
+    custody = (previous["Black"] / pops["Black"]) / (previous["White"] / pops["White"])
+    assert math.log(arrest_ratio) >= 0.75 * math.log(custody)
+
+
+def test_ethnicity_recording_falls_at_court_stages(frame: pl.DataFrame) -> None:
+    def recorded(measure: str) -> float:
+        rows = frame.filter(pl.col("measure") == measure)
+        column = "value" if measure in LATER_STAGES else "numerator"
+        unknown = rows.filter(pl.col("ethnicity") == NOT_STATED)[column].sum()
+        return 1 - unknown / rows.filter(pl.col("ethnicity") == "")[column].sum()
+
+    shares = [recorded(m) for m in ("arrest_rate", *LATER_STAGES)]
+    assert 0.9 <= shares[0] <= 1.0
+    assert all(0.6 < s < 1.0 for s in shares)
+    assert shares[2] < shares[1]  # prosecution (court records) loses the most

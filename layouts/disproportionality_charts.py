@@ -1,0 +1,469 @@
+"""Pure chart factories for race disproportionality: frames of
+:mod:`metrics.disproportionality` in, plotly figures out (no Dash, no database).
+
+Every chart says what a colour says in words too: the stage matrix writes each cell's value
+and a significance mark (▲ significantly above parity, ▼ below, no mark when the CI includes
+1) and names the cells it cannot estimate ("excluded: <1%", "n < 10", "[c]"); lines and
+markers differ by dash and symbol as well as colour (Okabe–Ito, :mod:`layouts.theme`); ratio
+axes are logarithmic so that 2× and ½× sit equally far from parity, drawn as a line at 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+from layouts import theme
+
+GROUP_STYLE: dict[str, tuple[str, str, str]] = {
+    # group → (colour, dash, marker symbol)
+    "White": (theme.OKABE_ITO["black"], "solid", "circle"),
+    "Black": (theme.OKABE_ITO["vermillion"], "solid", "square"),
+    "Asian": (theme.OKABE_ITO["blue"], "dash", "diamond"),
+    "Mixed": (theme.OKABE_ITO["bluish_green"], "dot", "triangle-up"),
+    "Other": (theme.OKABE_ITO["reddish_purple"], "dashdot", "x"),
+}
+ABOVE, BELOW = "▲", "▼"
+SUPPRESSED_MARK = theme.SUPPRESSED_MARK
+MARKS_TEXT = (f"{ABOVE} significantly above parity · {BELOW} significantly below · no mark: "
+              "95% CI includes 1<br>n < min: fewer than the minimum count (not tested) · "
+              "excluded: group under 1% of the population · [c] suppressed (small numbers)")
+VALUE_WORDS = {
+    "rri": ("Relative rate index (per previous stage)", "rri", "rri_lower", "rri_upper",
+            "significant"),
+    "disparity_ratio": ("Disparity ratio (per population)", "disparity_ratio", "ratio_lower",
+                        "ratio_upper", "ratio_significant"),
+}
+_CLIP = math.log(8.0)  # the colour scale runs from 1/8× to 8×
+_HEIGHT = 460
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def ratio_text(value: Any, decimals: int = 2) -> str:
+    return "–" if _missing(value) else f"{value:,.{decimals}f}×"
+
+
+def count_text(value: Any) -> str:
+    return "–" if _missing(value) else f"{value:,.0f}"
+
+
+def share_text(value: Any) -> str:
+    if _missing(value):
+        return "–"
+    return "<0.1%" if 0 < value < 0.0005 else f"{value:.1%}"
+
+
+def ci_text(lower: Any, upper: Any) -> str:
+    return "" if _missing(lower) or _missing(upper) else f"{ratio_text(lower)} to {ratio_text(upper)}"
+
+
+def mark(row: dict[str, Any], value_col: str, significant_col: str) -> str:
+    """▲ / ▼ for a significant ratio, '' otherwise."""
+    value = row.get(value_col)
+    if not row.get(significant_col) or _missing(value):
+        return ""
+    return ABOVE if value > 1 else BELOW
+
+
+def cell_text(row: dict[str, Any], value: str = "rri") -> str:
+    """What a stage-matrix cell says: the value and its mark, or why there is none."""
+    _, col, _, _, sig = VALUE_WORDS[value]
+    status = row.get("status") or ""
+    if row.get("suppressed"):
+        return theme.SUPPRESSED_MARK
+    if status.startswith("excluded"):
+        return "excluded: <1%"
+    if status == "reference":
+        return "1× (reference)"
+    if _missing(row.get(col)):
+        return {"not estimable": "not estimable", "insufficient": "n < min"}.get(status, "–")
+    text = ratio_text(row[col])
+    if status == "insufficient":
+        return f"{text}<br>n < min"
+    symbol = mark(row, col, sig)
+    return f"{text} {symbol}".strip()
+
+
+def _hover(row: dict[str, Any], value: str) -> str:
+    title, col, lo, hi, _ = VALUE_WORDS[value]
+    lines = [f"<b>{row['group']}: {row['stage_title']}</b>", row.get("period_label") or ""]
+    if row.get("suppressed"):
+        lines.append(f"Suppressed {theme.SUPPRESSED_MARK}: {row.get('note') or 'small numbers'}")
+        return "<br>".join(lines)
+    lines += [
+        f"{title}: {ratio_text(row.get(col))}"
+        + (f" (95% CI {ci_text(row.get(lo), row.get(hi))})" if ci_text(row.get(lo), row.get(hi))
+           else ""),
+        f"Status: {row.get('status')}",
+        f"Count: {count_text(row.get('count'))} of {count_text(row.get('previous_count'))} "
+        f"({(row.get('previous_stage') or '').replace('_', ' ')})",
+        f"Rate per 1,000 population: {_number(row.get('rate_per_1000'))}",
+    ]
+    if row.get("synthetic"):
+        lines.append(f"{theme.SYNTHETIC_MARK} synthetic demo data")
+    return "<br>".join(lines)
+
+
+def _number(value: Any, decimals: int = 2) -> str:
+    return "–" if _missing(value) else f"{value:,.{decimals}f}"
+
+
+def _z(row: dict[str, Any], col: str) -> float | None:
+    """Colour only where a value is shown as reliable: ok, reference or not significant."""
+    status = row.get("status") or ""
+    v = row.get(col)
+    if row.get("suppressed") or status not in ("ok", "reference") or _missing(v) or v <= 0:
+        return None
+    return max(-_CLIP, min(_CLIP, math.log(v)))
+
+
+def _staged(matrix: pl.DataFrame) -> pl.DataFrame:
+    if matrix.height == 0:
+        return matrix
+    return matrix.filter(pl.col("stage") != "population").sort("stage_order")
+
+
+def _empty(fig: go.Figure, message: str) -> go.Figure:
+    fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=message,
+                       font={"size": 16, "color": theme.SECONDARY_TEXT})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _layout(fig: go.Figure, title: str, subtitle: str, height: int = _HEIGHT) -> None:
+    fig.update_layout(template=theme.TEMPLATE_NAME, height=height,
+                      title={"text": title, "subtitle": {"text": subtitle}},
+                      margin={"t": 90, "b": 90}, hovermode="closest")
+
+
+def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str, value: str = "rri"
+                             ) -> go.Figure:
+    """Stage × group grid: each cell shows its ratio and significance mark in words; the
+    tint (blue below parity, vermillion above, white at 1) only repeats what it says."""
+    title, col, *_ = VALUE_WORDS[value]
+    fig = go.Figure()
+    rows = _staged(matrix)
+    reference = rows["reference"][0] if rows.height else "White"
+    _layout(fig, f"Where disproportionality enters: {title.lower()}",
+            f"{area_name}, {rows['period_label'][0] if rows.height else ''}; "
+            f"reference group {reference}")
+    if rows.height == 0:
+        return _empty(fig, "No stage has counts by ethnicity for this area and period")
+    stages = rows["stage_title"].unique(maintain_order=True).to_list()
+    groups = [g for g in GROUP_STYLE if g in set(rows["group"])]
+    cells = {(r["stage_title"], r["group"]): r for r in rows.iter_rows(named=True)}
+    z = [[_z(cells[(s, g)], col) if (s, g) in cells else None for s in stages] for g in groups]
+    text = [[cell_text(cells[(s, g)], value) if (s, g) in cells else "" for s in stages]
+            for g in groups]
+    hover = [[_hover(cells[(s, g)], value) if (s, g) in cells else "" for s in stages]
+             for g in groups]
+    ticks = [0.125, 0.25, 0.5, 1, 2, 4, 8]
+    fig.add_heatmap(
+        x=stages, y=groups, z=z, text=text, texttemplate="%{text}",
+        textfont={"size": 14, "color": theme.TEXT_COLOUR}, customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>", zmin=-_CLIP, zmax=_CLIP, zmid=0,
+        colorscale=[[0.0, "#7fb3d5"], [0.5, "#ffffff"], [1.0, "#eb9f6f"]], xgap=3, ygap=3,
+        colorbar={"title": {"text": "ratio"}, "tickvals": [math.log(t) for t in ticks],
+                  "ticktext": [f"{t:g}×" for t in ticks], "len": 0.8},
+        name=title,
+    )
+    fig.update_yaxes(autorange="reversed", title={"text": "Ethnic group"}, showgrid=False,
+                     type="category")
+    fig.update_xaxes(title={"text": "Stage of the justice process"}, side="bottom",
+                     showgrid=False, type="category")
+    fig.update_layout(plot_bgcolor="#f3f2f1", height=max(_HEIGHT, 110 + 64 * len(groups)))
+    _marks_note(fig)
+    return fig
+
+
+def _marks_note(fig: go.Figure) -> None:
+    fig.add_annotation(x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top",
+                       yshift=-56, showarrow=False, align="left",
+                       font={"size": 12, "color": theme.SECONDARY_TEXT}, text=MARKS_TEXT)
+
+
+def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> go.Figure:
+    """The relative rate index at each stage, one line per group (the reference is the
+    parity line at 1), with 95% CI error bars; filled markers where significant."""
+    fig = go.Figure()
+    rows = _staged(matrix)
+    reference = rows["reference"][0] if rows.height else "White"
+    _layout(fig, "Relative rate index by stage",
+            f"{area_name}: each stage's rate over the previous stage, against {reference}")
+    if rows.height == 0:
+        return _empty(fig, "No stage has counts by ethnicity for this area and period")
+    stages = rows["stage_title"].unique(maintain_order=True).to_list()
+    shown = False
+    for group, (colour, dash, symbol) in GROUP_STYLE.items():
+        if group == reference:
+            continue
+        part = {r["stage_title"]: r for r in rows.filter(pl.col("group") == group)
+                .iter_rows(named=True)}
+        points = [part.get(s) for s in stages]
+        usable = [p if p and p.get("status") in ("ok", "insufficient")
+                  and not p.get("suppressed") and not _missing(p.get("rri")) else None
+                  for p in points]
+        if not any(usable):
+            continue
+        shown = True
+        y = [p["rri"] if p else None for p in usable]
+        fig.add_scatter(
+            x=stages, y=y, name=group, mode="lines+markers", connectgaps=False,
+            line={"color": colour, "dash": dash, "width": 2},
+            marker={"color": [colour if p and p.get("significant") else "#ffffff"
+                              for p in usable],
+                    "line": {"color": colour, "width": 2}, "size": 10, "symbol": symbol},
+            error_y={"type": "data", "symmetric": False, "color": colour, "thickness": 1.5,
+                     "array": [(p["rri_upper"] - p["rri"]) if p and not _missing(
+                         p.get("rri_upper")) else None for p in usable],
+                     "arrayminus": [(p["rri"] - p["rri_lower"]) if p and not _missing(
+                         p.get("rri_lower")) else None for p in usable]},
+            text=[_hover(p, "rri") if p else f"{group}: no reliable figure" for p in points],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    if not shown:
+        return _empty(fig, "No group other than the reference has a reliable figure here")
+    fig.add_hline(y=1, line={"color": theme.SECONDARY_TEXT, "width": 1.5, "dash": "dash"})
+    fig.add_annotation(x=0, xref="paper", xanchor="left", y=0, yanchor="bottom",
+                       showarrow=False, text=f"parity ({reference})",
+                       font={"size": 12, "color": theme.SECONDARY_TEXT})  # y: log10(1)
+    values = [v for col in ("rri_lower", "rri_upper", "rri") for v in
+              rows.filter(pl.col("status").is_in(["ok", "insufficient"]))[col].drop_nulls()]
+    fig.update_yaxes(type="log", title={"text": "RRI (log scale; 1 = parity)"},
+                     **_log_ticks(values))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=stages,
+                     title={"text": "Stage"})
+    fig.add_annotation(x=1, xref="paper", xanchor="right", y=1.02, yref="paper",
+                       yanchor="bottom", showarrow=False,
+                       font={"size": 12, "color": theme.SECONDARY_TEXT},
+                       text="filled marker: significant · open: CI includes 1 or n < 10")
+    return fig
+
+
+_TICKS = (0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+
+
+def _log_ticks(values: Sequence[float], max_ticks: int = 8) -> dict[str, Any]:
+    """A log axis from the values and 1 (parity), padded, with ticks written as ratios."""
+    finite = [v for v in values if not _missing(v) and v > 0] + [1.0]
+    low, high = math.log10(min(finite)), math.log10(max(finite))
+    pad = max(0.08, (high - low) * 0.08)
+    ticks = [t for t in _TICKS if low - pad <= math.log10(t) <= high + pad]
+    while len(ticks) > max_ticks:  # every other tick, always keeping parity
+        ticks = [t for i, t in enumerate(ticks) if (i - ticks.index(1)) % 2 == 0]
+    return {"range": [low - pad, high + pad], "tickvals": ticks,
+            "ticktext": [f"{t:g}×" for t in ticks]}
+
+
+def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3) -> go.Figure:
+    """Rates per 1,000 population by group, one panel per stage (each its own scale), with
+    95% CIs and the value written on each bar."""
+    rows = _staged(matrix)
+    stages = rows["stage_title"].unique(maintain_order=True).to_list() if rows.height else []
+    if not stages:
+        fig = go.Figure()
+        _layout(fig, "Rates per 1,000 population", area_name)
+        return _empty(fig, "No stage has counts by ethnicity for this area and period")
+    cols = min(columns, len(stages))
+    n_rows = math.ceil(len(stages) / cols)
+    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=stages,
+                        vertical_spacing=0.22 / n_rows + 0.08, horizontal_spacing=0.06)
+    for i, stage in enumerate(stages):
+        part = rows.filter(pl.col("stage_title") == stage)
+        groups = [g for g in GROUP_STYLE if g in set(part["group"])]
+        by_group = {r["group"]: r for r in part.iter_rows(named=True)}
+        values = [by_group[g].get("rate_per_1000") for g in groups]
+        lows = [by_group[g].get("rate_lower") for g in groups]
+        highs = [by_group[g].get("rate_upper") for g in groups]
+        fig.add_bar(
+            x=groups, y=[None if _missing(v) else v for v in values],
+            marker={"color": [GROUP_STYLE[g][0] for g in groups],
+                    "pattern": {"shape": ["", "/", ".", "x", "-"][: len(groups)]}},
+            error_y={"type": "data", "symmetric": False, "color": theme.TEXT_COLOUR,
+                     "array": [None if _missing(h) or _missing(v) else h - v
+                               for v, h in zip(values, highs, strict=True)],
+                     "arrayminus": [None if _missing(lo) or _missing(v) else v - lo
+                                    for v, lo in zip(values, lows, strict=True)]},
+            text=[_bar_label(by_group[g]) for g in groups], textposition="outside",
+            cliponaxis=False, showlegend=False, name=stage,
+            hovertext=[f"{g}: {_number(by_group[g].get('rate_per_1000'))} per 1,000 "
+                       f"(95% CI {_number(by_group[g].get('rate_lower'))} to "
+                       f"{_number(by_group[g].get('rate_upper'))}); "
+                       f"{count_text(by_group[g].get('count'))} of "
+                       f"{count_text(by_group[g].get('population'))} people"
+                       for g in groups],
+            hoverinfo="text",
+            row=i // cols + 1, col=i % cols + 1,
+        )
+    fig.update_layout(template=theme.TEMPLATE_NAME, height=120 + 300 * n_rows,
+                      title={"text": "Rates per 1,000 population",
+                             "subtitle": {"text": f"{area_name}, "
+                                                  f"{rows['period_label'][0]}; "
+                                                  "bars with 95% CIs"}},
+                      margin={"t": 110, "b": 40}, bargap=0.35)
+    fig.update_yaxes(rangemode="tozero", title={"text": "per 1,000"}, col=1)
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def _bar_label(row: dict[str, Any]) -> str:
+    if row.get("suppressed"):
+        return theme.SUPPRESSED_MARK
+    if (row.get("status") or "").startswith("excluded"):
+        return "excl."
+    return _number(row.get("rate_per_1000"), 1)
+
+
+def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, reference: str,
+                       basis: str) -> go.Figure:
+    """Every area's ratio for one stage with its 95% CI, sorted, a parity line at 1 and
+    England and Wales as a dashed line; areas without a reliable ratio are listed below."""
+    fig = go.Figure()
+    value_words = ("disparity ratio" if basis == "population" else "relative rate index")
+    period = forest["period_label"][0] if forest.height else ""
+    _layout(fig, f"All areas: {group}/{reference} {value_words} at {stage_title.lower()}",
+            f"{period}; sorted, with 95% confidence intervals")
+    usable = forest.filter(pl.col("value").is_not_null() & ~pl.col("is_national")
+                           & pl.col("status").is_in(["ok", "insufficient", "not estimable"])
+                           ) if forest.height else forest
+    if usable.height == 0:
+        return _empty(fig, "No area has a ratio for this stage and period")
+    names = usable["area_name"].to_list()
+    sig = usable["significant"].to_list()
+    insufficient = [s == "insufficient" for s in usable["status"].to_list()]
+    values = usable["value"].to_list()
+    fig.add_scatter(
+        x=values, y=names, mode="markers", name=f"{group} vs {reference}",
+        marker={"color": [theme.OKABE_ITO["vermillion"] if s else "#ffffff" for s in sig],
+                "line": {"color": theme.OKABE_ITO["vermillion"], "width": 2}, "size": 9,
+                "symbol": ["circle-open" if i else "circle" for i in insufficient]},
+        error_x={"type": "data", "symmetric": False, "color": theme.TEXT_COLOUR,
+                 "thickness": 1.2,
+                 "array": [None if _missing(u) else u - v
+                           for v, u in zip(values, usable["upper"].to_list(), strict=True)],
+                 "arrayminus": [None if _missing(lo) else v - lo
+                                for v, lo in zip(values, usable["lower"].to_list(),
+                                                 strict=True)]},
+        text=[f"<b>{r['area_name']}</b><br>{ratio_text(r['value'])} "
+              f"(95% CI {ci_text(r['lower'], r['upper']) or 'none'})<br>{r['status']}; "
+              f"{count_text(r['count'])} of {count_text(r['denominator'])}"
+              for r in usable.iter_rows(named=True)],
+        hovertemplate="%{text}<extra></extra>",
+    )
+    # shapes take data values on a log axis, annotations log10 ones
+    fig.add_vline(x=1, line={"color": theme.TEXT_COLOUR, "width": 1.5})
+    fig.add_annotation(x=0, y=1, yref="paper", yanchor="bottom", showarrow=False,
+                       text="parity", font={"size": 12})
+    national = forest.filter(pl.col("is_national") & pl.col("value").is_not_null())
+    if national.height:
+        value = national["value"][0]
+        fig.add_vline(x=value, line={"color": theme.OKABE_ITO["blue"], "width": 2,
+                                     "dash": "dash"})
+        fig.add_annotation(x=math.log10(value), y=1, yref="paper", yanchor="bottom",
+                           xanchor="left", showarrow=False,
+                           text=f"England and Wales {ratio_text(value)}",
+                           font={"size": 12, "color": theme.OKABE_ITO["blue"]})
+    left_out = forest.height - usable.height - national.height
+    extent = [*values, *usable["lower"].drop_nulls(), *usable["upper"].drop_nulls(),
+              *national["value"].to_list()]
+    fig.update_xaxes(type="log", title={"text": f"{value_words} (log scale; 1 = parity)"},
+                     **_log_ticks(extent))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=names,
+                     tickmode="array", tickvals=names, automargin=True, title=None)
+    note = "filled: significant · open: CI includes 1 · hollow ring: fewer than 10 (not tested)"
+    if left_out > 0:
+        note += f" · {left_out} area(s) without a ratio (under 1% or suppressed): see the table"
+    fig.add_annotation(x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top",
+                       yshift=-66, showarrow=False, align="left",
+                       font={"size": 12, "color": theme.SECONDARY_TEXT}, text=note)
+    fig.update_layout(height=max(_HEIGHT, 210 + 26 * len(names)), showlegend=False,
+                      margin={"t": 110, "b": 110})
+    return fig
+
+
+def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> go.Figure:
+    """Missing ethnicity: for each compared group (a panel) and stage, the range of the
+    disparity ratio from every not-stated record in the reference group to every one in the
+    group — an assumption range, drawn as a grey bar, never as a confidence interval."""
+    rows = (sensitivity.filter(pl.col("analysis") == "missing ethnicity")
+            if sensitivity.height else sensitivity)
+    title = "Missing ethnicity: assumption ranges (not confidence intervals)"
+    if rows.height == 0 or rows["bound_low"].drop_nulls().len() == 0:
+        fig = go.Figure()
+        _layout(fig, title, area_name)
+        return _empty(fig, "No ratio to test for this area and period")
+    groups = [g for g in GROUP_STYLE if g in set(rows["group"].drop_nulls())]
+    stages = rows["stage_title"].unique(maintain_order=True).to_list()
+    fig = make_subplots(rows=1, cols=len(groups), subplot_titles=groups, shared_yaxes=True,
+                        horizontal_spacing=0.03)
+    extent: list[float] = []
+    for i, group in enumerate(groups):
+        part = {r["stage_title"]: r for r in rows.filter(pl.col("group") == group)
+                .iter_rows(named=True)}
+        points = [part.get(s) for s in stages]
+        colour = GROUP_STYLE[group][0]
+        for s_title, p in zip(stages, points, strict=True):
+            if p and not _missing(p.get("bound_low")) and not _missing(p.get("bound_high")):
+                extent += [p["bound_low"], p["bound_high"]]
+                fig.add_scatter(x=[p["bound_low"], p["bound_high"]], y=[s_title, s_title],
+                                mode="lines", line={"color": "#b1b4b6", "width": 10},
+                                hoverinfo="skip", showlegend=False, row=1, col=i + 1)
+        fig.add_scatter(
+            x=[p.get("disparity_ratio") if p else None for p in points], y=stages,
+            mode="markers", marker={"color": colour, "size": 10,
+                                    "symbol": GROUP_STYLE[group][2]},
+            showlegend=False, name=group, row=1, col=i + 1,
+            text=[_bounds_hover(p) for p in points], hovertemplate="%{text}<extra></extra>")
+        fig.add_scatter(x=[1, 1], y=[stages[0], stages[-1]], mode="lines", hoverinfo="skip",
+                        line={"color": theme.TEXT_COLOUR, "width": 1}, showlegend=False,
+                        row=1, col=i + 1)  # parity
+    ticks = _log_ticks(extent, max_ticks=4)
+    fig.update_xaxes(type="log", **ticks)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=stages[::-1])
+    fig.update_layout(template=theme.TEMPLATE_NAME, height=max(320, 150 + 44 * len(stages)),
+                      title={"text": title, "subtitle": {"text": (
+                          f"{area_name}: dot = the ratio as recorded; grey bar = every "
+                          "not-stated record in the reference group … every one in the group; "
+                          "line at 1 = parity")}},
+                      margin={"t": 110, "b": 40})
+    return fig
+
+
+def _bounds_hover(p: dict[str, Any] | None) -> str:
+    if not p:
+        return "no figure"
+    tip = ("" if _missing(p.get("tipping_share"))
+           else f"<br>tipping share: {share_text(p['tipping_share'])}")
+    return (f"<b>{p['group']}: {p['stage_title']}</b><br>ratio {ratio_text(p.get('disparity_ratio'))}"
+            f"<br>assumption range {ratio_text(p.get('bound_low'))} to "
+            f"{ratio_text(p.get('bound_high'))}{tip}<br>{p.get('note') or ''}")
+
+
+def describe_matrix(matrix: pl.DataFrame, *, area_name: str) -> str:
+    """A sentence for screen readers: where the largest significant RRI is."""
+    rows = _staged(matrix)
+    if rows.height == 0:
+        return f"No stage has counts by ethnicity for {area_name}."
+    tested = rows.filter(pl.col("significant") & pl.col("rri").is_not_null())
+    if tested.height == 0:
+        return (f"{area_name}, {rows['period_label'][0]}: no relative rate index differs "
+                "significantly from parity.")
+    top = tested.with_columns(pl.col("rri").log().abs().alias("_size")).sort(
+        "_size", descending=True).row(0, named=True)
+    return (f"{area_name}, {top['period_label']}: {tested.height} significant relative rate "
+            f"indices; the largest departure from parity is {top['group']} at "
+            f"{top['stage_title'].lower()} ({ratio_text(top['rri'])}, 95% CI "
+            f"{ci_text(top['rri_lower'], top['rri_upper'])}).")
+
+
+def stage_order(matrix: pl.DataFrame) -> Sequence[str]:
+    return _staged(matrix)["stage_title"].unique(maintain_order=True).to_list()

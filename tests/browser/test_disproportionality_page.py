@@ -1,0 +1,162 @@
+"""The disproportionality page in a real headless Chromium: the stage matrix on screen is
+:func:`metrics.disproportionality.stage_matrix` over the same warehouse (as ``cjsdash query``
+prints it), changing the area changes the figures, and the console stays clean."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from playwright.sync_api import expect
+
+from cjsdash.core.gateway import Warehouse
+from layouts import disproportionality_charts as dc
+from metrics import disproportionality as dq
+from metrics import views
+
+pytestmark = pytest.mark.browser
+
+LONDON_LCJB = "CJA01"
+
+
+def _wait_ready(page: Any) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
+
+
+def _assert_console_clean(console: Any) -> None:
+    assert console.problems() == [], f"browser console: {console.problems()}"
+
+
+def _matrix_cells(page: Any) -> list[list[str]]:
+    details = page.locator("details", has_text="Show the stage matrix figures")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    rows = page.locator("#dispro-matrix-table tbody tr")
+    expect(rows.first).to_be_visible()
+    return [[c.strip() for c in r.split("\t")] for r in rows.all_inner_texts()]
+
+
+def _expected_rri(matrix: pl.DataFrame) -> dict[tuple[str, str], str]:
+    return {(r["stage_title"], r["group"]): f"{dc.ratio_text(r['rri'])} "
+            f"({dc.ci_text(r['rri_lower'], r['rri_upper'])})"
+            for r in matrix.filter(pl.col("status") == "ok").iter_rows(named=True)}
+
+
+def _shown_rri(cells: list[list[str]]) -> dict[tuple[str, str], str]:
+    headers = dict(zip(["stage", "group", "count", "previous", "rate", "rri"], range(6),
+                       strict=True))
+    return {(r[headers["stage"]], r[headers["group"]]): r[headers["rri"]] for r in cells
+            if r[7] == "ok"}
+
+
+def test_page_shows_the_stage_matrix_and_follows_the_area(
+    page: Any, screenshot: Any, app_url: str, console: Any, browser_warehouse: Warehouse
+) -> None:
+    con = browser_warehouse.reader()
+    national = dq.stage_matrix(con, views.NATIONAL, grain="fy")
+    london = dq.stage_matrix(con, LONDON_LCJB, grain="fy")
+    assert national.height == london.height == 7 * 5  # population + six stages, five groups
+
+    page.goto(app_url + "/disproportionality")
+    _wait_ready(page)
+    assert page.locator("h1").inner_text() == "Race disproportionality across the justice process"
+    expect(page.locator("[aria-current='page']")).to_have_text("Disproportionality")
+    black = national.filter((pl.col("stage") == "stop_and_search")
+                            & (pl.col("group") == "Black")).row(0, named=True)
+    matrix_chart = page.locator("#dispro-matrix-chart")
+    expect(matrix_chart).to_contain_text(dc.cell_text(black))  # value and mark, in the cell
+    for stage in ("Stop and search", "Arrest", "Charge or summons", "Custodial sentence"):
+        expect(matrix_chart).to_contain_text(stage)
+    assert "England and Wales, 2025-26" in page.locator("#dispro-summary").inner_text()
+    assert "Synthetic demo data" in page.locator("[role=status].cjs-banner").inner_text()
+    heading = page.locator("#dispro-sensitivity-heading").inner_text()
+    assert heading == "Sensitivity: assumptions, not confidence intervals"
+    quality = page.locator("#dispro-quality-table tbody tr")
+    assert quality.count() == 6
+    cells = _matrix_cells(page)
+    assert len(cells) == national.height
+    assert _shown_rri(cells) == _expected_rri(national)
+    page.wait_for_selector("#dispro-forest-chart svg.main-svg")
+    screenshot("disproportionality")
+
+    # Changing the area changes the figures, and the URL.
+    page.click("#dispro-area")
+    page.fill(".dash-dropdown-search", "London")
+    page.locator(".dash-dropdown-option", has_text="London (LCJB)").first.click()
+    page.wait_for_url(re.compile(rf"[?&]area={LONDON_LCJB}"))
+    expect(page.locator("#dispro-summary")).to_contain_text("London (LCJB), 2025-26")
+    _wait_ready(page)
+    cells = _matrix_cells(page)
+    assert _shown_rri(cells) == _expected_rri(london)
+    assert _shown_rri(cells) != _expected_rri(national)
+    london_black = london.filter((pl.col("stage") == "stop_and_search")
+                                 & (pl.col("group") == "Black")).row(0, named=True)
+    expect(page.locator("#dispro-matrix-chart")).to_contain_text(dc.cell_text(london_black))
+
+    # The numbers are one click away: the CSV is the function's frame.
+    with page.expect_download() as download_info:
+        page.click("#dispro-download-matrix")
+    path = Path(download_info.value.path())
+    records = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert len(records) == london.height
+    got = {(r["stage"], r["group"]): r["rri"] for r in records if r["status"] == "ok"}
+    want = {(r["stage"], r["group"]): str(r["rri"])
+            for r in london.filter(pl.col("status") == "ok").iter_rows(named=True)}
+    assert got == want
+    _assert_console_clean(console)
+
+
+def test_forest_and_settings(page: Any, screenshot: Any, app_url: str, console: Any,
+                             browser_warehouse: Warehouse) -> None:
+    page.goto(f"{app_url}/disproportionality?area={LONDON_LCJB}&reference=Black&chain=lammy")
+    _wait_ready(page)
+    expect(page.get_by_label("Without stop and search (as the Lammy Review)")).to_be_checked()
+    assert "Reference group Black" in page.locator("#dispro-summary").inner_text()
+    expect(page.locator("#dispro-matrix-chart")).to_contain_text("Custodial sentence")
+    chart = page.locator("#dispro-matrix-chart").text_content() or ""
+    assert "Stop and search" not in chart and "Arrest" in chart
+    assert page.locator("#dispro-reach").count() == 0  # left out by choice, not missing
+
+    page.click("#dispro-forest-stage")
+    page.locator(".dash-dropdown-option", has_text="Arrest").first.click()
+    expect(page.locator("#dispro-forest-chart")).to_contain_text("at arrest")
+    _wait_ready(page)
+    expect(page.get_by_label("White", exact=True).nth(1)).to_be_checked()  # not Black vs Black
+    forest = dq.forest(browser_warehouse.reader(), "arrest", grain="fy", reference="Black",
+                       group="White",
+                       stages=[s for s in dq.default_stages().ids if s != "stop_and_search"])
+    assert forest["status"].to_list().count("ok") > 10
+    page.locator("details", has_text="Show the figures for every area").locator(
+        "summary").click()
+    rows = page.locator("#dispro-forest-table tbody tr")
+    expect(rows).to_have_count(forest.height)
+    screenshot("disproportionality-forest")
+    _assert_console_clean(console)
+
+
+AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_no_serious_accessibility_violations(page: Any, app_url: str, console: Any) -> None:
+    """axe-core (installed by tests/browser/package.json) finds nothing serious or critical,
+    with every <details> opened so the tables behind the charts are checked too."""
+    if not AXE_JS.exists():
+        pytest.skip("axe-core is not installed (npm ci --prefix tests/browser)")
+    page.goto(f"{app_url}/disproportionality?area={LONDON_LCJB}")
+    _wait_ready(page)
+    page.wait_for_selector("#dispro-forest-chart svg.main-svg")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""")
+    assert [v for v in found if v["impact"] in ("serious", "critical")] == []
+    _assert_console_clean(console)
