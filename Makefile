@@ -13,6 +13,7 @@ install-test:
 
 browser:
 	@bash scripts/ensure_chromium.sh
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 serve: install
 	$(PYTHON) -m cjsdash.cli serve

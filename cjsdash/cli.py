@@ -94,7 +94,7 @@ def ingest(
 
 @app.command()
 def validate() -> None:
-    """Check the indicator registry with every named rule; list every problem."""
+    """Check the indicator registry with every named rule, and every board pack against it."""
     from metrics.registry import RegistryError, load_registry
     from metrics.rules import RULES, check_registry
 
@@ -102,11 +102,13 @@ def validate() -> None:
         registry = load_registry()
     except RegistryError as exc:
         _fail(str(exc))
-    problems = check_registry(registry)
+    from cjsdash.exports.packs import list_packs, validate_packs
+
+    problems = check_registry(registry) + validate_packs(registry)
     for problem in problems:
         console.print(str(problem), markup=False)
-    console.print(f"{len(registry.indicators)} indicators, {len(RULES)} rules: "
-                  f"{len(problems)} problem(s)")
+    console.print(f"{len(registry.indicators)} indicators, {len(RULES)} rules, "
+                  f"{len(list_packs())} board packs: {len(problems)} problem(s)")
     if problems:
         raise typer.Exit(1)
 
@@ -134,9 +136,10 @@ def query(
     by: Annotated[str | None, typer.Option(help="breakdown, e.g. ethnicity")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
     stage: Annotated[str | None, typer.Option(
-        help="disparity_ratio only: the stage of the justice process (metrics/stages.yaml: "
-             "stop_and_search, arrest, charge, prosecution, conviction, custody); "
-             "default stop_and_search")] = None,
+        help="disparity_ratio only: the figures of the /disproportionality page at this "
+             "stage of the justice process (metrics/stages.yaml: stop_and_search, arrest, "
+             "charge, prosecution, conviction, custody); without it, the indicator page's")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Print an indicator's figures for an area: exactly what the pages show."""
@@ -159,16 +162,14 @@ def query(
     choice = resolve_area(con, area)
     if choice is None:
         _fail(f"unknown area '{area}'")
-    if indicator == "disparity_ratio":  # by stage: the /disproportionality page's figures
+    if stage is not None:  # by stage: the /disproportionality page's figures
         from metrics.disproportionality import disparity_rows
 
         try:
-            frame = disparity_rows(con, choice.code, choice.name, stage=stage or "stop_and_search",
-                                   grain=grain, by=by)
+            frame = disparity_rows(con, choice.code, choice.name, stage=stage, grain=grain, by=by)
         except (KeyError, ValueError) as exc:
             _fail(str(exc.args[0]) if exc.args else str(exc))
-        title = (f"{registry.get(indicator).title} at {stage or 'stop_and_search'}: "
-                 f"{choice.name}")
+        title = f"{registry.get(indicator).title} at {stage}: {choice.name}"
         _emit(frame.to_dicts(), fmt, title=title)
         return
     try:
@@ -255,6 +256,14 @@ def serve(
 
         waitress_serve(dash_app.server, host=host, port=port, threads=8)
 
+
+def _register_subcommands() -> None:
+    from cjsdash.exports.cli import export_app
+
+    app.add_typer(export_app, name="export")
+
+
+_register_subcommands()
 
 if __name__ == "__main__":
     app()

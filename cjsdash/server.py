@@ -8,21 +8,26 @@ components styled by ``style.css``.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import dash
+import flask
 from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 
 from cjsdash.core.gateway import Warehouse
-from layouts.context import set_context
+from cjsdash.exports.service import PackExporter
+from cjsdash.uploads import make_uploader
+from layouts.context import Uploader, set_context
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
 PAGES_DIR = LAYOUTS_DIR / "pages"
 ASSETS_DIR = LAYOUTS_DIR / "assets"
 PAGES_LOCATION = "_pages_location"  # the dcc.Location that dash.page_container holds
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", "/_reload-hash")
 
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -79,9 +84,38 @@ def _shell() -> html.Div:
     ], className="cjs-app")
 
 
-def create_app(warehouse: Warehouse, registry: Registry | None = None) -> Dash:
-    """The dashboard over ``warehouse`` (read-only), with the default registry if none given."""
-    set_context(warehouse, registry or default_registry())
+def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None:
+    """Each request that may read holds ``warehouse.reading()`` until it is torn down.
+
+    An upload (``warehouse.writer()``) then waits for the requests in flight and holds new
+    ones back until its load has committed, so no request uses a connection it closes.
+    """
+
+    @server.before_request
+    def _start_reading() -> None:
+        if not flask.request.path.startswith(STATIC_PREFIXES):
+            stack = ExitStack()
+            stack.enter_context(warehouse.reading())
+            flask.g.cjsdash_reading = stack
+
+    @server.teardown_request
+    def _stop_reading(_exc: BaseException | None) -> None:
+        stack = flask.g.pop("cjsdash_reading", None)
+        if stack is not None:
+            stack.close()
+
+
+def create_app(warehouse: Warehouse, registry: Registry | None = None,
+               uploader: Uploader | None = None, exporter: Any = None) -> Dash:
+    """The dashboard over ``warehouse`` (read-only), with the default registry if none given.
+
+    The data page's uploads go through ``uploader`` (default: :mod:`cjsdash.uploads`, which
+    saves under ``<data_dir>/uploads`` and loads as ``cjsdash ingest`` does); ``/export``
+    renders packs through ``exporter`` (default: :class:`cjsdash.exports.service.PackExporter`).
+    """
+    set_context(warehouse, registry or default_registry(),
+                uploader if uploader is not None else make_uploader(warehouse),
+                exporter if exporter is not None else PackExporter())
     # Dash imports the page modules afresh for each app; callbacks they registered for an
     # earlier app that never served a request would otherwise be registered twice.
     dash_callback.GLOBAL_CALLBACK_LIST.clear()
@@ -99,6 +133,7 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None) -> Dash:
     )
     app.index_string = INDEX_STRING
     app.layout = _shell()
+    _hold_readers_per_request(app.server, warehouse)
 
     @app.callback(Output("site-nav", "children"), Input(PAGES_LOCATION, "pathname"))
     def _mark_current(pathname: str | None) -> html.Ul:

@@ -12,6 +12,7 @@ from ingest import (
     home_office_stop_search,
     moj_timeliness,
     moj_trials,
+    msg_reference,
     police_uk_outcomes,
     police_uk_stop_search,
     police_uk_street,
@@ -30,6 +31,7 @@ LOADERS: dict[str, Loader] = {
     cjs_dashboard.SPEC.name: cjs_dashboard.LOADER,
     census2011_la_ethnicity.SPEC.name: census2011_la_ethnicity.LOADER,
     census2021_nomis.SPEC.name: census2021_nomis.LOADER,
+    msg_reference.SPEC.name: msg_reference.LOADER,
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,
 }

@@ -9,7 +9,6 @@ chart's numbers sit one click away in a ``<details>`` block with the table and a
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 import polars as pl
 from dash import dcc, html
 
+from cjsdash.core.safe_text import markup, neutralise
 from layouts import components as cx
 from layouts import theme
 from metrics.registry import Indicator
@@ -49,9 +49,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def esc(value: Any) -> str:
-    """Text for HTML that ``dcc.Markdown`` parses as JSX: escaped, braces as entities."""
-    return html_lib.escape(str(value)).replace("{", "&#123;").replace("}", "&#125;")
+esc = markup
 
 
 def html_table(table_id: str, frame: pl.DataFrame, columns: Sequence[Column], *,
@@ -86,13 +84,6 @@ def table_block(table_id: str, frame: pl.DataFrame, columns: Sequence[Column], *
     )
 
 
-def _neutralise(value: Any) -> Any:
-    """Text starting with = + - @ is prefixed with ' so a spreadsheet never runs it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def frame_csv(frame: pl.DataFrame, columns: Sequence[str]) -> str:
     """CSV text of ``columns`` of ``frame`` (those present), formula-safe."""
     present = [c for c in columns if c in frame.columns]
@@ -100,7 +91,7 @@ def frame_csv(frame: pl.DataFrame, columns: Sequence[str]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(present)
     for row in frame.select(present).iter_rows():
-        writer.writerow(["" if v is None else _neutralise(v) for v in row])
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
     return out.getvalue()
 
 
@@ -194,53 +185,3 @@ def count_text(value: Any, _row: dict[str, Any]) -> str:
 
 def rank_text(value: Any, _row: dict[str, Any]) -> str:
     return "" if _missing(value) else f"{value:g}"
-
-
-# --- accessibility patch for Dash 4.4.1 controls ---------------------------------------------
-
-A11Y_PATCH_JS = """
-function(_children) {
-    // Dash 4.4.1 renders dcc.RadioItems as role=listbox with role=option labels that contain
-    // the radio inputs (axe: nested-interactive, aria-input-field-name, aria-allowed-role),
-    // and dcc.Dropdown's keyboard focus target as a focusable input with aria-hidden=true
-    // (axe: aria-hidden-focus). Give the radios back their native semantics, named by their
-    // fieldset's legend, and name the focus target by the control's <label> and its value.
-    // A MutationObserver re-applies this whenever Dash re-renders the controls.
-    function patch(root) {
-        root.querySelectorAll('.dash-options-list[role="listbox"]').forEach(function (group) {
-            var radios = group.classList.contains('dash-radioitems');
-            group.setAttribute('role', radios ? 'radiogroup' : 'group');
-            var fieldset = group.closest('fieldset');
-            var legend = fieldset && fieldset.querySelector('legend');
-            if (legend) {
-                if (!legend.id) { legend.id = group.id + '-legend'; }
-                group.setAttribute('aria-labelledby', legend.id);
-            }
-        });
-        root.querySelectorAll('.dash-options-list [role="option"]').forEach(function (o) {
-            o.removeAttribute('role');
-            o.removeAttribute('aria-selected');
-        });
-        root.querySelectorAll('.dash-dropdown-focus-target[aria-hidden="true"]').forEach(
-            function (target) {
-                var button = target.parentElement &&
-                    target.parentElement.querySelector('button.dash-dropdown');
-                target.removeAttribute('aria-hidden');
-                if (!button) { return; }
-                var label = document.querySelector('label[for="' + button.id + '"]');
-                if (label && !label.id) { label.id = button.id + '-label'; }
-                var names = [label ? label.id : '', button.id + '-value'].filter(Boolean);
-                target.setAttribute('aria-labelledby', names.join(' '));
-            });
-    }
-    patch(document);
-    if (!window.cjsA11yObserver) {
-        window.cjsA11yObserver = new MutationObserver(function () { patch(document); });
-        window.cjsA11yObserver.observe(document.body, {
-            subtree: true, childList: true, attributes: true,
-            attributeFilter: ['role', 'aria-selected', 'aria-hidden']});
-    }
-    return window.dash_clientside.no_update;
-}
-"""
-"""A clientside callback body (Input: any component of the page, Output: a dummy store)."""

@@ -213,7 +213,8 @@ def _ci_band(axis: Sequence[str], points: list[dict[str, Any] | None]) -> tuple[
 
 
 def _add_line(fig: go.Figure, axis: Sequence[str], rows: pl.DataFrame, ind: Indicator, *,
-              name: str, colour: str, dash: str, symbol: str) -> list[dict[str, Any] | None]:
+              name: str, colour: str, dash: str, symbol: str, yaxis: str = "y"
+              ) -> list[dict[str, Any] | None]:
     points = _aligned(rows, axis)
     text = [hover_text(p, ind, series_name=name) if p else f"<b>{name}</b><br>{axis[i]}<br>no data"
             for i, p in enumerate(points)]
@@ -221,7 +222,7 @@ def _add_line(fig: go.Figure, axis: Sequence[str], rows: pl.DataFrame, ind: Indi
         x=list(axis), y=_values(points, "value"), mode="lines+markers", name=name,
         connectgaps=False, line={"color": colour, "width": 2.5, "dash": dash},
         marker={"color": colour, "size": 8, "symbol": symbol}, text=text,
-        hovertemplate="%{text}<extra></extra>",
+        hovertemplate="%{text}<extra></extra>", yaxis=yaxis,
     )
     return points
 
@@ -301,6 +302,10 @@ def _period_xaxis(fig: go.Figure, axis: Sequence[str]) -> None:
     fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=shown)
 
 
+TOTAL_TYPES = ("count", "amount")
+"""Indicator types whose values are totals that grow with the size of the area."""
+
+
 def make_trend_figure(
     area_series: pl.DataFrame, national_series: pl.DataFrame | None, ind: Indicator, *,
     area_name: str, target_series: pl.DataFrame | None = None,
@@ -333,8 +338,18 @@ def make_trend_figure(
                 hoverinfo="skip",
             )
     if national.height:
-        _add_line(fig, axis, national, ind, name=national_name, colour=theme.NATIONAL_COLOUR,
-                  dash="dot", symbol="square")
+        # A total (a count, or money) for an area and for England and Wales differ in scale
+        # a hundredfold: on one axis the area's line would sit on zero. The national total
+        # gets its own right-hand axis, named as such; rates share one axis.
+        own_axis = ind.type in TOTAL_TYPES and area.height > 0
+        if own_axis:
+            fig.update_layout(yaxis2={
+                "title": {"text": f"{national_name} ({unit_label(ind)}, right axis)"},
+                "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False})
+        _add_line(fig, axis, national, ind,
+                  name=f"{national_name} (right axis)" if own_axis else national_name,
+                  colour=theme.NATIONAL_COLOUR, dash="dot", symbol="square",
+                  yaxis="y2" if own_axis else "y")
     if area.height:
         points = _add_line(fig, axis, area, ind, name=area_name, colour=theme.AREA_COLOUR,
                            dash="solid", symbol="circle")

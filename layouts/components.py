@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html as html_lib
 import io
 import json
 import math
@@ -22,6 +21,7 @@ import polars as pl
 from dash import dcc, html
 
 from cjsdash.core.periods import GRAIN_LABELS, GRAINS
+from cjsdash.core.safe_text import markup, neutralise
 from layouts import charts, theme
 from metrics.registry import Indicator
 from metrics.views import NATIONAL, AreaChoice, format_value
@@ -302,7 +302,7 @@ def _cell(column: str, value: Any, ind: Indicator) -> str:
 
 def _figures_html(frame: pl.DataFrame, ind: Indicator, columns: list[tuple[str, str]], *,
                   caption: str, table_id: str) -> str:
-    esc = html_lib.escape
+    esc = markup
     head = "".join(f'<th scope="col">{esc(h)}</th>' for _, h in columns)
     rows = "".join(
         "<tr>" + "".join(
@@ -341,13 +341,6 @@ def download_button(prefix: str, label: str = "Download these figures (CSV)") ->
     ], className="cjs-download")
 
 
-def _neutralise(value: Any) -> Any:
-    """Text starting with = + - @ is prefixed with ' so a spreadsheet never runs it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 CSV_COLUMNS = ("indicator", "area_code", "area_name", "period_label", "period_start",
                "period_end", "breakdown", "numerator", "denominator", "value", "lower",
                "upper", "method", "suppressed", "target", "status", "display_value",
@@ -361,5 +354,5 @@ def figures_csv(frame: pl.DataFrame) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in frame.select(columns).iter_rows():
-        writer.writerow(["" if v is None else _neutralise(v) for v in row])
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
     return out.getvalue()

@@ -112,11 +112,30 @@ def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Opt
         pl.concat_str([pl.Series("n", note.astype(str)).replace("", None), pl.col("value_note"),
                        denominator_note], separator="; ", ignore_nulls=True).alias("note")
     )
-    if options.rounding:
-        rounded = st.round_to_base(out["numerator"].fill_null(np.nan).to_numpy(),
-                                   options.rounding)
-        out = out.with_columns(pl.Series("numerator", rounded).fill_nan(None))
-    return out
+    return round_counts(out, _per_row(out, indicators, "type", pl.String()), options)
+
+
+def round_counts(frame: pl.DataFrame, kinds: np.ndarray, options: Options) -> pl.DataFrame:
+    """With ``options.rounding`` (a base such as 5), every count shown is rounded to it.
+
+    Numerators and denominators are counts for every type but money (``amount``); a
+    ``count`` indicator's value and CI are counts too. Rates, proportions and ratios keep the
+    values computed from the unrounded counts, as METHODS.md says and the exports state.
+    """
+    if not options.rounding or frame.height == 0:
+        return frame
+    counts = kinds != "amount"
+    count_values = kinds == "count"
+
+    def rounded(column: str, where: np.ndarray) -> pl.Series:
+        raw = frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return pl.Series(column, np.where(where, st.round_to_base(raw, options.rounding), raw)
+                         ).fill_nan(None)
+
+    return frame.with_columns(
+        rounded("numerator", counts), rounded("denominator", counts),
+        *[rounded(c, count_values) for c in ("value", "lower", "upper")],
+    )
 
 
 def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_groups: bool
@@ -163,4 +182,4 @@ def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_
     )
     if not all_groups:  # the headline figure: one comparison, shown as the indicator's total
         out = out.with_columns(pl.lit("").alias("breakdown"))
-    return out.drop("ref_x", "ref_n")
+    return round_counts(out.drop("ref_x", "ref_n"), np.full(out.height, "ratio"), options)

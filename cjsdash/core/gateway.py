@@ -8,6 +8,7 @@ registries and the contracts in :mod:`cjsdash.core.schema`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,17 +26,109 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file for writing (or reading, when we write)."""
 
 
+REOPEN_WAIT_S = 5.0
+
+
+def _connect_after_close(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, allowing a moment for this process's other mode to let go.
+
+    Just after this process closes its read-only connection (or its read-write one), DuckDB
+    can for a few milliseconds still hold the database open in that mode, when a query has
+    just finished on another thread, and refuses to open it in the other mode ("a different
+    configuration"). Every connection of ours in that mode is closed, so it passes: wait.
+    """
+    deadline = time.monotonic() + REOPEN_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.ConnectionException as exc:
+            if "different configuration" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+class ReadWriteLock:
+    """Many readers at once, or one writer: a writer waits for the readers in flight.
+
+    Used by a process that both serves pages and loads files (the dashboard's upload): each
+    request holds a read slot while it uses its cursor (:meth:`Warehouse.reading`), and
+    :meth:`Warehouse.writer` takes the write slot, so the read-only connection is closed only
+    when no request is using it. A waiting writer bars new readers, so a stream of requests
+    cannot starve an upload. Read slots are per thread and re-entrant; a thread that holds
+    one and asks to write (the upload's own request) gives its slots up while it writes and
+    gets them back after; a thread that writes may read.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers: dict[int, int] = {}
+        self._writer: int | None = None
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                counted = False
+            else:
+                counted = True
+                if me not in self._readers:
+                    while self._writer is not None or self._writers_waiting:
+                        self._cond.wait()
+                self._readers[me] = self._readers.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            if counted:
+                with self._cond:
+                    self._readers[me] -= 1
+                    if self._readers[me] == 0:
+                        del self._readers[me]
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                raise RuntimeError("this thread is already writing to the warehouse")
+            suspended = self._readers.pop(me, 0)
+            self._writers_waiting += 1
+            try:
+                while self._writer is not None or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writer = me
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = None
+                if suspended:
+                    self._readers[me] = suspended
+                self._cond.notify_all()
+
+
 class Warehouse:
     """A DuckDB warehouse file (or an in-memory one, for tests).
 
     ``writer()`` yields the single read-write connection inside a transaction; ``reader()``
     returns a thread-local cursor on one read-only connection that sees only committed data.
     An in-memory warehouse uses one connection for both.
+
+    DuckDB will not open a file read-write in a process that has it open read-only, so
+    ``writer()`` closes the readers first; code that may run while another thread writes
+    (the dashboard's requests) holds ``reading()`` around its use of ``reader()``, and the
+    writer waits for those blocks to end. Readers reopen, on the committed data, afterwards.
     """
 
     def __init__(self, path: str | Path = MEMORY) -> None:
         self.path = str(path)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards opening and closing the connections
+        self._rw = ReadWriteLock()
         self._shared: duckdb.DuckDBPyConnection | None = None
         self._local = threading.local()
         if self.in_memory:
@@ -55,8 +148,8 @@ class Warehouse:
         try:
             if not read_only:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as exc:
+            return _connect_after_close(self.path, read_only=read_only)
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
             raise WarehouseBusy(
                 f"cannot open {self.path}: {exc}. Another cjsdash process (a running dashboard "
                 "or ingest) holds it; stop that process or load through it."
@@ -64,8 +157,12 @@ class Warehouse:
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The read-write connection, schema ensured; the caller runs its own transactions."""
-        with self._lock:
+        """The read-write connection, schema ensured; the caller runs its own transactions.
+
+        Waits until no ``reading()`` block is open (other than this thread's own) and holds
+        new ones off until the connection is closed again.
+        """
+        with self._rw.write(), self._lock:
             self.close_readers()
             con = self._connect(read_only=False)
             try:
@@ -74,6 +171,12 @@ class Warehouse:
             finally:
                 if con is not self._shared:
                     con.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold off writers while this thread uses ``reader()`` cursors (re-entrant)."""
+        with self._rw.read():
+            yield
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A read-only cursor for this thread, opened once per process and reused."""

@@ -369,7 +369,8 @@ def make_synthetic_extract(registry: Registry, populations: pl.DataFrame, *,
     cal = load_calibration()
     gen = _Generator(registry, populations, cal, seed, first_fy, last_fy)
     wanted = [i for i in registry.indicators if i.type != "ratio"]  # ratios are computed
-    missing = [i.id for i in wanted if i.id not in cal["indicators"]]
+    missing = [i.id for i in wanted
+               if i.id not in cal["indicators"] and i.id not in cal.get("published_only", [])]
     if missing:
         warnings.warn(f"no synthetic calibration for {', '.join(missing)}", stacklevel=2)
     wanted = [i for i in wanted if i.id in cal["indicators"]]

@@ -17,7 +17,6 @@ overview (see :mod:`layouts.pages.overview`).
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import io
 from datetime import date
 from typing import Any
@@ -28,7 +27,7 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 from dash.exceptions import PreventUpdate
 
 from cjsdash.core.periods import GRAIN_LABELS, GRAINS
-from layouts import analysis_components as ax
+from cjsdash.core.safe_text import markup
 from layouts import components as cx
 from layouts import disproportionality_charts as dc
 from layouts.context import get_context
@@ -127,14 +126,14 @@ def _forest(s: dict[str, Any], stage: str, group: str, basis: str, kind: str,
 
 def _table(table_id: str, caption: str, headers: list[str], rows: list[list[str]], *,
            empty: str) -> html.Div:
-    esc = html_lib.escape
+    esc = markup
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
     body = body or f'<tr><td colspan="{len(headers)}">{esc(empty)}</td></tr>'
-    markup = (f'<table id="{esc(table_id)}" class="cjs-table cjs-figures">'
-              f"<caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>"
-              f"<tbody>{body}</tbody></table>")
-    return html.Div(dcc.Markdown(markup, dangerously_allow_html=True,
+    table = (f'<table id="{esc(table_id)}" class="cjs-table cjs-figures">'
+             f"<caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>"
+             f"<tbody>{body}</tbody></table>")
+    return html.Div(dcc.Markdown(table, dangerously_allow_html=True,
                                  className="cjs-figures-markdown"),
                     className="cjs-table-scroll", tabIndex=0, role="region",
                     **{"aria-label": caption})
@@ -486,7 +485,6 @@ def layout(area: str | None = None, grain: str | None = None, period: str | None
     return html.Div([
         dcc.Location(id=f"{PREFIX}-url", refresh=False),
         dcc.Download(id=f"{PREFIX}-download"),
-        dcc.Store(id=f"{PREFIX}-a11y"),
         html.H1("Race disproportionality across the justice process"),
         html.P("For each ethnic group and each stage — population, stop and search, arrest, "
                "charge, prosecution, conviction, custodial sentence — as far as the loaded "
@@ -582,9 +580,3 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
-
-clientside_callback(  # native radio semantics for Dash 4.4.1's controls (see analysis_components)
-    ax.A11Y_PATCH_JS,
-    Output(f"{PREFIX}-a11y", "data"),
-    Input(f"{PREFIX}-content", "children"),
-)

@@ -78,6 +78,10 @@ def render(area: str, grain: str, period: str | None) -> tuple[list[Any], list[d
     content = [
         cx.synthetic_banner(cx.any_synthetic(headline, history)),
         html.P(summary, id=f"{PREFIX}-summary", className="cjs-summary"),
+        *([html.P(dcc.Link(f"Baseline for {cx.area_label(choice)}: every indicator against its "
+                           "most similar group and England and Wales",
+                           href=f"/baseline/{choice.code}", id=f"{PREFIX}-baseline-link"))]
+          if choice.kind in ("force", "lcjb") else []),
         cx.download_button(PREFIX, "Download the scorecard figures (CSV)"),
         *_theme_sections(ctx.registry, headline, history, area=choice.code, grain=grain),
         cx.footer(cx.vintages(headline)),

@@ -7,14 +7,17 @@ one at /usr/bin/chromium (``make browser`` installs it); Playwright never downlo
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +129,38 @@ def screenshot(page: object) -> Callable[[str], Path]:
         return path
 
     return save
+
+
+# --- axe-core (npm package pinned in tests/browser/package.json) -----------------------------
+
+HERE = Path(__file__).resolve().parent
+AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source; `make test` runs `npm ci --prefix tests/browser`, and a bare pytest
+    run installs it the same way. Without npm it skips, except in CI, where it fails."""
+    if not AXE_JS.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            if os.environ.get("CI"):
+                pytest.fail("axe-core is not installed and npm is not available")
+            pytest.skip("axe-core is not installed and npm is not available")
+        subprocess.run([npm, "ci", "--prefix", str(HERE), "--no-audit", "--no-fund"],
+                       check=True, timeout=600, capture_output=True)
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Any, source: str) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page as it is (details opened, so the
+    tables behind the charts are checked too)."""
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.add_script_tag(content=source)
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""")
+    return [v for v in found if v["impact"] in BLOCKING]

@@ -18,6 +18,7 @@ from cjsdash.core.gateway import Warehouse
 from layouts import disproportionality_charts as dc
 from metrics import disproportionality as dq
 from metrics import views
+from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -140,23 +141,13 @@ def test_forest_and_settings(page: Any, screenshot: Any, app_url: str, console: 
     _assert_console_clean(console)
 
 
-AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def test_no_serious_accessibility_violations(page: Any, app_url: str, console: Any) -> None:
+def test_no_serious_accessibility_violations(
+    page: Any, app_url: str, console: Any, axe_source: str
+) -> None:
     """axe-core (installed by tests/browser/package.json) finds nothing serious or critical,
     with every <details> opened so the tables behind the charts are checked too."""
-    if not AXE_JS.exists():
-        pytest.skip("axe-core is not installed (npm ci --prefix tests/browser)")
     page.goto(f"{app_url}/disproportionality?area={LONDON_LCJB}")
     _wait_ready(page)
     page.wait_for_selector("#dispro-forest-chart svg.main-svg")
-    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
-    page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
-    found = page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ['violations']});
-        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-    }""")
-    assert [v for v in found if v["impact"] in ("serious", "critical")] == []
+    assert axe_violations(page, axe_source) == []
     _assert_console_clean(console)

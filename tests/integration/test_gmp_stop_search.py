@@ -153,11 +153,20 @@ def test_query_reports_the_same_numbers(gm_db: Path, matrix) -> None:
 
     by_group = CliRunner().invoke(app, [
         "query", "disparity_ratio", "--area", "Greater Manchester", "--grain", "month",
-        "--by", "ethnicity", "--format", "json", "--db", str(gm_db)])
+        "--stage", "stop_and_search", "--by", "ethnicity", "--format", "json",
+        "--db", str(gm_db)])
     assert by_group.exit_code == 0, by_group.output
     rows = {r["breakdown"]: r for r in json.loads(by_group.output)}
     assert set(rows) == set(dq.GROUPS)
     assert rows["Black"]["value"] == row["value"] and rows["White"]["value"] == 1.0
+
+    # Without --stage: the indicator page's figure (metrics.views.series), here the same.
+    plain = CliRunner().invoke(app, [
+        "query", "disparity_ratio", "--area", "Greater Manchester", "--grain", "month",
+        "--format", "json", "--db", str(gm_db)])
+    assert plain.exit_code == 0, plain.output
+    [headline] = [r for r in json.loads(plain.output) if r["period_label"] == "Jun 2019"]
+    assert headline["value"] == pytest.approx(ratio, rel=1e-12)
 
 
 def test_self_defined_ethnicity_is_counted_from_the_same_file(gm_db: Path) -> None:

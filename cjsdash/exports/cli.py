@@ -1,0 +1,107 @@
+"""``cjsdash export``: board packs from the command line.
+
+Registered by :mod:`cjsdash.cli` as ``app.add_typer(export_app, name="export")``::
+
+    cjsdash export pack --area Cumbria --period "2024-25 Q1" --format xlsx --out pack.xlsx
+    cjsdash export packs
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import Warehouse, WarehouseBusy
+
+export_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                         help="Board packs: Excel, PowerPoint, PDF and CSV.")
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(1)
+
+
+@export_app.command("pack")
+def pack_command(
+    area: Annotated[str, typer.Option(help="area name, alias or ONS code")],
+    period: Annotated[str, typer.Option(
+        help="e.g. '2024-25 Q1', '2024-25', 'Jun 2024', 'year ending June 2024' or 'latest'")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx|pptx|pdf|csv")],
+    out: Annotated[Path, typer.Option(help="file to write (written atomically)")],
+    pack: Annotated[str, typer.Option(help="pack id (see `cjsdash export packs`) or a .yaml "
+                                           "file")] = "lcjb_default",
+    grain: Annotated[str | None, typer.Option(
+        help="override the grain the period names (month|quarter|fquarter|fy|year|r12)")] = None,
+    rounding: Annotated[int | None, typer.Option(
+        min=0, help="round counts to the nearest N (e.g. 5); 0 = no rounding; default "
+                    "CJSDASH_SUPPRESSION_ROUNDING (0)")] = None,
+    commentary: Annotated[Path | None, typer.Option(
+        help="YAML: indicator id → placeholder id → text")] = None,
+    db: Annotated[Path | None, typer.Option(
+        "--db", envvar="CJSDASH_DB", help="warehouse file (default data/cjsdash.duckdb)")] = None,
+) -> None:
+    """Write a board pack for one area and period, from the dashboard's own figures."""
+    from .images import start_browser
+    from .packs import PackError, draws_charts, load_pack
+
+    try:
+        if fmt.lower() in ("pptx", "pdf") and draws_charts(load_pack(pack)):
+            start_browser()  # Chromium starts while Python imports and computes the figures
+    except PackError as exc:
+        _fail(str(exc))
+    from metrics.options import Options
+    from metrics.registry import default_registry
+
+    from .content import ContentError, load_commentary
+    from .images import ImageError
+    from .render import FormatError, export_pack
+    from .write import ExportPathError
+
+    warehouse = Warehouse(db or get_settings().db)
+    if not warehouse.exists():
+        _fail(f"no warehouse at {warehouse.path}: run `cjsdash demo` or `cjsdash ingest` first")
+    try:
+        notes = load_commentary(commentary) if commentary else None
+        result = export_pack(warehouse.reader(), default_registry(), pack=pack, area=area,
+                             period=period, fmt=fmt.lower(), out=out, grain=grain,
+                             options=Options() if rounding is None else Options(rounding=rounding),
+                             commentary=notes)
+    except (ContentError, PackError, FormatError, ExportPathError, ImageError,
+            WarehouseBusy) as exc:
+        _fail(str(exc))
+    content = result.content
+    for path in result.paths:
+        console.print(f"wrote {path}", markup=False, highlight=False)
+    console.print(
+        f"{content.pack.title}: {content.area_label}, {content.period_text}; "
+        f"{len(content.items)} indicators, {content.figures.height} figures "
+        f"in {result.seconds:.1f} s", markup=False, highlight=False)
+    console.print(content.disclosure(), markup=False, highlight=False)
+    if content.synthetic:
+        console.print("◆ synthetic demo data: generated, not real figures (marked in the pack)",
+                      markup=False, highlight=False)
+
+
+@export_app.command("packs")
+def packs_command() -> None:
+    """List the shipped packs."""
+    from .packs import PackError, list_packs, load_pack
+
+    for ident in list_packs():
+        try:
+            pack = load_pack(ident)
+        except PackError as exc:
+            console.print(f"{ident}: cannot be read: {exc}", markup=False)
+            continue
+        sections = ", ".join(s.title for s in pack.sections)
+        console.print(f"{ident}: {pack.title} ({pack.grain}; sections: {sections})",
+                      markup=False, highlight=False)

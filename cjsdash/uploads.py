@@ -1,0 +1,176 @@
+"""Files uploaded on the data page: check them, save them, and load them as the CLI does.
+
+A composition module (like :mod:`cjsdash.cli`): it joins ``ingest`` to the dashboard, which
+may not import ``ingest`` itself. :func:`make_uploader` gives the app factory the callable
+the page calls (:data:`layouts.context.Uploader`).
+
+What an upload can and cannot do:
+
+- Only ``.csv``, ``.xlsx``, ``.xlsm`` and ``.ods`` are taken (by the name's extension, any
+  case); a spreadsheet must also be a ZIP package, as those formats are. Anything else, an
+  empty file or one over ``upload_max_bytes`` is refused before anything is written.
+- The file is written only under ``<data_dir>/uploads``, under a name chosen here (time,
+  random token, and the original name reduced to letters, digits, ``-`` and ``_``); the
+  name the browser sent is never used as a path, and an existing file is never overwritten.
+- Nothing in it is executed: CSV is read as text and spreadsheets by calamine, which reads
+  cell values only (an ``.xlsm``'s macros are never run).
+- It is loaded by :func:`ingest.pipeline.ingest_paths` inside :meth:`Warehouse.writer`
+  after :func:`cjsdash.bootstrap.prepare`: the same path as ``cjsdash ingest``, one
+  transaction, so a refused or failing file leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+from cjsdash.bootstrap import prepare
+from cjsdash.core.config import Settings, get_settings
+from cjsdash.core.gateway import Warehouse, WarehouseBusy
+from ingest.pipeline import IngestReport, ingest_paths
+from layouts.context import Uploader, UploadOutcome
+
+ALLOWED_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".xlsm", ".ods")
+SPREADSHEET_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm", ".ods")
+ZIP_MAGIC = b"PK\x03\x04"
+UPLOAD_FOLDER = "uploads"
+REJECTS_SHOWN = 10
+_STEM_CHARS = 48
+
+log = logging.getLogger(__name__)
+
+
+class UploadRefused(ValueError):
+    """The upload was refused before it was saved; the message says why, for the user."""
+
+
+def upload_dir(settings: Settings) -> Path:
+    """The one folder uploads are written to."""
+    return Path(settings.data_dir) / UPLOAD_FOLDER
+
+
+def display_name(file_name: str) -> str:
+    """The name to show: the last part of whatever path was sent, printable, at most 120."""
+    base = re.split(r"[\\/]", file_name or "")[-1]
+    shown = "".join(ch for ch in base if ch.isprintable()).strip()
+    return shown[:120] or "upload"
+
+
+def _suffix(file_name: str) -> str:
+    base = display_name(file_name)
+    return Path(base).suffix.casefold() if "." in base.strip(".") else ""
+
+
+def _safe_stem(file_name: str) -> str:
+    base = display_name(file_name)
+    stem = base[: -len(Path(base).suffix)] if Path(base).suffix else base
+    ascii_only = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_only).strip("-_")
+    return slug[:_STEM_CHARS].strip("-_") or "upload"
+
+
+def _size_text(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):,.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:,.0f} KB"
+    return f"{n:,} bytes"
+
+
+def check_upload(file_name: str, size: int, settings: Settings) -> str:
+    """The file's (lower-case) extension if it may be uploaded; else :class:`UploadRefused`."""
+    suffix = _suffix(file_name)
+    if suffix not in ALLOWED_SUFFIXES:
+        what = f"a {suffix} file" if suffix else "a file without an extension"
+        raise UploadRefused(
+            f"{what} cannot be uploaded: choose a CSV (.csv) or a spreadsheet "
+            "(.xlsx, .xlsm or .ods)")
+    if size <= 0:
+        raise UploadRefused("the file is empty")
+    if size > settings.upload_max_bytes:
+        raise UploadRefused(
+            f"the file is {_size_text(size)}, over the {_size_text(settings.upload_max_bytes)} "
+            "limit for uploads; load it with `cjsdash ingest` instead")
+    return suffix
+
+
+def save_upload(file_name: str, content: bytes, settings: Settings) -> Path:
+    """Check ``content`` and write it under ``<data_dir>/uploads`` with a name chosen here.
+
+    ``file_name`` is what the browser sent: only its extension decides anything, and a
+    cleaned-up form of its last part is kept in the new name so that people recognise it.
+    """
+    suffix = check_upload(file_name, len(content), settings)
+    if suffix in SPREADSHEET_SUFFIXES and not content.startswith(ZIP_MAGIC):
+        raise UploadRefused(
+            f"this is not a {suffix} spreadsheet (the file's contents are not a spreadsheet "
+            "package); save it from the spreadsheet program again, or as CSV")
+    folder = upload_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    path = folder / f"{stamp}-{secrets.token_hex(4)}-{_safe_stem(file_name)}{suffix}"
+    if path.resolve().parent != folder.resolve():  # cannot happen with the name above
+        raise UploadRefused("the file could not be saved safely")
+    with path.open("xb") as out:  # never overwrite
+        out.write(content)
+    return path
+
+
+def ingest_upload(warehouse: Warehouse, path: Path) -> IngestReport:
+    """Load one saved upload exactly as ``cjsdash ingest PATH`` does (one transaction)."""
+    with warehouse.writer() as con:
+        prepare(con)
+        [report] = ingest_paths(con, [Path(path)])
+    return report
+
+
+def outcome(shown: str, path: Path, report: IngestReport) -> UploadOutcome:
+    """The page's view of an ingest report (the line is the CLI's line)."""
+    line = report.line()
+    if report.status == "unchanged":  # the copy just saved is removed: name the user's file
+        line = f"{shown}: unchanged: {report.message}"
+    if report.status == "skipped":
+        line = (f"{shown}: refused: {report.message}. Upload a board performance "
+                "extract (area, period, measure, numerator, denominator) or a published "
+                "format cjsdash reads.")
+    return UploadOutcome(
+        file_name=shown, status=report.status, line=line, saved_as=path.name,
+        run_id=report.run_id, rows_rejected=report.rows_rejected,
+        rejects=tuple((r.row, r.column, r.value, r.reason)
+                      for r in report.rejects[:REJECTS_SHOWN]),
+    )
+
+
+def handle_upload(warehouse: Warehouse, file_name: str, content: bytes,
+                  settings: Settings) -> UploadOutcome:
+    """Save and load one upload; never raises for a bad file (the outcome says what happened)."""
+    shown = display_name(file_name)
+    try:
+        path = save_upload(file_name, content, settings)
+    except UploadRefused as exc:
+        return UploadOutcome(shown, "rejected", f"{shown}: refused: {exc}")
+    try:
+        report = ingest_upload(warehouse, path)
+    except WarehouseBusy as exc:
+        path.unlink(missing_ok=True)
+        return UploadOutcome(shown, "failed", f"{shown}: not loaded: {exc}")
+    except Exception as exc:  # a loader bug must not take the page down; nothing was committed
+        log.exception("loading upload %s (%s) failed", shown, path.name)
+        return UploadOutcome(shown, "failed", f"{shown}: not loaded: {type(exc).__name__} "
+                             "while loading; nothing was changed", saved_as=path.name)
+    if report.status in ("skipped", "unchanged"):
+        path.unlink(missing_ok=True)  # nothing refers to it: not logged, or a copy of a load
+    return outcome(shown, path, report)
+
+
+def make_uploader(warehouse: Warehouse) -> Uploader:
+    """The callable the data page calls; settings are read at each upload."""
+
+    def upload(file_name: str, content: bytes) -> UploadOutcome:
+        return handle_upload(warehouse, file_name, content, get_settings())
+
+    return upload

@@ -1,0 +1,229 @@
+"""Baseline: every indicator for one area, against its most similar group and England & Wales.
+
+``/baseline/<area>?grain=fy``: the area is a code or any known spelling ("Cumbria",
+"devon-and-cornwall", "E23000002"); a force is compared with forces, an LCJB with LCJBs. The
+indicators are grouped by the four themes and tagged with the NPCC 2030 objective; each row
+gives the latest figure with its CI, England & Wales, the MSG average, the position against
+both (tested by 95% CI overlap), the quartile among areas of its kind, the direction of travel
+over the last four periods (tested where a test exists), the SPC signal and assurance. A short
+generated summary states only what those tests support (:func:`metrics.analysis.
+summarise_baseline`).
+
+Changing the area or grain writes ``/baseline/<code>?grain=…`` to this page's own
+``dcc.Location`` (``refresh=False``) as the overview does: history only, no second render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import polars as pl
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from cjsdash.core.periods import GRAIN_LABELS
+from layouts import analysis_components as ax
+from layouts import components as cx
+from layouts.context import get_context
+from metrics import analysis, views
+from metrics.registry import Registry
+
+PREFIX = "baseline"
+GRAINS = ("month", "quarter", "fy", "r12")
+BASELINE_CSV = analysis.BASELINE_COLUMNS
+QUARTILE_WORDS = {1: "top quarter", 2: "second quarter", 3: "third quarter",
+                  4: "bottom quarter"}
+SIGNAL_SHORT = {"improvement": "improvement", "concern": "concern",
+                "neutral": "special cause (neither better nor worse)", "common": "common cause"}
+
+
+def _title(area: str | None = None, **_: Any) -> str:
+    try:
+        choice = views.resolve_area(get_context().reader(), area or "")
+    except RuntimeError:
+        choice = None
+    return f"Baseline: {choice.name} – cjsdash" if choice else "Baseline – cjsdash"
+
+
+dash.register_page(__name__, path_template="/baseline/<area>", title=_title,
+                   name="Baseline", order=85)
+
+
+def _quartile(value: Any, row: dict[str, Any]) -> str:
+    if not value:
+        return "– (a total)" if row.get("vs_national_code") == "not comparable" else "–"
+    return f"{QUARTILE_WORDS[int(value)]} of {row['quartile_of']}"
+
+
+def _value(value: Any, row: dict[str, Any]) -> str:
+    ci = f" ({row['display_ci']})" if row.get("display_ci") else ""
+    return f"{row['display_value']}{ci}"
+
+
+def _signal(value: Any, row: dict[str, Any]) -> str:
+    if not value:
+        return "–"
+    rules = f" ({row['spc_rules']})" if row.get("spc_rules") else ""
+    return SIGNAL_SHORT.get(value, value) + rules
+
+
+COLUMNS: tuple[ax.Column, ...] = (
+    ("title", "Indicator", None),
+    ("npcc_objective", "NPCC 2030 objective", None),
+    ("period_label", "Latest period", lambda v, _r: v or "–"),
+    ("display_value", "Value (95% CI)", _value),
+    ("display_national", "England and Wales", lambda v, r: v if r.get("period_label") else ""),
+    ("display_msg", "MSG average (weighted)", lambda v, r: v if r.get("period_label") else ""),
+    ("vs_national_short", "Against England and Wales", lambda v, _r: v or "–"),
+    ("vs_msg_short", "Against the MSG", lambda v, _r: v or "–"),
+    ("quartile", "Quartile", _quartile),
+    ("direction_short", "Direction over the last 4 periods", lambda v, _r: v or "–"),
+    ("spc_signal", "SPC signal, latest period", _signal),
+    ("assurance", "SPC assurance", lambda v, _r: v or "–"),
+)
+
+
+def _not_found(area: str | None) -> html.Div:
+    con = get_context().reader()
+    forces = [a for a in views.list_areas(con) if a.kind in analysis.COMPARABLE_KINDS]
+    return html.Div([
+        html.H1("Page not found"),
+        html.P(f"There is no area called ‘{area or ''}’. Choose a police force area or an "
+               "LCJB area:", id=f"{PREFIX}-not-found"),
+        html.Ul([html.Li(dcc.Link(cx.area_label(a), href=f"/baseline/{a.code}"))
+                 for a in forces], className="cjs-columns"),
+    ], className="cjs-page cjs-not-found")
+
+
+def _theme_sections(registry: Registry, frame: pl.DataFrame, area: str, grain: str
+                    ) -> list[Any]:
+    sections: list[Any] = []
+    links = frame.with_columns(
+        (pl.lit("/indicator/") + pl.col("indicator") + pl.lit("?" + cx.query_string(
+            area=area, grain=None if grain == "quarter" else grain)[1:])).alias("href"))
+    for theme_, indicators in registry.by_theme():
+        rows = links.filter(pl.col("indicator").is_in([i.id for i in indicators]))
+        heading_id = f"{PREFIX}-theme-{theme_.id}"
+        sections.append(html.Section([
+            html.H2(theme_.title, id=heading_id, className="cjs-theme-heading"),
+            html.P(theme_.psa, className="cjs-psa"),
+            ax.table_block(f"{PREFIX}-table-{theme_.id}", rows, COLUMNS,
+                           caption=f"{theme_.title}: {rows.height} indicators", links="href"),
+        ], className="cjs-theme", **{"aria-labelledby": heading_id}))
+    return sections
+
+
+def _methods(kind_words: str) -> html.Details:
+    return html.Details([
+        html.Summary("How these readings are made"),
+        html.Ul([
+            html.Li("Against England and Wales and the MSG: ‘above’ or ‘below’ (and better "
+                    "or worse, by the indicator's polarity) only when the 95% confidence "
+                    "intervals do not overlap, a conservative test of a significant "
+                    "difference; else ‘similar’. Figures without a confidence interval are "
+                    "called higher or lower and are not tested; totals (counts, money) are not "
+                    "compared, as they grow with the size of the area."),
+            html.Li(f"Quartile: among the {kind_words} with a figure for the same period, "
+                    "by polarity (top quarter is best; highest for a neutral indicator). A "
+                    "quartile is a rough position: see each indicator's rank interval."),
+            html.Li("Direction: the change from the first to the last of the latest four "
+                    "periods, tested with the two-proportion z-test (proportions) or the "
+                    "Poisson test (counts and rates); ‘not tested’ where no test applies."),
+            html.Li("SPC: the latest period's signal on an XmR or p-chart with the four "
+                    "Making Data Count rules, and the assurance against the target. Rolling "
+                    "12-month figures are not charted (their points overlap)."),
+            html.Li(f"MSG average: {analysis.WEIGHTED_LABEL}; the simple mean is on each "
+                    "indicator's page."),
+        ]),
+    ], className="cjs-details", id=f"{PREFIX}-methods")
+
+
+def render(area: str, grain: str) -> list[Any]:
+    ctx = get_context()
+    con = ctx.reader()
+    choice = cx.pick_area(views.list_areas(con), area)
+    name = cx.area_label(choice)
+    frame, group = analysis.baseline(con, ctx.registry, choice.code, grain)
+    kind_words = analysis.KIND_WORDS[analysis.comparison_kind(con, choice.code)]
+    summary = analysis.summarise_baseline(frame, name)
+    names = analysis.area_names(con)
+    members = ", ".join(names.get(c, c) for c in group.members)
+    peers = group.label + (f": {members}." if members else ".")
+    return [
+        cx.synthetic_banner(bool(frame["synthetic"].fill_null(False).any())),
+        html.Section([
+            html.H2("Summary", id=f"{PREFIX}-summary-heading"),
+            html.Ul([html.Li(s) for s in summary], id=f"{PREFIX}-summary"),
+            html.P([html.Strong("Most similar group: "), peers], id=f"{PREFIX}-group"),
+            html.P(f"Compared with {kind_words}; grain: {GRAIN_LABELS[grain].lower()}.",
+                   className="cjs-hint"),
+            _methods(kind_words),
+        ], **{"aria-labelledby": f"{PREFIX}-summary-heading"}),
+        cx.download_button(PREFIX, "Download the baseline (CSV)"),
+        *_theme_sections(ctx.registry, frame, choice.code, grain),
+        cx.footer(cx.vintages(frame)),
+    ]
+
+
+def layout(area: str | None = None, grain: str | None = None, **_other: Any) -> html.Div:
+    ctx = get_context()
+    con = ctx.reader()
+    choice = views.resolve_area(con, area or "")
+    if choice is None:
+        return _not_found(area)
+    areas = views.list_areas(con)
+    grain = grain if grain in GRAINS else "quarter"
+    return html.Div([
+        dcc.Location(id=f"{PREFIX}-url", refresh=False),
+        html.P(dcc.Link("← Overview", href="/" + cx.query_string(
+            area=None if choice.code == views.NATIONAL else choice.code)),
+            className="cjs-back"),
+        html.H1(["Baseline: ", html.Span(cx.area_label(choice), id=f"{PREFIX}-area-name")]),
+        html.P("Every indicator for one area at its latest period, against its most similar "
+               "group and England and Wales: where it stands, where it is heading, and "
+               "whether the change is more than chance.", className="cjs-lead"),
+        html.Div([
+            cx.area_dropdown(PREFIX, areas, choice.code),
+            cx.grain_radio(PREFIX, grain, GRAINS),
+        ], className="cjs-controls", role="group", **{"aria-label": "Choose what to show"}),
+        dcc.Loading(html.Div(render(choice.code, grain), id=f"{PREFIX}-content"),
+                    delay_show=400, type="dot"),
+    ], className="cjs-page cjs-baseline")
+
+
+@callback(
+    Output(f"{PREFIX}-content", "children"),
+    Output(f"{PREFIX}-url", "pathname"),
+    Output(f"{PREFIX}-url", "search"),
+    Output(f"{PREFIX}-area-name", "children"),
+    Input(f"{PREFIX}-area", "value"),
+    Input(f"{PREFIX}-grain", "value"),
+    prevent_initial_call=True,
+)
+def update(area: str, grain: str) -> tuple[Any, ...]:
+    grain = grain if grain in GRAINS else "quarter"
+    choice = cx.pick_area(views.list_areas(get_context().reader()), area)
+    return (render(choice.code, grain), f"/baseline/{choice.code}",
+            cx.query_string(grain=None if grain == "quarter" else grain),
+            cx.area_label(choice))
+
+
+@callback(
+    Output(f"{PREFIX}-download", "data"),
+    Input(f"{PREFIX}-download-button", "n_clicks"),
+    State(f"{PREFIX}-area", "value"),
+    State(f"{PREFIX}-grain", "value"),
+    prevent_initial_call=True,
+)
+def download(n_clicks: int, area: str, grain: str) -> dict:
+    if not n_clicks:
+        raise PreventUpdate
+    ctx = get_context()
+    grain = grain if grain in GRAINS else "quarter"
+    frame, group = analysis.baseline(ctx.reader(), ctx.registry, area, grain)
+    frame = frame.with_columns(pl.lit(area).alias("area_code"),
+                               pl.lit(group.label).alias("msg_group"))
+    return {"content": ax.frame_csv(frame, ("area_code", *BASELINE_CSV, "msg_group")),
+            "filename": f"baseline_{area}_{grain}.csv", "type": "text/csv"}
+

@@ -1,0 +1,347 @@
+"""What is in the warehouse and whether to trust it: sources, loads, rejects, coverage, revisions.
+
+Read-only functions over the provenance tables (``meta.sources``, ``meta.ingest_runs``,
+``meta.rejects``) and the facts (``core.observations``, ``core.area_observations``), each
+returning a polars frame with the same columns whatever the warehouse holds (an empty
+warehouse gives empty frames, not errors). The ``/data`` page shows them; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.gateway import fetch
+from cjsdash.core.periods import GRAIN_MONTHS, add_months, bucket_end, bucket_start, label_period
+from cjsdash.core.schema import BREAKDOWNS, OBSERVATION_KEY
+from metrics.registry import Registry
+
+COVERAGE_GRAINS: tuple[str, ...] = ("month", "quarter", "fquarter", "fy", "year")
+"""Grains a coverage matrix can be drawn at (a rolling 12 months overlaps itself)."""
+
+REJECTS_LIMIT = 500
+
+_HEADLINE = " AND ".join(f"{b} = ''" for b in BREAKDOWNS)
+_KEY = ", ".join(OBSERVATION_KEY)
+_BUCKET_SQL = {
+    # the first day of the bucket holding the month ``m`` (a DATE, the first of a month)
+    "month": "m",
+    "quarter": "CAST(date_trunc('quarter', m) AS DATE)",
+    "fquarter": "CAST(date_trunc('quarter', m) AS DATE)",
+    "fy": "make_date(year(m) - CAST(month(m) < 4 AS INTEGER), 4, 1)",
+    "year": "make_date(year(m), 1, 1)",
+}
+
+
+def sources_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """One row per source: who publishes it, how much of it is loaded, which vintages.
+
+    Every source in ``meta.sources``, and any that facts or runs name without registering it
+    (kind ``unregistered``). ``figures`` counts current rows (observations and population
+    denominators), ``superseded`` the older vintages kept beside them; ``runs`` the loads
+    that brought rows of this source or named it.
+    """
+    return fetch(con, """
+        WITH facts AS (  -- grouped first: one row per source, run, vintage and currency
+            SELECT source, run_id, vintage, is_current, count(*) AS n,
+                   min(period_start) AS period_start, max(period_end) AS period_end
+            FROM core.observations GROUP BY source, run_id, vintage, is_current
+            UNION ALL
+            SELECT source, run_id, vintage, is_current, count(*),
+                   make_date(min(year), 1, 1), make_date(max(year), 12, 31)
+            FROM core.populations GROUP BY source, run_id, vintage, is_current
+        ), per_source AS (
+            SELECT source,
+                   coalesce(sum(n) FILTER (WHERE is_current), 0) AS figures,
+                   coalesce(sum(n) FILTER (WHERE NOT is_current), 0) AS superseded,
+                   list(DISTINCT vintage ORDER BY vintage) AS vintages,
+                   min(period_start) AS first_period_start,
+                   max(period_end) AS last_period_end
+            FROM facts GROUP BY source
+        ), run_sources AS (
+            SELECT DISTINCT source, run_id FROM facts
+            UNION
+            SELECT DISTINCT unnest(string_split(source, ',')) AS source, run_id
+            FROM meta.ingest_runs WHERE source IS NOT NULL
+        ), per_run AS (
+            SELECT source, count(DISTINCT run_id) AS runs, list(DISTINCT run_id) AS run_ids
+            FROM run_sources GROUP BY source
+        ), names AS (
+            SELECT source FROM meta.sources UNION SELECT source FROM per_source
+            UNION SELECT source FROM per_run
+        )
+        SELECT n.source, coalesce(s.title, n.source) AS title,
+               coalesce(s.publisher, 'not registered') AS publisher,
+               coalesce(s.licence, 'not known') AS licence,
+               coalesce(s.kind, 'unregistered') AS kind, coalesce(s.priority, 999) AS priority,
+               coalesce(s.is_synthetic, false) AS synthetic,
+               CAST(coalesce(p.figures, 0) AS BIGINT) AS figures,
+               CAST(coalesce(p.superseded, 0) AS BIGINT) AS superseded,
+               coalesce(pr.runs, 0) AS runs,
+               coalesce(p.vintages, []::VARCHAR[]) AS vintages,
+               p.first_period_start, p.last_period_end,
+               (SELECT max(coalesce(r.finished_at, r.started_at)) FROM meta.ingest_runs AS r
+                WHERE list_contains(pr.run_ids, r.run_id)) AS last_loaded_at
+        FROM names AS n LEFT JOIN meta.sources AS s USING (source)
+        LEFT JOIN per_source AS p USING (source)
+        LEFT JOIN per_run AS pr USING (source)
+        ORDER BY priority, n.source
+    """)
+
+
+def runs_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every file ever offered to ingest, newest first, with its source's title.
+
+    ``source`` is what the run loaded (a board extract naming several sources lists them
+    comma-separated); ``synthetic`` is true when any of them is a synthetic source.
+    """
+    return fetch(con, """
+        SELECT r.run_id, r.file_name, r.loader, r.source,
+               coalesce((SELECT string_agg(s.title, '; ' ORDER BY s.title) FROM meta.sources AS s
+                         WHERE list_contains(string_split(r.source, ','), s.source)),
+                        r.source) AS source_title,
+               coalesce((SELECT bool_or(s.is_synthetic) FROM meta.sources AS s
+                         WHERE list_contains(string_split(r.source, ','), s.source)),
+                        false) AS synthetic,
+               r.vintage, r.started_at, r.finished_at,
+               coalesce(r.finished_at, r.started_at) AS loaded_at,
+               r.rows_in, r.rows_loaded, r.rows_revised, r.rows_unchanged, r.rows_rejected,
+               r.status, r.message, r.sha256
+        FROM meta.ingest_runs AS r
+        ORDER BY r.run_id DESC
+    """)
+
+
+def rejects_frame(con: duckdb.DuckDBPyConnection, run_id: int | None = None,
+                  limit: int | None = REJECTS_LIMIT) -> pl.DataFrame:
+    """Rejected rows with their reasons (one run, or every run newest first), at most ``limit``.
+
+    ``row_number`` is the row as a spreadsheet numbers it (NULL for a whole-file problem).
+    """
+    where = "" if run_id is None else "WHERE run_id = ?"
+    params: list[object] = [] if run_id is None else [int(run_id)]
+    tail = ""
+    if limit is not None:
+        tail = "LIMIT ?"
+        params.append(int(limit))
+    return fetch(con, f"""
+        SELECT run_id, file_name, row_number, column_name, value, reason
+        FROM meta.rejects {where}
+        ORDER BY run_id DESC, row_number NULLS FIRST, column_name
+        {tail}
+    """, params)  # noqa: S608 - the only interpolations are fixed SQL fragments
+
+
+def rejects_count(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> int:
+    """How many rejected rows there are (for one run, or in all)."""
+    if run_id is None:
+        return int(con.execute("SELECT count(*) FROM meta.rejects").fetchall()[0][0])
+    return int(con.execute("SELECT count(*) FROM meta.rejects WHERE run_id = ?",
+                           [int(run_id)]).fetchall()[0][0])
+
+
+def revisions_frame(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.DataFrame:
+    """Figures loaded more than once with different values: each older row and what replaced it.
+
+    One row per replaced version of a key of ``core.observations`` (measure, area, period,
+    breakdowns, source), newest revision first: the old and new value, vintage and run.
+    ``change`` is new minus old (NULL when either was withheld).
+    """
+    tail = "" if limit is None else "LIMIT ?"
+    params = [] if limit is None else [int(limit)]
+    return fetch(con, f"""
+        WITH multi AS (  -- a key with more than one version has a version no longer current
+            SELECT DISTINCT {_KEY} FROM core.observations WHERE NOT is_current
+        ), versions AS (
+            SELECT o.*,
+                   lead(o.value) OVER k AS new_value,
+                   lead(o.value_note) OVER k AS new_value_note,
+                   lead(o.vintage) OVER k AS new_vintage,
+                   lead(o.run_id) OVER k AS new_run_id,
+                   lead(o.is_current) OVER k AS new_is_current
+            FROM core.observations AS o SEMI JOIN multi USING ({_KEY})
+            WINDOW k AS (PARTITION BY {", ".join("o." + c for c in OBSERVATION_KEY)}
+                         ORDER BY o.run_id)
+        )
+        SELECT o.measure, coalesce(m.title, o.measure) AS measure_title,
+               o.area_code, coalesce(a.name, o.area_code) AS area_name,
+               o.period_start, o.period_end,
+               {", ".join("o." + b for b in BREAKDOWNS)},
+               coalesce(concat_ws(', ', {", ".join(
+                   f"CASE WHEN o.{b} <> '' THEN '{b}=' || o.{b} END" for b in BREAKDOWNS)}),
+                        '') AS breakdown,
+               o.source,
+               o.value AS old_value, o.value_note AS old_value_note,
+               o.vintage AS old_vintage, o.run_id AS old_run_id,
+               o.new_value, o.new_value_note, o.new_vintage, o.new_run_id, o.new_is_current,
+               o.new_value - o.value AS change
+        FROM versions AS o
+        LEFT JOIN meta.measures AS m ON m.measure = o.measure
+        LEFT JOIN core.areas AS a ON a.code = o.area_code
+        WHERE o.new_run_id IS NOT NULL
+        ORDER BY o.new_run_id DESC, o.measure, a.sort_key, o.period_start, breakdown
+        {tail}
+    """, params)  # noqa: S608 - identifiers from the schema contracts only
+
+
+COVERAGE_SCHEMA: dict[str, pl.DataType] = {
+    "indicator": pl.String(), "indicator_title": pl.String(), "theme": pl.String(),
+    "measure": pl.String(), "area_code": pl.String(), "period_start": pl.Date(),
+    "period_end": pl.Date(), "period_label": pl.String(), "figures": pl.Int64(),
+    "withheld": pl.Int64(), "breakdown_figures": pl.Int64(), "months_covered": pl.Int64(),
+    "months_expected": pl.Int64(), "complete": pl.Boolean(), "synthetic": pl.Boolean(),
+    "sources": pl.String(),
+}
+
+
+def coverage_frame(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
+                   areas: Sequence[str] | None = None, period: date | None = None
+                   ) -> pl.DataFrame:
+    """Which figures exist: indicator × area × period (of ``grain``), from the rolled-up facts.
+
+    For every registry indicator its numerator measure is looked up in
+    ``core.area_observations`` (so an LCJB is covered when its forces are). Per cell:
+
+    - ``figures``: headline figures present (no breakdown, a value);
+    - ``withheld``: headline rows the publisher withheld (no value, a reason);
+    - ``breakdown_figures``: figures present for breakdown groups (ethnicity, …);
+    - ``months_covered`` of ``months_expected``: calendar months of the period that any
+      present figure covers; ``complete`` when every month is covered;
+    - ``synthetic``: any of it comes from a synthetic source; ``sources``: which sources.
+
+    Only cells with at least one row are returned (absent cells have nothing). ``areas``
+    limits the areas; ``period`` (the first day of a ``grain`` period) limits it to that one.
+    """
+    _check_grain(grain)
+    pairs = [(ind.id, ind.title, ind.theme, ind.numerator.measure) for ind in registry.indicators]
+    measures = sorted({p[3] for p in pairs})
+    params: list[object] = [measures]
+    area_filter = ""
+    if areas is not None:
+        params.append(list(areas))
+        area_filter = f"AND list_contains(${len(params)}, o.area_code)"
+    if period is not None:
+        params += [bucket_end(period, grain), period]
+        area_filter += (f" AND o.period_start <= ${len(params) - 1}"
+                        f" AND o.period_end >= ${len(params)}")
+    cells = fetch(con, f"""
+        WITH rows AS (
+            SELECT o.measure, o.area_code, o.period_start, o.period_end,
+                   count(*) FILTER (WHERE {_HEADLINE} AND o.value IS NOT NULL) AS figures,
+                   count(*) FILTER (WHERE {_HEADLINE} AND o.value IS NULL) AS withheld,
+                   count(*) FILTER (WHERE NOT ({_HEADLINE}) AND o.value IS NOT NULL)
+                       AS breakdown_figures,
+                   bool_or(o.value IS NOT NULL) AS present,
+                   bool_or(coalesce(s.is_synthetic, false)) AS synthetic,
+                   list(DISTINCT o.source) AS sources
+            FROM core.area_observations AS o
+            LEFT JOIN meta.sources AS s ON s.source = o.source
+            WHERE list_contains($1, o.measure) {area_filter}
+            GROUP BY o.measure, o.area_code, o.period_start, o.period_end
+        ), months AS (
+            SELECT r.*, CAST(unnest(generate_series(
+                       CAST(date_trunc('month', r.period_start) AS TIMESTAMP),
+                       CAST(r.period_end AS TIMESTAMP), INTERVAL 1 MONTH)) AS DATE) AS m
+            FROM rows AS r
+        ), bucketed AS (
+            SELECT * FROM (SELECT *, {_BUCKET_SQL[grain]} AS bucket FROM months)
+            {"" if period is None else f"WHERE bucket = ${len(params) + 1}"}
+        ), per_period AS (
+            SELECT measure, area_code, bucket, period_start, period_end,
+                   any_value(figures) AS figures, any_value(withheld) AS withheld,
+                   any_value(breakdown_figures) AS breakdown_figures,
+                   any_value(synthetic) AS synthetic, any_value(sources) AS sources
+            FROM bucketed GROUP BY measure, area_code, bucket, period_start, period_end
+        ), per_bucket AS (
+            SELECT measure, area_code, bucket,
+                   sum(figures) AS figures, sum(withheld) AS withheld,
+                   sum(breakdown_figures) AS breakdown_figures,
+                   bool_or(synthetic) AS synthetic,
+                   list_sort(list_distinct(flatten(list(sources)))) AS sources
+            FROM per_period GROUP BY measure, area_code, bucket
+        ), covered AS (
+            SELECT measure, area_code, bucket, count(DISTINCT m) AS months_covered
+            FROM bucketed WHERE present GROUP BY measure, area_code, bucket
+        )
+        SELECT b.measure, b.area_code, b.bucket AS period_start,
+               CAST(b.figures AS BIGINT) AS figures, CAST(b.withheld AS BIGINT) AS withheld,
+               CAST(b.breakdown_figures AS BIGINT) AS breakdown_figures,
+               coalesce(c.months_covered, 0) AS months_covered,
+               b.synthetic, array_to_string(b.sources, ', ') AS sources
+        FROM per_bucket AS b
+        LEFT JOIN covered AS c USING (measure, area_code, bucket)
+    """, params + ([] if period is None else [period]))  # noqa: S608 - values are bound
+    expected = GRAIN_MONTHS[grain]
+    indicators = pl.DataFrame(pairs, schema=["indicator", "indicator_title", "theme", "measure"],
+                              orient="row")
+    if cells.height == 0:
+        return pl.DataFrame(schema=COVERAGE_SCHEMA)
+    starts = cells["period_start"].unique().to_list()
+    labels = pl.DataFrame({
+        "period_start": starts,
+        "period_end": [bucket_end(s, grain) for s in starts],
+        "period_label": [label_period(s, bucket_end(s, grain), grain) for s in starts],
+    }, schema={"period_start": pl.Date, "period_end": pl.Date, "period_label": pl.String})
+    order = {ind.id: i for i, ind in enumerate(registry.indicators)}
+    frame = (
+        indicators.join(cells, on="measure", how="inner")
+        .join(labels, on="period_start", how="left")
+        .with_columns(
+            pl.col("months_covered").clip(upper_bound=expected).cast(pl.Int64),
+            pl.lit(expected, dtype=pl.Int64).alias("months_expected"),
+        )
+        .with_columns((pl.col("months_covered") >= pl.col("months_expected")).alias("complete"))
+        .with_columns(pl.col("indicator").replace_strict(order, return_dtype=pl.Int64)
+                      .alias("_order"))
+        .sort("_order", "area_code", "period_start")
+        .select(list(COVERAGE_SCHEMA))
+    )
+    return frame.cast(COVERAGE_SCHEMA)  # type: ignore[arg-type]
+
+
+def _check_grain(grain: str) -> None:
+    if grain not in _BUCKET_SQL:
+        raise ValueError(f"coverage grain must be one of {', '.join(COVERAGE_GRAINS)}, "
+                         f"not '{grain}'")
+
+
+def coverage_periods(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
+                     areas: Sequence[str] | None = None) -> list[tuple[date, str]]:
+    """(first day, label) of every ``grain`` period any registry figure touches, oldest first."""
+    _check_grain(grain)
+    measures = sorted({ind.numerator.measure for ind in registry.indicators})
+    params: list[object] = [measures]
+    area_filter = ""
+    if areas is not None:
+        params.append(list(areas))
+        area_filter = "AND list_contains($2, area_code)"
+    spans = con.execute(
+        "SELECT DISTINCT period_start, period_end FROM core.area_observations "  # noqa: S608
+        f"WHERE list_contains($1, measure) {area_filter}", params).fetchall()
+    starts: set[date] = set()
+    for start, end in spans:
+        month = date(start.year, start.month, 1)
+        while month <= end:
+            starts.add(bucket_start(month, grain))
+            month = add_months(month, 1)
+    return [(s, label_period(s, bucket_end(s, grain), grain)) for s in sorted(starts)]
+
+
+def coverage_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Counts for the page's opening line: sources, runs by status, figures, rejects, revisions."""
+    row = con.execute("""
+        SELECT (SELECT count(*) FROM meta.sources),
+               (SELECT count(*) FROM meta.ingest_runs),
+               (SELECT count(*) FROM meta.ingest_runs WHERE status = 'loaded'),
+               (SELECT count(*) FROM meta.ingest_runs WHERE status <> 'loaded'),
+               (SELECT count(*) FROM core.observations WHERE is_current),
+               (SELECT count(*) FROM core.observations WHERE NOT is_current),
+               (SELECT count(*) FROM meta.rejects),
+               (SELECT count(*) FROM meta.sources WHERE is_synthetic)
+    """).fetchall()[0]
+    keys = ("sources", "runs", "runs_loaded", "runs_refused", "figures", "superseded",
+            "rejects", "synthetic_sources")
+    return {k: int(v) for k, v in zip(keys, row, strict=True)}
