@@ -17,10 +17,12 @@ import flask
 from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 
+from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.uploads import make_uploader
-from layouts.context import Uploader, set_context
+from layouts.context import Uploader, UploadOutcome, set_context
+from metrics import store
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -105,6 +107,18 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
             stack.close()
 
 
+def _warming_after(upload: Uploader, warehouse: Warehouse, registry: Registry) -> Uploader:
+    """The uploader, followed by a fresh warm-up of the figures when a load changed them."""
+
+    def upload_then_warm(file_name: str, content: bytes) -> UploadOutcome:
+        outcome = upload(file_name, content)
+        if outcome.changed_warehouse:
+            store.warm(warehouse, registry)
+        return outcome
+
+    return upload_then_warm
+
+
 def create_app(warehouse: Warehouse, registry: Registry | None = None,
                uploader: Uploader | None = None, exporter: Any = None) -> Dash:
     """The dashboard over ``warehouse`` (read-only), with the default registry if none given.
@@ -113,8 +127,12 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     saves under ``<data_dir>/uploads`` and loads as ``cjsdash ingest`` does); ``/export``
     renders packs through ``exporter`` (default: :class:`cjsdash.exports.service.PackExporter`).
     """
-    set_context(warehouse, registry or default_registry(),
-                uploader if uploader is not None else make_uploader(warehouse),
+    registry = registry or default_registry()
+    upload = uploader if uploader is not None else make_uploader(warehouse)
+    if get_settings().warm_figures:
+        store.warm(warehouse, registry)
+        upload = _warming_after(upload, warehouse, registry)
+    set_context(warehouse, registry, upload,
                 exporter if exporter is not None else PackExporter())
     # Dash imports the page modules afresh for each app; callbacks they registered for an
     # earlier app that never served a request would otherwise be registered twice.

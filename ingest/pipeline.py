@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -225,15 +225,11 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
     table = f"core.{result.table}"
     # Observations name their source per row (a board extract may name several); population
     # rows name their census, which is described by the loader's own spec.
-    sources = sorted(set(result.frame["source"].unique().to_list())) if result.frame.height else []
-    if result.table == "observations":
-        specs = [loader.spec] + [source_spec(s) for s in sources]
-    else:  # a denominator label such as "Census 2011", published by the loader's publisher
-        specs = [loader.spec] + [replace(loader.spec, name=s, title=f"{s}: {loader.spec.title}")
-                                 for s in sources if s != loader.spec.name]
+    sources = (sorted(set(result.frame["source"].unique().to_list()))
+               if result.table == "observations" else [])
     con.execute("BEGIN TRANSACTION")
     try:
-        register_sources(con, specs)
+        register_sources(con, [loader.spec] + [source_spec(s) for s in sources])
         run_id = _insert_run(con, name, sha, loader, started, "loaded", result.source,
                              result.vintage, result.rows_in, "; ".join(result.notes))
         new, revised, unchanged = upsert_versioned(con, table, result.frame, run_id)

@@ -84,13 +84,20 @@ def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
     return "<br>".join(lines)
 
 
-def _describe(rows: pl.DataFrame, ind: Indicator) -> str:
-    shown = rows.filter(~pl.col("suppressed").fill_null(False) & pl.col("value").is_not_null())
-    if shown.height == 0:
+def headline_points(frame: pl.DataFrame | None, ind: Indicator) -> list[dict[str, Any]]:
+    """The headline rows as plain dicts, in period order (what sparklines are drawn from)."""
+    rows = _headline_rows(frame, ind)
+    return rows.to_dicts() if rows.height else []
+
+
+def describe_points(points: Sequence[dict[str, Any]], ind: Indicator) -> str:
+    """A sentence describing a trend, from its headline points."""
+    shown = [p for p in points if not p.get("suppressed") and not _is_missing(p.get("value"))]
+    if not shown:
         return f"{ind.title}: no figures to show"
-    first, last = shown.row(0, named=True), shown.row(-1, named=True)
+    first, last = shown[0], shown[-1]
     return (
-        f"{ind.title}: {rows.height} periods, from {format_value(first['value'], ind)} in "
+        f"{ind.title}: {len(points)} periods, from {format_value(first['value'], ind)} in "
         f"{first['period_label']} to {format_value(last['value'], ind)} in "
         f"{last['period_label']}"
     )
@@ -98,8 +105,7 @@ def _describe(rows: pl.DataFrame, ind: Indicator) -> str:
 
 def describe_series(history: pl.DataFrame, ind: Indicator) -> str:
     """A sentence describing a trend, for screen readers (the sparkline's accessible name)."""
-    return _describe(_headline_rows(history, ind), ind) if history.height else (
-        f"{ind.title}: no figures to show")
+    return describe_points(headline_points(history, ind), ind)
 
 
 def make_sparkline_svg(history: pl.DataFrame, ind: Indicator, *, width: int = 140,
@@ -107,8 +113,13 @@ def make_sparkline_svg(history: pl.DataFrame, ind: Indicator, *, width: int = 14
     """The sparkline as a small standalone SVG document: a line with gaps for missing or
     suppressed periods and the latest point marked. Pure text, so a scorecard of fifty
     indicators renders in the browser without fifty plotly graphs."""
-    rows = _headline_rows(history, ind)
-    values = rows["value"].to_list() if rows.height else []
+    return sparkline_svg(headline_points(history, ind), width=width, height=height)
+
+
+def sparkline_svg(points: Sequence[dict[str, Any]], *, width: int = 140, height: int = 36
+                  ) -> str:
+    """:func:`make_sparkline_svg` from headline points (:func:`headline_points`)."""
+    values = [p.get("value") for p in points]
     known = [v for v in values if not _is_missing(v)]
     pad = 3.0
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

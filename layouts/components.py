@@ -231,17 +231,25 @@ def indicator_href(ind: Indicator, *, area: str, grain: str) -> str:
         area=None if area == NATIONAL else area, grain=None if grain == "quarter" else grain)
 
 
-def sparkline(history: pl.DataFrame, ind: Indicator, *, graph_id: str) -> html.Img:
-    """The sparkline as an SVG image whose text alternative describes the trend."""
-    svg = charts.make_sparkline_svg(history, ind)
+def sparkline(history: pl.DataFrame | Sequence[dict[str, Any]], ind: Indicator, *,
+              graph_id: str) -> html.Img:
+    """The sparkline as an SVG image whose text alternative describes the trend.
+
+    ``history``: the indicator's rows, or its headline points already picked out
+    (:func:`layouts.charts.headline_points`; the overview picks them for every indicator at
+    once)."""
+    points = (charts.headline_points(history, ind) if isinstance(history, pl.DataFrame)
+              else history)
+    svg = charts.sparkline_svg(points)
     return html.Img(
         id=graph_id, src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
-        alt=charts.describe_series(history, ind), className="cjs-sparkline",
+        alt=charts.describe_points(points, ind), className="cjs-sparkline",
         width=140, height=36,
     )
 
 
-def scorecard_row(ind: Indicator, row: dict[str, Any] | None, history: pl.DataFrame, *,
+def scorecard_row(ind: Indicator, row: dict[str, Any] | None,
+                  history: pl.DataFrame | Sequence[dict[str, Any]], *,
                   area: str, grain: str, prefix: str = "overview") -> html.Tr:
     """One indicator: title link, value, CI, target and status, change, sparkline."""
     title = html.Th([

@@ -24,9 +24,7 @@ the peer table): loading a file changes the version and the cache is not used ag
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -38,7 +36,7 @@ from scipy import stats
 
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import fetch
-from metrics import sql
+from metrics import cache, sql, store
 from metrics.compute import compute_indicators, empty_result
 from metrics.registry import Indicator, Registry
 from metrics.statistics import comparisons, funnel, intervals, peers, ranks, spc, targets
@@ -367,47 +365,11 @@ def trajectory_targets(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str
 
 # --- the cache --------------------------------------------------------------------------------
 
-_CACHE: OrderedDict[Hashable, Any] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 96
-
-
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-    """(warehouse file, latest ingest run, runs, targets, peers) — None for an in-memory
-    warehouse, which is never cached (tests build many)."""
-    rows = con.execute(  # fetchall, never fetchone: a half-read result blocks the cursor
-        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
-        " (SELECT coalesce(max(run_id), 0) FROM meta.ingest_runs),"
-        " (SELECT count(*) FROM meta.ingest_runs),"
-        " (SELECT concat(count(*), ':', coalesce(sum(value), 0)) FROM core.targets)"
-    ).fetchall()
-    row = rows[0] if rows else None
-    if row is None or row[0] is None:
-        return None
-    return (*row, _peer_count(con))
-
-
-def _cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
-            ) -> Any:
-    version = data_version(con)
-    if version is None:
-        return build()
-    full = (version, *key)
-    with _CACHE_LOCK:
-        if full in _CACHE:
-            _CACHE.move_to_end(full)
-            return _CACHE[full]
-    value = build()
-    with _CACHE_LOCK:
-        _CACHE[full] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
-
-
-def clear_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
+_CACHE = cache._CACHE  # one cache for every result kept per data version (metrics.cache)
+_CACHE_LOCK = cache._CACHE_LOCK
+data_version = cache.data_version
+_cached = cache.cached
+clear_cache = cache.clear_cache
 
 
 # --- areas -----------------------------------------------------------------------------------
@@ -449,8 +411,13 @@ def kind_frame(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids
             return whole.filter(pl.col("indicator").is_in(list(ids)))
 
     def build() -> pl.DataFrame:
-        frame = compute_indicators(con, registry, list(ids), [*area_codes(con, kind), NATIONAL],
-                                   grain=grain)
+        codes = [*area_codes(con, kind), NATIONAL]
+        whole = store.lookup(con, registry, grain)
+        if whole is not None:
+            frame = whole.filter(pl.col("indicator").is_in(list(ids))
+                                 & pl.col("area_code").is_in(codes))
+        else:
+            frame = compute_indicators(con, registry, list(ids), codes, grain=grain)
         return headline_rows(frame) if frame.height else frame
 
     return _cached(con, ("kind_frame", id(registry), ids, kind, grain), build)
@@ -643,11 +610,7 @@ def funnel_curve(compare: pl.DataFrame, ind: Indicator, *, points: int = 120) ->
 
 # --- most similar groups ---------------------------------------------------------------------
 
-def _peer_count(con: duckdb.DuckDBPyConnection) -> int:
-    try:
-        return int(con.execute("SELECT count(*) FROM core.area_peers").fetchall()[0][0])
-    except duckdb.CatalogException:  # a warehouse made before core.area_peers existed
-        return 0
+_peer_count = cache._peer_count
 
 
 @dataclass(frozen=True)

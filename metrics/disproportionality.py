@@ -36,7 +36,7 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import label_period
-from metrics import sql
+from metrics import cache, sql
 from metrics import statistics as st
 from metrics.options import Options
 from metrics.stages import POPULATION, EthnicitySource, Stage, Stages, default_stages
@@ -157,7 +157,12 @@ def _empty_counts() -> pl.DataFrame:
 
 
 def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
-    """Populations per area × year × source × group ('' = all), rolled up to each area."""
+    """Populations per area × year × source × group ('' = all), rolled up to each area (kept
+    for this data version: the page asks for the same ones many times)."""
+    return cache.cached(con, ("dq-populations", tuple(areas)), lambda: _populations(con, areas))
+
+
+def _populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
     parts = [fetch(con, sql.populations_sql(by), [areas]) for by in ("ethnicity", None)]
     parts = [p for p in parts if p.height]
     if not parts:

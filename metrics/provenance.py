@@ -50,9 +50,12 @@ def sources_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                    min(period_start) AS period_start, max(period_end) AS period_end
             FROM core.observations GROUP BY source, run_id, vintage, is_current
             UNION ALL
-            SELECT source, run_id, vintage, is_current, count(*),
-                   make_date(min(year), 1, 1), make_date(max(year), 12, 31)
-            FROM core.populations GROUP BY source, run_id, vintage, is_current
+            -- population rows name their census ("Census 2011"); the source is the loader
+            -- that brought them (its publisher and licence are registered)
+            SELECT coalesce(r.loader, p.source), p.run_id, p.vintage, p.is_current, count(*),
+                   make_date(min(p.year), 1, 1), make_date(max(p.year), 12, 31)
+            FROM core.populations AS p LEFT JOIN meta.ingest_runs AS r USING (run_id)
+            GROUP BY ALL
         ), per_source AS (
             SELECT source,
                    coalesce(sum(n) FILTER (WHERE is_current), 0) AS figures,

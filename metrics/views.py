@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
+from metrics import store
 from metrics.compute import Options, compute_indicators
 from metrics.registry import Indicator, Registry
 
@@ -111,8 +112,14 @@ def series(
     *, grain: str = "quarter", by: str | None = None, options: Options | None = None,
 ) -> pl.DataFrame:
     """One indicator, every period, for each area (and breakdown group)."""
-    frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
-                               options=options)
+    whole = store.lookup(con, registry, grain, options) if by is None else None
+    if whole is not None:
+        registry.get(indicator_id)  # an unknown id is a KeyError, as from compute_indicators
+        frame = whole.filter((pl.col("indicator") == indicator_id)
+                             & pl.col("area_code").is_in(list(areas)))
+    else:
+        frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
+                                   options=options)
     return _present(frame, registry, _area_names(con))
 
 
@@ -127,7 +134,11 @@ def overview(
     for sparklines.
     """
     ids = [i.id for i in registry.indicators]
-    frame = compute_indicators(con, registry, ids, [area], grain=grain, options=options)
+    whole = store.lookup(con, registry, grain, options)
+    if whole is not None:
+        frame = whole.filter(pl.col("area_code") == area)
+    else:
+        frame = compute_indicators(con, registry, ids, [area], grain=grain, options=options)
     if period_end is not None:
         frame = frame.filter(pl.col("period_end") <= period_end)
     frame = frame.filter(pl.col("breakdown") == "")
@@ -142,7 +153,11 @@ def period_choices(con: duckdb.DuckDBPyConnection, registry: Registry, area: str
                    grain: str) -> list[tuple[date, str]]:
     """Period ends with data at this area and grain, newest first, with their labels."""
     ids = [i.id for i in registry.indicators if i.type != "ratio"]
-    frame = compute_indicators(con, registry, ids, [area], grain=grain)
+    whole = store.lookup(con, registry, grain)
+    if whole is not None:
+        frame = whole.filter(pl.col("indicator").is_in(ids) & (pl.col("area_code") == area))
+    else:
+        frame = compute_indicators(con, registry, ids, [area], grain=grain)
     if frame.height == 0:
         return []
     ends = frame.select("period_end", "period_label").unique().sort("period_end",

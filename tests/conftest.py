@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 
 from cjsdash.bootstrap import prepare
 from cjsdash.core.gateway import Warehouse
+
+# Apps made by tests do not compute every area's figures in the background (metrics.store)
+# unless a test asks for it: the browser tests' server does, and waits for it.
+os.environ.setdefault("CJSDASH_WARM_FIGURES", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"

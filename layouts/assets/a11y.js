@@ -17,7 +17,9 @@
                 group.setAttribute('aria-labelledby', legend.id);
             }
         });
-        root.querySelectorAll('.dash-options-list [role="option"]').forEach(function (o) {
+        root.querySelectorAll(
+            '.dash-options-list [role="option"], .dash-options-list [aria-selected]'
+        ).forEach(function (o) {
             o.removeAttribute('role');
             o.removeAttribute('aria-selected');
         });

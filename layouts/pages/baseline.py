@@ -25,6 +25,7 @@ from dash.exceptions import PreventUpdate
 from cjsdash.core.periods import GRAIN_LABELS
 from layouts import analysis_components as ax
 from layouts import components as cx
+from layouts import theme
 from layouts.context import get_context
 from metrics import analysis, views
 from metrics.registry import Registry
@@ -58,7 +59,8 @@ def _quartile(value: Any, row: dict[str, Any]) -> str:
 
 def _value(value: Any, row: dict[str, Any]) -> str:
     ci = f" ({row['display_ci']})" if row.get("display_ci") else ""
-    return f"{row['display_value']}{ci}"
+    mark = f" {theme.SYNTHETIC_MARK}" if row.get("synthetic") else ""
+    return f"{row['display_value']}{mark}{ci}"
 
 
 def _signal(value: Any, row: dict[str, Any]) -> str:

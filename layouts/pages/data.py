@@ -34,7 +34,7 @@ from cjsdash.core.safe_text import markup
 from layouts import components as cx
 from layouts import theme
 from layouts.context import UploadOutcome, get_context
-from metrics import provenance, views
+from metrics import cache, provenance, views
 from metrics.registry import Registry
 
 dash.register_page(__name__, path="/data", title="Data – cjsdash", name="Data", order=80)
@@ -390,7 +390,14 @@ def _group_areas(areas: Sequence[views.AreaChoice], group: str) -> list[views.Ar
 
 def coverage(area: str, grain: str, group: str, period: str | None
              ) -> tuple[list[Any], list[dict[str, str]], str]:
-    """(content, period options, period value) of the coverage section."""
+    """(content, period options, period value) of the coverage section, kept for this data
+    version (:mod:`metrics.cache`)."""
+    return cache.cached(get_context().reader(), ("data-coverage", area, grain, group, period),
+                        lambda: _coverage(area, grain, group, period))
+
+
+def _coverage(area: str, grain: str, group: str, period: str | None
+              ) -> tuple[list[Any], list[dict[str, str]], str]:
     ctx = get_context()
     con = ctx.reader()
     areas = views.list_areas(con)
@@ -477,7 +484,12 @@ def summary(s: dict[str, int], sources: pl.DataFrame) -> html.Div:
 
 
 def tables(run: str) -> tuple[Any, ...]:
-    """(summary, sources, files, revisions, run options, run value, footer), as they now are."""
+    """(summary, sources, files, revisions, run options, run value, footer), as they now are
+    (kept for this data version: a load makes a new one)."""
+    return cache.cached(get_context().reader(), ("data-tables", run), lambda: _tables(run))
+
+
+def _tables(run: str) -> tuple[Any, ...]:
     con = get_context().reader()
     counts = provenance.coverage_summary(con)
     sources = provenance.sources_frame(con)
@@ -497,6 +509,10 @@ def tables(run: str) -> tuple[Any, ...]:
 
 
 def rejects(run: str) -> html.Div:
+    return cache.cached(get_context().reader(), ("data-rejects", run), lambda: _rejects(run))
+
+
+def _rejects(run: str) -> html.Div:
     con = get_context().reader()
     run_id = None if run in (None, "", ALL_RUNS) else int(run)
     frame = provenance.rejects_frame(con, run_id, limit=SHOWN_ROWS)

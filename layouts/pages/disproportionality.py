@@ -31,8 +31,8 @@ from cjsdash.core.safe_text import markup
 from layouts import components as cx
 from layouts import disproportionality_charts as dc
 from layouts.context import get_context
+from metrics import cache, views
 from metrics import disproportionality as dq
-from metrics import views
 from metrics.stages import default_stages
 
 dash.register_page(__name__, path="/disproportionality",
@@ -391,7 +391,16 @@ def _quality_section(f: dict[str, Any], name: str) -> html.Section:
 
 def render(s: dict[str, Any]) -> tuple[list[Any], list[Any], list[dict], str, list[dict]]:
     """(content above the all-areas section, content below it, period options, period
-    value, population options) for these settings."""
+    value, population options) for these settings; kept for this data version
+    (:mod:`metrics.cache`), so a view seen before comes back at once."""
+    return cache.cached(get_context().reader(), ("dispro-render", _key(s)), lambda: _render(s))
+
+
+def _key(s: dict[str, Any], *extra: Any) -> tuple[Any, ...]:
+    return (*sorted(s.items()), *extra)
+
+
+def _render(s: dict[str, Any]) -> tuple[list[Any], list[Any], list[dict], str, list[dict]]:
     f = _figures(s)
     name = cx.area_label(f["choice"])
     top = [
@@ -409,6 +418,14 @@ def render(s: dict[str, Any]) -> tuple[list[Any], list[Any], list[dict], str, li
 
 def render_forest(s: dict[str, Any], stage: str, group: str, basis: str, kind: str
                   ) -> list[Any]:
+    """The all-areas section for these settings, kept for this data version."""
+    return cache.cached(get_context().reader(),
+                        ("dispro-forest", _key(s, stage, group, basis, kind)),
+                        lambda: _render_forest(s, stage, group, basis, kind))
+
+
+def _render_forest(s: dict[str, Any], stage: str, group: str, basis: str, kind: str
+                   ) -> list[Any]:
     title = default_stages().get(stage).title
     if group == s["reference"]:
         return [html.P(f"{group} is the reference group: choose another group to compare "

@@ -37,15 +37,27 @@ def _period_choices(history: pl.DataFrame) -> list[tuple[date, str]]:
     return [(end, label) for end, label in ends.rows()]
 
 
+def _headline_points(registry: Any, history: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Each indicator's sparkline points, picked out of the history in one pass (as
+    :func:`layouts.charts.headline_points` picks one indicator's)."""
+    wanted = {i.id: ("", i.comparison.group if i.comparison else "")
+              for i in registry.indicators}
+    points: dict[str, list[dict[str, Any]]] = {}
+    for row in history.sort("indicator", "period_start").iter_rows(named=True):
+        if (row.get("breakdown") or "") in wanted.get(row["indicator"], ("",)):
+            points.setdefault(row["indicator"], []).append(row)
+    return points
+
+
 def _theme_sections(registry: Any, headline: pl.DataFrame, history: pl.DataFrame, *,
                     area: str, grain: str) -> list[Any]:
     rows_by_id = {r["indicator"]: r for r in headline.iter_rows(named=True)}
+    points = _headline_points(registry, history)
     sections: list[Any] = []
     for theme_, indicators in registry.by_theme():
         rows = [
-            cx.scorecard_row(ind, rows_by_id.get(ind.id),
-                             history.filter(pl.col("indicator") == ind.id) if history.height
-                             else history, area=area, grain=grain, prefix=PREFIX)
+            cx.scorecard_row(ind, rows_by_id.get(ind.id), points.get(ind.id, []), area=area,
+                             grain=grain, prefix=PREFIX)
             for ind in indicators
         ]
         heading_id = f"{PREFIX}-theme-{theme_.id}"

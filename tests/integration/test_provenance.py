@@ -139,6 +139,21 @@ def test_sources_count_current_and_superseded_figures(loaded) -> None:
     assert summary["figures"] == 12 and summary["superseded"] == 1 and summary["rejects"] == 2
 
 
+def test_census_denominators_count_under_the_loader_that_brought_them(demo_db: Path) -> None:
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        sources = provenance.sources_frame(con)
+        census = sources.filter(pl.col("source") == "census2011_force_ethnicity").row(
+            0, named=True)
+        expected = con.execute("SELECT count(*) FROM core.populations WHERE is_current "
+                               "AND source = 'Census 2011'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert census["figures"] == expected > 0 and census["kind"] == "published"
+    assert census["publisher"] == "Office for National Statistics"
+    assert "unregistered" not in sources["kind"].to_list()
+
+
 def _cell(frame: pl.DataFrame, area: str, start: date) -> dict:
     rows = frame.filter((pl.col("indicator") == IND) & (pl.col("area_code") == area)
                         & (pl.col("period_start") == start))

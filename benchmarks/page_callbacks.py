@@ -1,0 +1,206 @@
+"""Measure, don't assert: the server time of every page's callbacks, as Dash runs them.
+
+Each callback function (and each page's ``layout()``, which Dash runs for every page load) is
+called with a realistic mix of inputs — England and Wales, an LCJB, a police force area, a
+region; quarter and financial-year grains — and its return value is serialised to JSON as Dash
+does before sending it. Reported per callback: p50 and p95 over ``--repeats`` rounds through
+the inputs once every area's figures are computed (:mod:`metrics.store`, which the server
+warms in the background at start and after each upload) and each input viewed once before;
+the first call after a load (nothing computed yet); and a plain DuckDB baseline in the same run:
+``SELECT *`` of the same areas' rows of ``core.area_observations`` into a polars frame (what
+the gateway reads before any computing).
+
+``--street-year`` first loads a year of record-level police.uk street crime into a copy of the
+warehouse: the real June 2021 ZIP for 40 forces (PROVENANCE.md) loaded as each month from July
+2020 to June 2021 — a load test of 12 × 384,170 records, not real figures for those months.
+
+Usage: ``python benchmarks/page_callbacks.py [--db PATH] [--repeats N] [--street-year]``
+Never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import plotly.utils
+
+from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import Warehouse
+from cjsdash.demo.build import build_demo
+from cjsdash.server import create_app
+from ingest.pipeline import ingest_paths
+from metrics import analysis, store
+from metrics.registry import default_registry
+
+NATIONAL = "K04000001"
+AREAS = (NATIONAL, "CJA03", "E23000002", "CJA01", "E12000002")  # E&W, Cumbria ×2, London, NW
+STREET_ZIP = "police_uk_street/2021-06-all-forces.zip"
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def as_response(value: object) -> str:
+    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    as_response(fn())
+    return time.perf_counter() - started
+
+
+def street_year(folder: Path) -> list[Path]:
+    """Twelve monthly ZIPs made from the real June 2021 one, each relabelled as its month."""
+    source = get_settings().shared_real_dir / STREET_ZIP
+    with zipfile.ZipFile(source) as real:
+        members = [(m, real.read(m)) for m in real.namelist() if m.endswith("-street.csv")]
+    out = []
+    for offset in range(12):
+        year, month = (2020, 7 + offset) if offset < 6 else (2021, offset - 5)
+        label = f"{year}-{month:02d}"
+        path = folder / f"{label}-all-forces.zip"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
+            for name, data in members:
+                copy.writestr(name.replace("2021-06", label),
+                              data.replace(b",2021-06,", f",{label},".encode()))
+        path.write_bytes(buffer.getvalue())
+        out.append(path)
+    return out
+
+
+def cases(pages: dict[str, Any]) -> dict[str, list[Callable[[], object]]]:
+    """Every callback, with the mix of inputs it is timed over."""
+    ov, ind, base, dis, data, exp = (pages[k] for k in (
+        "overview", "indicator", "baseline", "disproportionality", "data", "export"))
+    grains = ("quarter", "fy")
+    mix = [(a, g) for a in AREAS for g in grains]
+    trial, search = "ineffective_trial_rate_crown", "stop_search_rate"
+    d = dis.DEFAULTS
+    return {
+        "overview layout": [lambda a=a, g=g: ov.layout(area=a, grain=g) for a, g in mix],
+        "overview update": [lambda a=a, g=g: ov.update(a, g, None) for a, g in mix],
+        "indicator layout": [lambda a=a, g=g: ind.layout(indicator_id=trial, area=a, grain=g)
+                             for a, g in mix],
+        "indicator trend (update)": [lambda a=a, g=g, i=i: ind.update(a, g, None, i)
+                                     for a, g in mix for i in (trial, search)],
+        "indicator SPC (update_spc)": [lambda a=a, g=g, i=i: ind.update_spc(a, g, None, None, i)
+                                       for a, g in mix for i in (trial, search)],
+        "indicator compare (update_compare)": [lambda a=a, g=g, i=i: ind.update_compare(a, g, i)
+                                               for a, g in mix for i in (trial, search)],
+        "indicator by ethnicity (update)": [lambda a=a: ind.update(a, "fy", "ethnicity", search)
+                                            for a in AREAS],
+        "baseline layout": [lambda a=a, g=g: base.layout(area=a, grain=g) for a, g in mix],
+        "baseline update": [lambda a=a, g=g: base.update(a, g) for a, g in mix],
+        "disproportionality update": [
+            lambda a=a: dis.update(a, d["grain"], d["period"], d["reference"], d["eth"],
+                                   d["pop"], d["chain"]) for a in AREAS],
+        "disproportionality forest": [
+            lambda s=s: dis.update_forest(s, "Black", "population", "lcjb", d["grain"],
+                                          d["period"], d["reference"], d["eth"], d["pop"],
+                                          d["chain"])
+            for s in ("stop_and_search", "arrest", "custody")],
+        "data layout": [lambda: data.layout()],
+        "data coverage": [lambda g=g, grp=grp: data.coverage("CJA03", g, grp, "latest")
+                          for g in ("quarter", "fy") for grp in ("lcjb", "force")],
+        "data refresh (after a load)": [lambda: data.refresh(1, data.ALL_RUNS)],
+        "export layout": [lambda a=a: exp.layout(area=a) for a in AREAS],
+        "export periods": [lambda a=a, g=g: exp.periods(a, g) for a, g in mix],
+    }
+
+
+def baseline_reads(con: Any, repeats: int) -> list[float]:
+    plain = "SELECT * FROM core.area_observations WHERE list_contains($1, area_code)"
+    out = []
+    for _ in range(repeats):
+        for area in AREAS:
+            started = time.perf_counter()
+            con.sql(plain, params=[sorted({area, NATIONAL})]).pl()
+            out.append(time.perf_counter() - started)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--street-year", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="cjsdash-bench-"))
+    path = tmp / "demo.duckdb"
+    if args.db:
+        shutil.copy(args.db, path)
+    else:
+        started = time.perf_counter()
+        build_demo(path, echo=lambda _: None)
+        print(f"demo build: {time.perf_counter() - started:.1f} s")
+    warehouse = Warehouse(path)
+    if args.street_year:
+        zips = street_year(tmp)
+        started = time.perf_counter()
+        with warehouse.writer() as con:
+            reports = ingest_paths(con, zips)
+        rows = sum(r.rows_in for r in reports)
+        print(f"street year: {rows:,} records in 12 monthly ZIPs loaded in "
+              f"{time.perf_counter() - started:.1f} s")
+        for zipped in zips:
+            zipped.unlink()
+    registry = default_registry()
+    os.environ["CJSDASH_WARM_FIGURES"] = "false"  # warmed below, after the cold calls
+    get_settings.cache_clear()
+    create_app(warehouse, registry)
+    from layouts.pages import baseline, data, disproportionality, export, indicator, overview
+
+    pages = {"overview": overview, "indicator": indicator, "baseline": baseline,
+             "disproportionality": disproportionality, "data": data, "export": export}
+    con = warehouse.reader()
+    with warehouse.reading():
+        raw = con.execute("SELECT count(*) FROM raw.police_uk_street").fetchall()[0][0]
+        facts = con.execute("SELECT count(*) FROM core.area_observations").fetchall()[0][0]
+        print(f"warehouse: {raw:,} street-level records; {facts:,} area observations\n")
+        all_cases = cases(pages)
+        cold = {}
+        analysis.clear_cache()
+        for name, calls in all_cases.items():  # the first call after a load, cache cold
+            cold[name] = timed(calls[0])
+        started = time.perf_counter()
+        store.warm(warehouse, registry).join()
+        print(f"figures for every area and grain computed (metrics.store, as the server does "
+              f"in the background at start and after a load): "
+              f"{time.perf_counter() - started:.1f} s\n")
+        base = baseline_reads(con, args.repeats)
+        b50, b95 = pct(base, 0.5) * 1000, pct(base, 0.95) * 1000
+        print(f"plain DuckDB read of an area's and E&W's rows: p50 {b50:.1f} ms, "
+              f"p95 {b95:.1f} ms\n")
+        print(f"{'callback':<36} {'first view: p50':>15} {'p95':>7} | {'viewed before: p50':>18}"
+              f" {'p95':>7} {'×DuckDB':>8} | {'cold':>6}  (ms)")
+        worst_first = worst = 0.0
+        for name, calls in all_cases.items():
+            first = [timed(call) for call in calls]  # each input once: its first view
+            times = [timed(call) for _ in range(args.repeats) for call in calls]
+            f50, f95 = pct(first, 0.5) * 1000, pct(first, 0.95) * 1000
+            p50, p95 = pct(times, 0.5) * 1000, pct(times, 0.95) * 1000
+            worst_first, worst = max(worst_first, f95), max(worst, p95)
+            print(f"{name:<36} {f50:>15.1f} {f95:>7.1f} | {p50:>18.1f} {p95:>7.1f} "
+                  f"{p50 / b50:>7.1f}× | {cold[name] * 1000:>6.0f}", flush=True)
+        print(f"\nworst p95, first views: {worst_first:.1f} ms")
+        print(f"worst p95, views seen before: {worst:.1f} ms")
+    warehouse.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

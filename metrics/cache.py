@@ -1,0 +1,66 @@
+"""Results kept per data version: computed once after a load, reused until the next one.
+
+A page's figures depend only on what is in the warehouse (and on the registry and options),
+so a result computed for one *data version* can be reused by every request until a load,
+a target or a peer-group file changes it. :func:`data_version` names that state; an
+in-memory warehouse has none (tests build many) and is never cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import duckdb
+
+_CACHE: OrderedDict[Hashable, Any] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 96
+
+
+def _peer_count(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        return int(con.execute("SELECT count(*) FROM core.area_peers").fetchall()[0][0])
+    except duckdb.CatalogException:  # a warehouse made before core.area_peers existed
+        return 0
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """(warehouse file, latest ingest run, runs, targets, peers) — None for an in-memory
+    warehouse, which is never cached."""
+    rows = con.execute(  # fetchall, never fetchone: a half-read result blocks the cursor
+        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
+        " (SELECT coalesce(max(run_id), 0) FROM meta.ingest_runs),"
+        " (SELECT count(*) FROM meta.ingest_runs),"
+        " (SELECT concat(count(*), ':', coalesce(sum(value), 0)) FROM core.targets)"
+    ).fetchall()
+    row = rows[0] if rows else None
+    if row is None or row[0] is None:
+        return None
+    return (*row, _peer_count(con))
+
+
+def cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
+           ) -> Any:
+    """``build()``'s value for ``key`` at this data version, computed once."""
+    version = data_version(con)
+    if version is None:
+        return build()
+    full = (version, *key)
+    with _CACHE_LOCK:
+        if full in _CACHE:
+            _CACHE.move_to_end(full)
+            return _CACHE[full]
+    value = build()
+    with _CACHE_LOCK:
+        _CACHE[full] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()

@@ -1,0 +1,98 @@
+"""Every indicator for every area at a grain, computed once per data version.
+
+A page asks for one area (the overview), one indicator (its trend) or one kind of area (the
+comparison), but :func:`metrics.compute.compute_indicators` treats every area on its own —
+suppression, secondary suppression, source choice, targets and the previous year are all
+worked out within an area — so the figures of all areas computed together, filtered to one
+area, are exactly that area's figures computed alone (``tests/integration/test_store.py``
+checks it for every indicator). Computing them together is 30 to 50 times cheaper per area.
+
+:func:`warm` computes the whole frame for each grain in a background thread (the server calls
+it at start and after an upload); until a grain is ready :func:`lookup` answers None and the
+views compute the one area they need, as before. Figures by breakdown (``by=``) are not kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.gateway import Warehouse
+from metrics import cache
+from metrics.compute import compute_indicators
+from metrics.options import Options
+from metrics.registry import Registry
+
+WARM_GRAINS = ("quarter", "fy", "fquarter", "month", "year", "r12")
+"""Warmed in this order: the pages' default grains first."""
+
+log = logging.getLogger(__name__)
+_warming = threading.Lock()
+_frames: dict[tuple[Any, ...], pl.DataFrame] = {}  # not in the LRU cache: never evicted by
+_frames_lock = threading.Lock()                    # small results, only by a newer version
+
+
+def _key(version: tuple[Any, ...], registry: Registry, grain: str, options: Options
+         ) -> tuple[Any, ...]:
+    return (version, "store", id(registry), grain, options)
+
+
+def lookup(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
+           options: Options | None = None) -> pl.DataFrame | None:
+    """The whole frame (every indicator, area and period; no breakdowns) if it is ready."""
+    version = cache.data_version(con)
+    if version is None:
+        return None
+    with _frames_lock:
+        return _frames.get(_key(version, registry, grain, options or Options()))
+
+
+def build(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
+          options: Options | None = None) -> pl.DataFrame:
+    """Compute (or fetch) the whole frame for ``grain`` and keep it for this data version."""
+    options = options or Options()
+    version = cache.data_version(con)
+    if version is not None:
+        with _frames_lock:
+            found = _frames.get(_key(version, registry, grain, options))
+        if found is not None:
+            return found
+    areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
+    frame = compute_indicators(con, registry, [i.id for i in registry.indicators], areas,
+                               grain=grain, options=options)
+    if version is not None:
+        with _frames_lock:
+            for old in [k for k in _frames if k[0] != version]:
+                del _frames[old]  # an older version of the data: never asked for again
+            _frames[_key(version, registry, grain, options)] = frame
+    return frame
+
+
+def clear() -> None:
+    with _frames_lock:
+        _frames.clear()
+
+
+def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_GRAINS
+         ) -> threading.Thread:
+    """Build every grain's frame in a background thread, one at a time, holding off writers
+    only while each grain is computed. Returns the (daemon) thread."""
+
+    def run() -> None:
+        with _warming:  # one warm-up at a time; a later one finds the earlier's frames
+            for grain in grains:
+                try:
+                    with warehouse.reading():
+                        build(warehouse.reader(), registry, grain)
+                except Exception:  # the pages compute what they need without the store
+                    log.exception("warming the figures for grain %s failed", grain)
+                    return
+
+    thread = threading.Thread(target=run, name="cjsdash-warm", daemon=True)
+    thread.start()
+    return thread
