@@ -406,26 +406,37 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> go.Figur
     fig = make_subplots(rows=1, cols=len(groups), subplot_titles=groups, shared_yaxes=True,
                         horizontal_spacing=0.03)
     extent: list[float] = []
+    traces: list[go.Scatter] = []
+    columns: list[int] = []
+    by_group = {g: {r["stage_title"]: r for r in part.iter_rows(named=True)}
+                for (g,), part in rows.partition_by("group", as_dict=True).items()}
     for i, group in enumerate(groups):
-        part = {r["stage_title"]: r for r in rows.filter(pl.col("group") == group)
-                .iter_rows(named=True)}
+        part = by_group.get(group, {})
         points = [part.get(s) for s in stages]
         colour = GROUP_STYLE[group][0]
+        bar_x: list[float | None] = []
+        bar_y: list[str | None] = []
         for s_title, p in zip(stages, points, strict=True):
             if p and not _missing(p.get("bound_low")) and not _missing(p.get("bound_high")):
                 extent += [p["bound_low"], p["bound_high"]]
-                fig.add_scatter(x=[p["bound_low"], p["bound_high"]], y=[s_title, s_title],
-                                mode="lines", line={"color": "#b1b4b6", "width": 10},
-                                hoverinfo="skip", showlegend=False, row=1, col=i + 1)
-        fig.add_scatter(
+                bar_x += [p["bound_low"], p["bound_high"], None]  # one bar per stage,
+                bar_y += [s_title, s_title, None]                 # gaps between them
+        if bar_x:
+            traces.append(go.Scatter(x=bar_x, y=bar_y, mode="lines", connectgaps=False,
+                                     line={"color": "#b1b4b6", "width": 10},
+                                     hoverinfo="skip", showlegend=False))
+            columns.append(i + 1)
+        traces.append(go.Scatter(
             x=[p.get("disparity_ratio") if p else None for p in points], y=stages,
             mode="markers", marker={"color": colour, "size": 10,
                                     "symbol": GROUP_STYLE[group][2]},
-            showlegend=False, name=group, row=1, col=i + 1,
-            text=[_bounds_hover(p) for p in points], hovertemplate="%{text}<extra></extra>")
-        fig.add_scatter(x=[1, 1], y=[stages[0], stages[-1]], mode="lines", hoverinfo="skip",
-                        line={"color": theme.TEXT_COLOUR, "width": 1}, showlegend=False,
-                        row=1, col=i + 1)  # parity
+            showlegend=False, name=group,
+            text=[_bounds_hover(p) for p in points], hovertemplate="%{text}<extra></extra>"))
+        traces.append(go.Scatter(x=[1, 1], y=[stages[0], stages[-1]], mode="lines",
+                                 hoverinfo="skip", line={"color": theme.TEXT_COLOUR, "width": 1},
+                                 showlegend=False))  # parity
+        columns += [i + 1, i + 1]
+    fig.add_traces(traces, rows=[1] * len(traces), cols=columns)
     ticks = _log_ticks(extent, max_ticks=4)
     fig.update_xaxes(type="log", **ticks)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=stages[::-1])

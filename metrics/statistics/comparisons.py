@@ -110,17 +110,44 @@ def rate_ratio(
     )
 
 
-def _binom_p(a: float, n1: float, c: float, n2: float) -> float:
-    values = (a, n1, c, n2)
-    if not all(np.isfinite(values)) or a < 0 or c < 0 or n1 <= 0 or n2 <= 0:
-        return float("nan")
-    if a != round(a) or c != round(c) or a + c == 0:
-        return float("nan")
-    k, total = int(round(a)), int(round(a + c))
-    return float(stats.binomtest(k, total, n1 / (n1 + n2), alternative="two-sided").pvalue)
+def binomtest_two_sided(k: npt.ArrayLike, n: npt.ArrayLike, p: npt.ArrayLike) -> FloatArray:
+    """``scipy.stats.binomtest(k, n, p).pvalue`` (two-sided) for arrays, in one pass.
 
-
-_binom_p_vec = np.vectorize(_binom_p, otypes=[np.float64])
+    The same algorithm as SciPy (the probability of every outcome no more likely than ``k``,
+    with SciPy's relative tolerance 1e-7, found by binary search on the other side of the
+    mode), run for every cell at once: one vectorised search instead of one SciPy call per
+    cell, which cost about 1.5 ms each. Inputs must be valid (whole ``0 <= k <= n``,
+    ``n >= 1``, ``0 < p < 1``); tested equal to SciPy in ``tests/unit``.
+    """
+    k, n, p = np.broadcast_arrays(_float(k), _float(n), _float(p))
+    k, n, p = k.ravel(), n.ravel(), p.ravel()
+    binom = stats.binom
+    d = binom.pmf(k, n, p)
+    rerr = 1 + 1e-7
+    pn = p * n
+    lower, upper = k < pn, k > pn
+    sign = np.where(lower, -1.0, 1.0)  # below the mode search the pmf's falling side
+    lo = np.where(lower, np.ceil(pn), 0.0)
+    hi = np.where(lower, n, np.floor(pn))
+    target = sign * d * rerr
+    found = np.full(k.shape, np.nan)
+    active = (lower | upper) & (lo < hi)
+    while active.any():
+        mid = lo + np.floor((hi - lo) / 2)
+        value = sign * binom.pmf(mid, n, p)
+        below = active & (value < target)
+        above = active & (value > target)
+        equal = active & ~below & ~above
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(above, mid - 1, hi)
+        found = np.where(equal, mid, found)
+        active &= ~equal & (lo < hi)
+    ix = np.where(np.isnan(found),
+                  np.where(sign * binom.pmf(lo, n, p) <= target, lo, lo - 1), found)
+    y_low = n - ix + (d * rerr == binom.pmf(ix, n, p))
+    p_low = binom.cdf(k, n, p) + binom.sf(n - y_low, n, p)
+    p_high = binom.cdf(ix, n, p) + binom.sf(k - 1, n, p)  # y = ix + 1: cdf(y - 1)
+    return np.minimum(1.0, np.where(lower, p_low, np.where(upper, p_high, 1.0)))
 
 
 def exact_poisson_ratio_test(
@@ -133,4 +160,13 @@ def exact_poisson_ratio_test(
     ``scipy.stats.binomtest`` p-value. NaN when ``a + c == 0``, a count is negative or not
     whole, a denominator is not positive, or any input is NaN. Valid for zero counts.
     """
-    return np.asarray(_binom_p_vec(_float(a), _float(n1), _float(c), _float(n2)))
+    a, n1, c, n2 = np.broadcast_arrays(_float(a), _float(n1), _float(c), _float(n2))
+    with np.errstate(invalid="ignore"):
+        valid = (np.isfinite(a) & np.isfinite(n1) & np.isfinite(c) & np.isfinite(n2)
+                 & (a >= 0) & (c >= 0) & (n1 > 0) & (n2 > 0)
+                 & (a == np.round(a)) & (c == np.round(c)) & (a + c > 0))
+    out = np.full(a.shape, np.nan)
+    if valid.any():
+        out[valid] = binomtest_two_sided(np.round(a[valid]), np.round(a[valid] + c[valid]),
+                                         n1[valid] / (n1[valid] + n2[valid]))
+    return out

@@ -133,3 +133,24 @@ def test_rate_ratio_ci_brackets_ratio(a: int, c: int, n1: float, n2: float) -> N
     ratio, lower, upper, significant, estimable = rate_ratio(a, n1, c, n2)
     assert bool(estimable) and 0 < lower <= ratio <= upper
     assert bool(significant) == bool(lower > 1 or upper < 1)
+
+
+def test_vectorised_binomial_test_equals_scipy() -> None:
+    """Every case SciPy's two-sided binomtest handles, including both tails, the mode, k = 0,
+    k = n, p near 0 and 1 and large n."""
+    from scipy import stats
+
+    from metrics.statistics.comparisons import binomtest_two_sided
+
+    rng = np.random.default_rng(20261123)
+    cases = [(0, 1, 0.5), (1, 1, 0.5), (0, 12, 0.5), (12, 12, 0.5), (5, 10, 0.5),
+             (3, 15, 0.1), (0, 200_000, 1e-5), (7, 50, 0.999), (49, 50, 0.999)]
+    for _ in range(400):
+        n = int(rng.choice([2, 5, 30, 400, 5_000, 250_000]))
+        p = float(rng.choice([rng.uniform(0.001, 0.999), rng.uniform(0.4, 0.6)]))
+        cases.append((int(rng.integers(0, n + 1)), n, p))
+    k, n, p = (np.array(column, dtype=float) for column in zip(*cases, strict=True))
+    mine = binomtest_two_sided(k, n, p)
+    for i, (kk, nn, pp) in enumerate(cases):
+        expected = stats.binomtest(kk, nn, pp, alternative="two-sided").pvalue
+        assert mine[i] == pytest.approx(expected, rel=1e-12, abs=1e-300), (kk, nn, pp)
