@@ -64,8 +64,13 @@ def refresh_rollup(con: duckdb.DuckDBPyConnection, measures: list[str]) -> int:
 
 def mark_pending(con: duckdb.DuckDBPyConnection, measures: list[str]) -> None:
     """Note, inside a load's transaction, which measures the rollup must refresh."""
-    con.executemany("INSERT INTO meta.rollup_pending VALUES (?) ON CONFLICT DO NOTHING",
-                    [[m] for m in measures])
+    if not measures:
+        return
+    # One statement, and only the measures not already noted (an INSERT … ON CONFLICT per
+    # measure cost about 6 ms a file in a batch of forty).
+    con.execute("INSERT INTO meta.rollup_pending SELECT DISTINCT m FROM unnest($1::VARCHAR[]) "
+                "AS t(m) WHERE m NOT IN (SELECT measure FROM meta.rollup_pending)",
+                [list(measures)])
 
 
 def refresh_pending(con: duckdb.DuckDBPyConnection) -> int:
