@@ -154,7 +154,7 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS meta.rejects (
     run_id BIGINT NOT NULL,
     file_name VARCHAR NOT NULL,
-    row_number BIGINT,                -- 1-based data row (header excluded); NULL for whole-file problems
+    row_number BIGINT,                -- the line in the file as a spreadsheet shows it (header = 1); NULL: whole file
     column_name VARCHAR,
     value VARCHAR,
     reason VARCHAR NOT NULL
