@@ -318,7 +318,7 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     rejects += bad
     frame, bad = _periods(frame)
     rejects += bad
-    frame, bad = _areas(frame, context)
+    frame, bad = lcjb_areas(frame, context)
     rejects += bad
     frame, bad = parse_counts(frame, [DEFENDANTS, *MEANS], SPEC.suppression_markers)
     rejects += bad
@@ -380,7 +380,9 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     return frame.filter(~wrong_year).drop("period_error"), rejects
 
 
-def _areas(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, list[Reject]]:
+def lcjb_areas(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, list[Reject]]:
+    """``area_code`` for each row's "LCJB area" (any spelling); unknown areas are rejected.
+    Shared by the MoJ loaders, which name areas the same way."""
     codes = {n: resolve_lcjb(n, context) for n in frame["LCJB area"].unique().to_list()}
     frame = frame.with_columns(
         pl.col("LCJB area").replace_strict(codes, default=None, return_dtype=pl.String)

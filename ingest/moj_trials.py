@@ -36,12 +36,12 @@ from ingest.moj_timeliness import (
     NOT_APPLICABLE,
     header_fields,
     incomplete_london,
+    lcjb_areas,
     normalise_label,
     observations,
     parse_counts,
     period_table,
     read_checked_csv,
-    resolve_lcjb,
     row_rejects,
     sum_or_null,
 )
@@ -106,7 +106,7 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     rejects += bad
     frame, bad = _periods(frame)
     rejects += bad
-    frame, bad = _areas(frame, context)
+    frame, bad = lcjb_areas(frame, context)
     rejects += bad
     frame, bad = parse_counts(frame, [*OUTCOMES, "Total", *reasons], SPEC.suppression_markers)
     rejects += bad
@@ -177,18 +177,6 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     rejects += row_rejects(frame, wrong_year, "Year",
                            pl.lit("the Year does not match the quarter ") + pl.col("Quarter"))
     return frame.filter(~wrong_year).drop("period_error"), rejects
-
-
-def _areas(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, list[Reject]]:
-    codes = {n: resolve_lcjb(n, context) for n in frame["LCJB area"].unique().to_list()}
-    frame = frame.with_columns(
-        pl.col("LCJB area").replace_strict(codes, default=None, return_dtype=pl.String)
-        .alias("area_code")
-    )
-    bad = pl.col("area_code").is_null()
-    rejects = row_rejects(frame, bad, "LCJB area",
-                          "unknown LCJB area: not a local criminal justice board cjsdash knows")
-    return frame.filter(~bad), rejects
 
 
 def _check_totals(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
