@@ -277,14 +277,16 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
     n_rows = math.ceil(len(stages) / cols)
     fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=stages,
                         vertical_spacing=0.22 / n_rows + 0.08, horizontal_spacing=0.06)
-    for i, stage in enumerate(stages):
-        part = rows.filter(pl.col("stage_title") == stage)
+    bars: list[go.Bar] = []
+    parts = {k[0]: v for k, v in rows.partition_by("stage_title", as_dict=True).items()}
+    for stage in stages:
+        part = parts[stage]
         groups = [g for g in GROUP_STYLE if g in set(part["group"])]
         by_group = {r["group"]: r for r in part.iter_rows(named=True)}
         values = [by_group[g].get("rate_per_1000") for g in groups]
         lows = [by_group[g].get("rate_lower") for g in groups]
         highs = [by_group[g].get("rate_upper") for g in groups]
-        fig.add_bar(
+        bars.append(go.Bar(
             x=groups, y=[None if _missing(v) else v for v in values],
             marker={"color": [GROUP_STYLE[g][0] for g in groups],
                     "pattern": {"shape": ["", "/", ".", "x", "-"][: len(groups)]}},
@@ -302,8 +304,9 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
                        f"{count_text(by_group[g].get('population'))} people"
                        for g in groups],
             hoverinfo="text",
-            row=i // cols + 1, col=i % cols + 1,
-        )
+        ))
+    fig.add_traces(bars, rows=[i // cols + 1 for i in range(len(bars))],
+                   cols=[i % cols + 1 for i in range(len(bars))])
     fig.update_layout(template=theme.TEMPLATE_NAME, height=120 + 300 * n_rows,
                       title={"text": "Rates per 1,000 population",
                              "subtitle": {"text": f"{area_name}, "

@@ -37,3 +37,26 @@ def test_bounds_figure_draws_one_grey_bar_per_stage_and_the_ratio_per_group() ->
     assert bars[0].xaxis in (None, "x") and bars[1].xaxis == "x2"
     assert markers["Asian"].xaxis == "x2"
     assert "not confidence intervals" in fig.layout.title.text
+
+
+def test_rates_figure_puts_each_stage_in_its_own_panel_with_its_groups() -> None:
+    rows = []
+    for order, (stage, title) in enumerate([("stop_and_search", "Stop and search"),
+                                            ("arrest", "Arrest"), ("charge", "Charge"),
+                                            ("custody", "Custodial sentence")], start=1):
+        for group, rate in (("White", 5.0 * order), ("Black", 20.0 * order)):
+            rows.append({"stage": stage, "stage_title": title, "stage_order": order,
+                         "group": group, "rate_per_1000": rate, "rate_lower": rate - 1,
+                         "rate_upper": rate + 1, "count": 100, "population": 1000,
+                         "suppressed": False, "status": "ok", "period_label": "2025-26"})
+    rows.append({**rows[0], "stage": "population", "stage_title": "Population",
+                 "stage_order": 0})
+    fig = dc.make_rates_figure(pl.DataFrame(rows), area_name="Somewhere")
+    assert [t.name for t in fig.data] == ["Stop and search", "Arrest", "Charge",
+                                          "Custodial sentence"]
+    assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2"), ("x3", "y3"),
+                                                      ("x4", "y4")]
+    order = [g for g in dc.GROUP_STYLE if g in ("White", "Black")]
+    assert list(fig.data[3].x) == order
+    assert list(fig.data[3].y) == [{"White": 20.0, "Black": 80.0}[g] for g in order]
+    assert list(fig.data[1].error_y.array) == [1.0, 1.0]
