@@ -95,6 +95,10 @@ class Reader(Protocol):
 RawLoader = Callable[["duckdb.DuckDBPyConnection", ReadResult, int], int]
 """load_raw(con, result, run_id) -> record rows written, inside the file's transaction."""
 
+RawRunsLoader = Callable[["duckdb.DuckDBPyConnection", list[tuple[ReadResult, int]]], int]
+"""load_raw for every file of a batch at once (the members of a ZIP): [(result, run_id)] ->
+record rows written, inside the batch's transaction; files are in load order."""
+
 
 @dataclass(frozen=True)
 class Loader:
@@ -102,3 +106,5 @@ class Loader:
     detect: Callable[[Path, bytes], bool]
     read: Reader
     load_raw: RawLoader | None = None
+    load_raw_runs: RawRunsLoader | None = None
+    """Optional: one write for a whole batch (else ``load_raw`` is called once per file)."""
