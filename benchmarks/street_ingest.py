@@ -66,12 +66,12 @@ class Phases:
     def wrap_loader(self, name: str) -> None:
         loader = LOADERS[name]
         self._patched.append((LOADERS, name, loader))
-        raw = "raw.police_uk_street insert (loader)"
+        read, raw = "read + validate + count (loader)", "raw.police_uk_street insert (loader)"
         LOADERS[name] = Loader(
-            loader.spec, loader.detect,
-            self.timed(loader.read, "read + validate + count (loader)"),
+            loader.spec, loader.detect, self.timed(loader.read, read),
             self.timed(loader.load_raw, raw),
             self.timed(loader.load_raw_runs, raw) if loader.load_raw_runs else None,
+            self.timed(loader.read_batch, read) if loader.read_batch else None,
         )
 
     def restore(self) -> None:

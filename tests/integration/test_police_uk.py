@@ -515,3 +515,34 @@ def test_a_zip_member_revising_an_earlier_one_loads_as_if_one_after_the_other(
         "AND area_code = 'E23000002' AND offence_group = '' AND outcome = '' ORDER BY run_id"
     ).fetchall()
     assert history == [(first.run_id, False), (second.run_id, True)]
+
+
+def test_reading_files_together_gives_what_reading_each_gives(con) -> None:
+    from dataclasses import replace
+
+    from ingest.base import FileRefused
+    from ingest.pipeline import read_context
+
+    context = read_context(con, default_vintage="")
+    files = [(p, p.read_bytes(), replace(context, default_vintage=p.name))
+             for p in sorted(STREET.rglob("*.csv"))]
+    data = files[0][1]
+    lines = data.split(b"\r\n")
+    lines[3] = lines[3].replace(b",2021-", b",2021-13-", 1)
+    files.append((Path("bad-row.csv"), b"\r\n".join(lines), context))
+    files.append((Path("truncated.csv"), data[: len(data) - 30], context))
+    together = police_uk_street.read_batch(files)
+    assert len(together) == len(files)
+    key = ["measure", "area_code", "offence_group", "outcome"]
+    for (path, data, file_context), got in zip(files, together, strict=True):
+        try:
+            alone = police_uk_street.read(path, data, file_context)
+        except FileRefused as refused:
+            assert isinstance(got, FileRefused) and got.reason == refused.reason
+            continue
+        assert not isinstance(got, FileRefused)
+        assert got.frame.sort(key).equals(alone.frame.sort(key)), path
+        assert (got.rejects, got.rows_in, got.notes, got.vintage) == (
+            alone.rejects, alone.rows_in, alone.notes, alone.vintage)
+        assert got.raw[police_uk_street.RAW_TABLE].equals(alone.raw[police_uk_street.RAW_TABLE])
+    assert [r.row for r in together[-2].rejects] == [4]
