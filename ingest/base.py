@@ -95,6 +95,14 @@ class Reader(Protocol):
 RawLoader = Callable[["duckdb.DuckDBPyConnection", ReadResult, int], int]
 """load_raw(con, result, run_id) -> record rows written, inside the file's transaction."""
 
+BatchReader = Callable[[list[tuple[Path, bytes, ReadContext]]], "list[ReadResult | FileRefused]"]
+"""read for several files of one batch at once (the members of a ZIP): one result or refusal
+per file, in order; each file's context names its own default vintage."""
+
+RawRunsLoader = Callable[["duckdb.DuckDBPyConnection", list[tuple[ReadResult, int]]], int]
+"""load_raw for every file of a batch at once (the members of a ZIP): [(result, run_id)] ->
+record rows written, inside the batch's transaction; files are in load order."""
+
 
 @dataclass(frozen=True)
 class Loader:
@@ -102,3 +110,7 @@ class Loader:
     detect: Callable[[Path, bytes], bool]
     read: Reader
     load_raw: RawLoader | None = None
+    load_raw_runs: RawRunsLoader | None = None
+    """Optional: one write for a whole batch (else ``load_raw`` is called once per file)."""
+    read_batch: BatchReader | None = None
+    """Optional: one read for a batch's files (else ``read`` is called once per file)."""

@@ -15,12 +15,6 @@ _COLUMNS = {
 }
 
 
-def _stage(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
-    con.register("_stage_frame", frame.to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE _stage AS SELECT * FROM _stage_frame")
-    con.unregister("_stage_frame")
-
-
 def upsert_versioned(
     con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, run_id: int
 ) -> tuple[int, int, int]:
@@ -29,26 +23,66 @@ def upsert_versioned(
     A key already current with the same value is unchanged. A key whose value differs is a
     revision: the old row stays, no longer current, and the new row becomes current.
     """
+    counts = upsert_versioned_runs(con, table, frame.with_columns(pl.lit(run_id).alias("run_id")))
+    return counts.get(run_id, (0, 0, 0))
+
+
+def upsert_versioned_runs(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
+) -> dict[int, tuple[int, int, int]]:
+    """:func:`upsert_versioned` for a frame whose ``run_id`` column names each row's load
+    (the members of one ZIP in one statement): run_id → (new, revised, unchanged).
+
+    When a key appears in two runs, the runs are upserted one after the other (in run order)
+    so that the later revises the earlier exactly as separate loads would.
+    """
+    key = _COLUMNS[table][0]
+    runs = frame.partition_by("run_id", maintain_order=True, as_dict=False)
+    if len(runs) > 1 and pl.concat([r.select(key).unique() for r in runs]).is_duplicated().any():
+        return {k: v for run in sorted(runs, key=lambda r: r["run_id"][0])
+                for k, v in _upsert_runs(con, table, run).items()}
+    return _upsert_runs(con, table, frame)
+
+
+def _upsert_runs(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
+) -> dict[int, tuple[int, int, int]]:
+    """One statement per step for runs whose keys do not overlap."""
     key, payload = _COLUMNS[table]
     value_col = payload[0]
-    _stage(con, frame)
     match = " AND ".join(f"o.{k} = s.{k}" for k in key)
     differs = f"(o.{value_col} IS DISTINCT FROM s.{value_col})"
     if table == "core.observations":
         differs = f"({differs} OR o.value_note IS DISTINCT FROM s.value_note)"
-    revised = con.execute(
+    columns = (*key, *payload)
+    con.register("_stage_frame", frame.select(*columns, "run_id").to_arrow())
+    try:
+        # Each row classified once against the current rows: the counts per run, the
+        # revisions to retire and the rows to insert all follow from it.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _stage AS SELECT s.*, "  # noqa: S608
+            f"CASE WHEN o.is_current IS NULL THEN 'new' WHEN {differs} THEN 'revised' "
+            f"ELSE 'unchanged' END AS _status FROM _stage_frame AS s "
+            f"LEFT JOIN {table} AS o ON o.is_current AND {match}"
+        )
+    finally:
+        con.unregister("_stage_frame")
+    counts = {run: [0, 0, 0] for run in frame["run_id"].unique().to_list()}
+    slot = {"new": 0, "revised": 1, "unchanged": 2}
+    for run, status, n in con.execute(
+            "SELECT run_id, _status, count(*) FROM _stage GROUP BY ALL").fetchall():
+        counts[run][slot[status]] = n
+    con.execute(
         f"UPDATE {table} AS o SET is_current = FALSE FROM _stage AS s "  # noqa: S608
-        f"WHERE o.is_current AND {match} AND {differs}"
-    ).fetchone()[0]
-    columns = ", ".join((*key, *payload))
-    inserted = con.execute(
-        f"INSERT INTO {table} ({columns}, run_id, is_current) "  # noqa: S608
-        f"SELECT {', '.join('s.' + c for c in (*key, *payload))}, ?, TRUE FROM _stage AS s "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS o WHERE o.is_current AND {match})",
-        [run_id],
-    ).fetchone()[0]
+        f"WHERE s._status = 'revised' AND o.is_current AND {match}"
+    )
+    con.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}, run_id, is_current) "  # noqa: S608
+        f"SELECT {', '.join('s.' + c for c in columns)}, s.run_id, TRUE FROM _stage AS s "
+        "WHERE s._status <> 'unchanged'"
+    )
     con.execute("DROP TABLE _stage")
-    return inserted - revised, revised, frame.height - inserted
+    return {run: (new, revised, unchanged) for run, (new, revised, unchanged) in counts.items()}
 
 
 def register_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec]) -> None:

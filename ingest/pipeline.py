@@ -4,14 +4,20 @@ Loading the same bytes twice is a no-op that says so. A file with a whole-file p
 with no good rows, is refused: nothing reaches ``core``; the attempt and its reasons are
 logged in ``meta.ingest_runs`` and ``meta.rejects``. A partly bad file loads its good rows
 and quarantines the rest, all or nothing.
+
+A ZIP is the file the user offered: its members are all read and validated first, then
+written in one transaction (one ``meta.ingest_runs`` row per member, one insert per table
+for all of them), so a month's forty forces cost one commit, not forty. A refused member
+is logged as ever and the others load; loose files keep one transaction each.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +29,7 @@ from cjsdash.core.areas import AreaIndex
 from cjsdash.core.rollup import mark_pending, refresh_pending
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
-from ingest.load import register_sources, upsert_versioned
+from ingest.load import register_sources, upsert_versioned_runs
 
 SKIP_SUFFIXES = (".md", ".txt", ".json", ".yaml", ".yml", ".py", ".pdf", ".png")
 
@@ -82,36 +88,44 @@ def detect_loader(path: Path, data: bytes) -> Loader | None:
     return None
 
 
-def iter_files(paths: list[Path]) -> Iterator[tuple[str, Path, bytes]]:
-    """(display name, path, bytes) for files, folders (recursively) and ZIP members."""
+Batch = Iterator[tuple[str, Path, bytes]]
+"""(display name, path, bytes) of the files loaded in one transaction."""
+
+
+def iter_batches(paths: list[Path]) -> Iterator[Batch]:
+    """One batch per loose file (folders recursively) and one per ZIP: the ZIP is the file
+    the user offered, so its members load all or nothing, in one transaction."""
     for path in paths:
         if path.is_dir():
-            yield from iter_files(sorted(p for p in path.rglob("*") if p.is_file()))
+            yield from iter_batches(sorted(p for p in path.rglob("*") if p.is_file()))
         elif path.suffix.casefold() == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                for info in sorted(archive.infolist(), key=lambda i: i.filename):
-                    if not info.is_dir():
-                        member = Path(info.filename)
-                        yield f"{path.name}!{info.filename}", member, archive.read(info)
+            yield _zip_members(path)
         else:
-            yield path.name, path, path.read_bytes()
+            yield iter([(path.name, path, path.read_bytes())])
+
+
+def _zip_members(path: Path) -> Batch:
+    """A ZIP's members in name order, inflated two at a time: zlib releases the GIL, so this
+    takes 0.21 s instead of 0.37 s for the 83 MB of a month's forty forces."""
+    with zipfile.ZipFile(path) as archive, ThreadPoolExecutor(max_workers=2) as pool:
+        infos = sorted((i for i in archive.infolist() if not i.is_dir()),
+                       key=lambda i: i.filename)
+        for info, data in zip(infos, pool.map(archive.read, infos), strict=True):
+            yield f"{path.name}!{info.filename}", Path(info.filename), data
 
 
 def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: list[Path], *, loader_name: str | None = None,
     progress: Progress | None = None,
 ) -> list[IngestReport]:
-    """Load every file (one transaction each), then refresh the area rollup once."""
+    """Load every file (one transaction each; a ZIP's members in one), then refresh the area
+    rollup once."""
     reports = []
     # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
     con.execute("SET checkpoint_threshold = '1GB'")
     try:
-        for name, path, data in iter_files(paths):
-            if path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."):
-                reports.append(IngestReport(name, "skipped", message="not a data file"))
-                continue
-            reports.append(ingest_bytes(con, name, path, data, loader_name=loader_name,
-                                        progress=progress))
+        for batch in iter_batches(paths):
+            reports += ingest_batch(con, batch, loader_name=loader_name, progress=progress)
     finally:
         if progress:
             progress("summing up areas", 0, 1)
@@ -131,125 +145,284 @@ def ingest_bytes(
     con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes, *,
     loader_name: str | None = None, progress: Progress | None = None,
 ) -> IngestReport:
+    """One file in its own transaction."""
+    [report] = ingest_batch(con, iter([(name, path, data)]), loader_name=loader_name,
+                            progress=progress)
+    return report
+
+
+@dataclass
+class _Pending:
+    """A file read and waiting for its batch's transaction, which completes ``report``."""
+
+    report: IngestReport
+    sha: str
+    loader: Loader
+    started: datetime
+    result: ReadResult | None  # None: refused (the reason is report.message)
+
+
+def ingest_batch(
+    con: duckdb.DuckDBPyConnection, files: Batch, *, loader_name: str | None = None,
+    progress: Progress | None = None,
+) -> list[IngestReport]:
+    """Read and validate every file of the batch, then write them in one transaction: one
+    ``meta.ingest_runs`` row per file, one insert per table for all of them. Returns one
+    report per file, in order."""
+    if loader_name and loader_name not in LOADERS:
+        raise ValueError(f"unknown source '{loader_name}' (one of {', '.join(LOADERS)})")
+    slots: list[IngestReport | _File] = []
+    first: dict[str, _File] = {}  # by sha256: the same bytes twice in a batch are read once
+    for name, path, data in files:
+        slot = _classify(con, name, path, data, loader_name, first)
+        slots.append(slot)
+        if isinstance(slot, _File):
+            if slot.sha in first:
+                first[slot.sha].copies.append(slot)
+            else:
+                first[slot.sha] = slot
+    _read_all(con, list(first.values()), progress)
+    items = [s.pending for s in slots if isinstance(s, _File) and s.pending is not None]
+    _write(con, items, progress)
+    for original in first.values():
+        for copy in original.copies:
+            if copy.pending is None:  # the original loaded: the copy changes nothing
+                copy.report = _unchanged(copy.name, original.report.run_id or 0)
+    return [s if isinstance(s, IngestReport) else s.report for s in slots]
+
+
+@dataclass
+class _File:
+    """A file to read: its loader is known and its bytes are not loaded yet."""
+
+    name: str
+    path: Path
+    data: bytes
+    sha: str
+    loader: Loader
+    copies: list[_File] = field(default_factory=list)
+    """Later files of the batch with the same bytes (read once, through this one)."""
+    pending: _Pending | None = None
+    report: IngestReport = field(init=False)
+
+
+def _classify(con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes,
+              loader_name: str | None, first: dict[str, _File]) -> IngestReport | _File:
+    """A report for a file that will not be read (skipped, unchanged), else the file."""
+    if path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."):
+        return IngestReport(name, "skipped", message="not a data file")
     sha = hashlib.sha256(data).hexdigest()
+    if (done := _loaded_run(con, sha)) is not None:
+        return _unchanged(name, done)
+    if sha in first:
+        return _File(name, path, data, sha, first[sha].loader)
+    loader = LOADERS[loader_name] if loader_name else detect_loader(path, data)
+    if loader is None:
+        return IngestReport(name, "skipped", message="not a format cjsdash recognises")
+    return _File(name, path, data, sha, loader)
+
+
+def _loaded_run(con: duckdb.DuckDBPyConnection, sha: str) -> int | None:
     done = con.execute(
         "SELECT run_id FROM meta.ingest_runs WHERE sha256 = ? AND status = 'loaded' "
         "ORDER BY run_id LIMIT 1", [sha],
     ).fetchone()
-    if done:
-        return IngestReport(name, "unchanged", run_id=done[0],
-                            message=f"already loaded as run {done[0]}; nothing changed")
-    if loader_name:
-        if loader_name not in LOADERS:
-            raise ValueError(f"unknown source '{loader_name}' (one of {', '.join(LOADERS)})")
-        loader = LOADERS[loader_name]
-    else:
-        loader = detect_loader(path, data)
-    if loader is None:
-        return IngestReport(name, "skipped", message="not a format cjsdash recognises")
+    return done[0] if done else None
+
+
+def _unchanged(name: str, run_id: int) -> IngestReport:
+    return IngestReport(name, "unchanged", run_id=run_id,
+                        message=f"already loaded as run {run_id}; nothing changed")
+
+
+def _read_all(con: duckdb.DuckDBPyConnection, files: list[_File],
+              progress: Progress | None) -> None:
+    """Read and validate the files (no writes: the batch writes afterwards), by loader: all
+    of a loader's files at once when it can read them together."""
+    if not files:
+        return
+    context = read_context(con, default_vintage="")
     started = datetime.now()
-    if progress:
-        progress(f"reading {name}", 0, len(data))
-    context = read_context(con, default_vintage=f"{name} (sha256 {sha[:8]}, loaded {started:%Y-%m-%d})")
+    by_loader: dict[str, list[_File]] = {}
+    for file in files:
+        by_loader.setdefault(file.loader.spec.name, []).append(file)
+    for group in by_loader.values():
+        loader = group[0].loader
+        if progress:
+            progress(f"reading {_label(f.name for f in group)}", 0,
+                     sum(len(f.data) for f in group))
+        inputs = [(f.path, f.data, replace(context, default_vintage=(
+            f"{f.name} (sha256 {f.sha[:8]}, loaded {started:%Y-%m-%d})"))) for f in group]
+        if loader.read_batch is not None and len(group) > 1:
+            outcomes = loader.read_batch(inputs)
+        else:
+            outcomes = [_read_one(loader, *one) for one in inputs]
+        for file, outcome in zip(group, outcomes, strict=True):
+            _settle(file, outcome, started)
+
+
+def _read_one(loader: Loader, path: Path, data: bytes, context: ReadContext
+              ) -> ReadResult | FileRefused:
     try:
-        result = loader.read(path, data, context)
+        return loader.read(path, data, context)
     except FileRefused as exc:
-        return _refuse(con, name, sha, loader, started, exc.reason, exc.rejects, rows_in=0)
-    if result.frame.height == 0 and not any(raw.height for raw in result.raw.values()):
-        why = "no row could be loaded"
-        if result.rejects:
-            why += f"; first problem: {result.rejects[0].describe(name)}"
-        return _refuse(con, name, sha, loader, started, why, result.rejects, result.rows_in)
-    if progress:
-        progress(f"loading {name}", 0, result.frame.height)
-    report = _load(con, name, sha, loader, started, result)
-    if progress:
-        progress(f"loaded {name}", result.frame.height, result.frame.height)
-    return report
+        return exc
 
 
-def _insert_run(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
-                started: datetime, status: str, source: str | None, vintage: str | None,
-                rows_in: int, message: str) -> int:
-    run_id = con.execute("SELECT nextval('meta.run_ids')").fetchone()[0]
-    con.execute(
-        "INSERT INTO meta.ingest_runs (run_id, file_name, sha256, loader, source, vintage, "
-        "started_at, finished_at, rows_in, status, message) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [run_id, name, sha, loader.spec.name, source, vintage, started, datetime.now(),
-         rows_in, status, message],
+def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -> None:
+    """What a read gives: a load, or a refusal (also for each copy of the file)."""
+    for one in (file, *file.copies):
+        one.data = b""  # read: a ZIP's bytes need not stay in memory with its frames
+        if isinstance(outcome, FileRefused):
+            one.pending = _refused(one, started, outcome.reason, outcome.rejects, rows_in=0)
+        elif outcome.frame.height == 0 and not any(raw.height for raw in outcome.raw.values()):
+            why = "no row could be loaded"
+            if outcome.rejects:
+                why += f"; first problem: {outcome.rejects[0].describe(one.name)}"
+            one.pending = _refused(one, started, why, outcome.rejects, outcome.rows_in)
+        elif one is file:
+            report = IngestReport(
+                one.name, "loaded", loader=one.loader.spec.name, rows_in=outcome.rows_in,
+                rows_rejected=len(outcome.rejects), message="; ".join(outcome.notes),
+                rejects=outcome.rejects,
+            )
+            one.pending = _Pending(report, one.sha, one.loader, started, outcome)
+        if one.pending is not None:
+            one.report = one.pending.report
+
+
+def _refused(file: _File, started: datetime, reason: str, rejects: list[Reject],
+             rows_in: int) -> _Pending:
+    """A refusal is logged in meta only; core is untouched."""
+    report = IngestReport(file.name, "refused", loader=file.loader.spec.name, rows_in=rows_in,
+                          rows_rejected=len(rejects), message=reason, rejects=rejects)
+    return _Pending(report, file.sha, file.loader, started, None)
+
+
+def _label(names: Iterable[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{len(names)} files"
+
+
+def _write(con: duckdb.DuckDBPyConnection, items: list[_Pending],
+           progress: Progress | None) -> None:
+    """Everything the batch's files bring, in one transaction (all or nothing)."""
+    if not items:
+        return
+    rows = sum(i.result.frame.height for i in items if i.result is not None)
+    label = _label(i.report.file_name for i in items)
+    if progress:
+        progress(f"loading {label}", 0, rows)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_ids = con.execute("SELECT nextval('meta.run_ids') FROM range(?)",
+                              [len(items)]).fetchall()
+        for item, (run_id,) in zip(items, sorted(run_ids), strict=True):
+            item.report.run_id = run_id
+        loads = [item for item in items if item.result is not None]
+        _load_core(con, loads)
+        _load_raw(con, loads)
+        _insert_runs(con, items)
+        _insert_rejects(con, items)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if progress:
+        progress(f"loaded {label}", rows, rows)
+
+
+def _load_core(con: duckdb.DuckDBPyConnection, loads: list[_Pending]) -> None:
+    """Upsert the batch's frames, one statement per table when their keys do not overlap,
+    and note the measures the rollup must refresh."""
+    sources = {s for item in loads if item.result and item.result.table == "observations"
+               for s in item.result.frame["source"].unique().to_list()}
+    register_sources(con, [item.loader.spec for item in loads]
+                     + [source_spec(s) for s in sorted(sources)])
+    touched: set[str] = set()
+    for table in ("observations", "populations"):
+        parts = [(item, item.result.frame) for item in loads
+                 if item.result is not None and item.result.table == table]
+        if not parts:
+            continue
+        counts = _upsert(con, f"core.{table}", parts)
+        for item, frame in parts:
+            new, revised, unchanged = counts.get(item.report.run_id or 0, (0, 0, 0))
+            item.report.rows_loaded, item.report.rows_revised = new, revised
+            item.report.rows_unchanged = unchanged
+            if table == "observations" and (new or revised):
+                touched.update(frame["measure"].unique().to_list())
+    mark_pending(con, sorted(touched))
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: str,
+            parts: list[tuple[_Pending, pl.DataFrame]]) -> dict[int, tuple[int, int, int]]:
+    """All parts in one upsert, each row carrying its file's run id."""
+    frames = [frame.with_columns(pl.lit(item.report.run_id, pl.Int64).alias("run_id"))
+              for item, frame in parts]
+    return upsert_versioned_runs(con, table, pl.concat(frames, how="vertical_relaxed"))
+
+
+def _load_raw(con: duckdb.DuckDBPyConnection, loads: list[_Pending]) -> None:
+    """Record-level rows, by loader: all of a loader's files at once when it can."""
+    by_loader: dict[str, list[_Pending]] = {}
+    for item in loads:
+        by_loader.setdefault(item.loader.spec.name, []).append(item)
+    for items in by_loader.values():
+        loader = items[0].loader
+        runs = [(item.result, item.report.run_id) for item in items
+                if item.result is not None and item.report.run_id is not None]
+        if loader.load_raw_runs is not None:
+            loader.load_raw_runs(con, runs)
+        elif loader.load_raw is not None:
+            for result, run_id in runs:
+                loader.load_raw(con, result, run_id)
+
+
+def _insert_runs(con: duckdb.DuckDBPyConnection, items: list[_Pending]) -> None:
+    """One ``meta.ingest_runs`` row per file, with its counts."""
+    finished = datetime.now()
+    frame = pl.DataFrame(
+        [(i.report.run_id, i.report.file_name, i.sha, i.loader.spec.name,
+          i.result.source if i.result else None, i.result.vintage if i.result else None,
+          i.started, finished, i.report.rows_in, i.report.rows_loaded, i.report.rows_unchanged,
+          i.report.rows_revised, i.report.rows_rejected, i.report.status, i.report.message)
+         for i in items],
+        schema={"run_id": pl.Int64, "file_name": pl.String, "sha256": pl.String,
+                "loader": pl.String, "source": pl.String, "vintage": pl.String,
+                "started_at": pl.Datetime("us"), "finished_at": pl.Datetime("us"),
+                "rows_in": pl.Int64, "rows_loaded": pl.Int64, "rows_unchanged": pl.Int64,
+                "rows_revised": pl.Int64, "rows_rejected": pl.Int64, "status": pl.String,
+                "message": pl.String},
+        orient="row",
     )
-    return run_id
+    _insert_frame(con, "meta.ingest_runs", frame)
 
 
-def _insert_rejects(con: duckdb.DuckDBPyConnection, run_id: int, name: str,
-                    rejects: list[Reject]) -> None:
-    if rejects:
+def _insert_rejects(con: duckdb.DuckDBPyConnection, items: list[_Pending]) -> None:
+    """Every rejected row of the batch, with its file; a refusal without rejected rows logs
+    its reason as a whole-file reject."""
+    rows = []
+    for item in items:
+        rejects = item.report.rejects
+        if item.result is None and not rejects:
+            rejects = [Reject(None, None, None, item.report.message)]
+        rows += [(item.report.run_id, item.report.file_name, r.row, r.column, r.value, r.reason)
+                 for r in rejects]
+    if rows:
         frame = pl.DataFrame(
-            {
-                "run_id": [run_id] * len(rejects),
-                "file_name": [name] * len(rejects),
-                "row_number": [r.row for r in rejects],
-                "column_name": [r.column for r in rejects],
-                "value": [r.value for r in rejects],
-                "reason": [r.reason for r in rejects],
-            },
+            rows, orient="row",
             schema={"run_id": pl.Int64, "file_name": pl.String, "row_number": pl.Int64,
                     "column_name": pl.String, "value": pl.String, "reason": pl.String},
         )
-        con.register("_rejects", frame.to_arrow())
-        con.execute("INSERT INTO meta.rejects SELECT * FROM _rejects")
-        con.unregister("_rejects")
+        _insert_frame(con, "meta.rejects", frame)
 
 
-def _refuse(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
-            started: datetime, reason: str, rejects: list[Reject], rows_in: int) -> IngestReport:
-    """Log the refusal in meta only; core is untouched."""
-    con.execute("BEGIN TRANSACTION")
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Insert ``frame`` into ``table`` by column name (``table`` is one of our constants)."""
+    con.register("_insert_frame", frame.to_arrow())
     try:
-        run_id = _insert_run(con, name, sha, loader, started, "refused", None, None, rows_in,
-                             reason)
-        _insert_rejects(con, run_id, name, rejects or [Reject(None, None, None, reason)])
-        con.execute("UPDATE meta.ingest_runs SET rows_rejected = ? WHERE run_id = ?",
-                    [len(rejects), run_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return IngestReport(name, "refused", loader=loader.spec.name, run_id=run_id,
-                        rows_in=rows_in, rows_rejected=len(rejects), message=reason,
-                        rejects=rejects)
-
-
-def _load(con: duckdb.DuckDBPyConnection, name: str, sha: str, loader: Loader,
-          started: datetime, result: ReadResult) -> IngestReport:
-    table = f"core.{result.table}"
-    # Observations name their source per row (a board extract may name several); population
-    # rows name their census, which is described by the loader's own spec.
-    sources = (sorted(set(result.frame["source"].unique().to_list()))
-               if result.table == "observations" else [])
-    con.execute("BEGIN TRANSACTION")
-    try:
-        register_sources(con, [loader.spec] + [source_spec(s) for s in sources])
-        run_id = _insert_run(con, name, sha, loader, started, "loaded", result.source,
-                             result.vintage, result.rows_in, "; ".join(result.notes))
-        new, revised, unchanged = upsert_versioned(con, table, result.frame, run_id)
-        if loader.load_raw is not None:
-            loader.load_raw(con, result, run_id)
-        if result.table == "observations" and (new or revised):
-            mark_pending(con, sorted(set(result.frame["measure"].unique().to_list())))
-        _insert_rejects(con, run_id, name, result.rejects)
-        con.execute(
-            "UPDATE meta.ingest_runs SET rows_loaded = ?, rows_revised = ?, rows_unchanged = ?, "
-            "rows_rejected = ?, finished_at = ? WHERE run_id = ?",
-            [new, revised, unchanged, len(result.rejects), datetime.now(), run_id],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return IngestReport(
-        name, "loaded", loader=loader.spec.name, run_id=run_id, rows_in=result.rows_in,
-        rows_loaded=new, rows_revised=revised, rows_unchanged=unchanged,
-        rows_rejected=len(result.rejects), message="; ".join(result.notes),
-        rejects=result.rejects,
-    )
+        columns = ", ".join(frame.columns)
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _insert_frame")  # noqa: S608
+    finally:
+        con.unregister("_insert_frame")

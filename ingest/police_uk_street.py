@@ -1,8 +1,9 @@
 """data.police.uk street-level crime: one row per crime or anti-social behaviour incident.
 
 The monthly "street" download has one CSV per force and month
-(``2021-06/2021-06-cumbria-street.csv``; a ZIP of them is read member by member), UTF-8 with
-CRLF line endings and exactly this header::
+(``2021-06/2021-06-cumbria-street.csv``; the members of a ZIP of them are parsed one by one
+and validated and counted together, :func:`read_batch`), UTF-8 with CRLF line endings and
+exactly this header::
 
     Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,
     Crime type,Last outcome category,Context
@@ -176,15 +177,35 @@ def validate(frame: pl.DataFrame, stages: list[list[pl.Expr]], checks: list[Chec
              ) -> tuple[pl.DataFrame, list[Reject]]:
     """Derive columns (``stages`` in order) and evaluate the checks; split off the bad rows,
     one Reject each (the first check that fails names the column and the reason)."""
+    frame, details = _validated(frame, stages, checks, ())
+    return frame, _rejects(details)
+
+
+def validate_files(frame: pl.DataFrame, stages: list[list[pl.Expr]], checks: list[Check],
+                   by: str) -> tuple[pl.DataFrame, dict[int, list[Reject]]]:
+    """:func:`validate` for several files in one frame (``by`` numbers each row's file):
+    the rejects by file."""
+    frame, details = _validated(frame, stages, checks, (by,))
+    if details.height == 0:
+        return frame, {}
+    return frame, {key: _rejects(part) for (key,), part in
+                   details.partition_by(by, as_dict=True, maintain_order=True).items()}
+
+
+def _validated(frame: pl.DataFrame, stages: list[list[pl.Expr]], checks: list[Check],
+               keep: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The good rows, and one row per bad row: ``keep`` columns, row, column, reason, value."""
     lazy = frame.lazy()
     for stage in stages:
         lazy = lazy.with_columns(stage)
     frame = lazy.collect()
+    none = pl.DataFrame(schema={**{k: frame.schema[k] for k in keep}, "row": pl.Int64,
+                                "column": pl.String, "reason": pl.String, "value": pl.String})
     if not checks:
-        return frame, []
+        return frame, none
     flags = [mask.fill_null(False) for _, mask, _ in checks]
     if not frame.select(pl.any_horizontal(flags).any()).item():  # the fast path: a clean file
-        return frame, []
+        return frame, none
     frame = frame.with_columns(pl.any_horizontal(flags).alias("_bad"))
     bad_rows = frame.filter("_bad")
     column_expr = reason_expr = value_expr = None
@@ -194,11 +215,14 @@ def validate(frame: pl.DataFrame, stages: list[list[pl.Expr]], checks: list[Chec
         reason_expr = pl.when(flag).then(why).otherwise(reason_expr)
         value_expr = pl.when(flag).then(pl.col(column).cast(pl.String)).otherwise(value_expr)
     assert column_expr is not None and reason_expr is not None and value_expr is not None
-    details = bad_rows.select("row", column_expr.alias("column"), reason_expr.alias("reason"),
-                              value_expr.alias("value"))
-    rejects = [Reject(int(row), column, value, reason)
-               for row, column, reason, value in details.iter_rows()]
-    return frame.filter(~pl.col("_bad")).drop("_bad"), rejects
+    details = bad_rows.select(*keep, "row", column_expr.alias("column"),
+                              reason_expr.alias("reason"), value_expr.alias("value"))
+    return frame.filter(~pl.col("_bad")).drop("_bad"), details
+
+
+def _rejects(details: pl.DataFrame) -> list[Reject]:
+    return [Reject(int(row), column, value, reason) for row, column, reason, value
+            in details.select("row", "column", "reason", "value").iter_rows()]
 
 
 def lookup_expr(column: str, values: list[str | None], mapping: dict[str, object],
@@ -254,40 +278,47 @@ def coordinate_checks() -> list[Check]:
             for column, alias in (("Longitude", "lon"), ("Latitude", "lat"))]
 
 
-def count(agg: pl.LazyFrame, breakdown: str | None = None, column: str | None = None
-          ) -> pl.LazyFrame:
+def count(agg: pl.LazyFrame, breakdown: str | None = None, column: str | None = None,
+          by: tuple[str, ...] = KEYS) -> pl.LazyFrame:
     """From ``agg`` (row counts ``n`` per force, month and attributes): ``n`` summed per force
-    and month, and by ``breakdown`` (the values of ``column``) if given; other breakdowns ''."""
-    keys: list[str | pl.Expr] = list(KEYS)
+    and month (``by``: with the file, for a batch), and by ``breakdown`` (the values of
+    ``column``) if given; other breakdowns ''."""
+    keys: list[str | pl.Expr] = list(by)
     if breakdown is not None:
         keys.append(pl.col(column or breakdown).alias(breakdown))
     return agg.group_by(keys).agg(pl.col("n").sum()).select(
-        *KEYS, *[pl.col(b) if b == breakdown else pl.lit("").alias(b) for b in BREAKDOWNS],
+        *by, *[pl.col(b) if b == breakdown else pl.lit("").alias(b) for b in BREAKDOWNS],
         pl.col("n").cast(pl.Float64).alias("value"),
     )
 
 
 def observations(parts: list[tuple[str, pl.LazyFrame]], context: ReadContext, source: str,
-                 vintage: str) -> tuple[pl.DataFrame, list[str]]:
-    """(measure, counts) parts → one observation frame in a single collect. Measures the
-    registry does not know are left out, with a note saying so."""
+                 vintage: str | pl.Expr, keep: tuple[str, ...] = ()
+                 ) -> tuple[pl.DataFrame, list[str]]:
+    """(measure, counts) parts → one observation frame in a single collect (with the ``keep``
+    columns, e.g. the file of a batch). Measures the registry does not know are left out,
+    with a note saying so."""
     missing = sorted({m for m, _ in parts if m not in context.measures})
-    keep = [lazy.with_columns(pl.lit(m).alias("measure")) for m, lazy in parts
-            if m in context.measures]
+    selected = [lazy.with_columns(pl.lit(m).alias("measure")) for m, lazy in parts
+                if m in context.measures]
     notes = [f"measure '{m}' is not in the registry's measure catalogue: not loaded (the "
              "records are kept in raw)" for m in missing]
-    if not keep:
+    if not selected:
         return pl.DataFrame(schema=OBSERVATION_SCHEMA), notes
-    frame = pl.concat(keep).select(
+    frame = pl.concat(selected).select(
         "measure", *KEYS, *BREAKDOWNS, "value",
-        pl.lit(None, dtype=pl.String).alias("value_note"),
-        pl.lit(source).alias("source"), pl.lit(vintage).alias("vintage"),
+        pl.lit(None, dtype=pl.String).alias("value_note"), pl.lit(source).alias("source"),
+        (vintage if isinstance(vintage, pl.Expr) else pl.lit(vintage)).alias("vintage"),
+        *keep,
     ).collect()
     return frame, notes
 
 
 def area_notes(frame: pl.DataFrame) -> list[str]:
-    codes = set(frame["area_code"].unique().to_list())
+    return outside_notes(set(frame["area_code"].unique().to_list()))
+
+
+def outside_notes(codes: set[str]) -> list[str]:
     return [
         f"{name} ({code}) is not an England and Wales police force area: its figures are kept "
         "but never enter England and Wales totals"
@@ -303,21 +334,42 @@ def month_label(frame: pl.DataFrame) -> str:
 def replace_raw_slices(con: duckdb.DuckDBPyConnection, table: str, ddl: str,
                        frame: pl.DataFrame, run_id: int) -> int:
     """Create ``table`` if needed; replace its (month, area_code) slices with ``frame``."""
+    return replace_raw_slices_runs(con, table, ddl, [(frame, run_id)])
+
+
+def replace_raw_slices_runs(con: duckdb.DuckDBPyConnection, table: str, ddl: str,
+                            runs: list[tuple[pl.DataFrame, int]]) -> int:
+    """:func:`replace_raw_slices` for several files in one DELETE and one INSERT (a ZIP's
+    members). A slice in two files is the later file's, as if they were loaded in turn."""
     con.execute(ddl)
-    for month, area_code in frame.select("month", "area_code").unique().iter_rows():
-        con.execute(f"DELETE FROM {table} WHERE month = ? AND area_code = ?",  # noqa: S608
-                    [month, area_code]).fetchall()
-    view = "_police_uk_raw"
-    con.register(view, frame.to_arrow())
+    frame = pl.concat([f.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
+                       for f, run_id in runs])
+    if len(runs) > 1:
+        last = pl.col("run_id").max().over("month", "area_code")
+        frame = frame.filter(pl.col("run_id") == last)
+    con.register("_police_uk_slices", frame.select("month", "area_code").unique().to_arrow())
+    con.register("_police_uk_raw", frame.to_arrow())
     try:
-        columns = ", ".join(frame.columns)
-        con.execute(
-            f"INSERT INTO {table} ({columns}, run_id) SELECT {columns}, ? FROM {view}",  # noqa: S608
-            [run_id],
-        ).fetchall()
+        con.execute(f"DELETE FROM {table} AS t USING _police_uk_slices AS s "  # noqa: S608
+                    "WHERE t.month = s.month AND t.area_code = s.area_code").fetchall()
+        _insert_unordered(con, table, "_police_uk_raw", frame.columns)
     finally:
-        con.unregister(view)
+        con.unregister("_police_uk_raw")
+        con.unregister("_police_uk_slices")
     return frame.height
+
+
+def _insert_unordered(con: duckdb.DuckDBPyConnection, table: str, view: str,
+                      columns: list[str]) -> None:
+    """INSERT … SELECT without keeping the frame's row order (records have no meaningful
+    order), which lets DuckDB insert on every thread: 0.85 → 0.47 s for 384,170 rows."""
+    (keep,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        names = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}").fetchall()  # noqa: S608
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
 
 
 # --- the street-level loader -------------------------------------------------------------------
@@ -328,39 +380,103 @@ def detect(path: Path, data: bytes) -> bool:
 
 
 def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
-    frame = read_police_csv(path.name, data, HEADER, "street-level crime")
-    rows_in = frame.height
-    frame, rejects = validate(
+    [outcome] = read_batch([(path, data, context)])
+    if isinstance(outcome, FileRefused):
+        raise outcome
+    return outcome
+
+
+FILE = "_file"
+"""The column numbering each row's file in a batch."""
+
+
+def read_batch(files: list[tuple[Path, bytes, ReadContext]]) -> list[ReadResult | FileRefused]:
+    """Each file parsed on its own (its encoding, header and last line checked, its line
+    numbers kept), then all validated and counted in one pass: for a ZIP of forty forces,
+    one pass instead of forty."""
+    outcomes: list[ReadResult | FileRefused | None] = [None] * len(files)
+    frames = []
+    for i, (path, data, _) in enumerate(files):
+        try:
+            frame = read_police_csv(path.name, data, HEADER, "street-level crime")
+        except FileRefused as exc:
+            outcomes[i] = exc
+            continue
+        frames.append(frame.with_columns(pl.lit(i, pl.Int64).alias(FILE)))
+    if frames:
+        contexts = [context for _, _, context in files]
+        for i, result in _read_rows(pl.concat(frames), contexts).items():
+            outcomes[i] = result
+    assert all(outcome is not None for outcome in outcomes)  # parsed files have rows
+    return outcomes  # type: ignore[return-value]
+
+
+def _read_rows(frame: pl.DataFrame, contexts: list[ReadContext]) -> dict[int, ReadResult]:
+    """The parsed rows of one or more files (``FILE`` numbers them in ``contexts``)."""
+    rows_in = dict(frame.group_by(FILE).len().iter_rows())
+    context = contexts[0]  # areas and measures are the warehouse's: the same for every file
+    frame, rejects = validate_files(
         frame,
         [[area_code_expr(frame, "Falls within", context), *month_exprs(frame),
           *coordinate_exprs()]],
         [area_check("Falls within"), month_check(),
          ("Crime type", pl.col("Crime type").is_null(), "the crime type is empty"),
          *coordinate_checks()],
+        FILE,
     )
-    if frame.height == 0:
-        return ReadResult("observations", pl.DataFrame(schema=OBSERVATION_SCHEMA), rejects,
-                          rows_in, SPEC.name, context.default_vintage)
-    vintage = f"police.uk street {month_label(frame)}; {context.default_vintage}"
-    agg = frame.lazy().group_by(*KEYS, "Crime type", "Last outcome category").len("n")
+    per_file = frame.group_by(FILE).agg(
+        pl.col("period_start").min().alias("first"), pl.col("period_start").max().alias("last"),
+        pl.col("area_code").filter(pl.col("area_code").is_in(list(OUTSIDE_ENGLAND_WALES)))
+        .unique().alias("outside"),
+    )
+    vintages, outside = {}, {}
+    for i, first, last, codes in per_file.iter_rows():
+        months = first.strftime("%Y-%m") + ("" if first == last else f" to {last:%Y-%m}")
+        vintages[i] = f"police.uk street {months}; {contexts[i].default_vintage}"
+        outside[i] = outside_notes(set(codes))
+    by = (FILE, *KEYS)
+    agg = frame.lazy().group_by(*by, "Crime type", "Last outcome category").len("n")
     crimes = agg.filter(pl.col("Crime type") != ASB).with_columns(
         pl.col("Last outcome category").fill_null(NOT_STATED).alias("outcome")
     )
     out, notes = observations([
-        ("recorded_crimes", count(crimes)),
-        ("recorded_crimes", count(crimes, "offence_group", "Crime type")),
-        ("recorded_crimes", count(crimes, "outcome")),
-        ("asb_incidents", count(agg.filter(pl.col("Crime type") == ASB))),
-    ], context, SPEC.name, vintage)
-    raw = frame.select(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items())
-    return ReadResult(
-        table="observations", frame=out, rejects=rejects, rows_in=rows_in, source=SPEC.name,
-        vintage=vintage, notes=notes + area_notes(frame), raw={RAW_TABLE: raw},
-    )
+        ("recorded_crimes", count(crimes, by=by)),
+        ("recorded_crimes", count(crimes, "offence_group", "Crime type", by=by)),
+        ("recorded_crimes", count(crimes, "outcome", by=by)),
+        ("asb_incidents", count(agg.filter(pl.col("Crime type") == ASB), by=by)),
+    ], context, SPEC.name, pl.col(FILE).replace_strict(vintages, return_dtype=pl.String),
+        keep=(FILE,))
+    out_parts = _by_file(out)
+    raw_parts = _by_file(frame.select(FILE, *(pl.col(src).alias(dst)
+                                             for dst, src in _RAW_COLUMNS.items())))
+    empty = pl.DataFrame(schema=OBSERVATION_SCHEMA)
+    results = {}
+    for i, n in rows_in.items():
+        if i not in raw_parts:  # every row rejected
+            results[i] = ReadResult("observations", empty, rejects.get(i, []), n, SPEC.name,
+                                    contexts[i].default_vintage)
+            continue
+        results[i] = ReadResult(
+            table="observations", frame=out_parts.get(i, empty), rejects=rejects.get(i, []),
+            rows_in=n, source=SPEC.name, vintage=vintages[i], notes=notes + outside[i],
+            raw={RAW_TABLE: raw_parts[i]},
+        )
+    return results
+
+
+def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    return {key: part for (key,), part in
+            frame.partition_by(FILE, as_dict=True, include_key=False).items()}
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, run_id: int) -> int:
     return replace_raw_slices(con, RAW_TABLE, RAW_DDL, result.raw[RAW_TABLE], run_id)
 
 
-LOADER = Loader(spec=SPEC, detect=detect, read=read, load_raw=load_raw)
+def load_raw_runs(con: duckdb.DuckDBPyConnection, runs: list[tuple[ReadResult, int]]) -> int:
+    return replace_raw_slices_runs(con, RAW_TABLE, RAW_DDL,
+                                   [(result.raw[RAW_TABLE], run_id) for result, run_id in runs])
+
+
+LOADER = Loader(spec=SPEC, detect=detect, read=read, load_raw=load_raw,
+                load_raw_runs=load_raw_runs, read_batch=read_batch)

@@ -426,3 +426,123 @@ def test_the_real_2021_06_zip_loads_every_member(con) -> None:
     assert con.execute("SELECT count(*) FROM raw.police_uk_street").fetchone()[0] == 384_170
     areas = con.execute("SELECT count(DISTINCT area_code) FROM core.observations").fetchone()[0]
     assert areas == 40
+
+
+# --- a ZIP is one load: its members in one transaction, one run row each ------------------------
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def _june() -> dict[str, bytes]:
+    return {f"2021-06/{p.name}": p.read_bytes() for p in sorted((STREET / "2021-06").glob("*.csv"))}
+
+
+def test_a_zip_with_bad_members_loads_the_others_and_logs_each_problem(con, tmp_path) -> None:
+    members = _june()
+    gwent = "2021-06/2021-06-gwent-street.csv"
+    wales = "2021-06/2021-06-north-wales-street.csv"
+    members[gwent] = members[gwent][: members[gwent].rfind(b",", 0, len(members[gwent]) - 40)]
+    lines = members[wales].split(b"\r\n")
+    lines[3] = lines[3].replace(b"North Wales Police,North Wales Police",
+                                b"North Wales Police,Atlantis Police")
+    members[wales] = b"\r\n".join(lines)
+    reports = ingest_paths(con, [_zip(tmp_path / "june.zip", members)])
+    by_name = {r.file_name.split("!")[1]: r for r in reports}
+    assert len(reports) == 6
+    refused = by_name[gwent]
+    assert refused.status == "refused" and "looks truncated" in refused.message
+    partly = by_name[wales]
+    assert partly.status == "loaded"
+    assert [(r.row, r.column, r.value) for r in partly.rejects] == [
+        (4, "Falls within", "Atlantis Police")]
+    assert con.execute("SELECT count(*) FROM raw.police_uk_street").fetchone()[0] == 5 * 75 - 1
+    assert con.execute("SELECT count(*) FROM raw.police_uk_street WHERE falls_within = "
+                       "'Gwent Police'").fetchone()[0] == 0  # nothing of Gwent reached raw
+    assert con.execute("SELECT count(DISTINCT area_code) FROM core.observations"
+                       ).fetchone()[0] == 5  # ... or core
+    logged = con.execute(
+        "SELECT file_name, row_number, column_name, value FROM meta.rejects ORDER BY file_name"
+    ).fetchall()
+    assert logged == [(f"june.zip!{gwent}", None, None, None),
+                      (f"june.zip!{wales}", 4, "Falls within", "Atlantis Police")]
+    runs = con.execute("SELECT file_name, status, rows_in, rows_rejected, rows_loaded > 0 "
+                       "FROM meta.ingest_runs ORDER BY file_name").fetchall()
+    assert len(runs) == 6 and len({r[0] for r in runs}) == 6
+    assert (f"june.zip!{gwent}", "refused", 0, 0, False) in runs
+    assert (f"june.zip!{wales}", "loaded", 75, 1, True) in runs
+    run_ids = {run_id for (run_id,) in con.execute("SELECT run_id FROM meta.ingest_runs").fetchall()}
+    assert {r.run_id for r in reports} == run_ids
+
+
+def test_a_zip_offered_again_or_a_member_alone_is_unchanged(con, tmp_path) -> None:
+    archive = _zip(tmp_path / "june.zip", _june())
+    first = ingest_paths(con, [archive])
+    loaded(first)
+    again = ingest_paths(con, [archive])
+    assert [r.status for r in again] == ["unchanged"] * 6
+    assert [r.run_id for r in again] == [r.run_id for r in first]
+    [alone] = ingest_paths(con, [STREET / "2021-06" / "2021-06-gwent-street.csv"])
+    assert alone.status == "unchanged"
+    assert con.execute("SELECT count(*) FROM meta.ingest_runs").fetchone()[0] == 6
+    assert con.execute("SELECT count(*) FROM raw.police_uk_street").fetchone()[0] == 6 * 75
+
+
+def test_a_zip_member_revising_an_earlier_one_loads_as_if_one_after_the_other(
+    con, tmp_path,
+) -> None:
+    path = STREET / "2021-01" / "2021-01-cumbria-street.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    revised = b"\r\n".join(lines[:-6] + [b""])  # five rows fewer, same force and month
+    archive = _zip(tmp_path / "two.zip", {"a/cumbria.csv": path.read_bytes(),
+                                          "b/cumbria.csv": revised,
+                                          "c/cumbria-copy.csv": revised})
+    first, second, copy = ingest_paths(con, [archive])
+    assert (first.status, second.status, copy.status) == ("loaded", "loaded", "unchanged")
+    assert second.rows_revised > 0 and second.rows_loaded + second.rows_revised > 0
+    assert copy.run_id == second.run_id and "already loaded as run" in copy.message
+    assert con.execute("SELECT count(*) FROM raw.police_uk_street").fetchone()[0] == 70
+    assert con.execute("SELECT DISTINCT run_id FROM raw.police_uk_street").fetchall() == [
+        (second.run_id,)]
+    after = sum(r["Crime type"] != "Anti-social behaviour" for r in rows(revised))
+    assert value(con, "recorded_crimes", "E23000002", offence_group="", outcome="") == after
+    history = con.execute(
+        "SELECT run_id, is_current FROM core.observations WHERE measure = 'recorded_crimes' "
+        "AND area_code = 'E23000002' AND offence_group = '' AND outcome = '' ORDER BY run_id"
+    ).fetchall()
+    assert history == [(first.run_id, False), (second.run_id, True)]
+
+
+def test_reading_files_together_gives_what_reading_each_gives(con) -> None:
+    from dataclasses import replace
+
+    from ingest.base import FileRefused
+    from ingest.pipeline import read_context
+
+    context = read_context(con, default_vintage="")
+    files = [(p, p.read_bytes(), replace(context, default_vintage=p.name))
+             for p in sorted(STREET.rglob("*.csv"))]
+    data = files[0][1]
+    lines = data.split(b"\r\n")
+    lines[3] = lines[3].replace(b",2021-", b",2021-13-", 1)
+    files.append((Path("bad-row.csv"), b"\r\n".join(lines), context))
+    files.append((Path("truncated.csv"), data[: len(data) - 30], context))
+    together = police_uk_street.read_batch(files)
+    assert len(together) == len(files)
+    key = ["measure", "area_code", "offence_group", "outcome"]
+    for (path, data, file_context), got in zip(files, together, strict=True):
+        try:
+            alone = police_uk_street.read(path, data, file_context)
+        except FileRefused as refused:
+            assert isinstance(got, FileRefused) and got.reason == refused.reason
+            continue
+        assert not isinstance(got, FileRefused)
+        assert got.frame.sort(key).equals(alone.frame.sort(key)), path
+        assert (got.rejects, got.rows_in, got.notes, got.vintage) == (
+            alone.rejects, alone.rows_in, alone.notes, alone.vintage)
+        assert got.raw[police_uk_street.RAW_TABLE].equals(alone.raw[police_uk_street.RAW_TABLE])
+    assert [r.row for r in together[-2].rejects] == [4]
