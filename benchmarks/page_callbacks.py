@@ -37,9 +37,9 @@ import plotly.utils
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
-from cjsdash.server import create_app
+from cjsdash.server import create_app, warm
 from ingest.pipeline import ingest_paths
-from metrics import analysis, store
+from metrics import analysis
 from metrics.registry import default_registry
 
 NATIONAL = "K04000001"
@@ -177,9 +177,10 @@ def main() -> None:
         for name, calls in all_cases.items():  # the first call after a load, cache cold
             cold[name] = timed(calls[0])
         started = time.perf_counter()
-        store.warm(warehouse, registry).join()
-        print(f"figures for every area and grain computed (metrics.store, as the server does "
-              f"in the background at start and after a load): "
+        warm(warehouse, registry).join()
+        print(f"figures for every area and grain, and the shared comparisons, computed "
+              f"(cjsdash.server.warm, as the server does in the background at start and "
+              f"after a load): "
               f"{time.perf_counter() - started:.1f} s\n")
         base = baseline_reads(con, args.repeats)
         b50, b95 = pct(base, 0.5) * 1000, pct(base, 0.95) * 1000

@@ -8,11 +8,13 @@ components styled by ``style.css``.
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import dash
+import duckdb
 import flask
 from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
@@ -22,7 +24,7 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.uploads import make_uploader
 from layouts.context import Uploader, UploadOutcome, set_context
-from metrics import store
+from metrics import analysis, store
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -107,13 +109,28 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
             stack.close()
 
 
+def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
+    """In the background: every area's figures for every grain (:mod:`metrics.store`), and
+    on each the comparisons every area shares (every LCJB's and every force's headline
+    figures, and the demographic features behind computed peer groups), so that an area's
+    first view only computes what is its own."""
+    every = [i.id for i in registry.indicators]
+
+    def comparisons(con: duckdb.DuckDBPyConnection, grain: str) -> None:
+        for kind in ("lcjb", "force"):
+            analysis.kind_frame(con, registry, every, kind, grain)
+            analysis.demographic_features(con, kind)
+
+    return store.warm(warehouse, registry, then=comparisons)
+
+
 def _warming_after(upload: Uploader, warehouse: Warehouse, registry: Registry) -> Uploader:
     """The uploader, followed by a fresh warm-up of the figures when a load changed them."""
 
     def upload_then_warm(file_name: str, content: bytes) -> UploadOutcome:
         outcome = upload(file_name, content)
         if outcome.changed_warehouse:
-            store.warm(warehouse, registry)
+            warm(warehouse, registry)
         return outcome
 
     return upload_then_warm
@@ -130,7 +147,7 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     registry = registry or default_registry()
     upload = uploader if uploader is not None else make_uploader(warehouse)
     if get_settings().warm_figures:
-        store.warm(warehouse, registry)
+        warm(warehouse, registry)
         upload = _warming_after(upload, warehouse, registry)
     set_context(warehouse, registry, upload,
                 exporter if exporter is not None else PackExporter())

@@ -90,6 +90,20 @@ def headline_points(frame: pl.DataFrame | None, ind: Indicator) -> list[dict[str
     return rows.to_dicts() if rows.height else []
 
 
+def headline_points_by_indicator(indicators: Sequence[Indicator], history: pl.DataFrame
+                                 ) -> dict[str, list[dict[str, Any]]]:
+    """Every indicator's :func:`headline_points`, picked out of one history frame in a single
+    pass (the overview draws fifty sparklines; one filter each cost ~100 ms in all)."""
+    wanted = {i.id: ("", i.comparison.group if i.comparison else "") for i in indicators}
+    points: dict[str, list[dict[str, Any]]] = {}
+    if history.height == 0:
+        return points
+    for row in history.sort("indicator", "period_start").iter_rows(named=True):
+        if (row.get("breakdown") or "") in wanted.get(row["indicator"], ("",)):
+            points.setdefault(row["indicator"], []).append(row)
+    return points
+
+
 def describe_points(points: Sequence[dict[str, Any]], ind: Indicator) -> str:
     """A sentence describing a trend, from its headline points."""
     shown = [p for p in points if not p.get("suppressed") and not _is_missing(p.get("value"))]

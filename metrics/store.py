@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -67,8 +67,10 @@ def build(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
                                grain=grain, options=options)
     if version is not None:
         with _frames_lock:
-            for old in [k for k in _frames if k[0] != version]:
-                del _frames[old]  # an older version of the data: never asked for again
+            # An older version of the same warehouse file is never asked for again; other
+            # warehouses open in this process (tests, a second app) keep theirs.
+            for old in [k for k in _frames if k[0][0] == version[0] and k[0] != version]:
+                del _frames[old]
             _frames[_key(version, registry, grain, options)] = frame
     return frame
 
@@ -78,10 +80,12 @@ def clear() -> None:
         _frames.clear()
 
 
-def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_GRAINS
+def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_GRAINS, *,
+         then: Callable[[duckdb.DuckDBPyConnection, str], object] | None = None
          ) -> threading.Thread:
     """Build every grain's frame in a background thread, one at a time, holding off writers
-    only while each grain is computed. Returns the (daemon) thread."""
+    only while each grain is computed; ``then(con, grain)`` after each (the server warms the
+    comparisons built on the frame). Returns the (daemon) thread."""
 
     def run() -> None:
         with _warming:  # one warm-up at a time; a later one finds the earlier's frames
@@ -89,6 +93,8 @@ def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_
                 try:
                     with warehouse.reading():
                         build(warehouse.reader(), registry, grain)
+                        if then is not None:
+                            then(warehouse.reader(), grain)
                 except Exception:  # the pages compute what they need without the store
                     log.exception("warming the figures for grain %s failed", grain)
                     return

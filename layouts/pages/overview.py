@@ -19,6 +19,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cjsdash.core.periods import GRAIN_LABELS
+from layouts import charts
 from layouts import components as cx
 from layouts.context import get_context
 from metrics import views
@@ -37,22 +38,10 @@ def _period_choices(history: pl.DataFrame) -> list[tuple[date, str]]:
     return [(end, label) for end, label in ends.rows()]
 
 
-def _headline_points(registry: Any, history: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Each indicator's sparkline points, picked out of the history in one pass (as
-    :func:`layouts.charts.headline_points` picks one indicator's)."""
-    wanted = {i.id: ("", i.comparison.group if i.comparison else "")
-              for i in registry.indicators}
-    points: dict[str, list[dict[str, Any]]] = {}
-    for row in history.sort("indicator", "period_start").iter_rows(named=True):
-        if (row.get("breakdown") or "") in wanted.get(row["indicator"], ("",)):
-            points.setdefault(row["indicator"], []).append(row)
-    return points
-
-
 def _theme_sections(registry: Any, headline: pl.DataFrame, history: pl.DataFrame, *,
                     area: str, grain: str) -> list[Any]:
     rows_by_id = {r["indicator"]: r for r in headline.iter_rows(named=True)}
-    points = _headline_points(registry, history)
+    points = charts.headline_points_by_indicator(registry.indicators, history)
     sections: list[Any] = []
     for theme_, indicators in registry.by_theme():
         rows = [
