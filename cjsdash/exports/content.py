@@ -43,6 +43,7 @@ from metrics.options import Options
 from metrics.registry import Indicator, Registry
 from metrics.statistics import peers
 from metrics.views import NATIONAL, AreaChoice, format_value, unit_label
+from metrics.wording import CI_WORDS, POLARITY_WORDS
 
 from .packs import Pack, Placeholder, ResolvedItem, Section, resolve_items
 
@@ -52,20 +53,6 @@ MSG_UNAVAILABLE = "MSG average: not available for this area."
 NATIONAL_NAME = "England and Wales"
 AREA_KIND_SUFFIX = {"lcjb": " (LCJB)", "force": " (police force area)", "region": " (region)",
                     "country": " (country)"}  # as layouts.components.area_label writes them
-CI_WORDS = {
-    "wilson": "Wilson score interval for a proportion",
-    "poisson": "Poisson interval for a count (Byar's approximation; exact when small)",
-    "byar_exact": "Byar's approximation for the count (exact Poisson below 10), over the "
-                  "denominator",
-    "katz": "Katz log interval for a ratio of rates",
-    "normal": "Normal approximation",
-    "none": "No confidence interval",
-}
-POLARITY_WORDS = {
-    "higher_is_better": "Higher is better.",
-    "lower_is_better": "Lower is better.",
-    "neutral": "Neither higher nor lower is better: no target status is given.",
-}
 
 # The tidy table every format writes: one row per figure.
 FIGURE_COLUMNS: tuple[str, ...] = (

@@ -33,23 +33,10 @@ from layouts import components as cx
 from layouts.context import get_context
 from metrics import analysis, views
 from metrics.registry import Indicator
+from metrics.wording import CI_WORDS, POLARITY_WORDS
 
 PREFIX = "indicator"
 NO_REBASE = "none"
-POLARITY_WORDS = {
-    "higher_is_better": "Higher is better.",
-    "lower_is_better": "Lower is better.",
-    "neutral": "Neither higher nor lower is better: no target status is given.",
-}
-CI_WORDS = {
-    "wilson": "Wilson score interval for a proportion",
-    "poisson": "Poisson interval for a count (Byar's approximation; exact when small)",
-    "byar_exact": "Byar's approximation for the count (exact Poisson below 10), over the "
-                  "denominator",
-    "katz": "Katz log interval for a ratio of rates",
-    "normal": "Normal approximation",
-    "none": "No confidence interval",
-}
 SPC_TABLE: tuple[ax.Column, ...] = (
     ("period_label", "Period", None), ("numerator", "Numerator", ax.count_text),
     ("denominator", "Denominator", ax.count_text),
@@ -598,28 +585,23 @@ def _compare_download(n_clicks: int, area: str, grain: str, indicator_id: str, w
             "filename": f"{ind.id}_{grain}_{what}.csv"}
 
 
-@callback(
-    Output(f"{PREFIX}-funnel-download", "data"),
-    Input(f"{PREFIX}-funnel-download-button", "n_clicks"),
-    State(f"{PREFIX}-area", "value"),
-    State(f"{PREFIX}-grain", "value"),
-    State(f"{PREFIX}-id", "data"),
-    prevent_initial_call=True,
-)
-def download_funnel(n_clicks: int, area: str, grain: str, indicator_id: str) -> dict:
-    return _compare_download(n_clicks, area, grain, indicator_id, "funnel")
+def _register_compare_download(what: str) -> None:
+    """The funnel's and the ranking's CSV buttons: the same callback, one per chart."""
+
+    @callback(
+        Output(f"{PREFIX}-{what}-download", "data"),
+        Input(f"{PREFIX}-{what}-download-button", "n_clicks"),
+        State(f"{PREFIX}-area", "value"),
+        State(f"{PREFIX}-grain", "value"),
+        State(f"{PREFIX}-id", "data"),
+        prevent_initial_call=True,
+    )
+    def download(n_clicks: int, area: str, grain: str, indicator_id: str) -> dict:
+        return _compare_download(n_clicks, area, grain, indicator_id, what)
 
 
-@callback(
-    Output(f"{PREFIX}-rank-download", "data"),
-    Input(f"{PREFIX}-rank-download-button", "n_clicks"),
-    State(f"{PREFIX}-area", "value"),
-    State(f"{PREFIX}-grain", "value"),
-    State(f"{PREFIX}-id", "data"),
-    prevent_initial_call=True,
-)
-def download_rank(n_clicks: int, area: str, grain: str, indicator_id: str) -> dict:
-    return _compare_download(n_clicks, area, grain, indicator_id, "rank")
+for _chart in ("funnel", "rank"):
+    _register_compare_download(_chart)
 
 
 @callback(
