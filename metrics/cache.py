@@ -8,7 +8,9 @@ in-memory warehouse has none (tests build many) and is never cached.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -27,11 +29,23 @@ def _peer_count(con: duckdb.DuckDBPyConnection) -> int:
         return 0
 
 
+# A read-only connection's data cannot change while it is open: DuckDB lets no process write
+# a file another holds open, and ``Warehouse.writer()`` closes the readers before it opens.
+# So its version is read once per connection (a page request asks up to ~20 times).
+_READ_ONLY_VERSIONS: weakref.WeakKeyDictionary[Any, tuple[Any, ...] | None] = (
+    weakref.WeakKeyDictionary())
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     """(warehouse file, latest ingest run, runs, targets, peers) — None for an in-memory
-    warehouse, which is never cached."""
+    warehouse, which is never cached. Read once per read-only connection."""
+    try:
+        return _READ_ONLY_VERSIONS[con]
+    except (KeyError, TypeError):
+        pass
     rows = con.execute(  # fetchall, never fetchone: a half-read result blocks the cursor
         "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
+        " (SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()),"
         " (SELECT coalesce(max(run_id), 0) FROM meta.ingest_runs),"
         " (SELECT count(*) FROM meta.ingest_runs),"
         " (SELECT concat(count(*), ':', coalesce(sum(value), 0)) FROM core.targets)"
@@ -39,7 +53,12 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     row = rows[0] if rows else None
     if row is None or row[0] is None:
         return None
-    return (*row, _peer_count(con))
+    path, read_only, *state = row
+    version = (path, *state, _peer_count(con))
+    if read_only:
+        with contextlib.suppress(TypeError):  # no weak reference: read it each time
+            _READ_ONLY_VERSIONS[con] = version
+    return version
 
 
 def cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]

@@ -405,6 +405,28 @@ def test_msg_loader_through_the_pipeline(con) -> None:
     assert again.status == "unchanged"
 
 
+def test_data_version_is_read_once_per_reader_but_always_on_the_writer(tmp_path: Path) -> None:
+    from cjsdash.bootstrap import prepare
+
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    try:
+        with warehouse.writer() as con:
+            prepare(con)
+            before = an.data_version(con)
+            _load_witnesses(con, tmp_path)
+            after = an.data_version(con)  # the writer's data changes: read every time
+            assert before != after
+        reader = warehouse.reader()
+        seen = an.data_version(reader)
+        assert seen == after
+        with warehouse.writer() as con:
+            _load_witnesses(con, tmp_path, name="w2.csv", period="2024-25 Q2")
+        fresh = an.data_version(warehouse.reader())  # readers reopen after a write
+        assert fresh != seen and fresh[1] > seen[1]
+    finally:
+        warehouse.close()
+
+
 def test_cache_follows_the_data_version(tmp_path: Path) -> None:
     from cjsdash.bootstrap import prepare
 
