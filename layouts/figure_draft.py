@@ -1,0 +1,175 @@
+"""Figures drafted as plain plotly JSON, validated in the tests rather than on every request.
+
+``plotly.graph_objects.Figure`` checks every property through its validators as it is set:
+for the pages' charts that cost 20–150 ms a figure, more than the figures' statistics. A
+:class:`Draft` offers the few ``go.Figure`` methods the chart factories use, collects plain
+dicts and hands Dash (which accepts a dict as ``dcc.Graph.figure``) the JSON plotly.js reads:
+:meth:`Draft.spec`. The same JSON makes a validated ``go.Figure`` (:meth:`Draft.figure`, or
+``go.Figure(spec)``): the tests build one from every chart they look at, so a misspelt
+property still fails a test, and the board-pack exporters draw the spec with kaleido.
+
+Semantics kept from ``go.Figure``: ``update_layout``/``update_xaxes``/``update_yaxes`` merge
+nested dicts; ``add_hline``/``add_vline``/``add_vrect`` draw across the plot's domain;
+:meth:`Draft.grid` lays out subplots as ``plotly.subplots.make_subplots`` does (axis domains,
+anchors, shared y axes, titles as annotations; tested equal to it).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+Spec = dict[str, Any]
+
+
+def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
+    """Merge ``more`` into ``into`` as ``go.Figure.update_*`` does (nested dicts merged)."""
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+
+
+@cache
+def _template_json(name: str) -> dict[str, Any]:
+    return pio.templates[name].to_plotly_json()
+
+
+def template_json(name: str | None = None) -> dict[str, Any]:
+    """A registered template as plotly JSON (the default template when ``name`` is None)."""
+    return copy.deepcopy(_template_json(name or pio.templates.default))
+
+
+def _axis_name(axis: str, index: int) -> str:
+    return axis if index == 1 else f"{axis}{index}"
+
+
+class Draft:
+    """A figure being drafted: traces and layout as plain dicts (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.data: list[dict[str, Any]] = []
+        self.layout: dict[str, Any] = {}
+        self._axes = 1  # subplots laid out by grid(): every axis pair update_*axes reaches
+        self._cols = 1
+
+    # --- traces ---------------------------------------------------------------------------
+
+    def add_trace(self, trace: dict[str, Any], *, row: int | None = None,
+                  col: int | None = None) -> None:
+        """A trace as a dict with its ``type``; on subplot (row, col) of a :meth:`grid`."""
+        if row is not None and col is not None:
+            index = (row - 1) * self._cols + col
+            trace = {**trace, "xaxis": _axis_name("x", index), "yaxis": _axis_name("y", index)}
+        self.data.append(trace)
+
+    def add_scatter(self, *, row: int | None = None, col: int | None = None,
+                    **trace: Any) -> None:
+        self.add_trace({"type": "scatter", **trace}, row=row, col=col)
+
+    def add_bar(self, *, row: int | None = None, col: int | None = None, **trace: Any) -> None:
+        self.add_trace({"type": "bar", **trace}, row=row, col=col)
+
+    def add_heatmap(self, **trace: Any) -> None:
+        self.add_trace({"type": "heatmap", **trace})
+
+    # --- shapes and annotations ---------------------------------------------------------------
+
+    def add_annotation(self, **annotation: Any) -> None:
+        self.layout.setdefault("annotations", []).append(annotation)
+
+    def add_shape(self, **shape: Any) -> None:
+        self.layout.setdefault("shapes", []).append(shape)
+
+    def add_hline(self, *, y: Any, line: dict[str, Any] | None = None, **style: Any) -> None:
+        """A line across the plot at ``y`` (data value: on a log axis, the value itself)."""
+        self.add_shape(type="line", xref="x domain", yref="y", x0=0, x1=1, y0=y, y1=y,
+                       line=line or {}, **style)
+
+    def add_vline(self, *, x: Any, line: dict[str, Any] | None = None, **style: Any) -> None:
+        """A line up the plot at ``x`` (data value: on a log axis, the value itself)."""
+        self.add_shape(type="line", xref="x", yref="y domain", x0=x, x1=x, y0=0, y1=1,
+                       line=line or {}, **style)
+
+    def add_vrect(self, *, x0: Any, x1: Any, **style: Any) -> None:
+        """A band up the plot from ``x0`` to ``x1`` (``line_width`` as in ``go.Figure``)."""
+        line = {"width": style.pop("line_width")} if "line_width" in style else {}
+        self.add_shape(type="rect", xref="x", yref="y domain", x0=x0, x1=x1, y0=0, y1=1,
+                       line=line, **style)
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def update_layout(self, **layout: Any) -> None:
+        merge(self.layout, layout)
+
+    def _update_axes(self, axis: str, settings: dict[str, Any], col: int | None) -> None:
+        for index in range(1, self._axes + 1):
+            if col is None or (index - 1) % self._cols + 1 == col:
+                merge(self.layout.setdefault(_axis_name(axis, index), {}), settings)
+
+    def update_xaxes(self, *, col: int | None = None, **axis: Any) -> None:
+        """Every x axis (or those in column ``col``), as ``go.Figure.update_xaxes``."""
+        self._update_axes("xaxis", axis, col)
+
+    def update_yaxes(self, *, col: int | None = None, **axis: Any) -> None:
+        """Every y axis (or those in column ``col``), as ``go.Figure.update_yaxes``."""
+        self._update_axes("yaxis", axis, col)
+
+    def grid(self, rows: int, cols: int, *, titles: list[str] | None = None,
+             horizontal_spacing: float = 0.2, vertical_spacing: float = 0.3,
+             shared_yaxes: bool = False, title_size: int = 16) -> None:
+        """Lay out ``rows`` × ``cols`` subplots as ``make_subplots`` does (top-left first;
+        its default spacings are 0.2 / cols and 0.3 / rows — pass the ones wanted)."""
+        width = (1.0 - horizontal_spacing * (cols - 1)) / cols
+        height = (1.0 - vertical_spacing * (rows - 1)) / rows
+        self._axes, self._cols = rows * cols, cols
+        annotations = []
+        for r in range(rows):
+            y0 = 1.0 - r * (height + vertical_spacing) - height
+            y_domain = [max(0.0, y0), min(1.0, y0 + height)]
+            for c in range(cols):
+                index = r * cols + c + 1
+                x0 = c * (width + horizontal_spacing)
+                x_domain = [x0, min(1.0, x0 + width)]
+                x_name, y_name = _axis_name("xaxis", index), _axis_name("yaxis", index)
+                anchor_x, anchor_y = _axis_name("x", index), _axis_name("y", index)
+                merge(self.layout.setdefault(x_name, {}), {"anchor": anchor_y,
+                                                           "domain": x_domain})
+                y_axis: dict[str, Any] = {"anchor": anchor_x, "domain": y_domain}
+                if shared_yaxes and c > 0:
+                    y_axis |= {"matches": _axis_name("y", r * cols + 1),
+                               "showticklabels": False}
+                merge(self.layout.setdefault(y_name, {}), y_axis)
+                if titles and index <= len(titles):
+                    annotations.append({
+                        "font": {"size": title_size}, "showarrow": False,
+                        "text": titles[index - 1], "x": (x_domain[0] + x_domain[1]) / 2,
+                        "xanchor": "center", "xref": "paper", "y": y_domain[1],
+                        "yanchor": "bottom", "yref": "paper"})
+        self.layout["annotations"] = annotations + self.layout.get("annotations", [])
+
+    # --- out ----------------------------------------------------------------------------------
+
+    def spec(self) -> Spec:
+        """The figure as plotly JSON (the template written out, as ``go.Figure`` does)."""
+        layout = dict(self.layout)
+        template = layout.get("template")
+        if template is None or isinstance(template, str):
+            layout["template"] = template_json(template)
+        return {"data": self.data, "layout": layout}
+
+    def figure(self) -> go.Figure:
+        """A validated ``go.Figure`` of the same JSON (for tests and image exports)."""
+        return go.Figure(self.spec())
+
+
+def height(spec: Spec | go.Figure, default: int) -> int:
+    """The figure's layout height, or ``default``."""
+    if isinstance(spec, go.Figure):
+        return spec.layout.height or default
+    return spec.get("layout", {}).get("height") or default

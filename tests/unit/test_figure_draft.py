@@ -1,0 +1,81 @@
+"""The figure draft: plain plotly JSON equal to what ``go.Figure`` and ``make_subplots`` make."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import pytest
+from plotly.subplots import make_subplots
+
+from layouts import theme
+from layouts.figure_draft import Draft, height, template_json
+
+
+def _json(fig: go.Figure) -> dict:
+    return fig.to_plotly_json()
+
+
+@pytest.mark.parametrize(("rows", "cols", "h", "v", "shared"), [
+    (2, 3, 0.06, 0.19, False), (1, 3, 0.03, 0.3, True), (1, 1, 0.2, 0.3, False),
+    (3, 2, 0.1, 0.05, True)])
+def test_grid_lays_out_subplots_as_make_subplots(rows: int, cols: int, h: float, v: float,
+                                                  shared: bool) -> None:
+    titles = [f"panel {i}" for i in range(rows * cols - (1 if rows * cols > 1 else 0))]
+    expected = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
+                             horizontal_spacing=h, vertical_spacing=v, shared_yaxes=shared)
+    expected.add_trace(go.Bar(x=["a"], y=[1]), row=rows, col=cols)
+    expected.update_yaxes(rangemode="tozero", col=1)
+    draft = Draft()
+    draft.grid(rows, cols, titles=titles, horizontal_spacing=h, vertical_spacing=v,
+               shared_yaxes=shared)
+    draft.add_bar(x=["a"], y=[1], row=rows, col=cols)
+    draft.update_yaxes(rangemode="tozero", col=1)
+    got, want = _json(draft.figure()), _json(expected)
+    assert got["data"] == want["data"]
+    for key, axis in want["layout"].items():
+        if key.startswith(("xaxis", "yaxis")):
+            assert got["layout"][key]["anchor"] == axis["anchor"]
+            assert got["layout"][key]["domain"] == pytest.approx(axis["domain"])
+            for extra in ("matches", "showticklabels", "rangemode"):
+                assert got["layout"][key].get(extra) == axis.get(extra), (key, extra)
+    assert len(got["layout"]["annotations"]) == len(titles)
+    for mine, theirs in zip(got["layout"]["annotations"], want["layout"]["annotations"],
+                            strict=True):
+        assert mine["text"] == theirs["text"]
+        assert (mine["x"], mine["y"]) == pytest.approx((theirs["x"], theirs["y"]))
+
+
+def test_lines_bands_and_updates_match_go_figure() -> None:
+    expected = go.Figure()
+    expected.add_scatter(x=[1, 2], y=[3, 4], name="a")
+    expected.add_hline(y=1, line={"color": "#000000", "width": 1})
+    expected.add_vline(x=1.5, line={"dash": "dash"})
+    expected.add_vrect(x0=0.5, x1=1.5, fillcolor="#eeeeee", line_width=0, layer="below")
+    expected.update_layout(template=theme.TEMPLATE_NAME, title={"text": "t"}, height=300)
+    expected.update_layout(title={"subtitle": {"text": "s"}})
+    expected.update_xaxes(type="log")
+    draft = Draft()
+    draft.add_scatter(x=[1, 2], y=[3, 4], name="a")
+    draft.add_hline(y=1, line={"color": "#000000", "width": 1})
+    draft.add_vline(x=1.5, line={"dash": "dash"})
+    draft.add_vrect(x0=0.5, x1=1.5, fillcolor="#eeeeee", line_width=0, layer="below")
+    draft.update_layout(template=theme.TEMPLATE_NAME, title={"text": "t"}, height=300)
+    draft.update_layout(title={"subtitle": {"text": "s"}})
+    draft.update_xaxes(type="log")
+    assert _json(draft.figure()) == _json(expected)
+    assert height(draft.spec(), 460) == 300 and height(go.Figure(), 460) == 460
+
+
+def test_spec_writes_the_template_out_and_is_not_shared() -> None:
+    draft = Draft()
+    draft.update_layout(template=theme.TEMPLATE_NAME)
+    spec = draft.spec()
+    assert spec["layout"]["template"] == template_json(theme.TEMPLATE_NAME)
+    spec["layout"]["template"]["layout"]["font"]["size"] = 99  # a caller's change stays theirs
+    assert template_json(theme.TEMPLATE_NAME)["layout"]["font"]["size"] != 99
+
+
+def test_a_misspelt_property_fails_when_the_spec_is_validated() -> None:
+    draft = Draft()
+    draft.add_scatter(x=[1], y=[1], colour="red")
+    with pytest.raises(ValueError, match="colour"):
+        draft.figure()
