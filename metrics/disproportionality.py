@@ -113,9 +113,40 @@ def stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, *
     Columns: area_code, stage, period_start, period_end, group, value, source, vintage,
     synthetic. One source per area, stage and period: the lowest priority number among the
     sources that break the stage down by ethnicity (then by name), for every group alike.
+
+    Every area's counts for a grain and definition are read once per data version
+    (:func:`every_area_counts`) and each request takes its areas' and stages' rows from
+    them — the same rows as reading those areas alone (tested); an in-memory warehouse
+    (never cached) reads its areas each time.
     """
     if ethnicity_source not in ETHNICITY_WORDS:
         raise ValueError(f"ethnicity_source must be one of {', '.join(ETHNICITY_WORDS)}")
+    chosen = {s.id for s in _stage_list(default_stages(), stages)}
+    if cache.data_version(con) is None:
+        return _stage_counts(con, areas, grain, ethnicity_source, stages)
+    every = every_area_counts(con, grain, ethnicity_source)
+    parts = [every[a] for a in dict.fromkeys(areas) if a in every]
+    if not parts:
+        return _empty_counts()
+    frame = pl.concat(parts) if len(parts) > 1 else parts[0]
+    return frame if stages is None else frame.filter(pl.col("stage").is_in(chosen))
+
+
+def every_area_counts(con: duckdb.DuckDBPyConnection, grain: str,
+                      ethnicity_source: EthnicitySource = "officer") -> dict[str, pl.DataFrame]:
+    """:func:`stage_counts` of every area for this grain and definition, by area: read in
+    one pass and kept for this data version (the warm-up reads the page's default grain)."""
+    def read() -> dict[str, pl.DataFrame]:
+        frame = _stage_counts(con, _area_codes(con), grain, ethnicity_source, None)
+        return {code: part for (code,), part in
+                frame.partition_by("area_code", as_dict=True).items()}
+
+    return cache.cached(con, ("dq-every-area-counts", grain, ethnicity_source), read)
+
+
+def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,
+                  ethnicity_source: EthnicitySource, stages: Sequence[str] | None
+                  ) -> pl.DataFrame:
     by_measure = _measure_stages(_stage_list(default_stages(), stages), ethnicity_source)
     measures = sorted(by_measure)
     native = pl.concat(
@@ -157,9 +188,21 @@ def _empty_counts() -> pl.DataFrame:
 
 
 def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
-    """Populations per area × year × source × group ('' = all), rolled up to each area (kept
-    for this data version: the page asks for the same ones many times)."""
-    return cache.cached(con, ("dq-populations", tuple(areas)), lambda: _populations(con, areas))
+    """Populations per area × year × source × group ('' = all), rolled up to each area:
+    every area's read once per data version, each request taking its areas' rows."""
+    if cache.data_version(con) is None:
+        return _populations(con, areas)
+    every = cache.cached(con, ("dq-every-area-populations",), lambda: {
+        code: part for (code,), part in _populations(con, _area_codes(con))
+        .partition_by("area_code", as_dict=True).items()})
+    parts = [every[a] for a in dict.fromkeys(areas) if a in every]
+    if not parts:
+        return _populations(con, [])
+    return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _area_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
 
 
 def _populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
@@ -222,49 +265,40 @@ def _chain(stage_list: list[Stage], by_stage: dict[str, dict[str, float]]) -> li
             if s.is_population or any(g in by_stage.get(s.id, {}) for g in GROUPS)]
 
 
-def _group_counts(by_group: dict[str, float]) -> np.ndarray:
-    """One count per group; a group the source does not list had none (0)."""
-    return np.array([by_group.get(g, 0.0) for g in GROUPS], dtype=np.float64)
-
-
-def _one_cell(chain: list[Stage], by_stage: dict[str, dict[str, float]],
-              pop: dict[str, float], reference: str, min_count: float,
-              level: float) -> dict[str, np.ndarray]:
-    """Every figure of one area and period: arrays of (len(chain) − 1) × len(GROUPS)."""
-    pops = np.array([pop.get(g, math.nan) for g in GROUPS], dtype=np.float64)
-    counts = {POPULATION: pops, **{s.id: _group_counts(by_stage[s.id])
-                                    for s in chain if not s.is_population}}
-    ids = [s.id for s in chain]
-    table = dp.relative_rate_index(counts, ids, reference, groups=GROUPS,
-                                   min_count=min_count, level=level)
-    ref = GROUPS.index(reference)
-    x = table.numerator
-    pop_b = np.broadcast_to(pops, x.shape)
+def _cell_figures(counts: np.ndarray, pops: np.ndarray, ref: int, min_count: float,
+                  level: float) -> dict[str, np.ndarray]:
+    """Every figure of many areas and periods with the same chain of stages, in one pass:
+    ``counts`` is (cells, stages, groups) with the populations first; arrays out are
+    (cells, stages − 1, groups)."""
+    table = dp.relative_rate_index_batch(counts, ref, min_count=min_count, level=level)
+    x = table["numerator"]
+    pop_b = np.broadcast_to(pops[:, None, :], x.shape)
     rate, rate_lo, rate_hi, rate_method = st.rate_interval(x, pop_b, multiplier=1000.0,
                                                            level=level)
     ratio, r_lo, r_hi, r_sig, r_est = st.rate_ratio(
-        x, pop_b, x[:, [ref]], pop_b[:, [ref]], z=st.z_for(level),
+        x, pop_b, x[..., [ref]], pop_b[..., [ref]], z=st.z_for(level),
         population_denominators=True)
     if not r_est.all():  # the exact conditional test only where a zero leaves no Katz CI
-        p_pop = st.exact_poisson_ratio_test(x, pop_b, x[:, [ref]], pop_b[:, [ref]])
+        p_pop = st.exact_poisson_ratio_test(x, pop_b, x[..., [ref]], pop_b[..., [ref]])
         r_sig = np.where(r_est, r_sig, p_pop < 1.0 - level)
-    excluded = table.status == dp.STATUS_EXCLUDED
-    untested = excluded | (table.status == dp.STATUS_INSUFFICIENT)
+    status = table["status"]
+    excluded = status == dp.STATUS_EXCLUDED
+    untested = excluded | (status == dp.STATUS_INSUFFICIENT)
     ratio = np.where(excluded, np.nan, ratio)
-    ratio[:, ref] = np.where(np.isfinite(x[:, ref]) & (x[:, ref] > 0), 1.0, np.nan)
+    ratio[..., ref] = np.where(np.isfinite(x[..., ref]) & (x[..., ref] > 0), 1.0, np.nan)
     r_lo = np.where(excluded, np.nan, r_lo)
     r_hi = np.where(excluded, np.nan, r_hi)
-    r_lo[:, ref], r_hi[:, ref] = np.nan, np.nan
+    r_lo[..., ref], r_hi[..., ref] = np.nan, np.nan
     r_sig = r_sig & ~untested
-    r_sig[:, ref] = False
+    r_sig[..., ref] = False
     with np.errstate(divide="ignore", invalid="ignore"):
-        ref_rate = x[:, [ref]] / pop_b[:, [ref]]
+        ref_rate = x[..., [ref]] / pop_b[..., [ref]]
     excess = np.where(excluded, np.nan, dp.excess_count(x, pop_b, ref_rate))
     figures = {
-        "count": x, "previous_count": table.denominator, "stage_rate": table.rate,
-        "rri": table.rri, "rri_lower": table.lower, "rri_upper": table.upper,
-        "p_exact": table.p_exact, "significant": table.significant,
-        "significance_method": table.significance_method, "status": table.status,
+        "count": x, "previous_count": table["denominator"], "stage_rate": table["rate"],
+        "rri": table["rri"], "rri_lower": table["lower"], "rri_upper": table["upper"],
+        "p_exact": table["p_exact"], "significant": table["significant"],
+        "significance_method": table["significance_method"], "status": status,
         "rate_per_1000": np.where(excluded, np.nan, rate),
         "rate_lower": np.where(excluded, np.nan, rate_lo),
         "rate_upper": np.where(excluded, np.nan, rate_hi),
@@ -284,13 +318,15 @@ _NUMBERS = ("stage_rate", "rri", "rri_lower", "rri_upper", "p_exact", "rate_per_
 def _exclude_small_reference(figures: dict[str, np.ndarray], pops: np.ndarray, ref: int
                              ) -> dict[str, np.ndarray]:
     """A reference group under 1% of the population is no base for a comparison either
-    (METHODS.md's 1% rule): every other group's comparison is excluded too."""
-    total = np.nansum(np.where(pops > 0, pops, 0.0))
-    if total > 0 and pops[ref] / total >= dp.DEFAULT_MIN_SHARE:
+    (METHODS.md's 1% rule): in those cells every other group's comparison is excluded too."""
+    total = np.nansum(np.where(pops > 0, pops, 0.0), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        small = ~((total > 0) & (pops[:, ref] / total >= dp.DEFAULT_MIN_SHARE))
+    if not small.any():
         return figures
-    others = np.ones(figures["status"].shape, dtype=bool)
-    others[:, ref] = False
-    out = {k: np.array(v, copy=True) for k, v in figures.items()}
+    others = np.broadcast_to(small[:, None, None], figures["status"].shape).copy()
+    others[..., ref] = False
+    out = dict(figures)
     for key in _NUMBERS:
         out[key] = np.where(others, np.nan, out[key])
     out["status"] = np.where(others, dp.STATUS_EXCLUDED, out["status"]).astype(np.str_)
@@ -301,32 +337,67 @@ def _exclude_small_reference(figures: dict[str, np.ndarray], pops: np.ndarray, r
     return out
 
 
-def _cell_rows(key: tuple, chain: list[Stage], by_stage: dict[str, dict[str, float]],
-               pop: dict[str, float], reference: str, min_count: float, level: float
-               ) -> list[dict]:
-    area, start, end = key
-    pops = np.array([pop.get(g, math.nan) for g in GROUPS], dtype=np.float64)
-    total = np.nansum(np.where(pops > 0, pops, 0.0))
-    share = pops / total if total > 0 else np.full(len(GROUPS), math.nan)
-    rows = [
-        {"area_code": area, "period_start": start, "period_end": end, "stage": POPULATION,
-         "stage_order": 0, "previous_stage": None, "group": g, "count": pops[k],
-         "population": pops[k], "population_share": share[k], "status": STATUS_BASE,
-         "significant": False, "ratio_significant": False}
-        for k, g in enumerate(GROUPS)
-    ]
+def _column(name: str, values: Sequence[object] | np.ndarray) -> pl.Series:
+    return pl.Series(name, values, dtype=MATRIX_SCHEMA[name], strict=False)
+
+
+def _chain_frame(chain: list[Stage], cells: list[tuple[tuple, dict, dict[str, float], str]],
+                 reference: str, min_count: float, level: float) -> pl.DataFrame:
+    """The rows of every cell (area and period) sharing one chain of stages: the population
+    rows, then each stage × group with its figures (:func:`_cell_figures`)."""
+    n_groups = len(GROUPS)
+    keys = [c[0] for c in cells]
+    pops = np.array([[c[2].get(g, math.nan) for g in GROUPS] for c in cells],
+                    dtype=np.float64)
+    total = np.nansum(np.where(pops > 0, pops, 0.0), axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, pops / total, math.nan)
+
+    def per_cell(values: list, times: int) -> list:
+        return [v for v in values for _ in range(times)]
+
+    sources = [c[3] for c in cells]
+    base = pl.DataFrame([
+        _column("area_code", per_cell([k[0] for k in keys], n_groups)),
+        _column("period_start", per_cell([k[1] for k in keys], n_groups)),
+        _column("period_end", per_cell([k[2] for k in keys], n_groups)),
+        _column("stage", [POPULATION] * pops.size),
+        _column("stage_order", np.zeros(pops.size, dtype=np.int64)),
+        _column("previous_stage", [None] * pops.size),
+        _column("group", list(GROUPS) * len(cells)),
+        _column("count", pops.ravel()), _column("population", pops.ravel()),
+        _column("population_share", share.ravel()),
+        _column("status", [STATUS_BASE] * pops.size),
+        _column("significant", np.zeros(pops.size, dtype=np.bool_)),
+        _column("ratio_significant", np.zeros(pops.size, dtype=np.bool_)),
+        _column("population_source", per_cell(sources, n_groups)),
+    ])
     if len(chain) < 2:
-        return rows
-    figures = _one_cell(chain, by_stage, pop, reference, min_count, level)
-    for i, stage in enumerate(chain[1:]):
-        for k, g in enumerate(GROUPS):
-            row = {name: values[i, k].item() if hasattr(values[i, k], "item") else values[i, k]
-                   for name, values in figures.items()}
-            rows.append({"area_code": area, "period_start": start, "period_end": end,
-                         "stage": stage.id, "stage_order": i + 1,
-                         "previous_stage": chain[i].id, "group": g, "population": pops[k],
-                         "population_share": share[k], **row})
-    return rows
+        return base
+    later = chain[1:]
+    counts = np.stack([pops, *[
+        np.array([[by_stage[s.id].get(g, 0.0) for g in GROUPS] for _, by_stage, _, _ in cells],
+                 dtype=np.float64)
+        for s in later]], axis=1)
+    figures = _cell_figures(counts, pops, GROUPS.index(reference), min_count, level)
+    per = len(later) * n_groups
+    shape = (len(cells), len(later), n_groups)
+    staged = pl.DataFrame([
+        _column("area_code", per_cell([k[0] for k in keys], per)),
+        _column("period_start", per_cell([k[1] for k in keys], per)),
+        _column("period_end", per_cell([k[2] for k in keys], per)),
+        _column("stage", [s.id for s in later for _ in GROUPS] * len(cells)),
+        _column("stage_order", [i + 1 for i in range(len(later)) for _ in GROUPS]
+                * len(cells)),
+        _column("previous_stage", [chain[i].id for i in range(len(later)) for _ in GROUPS]
+                * len(cells)),
+        _column("group", list(GROUPS) * (len(later) * len(cells))),
+        _column("population", np.broadcast_to(pops[:, None, :], shape).ravel()),
+        _column("population_share", np.broadcast_to(share[:, None, :], shape).ravel()),
+        _column("population_source", per_cell(sources, per)),
+        *[_column(name, np.asarray(values).ravel()) for name, values in figures.items()],
+    ])
+    return pl.concat([base, staged], how="diagonal_relaxed")
 
 
 def _not_stated(counts: pl.DataFrame) -> pl.DataFrame:
@@ -435,19 +506,18 @@ def stage_frame(
     for area, start, group, value, source in pops.iter_rows():
         pop_lookup.setdefault((area, start), {})[group] = value
         pop_source[(area, start)] = source
-    rows: list[dict] = []
-    for key, by_stage in sorted(_cell_lookup(counts).items()):
+    by_chain: dict[tuple[str, ...], tuple[list[Stage], list]] = {}
+    for key, by_stage in _cell_lookup(counts).items():
         pop = pop_lookup.get((key[0], key[1]))
         if not pop:
             continue  # no population with ethnic groups for this area: nothing to compare
         chain = _chain(stage_list, by_stage)
-        for row in _cell_rows(key, chain, by_stage, pop, reference, min_count, options.level):
-            row["population_source"] = pop_source[(key[0], key[1])]
-            rows.append(row)
-    if not rows:
+        by_chain.setdefault(tuple(s.id for s in chain), (chain, []))[1].append(
+            (key, by_stage, pop, pop_source[(key[0], key[1])]))
+    if not by_chain:
         return pl.DataFrame(schema=MATRIX_SCHEMA)
-    schema = {c: MATRIX_SCHEMA[c] for c in dict.fromkeys(k for r in rows for k in r)}
-    frame = pl.DataFrame(rows, schema=schema, strict=False)
+    frame = pl.concat([_chain_frame(chain, cells, reference, min_count, options.level)
+                       for chain, cells in by_chain.values()], how="diagonal_relaxed")
     frame = _disclose(frame, counts, options)
     frame = _annotate(frame, counts, stage_list, reference, grain, ethnicity_source,
                       options.level)

@@ -104,18 +104,42 @@ def relative_rate_index(
     groups = tuple(groups)
     if reference not in groups:
         raise ValueError(f"reference group {reference!r} is not one of {groups!r}")
+    counts = _matrix(stage_counts, stages, len(groups))
+    table = relative_rate_index_batch(counts[None], groups.index(reference),
+                                      min_count=min_count, min_share=min_share, level=level)
+    return RriTable(stages=tuple(stages[1:]), groups=groups, reference=reference,
+                    **{k: v[0] for k, v in table.items()})
+
+
+def relative_rate_index_batch(
+    counts: npt.ArrayLike,
+    reference: int,
+    *,
+    min_count: float = DEFAULT_MIN_COUNT,
+    min_share: float = DEFAULT_MIN_SHARE,
+    level: float = 0.95,
+) -> dict[str, np.ndarray]:
+    """:func:`relative_rate_index` for many areas and periods at once.
+
+    ``counts`` is ``(cells, stages, groups)``: per cell (an area and period) the population
+    (``stages`` index 0) and each later stage's count per group; ``reference`` the reference
+    group's index. Returns the :class:`RriTable` arrays (``numerator`` … ``status``), each
+    ``(cells, stages − 1, groups)``: one vectorised pass, whatever the number of cells.
+    """
     if min_count < 0 or not 0 <= min_share < 1:
         raise ValueError("min_count must be >= 0 and min_share in [0, 1)")
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 3 or counts.shape[1] < 2:
+        raise ValueError("need the population stage and at least one further stage")
     z = z_for(level)
-    counts = _matrix(stage_counts, stages, len(groups))
-    ref = groups.index(reference)
-    num, den = counts[1:], counts[:-1]
+    ref = reference
+    num, den = counts[:, 1:, :], counts[:, :-1, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where((den > 0) & (num >= 0), num / den, np.nan)
-        pop = counts[0]
-        share = pop / np.nansum(np.where(pop > 0, pop, 0.0))
+        pop = counts[:, 0, :]
+        share = pop / np.nansum(np.where(pop > 0, pop, 0.0), axis=-1, keepdims=True)
     a, n1 = num, den
-    c, n2 = num[:, [ref]], den[:, [ref]]
+    c, n2 = num[..., [ref]], den[..., [ref]]
     binomial = (a <= n1) & (c <= n2)
     rr_b, lo_b, hi_b, _, est_b = rate_ratio(a, n1, c, n2, z=z, population_denominators=False)
     rr_p, lo_p, hi_p, _, est_p = rate_ratio(a, n1, c, n2, z=z, population_denominators=True)
@@ -131,10 +155,10 @@ def relative_rate_index(
         np.where(binomial, METHOD_KATZ_BINOMIAL, METHOD_KATZ_POISSON),
         np.where(np.isfinite(p_exact), METHOD_EXACT, METHOD_NONE),
     )
-    excluded = np.broadcast_to(~(share >= min_share), a.shape).copy()
-    excluded[:, ref] = False
+    excluded = np.broadcast_to(~(share >= min_share)[:, None, :], a.shape).copy()
+    excluded[..., ref] = False
     is_ref = np.zeros(a.shape, dtype=np.bool_)
-    is_ref[:, ref] = True
+    is_ref[..., ref] = True
     insufficient = ~((a >= min_count) & (c >= min_count))
     status = np.select(
         [excluded, is_ref, insufficient, ~estimable],
@@ -148,21 +172,13 @@ def relative_rate_index(
     method = np.where(tested, method, METHOD_NONE).astype(np.str_)
     for arr in (rate, rri, lower, upper, p_exact):
         arr[excluded] = np.nan
-    return RriTable(
-        stages=tuple(stages[1:]),
-        groups=groups,
-        reference=reference,
-        numerator=np.asarray(num),
-        denominator=np.asarray(den),
-        rate=np.asarray(rate),
-        rri=np.asarray(rri),
-        lower=np.asarray(lower),
-        upper=np.asarray(upper),
-        p_exact=np.asarray(p_exact),
-        significant=np.asarray(significant),
-        significance_method=method,
-        status=status,
-    )
+    return {
+        "numerator": np.asarray(num), "denominator": np.asarray(den),
+        "rate": np.asarray(rate), "rri": np.asarray(rri), "lower": np.asarray(lower),
+        "upper": np.asarray(upper), "p_exact": np.asarray(p_exact),
+        "significant": np.asarray(significant), "significance_method": method,
+        "status": status,
+    }
 
 
 def _floats(*args: npt.ArrayLike) -> tuple[FloatArray, ...]:

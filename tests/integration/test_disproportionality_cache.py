@@ -1,0 +1,79 @@
+"""Race disproportionality on the real demo warehouse: every area's counts and populations,
+read once per data version, give each area exactly what reading it alone gives; and the stage
+matrix of many areas at once (one vectorised pass) equals each area's computed alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from cjsdash.core.gateway import Warehouse
+from metrics import cache
+from metrics import disproportionality as dq
+
+AREAS = ["K04000001", "CJA03", "E23000002", "CJA01", "E12000002", "W92000004", "CJA20"]
+KEY = ["area_code", "stage", "period_start", "period_end", "group", "source"]
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_db: Path):
+    wh = Warehouse(demo_db)
+    yield wh
+    wh.close()
+    cache.clear_cache()
+
+
+def _alone(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, eth: str,
+           stages: list[str] | None) -> pl.DataFrame:
+    return dq._stage_counts(con, areas, grain, eth, stages)  # what a direct read gives
+
+
+@pytest.mark.parametrize(("grain", "eth", "stages"), [
+    ("fy", "officer", None), ("quarter", "officer", None), ("r12", "self", None),
+    ("fy", "officer", ["arrest", "charge", "custody"]), ("fy", "self", ["stop_and_search"])])
+def test_counts_from_every_area_equal_each_area_read_alone(warehouse: Warehouse, grain: str,
+                                                            eth: str,
+                                                            stages: list[str] | None) -> None:
+    con = warehouse.reader()
+    assert cache.data_version(con) is not None  # the cached path is the one under test
+    every = dq.every_area_counts(con, grain, eth)  # type: ignore[arg-type]
+    assert len(every) > 40 and sum(part.height for part in every.values()) > 0
+    for area in AREAS:
+        got = dq.stage_counts(con, [area], grain, ethnicity_source=eth,  # type: ignore[arg-type]
+                              stages=stages).sort(KEY)
+        want = _alone(con, [area], grain, eth, stages).sort(KEY)
+        assert_frame_equal(got, want)
+    both = dq.stage_counts(con, AREAS[:3], grain, ethnicity_source=eth,  # type: ignore[arg-type]
+                           stages=stages).sort(KEY)
+    assert_frame_equal(both, _alone(con, AREAS[:3], grain, eth, stages).sort(KEY))
+
+
+def test_populations_from_every_area_equal_each_area_read_alone(warehouse: Warehouse) -> None:
+    con = warehouse.reader()
+    order = ["area_code", "year", "group", "source"]
+    for area in AREAS:
+        assert_frame_equal(dq.populations(con, [area]).sort(order),
+                           dq._populations(con, [area]).sort(order))
+    assert dq.populations(con, ["no such area"]).height == 0
+
+
+@pytest.mark.parametrize(("grain", "reference", "stages"), [
+    ("fy", "White", None), ("quarter", "Black", None),
+    ("fy", "White", ["arrest", "charge", "prosecution", "conviction", "custody"])])
+def test_many_areas_at_once_equal_each_area_alone(warehouse: Warehouse, grain: str,
+                                                  reference: str,
+                                                  stages: list[str] | None) -> None:
+    con = warehouse.reader()
+    together = dq.stage_frame(con, AREAS, grain=grain, reference=reference, stages=stages)
+    assert together["area_code"].n_unique() >= 5
+    for area in AREAS:
+        alone = dq.stage_frame(con, [area], grain=grain, reference=reference, stages=stages)
+        assert_frame_equal(together.filter(pl.col("area_code") == area), alone)
+        for end in alone["period_end"].unique().sort()[-2:]:  # one period at a time too
+            one = dq.stage_matrix(con, area, end, grain=grain, reference=reference,
+                                  stages=stages)
+            assert_frame_equal(one, alone.filter(pl.col("period_end") == end))
