@@ -6,6 +6,10 @@ and a significance mark (▲ significantly above parity, ▼ below, no mark when
 1) and names the cells it cannot estimate ("excluded: <1%", "n < 10", "[c]"); lines and
 markers differ by dash and symbol as well as colour (Okabe–Ito, :mod:`layouts.theme`); ratio
 axes are logarithmic so that 2× and ½× sit equally far from parity, drawn as a line at 1.
+
+The figures are drafted as plain plotly JSON (:class:`layouts.figure_draft.Draft`): building
+them through ``go.Figure`` validated every property on every request, most of the page's
+time. The tests validate each spec through ``go.Figure``.
 """
 
 from __future__ import annotations
@@ -14,11 +18,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
 from layouts import theme
+from layouts.figure_draft import Draft, Spec
 
 GROUP_STYLE: dict[str, tuple[str, str, str]] = {
     # group → (colour, dash, marker symbol)
@@ -131,26 +134,26 @@ def _staged(matrix: pl.DataFrame) -> pl.DataFrame:
     return matrix.filter(pl.col("stage") != "population").sort("stage_order")
 
 
-def _empty(fig: go.Figure, message: str) -> go.Figure:
+def _empty(fig: Draft, message: str) -> Spec:
     fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=message,
                        font={"size": 16, "color": theme.SECONDARY_TEXT})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return fig
+    return fig.spec()
 
 
-def _layout(fig: go.Figure, title: str, subtitle: str, height: int = _HEIGHT) -> None:
+def _layout(fig: Draft, title: str, subtitle: str, height: int = _HEIGHT) -> None:
     fig.update_layout(template=theme.TEMPLATE_NAME, height=height,
                       title={"text": title, "subtitle": {"text": subtitle}},
                       margin={"t": 90, "b": 90}, hovermode="closest")
 
 
 def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str, value: str = "rri"
-                             ) -> go.Figure:
+                             ) -> Spec:
     """Stage × group grid: each cell shows its ratio and significance mark in words; the
     tint (blue below parity, vermillion above, white at 1) only repeats what it says."""
     title, col, *_ = VALUE_WORDS[value]
-    fig = go.Figure()
+    fig = Draft()
     rows = _staged(matrix)
     reference = rows["reference"][0] if rows.height else "White"
     _layout(fig, f"Where disproportionality enters: {title.lower()}",
@@ -182,19 +185,19 @@ def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str, value: str
                      showgrid=False, type="category")
     fig.update_layout(plot_bgcolor="#f3f2f1", height=max(_HEIGHT, 110 + 64 * len(groups)))
     _marks_note(fig)
-    return fig
+    return fig.spec()
 
 
-def _marks_note(fig: go.Figure) -> None:
+def _marks_note(fig: Draft) -> None:
     fig.add_annotation(x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top",
                        yshift=-56, showarrow=False, align="left",
                        font={"size": 12, "color": theme.SECONDARY_TEXT}, text=MARKS_TEXT)
 
 
-def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> go.Figure:
+def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
     """The relative rate index at each stage, one line per group (the reference is the
     parity line at 1), with 95% CI error bars; filled markers where significant."""
-    fig = go.Figure()
+    fig = Draft()
     rows = _staged(matrix)
     reference = rows["reference"][0] if rows.height else "White"
     _layout(fig, "Relative rate index by stage",
@@ -246,7 +249,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> go.Figure:
                        yanchor="bottom", showarrow=False,
                        font={"size": 12, "color": theme.SECONDARY_TEXT},
                        text="filled marker: significant · open: CI includes 1 or n < 10")
-    return fig
+    return fig.spec()
 
 
 _TICKS = (0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
@@ -264,29 +267,30 @@ def _log_ticks(values: Sequence[float], max_ticks: int = 8) -> dict[str, Any]:
             "ticktext": [f"{t:g}×" for t in ticks]}
 
 
-def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3) -> go.Figure:
+def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3) -> Spec:
     """Rates per 1,000 population by group, one panel per stage (each its own scale), with
     95% CIs and the value written on each bar."""
     rows = _staged(matrix)
     stages = rows["stage_title"].unique(maintain_order=True).to_list() if rows.height else []
     if not stages:
-        fig = go.Figure()
+        fig = Draft()
         _layout(fig, "Rates per 1,000 population", area_name)
         return _empty(fig, "No stage has counts by ethnicity for this area and period")
     cols = min(columns, len(stages))
     n_rows = math.ceil(len(stages) / cols)
-    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=stages,
-                        vertical_spacing=0.22 / n_rows + 0.08, horizontal_spacing=0.06)
-    bars: list[go.Bar] = []
+    fig = Draft()
+    fig.grid(n_rows, cols, titles=stages, vertical_spacing=0.22 / n_rows + 0.08,
+             horizontal_spacing=0.06)
     parts = {k[0]: v for k, v in rows.partition_by("stage_title", as_dict=True).items()}
-    for stage in stages:
+    for i, stage in enumerate(stages):
         part = parts[stage]
         groups = [g for g in GROUP_STYLE if g in set(part["group"])]
         by_group = {r["group"]: r for r in part.iter_rows(named=True)}
         values = [by_group[g].get("rate_per_1000") for g in groups]
         lows = [by_group[g].get("rate_lower") for g in groups]
         highs = [by_group[g].get("rate_upper") for g in groups]
-        bars.append(go.Bar(
+        fig.add_bar(
+            row=i // cols + 1, col=i % cols + 1,
             x=groups, y=[None if _missing(v) else v for v in values],
             marker={"color": [GROUP_STYLE[g][0] for g in groups],
                     "pattern": {"shape": ["", "/", ".", "x", "-"][: len(groups)]}},
@@ -304,9 +308,7 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
                        f"{count_text(by_group[g].get('population'))} people"
                        for g in groups],
             hoverinfo="text",
-        ))
-    fig.add_traces(bars, rows=[i // cols + 1 for i in range(len(bars))],
-                   cols=[i % cols + 1 for i in range(len(bars))])
+        )
     fig.update_layout(template=theme.TEMPLATE_NAME, height=120 + 300 * n_rows,
                       title={"text": "Rates per 1,000 population",
                              "subtitle": {"text": f"{area_name}, "
@@ -315,7 +317,7 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
                       margin={"t": 110, "b": 40}, bargap=0.35)
     fig.update_yaxes(rangemode="tozero", title={"text": "per 1,000"}, col=1)
     fig.update_yaxes(rangemode="tozero")
-    return fig
+    return fig.spec()
 
 
 def _bar_label(row: dict[str, Any]) -> str:
@@ -327,10 +329,10 @@ def _bar_label(row: dict[str, Any]) -> str:
 
 
 def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, reference: str,
-                       basis: str) -> go.Figure:
+                       basis: str) -> Spec:
     """Every area's ratio for one stage with its 95% CI, sorted, a parity line at 1 and
     England and Wales as a dashed line; areas without a reliable ratio are listed below."""
-    fig = go.Figure()
+    fig = Draft()
     value_words = ("disparity ratio" if basis == "population" else "relative rate index")
     period = forest["period_label"][0] if forest.height else ""
     _layout(fig, f"All areas: {group}/{reference} {value_words} at {stage_title.lower()}",
@@ -390,10 +392,10 @@ def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, re
                        font={"size": 12, "color": theme.SECONDARY_TEXT}, text=note)
     fig.update_layout(height=max(_HEIGHT, 210 + 26 * len(names)), showlegend=False,
                       margin={"t": 110, "b": 110})
-    return fig
+    return fig.spec()
 
 
-def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> go.Figure:
+def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
     """Missing ethnicity: for each compared group (a panel) and stage, the range of the
     disparity ratio from every not-stated record in the reference group to every one in the
     group — an assumption range, drawn as a grey bar, never as a confidence interval."""
@@ -401,16 +403,15 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> go.Figur
             if sensitivity.height else sensitivity)
     title = "Missing ethnicity: assumption ranges (not confidence intervals)"
     if rows.height == 0 or rows["bound_low"].drop_nulls().len() == 0:
-        fig = go.Figure()
+        fig = Draft()
         _layout(fig, title, area_name)
         return _empty(fig, "No ratio to test for this area and period")
     groups = [g for g in GROUP_STYLE if g in set(rows["group"].drop_nulls())]
     stages = rows["stage_title"].unique(maintain_order=True).to_list()
-    fig = make_subplots(rows=1, cols=len(groups), subplot_titles=groups, shared_yaxes=True,
-                        horizontal_spacing=0.03)
+    fig = Draft()
+    fig.grid(1, len(groups), titles=groups, shared_yaxes=True, horizontal_spacing=0.03,
+             vertical_spacing=0.3)  # make_subplots' default vertical spacing: 0.3 / rows
     extent: list[float] = []
-    traces: list[go.Scatter] = []
-    columns: list[int] = []
     by_group = {g: {r["stage_title"]: r for r in part.iter_rows(named=True)}
                 for (g,), part in rows.partition_by("group", as_dict=True).items()}
     for i, group in enumerate(groups):
@@ -425,21 +426,19 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> go.Figur
                 bar_x += [p["bound_low"], p["bound_high"], None]  # one bar per stage,
                 bar_y += [s_title, s_title, None]                 # gaps between them
         if bar_x:
-            traces.append(go.Scatter(x=bar_x, y=bar_y, mode="lines", connectgaps=False,
-                                     line={"color": "#b1b4b6", "width": 10},
-                                     hoverinfo="skip", showlegend=False))
-            columns.append(i + 1)
-        traces.append(go.Scatter(
+            fig.add_scatter(row=1, col=i + 1, x=bar_x, y=bar_y, mode="lines",
+                            connectgaps=False, line={"color": "#b1b4b6", "width": 10},
+                            hoverinfo="skip", showlegend=False)
+        fig.add_scatter(
+            row=1, col=i + 1,
             x=[p.get("disparity_ratio") if p else None for p in points], y=stages,
             mode="markers", marker={"color": colour, "size": 10,
                                     "symbol": GROUP_STYLE[group][2]},
             showlegend=False, name=group,
-            text=[_bounds_hover(p) for p in points], hovertemplate="%{text}<extra></extra>"))
-        traces.append(go.Scatter(x=[1, 1], y=[stages[0], stages[-1]], mode="lines",
-                                 hoverinfo="skip", line={"color": theme.TEXT_COLOUR, "width": 1},
-                                 showlegend=False))  # parity
-        columns += [i + 1, i + 1]
-    fig.add_traces(traces, rows=[1] * len(traces), cols=columns)
+            text=[_bounds_hover(p) for p in points], hovertemplate="%{text}<extra></extra>")
+        fig.add_scatter(row=1, col=i + 1, x=[1, 1], y=[stages[0], stages[-1]], mode="lines",
+                        hoverinfo="skip", line={"color": theme.TEXT_COLOUR, "width": 1},
+                        showlegend=False)  # parity
     ticks = _log_ticks(extent, max_ticks=4)
     fig.update_xaxes(type="log", **ticks)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=stages[::-1])
@@ -449,7 +448,7 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> go.Figur
                           "not-stated record in the reference group … every one in the group; "
                           "line at 1 = parity")}},
                       margin={"t": 110, "b": 40})
-    return fig
+    return fig.spec()
 
 
 def _bounds_hover(p: dict[str, Any] | None) -> str:

@@ -27,9 +27,12 @@ Spec = dict[str, Any]
 
 
 def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
-    """Merge ``more`` into ``into`` as ``go.Figure.update_*`` does (nested dicts merged)."""
+    """Merge ``more`` into ``into`` as ``go.Figure.update_*`` does (nested dicts merged; a
+    None unsets the property)."""
     for key, value in more.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
             merge(into[key], value)
         else:
             into[key] = value
@@ -47,6 +50,11 @@ def template_json(name: str | None = None) -> dict[str, Any]:
 
 def _axis_name(axis: str, index: int) -> str:
     return axis if index == 1 else f"{axis}{index}"
+
+
+def _clamp(edge: float) -> float:
+    """A domain edge a rounding error outside [0, 1] brought back, as make_subplots does."""
+    return min(1.0, max(0.0, edge))
 
 
 class Draft:
@@ -124,18 +132,20 @@ class Draft:
              horizontal_spacing: float = 0.2, vertical_spacing: float = 0.3,
              shared_yaxes: bool = False, title_size: int = 16) -> None:
         """Lay out ``rows`` × ``cols`` subplots as ``make_subplots`` does (top-left first;
-        its default spacings are 0.2 / cols and 0.3 / rows — pass the ones wanted)."""
+        its default spacings are 0.2 / cols and 0.3 / rows — pass the ones wanted). The
+        domains are summed in make_subplots' order, so they are equal to its floats."""
         width = (1.0 - horizontal_spacing * (cols - 1)) / cols
         height = (1.0 - vertical_spacing * (rows - 1)) / rows
         self._axes, self._cols = rows * cols, cols
         annotations = []
         for r in range(rows):
-            y0 = 1.0 - r * (height + vertical_spacing) - height
-            y_domain = [max(0.0, y0), min(1.0, y0 + height)]
+            below = rows - 1 - r  # make_subplots counts rows up from the bottom
+            y0 = sum([height] * below) + below * vertical_spacing
+            y_domain = [_clamp(y0), _clamp(y0 + height)]
             for c in range(cols):
                 index = r * cols + c + 1
-                x0 = c * (width + horizontal_spacing)
-                x_domain = [x0, min(1.0, x0 + width)]
+                x0 = sum([width] * c) + c * horizontal_spacing
+                x_domain = [x0, x0 + width]
                 x_name, y_name = _axis_name("xaxis", index), _axis_name("yaxis", index)
                 anchor_x, anchor_y = _axis_name("x", index), _axis_name("y", index)
                 merge(self.layout.setdefault(x_name, {}), {"anchor": anchor_y,
@@ -145,10 +155,10 @@ class Draft:
                     y_axis |= {"matches": _axis_name("y", r * cols + 1),
                                "showticklabels": False}
                 merge(self.layout.setdefault(y_name, {}), y_axis)
-                if titles and index <= len(titles):
+                if titles and index <= len(titles) and titles[index - 1]:
                     annotations.append({
                         "font": {"size": title_size}, "showarrow": False,
-                        "text": titles[index - 1], "x": (x_domain[0] + x_domain[1]) / 2,
+                        "text": titles[index - 1], "x": sum(x_domain) / 2.0,
                         "xanchor": "center", "xref": "paper", "y": y_domain[1],
                         "yanchor": "bottom", "yref": "paper"})
         self.layout["annotations"] = annotations + self.layout.get("annotations", [])

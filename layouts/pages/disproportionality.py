@@ -30,6 +30,7 @@ from cjsdash.core.periods import GRAIN_LABELS, GRAINS
 from cjsdash.core.safe_text import markup
 from layouts import components as cx
 from layouts import disproportionality_charts as dc
+from layouts import figure_draft
 from layouts.context import get_context
 from metrics import cache, views
 from metrics import disproportionality as dq
@@ -281,8 +282,8 @@ def _headlines(matrix: pl.DataFrame) -> html.Ul:
     return html.Ul(items, id=f"{PREFIX}-headlines", className="cjs-headlines")
 
 
-def _graph(graph_id: str, figure: Any, description: str) -> html.Figure:
-    height = figure.layout.height or 460  # a responsive graph takes its container's height
+def _graph(graph_id: str, figure: figure_draft.Spec, description: str) -> html.Figure:
+    height = figure_draft.height(figure, 460)  # a responsive graph takes its container's height
     return html.Figure([
         dcc.Graph(id=graph_id, figure=figure, responsive=True, style={"height": f"{height}px"},
                   config={"displaylogo": False, "responsive": True}),

@@ -79,3 +79,39 @@ def test_a_misspelt_property_fails_when_the_spec_is_validated() -> None:
     draft.add_scatter(x=[1], y=[1], colour="red")
     with pytest.raises(ValueError, match="colour"):
         draft.figure()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("cols", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("rows", [1, 2, 3, 4])
+def test_grid_layout_is_make_subplots_to_the_last_bit(rows: int, cols: int,
+                                                     shared: bool) -> None:
+    """Domains summed in make_subplots' order: the same floats, not merely close ones (the
+    disproportionality pages' rates grid is 0.06 / (0.22 / rows + 0.08))."""
+    for h, v in ((0.06, 0.22 / rows + 0.08), (0.03, 0.3), (0.2 / cols, 0.3 / rows)):
+        titles = [f"panel {i}" for i in range(rows * cols)]
+        titles[-1] = ""  # an empty title gets no annotation, as in make_subplots
+        expected = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
+                                 horizontal_spacing=h, vertical_spacing=v, shared_yaxes=shared)
+        draft = Draft()
+        draft.grid(rows, cols, titles=titles, horizontal_spacing=h, vertical_spacing=v,
+                   shared_yaxes=shared)
+        assert _json(draft.figure())["layout"] == _json(expected)["layout"], (h, v)
+
+
+def test_none_unsets_a_property_as_go_figure_update_does() -> None:
+    expected = go.Figure()
+    expected.update_layout(height=300, title={"text": "t"}, margin={"t": 90})
+    expected.update_layout(height=None, margin={"t": None, "b": 40})
+    expected.update_yaxes(type="category", title={"text": "y"})
+    expected.update_yaxes(title=None)
+    draft = Draft()
+    draft.update_layout(height=300, title={"text": "t"}, margin={"t": 90})
+    draft.update_layout(height=None, margin={"t": None, "b": 40})
+    draft.update_yaxes(type="category", title={"text": "y"})
+    draft.update_yaxes(title=None)
+    spec = draft.spec()
+    assert "height" not in spec["layout"] and spec["layout"]["margin"] == {"b": 40}
+    assert "title" not in spec["layout"]["yaxis"]  # no null for plotly.js to read
+    # go.Figure leaves the unset title as {}; its own constructor drops an empty one
+    assert _json(draft.figure()) == _json(go.Figure(expected.to_plotly_json()))
