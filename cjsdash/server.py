@@ -24,7 +24,7 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.uploads import make_uploader
 from layouts.context import Uploader, UploadOutcome, set_context
-from metrics import analysis, store
+from metrics import analysis, disproportionality, store
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -120,6 +120,10 @@ def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
         for kind in ("lcjb", "force"):
             analysis.kind_frame(con, registry, every, kind, grain)
             analysis.demographic_features(con, kind)
+        if grain == disproportionality.DEFAULT_GRAIN:  # every area's stage counts, once
+            for definition in disproportionality.ETHNICITY_WORDS:
+                disproportionality.every_area_counts(con, grain, definition)  # type: ignore[arg-type]
+            disproportionality.populations(con, [])
 
     return store.warm(warehouse, registry, then=comparisons)
 

@@ -80,6 +80,15 @@ def cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable
     return value
 
 
+def peek(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...]) -> Any | None:
+    """The value kept for ``key`` at this data version, or None (nothing is computed)."""
+    version = data_version(con)
+    if version is None:
+        return None
+    with _CACHE_LOCK:
+        return _CACHE.get((version, *key))
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()

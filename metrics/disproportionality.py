@@ -53,6 +53,7 @@ ETHNICITY_WORDS: dict[str, str] = {
 ASSUMPTIONS_LABEL = "assumptions, not confidence intervals"
 STATUS_BASE = "base"
 INDICATOR = "disparity_ratio"
+DEFAULT_GRAIN = "fy"  # the page's first view; the server's warm-up reads every area at it
 
 MATRIX_COLUMNS: tuple[str, ...] = (
     "area_code", "period_start", "period_end", "period_label", "stage", "stage_title",
@@ -114,34 +115,47 @@ def stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, *
     synthetic. One source per area, stage and period: the lowest priority number among the
     sources that break the stage down by ethnicity (then by name), for every group alike.
 
-    Every area's counts for a grain and definition are read once per data version
-    (:func:`every_area_counts`) and each request takes its areas' and stages' rows from
-    them — the same rows as reading those areas alone (tested); an in-memory warehouse
-    (never cached) reads its areas each time.
+    Kept per data version: where every area's counts for the grain and definition have
+    been read (:func:`every_area_counts`: the server's warm-up reads the page's default
+    grain) each request takes its areas' rows from them — the same rows as reading those
+    areas alone (tested); otherwise these areas' counts are read and kept. Either way the
+    stages wanted are taken from every stage's counts. An in-memory warehouse (never
+    cached) reads each time.
     """
     if ethnicity_source not in ETHNICITY_WORDS:
         raise ValueError(f"ethnicity_source must be one of {', '.join(ETHNICITY_WORDS)}")
     chosen = {s.id for s in _stage_list(default_stages(), stages)}
     if cache.data_version(con) is None:
         return _stage_counts(con, areas, grain, ethnicity_source, stages)
-    every = every_area_counts(con, grain, ethnicity_source)
-    parts = [every[a] for a in dict.fromkeys(areas) if a in every]
-    if not parts:
-        return _empty_counts()
-    frame = pl.concat(parts) if len(parts) > 1 else parts[0]
+    every = cache.peek(con, _every_key(grain, ethnicity_source))
+    if every is None:
+        wanted = tuple(dict.fromkeys(areas))
+        frame = cache.cached(con, ("dq-counts", wanted, grain, ethnicity_source),
+                             lambda: _stage_counts(con, list(wanted), grain, ethnicity_source,
+                                                   None))
+    else:
+        parts = [every[a] for a in dict.fromkeys(areas) if a in every]
+        if not parts:
+            return _empty_counts()
+        frame = pl.concat(parts) if len(parts) > 1 else parts[0]
     return frame if stages is None else frame.filter(pl.col("stage").is_in(chosen))
+
+
+def _every_key(grain: str, ethnicity_source: str) -> tuple[str, ...]:
+    return ("dq-every-area-counts", grain, ethnicity_source)
 
 
 def every_area_counts(con: duckdb.DuckDBPyConnection, grain: str,
                       ethnicity_source: EthnicitySource = "officer") -> dict[str, pl.DataFrame]:
     """:func:`stage_counts` of every area for this grain and definition, by area: read in
-    one pass and kept for this data version (the warm-up reads the page's default grain)."""
+    one pass (about 1–2 s) and kept for this data version; the server's warm-up reads the
+    disproportionality page's default grain."""
     def read() -> dict[str, pl.DataFrame]:
         frame = _stage_counts(con, _area_codes(con), grain, ethnicity_source, None)
         return {code: part for (code,), part in
                 frame.partition_by("area_code", as_dict=True).items()}
 
-    return cache.cached(con, ("dq-every-area-counts", grain, ethnicity_source), read)
+    return cache.cached(con, _every_key(grain, ethnicity_source), read)
 
 
 def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,

@@ -41,7 +41,7 @@ dash.register_page(__name__, path="/disproportionality",
                    order=40)
 
 PREFIX = "dispro"
-DEFAULT_GRAIN = "fy"
+DEFAULT_GRAIN = dq.DEFAULT_GRAIN
 CLOSEST = "closest"
 CHAINS = {
     "full": "Every stage: population → stop and search → arrest → charge → prosecution → "

@@ -52,6 +52,18 @@ def test_counts_from_every_area_equal_each_area_read_alone(warehouse: Warehouse,
     assert_frame_equal(both, _alone(con, AREAS[:3], grain, eth, stages).sort(KEY))
 
 
+def test_before_every_area_is_read_each_request_reads_and_keeps_its_areas(
+        warehouse: Warehouse) -> None:
+    con = warehouse.reader()
+    cache.clear_cache()
+    got = dq.stage_counts(con, ["CJA03", "CJA01"], "year", stages=["arrest"]).sort(KEY)
+    assert cache.peek(con, ("dq-every-area-counts", "year", "officer")) is None
+    assert got.height > 0 and set(got["stage"]) == {"arrest"}
+    assert_frame_equal(got, _alone(con, ["CJA03", "CJA01"], "year", "officer",
+                                   ["arrest"]).sort(KEY))
+    assert cache.peek(con, ("dq-counts", ("CJA03", "CJA01"), "year", "officer")) is not None
+
+
 def test_populations_from_every_area_equal_each_area_read_alone(warehouse: Warehouse) -> None:
     con = warehouse.reader()
     order = ["area_code", "year", "group", "source"]
