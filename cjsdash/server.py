@@ -24,7 +24,7 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.uploads import make_uploader
 from layouts.context import Uploader, UploadOutcome, set_context
-from metrics import analysis, disproportionality, store
+from metrics import analysis, disproportionality, provenance, store
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -112,8 +112,10 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
 def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
     """In the background: every area's figures for every grain (:mod:`metrics.store`), and
     on each the comparisons every area shares (every LCJB's and every force's headline
-    figures, and the demographic features behind computed peer groups), so that an area's
-    first view only computes what is its own."""
+    figures, and the demographic features behind computed peer groups); at the default
+    grains of the disproportionality and data pages, every area's stage counts and
+    populations and every area's coverage. So an area's first view only computes what is
+    its own."""
     every = [i.id for i in registry.indicators]
 
     def comparisons(con: duckdb.DuckDBPyConnection, grain: str) -> None:
@@ -124,6 +126,8 @@ def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
             for definition in disproportionality.ETHNICITY_WORDS:
                 disproportionality.every_area_counts(con, grain, definition)  # type: ignore[arg-type]
             disproportionality.populations(con, [])
+        if grain == provenance.COVERAGE_DEFAULT_GRAIN:  # the data page's coverage matrix
+            provenance.every_area_coverage(con, registry, grain)
 
     return store.warm(warehouse, registry, then=comparisons)
 

@@ -41,7 +41,7 @@ dash.register_page(__name__, path="/data", title="Data – cjsdash", name="Data"
 
 PREFIX = "data"
 GRAINS = ("fy", "year", "fquarter", "quarter", "month")
-DEFAULT_GRAIN = "fy"
+DEFAULT_GRAIN = provenance.COVERAGE_DEFAULT_GRAIN
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lcjb": ("LCJB areas", ("lcjb",)),
     "force": ("police force areas", ("force",)),
@@ -404,7 +404,7 @@ def _coverage(area: str, grain: str, group: str, period: str | None
     choice = cx.pick_area(areas, area)
     members = _group_areas(areas, group)
     codes = [a.code for a in members]
-    per_area = provenance.coverage_frame(con, ctx.registry, grain, areas=[choice.code])
+    per_area = provenance.coverage(con, ctx.registry, grain, areas=[choice.code])
     choices = provenance.coverage_periods(con, ctx.registry, grain, areas=codes)
     options = [{"label": "Latest available", "value": cx.LATEST}] + [
         {"label": label, "value": start.isoformat()} for start, label in reversed(choices)]
@@ -416,8 +416,7 @@ def _coverage(area: str, grain: str, group: str, period: str | None
     ]
     if choices:
         start, label = starts[value] if value != cx.LATEST else choices[-1]
-        per_group = provenance.coverage_frame(con, ctx.registry, grain, areas=codes,
-                                              period=start)
+        per_group = provenance.coverage(con, ctx.registry, grain, areas=codes, period=start)
         content += [html.H3(f"Every one of the {GROUPS[group][0]} in {label}",
                             id=f"{PREFIX}-coverage-h-group"),
                     group_matrix(per_group, ctx.registry, members, group, label)]
@@ -432,7 +431,7 @@ def coverage_csv(area: str, grain: str, group: str) -> str:
     con = ctx.reader()
     areas = views.list_areas(con)
     codes = [cx.pick_area(areas, area).code] + [a.code for a in _group_areas(areas, group)]
-    frame = provenance.coverage_frame(con, ctx.registry, grain, areas=sorted(set(codes)))
+    frame = provenance.coverage(con, ctx.registry, grain, areas=sorted(set(codes)))
     names = {a.code: a.name for a in areas}
     frame = frame.with_columns(pl.col("area_code").replace_strict(names, default=None)
                                .alias("area_name"))

@@ -154,6 +154,42 @@ def test_census_denominators_count_under_the_loader_that_brought_them(demo_db: P
     assert "unregistered" not in sources["kind"].to_list()
 
 
+@pytest.mark.parametrize("grain", ["fy", "quarter"])
+def test_coverage_from_every_area_equals_the_areas_read_alone(demo_db: Path, grain: str
+                                                              ) -> None:
+    from polars.testing import assert_frame_equal
+
+    from metrics import cache
+    from metrics.registry import default_registry
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    registry = default_registry()
+    lcjbs = [r[0] for r in con.execute("SELECT code FROM core.areas WHERE kind = 'lcjb' "
+                                       "ORDER BY code").fetchall()]
+    try:
+        cache.clear_cache()
+        alone = provenance.coverage_frame(con, registry, grain, areas=lcjbs)
+        alone_periods = list(alone.select("period_start", "period_label").unique()
+                             .sort("period_start").iter_rows())
+        assert len(alone_periods) > 8
+        # read by one query (quarter: nothing kept yet), then from every area's coverage
+        assert provenance.coverage_periods(con, registry, grain, areas=lcjbs) == alone_periods
+        provenance.every_area_coverage(con, registry, grain)
+        assert provenance.coverage_periods(con, registry, grain, areas=lcjbs) == alone_periods
+        for areas in (["CJA03"], ["K04000001", "E23000002"], lcjbs):
+            got = provenance.coverage(con, registry, grain, areas=areas)
+            assert got.height > 0
+            assert_frame_equal(got, provenance.coverage_frame(con, registry, grain, areas=areas))
+        for start, _ in alone_periods[-3:]:
+            got = provenance.coverage(con, registry, grain, areas=lcjbs, period=start)
+            assert got.height > 0
+            assert_frame_equal(got, provenance.coverage_frame(con, registry, grain,
+                                                              areas=lcjbs, period=start))
+    finally:
+        cache.clear_cache()
+        con.close()
+
+
 def _cell(frame: pl.DataFrame, area: str, start: date) -> dict:
     rows = frame.filter((pl.col("indicator") == IND) & (pl.col("area_code") == area)
                         & (pl.col("period_start") == start))
