@@ -374,20 +374,25 @@ clear_cache = cache.clear_cache
 
 # --- areas -----------------------------------------------------------------------------------
 
+def _area_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, bool]]:
+    """(code, name, kind, in England and Wales) of every area in the usual order, read once
+    per data version (a page asks many times)."""
+    return _cached(con, ("area-table",), lambda: con.execute(
+        "SELECT code, name, kind, in_england_wales FROM core.areas ORDER BY sort_key, code"
+    ).fetchall())
+
+
 def area_codes(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
     """Every England & Wales area of a kind (``force`` or ``lcjb``), in the usual order."""
-    return [c for (c,) in con.execute(
-        "SELECT code FROM core.areas WHERE kind = ? AND in_england_wales ORDER BY sort_key",
-        [kind]).fetchall()]
+    return [c for c, _, k, in_ew in _area_table(con) if k == kind and in_ew]
 
 
 def area_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return dict(con.execute("SELECT code, name FROM core.areas").fetchall())
+    return {c: name for c, name, _, _ in _area_table(con)}
 
 
 def area_kind(con: duckdb.DuckDBPyConnection, code: str) -> str | None:
-    rows = con.execute("SELECT kind FROM core.areas WHERE code = ?", [code]).fetchall()
-    return rows[0][0] if rows else None
+    return next((k for c, _, k, _ in _area_table(con) if c == code), None)
 
 
 def comparison_kind(con: duckdb.DuckDBPyConnection, code: str) -> str:
@@ -432,7 +437,19 @@ def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id
         frame = kind_frame(con, registry, [indicator_id], kind if kind in COMPARABLE_KINDS
                            else "force", grain)
         return frame.filter(pl.col("area_code") == area_code) if frame.height else frame
-    frame = compute_indicators(con, registry, [indicator_id], [area_code], grain=grain)
+    return _own_rows(con, registry, [indicator_id], area_code, grain)
+
+
+def _own_rows(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
+              area_code: str, grain: str) -> pl.DataFrame:
+    """An area's headline rows of ``ids``: from the figure store when it is ready (every
+    area, computed once per data version), else computed for this area alone."""
+    whole = store.lookup(con, registry, grain)
+    if whole is not None:
+        frame = whole.filter(pl.col("indicator").is_in(list(ids))
+                             & (pl.col("area_code") == area_code))
+    else:
+        frame = compute_indicators(con, registry, list(ids), [area_code], grain=grain)
     return headline_rows(frame) if frame.height else frame
 
 
@@ -1058,8 +1075,8 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
     frame = kind_frame(con, registry, ids, kind, grain)
     codes = tuple(area_codes(con, kind))
     if area_code not in codes and area_code != NATIONAL:
-        own = compute_indicators(con, registry, ids, [area_code], grain=grain)
-        frame = pl.concat([frame, headline_rows(own)], how="diagonal_relaxed")
+        frame = pl.concat([frame, _own_rows(con, registry, ids, area_code, grain)],
+                          how="diagonal_relaxed")
     setting = _Setting(area_code, codes, area_names(con), peer_group(con, area_code), grain)
     mine_all = frame.filter(pl.col("area_code") == area_code)
     ends = mine_all.filter(pl.col("value").is_not_null() | pl.col("suppressed")).group_by(
