@@ -19,7 +19,7 @@ from dash import dcc, html
 
 from cjsdash.core.safe_text import markup, neutralise
 from layouts import components as cx
-from layouts import theme
+from layouts import figure_draft, theme
 from metrics.registry import Indicator
 from metrics.views import format_value
 
@@ -109,7 +109,7 @@ def chart_block(graph_id: str, figure: Any, caption: Sequence[Any], *, descripti
                 ) -> html.Figure:
     """A chart with a visible caption (source, vintage, denominator, CI, suppression) and a
     text alternative for screen readers."""
-    height = getattr(getattr(figure, "layout", None), "height", None)
+    height = figure_draft.height(figure, 0)  # a spec (dict) or a go.Figure
     return html.Figure([
         dcc.Graph(id=graph_id, figure=figure, responsive=True,
                   config={"displaylogo": False, "responsive": True},

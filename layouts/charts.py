@@ -1,8 +1,11 @@
-"""Pure chart factories: a frame and an Indicator in, a plotly Figure out.
+"""Pure chart factories: a frame and an Indicator in, a figure out as plotly JSON.
 
 No Dash and no database here: the board-pack exports call the same functions, so a board pack
 and the website cannot disagree. Frames are those of :func:`metrics.views.series` and
 :func:`metrics.views.overview` (``RESULT_COLUMNS`` plus ``display_value``/``display_ci``).
+Each figure is drafted with :class:`layouts.figure_draft.Draft` and returned as its spec, the
+JSON plotly.js reads (a dict: ``dcc.Graph`` takes it as it is; ``go.Figure(spec)`` validates
+it, as the tests do and the board-pack exporters before drawing it).
 
 Conventions every chart follows:
 
@@ -20,10 +23,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 
 from layouts import theme
+from layouts.figure_draft import Draft, Spec
 from metrics.registry import Indicator
 from metrics.views import format_value, unit_label
 
@@ -164,10 +167,10 @@ def sparkline_svg(points: Sequence[dict[str, Any]], *, width: int = 140, height:
     return "".join(svg)
 
 
-def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> go.Figure:
+def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> Spec:
     """A tiny line of the indicator's history; the last point marked; no axes."""
     rows = _headline_rows(history, ind)
-    fig = go.Figure()
+    fig = Draft()
     title = describe_series(history, ind) if rows.height else f"{ind.title}: no data"
     if rows.height:
         values = rows["value"].to_list()
@@ -187,7 +190,7 @@ def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> go.Figure:
         xaxis={"visible": False, "type": "category"}, yaxis={"visible": False},
         meta={"title": title},
     )
-    return fig
+    return fig.spec()
 
 
 def _period_axis(*frames: pl.DataFrame) -> list[str]:
@@ -237,7 +240,7 @@ def _ci_band(axis: Sequence[str], points: list[dict[str, Any] | None]) -> tuple[
     return xs, ys
 
 
-def _add_line(fig: go.Figure, axis: Sequence[str], rows: pl.DataFrame, ind: Indicator, *,
+def _add_line(fig: Draft, axis: Sequence[str], rows: pl.DataFrame, ind: Indicator, *,
               name: str, colour: str, dash: str, symbol: str, yaxis: str = "y"
               ) -> list[dict[str, Any] | None]:
     points = _aligned(rows, axis)
@@ -252,7 +255,7 @@ def _add_line(fig: go.Figure, axis: Sequence[str], rows: pl.DataFrame, ind: Indi
     return points
 
 
-def _add_target(fig: go.Figure, axis: Sequence[str], targets: pl.DataFrame,
+def _add_target(fig: Draft, axis: Sequence[str], targets: pl.DataFrame,
                 ind: Indicator) -> None:
     points = _aligned(targets, axis)
     values = _values(points, "target")
@@ -271,11 +274,12 @@ def _add_target(fig: go.Figure, axis: Sequence[str], targets: pl.DataFrame,
     )
 
 
-def _annotate_suppressed(fig: go.Figure, axis: Sequence[str],
+def _annotate_suppressed(fig: Draft, axis: Sequence[str],
                          points: list[dict[str, Any] | None]) -> bool:
     """Mark each suppressed period [c] under its gap; say once what the mark means."""
     hidden = [axis[i] for i, p in enumerate(points) if p is not None and p.get("suppressed")]
-    noted = any(a.text and a.text.endswith("gap in the line") for a in fig.layout.annotations)
+    noted = any((a.get("text") or "").endswith("gap in the line")
+                for a in fig.layout.get("annotations", []))
     for label in hidden:
         fig.add_annotation(
             x=label, y=1, yref="paper", yanchor="top", showarrow=False,
@@ -292,18 +296,18 @@ def _annotate_suppressed(fig: go.Figure, axis: Sequence[str],
     return bool(hidden)
 
 
-def _empty(fig: go.Figure, message: str) -> go.Figure:
+def _empty(fig: Draft, message: str) -> Spec:
     fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
                        text=message, font={"size": 16, "color": theme.SECONDARY_TEXT})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return fig
+    return fig.spec()
 
 
 _MAX_TICKS = 10
 
 
-def _base_layout(fig: go.Figure, ind: Indicator, subtitle: str) -> None:
+def _base_layout(fig: Draft, ind: Indicator, subtitle: str) -> None:
     fig.update_layout(
         template=theme.TEMPLATE_NAME, height=_TREND_HEIGHT,
         title={"text": ind.title, "subtitle": {"text": subtitle}},
@@ -316,7 +320,7 @@ def _base_layout(fig: go.Figure, ind: Indicator, subtitle: str) -> None:
     )
 
 
-def _period_xaxis(fig: go.Figure, axis: Sequence[str]) -> None:
+def _period_xaxis(fig: Draft, axis: Sequence[str]) -> None:
     """Periods in period order (not the order traces mention them); about ten labels,
     always including the latest."""
     fig.update_xaxes(categoryorder="array", categoryarray=list(axis))
@@ -335,7 +339,7 @@ def make_trend_figure(
     area_series: pl.DataFrame, national_series: pl.DataFrame | None, ind: Indicator, *,
     area_name: str, target_series: pl.DataFrame | None = None,
     national_name: str = "England and Wales",
-) -> go.Figure:
+) -> Spec:
     """The indicator over time for one area: value, 95% CI band, target and England & Wales.
 
     ``target_series`` (``period_label``, ``period_start``, ``target``) defaults to the
@@ -344,7 +348,7 @@ def make_trend_figure(
     """
     area = _headline_rows(area_series, ind)
     national = _headline_rows(national_series, ind)
-    fig = go.Figure()
+    fig = Draft()
     _base_layout(fig, ind, area_name)
     if area.height == 0 and national.height == 0:
         return _empty(fig, "No data for this area and grain")
@@ -387,13 +391,13 @@ def make_trend_figure(
     if ind.unit == "ratio":
         fig.add_hline(y=1, line={"color": theme.SECONDARY_TEXT, "width": 1},
                       annotation_text="parity", annotation_position="top left")
-    return fig
+    return fig.spec()
 
 
 def make_breakdown_figure(series: pl.DataFrame, ind: Indicator, *, area_name: str,
-                          by: str = "ethnicity") -> go.Figure:
+                          by: str = "ethnicity") -> Spec:
     """One line per breakdown group (e.g. by ethnicity) for one area."""
-    fig = go.Figure()
+    fig = Draft()
     _base_layout(fig, ind, f"{area_name}, by {by}")
     rows = series.filter(pl.col("breakdown").fill_null("") != "") if series.height else series
     if rows.height == 0:
@@ -416,4 +420,4 @@ def make_breakdown_figure(series: pl.DataFrame, ind: Indicator, *, area_name: st
             showarrow=False, align="right", font={"size": 12, "color": theme.SECONDARY_TEXT},
             text=f"gaps: suppressed {theme.SUPPRESSED_MARK} or missing periods (see the table)",
         )
-    return fig
+    return fig.spec()

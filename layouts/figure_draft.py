@@ -9,7 +9,11 @@ dicts and hands Dash (which accepts a dict as ``dcc.Graph.figure``) the JSON plo
 property still fails a test, and the board-pack exporters draw the spec with kaleido.
 
 Semantics kept from ``go.Figure``: ``update_layout``/``update_xaxes``/``update_yaxes`` merge
-nested dicts; ``add_hline``/``add_vline``/``add_vrect`` draw across the plot's domain;
+nested dicts; "magic underscore" keys are written out as nested dicts (``line_shape="hv"`` →
+``line: {shape: "hv"}``: plotly.js reads no ``line_shape``, and ``go.Figure(spec)`` would
+quietly accept one, so a test could not tell); ``add_hline``/``add_vline``/``add_vrect``
+draw across the plot's domain, with their ``annotation_text``/``annotation_position``
+label placed as plotly places it;
 :meth:`Draft.grid` lays out subplots as ``plotly.subplots.make_subplots`` does (axis domains,
 anchors, shared y axes, titles as annotations; tested equal to it).
 """
@@ -22,20 +26,67 @@ from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.shapeannotation import axis_spanning_shape_annotation
 
 Spec = dict[str, Any]
 
 
 def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
     """Merge ``more`` into ``into`` as ``go.Figure.update_*`` does (nested dicts merged; a
-    None unsets the property)."""
+    None unsets the property; a dict of ``more`` is copied in, so a later merge never
+    changes the caller's)."""
     for key, value in more.items():
         if value is None:
             into.pop(key, None)
-        elif isinstance(value, dict) and isinstance(into.get(key), dict):
+        elif isinstance(value, dict):
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
             merge(into[key], value)
         else:
             into[key] = value
+
+
+# The property names with an underscore of their own (plotly's ``_UNDERSCORE_ATTRS``): every
+# other underscore in a keyword is a path, as in ``line_width`` or ``title_font_size``.
+_UNDERSCORE_NAMES = frozenset({"error_x", "error_y", "error_z", "copy_xstyle", "copy_ystyle",
+                               "copy_zstyle", "paper_bgcolor", "plot_bgcolor"})
+
+
+def _path(key: str) -> list[str]:
+    if "_" not in key or key in _UNDERSCORE_NAMES:
+        return [key]
+    parts, path, i = key.split("_"), [], 0
+    while i < len(parts):
+        pair = "_".join(parts[i:i + 2])
+        if i + 1 < len(parts) and pair in _UNDERSCORE_NAMES:
+            path.append(pair)
+            i += 2
+        else:
+            path.append(parts[i])
+            i += 1
+    return path
+
+
+def nested(props: dict[str, Any]) -> dict[str, Any]:
+    """``props`` with plotly's "magic underscore" keys written out as nested dicts, applied
+    after the plain keys as ``go.Figure`` does (``line={...}, line_shape="hv"`` → one
+    ``line``). Dicts the caller passed are copied, never changed."""
+    out: dict[str, Any] = {}
+    paths: list[tuple[list[str], Any]] = []
+    for key, value in props.items():
+        path = _path(key)
+        if len(path) == 1:
+            out[key] = value
+        else:
+            paths.append((path, value))
+    for path, value in paths:
+        node = out
+        for part in path[:-1]:
+            child = node.get(part)
+            node[part] = dict(child) if isinstance(child, dict) else {}
+            node = node[part]
+        node[path[-1]] = value
+    return out
 
 
 @cache
@@ -74,7 +125,7 @@ class Draft:
         if row is not None and col is not None:
             index = (row - 1) * self._cols + col
             trace = {**trace, "xaxis": _axis_name("x", index), "yaxis": _axis_name("y", index)}
-        self.data.append(trace)
+        self.data.append(nested(trace))
 
     def add_scatter(self, *, row: int | None = None, col: int | None = None,
                     **trace: Any) -> None:
@@ -89,36 +140,51 @@ class Draft:
     # --- shapes and annotations ---------------------------------------------------------------
 
     def add_annotation(self, **annotation: Any) -> None:
-        self.layout.setdefault("annotations", []).append(annotation)
+        self.layout.setdefault("annotations", []).append(nested(annotation))
 
     def add_shape(self, **shape: Any) -> None:
-        self.layout.setdefault("shapes", []).append(shape)
+        self.layout.setdefault("shapes", []).append(nested(shape))
 
-    def add_hline(self, *, y: Any, line: dict[str, Any] | None = None, **style: Any) -> None:
+    def _add_spanning(self, kind: str, shape: dict[str, Any], style: dict[str, Any],
+                      annotation: dict[str, Any] | None) -> None:
+        """A shape spanning the plot's domain one way, and the label ``go.Figure`` makes of
+        ``annotation`` and the ``annotation_*`` keywords (placed by plotly's own rules)."""
+        label = {k: style.pop(k) for k in [k for k in style if k.startswith("annotation_")]}
+        self.add_shape(**shape, **{k: v for k, v in style.items() if v is not None})
+        note = axis_spanning_shape_annotation(
+            dict(annotation) if annotation else None, kind, shape, label)
+        if note is not None:
+            self.add_annotation(**{**note, "xref": shape["xref"], "yref": shape["yref"]})
+
+    def add_hline(self, *, y: Any, line: dict[str, Any] | None = None,
+                  annotation: dict[str, Any] | None = None, **style: Any) -> None:
         """A line across the plot at ``y`` (data value: on a log axis, the value itself)."""
-        self.add_shape(type="line", xref="x domain", yref="y", x0=0, x1=1, y0=y, y1=y,
-                       line=line or {}, **style)
+        self._add_spanning("hline", {"type": "line", "xref": "x domain", "yref": "y", "x0": 0,
+                                     "x1": 1, "y0": y, "y1": y}, {"line": line, **style},
+                           annotation)
 
-    def add_vline(self, *, x: Any, line: dict[str, Any] | None = None, **style: Any) -> None:
+    def add_vline(self, *, x: Any, line: dict[str, Any] | None = None,
+                  annotation: dict[str, Any] | None = None, **style: Any) -> None:
         """A line up the plot at ``x`` (data value: on a log axis, the value itself)."""
-        self.add_shape(type="line", xref="x", yref="y domain", x0=x, x1=x, y0=0, y1=1,
-                       line=line or {}, **style)
+        self._add_spanning("vline", {"type": "line", "xref": "x", "yref": "y domain", "x0": x,
+                                     "x1": x, "y0": 0, "y1": 1}, {"line": line, **style},
+                           annotation)
 
-    def add_vrect(self, *, x0: Any, x1: Any, **style: Any) -> None:
+    def add_vrect(self, *, x0: Any, x1: Any, annotation: dict[str, Any] | None = None,
+                  **style: Any) -> None:
         """A band up the plot from ``x0`` to ``x1`` (``line_width`` as in ``go.Figure``)."""
-        line = {"width": style.pop("line_width")} if "line_width" in style else {}
-        self.add_shape(type="rect", xref="x", yref="y domain", x0=x0, x1=x1, y0=0, y1=1,
-                       line=line, **style)
+        self._add_spanning("vrect", {"type": "rect", "xref": "x", "yref": "y domain", "x0": x0,
+                                     "x1": x1, "y0": 0, "y1": 1}, style, annotation)
 
     # --- layout -----------------------------------------------------------------------------
 
     def update_layout(self, **layout: Any) -> None:
-        merge(self.layout, layout)
+        merge(self.layout, nested(layout))
 
     def _update_axes(self, axis: str, settings: dict[str, Any], col: int | None) -> None:
         for index in range(1, self._axes + 1):
             if col is None or (index - 1) % self._cols + 1 == col:
-                merge(self.layout.setdefault(_axis_name(axis, index), {}), settings)
+                merge(self.layout.setdefault(_axis_name(axis, index), {}), nested(settings))
 
     def update_xaxes(self, *, col: int | None = None, **axis: Any) -> None:
         """Every x axis (or those in column ``col``), as ``go.Figure.update_xaxes``."""

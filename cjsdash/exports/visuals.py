@@ -17,17 +17,19 @@ TREND_WIDTH, TREND_HEIGHT = 1100, 520
 
 
 def item_figure(item: ItemContent, content: PackContent) -> go.Figure | None:
-    """The trend (or breakdown) figure of an item; None for tables, sparklines, no data."""
+    """The trend (or breakdown) figure of an item, validated (the factories hand out plotly
+    JSON; a pack is not latency-critical); None for tables, sparklines, no data."""
     if item.item.chart != "trend" or not item.has_figures:
         return None
     ind = item.indicator
     if item.item.by:
-        fig = charts.make_breakdown_figure(item.history, ind, area_name=content.area_label,
-                                           by=item.item.by)
+        spec = charts.make_breakdown_figure(item.history, ind, area_name=content.area_label,
+                                            by=item.item.by)
     else:
-        fig = charts.make_trend_figure(item.history, item.national_history, ind,
-                                       area_name=content.area_label,
-                                       national_name=NATIONAL_NAME)
+        spec = charts.make_trend_figure(item.history, item.national_history, ind,
+                                        area_name=content.area_label,
+                                        national_name=NATIONAL_NAME)
+    fig = go.Figure(spec)
     fig.update_layout(width=TREND_WIDTH, height=TREND_HEIGHT)
     return fig
 

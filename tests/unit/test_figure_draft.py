@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from plotly.subplots import make_subplots
+from plotly.utils import PlotlyJSONEncoder
 
 from layouts import theme
 from layouts.figure_draft import Draft, height, template_json
@@ -115,3 +119,62 @@ def test_none_unsets_a_property_as_go_figure_update_does() -> None:
     assert "title" not in spec["layout"]["yaxis"]  # no null for plotly.js to read
     # go.Figure leaves the unset title as {}; its own constructor drops an empty one
     assert _json(draft.figure()) == _json(go.Figure(expected.to_plotly_json()))
+def _sent(spec: dict) -> dict:
+    """What the browser gets: the spec as Dash serialises it (no validation)."""
+    return json.loads(json.dumps(spec, cls=PlotlyJSONEncoder))
+
+
+def _validated(spec: dict) -> dict:
+    return json.loads(pio.to_json(go.Figure(spec)))
+
+
+def test_magic_underscores_are_written_out_as_go_figure_does() -> None:
+    expected = go.Figure()
+    expected.add_scatter(x=[1, 2], y=[3, 4], line={"color": "#000000", "width": 2},
+                         line_shape="hv", error_y_color="#111111", marker_line_width=1)
+    expected.add_annotation(x=1, y=3, text="a", font_size=12, bgcolor="#ffffff")
+    expected.add_shape(type="rect", x0=0, x1=1, y0=0, y1=1, line_width=0, line_dash="dot")
+    expected.update_layout(title_text="t", title_font_size=20, paper_bgcolor="#fafafa",
+                           yaxis_title_text="y", legend={"x": 0}, legend_y=1)
+    expected.update_xaxes(title_standoff=4)
+    style = {"color": "#000000", "width": 2}
+    draft = Draft()
+    draft.add_scatter(x=[1, 2], y=[3, 4], line=style, line_shape="hv",
+                      error_y_color="#111111", marker_line_width=1)
+    draft.add_annotation(x=1, y=3, text="a", font_size=12, bgcolor="#ffffff")
+    draft.add_shape(type="rect", x0=0, x1=1, y0=0, y1=1, line_width=0, line_dash="dot")
+    draft.update_layout(title_text="t", title_font_size=20, paper_bgcolor="#fafafa",
+                        yaxis_title_text="y", legend={"x": 0}, legend_y=1)
+    draft.update_xaxes(title_standoff=4)
+    spec = draft.spec()
+    assert _sent(spec) == _validated(spec) == json.loads(pio.to_json(expected))
+    assert spec["data"][0]["line"] == {"color": "#000000", "width": 2, "shape": "hv"}
+    assert style == {"color": "#000000", "width": 2}  # the caller's dict is not changed
+
+
+@pytest.mark.parametrize("position", [None, "top left", "top right", "bottom left", "bottom",
+                                      "left", "right"])
+def test_spanning_shapes_label_themselves_as_go_figure_does(position: str | None) -> None:
+    label = {"annotation_text": "label", "annotation_font_size": 11}
+    if position:
+        label["annotation_position"] = position
+    expected = go.Figure()
+    expected.add_scatter(x=[1, 2, 3], y=[1, 2, 3])
+    expected.add_hline(y=1, line={"color": "#000000", "width": 1}, **label)
+    expected.add_vline(x=2, line_dash="dash", **label)
+    expected.add_vrect(x0=1.5, x1=2.5, fillcolor="#eeeeee", line_width=0, layer="below",
+                       annotation={"text": "band", "font": {"size": 10}},
+                       annotation_position=position.replace("left", "right")
+                       if position else None)
+    expected.add_vline(x=3)
+    draft = Draft()
+    draft.add_scatter(x=[1, 2, 3], y=[1, 2, 3])
+    draft.add_hline(y=1, line={"color": "#000000", "width": 1}, **label)
+    draft.add_vline(x=2, line_dash="dash", **label)
+    draft.add_vrect(x0=1.5, x1=2.5, fillcolor="#eeeeee", line_width=0, layer="below",
+                    annotation={"text": "band", "font": {"size": 10}},
+                    annotation_position=position.replace("left", "right") if position else None)
+    draft.add_vline(x=3)
+    spec = draft.spec()
+    assert _sent(spec) == _validated(spec) == json.loads(pio.to_json(expected))
+    assert len(spec["layout"]["annotations"]) == 3
