@@ -377,7 +377,7 @@ clear_cache = cache.clear_cache
 def _area_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, bool]]:
     """(code, name, kind, in England and Wales) of every area in the usual order, read once
     per data version (a page asks many times)."""
-    return _cached(con, ("area-table",), lambda: con.execute(
+    return cache.kept(con, ("area-table",), lambda: con.execute(
         "SELECT code, name, kind, in_england_wales FROM core.areas ORDER BY sort_key, code"
     ).fetchall())
 
@@ -408,10 +408,8 @@ def kind_frame(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids
     ids = tuple(indicator_ids)
     every = tuple(i.id for i in registry.indicators)
     key_all = ("kind_frame", id(registry), every, kind, grain)
-    version = data_version(con)
-    if version is not None and ids != every:
-        with _CACHE_LOCK:
-            whole = _CACHE.get((version, *key_all))
+    if ids != every:
+        whole = cache.peek(con, key_all)
         if whole is not None:
             return whole.filter(pl.col("indicator").is_in(list(ids)))
 
@@ -425,6 +423,8 @@ def kind_frame(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids
             frame = compute_indicators(con, registry, list(ids), codes, grain=grain)
         return headline_rows(frame) if frame.height else frame
 
+    if ids == every:  # the whole registry: shared by every area's views, kept
+        return cache.kept(con, key_all, build)
     return _cached(con, ("kind_frame", id(registry), ids, kind, grain), build)
 
 
@@ -696,7 +696,7 @@ def demographic_features(con: duckdb.DuckDBPyConnection, kind: str
         return (table["area_code"].to_list(), np.column_stack(feats),
                 vintage.item() if vintage.height else "Census 2011")
 
-    return _cached(con, ("features", kind), build)
+    return cache.kept(con, ("features", kind), build)
 
 
 def peer_group(con: duckdb.DuckDBPyConnection, code: str, *, k: int = peers.DEFAULT_K

@@ -20,6 +20,7 @@ import duckdb
 _CACHE: OrderedDict[Hashable, Any] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 96
+_KEPT: dict[Hashable, Any] = {}  # see kept()
 
 
 def _peer_count(con: duckdb.DuckDBPyConnection) -> int:
@@ -80,15 +81,37 @@ def cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable
     return value
 
 
+def kept(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
+         ) -> Any:
+    """As :func:`cached`, for what every area's views share (whole-warehouse frames, a few
+    per grain): held until the data version changes, never pushed out by the views' own
+    results; an older version of the same warehouse file is let go on the next insert."""
+    version = data_version(con)
+    if version is None:
+        return build()
+    full = (version, *key)
+    with _CACHE_LOCK:
+        if full in _KEPT:
+            return _KEPT[full]
+    value = build()
+    with _CACHE_LOCK:
+        for old in [k for k in _KEPT if k[0][0] == version[0] and k[0] != version]:
+            del _KEPT[old]
+        _KEPT[full] = value
+    return value
+
+
 def peek(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...]) -> Any | None:
     """The value kept for ``key`` at this data version, or None (nothing is computed)."""
     version = data_version(con)
     if version is None:
         return None
     with _CACHE_LOCK:
-        return _CACHE.get((version, *key))
+        found = _KEPT.get((version, *key))
+        return found if found is not None else _CACHE.get((version, *key))
 
 
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+        _KEPT.clear()

@@ -155,7 +155,7 @@ def every_area_counts(con: duckdb.DuckDBPyConnection, grain: str,
         return {code: part for (code,), part in
                 frame.partition_by("area_code", as_dict=True).items()}
 
-    return cache.cached(con, _every_key(grain, ethnicity_source), read)
+    return cache.kept(con, _every_key(grain, ethnicity_source), read)
 
 
 def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,
@@ -206,7 +206,7 @@ def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFram
     every area's read once per data version, each request taking its areas' rows."""
     if cache.data_version(con) is None:
         return _populations(con, areas)
-    every = cache.cached(con, ("dq-every-area-populations",), lambda: {
+    every = cache.kept(con, ("dq-every-area-populations",), lambda: {
         code: part for (code,), part in _populations(con, _area_codes(con))
         .partition_by("area_code", as_dict=True).items()})
     parts = [every[a] for a in dict.fromkeys(areas) if a in every]
@@ -690,9 +690,11 @@ def sensitivity(
     grain: str = "fy", reference: str = "White", ethnicity_source: EthnicitySource = "officer",
     population_source: str | None = None, stages: Sequence[str] | None = None,
     options: Options | None = None, counts: pl.DataFrame | None = None,
+    matrix: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """How the disparity ratios move under other assumptions — labelled as assumptions,
-    never as confidence intervals (:data:`ASSUMPTIONS_LABEL`).
+    never as confidence intervals (:data:`ASSUMPTIONS_LABEL`). ``matrix``: the
+    :func:`stage_matrix` of these settings, when already computed.
 
     - ``missing ethnicity``: every stage and compared group, the bounds with every
       not-stated record assigned to the reference group (low) or to the group (high), and
@@ -706,23 +708,34 @@ def sensitivity(
     if counts is None:
         counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source,
                               stages=stages)
-    matrix = stage_matrix(con, area, period_end, ethnicity_source=ethnicity_source,
-                          population_source=population_source, stages=stages, counts=counts,
-                          **args)
+    if matrix is None:
+        matrix = stage_matrix(con, area, period_end, ethnicity_source=ethnicity_source,
+                              population_source=population_source, stages=stages,
+                              counts=counts, **args)
     if matrix.height == 0:
         return pl.DataFrame(schema=SENSITIVITY_SCHEMA)
     period_end = matrix["period_end"][0]
     counts = counts.filter(pl.col("period_end") == period_end)
     rows = [{**r, "analysis": ANALYSIS_MISSING}
             for r in _missing_bounds(matrix, counts, options)]
+    used = set(matrix["population_source"].drop_nulls().to_list())
     for source in population_sources(con, area):
-        other = stage_matrix(con, area, period_end, ethnicity_source=ethnicity_source,
-                             population_source=source, stages=stages, counts=counts, **args)
+        if used and all(u.startswith(f"{source} (") for u in used):
+            other = matrix  # the closest population was this source's throughout: the same
+        else:
+            other = stage_matrix(con, area, period_end, ethnicity_source=ethnicity_source,
+                                 population_source=source, stages=stages, counts=counts,
+                                 **args)
         rows += _ratios(other, source, ANALYSIS_DENOMINATOR)
     chosen = [s for s in (stages or default_stages().ids) if s == "stop_and_search"]
     for definition in ETHNICITY_WORDS if chosen else ():
-        other = stage_matrix(con, area, period_end, ethnicity_source=definition,  # type: ignore[arg-type]
-                             population_source=population_source, stages=chosen, **args)
+        if definition == ethnicity_source:
+            # stop and search is the first stage (over the population) in either chain, so
+            # its row is the same with or without the later stages
+            other = matrix
+        else:
+            other = stage_matrix(con, area, period_end, ethnicity_source=definition,  # type: ignore[arg-type]
+                                 population_source=population_source, stages=chosen, **args)
         other = other.filter(pl.col("stage") == "stop_and_search")
         if other.height:
             rows += _ratios(other, ETHNICITY_WORDS[definition], ANALYSIS_DEFINITION)

@@ -324,8 +324,8 @@ def every_area_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grai
                         ) -> pl.DataFrame:
     """:func:`coverage_frame` of every area and period at ``grain``, read once per data
     version (about 0.5–1.5 s; the server's warm-up reads the data page's default grain)."""
-    return cache.cached(con, _coverage_key(registry, grain),
-                        lambda: coverage_frame(con, registry, grain))
+    return cache.kept(con, _coverage_key(registry, grain),
+                      lambda: coverage_frame(con, registry, grain))
 
 
 def _kept_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str

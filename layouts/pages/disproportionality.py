@@ -107,7 +107,7 @@ def _figures(s: dict[str, Any]) -> dict[str, Any]:
         "period_end": period_end, "sources": sources, "population": population,
         "matrix": matrix,
         "sensitivity": dq.sensitivity(con, choice.code, period_end, reference=s["reference"],
-                                      population_source=population, **args)
+                                      population_source=population, matrix=matrix, **args)
         if matrix.height else pl.DataFrame(schema=dq.SENSITIVITY_SCHEMA),
         "quality": dq.ethnicity_quality(con, choice.code, period_end, **args),
     }
