@@ -112,9 +112,9 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
 def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
     """In the background: every area's figures for every grain (:mod:`metrics.store`), and
     on each the comparisons every area shares (every LCJB's and every force's headline
-    figures, and the demographic features behind computed peer groups); at the default
-    grains of the disproportionality and data pages, every area's stage counts and
-    populations and every area's coverage. So an area's first view only computes what is
+    figures, and the demographic features behind computed peer groups); every area's
+    coverage at each grain; and at the disproportionality page's default grain, every
+    area's stage counts and populations. So an area's first view only computes what is
     its own."""
     every = [i.id for i in registry.indicators]
 
@@ -126,7 +126,7 @@ def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
             for definition in disproportionality.ETHNICITY_WORDS:
                 disproportionality.every_area_counts(con, grain, definition)  # type: ignore[arg-type]
             disproportionality.populations(con, [])
-        if grain == provenance.COVERAGE_DEFAULT_GRAIN:  # the data page's coverage matrix
+        if grain in provenance.COVERAGE_GRAINS:  # the data page's coverage matrix
             provenance.every_area_coverage(con, registry, grain)
 
     return store.warm(warehouse, registry, then=comparisons)

@@ -321,20 +321,29 @@ def _coverage_key(registry: Registry, grain: str) -> tuple[object, ...]:
 
 
 def every_area_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str
-                        ) -> pl.DataFrame:
-    """:func:`coverage_frame` of every area and period at ``grain``, read once per data
-    version (about 0.5–1.5 s; the server's warm-up reads the data page's default grain)."""
-    return cache.kept(con, _coverage_key(registry, grain),
-                      lambda: coverage_frame(con, registry, grain))
+                        ) -> dict[str, pl.DataFrame]:
+    """:func:`coverage_frame` of every area and period at ``grain``, by area: read once per
+    data version (about 0.5–1.5 s; the server's warm-up reads every grain)."""
+    return cache.kept(con, _coverage_key(registry, grain), lambda: {
+        code: part for (code,), part in
+        coverage_frame(con, registry, grain).partition_by("area_code", as_dict=True).items()})
 
 
 def _kept_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str
-                   ) -> pl.DataFrame | None:
+                   ) -> dict[str, pl.DataFrame] | None:
     """Every area's coverage where kept at this data version (always, at the default grain)."""
     every = cache.peek(con, _coverage_key(registry, grain))
     if every is None and grain == COVERAGE_DEFAULT_GRAIN and cache.data_version(con):
         every = every_area_coverage(con, registry, grain)
     return every
+
+
+def _areas_of(every: dict[str, pl.DataFrame], areas: Sequence[str] | None) -> pl.DataFrame:
+    """The kept rows of ``areas`` (every area when None), in :func:`coverage_frame`'s order."""
+    codes = sorted(every) if areas is None else sorted(set(areas) & set(every))
+    if not codes:
+        return pl.DataFrame(schema=COVERAGE_SCHEMA)
+    return every[codes[0]] if len(codes) == 1 else pl.concat([every[c] for c in codes])
 
 
 def coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
@@ -345,8 +354,17 @@ def coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "f
     every = _kept_coverage(con, registry, grain)
     if every is None:
         return coverage_frame(con, registry, grain, areas=areas, period=period)
-    out = every if areas is None else every.filter(pl.col("area_code").is_in(list(areas)))
-    return out if period is None else out.filter(pl.col("period_start") == period)
+    out = _areas_of(every, areas)
+    if period is not None:
+        out = out.filter(pl.col("period_start") == period)
+    return _in_order(out, registry)
+
+
+def _in_order(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """:func:`coverage_frame`'s row order: indicator (registry order), area, period."""
+    order = {ind.id: i for i, ind in enumerate(registry.indicators)}
+    return frame.sort(pl.col("indicator").replace_strict(order, return_dtype=pl.Int64),
+                      "area_code", "period_start")
 
 
 def coverage_periods(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
@@ -356,9 +374,7 @@ def coverage_periods(con: duckdb.DuckDBPyConnection, registry: Registry, grain: 
     _check_grain(grain)
     every = _kept_coverage(con, registry, grain)
     if every is not None:
-        if areas is not None:
-            every = every.filter(pl.col("area_code").is_in(list(areas)))
-        return list(every.select("period_start", "period_label").unique()
+        return list(_areas_of(every, areas).select("period_start", "period_label").unique()
                     .sort("period_start").iter_rows())
     measures = sorted({ind.numerator.measure for ind in registry.indicators})
     params: list[object] = [measures]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -262,14 +263,21 @@ def _key() -> html.Div:
                         f"{items}</ul>", dangerously_allow_html=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _esc_kept(value: str) -> str:
+    """:func:`_esc` of text that repeats across thousands of cells (names, labels, sources)."""
+    return _esc(value)
+
+
 def _cell(row: dict[str, Any] | None, *, counts: bool, label: str) -> tuple[str, str]:
-    """(HTML, class) of one coverage cell: a symbol, the count, words for screen readers."""
+    """(HTML, class) of one coverage cell: a symbol, the count, words for screen readers.
+    ``label`` is escaped HTML already (the cell's numbers need no escaping)."""
     if row is None:
         return '<span aria-hidden="true">–</span><span class="cjs-visually-hidden">none' \
                "</span>", "cjs-cov-none"
     detail = (f"{label}: {row['figures']:,} figures covering {row['months_covered']} of "
               f"{row['months_expected']} months; {row['withheld']:,} withheld; "
-              f"{row['breakdown_figures']:,} for groups; {row['sources']}")
+              f"{row['breakdown_figures']:,} for groups; {_esc_kept(row['sources'] or '')}")
     if row["months_covered"] == 0:
         symbol, words, css = theme.SUPPRESSED_MARK, "withheld", "cjs-cov-held"
     elif row["complete"]:
@@ -278,7 +286,7 @@ def _cell(row: dict[str, Any] | None, *, counts: bool, label: str) -> tuple[str,
         symbol, words, css = "◐", "partial", "cjs-cov-part"
     count = f"&#160;{row['figures']:,}" if counts and row["months_covered"] else ""
     mark = f" {theme.SYNTHETIC_MARK}" if row.get("_mark_synthetic") else ""
-    return (f'<span title="{_esc(detail)}"><span aria-hidden="true">{_esc(symbol)}</span>'
+    return (f'<span title="{detail}"><span aria-hidden="true">{_esc_kept(symbol)}</span>'
             f"{count}<span class=\"cjs-visually-hidden\"> {words}</span>{mark}</span>",
             css)
 
@@ -314,8 +322,9 @@ def area_matrix(frame: pl.DataFrame, registry: Registry, area: views.AreaChoice,
         body.append(f'<tr><th scope="colgroup" colspan="{len(periods) + 1}" '
                     f'class="cjs-cov-theme">{_esc(theme_.title)}</th></tr>')
         for ind in indicators:
+            title = _esc_kept(ind.short_title)
             cells = [_cell(by_key.get((ind.id, start)), counts=True,
-                           label=f"{ind.short_title}, {label}") for start, label in periods]
+                           label=f"{title}, {_esc_kept(label)}") for start, label in periods]
             body.append(
                 f'<tr><th scope="row"><a href="/indicator/{_esc(ind.id)}{_esc(query)}">'
                 f"{_esc(ind.title)}</a></th>"
@@ -349,8 +358,9 @@ def group_matrix(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.
         f"<span>{_esc(ind.short_title)}</span></th>" for ind in indicators)
     body = []
     for area in areas:
+        name = _esc_kept(area.name)
         cells = [_cell(by_key.get((area.code, ind.id)), counts=False,
-                       label=f"{area.name}, {ind.short_title}") for ind in indicators]
+                       label=f"{name}, {_esc_kept(ind.short_title)}") for ind in indicators]
         body.append(f'<tr><th scope="row">{_esc(area.name)}</th>'
                     + "".join(f'<td class="{c}">{v}</td>' for v, c in cells) + "</tr>")
     table = (f'<table id="{PREFIX}-coverage-group" class="cjs-table cjs-cov cjs-cov-group">'
