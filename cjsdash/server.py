@@ -24,7 +24,7 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.uploads import make_uploader
 from layouts.context import Uploader, UploadOutcome, set_context
-from metrics import analysis, disproportionality, provenance, store
+from metrics import analysis, disproportionality, provenance, store, views
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -110,8 +110,8 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
 
 
 def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
-    """In the background: every area's figures for every grain (:mod:`metrics.store`), and
-    on each the comparisons every area shares (every LCJB's and every force's headline
+    """In the background: every area's figures for every grain (:mod:`metrics.store`) with
+    their display text, and on each the comparisons every area shares (every LCJB's and every force's headline
     figures, and the demographic features behind computed peer groups); every area's
     coverage at each grain; and at the disproportionality page's default grain, every
     area's stage counts and populations. So an area's first view only computes what is
@@ -119,6 +119,7 @@ def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
     every = [i.id for i in registry.indicators]
 
     def comparisons(con: duckdb.DuckDBPyConnection, grain: str) -> None:
+        views.presented(con, registry, grain)  # the store's figures with their display text
         for kind in ("lcjb", "force"):
             analysis.kind_frame(con, registry, every, kind, grain)
             analysis.demographic_features(con, kind)

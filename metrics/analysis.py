@@ -893,8 +893,8 @@ def msg_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
         at = kind_frame(con, registry, [ind.id], kind, grain).filter(
             pl.col("period_end") == compare["period_end"][0])
         if area is None:  # a region or the nation: its own figure
-            own = at if area_code == NATIONAL else headline_rows(
-                compute_indicators(con, registry, [ind.id], [area_code], grain=grain)
+            own = at if area_code == NATIONAL else _own_rows(
+                con, registry, [ind.id], area_code, grain
             ).filter(pl.col("period_end") == compare["period_end"][0])
             own = own.filter(pl.col("area_code") == area_code)
             area = own.row(0, named=True) if own.height else None

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics import store
+from metrics import cache, store
 from metrics.compute import Options, compute_indicators
 from metrics.registry import Indicator, Registry
 
@@ -81,17 +81,17 @@ def _present(frame: pl.DataFrame, registry: Registry, areas: dict[str, str]) -> 
             pl.lit(None, dtype=pl.String).alias(c)
             for c in ("indicator_title", "area_name", "display_value", "display_ci", "theme")
         )
-    rows = frame.iter_rows(named=True)
     display, ci, titles, themes = [], [], [], []
-    for r in rows:
-        ind = registry.get(r["indicator"])
-        display.append(format_value(r["value"], ind, suppressed=bool(r["suppressed"])))
-        if r["lower"] is None or r["suppressed"] or math.isnan(r["lower"]):
+    found: dict[str, Indicator] = {}
+    for ind_id, value, lower, upper, suppressed in zip(
+            *(frame.get_column(c).to_list()
+              for c in ("indicator", "value", "lower", "upper", "suppressed")), strict=True):
+        ind = found.get(ind_id) or found.setdefault(ind_id, registry.get(ind_id))
+        display.append(format_value(value, ind, suppressed=bool(suppressed)))
+        if lower is None or suppressed or math.isnan(lower):
             ci.append("")
         else:
-            ci.append(
-                f"{format_value(r['lower'], ind)} to {format_value(r['upper'], ind)}"
-            )
+            ci.append(f"{format_value(lower, ind)} to {format_value(upper, ind)}")
         titles.append(ind.title)
         themes.append(ind.theme)
     return frame.with_columns(
@@ -107,19 +107,31 @@ def _area_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {a.code: a.name for a in list_areas(con)}
 
 
+def presented(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
+              options: Options | None = None) -> pl.DataFrame | None:
+    """The figure store's frame for ``grain`` with its display text (``_present``), made once
+    per data version (the server's warm-up makes every grain's), or None while the store is
+    not ready. Row by row the same as presenting the rows a view picks."""
+    options = options or Options()
+    whole = store.lookup(con, registry, grain, options)
+    if whole is None:
+        return None
+    return cache.kept(con, ("presented", id(registry), grain, options),
+                      lambda: _present(whole, registry, _area_names(con)))
+
+
 def series(
     con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str, areas: list[str],
     *, grain: str = "quarter", by: str | None = None, options: Options | None = None,
 ) -> pl.DataFrame:
     """One indicator, every period, for each area (and breakdown group)."""
-    whole = store.lookup(con, registry, grain, options) if by is None else None
+    whole = presented(con, registry, grain, options) if by is None else None
     if whole is not None:
         registry.get(indicator_id)  # an unknown id is a KeyError, as from compute_indicators
-        frame = whole.filter((pl.col("indicator") == indicator_id)
-                             & pl.col("area_code").is_in(list(areas)))
-    else:
-        frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
-                                   options=options)
+        return whole.filter((pl.col("indicator") == indicator_id)
+                            & pl.col("area_code").is_in(list(areas)))
+    frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
+                               options=options)
     return _present(frame, registry, _area_names(con))
 
 
@@ -134,15 +146,17 @@ def overview(
     for sparklines.
     """
     ids = [i.id for i in registry.indicators]
-    whole = store.lookup(con, registry, grain, options)
+    whole = presented(con, registry, grain, options)
     if whole is not None:
-        frame = whole.filter(pl.col("area_code") == area)
+        history = whole.filter((pl.col("area_code") == area) & (pl.col("breakdown") == ""))
+        if period_end is not None:
+            history = history.filter(pl.col("period_end") <= period_end)
     else:
         frame = compute_indicators(con, registry, ids, [area], grain=grain, options=options)
-    if period_end is not None:
-        frame = frame.filter(pl.col("period_end") <= period_end)
-    frame = frame.filter(pl.col("breakdown") == "")
-    history = _present(frame, registry, _area_names(con))
+        if period_end is not None:
+            frame = frame.filter(pl.col("period_end") <= period_end)
+        frame = frame.filter(pl.col("breakdown") == "")
+        history = _present(frame, registry, _area_names(con))
     headline = history.filter(
         pl.col("period_end") == pl.col("period_end").max().over("indicator")
     )
