@@ -110,16 +110,17 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
 
 
 def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
-    """In the background: every area's figures for every grain (:mod:`metrics.store`) with
-    their display text, and on each the comparisons every area shares (every LCJB's and every force's headline
-    figures, and the demographic features behind computed peer groups); every area's
-    coverage at each grain; and at the disproportionality page's default grain, every
-    area's stage counts and populations. So an area's first view only computes what is
-    its own."""
+    """In the background: every area's figures for every grain (:mod:`metrics.store`), with
+    their display text at the pages' default grains; on each grain the comparisons every
+    area shares (every LCJB's and every force's headline figures, and the demographic
+    features behind computed peer groups); every area's coverage at the financial year,
+    quarter and year; and at the disproportionality page's default grain every area's stage
+    counts and populations. So an area's first view only computes what is its own."""
     every = [i.id for i in registry.indicators]
 
     def comparisons(con: duckdb.DuckDBPyConnection, grain: str) -> None:
-        views.presented(con, registry, grain)  # the store's figures with their display text
+        if grain in views.PRESENTED_GRAINS:  # the store's figures with their display text
+            views.presented(con, registry, grain, make=True)
         for kind in ("lcjb", "force"):
             analysis.kind_frame(con, registry, every, kind, grain)
             analysis.demographic_features(con, kind)
@@ -127,7 +128,7 @@ def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
             for definition in disproportionality.ETHNICITY_WORDS:
                 disproportionality.every_area_counts(con, grain, definition)  # type: ignore[arg-type]
             disproportionality.populations(con, [])
-        if grain in provenance.COVERAGE_GRAINS:  # the data page's coverage matrix
+        if grain in provenance.KEPT_COVERAGE_GRAINS:  # the data page's coverage matrix
             provenance.every_area_coverage(con, registry, grain)
 
     return store.warm(warehouse, registry, then=comparisons)
