@@ -63,13 +63,6 @@ def _values(frame: pl.DataFrame, column: str) -> np.ndarray:
     return frame.get_column(column).cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def _empty(fig: Draft, message: str) -> Spec:
-    fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       text=message, font={"size": 15, "color": theme.SECONDARY_TEXT})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig.spec()
-
 
 def _layout(fig: Draft, title: str, subtitle: str, height: int, *, meta: dict) -> None:
     fig.update_layout(
@@ -231,7 +224,7 @@ def make_spc_figure(spc_rows: pl.DataFrame, ind: Indicator, *, area_name: str,
             f"{area_name} · {analysis.CHART_NAMES[chart]}", SPC_HEIGHT,
             meta={"indicator": ind.id, "chart": chart})
     if spc_rows.height == 0 or spc_rows["value"].drop_nulls().len() < 2:
-        return _empty(fig, "Too few figures for an SPC chart (at least two are needed)")
+        return fig.empty("Too few figures for an SPC chart (at least two are needed)", size=15)
     axis = spc_rows["period_label"].to_list()
     _ticks(fig, axis, most=6)
     _mark_baseline_and_rebases(fig, spc_rows)
@@ -291,11 +284,11 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
     _layout(fig, f"{ind.title}: funnel plot", f"All {kind_words}, {period}", FUNNEL_HEIGHT,
             meta={"indicator": ind.id, "chart": "funnel"})
     if analysis.funnel_kind(ind) is None:
-        return _empty(fig, f"No funnel plot: {analysis.NOT_COMPARED.get(ind.type, '')}")
+        return fig.empty(f"No funnel plot: {analysis.NOT_COMPARED.get(ind.type, '')}", size=15)
     rows = compare.filter(pl.col("value").is_not_null() & pl.col("denominator").is_not_null()
                           & (pl.col("denominator") > 0)) if compare.height else compare
     if rows.height == 0:
-        return _empty(fig, "No figures for this period")
+        return fig.empty("No figures for this period", size=15)
     curve = analysis.funnel_curve(compare, ind) if curve is None else curve
     n = curve["denominator"].to_numpy()
     for level, dash, name in (("998", "dot", "99.8% limits"), ("95", "dash", "95% limits")):
@@ -384,9 +377,9 @@ def make_rank_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: str 
             f"{rows.height} {kind_words}, {period}; rank 1 = {best}", height,
             meta={"indicator": ind.id, "chart": "rank"})
     if analysis.funnel_kind(ind) is None:
-        return _empty(fig, f"Not ranked: {analysis.NOT_COMPARED.get(ind.type, '')}")
+        return fig.empty(f"Not ranked: {analysis.NOT_COMPARED.get(ind.type, '')}", size=15)
     if rows.height == 0:
-        return _empty(fig, "No figures to rank for this period")
+        return fig.empty("No figures to rank for this period", size=15)
     names = rows["area_name"].to_list()
     for is_mine in (False, True):
         part = rows.filter((pl.col("area_code") == (highlight_area or "")) == is_mine)

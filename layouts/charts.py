@@ -296,13 +296,6 @@ def _annotate_suppressed(fig: Draft, axis: Sequence[str],
     return bool(hidden)
 
 
-def _empty(fig: Draft, message: str) -> Spec:
-    fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       text=message, font={"size": 16, "color": theme.SECONDARY_TEXT})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig.spec()
-
 
 _MAX_TICKS = 10
 
@@ -351,7 +344,7 @@ def make_trend_figure(
     fig = Draft()
     _base_layout(fig, ind, area_name)
     if area.height == 0 and national.height == 0:
-        return _empty(fig, "No data for this area and grain")
+        return fig.empty("No data for this area and grain")
     targets = _headline_rows(target_series, ind) if target_series is not None else area
     axis = _period_axis(area, national)
     _period_xaxis(fig, axis)
@@ -401,7 +394,7 @@ def make_breakdown_figure(series: pl.DataFrame, ind: Indicator, *, area_name: st
     _base_layout(fig, ind, f"{area_name}, by {by}")
     rows = series.filter(pl.col("breakdown").fill_null("") != "") if series.height else series
     if rows.height == 0:
-        return _empty(fig, f"No figures by {by} for this area and grain")
+        return fig.empty(f"No figures by {by} for this area and grain")
     rows = rows.sort("period_start")
     axis = _period_axis(rows)
     _period_xaxis(fig, axis)

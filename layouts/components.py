@@ -24,7 +24,12 @@ from cjsdash.core.periods import GRAIN_LABELS, GRAINS
 from cjsdash.core.safe_text import markup, neutralise
 from layouts import charts, theme
 from metrics.registry import Indicator
-from metrics.views import NATIONAL, AreaChoice, format_value
+from metrics.views import (  # vintages: the pages call it cx.vintages
+    NATIONAL,
+    AreaChoice,
+    format_value,
+    vintages,  # noqa: F401
+)
 
 AREA_GROUPS: tuple[tuple[str, str, str], ...] = (
     # kind, group heading, suffix that tells twins apart once a search hides the headings
@@ -163,17 +168,6 @@ def synthetic_banner(show: bool) -> html.Div:
 def any_synthetic(*frames: pl.DataFrame | None) -> bool:
     return any(f is not None and f.height and "synthetic" in f.columns
                and bool(f["synthetic"].fill_null(False).any()) for f in frames)
-
-
-def vintages(*frames: pl.DataFrame | None) -> list[str]:
-    """'source: vintage' for every source behind the figures shown, sorted."""
-    seen: set[str] = set()
-    for f in frames:
-        if f is None or f.height == 0 or "source" not in f.columns:
-            continue
-        for source, vintage in f.select("source", "vintage").unique().drop_nulls().rows():
-            seen.add(f"{source}: {vintage}")
-    return sorted(seen)
 
 
 def footer(data_vintages: Sequence[str]) -> html.Footer:

@@ -134,13 +134,6 @@ def _staged(matrix: pl.DataFrame) -> pl.DataFrame:
     return matrix.filter(pl.col("stage") != "population").sort("stage_order")
 
 
-def _empty(fig: Draft, message: str) -> Spec:
-    fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=message,
-                       font={"size": 16, "color": theme.SECONDARY_TEXT})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig.spec()
-
 
 def _layout(fig: Draft, title: str, subtitle: str, height: int = _HEIGHT) -> None:
     fig.update_layout(template=theme.TEMPLATE_NAME, height=height,
@@ -160,7 +153,7 @@ def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str, value: str
             f"{area_name}, {rows['period_label'][0] if rows.height else ''}; "
             f"reference group {reference}")
     if rows.height == 0:
-        return _empty(fig, "No stage has counts by ethnicity for this area and period")
+        return fig.empty("No stage has counts by ethnicity for this area and period")
     stages = rows["stage_title"].unique(maintain_order=True).to_list()
     groups = [g for g in GROUP_STYLE if g in set(rows["group"])]
     cells = {(r["stage_title"], r["group"]): r for r in rows.iter_rows(named=True)}
@@ -203,7 +196,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
     _layout(fig, "Relative rate index by stage",
             f"{area_name}: each stage's rate over the previous stage, against {reference}")
     if rows.height == 0:
-        return _empty(fig, "No stage has counts by ethnicity for this area and period")
+        return fig.empty("No stage has counts by ethnicity for this area and period")
     stages = rows["stage_title"].unique(maintain_order=True).to_list()
     shown = False
     for group, (colour, dash, symbol) in GROUP_STYLE.items():
@@ -234,7 +227,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
             hovertemplate="%{text}<extra></extra>",
         )
     if not shown:
-        return _empty(fig, "No group other than the reference has a reliable figure here")
+        return fig.empty("No group other than the reference has a reliable figure here")
     fig.add_hline(y=1, line={"color": theme.SECONDARY_TEXT, "width": 1.5, "dash": "dash"})
     fig.add_annotation(x=0, xref="paper", xanchor="left", y=0, yanchor="bottom",
                        showarrow=False, text=f"parity ({reference})",
@@ -275,7 +268,7 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
     if not stages:
         fig = Draft()
         _layout(fig, "Rates per 1,000 population", area_name)
-        return _empty(fig, "No stage has counts by ethnicity for this area and period")
+        return fig.empty("No stage has counts by ethnicity for this area and period")
     cols = min(columns, len(stages))
     n_rows = math.ceil(len(stages) / cols)
     fig = Draft()
@@ -341,7 +334,7 @@ def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, re
                            & pl.col("status").is_in(["ok", "insufficient", "not estimable"])
                            ) if forest.height else forest
     if usable.height == 0:
-        return _empty(fig, "No area has a ratio for this stage and period")
+        return fig.empty("No area has a ratio for this stage and period")
     names = usable["area_name"].to_list()
     sig = usable["significant"].to_list()
     insufficient = [s == "insufficient" for s in usable["status"].to_list()]
@@ -405,7 +398,7 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
     if rows.height == 0 or rows["bound_low"].drop_nulls().len() == 0:
         fig = Draft()
         _layout(fig, title, area_name)
-        return _empty(fig, "No ratio to test for this area and period")
+        return fig.empty("No ratio to test for this area and period")
     groups = [g for g in GROUP_STYLE if g in set(rows["group"].drop_nulls())]
     stages = rows["stage_title"].unique(maintain_order=True).to_list()
     fig = Draft()

@@ -28,6 +28,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.shapeannotation import axis_spanning_shape_annotation
 
+from layouts import theme
+
 Spec = dict[str, Any]
 
 
@@ -230,6 +232,15 @@ class Draft:
         self.layout["annotations"] = annotations + self.layout.get("annotations", [])
 
     # --- out ----------------------------------------------------------------------------------
+
+    def empty(self, message: str, *, size: int = 16) -> Spec:
+        """The spec with no axes and ``message`` in the middle (a chart with nothing to draw
+        says why)."""
+        self.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                            text=message, font={"size": size, "color": theme.SECONDARY_TEXT})
+        self.update_xaxes(visible=False)
+        self.update_yaxes(visible=False)
+        return self.spec()
 
     def spec(self) -> Spec:
         """The figure as plotly JSON (the template written out, as ``go.Figure`` does)."""

@@ -64,40 +64,40 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
 
 def cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
            ) -> Any:
-    """``build()``'s value for ``key`` at this data version, computed once."""
-    version = data_version(con)
-    if version is None:
-        return build()
-    full = (version, *key)
-    with _CACHE_LOCK:
-        if full in _CACHE:
-            _CACHE.move_to_end(full)
-            return _CACHE[full]
-    value = build()
-    with _CACHE_LOCK:
-        _CACHE[full] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
+    """``build()``'s value for ``key`` at this data version, computed once (kept in a small
+    LRU: a view's result)."""
+    return _remember(con, key, build, lru=True)
 
 
 def kept(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
          ) -> Any:
     """As :func:`cached`, for what every area's views share (whole-warehouse frames, a few
     per grain): held until the data version changes, never pushed out by the views' own
-    results; an older version of the same warehouse file is let go on the next insert."""
+    results; an older version of the same warehouse file is let go on the next insert
+    (other warehouses open in this process — tests, a second app — keep theirs)."""
+    return _remember(con, key, build, lru=False)
+
+
+def _remember(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any],
+              *, lru: bool) -> Any:
     version = data_version(con)
     if version is None:
         return build()
     full = (version, *key)
+    table = _CACHE if lru else _KEPT
     with _CACHE_LOCK:
-        if full in _KEPT:
-            return _KEPT[full]
+        if full in table:
+            if lru:
+                _CACHE.move_to_end(full)
+            return table[full]
     value = build()
     with _CACHE_LOCK:
-        for old in [k for k in _KEPT if k[0][0] == version[0] and k[0] != version]:
-            del _KEPT[old]
-        _KEPT[full] = value
+        if not lru:
+            for old in [k for k in _KEPT if k[0][0] == version[0] and k[0] != version]:
+                del _KEPT[old]
+        table[full] = value
+        while lru and len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return value
 
 
@@ -109,6 +109,13 @@ def peek(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...]) -> Any | None:
     with _CACHE_LOCK:
         found = _KEPT.get((version, *key))
         return found if found is not None else _CACHE.get((version, *key))
+
+
+def forget(name: str) -> None:
+    """Let go of every kept value whose key starts with ``name``, at every data version."""
+    with _CACHE_LOCK:
+        for key in [k for k in _KEPT if k[1] == name]:
+            del _KEPT[key]
 
 
 def clear_cache() -> None:

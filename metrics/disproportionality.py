@@ -211,8 +211,13 @@ def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFram
         .partition_by("area_code", as_dict=True).items()})
     parts = [every[a] for a in dict.fromkeys(areas) if a in every]
     if not parts:
-        return _populations(con, [])
+        return _no_populations()
     return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _no_populations() -> pl.DataFrame:
+    return pl.DataFrame(schema={"area_code": pl.String, "year": pl.Int64, "group": pl.String,
+                                "source": pl.String, "population": pl.Float64})
 
 
 def _area_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -223,9 +228,7 @@ def _populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFra
     parts = [fetch(con, sql.populations_sql(by), [areas]) for by in ("ethnicity", None)]
     parts = [p for p in parts if p.height]
     if not parts:
-        return pl.DataFrame(schema={"area_code": pl.String, "year": pl.Int64,
-                                    "group": pl.String, "source": pl.String,
-                                    "population": pl.Float64})
+        return _no_populations()
     return pl.concat(parts, how="vertical_relaxed").select(
         "area_code", pl.col("year").cast(pl.Int64), pl.col("breakdown").alias("group"),
         "source", pl.col("population").cast(pl.Float64))

@@ -33,51 +33,35 @@ WARM_GRAINS = ("quarter", "fy", "fquarter", "month", "year", "r12")
 
 log = logging.getLogger(__name__)
 _warming = threading.Lock()
-_frames: dict[tuple[Any, ...], pl.DataFrame] = {}  # not in the LRU cache: never evicted by
-_frames_lock = threading.Lock()                    # small results, only by a newer version
 
 
-def _key(version: tuple[Any, ...], registry: Registry, grain: str, options: Options
-         ) -> tuple[Any, ...]:
-    return (version, "store", id(registry), grain, options)
+def _key(registry: Registry, grain: str, options: Options) -> tuple[Any, ...]:
+    return ("store", id(registry), grain, options)
 
 
 def lookup(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
            options: Options | None = None) -> pl.DataFrame | None:
     """The whole frame (every indicator, area and period; no breakdowns) if it is ready."""
-    version = cache.data_version(con)
-    if version is None:
-        return None
-    with _frames_lock:
-        return _frames.get(_key(version, registry, grain, options or Options()))
+    return cache.peek(con, _key(registry, grain, options or Options()))
 
 
 def build(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
           options: Options | None = None) -> pl.DataFrame:
-    """Compute (or fetch) the whole frame for ``grain`` and keep it for this data version."""
+    """Compute (or fetch) the whole frame for ``grain`` and keep it for this data version
+    (:func:`metrics.cache.kept`: never evicted by small results, only by a newer version)."""
     options = options or Options()
-    version = cache.data_version(con)
-    if version is not None:
-        with _frames_lock:
-            found = _frames.get(_key(version, registry, grain, options))
-        if found is not None:
-            return found
-    areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
-    frame = compute_indicators(con, registry, [i.id for i in registry.indicators], areas,
-                               grain=grain, options=options)
-    if version is not None:
-        with _frames_lock:
-            # An older version of the same warehouse file is never asked for again; other
-            # warehouses open in this process (tests, a second app) keep theirs.
-            for old in [k for k in _frames if k[0][0] == version[0] and k[0] != version]:
-                del _frames[old]
-            _frames[_key(version, registry, grain, options)] = frame
-    return frame
+
+    def compute() -> pl.DataFrame:
+        areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code")
+                 .fetchall()]
+        return compute_indicators(con, registry, [i.id for i in registry.indicators], areas,
+                                  grain=grain, options=options)
+
+    return cache.kept(con, _key(registry, grain, options), compute)
 
 
 def clear() -> None:
-    with _frames_lock:
-        _frames.clear()
+    cache.forget("store")
 
 
 def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_GRAINS, *,

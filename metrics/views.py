@@ -68,6 +68,17 @@ def format_value(value: float | None, ind: Indicator, *, suppressed: bool = Fals
     return f"{value:,.{ind.decimals}f}"
 
 
+def vintages(*frames: pl.DataFrame | None) -> list[str]:
+    """'source: vintage' for every source behind the figures shown, sorted (pages and packs)."""
+    seen: set[str] = set()
+    for f in frames:
+        if f is None or f.height == 0 or "source" not in f.columns:
+            continue
+        for source, vintage in f.select("source", "vintage").unique().drop_nulls().rows():
+            seen.add(f"{source}: {vintage}")
+    return sorted(seen)
+
+
 def unit_label(ind: Indicator) -> str:
     return {
         "percent": "%", "count": "count", "per_1000": "per 1,000 population", "days": "days",

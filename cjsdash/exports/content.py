@@ -466,16 +466,6 @@ _SCHEMA: dict[str, Any] = {c: pl.String for c in FIGURE_COLUMNS} | {
      "synthetic": pl.Boolean}
 
 
-def _vintages(*frames: pl.DataFrame | None) -> tuple[str, ...]:
-    seen: set[str] = set()
-    for f in frames:
-        if f is None or f.height == 0 or "source" not in f.columns:
-            continue
-        for source, vintage in f.select("source", "vintage").unique().drop_nulls().rows():
-            seen.add(f"{source}: {vintage}")
-    return tuple(sorted(seen))
-
-
 def build_content(
     con: duckdb.DuckDBPyConnection, registry: Registry, pack: Pack, *, area: str,
     period: str | date | None = "latest", grain: str | None = None,
@@ -523,7 +513,7 @@ def build_content(
     return PackContent(
         pack=pack, registry=registry, area=choice, period=chosen, options=options,
         sections=tuple(sections), generated=generated or datetime.now().replace(microsecond=0),
-        vintages=_vintages(figures), synthetic=_any_true(figures), msg=msg, figures=figures,
+        vintages=tuple(views.vintages(figures)), synthetic=_any_true(figures), msg=msg, figures=figures,
     )
 
 
