@@ -44,7 +44,7 @@ import duckdb
 import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, SourceSpec
-from ingest.police_uk_street import (
+from ingest.police_uk_records import (
     KEYS,
     NOT_STATED,
     OBSERVATION_SCHEMA,
