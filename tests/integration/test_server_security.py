@@ -1,0 +1,504 @@
+"""The served dashboard against hostile requests (issue 13, items 9–12) and readers during an
+upload: a real app over a small file warehouse, served by waitress on a free localhost port
+as ``cjsdash serve`` serves it, driven over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cjsdash.bootstrap import prepare
+from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import Warehouse
+from cjsdash.guard import RequestGuard, host_name, request_body_limit
+from cjsdash.uploads import check_upload, display_name, save_upload
+from ingest.pipeline import ingest_paths
+from tests.conftest import write_csv
+
+UPLOAD_MAX = 256 * 1024
+ALLOWED = "dash.example.org"
+FIRST = """area,period,measure,numerator,denominator
+Cumbria,2024-25 Q1,ineffective_trial_rate_crown,12,100
+Cumbria,2024-25 Q2,ineffective_trial_rate_crown,15,110
+Devon & Cornwall Police,2024-25 Q1,ineffective_trial_rate_crown,40,300
+"""
+AREAS = ("Cumbria", "Devon & Cornwall Police", "Dyfed-Powys", "Kent", "Essex", "Lancashire")
+
+
+def extract(n: int) -> bytes:
+    """A board extract no other one overlaps: its own financial year, so every load adds."""
+    year = 2000 + n
+    lines = ["area,period,measure,numerator,denominator"]
+    for area in AREAS:
+        for q in range(1, 5):
+            lines.append(f"{area},{year}-{(year + 1) % 100:02d} Q{q},"
+                         f"ineffective_trial_rate_crown,{10 + n + q},{200 + q}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    app: Any
+    port: int
+    data_dir: Path
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 60
+                ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def post(self, body: Any) -> tuple[int, bytes]:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        status, _, text = self.request("POST", "/_dash-update-component", raw,
+                                       {"Content-Type": "application/json"})
+        return status, text
+
+    def output_of(self, input_props: list[str], first_input: str) -> str:
+        """The output key of the server callback with these input properties."""
+        for key, spec in self.app.callback_map.items():
+            if "callback" in spec and [i["property"] for i in spec["inputs"]] == input_props \
+                    and spec["inputs"][0]["id"] == first_input:
+                return key
+        raise LookupError(first_input)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    from waitress import create_server
+
+    from cjsdash.server import create_app
+    from metrics.registry import default_registry
+
+    root = tmp_path_factory.mktemp("served")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CJSDASH_DATA_DIR", str(root / "data"))
+        mp.setenv("CJSDASH_UPLOAD_MAX_BYTES", str(UPLOAD_MAX))
+        mp.setenv("CJSDASH_ALLOWED_HOSTS", ALLOWED)
+        mp.setenv("CJSDASH_WARM_FIGURES", "false")
+        get_settings.cache_clear()
+        warehouse = Warehouse(root / "cjsdash.duckdb")
+        with warehouse.writer() as con:
+            prepare(con)
+            ingest_paths(con, [write_csv(root / "first.csv", FIRST)])
+        app = create_app(warehouse, default_registry())
+        port = _free_port()
+        server = create_server(app.server, host="127.0.0.1", port=port, threads=8,
+                               max_request_body_size=request_body_limit(get_settings()))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        served = Served(app, port, root / "data")
+        deadline = time.monotonic() + 30
+        while served.request("GET", "/")[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield served
+        server.close()
+        thread.join(timeout=10)
+        warehouse.close()
+    get_settings.cache_clear()
+
+
+def outputs_of(output: str) -> Any:
+    """The ``outputs`` Dash's renderer sends for an output key."""
+    def one(part: str) -> dict[str, str]:
+        ident, prop = part.rsplit(".", 1)
+        return {"id": ident, "property": prop}
+    if output.startswith(".."):
+        return [one(p) for p in output[2:-2].split("...")]
+    return one(output)
+
+
+def body_for(output: str, spec: dict[str, Any], values: dict[tuple[str, int], Any]
+             ) -> dict[str, Any]:
+    def items(key: str) -> list[dict[str, Any]]:
+        return [{"id": i["id"], "property": i["property"],
+                 "value": values.get((key, n), 1 if i["property"] == "n_clicks" else None)}
+                for n, i in enumerate(spec.get(key, []))]
+    inputs = items("inputs")
+    return {"output": output, "outputs": outputs_of(output), "inputs": inputs,
+            "state": items("state"),
+            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
+
+
+def upload_body(served: Served, name: str, content: Any) -> dict[str, Any]:
+    output = served.output_of(["contents"], "data-upload")
+    spec = served.app.callback_map[output]
+    return body_for(output, spec, {("inputs", 0): content, ("state", 0): name,
+                                   ("state", 1): 0})
+
+
+def data_url(content: bytes) -> str:
+    return "data:text/csv;base64," + base64.b64encode(content).decode()
+
+
+# --- 9: long upload names ---------------------------------------------------------------------
+
+def test_a_long_name_keeps_its_extension_and_is_saved_only_under_uploads(tmp_path: Path
+                                                                         ) -> None:
+    settings = get_settings().model_copy(update={"data_dir": tmp_path})
+    name = "../../" + "Quarterly board extract " * 10 + ".CSV"
+    assert len(name) > 200
+    assert check_upload(name, 10, settings) == ".csv"
+    shown = display_name(name)
+    assert len(shown) == 120 and shown.endswith("….CSV")
+    path = save_upload(name, FIRST.encode(), settings)
+    assert path.parent == tmp_path / "uploads" and path.suffix == ".csv"
+    assert len(path.name) < 100
+    with pytest.raises(ValueError, match="without an extension"):
+        check_upload("a" * 300, 10, settings)
+
+
+def test_a_long_name_uploads_through_the_page(served: Served) -> None:
+    name = "board extract for the partnership meeting " * 4 + ".csv"
+    status, text = served.post(upload_body(served, name, data_url(extract(90))))
+    assert status == 200, text
+    assert "loaded as run" in text.decode() and "without an extension" not in text.decode()
+    saved = [p.name for p in (served.data_dir / "uploads").iterdir()]
+    assert any(n.endswith("-board-extract-for-the-partnership-meeting-board.csv")
+               for n in saved), saved
+
+
+# --- 10: malformed callback requests ----------------------------------------------------------
+
+BAD_VALUES: tuple[Any, ...] = (["x"], {"a": 1}, 7, 2.5, True, "zzz", "", "x" * 20_000,
+                               "../../etc/passwd", "1e309", -1)
+
+
+def _fuzz_bodies(served: Served) -> list[tuple[str, dict[str, Any]]]:
+    bodies = []
+    for output, spec in served.app.callback_map.items():
+        if "callback" not in spec:
+            continue
+        for key in ("inputs", "state"):
+            for n, item in enumerate(spec.get(key, [])):
+                for bad in BAD_VALUES:
+                    bodies.append((f"{output} {key}[{n}]={str(bad)[:20]!r}",
+                                   body_for(output, spec, {(key, n): bad})))
+    return bodies
+
+
+def test_no_callback_answers_500_to_a_wrong_value(served: Served) -> None:
+    bodies = _fuzz_bodies(served)
+    assert len(bodies) > 500
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda b: (b[0], *served.post(b[1])), bodies))
+    failures = [(what, status, text[:300]) for what, status, text in answers
+                if status >= 500 or (status == 400 and not text.startswith(b"refused: "))]
+    assert failures == [], failures[:5]
+    statuses = {status for _, status, _ in answers}
+    assert statuses <= {200, 204, 400}
+    assert time.monotonic() - started < 240
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"not json", "must be a JSON object"),
+    (b"[1, 2]", "must be a JSON object"),
+    ({"inputs": []}, "names no output"),
+    ({"output": "nowhere.children", "inputs": []}, "no callback on this server writes"),
+    ({"output": "data-upload.contents", "inputs": []}, "no callback on this server writes"),
+    ({"output": "data-rejects.children", "inputs": "x"}, "'inputs' must be a list"),
+    ({"output": "data-rejects.children", "inputs": []}, "takes 2 inputs, not 0"),
+    ({"output": "data-rejects.children", "inputs": [1, 2]}, "must be an object"),
+    ({"output": "data-rejects.children", "outputs": {"id": "data-rejects",
+                                                     "property": "children"},
+      "inputs": [{"id": "data-run", "property": "value", "value": "abc"},
+                 {"id": "data-version", "property": "data", "value": 1}]},
+     "'abc' is not a run number"),
+    ({"output": "data-rejects.children", "outputs": [],
+      "inputs": [{"id": "data-run", "property": "value", "value": "all"},
+                 {"id": "data-version", "property": "data", "value": 1}]},
+     "each of 'outputs' must be an object with id and property"),
+    ({"output": "data-rejects.children", "outputs": {"id": "data-files", "property": "children"},
+      "inputs": [{"id": "data-run", "property": "value", "value": "all"},
+                 {"id": "data-version", "property": "data", "value": 1}]},
+     "does not match the callback's output 'data-rejects.children'"),
+    ({"output": "site-nav.children", "outputs": {"id": "site-nav", "property": "children"},
+      "inputs": [{"id": "_pages_location", "property": "pathname", "value": ["/"]}]},
+     "a pathname must be a path beginning with '/', not a list"),
+])
+def test_a_malformed_callback_request_is_refused_with_its_reason(served: Served, body: Any,
+                                                                 reason: str) -> None:
+    status, text = served.post(body)
+    assert status == 400
+    assert text.decode().startswith("refused: ") and reason in text.decode()
+
+
+def test_an_upload_whose_contents_is_not_text_is_refused(served: Served) -> None:
+    for contents in ({"a": 1}, ["data:,x"], 12, True):
+        status, text = served.post(upload_body(served, "x.csv", contents))
+        assert status == 400 and b"contents' must be text" in text
+    status, text = served.post(upload_body(served, "x.csv", "data:text/csv;base64,@@@"))
+    assert status == 200 and "damaged file" in text.decode()
+
+
+# --- 11: the body size limit, before the body is read -----------------------------------------
+
+class _Unreadable(io.RawIOBase):
+    def read(self, *_: Any) -> bytes:  # type: ignore[override]
+        raise AssertionError("the body was read")
+
+
+def _guard() -> RequestGuard:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"read %d" % len(body)]
+    return RequestGuard(app, hosts=frozenset({"localhost"}), max_body=1000,
+                        upload_max_bytes=700)
+
+
+def _call(guard: RequestGuard, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+        seen["status"], seen["headers"] = status, dict(headers)
+    body = b"".join(guard({"REQUEST_METHOD": "POST", "HTTP_HOST": "localhost", **environ},
+                          start_response))
+    return seen["status"], seen["headers"], body
+
+
+def test_an_oversize_body_is_refused_from_its_length_without_reading_it() -> None:
+    status, headers, body = _call(_guard(), {"CONTENT_LENGTH": str(300 * 1024 * 1024),
+                                             "wsgi.input": _Unreadable()})
+    assert status.startswith("413")
+    assert b"300.0 MB, over the 1,000 bytes limit" in body and b"cjsdash ingest" in body
+    assert headers["X-Frame-Options"] == "DENY"
+    status, _, body = _call(_guard(), {"CONTENT_LENGTH": "1000", "wsgi.input": io.BytesIO(
+        b"x" * 1000)})
+    assert status == "200 OK" and body == b"read 1000"
+    assert _call(_guard(), {"CONTENT_LENGTH": "12abc", "wsgi.input": _Unreadable()}
+                 )[0].startswith("400")
+
+
+class _Endless(io.RawIOBase):
+    def __init__(self) -> None:
+        self.given = 0
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        self.given += n
+        return b"x" * n
+
+
+def test_a_chunked_body_is_read_only_to_one_byte_past_the_limit() -> None:
+    stream = _Endless()
+    status, _, body = _call(_guard(), {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": stream})
+    assert status.startswith("413") and stream.given == 1001
+    status, _, body = _call(_guard(), {"HTTP_TRANSFER_ENCODING": "chunked",
+                                       "wsgi.input": io.BytesIO(b"y" * 999)})
+    assert status == "200 OK" and body == b"read 999"
+
+
+def test_the_served_app_refuses_an_oversize_upload_before_the_body_arrives(served: Served
+                                                                          ) -> None:
+    limit = request_body_limit(get_settings())
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as s:
+        s.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (300 * 1024 * 1024))
+        answer = s.recv(4096)  # answered with no byte of the body sent
+    assert answer.startswith(b"HTTP/1.1 413")
+    # a chunked body over the limit is cut off as it streams
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as s:
+        s.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        piece = b"x" * 65536
+        sent = 0
+        try:
+            while sent <= limit + 2 * len(piece):
+                s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413")
+    # just under the limit goes through to the page, which refuses the file by its size
+    big = data_url(b"a,b\n" + b"1,2\n" * (UPLOAD_MAX // 4 + 10))
+    status, text = served.post(upload_body(served, "big.csv", big))
+    assert status == 200 and "limit for uploads" in text.decode()
+
+
+# --- 12: Host header and security headers -----------------------------------------------------
+
+@pytest.mark.parametrize(("host", "allowed"), [
+    ("localhost", True), ("127.0.0.1:{port}", True), ("[::1]:{port}", True),
+    ("LOCALHOST.", True), (ALLOWED, True), (f"{ALLOWED}:{{port}}", True),
+    ("evil.example", False), ("127.0.0.1.evil.example", False), ("localhost.evil", False),
+])
+def test_only_allowed_hosts_are_answered(served: Served, host: str, allowed: bool) -> None:
+    status, headers, body = served.request("GET", "/", headers={
+        "Host": host.format(port=served.port)})
+    if allowed:
+        assert status == 200
+    else:
+        assert status == 400 and b"does not answer for the host" in body
+        assert b"CJSDASH_ALLOWED_HOSTS" in body
+        assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_host_names_are_compared_without_port_case_or_brackets() -> None:
+    assert host_name("LocalHost:8050") == "localhost"
+    assert host_name("[::1]:8050") == "::1" and host_name("[::1]") == "::1"
+    assert host_name("example.org.") == "example.org"
+
+
+def test_every_response_carries_the_security_headers(served: Served) -> None:
+    for path in ("/", "/data", "/_dash-layout", "/_dash-dependencies", "/assets/style.css",
+                 "/no-such-page"):
+        status, headers, _ = served.request("GET", path)
+        assert status < 500, path
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Referrer-Policy"] == "same-origin", path
+        csp = headers["Content-Security-Policy"]
+        script_src = re.search(r"script-src ([^;]*)", csp)
+        assert script_src and "'unsafe-inline'" not in script_src.group(1)
+        assert "'unsafe-eval'" not in csp and "frame-ancestors 'none'" in csp
+    _, headers, page = served.request("GET", "/")
+    inline = re.findall(rb"<script>(.*?)</script>", page, re.S)
+    assert inline  # Dash's inline scripts are each allowed by their hash
+    import hashlib
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
+        assert f"'sha256-{digest}'" in headers["Content-Security-Policy"]
+
+
+def test_serve_listens_on_localhost_by_default() -> None:
+    import inspect
+
+    from cjsdash import cli
+    assert inspect.signature(cli.serve).parameters["host"].default == "127.0.0.1"
+    import app as entry
+    assert "--listen=127.0.0.1" in (entry.__doc__ or "")
+
+
+# --- readers during an upload -----------------------------------------------------------------
+
+class _Tables(HTMLParser):
+    """The rows of an HTML table, as lists of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._in_body = False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows.append([])
+        elif tag in ("td", "th") and self._in_body:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _rows(component: dict[str, Any]) -> list[list[str]]:
+    parser = _Tables()
+    parser.feed(component["props"]["children"]["props"]["children"])
+    return parser.rows
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def read_data_tables(served: Served, output: str) -> tuple[int, int, int]:
+    """(files, figures) of one data-page refresh, checked for a torn view: the summary's
+    files and figures must be the tables' (every load here adds distinct figures)."""
+    spec = served.app.callback_map[output]
+    status, text = served.post(body_for(output, spec, {("inputs", 0): 1,
+                                                       ("state", 0): "all"}))
+    assert status == 200, text[:300]
+    response = json.loads(text)["response"]
+    summary = response["data-head"]["children"]["props"]["children"][1]["props"]["children"]
+    files, figures = map(_number, re.match(
+        r"([\d,]+) files loaded \(0 refused\); ([\d,]+) current figures", summary).groups())
+    sources = _rows(response["data-sources"]["children"])
+    runs = _rows(response["data-files"]["children"])
+    per_source = sum(_number(r[2]) for r in sources)
+    per_run = sum(_number(r[6]) for r in runs)
+    assert (figures, files) == (per_source, len(runs)) == (per_run, len(runs)), summary
+    return files, figures, len(runs)
+
+
+def test_twenty_readers_during_uploads_see_no_error_and_no_torn_figure(served: Served) -> None:
+    refresh = served.output_of(["data"], "data-version")
+    overview = next(k for k, s in served.app.callback_map.items()
+                    if "callback" in s and k.startswith("..overview-content."))
+    files_before, figures_before, _ = read_data_tables(served, refresh)
+    uploads = [extract(n) for n in range(1, 5)]
+    per_upload = 2 * len(AREAS) * 4  # numerator and denominator per row
+    expected = {(files_before + i, figures_before + i * per_upload)
+                for i in range(len(uploads) + 1)}
+    done = threading.Event()
+    seen: list[tuple[int, int]] = []
+    errors: list[str] = []
+
+    def reader(n: int) -> int:
+        reads = 0
+        while not done.is_set() or reads < 2:
+            try:
+                if n % 4 == 0:
+                    spec = served.app.callback_map[overview]
+                    status, text = served.post(body_for(overview, spec, {}))
+                    if status != 200:
+                        errors.append(f"overview {status}: {text[:200]!r}")
+                else:
+                    files, figures, _ = read_data_tables(served, refresh)
+                    seen.append((files, figures))
+            except Exception as exc:  # noqa: BLE001 - every failure is reported
+                errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            reads += 1
+        return reads
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(reader, n) for n in range(20)]
+        try:
+            for i, content in enumerate(uploads):
+                status, text = served.post(upload_body(served, f"extract-{i}.csv",
+                                                       data_url(content)))
+                assert status == 200 and "loaded as run" in text.decode(), text[:300]
+        finally:
+            done.set()
+        reads = sum(f.result(timeout=60) for f in futures)
+    elapsed = time.monotonic() - started
+    assert errors == []
+    assert set(seen) <= expected, set(seen) - expected
+    assert max(seen) == (files_before + len(uploads), figures_before + len(uploads) * per_upload)
+    assert reads >= 40 and elapsed < 60
