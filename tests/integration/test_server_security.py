@@ -198,7 +198,7 @@ def _fuzz_bodies(served: Served) -> list[tuple[str, dict[str, Any]]]:
         for key in ("inputs", "state"):
             for n, item in enumerate(spec.get(key, [])):
                 for bad in BAD_VALUES:
-                    bodies.append((f"{output} {key}[{n}]={str(bad)[:20]!r}",
+                    bodies.append((f"{output} {key}[{n}] {item['property']}={str(bad)[:20]!r}",
                                    body_for(output, spec, {(key, n): bad})))
     return bodies
 
@@ -481,7 +481,7 @@ def test_twenty_readers_during_uploads_see_no_error_and_no_torn_figure(served: S
                 else:
                     files, figures, _ = read_data_tables(served, refresh)
                     seen.append((files, figures))
-            except Exception as exc:  # noqa: BLE001 - every failure is reported
+            except Exception as exc:  # every failure is reported
                 errors.append(f"{type(exc).__name__}: {exc}"[:300])
             reads += 1
         return reads
