@@ -502,3 +502,14 @@ def test_twenty_readers_during_uploads_see_no_error_and_no_torn_figure(served: S
     assert set(seen) <= expected, set(seen) - expected
     assert max(seen) == (files_before + len(uploads), figures_before + len(uploads) * per_upload)
     assert reads >= 40 and elapsed < 60
+
+
+def test_a_comparison_without_a_national_figure_is_drawn_empty(served: Served) -> None:
+    """A sparse warehouse (no England and Wales figure) once made the funnel a 500."""
+    output = "indicator-compare.children"
+    spec = served.app.callback_map[output]
+    status, text = served.post(body_for(output, spec, {
+        ("inputs", 0): "CJA03", ("inputs", 1): "fquarter",
+        ("state", 0): "ineffective_trial_rate_crown"}))
+    assert status == 200, text[:300]
+    assert "No funnel plot: no England and Wales figure" in text.decode()
