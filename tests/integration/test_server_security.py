@@ -1,161 +1,36 @@
-"""The served dashboard against hostile requests (issue 13, items 9–12) and readers during an
-upload: a real app over a small file warehouse, served by waitress on a free localhost port
-as ``cjsdash serve`` serves it, driven over HTTP."""
+"""The served dashboard against hostile requests (issue 13, items 9–12): a real app over a
+small file warehouse, served by waitress on a free localhost port as ``cjsdash serve``
+serves it (:mod:`tests.integration.served_app`), driven over HTTP."""
 
 from __future__ import annotations
 
 import base64
-import http.client
 import io
-import json
 import re
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cjsdash.bootstrap import prepare
 from cjsdash.core.config import get_settings
-from cjsdash.core.gateway import Warehouse
 from cjsdash.guard import RequestGuard, host_name, request_body_limit
 from cjsdash.uploads import check_upload, display_name, save_upload
-from ingest.pipeline import ingest_paths
-from tests.conftest import write_csv
+from tests.integration.served_app import (
+    ALLOWED,
+    FIRST,
+    UPLOAD_MAX,
+    Served,
+    body_for,
+    data_url,
+    extract,
+    served,
+    upload_body,
+)
 
-UPLOAD_MAX = 256 * 1024
-ALLOWED = "dash.example.org"
-FIRST = """area,period,measure,numerator,denominator
-Cumbria,2024-25 Q1,ineffective_trial_rate_crown,12,100
-Cumbria,2024-25 Q2,ineffective_trial_rate_crown,15,110
-Devon & Cornwall Police,2024-25 Q1,ineffective_trial_rate_crown,40,300
-"""
-AREAS = ("Cumbria", "Devon & Cornwall Police", "Dyfed-Powys", "Kent", "Essex", "Lancashire")
-
-
-def extract(n: int) -> bytes:
-    """A board extract no other one overlaps: its own financial year, so every load adds."""
-    year = 2000 + n
-    lines = ["area,period,measure,numerator,denominator"]
-    for area in AREAS:
-        for q in range(1, 5):
-            lines.append(f"{area},{year}-{(year + 1) % 100:02d} Q{q},"
-                         f"ineffective_trial_rate_crown,{10 + n + q},{200 + q}")
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Served:
-    app: Any
-    port: int
-    data_dir: Path
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 60
-                ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
-
-    def post(self, body: Any) -> tuple[int, bytes]:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        status, _, text = self.request("POST", "/_dash-update-component", raw,
-                                       {"Content-Type": "application/json"})
-        return status, text
-
-    def output_of(self, input_props: list[str], first_input: str) -> str:
-        """The output key of the server callback with these input properties."""
-        for key, spec in self.app.callback_map.items():
-            if "callback" in spec and [i["property"] for i in spec["inputs"]] == input_props \
-                    and spec["inputs"][0]["id"] == first_input:
-                return key
-        raise LookupError(first_input)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    from waitress import create_server
-
-    from cjsdash.server import create_app
-    from metrics.registry import default_registry
-
-    root = tmp_path_factory.mktemp("served")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CJSDASH_DATA_DIR", str(root / "data"))
-        mp.setenv("CJSDASH_UPLOAD_MAX_BYTES", str(UPLOAD_MAX))
-        mp.setenv("CJSDASH_ALLOWED_HOSTS", ALLOWED)
-        mp.setenv("CJSDASH_WARM_FIGURES", "false")
-        get_settings.cache_clear()
-        warehouse = Warehouse(root / "cjsdash.duckdb")
-        with warehouse.writer() as con:
-            prepare(con)
-            ingest_paths(con, [write_csv(root / "first.csv", FIRST)])
-        app = create_app(warehouse, default_registry())
-        port = _free_port()
-        server = create_server(app.server, host="127.0.0.1", port=port, threads=8,
-                               max_request_body_size=request_body_limit(get_settings()))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        served = Served(app, port, root / "data")
-        deadline = time.monotonic() + 30
-        while served.request("GET", "/")[0] != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        yield served
-        server.close()
-        thread.join(timeout=10)
-        warehouse.close()
-    get_settings.cache_clear()
-
-
-def outputs_of(output: str) -> Any:
-    """The ``outputs`` Dash's renderer sends for an output key."""
-    def one(part: str) -> dict[str, str]:
-        ident, prop = part.rsplit(".", 1)
-        return {"id": ident, "property": prop}
-    if output.startswith(".."):
-        return [one(p) for p in output[2:-2].split("...")]
-    return one(output)
-
-
-def body_for(output: str, spec: dict[str, Any], values: dict[tuple[str, int], Any]
-             ) -> dict[str, Any]:
-    def items(key: str) -> list[dict[str, Any]]:
-        return [{"id": i["id"], "property": i["property"],
-                 "value": values.get((key, n), 1 if i["property"] == "n_clicks" else None)}
-                for n, i in enumerate(spec.get(key, []))]
-    inputs = items("inputs")
-    return {"output": output, "outputs": outputs_of(output), "inputs": inputs,
-            "state": items("state"),
-            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
-
-
-def upload_body(served: Served, name: str, content: Any) -> dict[str, Any]:
-    output = served.output_of(["contents"], "data-upload")
-    spec = served.app.callback_map[output]
-    return body_for(output, spec, {("inputs", 0): content, ("state", 0): name,
-                                   ("state", 1): 0})
-
-
-def data_url(content: bytes) -> str:
-    return "data:text/csv;base64," + base64.b64encode(content).decode()
-
+__all__ = ["served"]  # the fixture, imported for pytest
 
 # --- 9: long upload names ---------------------------------------------------------------------
 
@@ -396,112 +271,6 @@ def test_serve_listens_on_localhost_by_default() -> None:
     assert inspect.signature(cli.serve).parameters["host"].default == "127.0.0.1"
     import app as entry
     assert "--listen=127.0.0.1" in (entry.__doc__ or "")
-
-
-# --- readers during an upload -----------------------------------------------------------------
-
-class _Tables(HTMLParser):
-    """The rows of an HTML table, as lists of cell texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self._cell: list[str] | None = None
-        self._in_body = False
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag == "tbody":
-            self._in_body = True
-        elif tag == "tr" and self._in_body:
-            self.rows.append([])
-        elif tag in ("td", "th") and self._in_body:
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def _rows(component: dict[str, Any]) -> list[list[str]]:
-    parser = _Tables()
-    parser.feed(component["props"]["children"]["props"]["children"])
-    return parser.rows
-
-
-def _number(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def read_data_tables(served: Served, output: str) -> tuple[int, int, int]:
-    """(files, figures) of one data-page refresh, checked for a torn view: the summary's
-    files and figures must be the tables' (every load here adds distinct figures)."""
-    spec = served.app.callback_map[output]
-    status, text = served.post(body_for(output, spec, {("inputs", 0): 1,
-                                                       ("state", 0): "all"}))
-    assert status == 200, text[:300]
-    response = json.loads(text)["response"]
-    summary = response["data-head"]["children"]["props"]["children"][1]["props"]["children"]
-    files, figures = map(_number, re.match(
-        r"([\d,]+) files loaded \(0 refused\); ([\d,]+) current figures", summary).groups())
-    sources = _rows(response["data-sources"]["children"])
-    runs = _rows(response["data-files"]["children"])
-    per_source = sum(_number(r[2]) for r in sources)
-    per_run = sum(_number(r[6]) for r in runs)
-    assert (figures, files) == (per_source, len(runs)) == (per_run, len(runs)), summary
-    return files, figures, len(runs)
-
-
-def test_twenty_readers_during_uploads_see_no_error_and_no_torn_figure(served: Served) -> None:
-    refresh = served.output_of(["data"], "data-version")
-    overview = next(k for k, s in served.app.callback_map.items()
-                    if "callback" in s and k.startswith("..overview-content."))
-    files_before, figures_before, _ = read_data_tables(served, refresh)
-    uploads = [extract(n) for n in range(1, 5)]
-    per_upload = 2 * len(AREAS) * 4  # numerator and denominator per row
-    expected = {(files_before + i, figures_before + i * per_upload)
-                for i in range(len(uploads) + 1)}
-    done = threading.Event()
-    seen: list[tuple[int, int]] = []
-    errors: list[str] = []
-
-    def reader(n: int) -> int:
-        reads = 0
-        while not done.is_set() or reads < 2:
-            try:
-                if n % 4 == 0:
-                    spec = served.app.callback_map[overview]
-                    status, text = served.post(body_for(overview, spec, {}))
-                    if status != 200:
-                        errors.append(f"overview {status}: {text[:200]!r}")
-                else:
-                    files, figures, _ = read_data_tables(served, refresh)
-                    seen.append((files, figures))
-            except Exception as exc:  # every failure is reported
-                errors.append(f"{type(exc).__name__}: {exc}"[:300])
-            reads += 1
-        return reads
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(20) as pool:
-        futures = [pool.submit(reader, n) for n in range(20)]
-        try:
-            for i, content in enumerate(uploads):
-                status, text = served.post(upload_body(served, f"extract-{i}.csv",
-                                                       data_url(content)))
-                assert status == 200 and "loaded as run" in text.decode(), text[:300]
-        finally:
-            done.set()
-        reads = sum(f.result(timeout=60) for f in futures)
-    elapsed = time.monotonic() - started
-    assert errors == []
-    assert set(seen) <= expected, set(seen) - expected
-    assert max(seen) == (files_before + len(uploads), figures_before + len(uploads) * per_upload)
-    assert reads >= 40 and elapsed < 60
 
 
 def test_a_comparison_without_a_national_figure_is_drawn_empty(served: Served) -> None:
