@@ -239,22 +239,31 @@ def serve(
     db: DbOption = None,
     debug: Annotated[bool, typer.Option(help="Dash debug mode (development only)")] = False,
 ) -> None:
-    """Serve the dashboard (builds the demo warehouse first if there is none)."""
+    """Serve the dashboard (builds the demo warehouse first if there is none).
+
+    It listens on 127.0.0.1 unless told otherwise; it answers the Host names localhost,
+    127.0.0.1, [::1], ``--host`` and ``CJSDASH_ALLOWED_HOSTS``, and refuses a request body
+    over the upload limit before reading it (cjsdash.guard)."""
     from cjsdash.demo.build import build_demo
+    from cjsdash.guard import request_body_limit
     from cjsdash.server import create_app
 
     path = Path(db or get_settings().db)
     if not path.exists():
         console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
         console.print(build_demo(path, echo=console.print))
-    dash_app = create_app(Warehouse(path))
+    dash_app = create_app(Warehouse(path), bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
+    if host in ("0.0.0.0", "::", ""):
+        console.print("listening on every address: only the Host names localhost, 127.0.0.1 "
+                      "and CJSDASH_ALLOWED_HOSTS are answered")
     if debug:
         dash_app.run(host=host, port=port, debug=True)
     else:
         from waitress import serve as waitress_serve
 
-        waitress_serve(dash_app.server, host=host, port=port, threads=8)
+        waitress_serve(dash_app.server, host=host, port=port, threads=8,
+                       max_request_body_size=request_body_limit(get_settings()))
 
 
 def _register_subcommands() -> None:

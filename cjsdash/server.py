@@ -4,11 +4,18 @@ Everything is served from this machine: Dash's own scripts (``serve_locally``) a
 stylesheet ``layouts/assets/style.css``. No CDN stylesheet is linked: dash-bootstrap-components
 ships no Bootstrap CSS (``dbc.themes.*`` are CDN addresses), so the pages use plain Dash
 components styled by ``style.css``.
+
+In front of it: :class:`cjsdash.guard.RequestGuard` (Host allow-list, request size limit,
+security headers); a Content-Security-Policy that allows this server's scripts and the
+hashes of Dash's inline ones only (:func:`content_security_policy`); and callback requests
+checked before Dash reads them (:mod:`cjsdash.callback_body`, :mod:`layouts.inputs`), so a
+malformed one is answered 400 with the reason, never 500.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -18,12 +25,16 @@ import duckdb
 import flask
 from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
+from dash import exceptions as dash_exceptions
 
+from cjsdash.callback_body import CALLBACK_PATH, body_problem
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
+from cjsdash.guard import RequestGuard, allowed_hosts, request_body_limit
 from cjsdash.uploads import make_uploader
 from layouts.context import Uploader, UploadOutcome, set_context
+from layouts.inputs import BadCallbackInput
 from metrics import analysis, disproportionality, provenance, store, views
 from metrics.registry import Registry, default_registry
 
@@ -109,6 +120,59 @@ def _hold_readers_per_request(server: flask.Flask, warehouse: Warehouse) -> None
             stack.close()
 
 
+def content_security_policy(app: Dash) -> str:
+    """Scripts only from this server, plus Dash's own inline scripts by hash (its clientside
+    callbacks and renderer start-up; no 'unsafe-inline' or 'unsafe-eval' for scripts).
+    Styles may be inline: Plotly and Dash set element styles. Nothing may frame the page."""
+    scripts = " ".join(["'self'", *app.csp_hashes()])
+    return ("default-src 'self'; "
+            f"script-src {scripts}; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _plain(text: str, status: int) -> flask.Response:
+    return flask.Response(text + "\n", status=status, mimetype="text/plain")
+
+
+def _check_requests(app: Dash) -> None:
+    """Callback bodies checked before Dash reads them; a callback's bad value answered 400;
+    the Content-Security-Policy on every response (computed once Dash has set up)."""
+    server = app.server
+    policy: list[str] = []
+
+    @server.before_request
+    def _check_callback_body() -> flask.Response | None:
+        if flask.request.path != CALLBACK_PATH or flask.request.method != "POST":
+            return None
+        body = flask.request.get_json(silent=True)
+        if body is None:
+            return _plain("refused: a callback request must be a JSON object", 400)
+        problem = body_problem(body, app.callback_map)
+        return _plain(f"refused: {problem}", 400) if problem else None
+
+    @server.errorhandler(BadCallbackInput)
+    def _bad_input(exc: BadCallbackInput) -> flask.Response:
+        return _plain(f"refused: {exc}", 400)
+
+    @server.errorhandler(dash_exceptions.CallbackException)
+    def _mismatch(exc: dash_exceptions.CallbackException) -> flask.Response:
+        # Dash raises the bare class when a request's outputs or inputs do not match the
+        # callback (its subclasses, e.g. a callback returning the wrong shape, are ours: 500)
+        if type(exc) is not dash_exceptions.CallbackException:
+            raise exc
+        return _plain("refused: the request's outputs or inputs do not match the callback "
+                      f"({exc})", 400)
+
+    @server.after_request
+    def _policy(response: flask.Response) -> flask.Response:
+        if not policy:
+            policy.append(content_security_policy(app))
+        response.headers.setdefault("Content-Security-Policy", policy[0])
+        return response
+
+
 def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
     """In the background: every area's figures for every grain (:mod:`metrics.store`), with
     their display text at the pages' default grains; on each grain the comparisons every
@@ -147,8 +211,12 @@ def _warming_after(upload: Uploader, warehouse: Warehouse, registry: Registry) -
 
 
 def create_app(warehouse: Warehouse, registry: Registry | None = None,
-               uploader: Uploader | None = None, exporter: Any = None) -> Dash:
+               uploader: Uploader | None = None, exporter: Any = None,
+               bound_hosts: Iterable[str] = ()) -> Dash:
     """The dashboard over ``warehouse`` (read-only), with the default registry if none given.
+
+    ``bound_hosts``: the address(es) the server listens on, answered as ``Host`` besides
+    the local names and ``CJSDASH_ALLOWED_HOSTS`` (:mod:`cjsdash.guard`).
 
     The data page's uploads go through ``uploader`` (default: :mod:`cjsdash.uploads`, which
     saves under ``<data_dir>/uploads`` and loads as ``cjsdash ingest`` does); ``/export``
@@ -179,6 +247,11 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     app.index_string = INDEX_STRING
     app.layout = _shell()
     _hold_readers_per_request(app.server, warehouse)
+    _check_requests(app)
+    settings = get_settings()
+    app.server.wsgi_app = RequestGuard(  # type: ignore[method-assign]
+        app.server.wsgi_app, hosts=allowed_hosts(settings, bound_hosts),
+        max_body=request_body_limit(settings), upload_max_bytes=settings.upload_max_bytes)
 
     @app.callback(Output("site-nav", "children"), Input(PAGES_LOCATION, "pathname"))
     def _mark_current(pathname: str | None) -> html.Ul:

@@ -40,6 +40,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 UPLOAD_FOLDER = "uploads"
 REJECTS_SHOWN = 10
 _STEM_CHARS = 48
+MAX_SHOWN_CHARS = 120
+MAX_SUFFIX_CHARS = 16
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +55,38 @@ def upload_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / UPLOAD_FOLDER
 
 
-def display_name(file_name: str) -> str:
-    """The name to show: the last part of whatever path was sent, printable, at most 120."""
+def _base_name(file_name: str) -> str:
+    """The last part of whatever path was sent, printable characters only, stripped."""
     base = re.split(r"[\\/]", file_name or "")[-1]
-    shown = "".join(ch for ch in base if ch.isprintable()).strip()
-    return shown[:120] or "upload"
+    return "".join(ch for ch in base if ch.isprintable()).strip()
+
+
+def _split_suffix(base: str) -> tuple[str, str]:
+    """(stem, suffix) of a base name; the suffix is "" for a name without one, or for a
+    "suffix" too long to be an extension (no allowed one is over 5 characters)."""
+    suffix = Path(base).suffix if "." in base.strip(".") else ""
+    if len(suffix) > MAX_SUFFIX_CHARS:
+        suffix = ""
+    return (base[: -len(suffix)] if suffix else base), suffix
+
+
+def display_name(file_name: str) -> str:
+    """The name to show: the last part of whatever path was sent, printable, at most
+    :data:`MAX_SHOWN_CHARS`; a longer one keeps its extension and loses the end of its stem."""
+    base = _base_name(file_name)
+    if len(base) > MAX_SHOWN_CHARS:
+        stem, suffix = _split_suffix(base)
+        base = stem[: MAX_SHOWN_CHARS - len(suffix) - 1].rstrip() + "\u2026" + suffix
+    return base or "upload"
 
 
 def _suffix(file_name: str) -> str:
-    base = display_name(file_name)
-    return Path(base).suffix.casefold() if "." in base.strip(".") else ""
+    """The extension of the name sent (lower case), from the whole name, never a shortened one."""
+    return _split_suffix(_base_name(file_name))[1].casefold()
 
 
 def _safe_stem(file_name: str) -> str:
-    base = display_name(file_name)
-    stem = base[: -len(Path(base).suffix)] if Path(base).suffix else base
+    stem = _split_suffix(_base_name(file_name))[0]
     ascii_only = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_only).strip("-_")
     return slug[:_STEM_CHARS].strip("-_") or "upload"

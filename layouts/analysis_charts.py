@@ -290,6 +290,8 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
     if rows.height == 0:
         return fig.empty("No figures for this period", size=15)
     curve = analysis.funnel_curve(compare, ind) if curve is None else curve
+    if curve.height == 0:  # no national figure to draw the limits around
+        return fig.empty("No funnel plot: no England and Wales figure for this period", size=15)
     n = curve["denominator"].to_numpy()
     for level, dash, name in (("998", "dot", "99.8% limits"), ("95", "dash", "95% limits")):
         for side in ("upper", "lower"):

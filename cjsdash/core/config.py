@@ -15,7 +15,9 @@ class Settings(BaseSettings):
     """Every tunable of cjsdash, in one place.
 
     ``CJSDASH_DB`` names the warehouse file; ``CJSDASH_DATA_DIR`` the folder that uploads
-    and generated files are written under (and nowhere else).
+    and generated files are written under (and nowhere else). ``CJSDASH_ALLOWED_HOSTS``
+    (comma-separated host names, optionally ``name:port``) are the ``Host`` headers the
+    server answers besides localhost, 127.0.0.1 and [::1] (``*``: any; see cjsdash.guard).
     """
 
     model_config = SettingsConfigDict(env_prefix="CJSDASH_", extra="ignore")
@@ -27,6 +29,8 @@ class Settings(BaseSettings):
     suppression_rounding: int = Field(default=0, ge=0, description="round counts to this base; 0 = off")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    allowed_hosts: str = Field(default="", description="comma-separated extra Host names the "
+                               "server answers (DNS-rebinding guard); '*' turns the check off")
     rag_tolerance: float = Field(default=0.10, ge=0.0, le=1.0)
     warm_figures: bool = Field(default=True, description="compute every area's figures in the "
                                "background at start and after an upload (metrics.store)")

@@ -27,6 +27,7 @@ from layouts import analysis_components as ax
 from layouts import components as cx
 from layouts import theme
 from layouts.context import get_context
+from layouts.inputs import checked
 from metrics import analysis, views
 from metrics.registry import Registry
 
@@ -203,6 +204,7 @@ def layout(area: str | None = None, grain: str | None = None, **_other: Any) -> 
     Input(f"{PREFIX}-grain", "value"),
     prevent_initial_call=True,
 )
+@checked
 def update(area: str, grain: str) -> tuple[Any, ...]:
     grain = grain if grain in GRAINS else "quarter"
     choice = cx.pick_area(views.list_areas(get_context().reader()), area)
@@ -218,6 +220,7 @@ def update(area: str, grain: str) -> tuple[Any, ...]:
     State(f"{PREFIX}-grain", "value"),
     prevent_initial_call=True,
 )
+@checked
 def download(n_clicks: int, area: str, grain: str) -> dict:
     if not n_clicks:
         raise PreventUpdate

@@ -35,6 +35,7 @@ from cjsdash.core.safe_text import markup
 from layouts import components as cx
 from layouts import theme
 from layouts.context import UploadOutcome, get_context
+from layouts.inputs import checked, run_number
 from metrics import cache, provenance, views
 from metrics.registry import Registry
 
@@ -523,7 +524,7 @@ def rejects(run: str) -> html.Div:
 
 def _rejects(run: str) -> html.Div:
     con = get_context().reader()
-    run_id = None if run in (None, "", ALL_RUNS) else int(run)
+    run_id = run_number(run, ALL_RUNS)
     frame = provenance.rejects_frame(con, run_id, limit=SHOWN_ROWS)
     return rejects_table(frame, provenance.rejects_count(con, run_id), run or ALL_RUNS)
 
@@ -681,6 +682,7 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
     State(f"{PREFIX}-run", "value"),
     prevent_initial_call=True,
 )
+@checked
 def refresh(_version: int, run: str) -> tuple[Any, ...]:
     """After a load: every table from the warehouse as it now is."""
     head, sources, files, revisions, options, value, footer = tables(run or ALL_RUNS)
@@ -699,6 +701,7 @@ def refresh(_version: int, run: str) -> tuple[Any, ...]:
     Input(f"{PREFIX}-version", "data"),
     prevent_initial_call=True,
 )
+@checked
 def update_coverage(area: str, grain: str, group: str, period: str, _version: int
                     ) -> tuple[Any, ...]:
     grain = _pick(grain, GRAINS, DEFAULT_GRAIN)
@@ -714,6 +717,7 @@ def update_coverage(area: str, grain: str, group: str, period: str, _version: in
     Input(f"{PREFIX}-version", "data"),
     prevent_initial_call=True,
 )
+@checked
 def update_rejects(run: str, _version: int) -> html.Div:
     return rejects(run or ALL_RUNS)
 
@@ -727,6 +731,7 @@ def update_rejects(run: str, _version: int) -> html.Div:
     Input(f"{PREFIX}-run", "value"),
     prevent_initial_call=True,
 )
+@checked
 def write_url(area: str, grain: str, group: str, period: str, run: str) -> str:
     """The controls → the query string (a history entry; the page is not rendered again)."""
     return cx.query_string(
@@ -829,6 +834,7 @@ def receive(contents: str, file_name: str | None) -> UploadOutcome:
     State(f"{PREFIX}-version", "data"),
     prevent_initial_call=True,
 )
+@checked(long_text=("contents",))
 def upload(contents: str | None, file_name: str | None, version: int | None
            ) -> tuple[Any, ...]:
     """Save and load the file; then every table refreshes (through the version store).
@@ -941,6 +947,7 @@ def _stamp() -> str:
 
 @callback(Output(f"{PREFIX}-runs-download", "data"),
           Input(f"{PREFIX}-runs-download-button", "n_clicks"), prevent_initial_call=True)
+@checked
 def download_runs(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate
@@ -952,10 +959,11 @@ def download_runs(n_clicks: int) -> dict:
 @callback(Output(f"{PREFIX}-rejects-download", "data"),
           Input(f"{PREFIX}-rejects-download-button", "n_clicks"),
           State(f"{PREFIX}-run", "value"), prevent_initial_call=True)
+@checked
 def download_rejects(n_clicks: int, run: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
-    run_id = None if run in (None, "", ALL_RUNS) else int(run)
+    run_id = run_number(run, ALL_RUNS)
     frame = provenance.rejects_frame(get_context().reader(), run_id, limit=None)
     which = "all" if run_id is None else f"run{run_id}"
     return {"content": frame_csv(frame), "filename": f"cjsdash_rejects_{which}.csv",
@@ -964,6 +972,7 @@ def download_rejects(n_clicks: int, run: str) -> dict:
 
 @callback(Output(f"{PREFIX}-revisions-download", "data"),
           Input(f"{PREFIX}-revisions-download-button", "n_clicks"), prevent_initial_call=True)
+@checked
 def download_revisions(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate
@@ -977,6 +986,7 @@ def download_revisions(n_clicks: int) -> dict:
           State(f"{PREFIX}-area", "value"), State(f"{PREFIX}-grain", "value"),
           State(f"{PREFIX}-group", "value"), State(f"{PREFIX}-period", "value"),
           prevent_initial_call=True)
+@checked
 def download_coverage(n_clicks: int, area: str, grain: str, group: str, period: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
@@ -989,6 +999,7 @@ def download_coverage(n_clicks: int, area: str, grain: str, group: str, period: 
 
 @callback(Output(f"{PREFIX}-template", "data"),
           Input(f"{PREFIX}-template-button", "n_clicks"), prevent_initial_call=True)
+@checked
 def download_template(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate

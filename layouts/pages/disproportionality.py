@@ -32,6 +32,7 @@ from layouts import components as cx
 from layouts import disproportionality_charts as dc
 from layouts import figure_draft
 from layouts.context import get_context
+from layouts.inputs import check_value, checked, period_end
 from metrics import cache, views
 from metrics import disproportionality as dq
 from metrics.stages import default_stages
@@ -431,8 +432,8 @@ def _render_forest(s: dict[str, Any], stage: str, group: str, basis: str, kind: 
     if group == s["reference"]:
         return [html.P(f"{group} is the reference group: choose another group to compare "
                        f"with {group}.", id=f"{PREFIX}-forest-note", className="cjs-summary")]
-    period_end = date.fromisoformat(s["period"]) if s["period"] != cx.LATEST else None
-    frame = _forest(s, stage, group, basis, kind, period_end)
+    end = period_end(s["period"], cx.LATEST)
+    frame = _forest(s, stage, group, basis, kind, end)
     figure = dc.make_forest_figure(frame, stage_title=title, group=group,
                                    reference=s["reference"], basis=basis)
     return [
@@ -541,6 +542,7 @@ FOREST_STATES = [State(f"{PREFIX}-forest-{n}", "value") for n in ("stage", "grou
     *MAIN_INPUTS,
     prevent_initial_call=True,
 )
+@checked
 def update(area: str, grain: str, period: str, reference: str, eth: str, pop: str,
            chain: str) -> tuple[Any, ...]:
     s = _settings(area, grain, period, reference, eth, pop, chain)
@@ -558,6 +560,7 @@ def update(area: str, grain: str, period: str, reference: str, eth: str, pop: st
     *[Input(f"{PREFIX}-{n}", "value") for n in DEFAULTS if n != "area"],
     prevent_initial_call=True,
 )
+@checked
 def update_forest(stage: str, group: str, basis: str, kind: str, grain: str, period: str,
                   reference: str, eth: str, pop: str, chain: str) -> list[Any]:
     s = _settings(None, grain, period, reference, eth, pop, chain)
@@ -574,16 +577,20 @@ def update_forest(stage: str, group: str, basis: str, kind: str, grain: str, per
     *FOREST_STATES,
     prevent_initial_call=True,
 )
-def download(*args: Any) -> dict:
+@checked
+def download(*args: int | str | None) -> dict:
     which = str(ctx.triggered_id or "").removeprefix(f"{PREFIX}-download-")
     if which not in DOWNLOADS or not any(args[: len(DOWNLOADS)]):
         raise PreventUpdate
     values = args[len(DOWNLOADS):]
+    for i, value in enumerate(values):
+        check_value("disproportionality.download", f"args[{len(DOWNLOADS) + i}]", value,
+                    str | None)
     s = _settings(*values[: len(DEFAULTS)])
     stage, group, basis, kind = values[len(DEFAULTS):]
     if which == "forest":
-        period_end = date.fromisoformat(s["period"]) if s["period"] != cx.LATEST else None
-        frame = _forest(s, stage, group, basis, kind, period_end)
+        end = period_end(s["period"], cx.LATEST)
+        frame = _forest(s, stage, group, basis, kind, end)
     else:
         frame = _figures(s)[which]
     name = f"disproportionality_{which}_{s['area']}_{s['grain']}.csv"

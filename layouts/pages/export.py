@@ -25,6 +25,7 @@ from dash.exceptions import PreventUpdate
 from cjsdash.core.periods import GRAINS
 from layouts import components as cx
 from layouts.context import get_context
+from layouts.inputs import checked
 from metrics import views
 
 dash.register_page(__name__, path="/export", title="Export a board pack – cjsdash",
@@ -120,6 +121,7 @@ def layout(area: str | None = None, **_other: Any) -> html.Div:
     Input(f"{PREFIX}-grain", "value"),
     prevent_initial_call=True,
 )
+@checked
 def periods(area: str, grain: str) -> tuple[list[dict[str, str]], str]:
     return _period_options(area, cx.pick_grain(grain)), cx.LATEST
 
@@ -151,6 +153,7 @@ def _period(value: str | None, area: str, grain: str) -> date | str:
     ],
     prevent_initial_call=True,
 )
+@checked
 def build(n_clicks: int, area: str, grain: str, period: str | None, pack: str, fmt: str,
           rounding: list[str] | None) -> tuple[Any, Any]:
     if not n_clicks:

@@ -31,6 +31,7 @@ from layouts import analysis_components as ax
 from layouts import charts
 from layouts import components as cx
 from layouts.context import get_context
+from layouts.inputs import BadCallbackInput, checked
 from metrics import analysis, views
 from metrics.registry import Indicator
 from metrics.wording import CI_WORDS, POLARITY_WORDS
@@ -475,6 +476,14 @@ def _search(area: str, grain: str, by: str | None, rebase: str) -> str:
                            rebase=None if rebase == NO_REBASE else rebase)
 
 
+def _indicator(indicator_id: str | None) -> Indicator:
+    """The page's indicator; :class:`BadCallbackInput` for an id the registry does not hold."""
+    try:
+        return get_context().registry.get(indicator_id or "")
+    except KeyError:
+        raise BadCallbackInput(f"there is no indicator '{str(indicator_id)[:60]}'") from None
+
+
 @callback(
     Output(f"{PREFIX}-content", "children"),
     Output(f"{PREFIX}-tail", "children"),
@@ -485,9 +494,10 @@ def _search(area: str, grain: str, by: str | None, rebase: str) -> str:
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
+@checked
 def update(area: str, grain: str, by: str | None, indicator_id: str) -> tuple[Any, ...]:
     """Controls → the trend and its figures."""
-    ind = get_context().registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
     content, tail = render(ind, area, grain, by)
@@ -506,10 +516,11 @@ def update(area: str, grain: str, by: str | None, indicator_id: str) -> tuple[An
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
+@checked
 def update_spc(area: str, grain: str, by: str | None, rebase: str | None, indicator_id: str
                ) -> tuple[Any, ...]:
     """Controls → SPC and the URL. ``rebase`` is input and output (no loop in Dash)."""
-    ind = get_context().registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
     section, options, rebase_value = render_spc(ind, area, grain, by, rebase)
@@ -522,10 +533,11 @@ def update_spc(area: str, grain: str, by: str | None, rebase: str | None, indica
     Input(f"{PREFIX}-grain", "value"),
     State(f"{PREFIX}-id", "data"),
 )
+@checked
 def update_compare(area: str, grain: str, indicator_id: str) -> list[Any]:
     """Controls → 'How do we compare?'. Its own callback, run on load too, so the page
     appears without waiting for every area to be compared."""
-    ind = get_context().registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     return compare_section(ind, area, cx.pick_grain(grain))
 
 
@@ -538,10 +550,11 @@ def update_compare(area: str, grain: str, indicator_id: str) -> list[Any]:
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
+@checked
 def download(n_clicks: int, area: str, grain: str, by: str | None, indicator_id: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
-    ind = get_context().registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
     frame = figures(ind, area, grain, by)
@@ -558,12 +571,13 @@ def download(n_clicks: int, area: str, grain: str, by: str | None, indicator_id:
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
+@checked
 def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None,
                  indicator_id: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
     ctx = get_context()
-    ind = ctx.registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     area_rows = analysis.area_series(ctx.reader(), ctx.registry, ind.id, area, grain)
     frame = spc_rows(ctx.reader(), ind, area, area_rows, pick_rebase(rebase, area_rows))
@@ -576,7 +590,7 @@ def _compare_download(n_clicks: int, area: str, grain: str, indicator_id: str, w
     if not n_clicks:
         raise PreventUpdate
     ctx = get_context()
-    ind = ctx.registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     frame, _ = _compare_frame(ctx.reader(), ind, area, grain)
     if what == "rank":
@@ -596,6 +610,7 @@ def _register_compare_download(what: str) -> None:
         State(f"{PREFIX}-id", "data"),
         prevent_initial_call=True,
     )
+    @checked
     def download(n_clicks: int, area: str, grain: str, indicator_id: str) -> dict:
         return _compare_download(n_clicks, area, grain, indicator_id, what)
 
@@ -612,11 +627,12 @@ for _chart in ("funnel", "rank"):
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
+@checked
 def download_msg(n_clicks: int, area: str, grain: str, indicator_id: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
     ctx = get_context()
-    ind = ctx.registry.get(indicator_id)
+    ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     frame, _ = _compare_frame(ctx.reader(), ind, area, grain)
     msg = analysis.msg_comparison(ctx.reader(), ctx.registry, ind.id, area, None, grain,

@@ -22,6 +22,7 @@ from cjsdash.core.periods import GRAIN_LABELS
 from layouts import charts
 from layouts import components as cx
 from layouts.context import get_context
+from layouts.inputs import checked, period_end
 from metrics import views
 
 dash.register_page(__name__, path="/", title="Overview – cjsdash", name="Overview", order=0)
@@ -123,6 +124,7 @@ def layout(area: str | None = None, grain: str | None = None, period: str | None
     Input(f"{PREFIX}-period", "value"),
     prevent_initial_call=True,
 )
+@checked
 def update(area: str, grain: str, period: str) -> tuple[Any, ...]:
     """Controls → content and URL. ``period`` is both input and output (no loop in Dash)."""
     grain = cx.pick_grain(grain)
@@ -154,13 +156,14 @@ clientside_callback(
     State(f"{PREFIX}-period", "value"),
     prevent_initial_call=True,
 )
+@checked
 def download(n_clicks: int, area: str, grain: str, period: str) -> dict:
     """The headline figures on screen, with the columns ``cjsdash query`` writes."""
     if not n_clicks:
         raise PreventUpdate
     ctx = get_context()
     grain = cx.pick_grain(grain)
-    end = date.fromisoformat(period) if period and period != cx.LATEST else None
+    end = period_end(period, cx.LATEST)
     headline, _ = views.overview(ctx.reader(), ctx.registry, area, grain=grain, period_end=end)
     name = f"scorecard_{area}_{grain}_{period or cx.LATEST}.csv"
     return {"content": cx.figures_csv(headline), "filename": name, "type": "text/csv"}
