@@ -9,7 +9,7 @@ and everyone (''); the aggregate categories Nomis can add (the total and the fiv
 groups) are checked against those sums, not loaded twice.
 
 Local authority districts (2021 or 2023 codes) are rolled up to police force areas exactly as
-for Census 2011 (:func:`ingest.census2011_la_ethnicity.roll_up_to_forces`), so a force is
+for Census 2011 (:func:`ingest.census_populations.roll_up_to_forces`), so a force is
 loaded only when all its districts are present. Rows go to ``core.populations`` with year 2021
 and source "Census 2021".
 """
@@ -20,14 +20,14 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.census2011_la_ethnicity import populations, roll_up_to_forces
-from ingest.moj_timeliness import (
+from ingest.aggregate_tables import (
     header_fields,
     parse_counts,
     read_checked_csv,
     row_rejects,
 )
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.census_populations import populations, roll_up_to_forces
 
 NOMIS_COLUMNS: tuple[str, ...] = (
     "DATE", "DATE_NAME", "DATE_CODE", "DATE_TYPE", "DATE_TYPECODE", "DATE_SORTORDER",

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.moj_timeliness import (
+from ingest.aggregate_tables import (
     header_fields,
     normalise_label,
     observations,
@@ -32,6 +31,7 @@ from ingest.moj_timeliness import (
     read_exact_csv,
     row_rejects,
 )
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
 
 HEADER: tuple[str, ...] = (
     "offence_type", "geographic_area_name", "stage", "metric_name", "date_granularity",

@@ -30,13 +30,9 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.moj_timeliness import (
-    COURT_TYPES,
+from ingest.aggregate_tables import (
     NOT_APPLICABLE,
     header_fields,
-    incomplete_london,
-    lcjb_areas,
     normalise_label,
     observations,
     parse_counts,
@@ -45,6 +41,8 @@ from ingest.moj_timeliness import (
     row_rejects,
     sum_or_null,
 )
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.lcjb_areas import COURT_TYPES, incomplete_london, lcjb_areas
 
 BASE: tuple[str, ...] = (
     "Year", "Quarter", "Court type", "Region", "LCJB area",
