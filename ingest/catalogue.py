@@ -5,7 +5,10 @@ from __future__ import annotations
 from ingest import (
     board_extract,
     census2011_la_ethnicity,
+    census2021_custom,
     census2021_nomis,
+    census2021_nomis_bulk,
+    census2021_ons_wide,
     census_force_ethnicity,
     cjs_dashboard,
     home_office_outcomes,
@@ -31,6 +34,9 @@ LOADERS: dict[str, Loader] = {
     cjs_dashboard.SPEC.name: cjs_dashboard.LOADER,
     census2011_la_ethnicity.SPEC.name: census2011_la_ethnicity.LOADER,
     census2021_nomis.SPEC.name: census2021_nomis.LOADER,
+    census2021_nomis_bulk.SPEC.name: census2021_nomis_bulk.LOADER,
+    census2021_ons_wide.SPEC.name: census2021_ons_wide.LOADER,
+    census2021_custom.SPEC.name: census2021_custom.LOADER,
     msg_reference.SPEC.name: msg_reference.LOADER,
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,

@@ -27,6 +27,40 @@ CHANGES_FILE = REFERENCE_DIR / "lad_code_changes.csv"
 POPULATION_COLUMNS = ("area_code", "year", "ethnicity", "sex", "age_group", "population",
                       "source", "vintage")
 
+CATEGORIES: dict[str, str] = {
+    "White: English, Welsh, Scottish, Northern Irish or British": "White",
+    "White: Irish": "White",
+    "White: Gypsy or Irish Traveller": "White",
+    "White: Roma": "White",
+    "White: Other White": "White",
+    "Mixed or Multiple ethnic groups: White and Black Caribbean": "Mixed",
+    "Mixed or Multiple ethnic groups: White and Black African": "Mixed",
+    "Mixed or Multiple ethnic groups: White and Asian": "Mixed",
+    "Mixed or Multiple ethnic groups: Other Mixed or Multiple ethnic groups": "Mixed",
+    "Asian, Asian British or Asian Welsh: Indian": "Asian",
+    "Asian, Asian British or Asian Welsh: Pakistani": "Asian",
+    "Asian, Asian British or Asian Welsh: Bangladeshi": "Asian",
+    "Asian, Asian British or Asian Welsh: Chinese": "Asian",
+    "Asian, Asian British or Asian Welsh: Other Asian": "Asian",
+    "Black, Black British, Black Welsh, Caribbean or African: Caribbean": "Black",
+    "Black, Black British, Black Welsh, Caribbean or African: African": "Black",
+    "Black, Black British, Black Welsh, Caribbean or African: Other Black": "Black",
+    "Other ethnic group: Arab": "Other",
+    "Other ethnic group: Any other ethnic group": "Other",
+}
+"""The 19 TS021 categories (C2021_ETH_20_NAME) → the 5 broad groups."""
+AGGREGATES: dict[str, str] = {
+    "Total: All usual residents": "",
+    "White": "White",
+    "Mixed or Multiple ethnic groups": "Mixed",
+    "Asian, Asian British or Asian Welsh": "Asian",
+    "Black, Black British, Black Welsh, Caribbean or African": "Black",
+    "Other ethnic group": "Other",
+}
+"""Aggregate categories (Nomis codes 0 and 1001-1005; the bulk file's totals) → the group they
+total."""
+GROUPS = ("", "White", "Mixed", "Asian", "Black", "Other")
+
 LAD_CODE = re.compile(r"(?:E06|E07|E08|E09|W06)\d{6}")
 FORCE_CODE = re.compile(r"(?:E23|W15)\d{6}")
 SUMMARY_CODE = re.compile(r"(?:E10|E11|E12|E13|E92|W92|K02|K03|K04|E41|W41)\d{6}")
@@ -76,13 +110,17 @@ def lad_lookup() -> LadLookup:
 
 def roll_up_to_forces(
     wide: pl.DataFrame, code_col: str, groups: dict[str, str], context: ReadContext,
+    merged: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[pl.DataFrame, list[Reject], list[str]]:
     """Districts (and any force rows) → one population per force and group.
 
     ``wide`` has ``row``, ``code_col`` and, for each group, a Float64 column (non-null) named in
-    ``groups`` (ethnicity → column). Returns (area_code, ethnicity, population) rows, the
-    rejects and notes. Forces whose districts are not all present exactly once are rejected.
+    ``groups`` (ethnicity → column). ``merged`` names codes published for several districts
+    together (see :func:`merged_districts`). Returns (area_code, ethnicity, population) rows,
+    the rejects and notes. Forces whose districts are not all present exactly once are
+    rejected, and so are forces that share a merged row with another force.
     """
+    merged = merged or {}
     lk = lad_lookup()
     kinds = {c: _kind(c, lk, context) for c in wide[code_col].unique().to_list()}
     frame = wide.with_columns(
@@ -98,7 +136,7 @@ def roll_up_to_forces(
         notes.append(f"{summary:,} county, region or country rows not loaded: those populations "
                      "are the sums of their forces")
     lads = frame.filter(pl.col("_kind") == "lad")
-    covers = {c: list(lk.covers[c]) for c in lads[code_col].unique().to_list()}
+    covers = {c: list(merged.get(c, lk.covers[c])) for c in lads[code_col].unique().to_list()}
     long = lads.select("row", code_col).with_columns(
         pl.col(code_col).replace_strict(covers, return_dtype=pl.List(pl.String)).alias("lad16")
     ).explode("lad16").with_columns(
@@ -116,6 +154,15 @@ def roll_up_to_forces(
                 parts.append("counted twice " + ", ".join(f"{c} {lk.names[c]}" for c in twice))
             incomplete[pfa] = (f"{lk.names[pfa]} cannot be built from its districts: "
                                + "; ".join(parts))
+    for code, pfas in long.group_by(code_col).agg(pl.col("pfa").unique().sort()).iter_rows():
+        if len(pfas) > 1:
+            names = " and ".join(lk.names[p] for p in pfas)
+            for pfa in pfas:
+                incomplete[pfa] = (f"{code} is published for districts of {names} together: "
+                                   f"neither force's population can be told apart")
+    if merged_here := sorted(set(lads[code_col].to_list()) & set(merged)):
+        notes.append("districts published together: " + "; ".join(
+            f"{c} = {' + '.join(merged[c])}" for c in merged_here))
     row_pfa = long.group_by("row").agg(pl.col("pfa").first())
     lads = lads.join(row_pfa, on="row", how="left")
     bad = pl.col("pfa").is_in(list(incomplete))
@@ -152,6 +199,24 @@ def roll_up_to_forces(
     return out, rejects, notes
 
 
+MERGED_DISTRICTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("E06000052", "cornwall and isles of scilly"): ("E06000052", "E06000053"),
+    ("E09000001", "city of london and westminster"): ("E09000001", "E09000033"),
+}
+"""(code, name) → the districts: ONS publishes some Census 2021 tables (those cross-classified
+by sex or age) for these pairs together, under the first district's code."""
+
+
+def merged_districts(frame: pl.DataFrame, code_col: str, name_col: str
+                     ) -> dict[str, tuple[str, ...]]:
+    """The codes of ``frame`` that stand for districts published together, read from the name
+    (the code alone is the same as the single district's)."""
+    pairs = frame.select(code_col, name_col).unique().iter_rows()
+    return {code: MERGED_DISTRICTS[(code, " ".join(str(name).split()).casefold())]
+            for code, name in pairs
+            if (code, " ".join(str(name).split()).casefold()) in MERGED_DISTRICTS}
+
+
 def _kind(code: str, lk: LadLookup, context: ReadContext) -> str:
     """lad | force | summary (overlapping geography, not loaded) | unknown."""
     if code in lk.covers:
@@ -172,3 +237,50 @@ def populations(frame: pl.DataFrame, year: int, source: str, vintage: str) -> pl
         pl.lit("").alias("age_group"), pl.col("population").cast(pl.Float64),
         pl.lit(source).alias("source"), pl.lit(vintage).alias("vintage"),
     ).select(POPULATION_COLUMNS).sort("area_code", "ethnicity")
+
+
+def per_geography(detail: pl.DataFrame, code_col: str, name_col: str, value_col: str,
+                  ) -> tuple[pl.DataFrame, list[Reject]]:
+    """Each geography's 19 detailed rows → one row of 5 groups and the total (or rejected).
+
+    ``detail`` has ``row``, ``code_col``, ``name_col`` (the TS021 category), ``group`` (its
+    broad group) and ``value_col`` (Float64, non-null)."""
+    counts = detail.group_by(code_col).agg(
+        pl.len().alias("_rows"), pl.col(name_col).n_unique().alias("_names"))
+    detail = detail.join(counts, on=code_col, how="left")
+    whole = (pl.col("_rows") == len(CATEGORIES)) & (pl.col("_names") == len(CATEGORIES))
+    rejects = row_rejects(
+        detail, ~whole, name_col,
+        pl.lit("this geography does not have each of the 19 ethnic groups exactly once (")
+        + pl.col("_rows").cast(pl.String) + pl.lit(" rows): it cannot be added up"),
+    )
+    detail = detail.filter(whole)
+    wide = detail.group_by(code_col).agg(
+        pl.col("row").min(),
+        pl.col(value_col).sum().alias("pop_all"),
+        *[pl.col(value_col).filter(pl.col("group") == g).sum().alias(f"pop_{g}")
+          for g in GROUPS if g],
+    )
+    return wide, rejects
+
+
+def check_aggregates(wide: pl.DataFrame, aggregates: pl.DataFrame, code_col: str,
+                     value_name: str, value_col: str) -> tuple[pl.DataFrame, list[Reject]]:
+    """A published total that differs from the sum of its groups rejects the geography.
+
+    ``aggregates`` has ``row``, ``code_col``, ``aggregate`` (the group it totals, '' for all)
+    and ``value_col``; rejects name the column ``value_name``."""
+    if aggregates.height == 0:
+        return wide, []
+    long = wide.unpivot(index=[code_col, "row"], variable_name="_col",
+                        value_name="_sum").with_columns(
+        pl.col("_col").str.strip_prefix("pop_").replace("all", "").alias("aggregate"))
+    check = aggregates.join(long.drop("row"), on=[code_col, "aggregate"], how="inner")
+    off = pl.col(value_col) != pl.col("_sum")
+    rejects = row_rejects(
+        check, off, value_name,
+        pl.lit("the published total differs from the sum of its groups (")
+        + pl.col("_sum").cast(pl.Int64).cast(pl.String) + pl.lit("): the geography is not loaded"),
+    )
+    bad_codes = check.filter(off)[code_col].unique().to_list()
+    return wide.filter(~pl.col(code_col).is_in(bad_codes)), rejects
