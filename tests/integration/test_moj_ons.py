@@ -29,7 +29,7 @@ from metrics import sql
 from metrics.compute import compute_indicators
 from metrics.options import Options
 from metrics.registry import default_registry
-from tests.conftest import REPO, SHARED_REAL, write_csv
+from tests.conftest import REPO, write_csv
 
 REG = default_registry()
 MOJ = REPO / "tests" / "data" / "moj"
@@ -366,7 +366,8 @@ def test_census2011_old_codes_are_mapped_and_incomplete_forces_rejected(con,
 
 
 def test_nomis_mapping_is_the_reference_mapping() -> None:
-    reference = rows_of(SHARED_REAL / "reference" / "blackthrive-searchlight-nomis-ethnicity.csv")
+    reference = rows_of(REPO / "tests" / "data" / "reference"
+                        / "blackthrive-searchlight-nomis-ethnicity.csv")
     assert {r["source_label"]: r["ethnicity_5"] for r in reference} == census2021_nomis.CATEGORIES
     codes = {r["C2021_ETH_20_NAME"]: r["C2021_ETH_20_CODE"] for r in rows_of(NOMIS_MSOA)}
     assert codes == {r["source_label"]: r["nomis_code"] for r in reference}
