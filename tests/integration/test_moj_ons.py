@@ -262,10 +262,14 @@ def test_dashboard_maps_counts_and_rejects_the_rest_with_reasons(con) -> None:
     assert report.status == "loaded", report.line()
     assert report.rows_in == 18
     reasons = {r.row: r.reason for r in report.rejects}
-    assert set(reasons) == {9, 15, 16, 17}
+    assert set(reasons) == {9, 16, 17}
     assert reasons[9].startswith("a rate or percentage")
-    assert reasons[15].startswith("a rolling 12-month figure")
     assert reasons[17].startswith("a median cannot be summed")
+    # the rolling 12 months to March 2023 (row 15) is the financial year 2022-23
+    assert con.execute(
+        "SELECT value FROM core.observations WHERE area_code = 'E23000035' AND "
+        "period_start = DATE '2022-04-01' AND period_end = DATE '2023-03-31'").fetchall() == [
+        (101877.0,)]
     assert "mapped: " in report.message and "recorded_crimes" in report.message
     # independently: charge rate Cumbria 2023 Q1 = 702 / 8870
     source = {(r["metric_name"], r["time_period"], r["offence_type"]): r["value"]
