@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
+    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     parse_counts,
@@ -52,7 +53,8 @@ DOES_NOT_APPLY = "-8"
 CLASSIFICATION = re.compile(r".+ \(\d+ categories\)")
 SPEC = SourceSpec(
     name="census2021_ons_custom_ethnicity",
-    title="Census 2021: ethnic group (ONS custom dataset CSV), rolled up to police force areas",
+    title=("Census 2021: ethnic group (ONS custom dataset CSV), rolled up to police force areas"
+           f" {SCHEMA_ONLY}"),
     publisher="Office for National Statistics",
     licence="Open Government Licence v3.0",
     kind="published",

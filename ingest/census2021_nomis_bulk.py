@@ -26,7 +26,13 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.aggregate_tables import header_fields, parse_counts, read_checked_csv, row_rejects
+from ingest.aggregate_tables import (
+    SCHEMA_ONLY,
+    header_fields,
+    parse_counts,
+    read_checked_csv,
+    row_rejects,
+)
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
 from ingest.census_populations import (
     AGGREGATES,
@@ -45,7 +51,8 @@ DETAIL = {f"{PREFIX}{c}": c for c in CATEGORIES}
 TOTALS = {f"{PREFIX}{c}": g for c, g in AGGREGATES.items()}
 SPEC = SourceSpec(
     name="census2021_nomis_bulk_ethnicity",
-    title="Census 2021: ethnic group (TS021) Nomis bulk file, rolled up to police force areas",
+    title=("Census 2021: ethnic group (TS021) Nomis bulk file, rolled up to police force areas"
+           f" {SCHEMA_ONLY}"),
     publisher="Office for National Statistics (Nomis)",
     licence="Open Government Licence v3.0",
     kind="published",

@@ -32,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
+    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -48,7 +49,8 @@ HEADER: tuple[str, ...] = (
 )
 SPEC = SourceSpec(
     name="cjs_delivery_dashboard",
-    title="Criminal Justice System delivery data dashboard (CSV download)",
+    title=("Criminal Justice System delivery data dashboard (CSV download)"
+           f" {SCHEMA_ONLY}"),
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",

@@ -37,6 +37,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
+    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -62,7 +63,8 @@ STAGES: dict[str, str] = {
 """Stage (normalised) → registry measure of its total days."""
 SPEC = SourceSpec(
     name="moj_timeliness_tool",
-    title="MoJ criminal court statistics: Crown Court timeliness tool (by local justice area)",
+    title=("MoJ criminal court statistics: Crown Court timeliness tool (by local justice area)"
+           f" {SCHEMA_ONLY}"),
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",

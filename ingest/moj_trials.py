@@ -32,6 +32,7 @@ import polars as pl
 
 from ingest.aggregate_tables import (
     NOT_APPLICABLE,
+    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -53,7 +54,8 @@ REASON = re.compile(r"(Ineffective|Cracked) reason: (.+)", re.IGNORECASE)
 WITNESS_ABSENT = re.compile(r"prosecution witness absent", re.IGNORECASE)
 SPEC = SourceSpec(
     name="moj_trial_effectiveness",
-    title="MoJ criminal court statistics: trial effectiveness by LCJB area",
+    title=("MoJ criminal court statistics: trial effectiveness by LCJB area"
+           f" {SCHEMA_ONLY}"),
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",

@@ -36,6 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
+    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -52,7 +53,8 @@ REQUIRED: tuple[str, ...] = ("year", "offence_group", "trial_effectiveness", "re
 OPTIONAL: tuple[str, ...] = ("quarter", "region", "lcjb_area", "court_type")
 SPEC = SourceSpec(
     name="moj_trial_effectiveness_long",
-    title="MoJ criminal court statistics: trial effectiveness (long transparency CSV)",
+    title=("MoJ criminal court statistics: trial effectiveness (long transparency CSV)"
+           f" {SCHEMA_ONLY}"),
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",
