@@ -118,7 +118,8 @@ def roll_up_to_forces(
     ``groups`` (ethnicity → column). ``merged`` names codes published for several districts
     together (see :func:`merged_districts`). Returns (area_code, ethnicity, population) rows,
     the rejects and notes. Forces whose districts are not all present exactly once are
-    rejected, and so are forces that share a merged row with another force.
+    rejected, and so are forces that share a merged row with another force, unless the forces
+    together are an area of :data:`JOINT_AREAS` (London), which is then loaded instead.
     """
     merged = merged or {}
     lk = lad_lookup()
@@ -141,25 +142,7 @@ def roll_up_to_forces(
         pl.col(code_col).replace_strict(covers, return_dtype=pl.List(pl.String)).alias("lad16")
     ).explode("lad16").with_columns(
         pl.col("lad16").replace_strict(lk.pfa_of, return_dtype=pl.String).alias("pfa"))
-    incomplete: dict[str, str] = {}
-    for pfa, found in long.group_by("pfa").agg(pl.col("lad16")).iter_rows():
-        expected = lk.lads_of[pfa]
-        missing = sorted(expected - set(found))
-        twice = sorted({c for c in found if found.count(c) > 1})
-        if missing or twice:
-            parts = []
-            if missing:
-                parts.append("missing " + ", ".join(f"{c} {lk.names[c]}" for c in missing))
-            if twice:
-                parts.append("counted twice " + ", ".join(f"{c} {lk.names[c]}" for c in twice))
-            incomplete[pfa] = (f"{lk.names[pfa]} cannot be built from its districts: "
-                               + "; ".join(parts))
-    for code, pfas in long.group_by(code_col).agg(pl.col("pfa").unique().sort()).iter_rows():
-        if len(pfas) > 1:
-            names = " and ".join(lk.names[p] for p in pfas)
-            for pfa in pfas:
-                incomplete[pfa] = (f"{code} is published for districts of {names} together: "
-                                   f"neither force's population can be told apart")
+    long, incomplete = _forces_of(long, code_col, lk)
     if merged_here := sorted(set(lads[code_col].to_list()) & set(merged)):
         notes.append("districts published together: " + "; ".join(
             f"{c} = {' + '.join(merged[c])}" for c in merged_here))
@@ -176,7 +159,11 @@ def roll_up_to_forces(
     rolled = lads.group_by("pfa").agg(pl.col(value_cols).sum(), pl.len().alias("_n"))
     if rolled.height:
         notes.append(f"{rolled['_n'].sum():,} districts rolled up to {rolled.height} police "
-                     "force areas")
+                     "force areas" + (" (or their joint LCJB)" if set(rolled["pfa"].to_list())
+                                      & set(JOINT_AREAS.values()) else ""))
+    if joints := sorted(set(rolled["pfa"].to_list()) & set(JOINT_AREAS.values())):
+        notes.append(f"loaded as {', '.join(joints)}: its forces' districts are published "
+                     "together, so the forces themselves are not loaded")
     force_codes = {p: context.resolve_area(p) for p in rolled["pfa"].to_list()}
     rolled = rolled.with_columns(
         pl.col("pfa").replace_strict(force_codes, return_dtype=pl.String).alias("area_code"))
@@ -199,6 +186,12 @@ def roll_up_to_forces(
     return out, rejects, notes
 
 
+JOINT_AREAS: dict[frozenset[str], str] = {
+    frozenset({"E23000001", "E23000034"}): "London LCJB",
+}
+"""Forces whose districts a file publishes together → the area that is exactly their union
+(the Metropolitan and City of London forces are London's LCJB), loaded instead of them."""
+
 MERGED_DISTRICTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("E06000052", "cornwall and isles of scilly"): ("E06000052", "E06000053"),
     ("E09000001", "city of london and westminster"): ("E09000001", "E09000033"),
@@ -215,6 +208,39 @@ def merged_districts(frame: pl.DataFrame, code_col: str, name_col: str
     return {code: MERGED_DISTRICTS[(code, " ".join(str(name).split()).casefold())]
             for code, name in pairs
             if (code, " ".join(str(name).split()).casefold()) in MERGED_DISTRICTS}
+
+
+def _forces_of(long: pl.DataFrame, code_col: str, lk: LadLookup
+               ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """``long`` (row, code, lad16, pfa) with forces published together renamed to their joint
+    area, and force (or joint area) → why it cannot be built from this file's districts."""
+    incomplete: dict[str, str] = {}
+    members: dict[str, frozenset[str]] = {p: frozenset({p}) for p in lk.lads_of}
+    for code, pfas in long.group_by(code_col).agg(pl.col("pfa").unique().sort()).iter_rows():
+        if len(pfas) < 2:
+            continue
+        if (joint := JOINT_AREAS.get(frozenset(pfas))) is not None:
+            members[joint] = frozenset(pfas)  # the forces are loaded as their joint area
+            continue
+        names = " and ".join(lk.names[p] for p in pfas)
+        for pfa in pfas:
+            incomplete[pfa] = (f"{code} is published for districts of {names} together: "
+                               f"neither force's population can be told apart")
+    joint_of = {p: j for j, ps in members.items() if len(ps) > 1 for p in ps}
+    long = long.with_columns(pl.col("pfa").replace(joint_of))
+    for pfa, found in long.group_by("pfa").agg(pl.col("lad16")).iter_rows():
+        expected = frozenset().union(*(lk.lads_of[p] for p in members[pfa]))
+        missing = sorted(expected - set(found))
+        twice = sorted({c for c in found if found.count(c) > 1})
+        if missing or twice:
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(f"{c} {lk.names[c]}" for c in missing))
+            if twice:
+                parts.append("counted twice " + ", ".join(f"{c} {lk.names[c]}" for c in twice))
+            incomplete[pfa] = (f"{lk.names.get(pfa, pfa)} cannot be built from its districts: "
+                               + "; ".join(parts))
+    return long, incomplete
 
 
 def _kind(code: str, lk: LadLookup, context: ReadContext) -> str:

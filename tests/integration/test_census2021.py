@@ -30,8 +30,8 @@ BROAD = {"Asian": "Asian, Asian British or Asian Welsh: ",
          "Black": "Black, Black British, Black Welsh, Caribbean or African: ",
          "Mixed": "Mixed or Multiple ethnic groups: ", "White": "White: ",
          "Other": "Other ethnic group: "}
-CUMBRIA, DORSET, DEVON, MET, CITY = ("E23000002", "E23000039", "E23000035", "E23000001",
-                                     "E23000034")
+CUMBRIA, DORSET, DEVON, MET, CITY, LONDON = ("E23000002", "E23000039", "E23000035",
+                                             "E23000001", "E23000034", "CJA01")
 
 
 def _districts_of_forces() -> dict[str, str]:
@@ -82,21 +82,32 @@ def test_each_layout_is_detected_by_its_own_loader(path: Path, module) -> None:
     assert detect_loader(path, path.read_bytes()) is module.LOADER
 
 
-def test_the_real_ons_wide_file_rolls_up_to_every_force_but_london(con) -> None:
+def test_the_real_ons_wide_file_rolls_up_to_every_force_and_london(con, tmp_path) -> None:
     report = ingest(con, WIDE)
     assert report.status == "loaded", report.line()
-    assert report.rows_in == 682
+    assert report.rows_in == 682 and report.rows_rejected == 0
     got = loaded(con)
     expected = expected_from_wide()
-    forces = {a for a, _ in got}
+    areas = {a for a, _ in got}
     # the Met and the City are published as "City of London and Westminster" together: neither
-    # can be told apart, so both are refused; every other force of England and Wales loads
-    assert len(forces) == 41 and MET not in forces and CITY not in forces
-    assert {k: v for k, v in expected.items() if k[0] in forces} == got
+    # can be told apart, so London's LCJB (both forces) is loaded instead of them
+    assert len(areas) == 42 and MET not in areas and CITY not in areas and LONDON in areas
+    assert {k: v for k, v in expected.items() if k[0] in areas} == {
+        k: v for k, v in got.items() if k[0] != LONDON}
+    for group in ("", *BROAD):
+        assert got[(LONDON, group)] == expected[(MET, group)] + expected[(CITY, group)]
     assert got[(CUMBRIA, "")] == 499_725.0  # Cumbria, both sexes, 19 groups, six districts
-    assert "City of London and Westminster" in report.line() or any(
-        "told apart" in r.reason for r in report.rejects)
+    assert "loaded as London LCJB" in report.line()
     assert "blank (suppressed) cells read as 0" in report.line()
+    # London's rate for 2024-25 is divided by Census 2021, as for any other area
+    path = write_csv(tmp_path / "x.csv",
+                     "area,period,measure,numerator\nLondon LCJB,2024-25,stop_search_rate,5000\n")
+    [load] = ingest_paths(con, [path])
+    assert load.status == "loaded", load.line()
+    frame = compute_indicators(con, default_registry(), ["stop_search_rate"], [LONDON],
+                               grain="year")
+    assert frame["denominator"].to_list() == [got[(LONDON, "")]]
+    assert "denominator: Census 2021" in frame["note"][0]
 
 
 def test_the_bulk_and_custom_layouts_give_the_same_populations(con, warehouse) -> None:
