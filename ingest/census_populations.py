@@ -245,6 +245,8 @@ def _forces_of(long: pl.DataFrame, code_col: str, lk: LadLookup
 
 def _kind(code: str, lk: LadLookup, context: ReadContext) -> str:
     """lad | force | summary (overlapping geography, not loaded) | unknown."""
+    if not code:
+        return "unknown"
     if code in lk.covers:
         return "lad"
     if LAD_CODE.fullmatch(code):

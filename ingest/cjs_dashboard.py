@@ -174,6 +174,8 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
 def period_label(text: str) -> str:
     """"Jul 2014 - Jun 2015" (the dashboard's rolling annual label) → "year ending Jun 2015";
     anything else as it is (parse_period reads "Apr - Jun 2015", "2023 Q1", …)."""
+    if not text:
+        return text
     m = SPAN.fullmatch(" ".join(text.split()))
     return f"year ending {m.group(3)} {m.group(4)}" if m else text
 

@@ -189,7 +189,8 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     table = period_table(frame["period_label"].unique().to_list()).rename(
         {"label": "period_label"})
     frame = frame.join(table, on="period_label", how="left", maintain_order="left")
-    bad = pl.col("period_start").is_null() | ~pl.col("Year").str.contains(r"^\d{4}$")
+    bad = pl.col("period_start").is_null() | ~pl.col("Year").str.contains(r"^\d{4}$").fill_null(
+        False)
     rejects += row_rejects(frame, bad, "Year", pl.lit("unreadable year: ")
                            + pl.coalesce("period_error", pl.col("Year")))
     return frame.filter(~bad).drop("period_error"), rejects

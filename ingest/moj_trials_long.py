@@ -185,10 +185,11 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         .when(quarter.is_in(["1", "2", "3", "4"]))
         .then(pl.col("year") + pl.lit(" Q") + quarter)
         .otherwise(pl.col("year") + pl.lit(" ") + pl.col("quarter")).alias("period_label"))
-    table = period_table(frame["period_label"].unique().to_list()).rename(
+    table = period_table(frame["period_label"].drop_nulls().unique().to_list()).rename(
         {"label": "period_label"})
     frame = frame.join(table, on="period_label", how="left", maintain_order="left")
-    bad = pl.col("period_start").is_null() | ~pl.col("year").str.contains(r"^\d{4}$")
+    bad = pl.col("period_start").is_null() | ~pl.col("year").str.contains(r"^\d{4}$").fill_null(
+        False)
     rejects = row_rejects(frame, bad, "year", pl.lit("unreadable year or quarter: ")
                           + pl.coalesce("period_error", pl.lit("the year is not a year")))
     return frame.filter(~bad).drop("period_error"), rejects
