@@ -13,25 +13,18 @@ present exactly once; a force with a missing, rejected or doubly counted distric
 with the reason, never loaded short. Regions, countries and England and Wales are not loaded
 (their populations are the sums of their forces, built at query time).
 
-This module also holds the rollup that the Census 2021 loader uses.
+The rollup is :func:`ingest.census_populations.roll_up_to_forces`, shared with the 2021 loaders.
 """
 
 from __future__ import annotations
 
-import csv
-import re
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 
+from ingest.aggregate_tables import header_fields, parse_counts, read_exact_csv, row_rejects
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.moj_timeliness import header_fields, parse_counts, read_exact_csv, row_rejects
-
-REFERENCE_DIR = Path(__file__).with_name("reference")
-LOOKUP_FILE = REFERENCE_DIR / "lad16_csp16_pfa16.csv"
-CHANGES_FILE = REFERENCE_DIR / "lad_code_changes.csv"
+from ingest.census_populations import populations, roll_up_to_forces
 
 _GROUP_NAMES = (
     "All categories: Ethnic group", "White", "White: English/Welsh/Scottish/Northern Irish/British",
@@ -73,156 +66,6 @@ SPEC = SourceSpec(
 POPULATION_SOURCE = "Census 2011 (LA rollup)"
 VINTAGE = ("Census 2011 ethnic group (released 2012-12-11), local authorities rolled up with the "
            "ONS LAD-CSP-PFA lookup (December 2016)")
-POPULATION_COLUMNS = ("area_code", "year", "ethnicity", "sex", "age_group", "population",
-                      "source", "vintage")
-
-LAD_CODE = re.compile(r"(?:E06|E07|E08|E09|W06)\d{6}")
-FORCE_CODE = re.compile(r"(?:E23|W15)\d{6}")
-SUMMARY_CODE = re.compile(r"(?:E10|E11|E12|E13|E92|W92|K02|K03|K04|E41|W41)\d{6}")
-"""Counties, metropolitan counties, regions, Inner/Outer London, countries, GB/E&W: overlap."""
-
-
-@dataclass(frozen=True)
-class LadLookup:
-    """The December 2016 LAD → PFA lookup with the code changes either side of it."""
-
-    pfa_of: dict[str, str]
-    """2016 district → police force area code."""
-    lads_of: dict[str, frozenset[str]]
-    """police force area code → its 2016 districts."""
-    covers: dict[str, tuple[str, ...]]
-    """any known district code (2011-era, 2016 or later) → the 2016 districts it covers."""
-    names: dict[str, str]
-    """district or force code → name."""
-    changed: frozenset[str]
-    """codes read through lad_code_changes.csv."""
-
-
-@lru_cache(maxsize=1)
-def lad_lookup() -> LadLookup:
-    with open(LOOKUP_FILE, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    pfa_of = {r["LAD16CD"]: r["PFA16CD"] for r in rows}
-    names = {r["LAD16CD"]: r["LAD16NM"] for r in rows} | {r["PFA16CD"]: r["PFA16NM"] for r in rows}
-    lads_of: dict[str, set[str]] = {}
-    for lad, pfa in pfa_of.items():
-        lads_of.setdefault(pfa, set()).add(lad)
-    covers = {lad: (lad,) for lad in pfa_of}
-    with open(CHANGES_FILE, encoding="utf-8-sig", newline="") as f:
-        changes = list(csv.DictReader(f))
-    for r in changes:
-        replaced = tuple(r["replaces"].split(";"))
-        unknown = [c for c in replaced if c not in pfa_of]
-        forces = {pfa_of[c] for c in replaced if c in pfa_of}
-        if unknown or len(forces) != 1 or r["code"] in pfa_of:
-            raise ValueError(f"lad_code_changes.csv: {r['code']} must replace 2016 districts of "
-                             f"one force (unknown {unknown}, forces {sorted(forces)})")
-        covers[r["code"]] = replaced
-        names[r["code"]] = r["name"]
-    return LadLookup(pfa_of, {k: frozenset(v) for k, v in lads_of.items()}, covers, names,
-                     frozenset(r["code"] for r in changes))
-
-
-def roll_up_to_forces(
-    wide: pl.DataFrame, code_col: str, groups: dict[str, str], context: ReadContext,
-) -> tuple[pl.DataFrame, list[Reject], list[str]]:
-    """Districts (and any force rows) → one population per force and group.
-
-    ``wide`` has ``row``, ``code_col`` and, for each group, a Float64 column (non-null) named in
-    ``groups`` (ethnicity → column). Returns (area_code, ethnicity, population) rows, the
-    rejects and notes. Forces whose districts are not all present exactly once are rejected.
-    """
-    lk = lad_lookup()
-    kinds = {c: _kind(c, lk, context) for c in wide[code_col].unique().to_list()}
-    frame = wide.with_columns(
-        pl.col(code_col).replace_strict(kinds, return_dtype=pl.String).alias("_kind"))
-    rejects = row_rejects(
-        frame, pl.col("_kind") == "unknown", code_col,
-        "unknown geography code: not a district in the ONS LAD→PFA lookup (December 2016) or in "
-        "ingest/reference/lad_code_changes.csv, nor an area cjsdash knows",
-    )
-    notes = []
-    summary = frame.filter(pl.col("_kind") == "summary").height
-    if summary:
-        notes.append(f"{summary:,} county, region or country rows not loaded: those populations "
-                     "are the sums of their forces")
-    lads = frame.filter(pl.col("_kind") == "lad")
-    covers = {c: list(lk.covers[c]) for c in lads[code_col].unique().to_list()}
-    long = lads.select("row", code_col).with_columns(
-        pl.col(code_col).replace_strict(covers, return_dtype=pl.List(pl.String)).alias("lad16")
-    ).explode("lad16").with_columns(
-        pl.col("lad16").replace_strict(lk.pfa_of, return_dtype=pl.String).alias("pfa"))
-    incomplete: dict[str, str] = {}
-    for pfa, found in long.group_by("pfa").agg(pl.col("lad16")).iter_rows():
-        expected = lk.lads_of[pfa]
-        missing = sorted(expected - set(found))
-        twice = sorted({c for c in found if found.count(c) > 1})
-        if missing or twice:
-            parts = []
-            if missing:
-                parts.append("missing " + ", ".join(f"{c} {lk.names[c]}" for c in missing))
-            if twice:
-                parts.append("counted twice " + ", ".join(f"{c} {lk.names[c]}" for c in twice))
-            incomplete[pfa] = (f"{lk.names[pfa]} cannot be built from its districts: "
-                               + "; ".join(parts))
-    row_pfa = long.group_by("row").agg(pl.col("pfa").first())
-    lads = lads.join(row_pfa, on="row", how="left")
-    bad = pl.col("pfa").is_in(list(incomplete))
-    rejects += row_rejects(lads, bad, code_col,
-                           pl.col("pfa").replace_strict(incomplete, default=""))
-    lads = lads.filter(~bad)
-    changed = sorted(set(lads[code_col].to_list()) & lk.changed)
-    if changed:
-        notes.append("district codes read through lad_code_changes.csv: " + ", ".join(changed))
-    value_cols = list(groups.values())
-    rolled = lads.group_by("pfa").agg(pl.col(value_cols).sum(), pl.len().alias("_n"))
-    if rolled.height:
-        notes.append(f"{rolled['_n'].sum():,} districts rolled up to {rolled.height} police "
-                     "force areas")
-    force_codes = {p: context.resolve_area(p) for p in rolled["pfa"].to_list()}
-    rolled = rolled.with_columns(
-        pl.col("pfa").replace_strict(force_codes, return_dtype=pl.String).alias("area_code"))
-    direct_codes = {c: context.resolve_area(c) for c, k in kinds.items() if k == "force"}
-    direct = frame.filter(pl.col("_kind") == "force").with_columns(
-        pl.col(code_col).replace_strict(direct_codes, default=None, return_dtype=pl.String)
-        .alias("area_code"))
-    clash = pl.col("area_code").is_in(rolled["area_code"].to_list())
-    rejects += row_rejects(direct, clash, code_col,
-                           "this force is also built from its districts in this file: the "
-                           "district rollup is loaded")
-    direct = direct.filter(~clash)
-    wide_out = pl.concat([rolled.select("area_code", *value_cols),
-                          direct.select("area_code", *value_cols)])
-    out = pl.concat([
-        wide_out.select("area_code", pl.lit(group).alias("ethnicity"),
-                        pl.col(column).alias("population"))
-        for group, column in groups.items()
-    ])
-    return out, rejects, notes
-
-
-def _kind(code: str, lk: LadLookup, context: ReadContext) -> str:
-    """lad | force | summary (overlapping geography, not loaded) | unknown."""
-    if code in lk.covers:
-        return "lad"
-    if LAD_CODE.fullmatch(code):
-        return "unknown"
-    if SUMMARY_CODE.fullmatch(code):
-        return "summary"
-    area = context.resolve_area(code)
-    if area is None:
-        return "unknown"
-    return "force" if FORCE_CODE.fullmatch(area) else "summary"
-
-
-def populations(frame: pl.DataFrame, year: int, source: str, vintage: str) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.lit(year, dtype=pl.Int32).alias("year"), pl.lit("").alias("sex"),
-        pl.lit("").alias("age_group"), pl.col("population").cast(pl.Float64),
-        pl.lit(source).alias("source"), pl.lit(vintage).alias("vintage"),
-    ).select(POPULATION_COLUMNS).sort("area_code", "ethnicity")
-
-
 def detect(path: Path, data: bytes) -> bool:
     return header_fields(data) == HEADER
 

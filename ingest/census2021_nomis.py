@@ -9,7 +9,7 @@ and everyone (''); the aggregate categories Nomis can add (the total and the fiv
 groups) are checked against those sums, not loaded twice.
 
 Local authority districts (2021 or 2023 codes) are rolled up to police force areas exactly as
-for Census 2011 (:func:`ingest.census2011_la_ethnicity.roll_up_to_forces`), so a force is
+for Census 2011 (:func:`ingest.census_populations.roll_up_to_forces`), so a force is
 loaded only when all its districts are present. Rows go to ``core.populations`` with year 2021
 and source "Census 2021".
 """
@@ -20,13 +20,21 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.census2011_la_ethnicity import populations, roll_up_to_forces
-from ingest.moj_timeliness import (
+from ingest.aggregate_tables import (
     header_fields,
     parse_counts,
     read_checked_csv,
     row_rejects,
+)
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.census_populations import (
+    AGGREGATES,
+    CATEGORIES,
+    GROUPS,
+    check_aggregates,
+    per_geography,
+    populations,
+    roll_up_to_forces,
 )
 
 NOMIS_COLUMNS: tuple[str, ...] = (
@@ -52,38 +60,6 @@ SPEC = SourceSpec(
 POPULATION_SOURCE = "Census 2021"
 VINTAGE = "Census 2021 TS021 ethnic group (released 2022-11-29), via Nomis NM_2041_1"
 
-CATEGORIES: dict[str, str] = {
-    "White: English, Welsh, Scottish, Northern Irish or British": "White",
-    "White: Irish": "White",
-    "White: Gypsy or Irish Traveller": "White",
-    "White: Roma": "White",
-    "White: Other White": "White",
-    "Mixed or Multiple ethnic groups: White and Black Caribbean": "Mixed",
-    "Mixed or Multiple ethnic groups: White and Black African": "Mixed",
-    "Mixed or Multiple ethnic groups: White and Asian": "Mixed",
-    "Mixed or Multiple ethnic groups: Other Mixed or Multiple ethnic groups": "Mixed",
-    "Asian, Asian British or Asian Welsh: Indian": "Asian",
-    "Asian, Asian British or Asian Welsh: Pakistani": "Asian",
-    "Asian, Asian British or Asian Welsh: Bangladeshi": "Asian",
-    "Asian, Asian British or Asian Welsh: Chinese": "Asian",
-    "Asian, Asian British or Asian Welsh: Other Asian": "Asian",
-    "Black, Black British, Black Welsh, Caribbean or African: Caribbean": "Black",
-    "Black, Black British, Black Welsh, Caribbean or African: African": "Black",
-    "Black, Black British, Black Welsh, Caribbean or African: Other Black": "Black",
-    "Other ethnic group: Arab": "Other",
-    "Other ethnic group: Any other ethnic group": "Other",
-}
-"""The 19 TS021 categories (C2021_ETH_20_NAME) → the 5 broad groups."""
-AGGREGATES: dict[str, str] = {
-    "Total: All usual residents": "",
-    "White": "White",
-    "Mixed or Multiple ethnic groups": "Mixed",
-    "Asian, Asian British or Asian Welsh": "Asian",
-    "Black, Black British, Black Welsh, Caribbean or African": "Black",
-    "Other ethnic group": "Other",
-}
-"""Aggregate categories Nomis adds on request (codes 0 and 1001-1005) → the group they total."""
-GROUPS = ("", "White", "Mixed", "Asian", "Black", "Other")
 
 
 def _header_ok(columns: tuple[str, ...]) -> bool:
@@ -135,9 +111,10 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     frame = frame.filter(~missing)
 
     detail = frame.filter(pl.col("group").is_not_null())
-    wide, bad = _per_geography(detail)
+    wide, bad = per_geography(detail, "GEOGRAPHY_CODE", "C2021_ETH_20_NAME", "OBS_VALUE__v")
     rejects += bad
-    wide, bad = _check_aggregates(wide, frame.filter(pl.col("aggregate").is_not_null()))
+    wide, bad = check_aggregates(wide, frame.filter(pl.col("aggregate").is_not_null()),
+                                 "GEOGRAPHY_CODE", "OBS_VALUE", "OBS_VALUE__v")
     rejects += bad
     columns_of = {g: f"pop_{g or 'all'}" for g in GROUPS}
     out, bad, more = roll_up_to_forces(wide, "GEOGRAPHY_CODE", columns_of, context)
@@ -148,46 +125,6 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
         rejects=sorted(rejects, key=lambda r: (r.row or 0, r.column or "")),
         rows_in=raw.height, source=SPEC.name, vintage=VINTAGE, notes=notes,
     )
-
-
-def _per_geography(detail: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
-    """Each geography's 19 detailed rows → one row of 5 groups and the total (or rejected)."""
-    counts = detail.group_by("GEOGRAPHY_CODE").agg(
-        pl.len().alias("_rows"), pl.col("C2021_ETH_20_NAME").n_unique().alias("_names"))
-    detail = detail.join(counts, on="GEOGRAPHY_CODE", how="left")
-    whole = (pl.col("_rows") == len(CATEGORIES)) & (pl.col("_names") == len(CATEGORIES))
-    rejects = row_rejects(
-        detail, ~whole, "C2021_ETH_20_NAME",
-        pl.lit("this geography does not have each of the 19 ethnic groups exactly once (")
-        + pl.col("_rows").cast(pl.String) + pl.lit(" rows): it cannot be added up"),
-    )
-    detail = detail.filter(whole)
-    wide = detail.group_by("GEOGRAPHY_CODE").agg(
-        pl.col("row").min(),
-        pl.col("OBS_VALUE__v").sum().alias("pop_all"),
-        *[pl.col("OBS_VALUE__v").filter(pl.col("group") == g).sum().alias(f"pop_{g}")
-          for g in GROUPS if g],
-    )
-    return wide, rejects
-
-
-def _check_aggregates(wide: pl.DataFrame,
-                      aggregates: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
-    """A total Nomis added that differs from the sum of its groups rejects the geography."""
-    if aggregates.height == 0:
-        return wide, []
-    long = wide.unpivot(index=["GEOGRAPHY_CODE", "row"], variable_name="_col",
-                        value_name="_sum").with_columns(
-        pl.col("_col").str.strip_prefix("pop_").replace("all", "").alias("aggregate"))
-    check = aggregates.join(long.drop("row"), on=["GEOGRAPHY_CODE", "aggregate"], how="inner")
-    off = pl.col("OBS_VALUE__v") != pl.col("_sum")
-    rejects = row_rejects(
-        check, off, "OBS_VALUE",
-        pl.lit("the published total differs from the sum of its groups (")
-        + pl.col("_sum").cast(pl.Int64).cast(pl.String) + pl.lit("): the geography is not loaded"),
-    )
-    bad_codes = check.filter(off)["GEOGRAPHY_CODE"].unique().to_list()
-    return wide.filter(~pl.col("GEOGRAPHY_CODE").is_in(bad_codes)), rejects
 
 
 LOADER = Loader(spec=SPEC, detect=detect, read=read)

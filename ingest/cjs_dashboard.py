@@ -7,23 +7,32 @@ One figure per row::
 cjsdash keeps counts, not rates, so only the metrics that are counts of a registry measure are
 loaded; :data:`METRICS` is the mapping, by (stage, metric name). Every other row is rejected
 with the reason it cannot be loaded (a rate or percentage, whose counts cjsdash needs instead; a
-median, which cannot be summed; a rolling 12-month figure, which overlaps its neighbours; or a
-metric no measure stands for). The file is refused only when no row maps.
+median, which cannot be summed; or a metric no measure stands for). The file is refused only
+when no row maps.
+
+``date_granularity`` is Monthly, Quarterly, Annual or "Rolling annual" (the download's 12-month
+figures, ``time_period`` "Jul 2014 - Jun 2015" or "Apr - Jun 2015"-style spans): a rolling
+year ending in March is loaded as its financial year and one ending in December as its calendar
+year; rolling years ending in other months overlap those and are rejected with that reason
+(cjsdash builds rolling years from the quarters).
 
 ``offence_type`` becomes the ``offence_group`` breakdown ("All crime" is all, ''). The
-layout was built from the published column list; no copy of a real download was available (see
-tests/data/moj/NOTICE.md), so the metric names in :data:`METRICS` are those of the fixture and
-must be checked against a real download before use.
+layout was built from the published column list and the values public analysis code reads
+(SCHEMA_EVIDENCE.md item 4: "Quarterly", "Rolling annual", "Apr - Jun 2015", "All crime",
+"National"); no copy of a real download was available (see tests/data/moj/NOTICE.md), so the
+test file is built from that schema and the metric names in :data:`METRICS` are those of the
+fixture and must be checked against a real download before use.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.moj_timeliness import (
+from ingest.aggregate_tables import (
+    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -32,6 +41,7 @@ from ingest.moj_timeliness import (
     read_exact_csv,
     row_rejects,
 )
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
 
 HEADER: tuple[str, ...] = (
     "offence_type", "geographic_area_name", "stage", "metric_name", "date_granularity",
@@ -39,7 +49,8 @@ HEADER: tuple[str, ...] = (
 )
 SPEC = SourceSpec(
     name="cjs_delivery_dashboard",
-    title="Criminal Justice System delivery data dashboard (CSV download)",
+    title=("Criminal Justice System delivery data dashboard (CSV download)"
+           f" {SCHEMA_ONLY}"),
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",
@@ -66,7 +77,12 @@ GRANULARITY_MONTHS: dict[str, int] = {
     "month": 1, "monthly": 1, "quarter": 3, "quarterly": 3, "year": 12, "annual": 12,
     "calendar year": 12, "financial year": 12,
 }
-ROLLING = ("rolling 12 months", "rolling year", "rolling 12 month", "12 months rolling")
+ROLLING = ("rolling annual", "rolling 12 months", "rolling year", "rolling 12 month",
+           "12 months rolling")
+YEAR_ENDS = (3, 12)
+"""Rolling annual figures are loaded for the years ending March (financial years) and December
+(calendar years); the others overlap those and are built by cjsdash from the quarters."""
+SPAN = re.compile(r"([A-Za-z]{3,9})\.? (\d{4}) ?- ?([A-Za-z]{3,9})\.? (\d{4})")
 ALL_OFFENCES = ("all crime", "all offences", "all", "total")
 
 
@@ -155,22 +171,33 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     )
 
 
+def period_label(text: str) -> str:
+    """"Jul 2014 - Jun 2015" (the dashboard's rolling annual label) → "year ending Jun 2015";
+    anything else as it is (parse_period reads "Apr - Jun 2015", "2023 Q1", …)."""
+    if not text:
+        return text
+    m = SPAN.fullmatch(" ".join(text.split()))
+    return f"year ending {m.group(3)} {m.group(4)}" if m else text
+
+
 def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     grains = {g: normalise_label(g) for g in frame["date_granularity"].unique().to_list()}
-    months = {g: GRANULARITY_MONTHS.get(n, -1 if n in ROLLING else 0) for g, n in grains.items()}
+    months = {g: 12 if n in ROLLING else GRANULARITY_MONTHS.get(n, 0) for g, n in grains.items()}
     frame = frame.with_columns(
-        pl.col("date_granularity").replace_strict(months, return_dtype=pl.Int32).alias("_months")
+        pl.col("date_granularity").replace_strict(months, return_dtype=pl.Int32).alias("_months"),
+        pl.col("date_granularity").replace_strict({g: n in ROLLING for g, n in grains.items()},
+                                                  return_dtype=pl.Boolean).alias("_rolling"),
+        pl.col("time_period").replace_strict(
+            {t: period_label(t) for t in frame["time_period"].unique().to_list()},
+            return_dtype=pl.String).alias("_label"),
     )
-    rolling = pl.col("_months") == -1
-    rejects = row_rejects(frame, rolling, "date_granularity",
-                          "a rolling 12-month figure overlaps its neighbours: cjsdash loads "
-                          "monthly or quarterly figures and builds rolling totals itself")
     unknown = pl.col("_months") == 0
-    rejects += row_rejects(frame, unknown, "date_granularity",
-                           "unknown date granularity (expected Monthly, Quarterly or Annual)")
-    frame = frame.filter(~rolling & ~unknown)
-    table = period_table(frame["time_period"].unique().to_list()).rename({"label": "time_period"})
-    frame = frame.join(table, on="time_period", how="left", maintain_order="left")
+    rejects = row_rejects(frame, unknown, "date_granularity",
+                          "unknown date granularity (expected Monthly, Quarterly, Annual or "
+                          "Rolling annual)")
+    frame = frame.filter(~unknown)
+    table = period_table(frame["_label"].unique().to_list()).rename({"label": "_label"})
+    frame = frame.join(table, on="_label", how="left", maintain_order="left")
     unread = pl.col("period_start").is_null()
     rejects += row_rejects(frame, unread, "time_period",
                            pl.lit("unreadable period: ") + pl.col("period_error"))
@@ -181,7 +208,13 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     rejects += row_rejects(frame, mismatch, "time_period",
                            pl.lit("the period does not match its date granularity ")
                            + pl.col("date_granularity"))
-    return frame.filter(~mismatch).drop("period_error", "_months"), rejects
+    frame = frame.filter(~mismatch)
+    overlapping = pl.col("_rolling") & ~pl.col("period_end").dt.month().is_in(YEAR_ENDS)
+    rejects += row_rejects(frame, overlapping, "time_period",
+                           "a rolling year ending in a month other than March or December "
+                           "overlaps the financial and calendar years: cjsdash builds rolling "
+                           "years itself from the quarters")
+    return frame.filter(~overlapping).drop("period_error", "_months", "_rolling", "_label"), rejects
 
 
 def _areas(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, list[Reject]]:

@@ -30,13 +30,10 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.moj_timeliness import (
-    COURT_TYPES,
+from ingest.aggregate_tables import (
     NOT_APPLICABLE,
+    SCHEMA_ONLY,
     header_fields,
-    incomplete_london,
-    lcjb_areas,
     normalise_label,
     observations,
     parse_counts,
@@ -45,6 +42,8 @@ from ingest.moj_timeliness import (
     row_rejects,
     sum_or_null,
 )
+from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.lcjb_areas import COURT_TYPES, incomplete_london, lcjb_areas
 
 BASE: tuple[str, ...] = (
     "Year", "Quarter", "Court type", "Region", "LCJB area",
@@ -55,7 +54,8 @@ REASON = re.compile(r"(Ineffective|Cracked) reason: (.+)", re.IGNORECASE)
 WITNESS_ABSENT = re.compile(r"prosecution witness absent", re.IGNORECASE)
 SPEC = SourceSpec(
     name="moj_trial_effectiveness",
-    title="MoJ criminal court statistics: trial effectiveness by LCJB area",
+    title=("MoJ criminal court statistics: trial effectiveness by LCJB area"
+           f" {SCHEMA_ONLY}"),
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",

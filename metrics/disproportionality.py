@@ -36,7 +36,7 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import label_period
-from metrics import cache, sql
+from metrics import cache, population_choice, sql
 from metrics import statistics as st
 from metrics.options import Options
 from metrics.stages import POPULATION, EthnicitySource, Stage, Stages, default_stages
@@ -242,22 +242,17 @@ def population_sources(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
 
 def _choose_population(periods: pl.DataFrame, pops: pl.DataFrame, source: str | None
                        ) -> pl.DataFrame:
-    """Per area and period: the population of the closest year at or before the period's
-    start (else the earliest after) from ``source`` (any source when None; ties by name)."""
+    """Per area and period: the population from ``source`` (any source when None) counted most
+    recently before the period starts, else the earliest after (see
+    :mod:`metrics.population_choice`: Census 2021 from 21 March 2021 when it is loaded)."""
     if source:
         pops = pops.filter(pl.col("source") == source)
     options = pops.filter(pl.col("group").is_in(GROUPS)).select(
         "area_code", "year", "source").unique()
-    year = pl.col("period_start").dt.year().cast(pl.Int64)
-    chosen = (
+    chosen = population_choice.choose(
         periods.select("area_code", "period_start").unique()
-        .join(options, on="area_code", how="inner")
-        .with_columns(pl.when(pl.col("year") <= year).then(year - pl.col("year"))
-                      .otherwise(1000 + pl.col("year") - year).alias("_distance"))
-        .sort("_distance", "source")
-        .unique(["area_code", "period_start"], keep="first")
-        .drop("_distance")
-    )
+        .join(options, on="area_code", how="inner"),
+        ["area_code", "period_start"])
     return chosen.join(pops, on=["area_code", "year", "source"], how="inner").select(
         "area_code", "period_start", "group", "population",
         pl.concat_str([pl.col("source"), pl.lit(" ("), pl.col("year").cast(pl.String),

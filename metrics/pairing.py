@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from metrics import population_choice
 from metrics.registry import Indicator
 
 KEY = ["indicator", "area_code", "period_start", "period_end", "breakdown"]
@@ -68,7 +69,8 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
 
 
 def _join_population(num: pl.DataFrame, pops: pl.DataFrame, source: str | None) -> pl.DataFrame:
-    """The population of the closest year at or before the period (else the earliest after)."""
+    """The population counted most recently before the period starts (else the earliest
+    after): see :mod:`metrics.population_choice`."""
     if pops.height == 0 or num.height == 0:
         return num.head(0).with_columns(
             pl.lit(None, dtype=pl.Float64).alias("denominator"),
@@ -76,20 +78,17 @@ def _join_population(num: pl.DataFrame, pops: pl.DataFrame, source: str | None) 
         )
     if source:
         pops = pops.filter(pl.col("source") == source)
-    joined = num.with_columns(pl.col("period_start").dt.year().alias("_year")).join(
-        pops.select("area_code", "breakdown", "year",
-                    pl.col("source").alias("denominator_source"),
+    joined = num.join(
+        pops.select("area_code", "breakdown", "year", "source",
                     pl.col("population").alias("denominator")),
-        on=["area_code", "breakdown"], how="inner",
+        on=["area_code", "breakdown"], how="inner", suffix="_population",
     )
-    after = 1000 + pl.col("year") - pl.col("_year")
-    distance = pl.when(pl.col("year") <= pl.col("_year")).then(pl.col("_year") - pl.col("year"))
-    return (
-        joined.with_columns(distance.otherwise(after).alias("_distance"))
-        .sort("_distance")
-        .unique([*KEY, "source"], keep="first")
-        .drop("_year", "_distance", "year")
-    )
+    # the population's own source column is "source_population" (the count's is "source")
+    chosen = population_choice.choose(
+        joined.rename({"source": "_count_source", "source_population": "source"}),
+        [*KEY, "_count_source"])
+    return chosen.drop("source", "year").rename(
+        {"_count_source": "source", "_label": "denominator_source"})
 
 
 def choose_source(pairs: pl.DataFrame, sources: pl.DataFrame) -> pl.DataFrame:
