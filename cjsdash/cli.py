@@ -238,10 +238,18 @@ def serve(
     port: Annotated[int, typer.Option(help="port")] = 8050,
     db: DbOption = None,
     debug: Annotated[bool, typer.Option(help="Dash debug mode (development only)")] = False,
+    log_level: Annotated[str, typer.Option(
+        envvar="CJSDASH_LOG_LEVEL",
+        help="debug, info (a line per request) or warning (problems only)")] = "info",
 ) -> None:
     """Serve the dashboard (builds the demo warehouse first if there is none)."""
+    from cjsdash import request_log
     from cjsdash.demo.build import build_demo
     from cjsdash.server import create_app
+
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter("choose debug, info, warning or error", param_hint="--log-level")
+    request_log.configure(log_level)
 
     path = Path(db or get_settings().db)
     if not path.exists():
@@ -249,6 +257,10 @@ def serve(
         console.print(build_demo(path, echo=console.print))
     dash_app = create_app(Warehouse(path))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
+    if get_settings().warm_figures:
+        console.print("Computing every area's figures in the background (15–20 s on the demo "
+                      "warehouse): pages answer meanwhile, more slowly; 'figures ready' "
+                      "follows here.")
     if debug:
         dash_app.run(host=host, port=port, debug=True)
     else:
