@@ -106,3 +106,31 @@ def test_navigation_carries_the_choices_and_export_remembers(
     assert any("Fewer ineffective trials since the listing change." in c for c in cells)
     assert not any("latest available period" in c.lower() for c in cells)
     assert console.problems() == [], console.problems()
+
+
+def test_the_area_picker_works_by_keyboard_alone(page: Any, app_url: str, console: Any,
+                                                axe_source: str) -> None:
+    """Tab to the picker, type to search, arrow to an option (it shows the focus colours),
+    Enter: the area changes and the URL says so (WCAG 2.1.1, 2.4.7, 2.4.11)."""
+    page.goto(app_url + "/")
+    _ready(page)
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "overview-area":
+            break
+    else:
+        pytest.fail("the area picker cannot be reached with Tab")
+    page.keyboard.type("Cumb")
+    expect(page.locator(".dash-dropdown-search")).to_be_focused()
+    page.locator(".dash-dropdown-option", has_text="Cumbria").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    focused = page.locator(".dash-dropdown-option:has(input:focus)")
+    expect(focused).to_have_count(1)
+    expect(focused).to_contain_text("Cumbria")
+    colour = focused.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(255, 221, 0)", colour  # the focus colour, not the list's white
+    assert axe_violations(page, axe_source) == []
+    page.keyboard.press("Enter")
+    page.wait_for_url("**area=CJA03*")
+    assert "Cumbria" in page.locator("#overview-area").inner_text()
+    assert console.problems() == [], console.problems()
