@@ -1,15 +1,28 @@
 # One task runner for people and CI. `make serve` and `make test` are the README's two commands.
-PYTHON ?= python3
-PIP ?= $(PYTHON) -m pip
+# Everything installs once into a project virtual environment (.venv); a stamp file per extra
+# skips the install while pyproject.toml is unchanged (the package itself is installed editable).
+BASE_PYTHON ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: install install-test browser serve demo test lint unit bench clean
 
-install:
-	$(PIP) install --quiet -e .
+$(PYTHON):
+	$(BASE_PYTHON) -m venv $(VENV)
 
-install-test:
+$(VENV)/.installed: pyproject.toml | $(PYTHON)
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PYTHON)
 	$(PIP) install --quiet -e ".[test]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 browser:
 	@bash scripts/ensure_chromium.sh
@@ -23,7 +36,7 @@ demo: install
 
 lint: install-test
 	$(PYTHON) -m ruff check .
-	lint-imports
+	$(VENV)/bin/lint-imports
 
 unit: install-test
 	$(PYTHON) -m pytest -m "not browser" -q

@@ -238,15 +238,23 @@ def serve(
     port: Annotated[int, typer.Option(help="port")] = 8050,
     db: DbOption = None,
     debug: Annotated[bool, typer.Option(help="Dash debug mode (development only)")] = False,
+    log_level: Annotated[str, typer.Option(
+        envvar="CJSDASH_LOG_LEVEL",
+        help="debug, info (a line per request) or warning (problems only)")] = "info",
 ) -> None:
     """Serve the dashboard (builds the demo warehouse first if there is none).
 
     It listens on 127.0.0.1 unless told otherwise; it answers the Host names localhost,
     127.0.0.1, [::1], ``--host`` and ``CJSDASH_ALLOWED_HOSTS``, and refuses a request body
     over the upload limit before reading it (cjsdash.guard)."""
+    from cjsdash import request_log
     from cjsdash.demo.build import build_demo
     from cjsdash.guard import request_body_limit
     from cjsdash.server import create_app
+
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter("choose debug, info, warning or error", param_hint="--log-level")
+    request_log.configure(log_level)
 
     path = Path(db or get_settings().db)
     if not path.exists():
@@ -257,6 +265,10 @@ def serve(
     if host in ("0.0.0.0", "::", ""):
         console.print("listening on every address: only the Host names localhost, 127.0.0.1 "
                       "and CJSDASH_ALLOWED_HOSTS are answered")
+    if get_settings().warm_figures:
+        console.print("Computing every area's figures in the background (15–20 s on the demo "
+                      "warehouse): pages answer meanwhile, more slowly; 'figures ready' "
+                      "follows here.")
     if debug:
         dash_app.run(host=host, port=port, debug=True)
     else:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import dash
 import duckdb
@@ -27,6 +28,7 @@ from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 from dash import exceptions as dash_exceptions
 
+from cjsdash import request_log
 from cjsdash.callback_body import CALLBACK_PATH, body_problem
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
@@ -70,16 +72,29 @@ def nav_pages() -> list[dict[str, Any]]:
                                         p["name"]))
 
 
-def nav_links(pathname: str | None) -> html.Ul:
-    """Links to every page; the current one carries ``aria-current="page"``."""
+CARRIED = ("area", "grain", "period")
+"""The choices a link to another page carries from the current page's URL."""
+
+
+def carried_query(search: str | None) -> str:
+    """``?area=…&grain=…&period=…`` from the current URL, for links to the other pages."""
+    found = parse_qs((search or "").lstrip("?"))
+    kept = {k: found[k][0] for k in CARRIED if found.get(k) and found[k][0]}
+    return f"?{urlencode(kept)}" if kept else ""
+
+
+def nav_links(pathname: str | None, search: str | None = None) -> html.Ul:
+    """Links to every page, carrying the area, grain and period chosen on this one; the
+    current one carries ``aria-current="page"``."""
     items = []
+    carried = carried_query(search)
     for page in nav_pages():
         path = page["relative_path"]
         if pathname == path:
-            link: Any = html.A(page["name"], href=path, className="cjs-nav-link active",
-                               **{"aria-current": "page"})
+            link: Any = html.A(page["name"], href=path + carried,
+                               className="cjs-nav-link active", **{"aria-current": "page"})
         else:
-            link = dcc.Link(page["name"], href=path, className="cjs-nav-link")
+            link = dcc.Link(page["name"], href=path + carried, className="cjs-nav-link")
         items.append(html.Li(link))
     return html.Ul(items, className="cjs-nav-list")
 
@@ -252,9 +267,11 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     app.server.wsgi_app = RequestGuard(  # type: ignore[method-assign]
         app.server.wsgi_app, hosts=allowed_hosts(settings, bound_hosts),
         max_body=request_body_limit(settings), upload_max_bytes=settings.upload_max_bytes)
+    request_log.install(app.server)
 
-    @app.callback(Output("site-nav", "children"), Input(PAGES_LOCATION, "pathname"))
-    def _mark_current(pathname: str | None) -> html.Ul:
-        return nav_links(pathname)
+    @app.callback(Output("site-nav", "children"), Input(PAGES_LOCATION, "pathname"),
+                  Input(PAGES_LOCATION, "search"))
+    def _mark_current(pathname: str | None, search: str | None) -> html.Ul:
+        return nav_links(pathname, search if isinstance(search, str) else None)
 
     return app

@@ -27,6 +27,7 @@ import polars as pl
 
 from cjsdash.core.areas import AreaIndex
 from cjsdash.core.rollup import mark_pending, refresh_pending
+from cjsdash.core.safe_text import count_of
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
 from ingest.load import register_sources, upsert_versioned_runs
@@ -54,8 +55,8 @@ class IngestReport:
         if self.status == "refused":
             return f"{self.file_name}: refused: {self.message}"
         text = (
-            f"{self.file_name}: {self.loader}: {self.rows_in:,} rows read, "
-            f"{self.rows_rejected:,} rejected; {self.rows_loaded:,} figures loaded, "
+            f"{self.file_name}: {self.loader}: {count_of(self.rows_in, 'row')} read, "
+            f"{self.rows_rejected:,} rejected; {count_of(self.rows_loaded, 'figure')} loaded, "
             f"{self.rows_revised:,} revised, {self.rows_unchanged:,} unchanged"
         )
         return text + (f" ({self.message})" if self.message else "")

@@ -78,7 +78,7 @@ def _layout(fig: Draft, title: str, subtitle: str, height: int, *, meta: dict) -
 
 def _ticks(fig: Draft, axis: Sequence[str], most: int = 10) -> None:
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(axis),
-                     title={"text": "Period"}, tickangle=0)
+                     title={"text": "Period"})  # labels turn where they would collide
     if len(axis) > most:
         step = math.ceil(len(axis) / most)
         shown = list(axis[::-1][::step])[::-1]

@@ -306,7 +306,8 @@ def _base_layout(fig: Draft, ind: Indicator, subtitle: str) -> None:
         title={"text": ind.title, "subtitle": {"text": subtitle}},
         yaxis={"title": {"text": unit_label(ind)},
                "rangemode": "tozero"},
-        xaxis={"type": "category", "title": {"text": "Period"}, "tickangle": 0},
+        # no fixed tickangle: on a phone the labels turn rather than overprint each other
+        xaxis={"type": "category", "title": {"text": "Period"}},
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
                 "x": 0, "xanchor": "left"},
         margin={"b": 110}, hovermode="closest", meta={"indicator": ind.id},

@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import polars as pl
 from dash import dcc, html
@@ -28,6 +28,7 @@ from metrics.views import (  # vintages: the pages call it cx.vintages
     NATIONAL,
     AreaChoice,
     format_value,
+    resolve_area,
     vintages,  # noqa: F401
 )
 
@@ -63,7 +64,8 @@ def url_to_controls_js(defaults: dict[str, str]) -> str:
     It runs when the browser's Back or Forward changes the query string (the Location hears
     ``popstate``), and sets only the controls whose value differs; when the search was
     written by the page's own callback every value already matches, so nothing fires again.
-    Inputs: the search; states: the controls, in the order of ``defaults``.
+    Inputs: the search; states: the controls, in the order of ``defaults``. An area given as
+    a name rather than a code is left as the server resolved it.
     """
     names = list(defaults)
     return f"""
@@ -76,7 +78,10 @@ function(search, ...current) {{
         const v = q.get(n) || defaults[n];
         return n === "area" ? v.toUpperCase() : v;
     }});
-    return wanted.map((v, i) => (v === (current[i] ?? defaults[names[i]]) ? noUpdate : v));
+    // An area spelt as a name ("Cumbria", "devon-and-cornwall") was resolved by the server
+    // (pick_area); only a code (codes have digits) is set from the URL here.
+    return wanted.map((v, i) => (v === (current[i] ?? defaults[names[i]])
+        || (names[i] === "area" && !/[0-9]/.test(v)) ? noUpdate : v));
 }}"""
 
 
@@ -104,10 +109,26 @@ def area_label(choice: AreaChoice) -> str:
 
 
 def pick_area(areas: Sequence[AreaChoice], code: str | None) -> AreaChoice:
-    """The area with this code (any case), else England and Wales."""
+    """The area a URL or control names, else England and Wales.
+
+    Accepts every spelling the command line accepts (a code in any case, "Cumbria",
+    "devon-and-cornwall", "Metropolitan Police Service", percent-encoded or not): codes are
+    matched here, other spellings through the warehouse's aliases (:func:`views.resolve_area`).
+    """
     by_code = {a.code.upper(): a for a in areas}
     fallback = by_code.get(NATIONAL) or AreaChoice(NATIONAL, "England and Wales", "national")
-    return by_code.get((code or "").strip().upper(), fallback)
+    key = unquote(code or "").strip()
+    if not key:
+        return fallback
+    if key.upper() in by_code:
+        return by_code[key.upper()]
+    from layouts.context import get_context
+
+    try:
+        choice = resolve_area(get_context().reader(), key)
+    except RuntimeError:  # no warehouse set (a unit test of a page function)
+        choice = None
+    return by_code.get(choice.code.upper(), fallback) if choice else fallback
 
 
 def pick_grain(grain: str | None) -> str:
@@ -142,9 +163,11 @@ LATEST = "latest"
 
 
 def period_options(choices: Iterable[tuple[date, str]]) -> list[dict[str, str]]:
-    """'Latest available' then every period (newest first), valued by ISO period end."""
-    return [{"label": "Latest available", "value": LATEST}] + [
-        {"label": label, "value": end.isoformat()} for end, label in choices]
+    """'Latest available (2024-25 Q1)' then every period (newest first), valued by ISO
+    period end: the latest is named, so nobody has to guess which period it is."""
+    periods = [{"label": label, "value": end.isoformat()} for end, label in choices]
+    latest = f"Latest available ({periods[0]['label']})" if periods else "Latest available"
+    return [{"label": latest, "value": LATEST}, *periods]
 
 
 def period_dropdown(prefix: str, options: list[dict[str, str]], value: str | None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -74,6 +75,8 @@ def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_
 
     def run() -> None:
         with _warming:  # one warm-up at a time; a later one finds the earlier's frames
+            started = time.perf_counter()
+            log.info("computing every area's figures in the background (%s)…", ", ".join(grains))
             for grain in grains:
                 try:
                     with warehouse.reading():
@@ -86,6 +89,8 @@ def warm(warehouse: Warehouse, registry: Registry, grains: Sequence[str] = WARM_
             # The collector's first full pass over all the warm-up made takes ~0.1 s with
             # the interpreter held: run it here, once, rather than inside a page request.
             gc.collect()
+            log.info("figures ready: every area and grain computed in %.1f s",
+                     time.perf_counter() - started)
 
     thread = threading.Thread(target=run, name="cjsdash-warm", daemon=True)
     thread.start()

@@ -28,3 +28,9 @@ def markup(value: Any) -> str:
     """Escaped text for JSX-parsed HTML: entities for ``& < > " '`` and for braces."""
     return html.escape("" if value is None else str(value)).replace("{", "&#123;").replace(
         "}", "&#125;")
+
+
+def count_of(n: int, singular: str, plural: str | None = None) -> str:
+    """"1 row", "2 rows", "1,015 searches": a count with its noun in the right number."""
+    word = singular if n == 1 else (plural or f"{singular}s")
+    return f"{n:,} {word}"

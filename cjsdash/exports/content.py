@@ -130,13 +130,25 @@ def load_commentary(path: Path) -> dict[str, dict[str, str]]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ContentError(f"{path.name}: cannot read commentary: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ContentError(f"{path.name}: expected indicator id → placeholder id → text")
+    try:
+        return clean_commentary(raw)
+    except ContentError as exc:
+        raise ContentError(f"{path.name}: {exc}") from exc
+
+
+def clean_commentary(raw: object) -> dict[str, dict[str, str]]:
+    """``{indicator id: {placeholder id: text}}`` with every text a string of at most
+    MAX_COMMENTARY characters and empty texts dropped (from a YAML file or the /export page)."""
+    if not isinstance(raw, Mapping):
+        raise ContentError("expected indicator id → placeholder id → text")
     out: dict[str, dict[str, str]] = {}
     for ind, fields in raw.items():
-        if not isinstance(fields, dict):
-            raise ContentError(f"{path.name}: {ind}: expected placeholder id → text")
-        out[str(ind)] = {str(k): str(v)[:MAX_COMMENTARY] for k, v in fields.items()}
+        if not isinstance(fields, Mapping):
+            raise ContentError(f"{ind}: expected placeholder id → text")
+        kept = {str(k): str(v)[:MAX_COMMENTARY] for k, v in fields.items()
+                if v is not None and str(v).strip()}
+        if kept:
+            out[str(ind)] = kept
     return out
 
 

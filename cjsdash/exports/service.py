@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,8 +22,8 @@ import duckdb
 from metrics.options import Options
 from metrics.registry import Registry
 
-from .content import build_content, default_filename
-from .packs import PACKS_DIR, PackError, draws_charts, list_packs, load_pack
+from .content import build_content, clean_commentary, default_filename
+from .packs import PACKS_DIR, PackError, draws_charts, list_packs, load_pack, resolve_items
 from .render import FORMATS, MEDIA_TYPES, FormatError, write_content
 
 FORMAT_LABELS: dict[str, str] = {
@@ -63,10 +64,29 @@ class PackExporter:
                 continue  # `cjsdash validate` reports it
         return out
 
+    def commentary_fields(self, pack: str, registry: Registry
+                          ) -> list[tuple[str, list[tuple[str, str, str, str, str]]]]:
+        """The pack's commentary placeholders, by section: ``(section title, [(indicator id,
+        indicator title, placeholder id, label, prompt), …])`` — what the /export page offers
+        for the producer to type (the same fields ``--commentary notes.yaml`` fills)."""
+        if pack not in list_packs(self.directory):
+            raise PackError(f"no pack '{pack}'")
+        chosen = load_pack(pack, self.directory)
+        out = []
+        for section in chosen.sections:
+            fields = [(item.indicator, registry.get(item.indicator).title, p.id, p.label, p.prompt)
+                      for item in resolve_items(chosen, section, registry)
+                      for p in item.commentary]
+            if fields:
+                out.append((section.title, fields))
+        return out
+
     def render(self, con: duckdb.DuckDBPyConnection, registry: Registry, *, area: str,
                period: str | date | None, pack: str, fmt: str, grain: str | None = None,
-               rounding: int | None = None) -> Download:
-        """The pack as a download. ``period``: a label, 'latest' or the period's end date."""
+               rounding: int | None = None,
+               commentary: Mapping[str, Mapping[str, str]] | None = None) -> Download:
+        """The pack as a download. ``period``: a label, 'latest' or the period's end date;
+        ``commentary``: ``{indicator id: {placeholder id: text}}`` as ``--commentary``."""
         if fmt not in FORMATS:
             raise FormatError(f"unknown format '{fmt}'")
         if pack not in list_packs(self.directory):
@@ -77,7 +97,8 @@ class PackExporter:
 
             start_browser()  # Chromium starts while the figures are computed
         content = build_content(con, registry, chosen, area=area, period=period, grain=grain,
-                                options=Options() if rounding is None else Options(rounding=rounding))
+                                options=Options() if rounding is None else Options(rounding=rounding),
+                                commentary=clean_commentary(commentary or {}))
         name = default_filename(content, fmt)
         with tempfile.TemporaryDirectory(prefix="cjsdash-export-") as folder:
             paths = write_content(content, fmt, Path(folder) / name)

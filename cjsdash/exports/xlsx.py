@@ -21,7 +21,7 @@ from xlsxwriter.utility import quote_sheetname, xl_range_abs
 from xlsxwriter.workbook import Format, Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from layouts import theme
+from layouts import charts, theme
 from metrics.registry import Indicator
 
 from .cells import SUPPRESSED, hidden, is_missing, neutralise
@@ -205,20 +205,33 @@ class _ChartData:
 def _line_chart(book: _Book, item: ItemContent, ranges: dict[str, Any]) -> Any:
     ind = item.indicator
     chart = book.wb.add_chart({"type": "line"})
+    unit = item.rows["unit"][0] or ""
+    # A total grows with the size of the area: England and Wales (340,000 offences) on the
+    # area's axis (3,435) would flatten the area's line onto zero, so it gets the right-hand
+    # axis, as on the pages (layouts.charts.TOTAL_TYPES).
+    own_axis = ind.type in charts.TOTAL_TYPES and not item.item.by and any(
+        name == NATIONAL_NAME for name, _, _ in ranges["series"])
     for name, values, style in ranges["series"]:
         target = style["dash"] == "dash"
         chart.add_series({
-            "name": neutralise(name), "categories": ranges["categories"], "values": values,
+            "name": neutralise(name + (" (right axis)" if own_axis and name == NATIONAL_NAME
+                                       else "")),
+            "categories": ranges["categories"], "values": values,
             "line": {"color": style["color"], "width": 1.5 if target else 2.25,
                      "dash_type": style["dash"]},
             "marker": {"type": "none"} if target else {
                 "type": "circle", "size": 5, "fill": {"color": style["color"]},
                 "border": {"color": style["color"]}},
+            "y2_axis": own_axis and name == NATIONAL_NAME,
         })
     chart.set_title({"name": neutralise(item.title), "name_font": {"size": 12, "bold": True}})
-    chart.set_y_axis({"name": neutralise(item.rows["unit"][0] or ""),
+    chart.set_y_axis({"name": neutralise(f"{book.content.area_label} ({unit})" if own_axis
+                                         else unit),
                       "num_format": number_format(ind), "major_gridlines": {
                           "visible": True, "line": {"color": theme.GRID_COLOUR}}})
+    if own_axis:
+        chart.set_y2_axis({"name": neutralise(f"{NATIONAL_NAME} ({unit}, right axis)"),
+                           "num_format": number_format(ind)})
     chart.set_x_axis({"name": "Period", "num_font": {"rotation": -45, "size": 8},
                       "interval_unit": max(1, math.ceil(ranges["periods"] / 10)),
                       "interval_tick": 1})

@@ -35,10 +35,31 @@
                 target.setAttribute('aria-labelledby', names.join(' '));
             });
     }
+    // The open dropdown's popover is a role=dialog with no name (axe: aria-dialog-name): name
+    // it by the control's <label>, found through the trigger button that controls it.
+    function nameDialogs(root) {
+        root.querySelectorAll('[role="dialog"]:not([aria-label]):not([aria-labelledby])')
+            .forEach(function (dialog) {
+                var trigger = dialog.id &&
+                    document.querySelector('[aria-controls="' + CSS.escape(dialog.id) + '"]');
+                var label = trigger && trigger.id &&
+                    document.querySelector('label[for="' + CSS.escape(trigger.id) + '"]');
+                if (label) {
+                    if (!label.id) { label.id = trigger.id + '-label'; }
+                    dialog.setAttribute('aria-labelledby', label.id);
+                } else {
+                    dialog.setAttribute('aria-label', 'Options');
+                }
+            });
+    }
     function start() {
         patch(document);
+        nameDialogs(document);
         if (!window.cjsA11yObserver) {
-            window.cjsA11yObserver = new MutationObserver(function () { patch(document); });
+            window.cjsA11yObserver = new MutationObserver(function () {
+                patch(document);
+                nameDialogs(document);
+            });
             window.cjsA11yObserver.observe(document.body, {
                 subtree: true, childList: true, attributes: true,
                 attributeFilter: ['role', 'aria-selected', 'aria-hidden']});

@@ -16,6 +16,7 @@ Changing the area or grain writes ``/baseline/<code>?grain=…`` to this page's 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import dash
 import polars as pl
@@ -34,15 +35,15 @@ from metrics.registry import Registry
 PREFIX = "baseline"
 GRAINS = ("month", "quarter", "fy", "r12")
 BASELINE_CSV = analysis.BASELINE_COLUMNS
-QUARTILE_WORDS = {1: "top quarter", 2: "second quarter", 3: "third quarter",
-                  4: "bottom quarter"}
+QUARTILE_WORDS = {1: "1st quartile (best)", 2: "2nd quartile", 3: "3rd quartile",
+                  4: "4th quartile (worst)"}
 SIGNAL_SHORT = {"improvement": "improvement", "concern": "concern",
                 "neutral": "special cause (neither better nor worse)", "common": "common cause"}
 
 
 def _title(area: str | None = None, **_: Any) -> str:
     try:
-        choice = views.resolve_area(get_context().reader(), area or "")
+        choice = views.resolve_area(get_context().reader(), unquote(area or ""))
     except RuntimeError:
         choice = None
     return f"Baseline: {choice.name} – cjsdash" if choice else "Baseline – cjsdash"
@@ -55,7 +56,8 @@ dash.register_page(__name__, path_template="/baseline/<area>", title=_title,
 def _quartile(value: Any, row: dict[str, Any]) -> str:
     if not value:
         return "– (a total)" if row.get("vs_national_code") == "not comparable" else "–"
-    return f"{QUARTILE_WORDS[int(value)]} of {row['quartile_of']}"
+    of = int(row["quartile_of"])
+    return f"{QUARTILE_WORDS[int(value)]} (of {of:,} {'area' if of == 1 else 'areas'})"
 
 
 def _value(value: Any, row: dict[str, Any]) -> str:
@@ -172,7 +174,8 @@ def render(area: str, grain: str) -> list[Any]:
 def layout(area: str | None = None, grain: str | None = None, **_other: Any) -> html.Div:
     ctx = get_context()
     con = ctx.reader()
-    choice = views.resolve_area(con, area or "")
+    area = unquote(area or "")  # Dash passes a path variable still percent-encoded
+    choice = views.resolve_area(con, area)
     if choice is None:
         return _not_found(area)
     areas = views.list_areas(con)

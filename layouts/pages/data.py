@@ -31,7 +31,7 @@ from dash.exceptions import PreventUpdate
 
 from cjsdash.core.config import REPO_ROOT, get_settings
 from cjsdash.core.periods import GRAIN_LABELS, label_period
-from cjsdash.core.safe_text import markup
+from cjsdash.core.safe_text import count_of, markup
 from layouts import components as cx
 from layouts import theme
 from layouts.context import UploadOutcome, get_context
@@ -484,11 +484,11 @@ def _run_options(runs: pl.DataFrame) -> list[dict[str, str]]:
 def summary(s: dict[str, int], sources: pl.DataFrame) -> html.Div:
     """The banner (when any figure is synthetic) and one line of counts."""
     synthetic = bool(sources.filter(pl.col("synthetic") & (pl.col("figures") > 0)).height)
-    text = (f"{s['runs_loaded']:,} files loaded ({s['runs_refused']:,} refused); "
-            f"{s['figures']:,} current figures from "
-            f"{sources.filter(pl.col('figures') > 0).height:,} sources; "
-            f"{s['superseded']:,} older values kept as revisions; "
-            f"{s['rejects']:,} rejected rows.")
+    text = (f"{count_of(s['runs_loaded'], 'file')} loaded ({s['runs_refused']:,} refused); "
+            f"{count_of(s['figures'], 'current figure')} from "
+            f"{count_of(sources.filter(pl.col('figures') > 0).height, 'source')}; "
+            f"{count_of(s['superseded'], 'older value')} kept as revisions; "
+            f"{count_of(s['rejects'], 'rejected row')}.")
     return html.Div([cx.synthetic_banner(synthetic),
                      html.P(text, id=f"{PREFIX}-summary", className="cjs-summary")])
 

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from cjsdash.core.periods import GRAINS
@@ -33,7 +33,7 @@ dash.register_page(__name__, path="/export", title="Export a board pack – cjsd
 
 PREFIX = "export"
 DEFAULT_PACK = "lcjb_default"
-DEFAULT_GRAIN = "fquarter"
+DEFAULT_GRAIN = "quarter"  # the overview's: one default grain on every page
 DEFAULT_FORMAT = "xlsx"
 
 
@@ -69,19 +69,34 @@ def _unavailable() -> html.Div:
     ], className="cjs-page cjs-export")
 
 
-def layout(area: str | None = None, **_other: Any) -> html.Div:
+def _pick(value: str | None, allowed: list[str], default: str) -> str:
+    return value if value in allowed else default
+
+
+def layout(area: str | None = None, grain: str | None = None, period: str | None = None,
+           pack: str | None = None, format: str | None = None,
+           **_other: Any) -> html.Div:
+    """Every choice comes from the URL (``?area=…&grain=…&period=…&pack=…&format=…``), so a
+    link from another page carries its area and period here, and the view can be shared."""
     exporter = _exporter()
     if exporter is None:
         return _unavailable()
     ctx = get_context()
     areas = views.list_areas(ctx.reader())
     area_code = cx.pick_area(areas, area).code
+    grain = cx.pick_grain(grain or DEFAULT_GRAIN)
+    period_options = _period_options(area_code, grain)
+    period_value = period if period in {o["value"] for o in period_options} else cx.LATEST
     packs = sorted(exporter.packs(), key=lambda p: (p[0] != DEFAULT_PACK, p[1]))
     pack_ids = [ident for ident, _ in packs]
-    pack_value = DEFAULT_PACK if DEFAULT_PACK in pack_ids else (pack_ids[0] if pack_ids else "")
+    pack_value = _pick(pack, pack_ids,
+                       DEFAULT_PACK if DEFAULT_PACK in pack_ids else (pack_ids[0] if pack_ids else ""))
     formats = [{"label": exporter.format_labels.get(f, f), "value": f}
                for f in exporter.formats]
+    format_value = _pick(format, list(exporter.formats), DEFAULT_FORMAT)
     return html.Div([
+        dcc.Location(id=f"{PREFIX}-url", refresh=False),
+        dcc.Store(id=f"{PREFIX}-notes", storage_type="local"),
         html.H1("Export a board pack"),
         html.P("The same figures, charts and caveats as these pages, as an Excel workbook, "
                "PowerPoint slides, a PDF or CSV with its metadata. Small numbers are "
@@ -89,13 +104,13 @@ def layout(area: str | None = None, **_other: Any) -> html.Div:
                className="cjs-lead"),
         html.Div([
             cx.area_dropdown(PREFIX, areas, area_code),
-            cx.grain_radio(PREFIX, DEFAULT_GRAIN),
-            cx.period_dropdown(PREFIX, _period_options(area_code, DEFAULT_GRAIN), cx.LATEST),
+            cx.grain_radio(PREFIX, grain),
+            cx.period_dropdown(PREFIX, period_options, period_value),
         ], className="cjs-controls", role="group", **{"aria-label": "Area and period"}),
         html.Div([
             _radios("pack", "Pack", [{"label": title, "value": ident}
                                      for ident, title in packs], pack_value),
-            _radios("format", "Format", formats, DEFAULT_FORMAT),
+            _radios("format", "Format", formats, format_value),
             html.Fieldset([
                 html.Legend("Disclosure control", className="cjs-label"),
                 dcc.Checklist(id=f"{PREFIX}-rounding", value=[], className="cjs-radios",
@@ -103,6 +118,13 @@ def layout(area: str | None = None, **_other: Any) -> html.Div:
                                         "value": "5"}]),
             ], className="cjs-field cjs-field-rounding"),
         ], className="cjs-controls", role="group", **{"aria-label": "Pack and format"}),
+        html.Section([
+            html.H2("Commentary", id=f"{PREFIX}-commentary-heading"),
+            html.P("What the board should read beside the figures, by section. It is kept in "
+                   "this browser for this pack, area and period, and goes into the pack.",
+                   className="cjs-hint"),
+            html.Div(_commentary_fields(pack_value, {}), id=f"{PREFIX}-commentary"),
+        ], className="cjs-commentary", **{"aria-labelledby": f"{PREFIX}-commentary-heading"}),
         html.Button("Build and download the pack", id=f"{PREFIX}-button", n_clicks=0,
                     className="cjs-button", type="button"),
         html.P(id=f"{PREFIX}-progress", className="cjs-hint", role="status",
@@ -112,6 +134,109 @@ def layout(area: str | None = None, **_other: Any) -> html.Div:
                     type="dot", delay_show=200),
         dcc.Download(id=f"{PREFIX}-download"),
     ], className="cjs-page cjs-export")
+
+
+# --- commentary: typed here, kept in the browser (localStorage) per pack, area and period ----
+
+NOTE = f"{PREFIX}-note"
+
+
+def _notes_key(pack: str, area: str, period: str | None) -> str:
+    return f"{pack}|{area}|{period or cx.LATEST}"
+
+
+def _commentary_fields(pack: str, saved: dict[str, dict[str, str]]) -> list[Any]:
+    """A text box per indicator and placeholder of the pack, grouped by section."""
+    try:
+        sections = _exporter().commentary_fields(pack, get_context().registry)
+    except (ValueError, AttributeError):
+        return [html.P("This pack has no commentary fields.", className="cjs-hint")]
+    out: list[Any] = []
+    for title, fields in sections:
+        boxes = []
+        for ind, ind_title, field, label, prompt in fields:
+            ident = {"type": NOTE, "indicator": ind, "field": field}
+            box_id = f"{PREFIX}-note-{ind}-{field}"
+            boxes.append(html.Div(html.Label([  # the label wraps its box (ids are dicts)
+                html.Span(f"{ind_title}: {label}", className="cjs-label"),
+                dcc.Textarea(id=ident, value=saved.get(ind, {}).get(field, ""),
+                             placeholder=prompt, maxLength=4000, className="cjs-textarea"),
+            ]), className="cjs-field cjs-field-note", id=box_id))
+        out.append(html.Details([html.Summary(title), *boxes], open=False,
+                                className="cjs-note-section"))
+    return out
+
+
+@callback(
+    Output(f"{PREFIX}-commentary", "children"),
+    Input(f"{PREFIX}-pack", "value"),
+    Input(f"{PREFIX}-area", "value"),
+    Input(f"{PREFIX}-period", "value"),
+    State(f"{PREFIX}-notes", "data"),
+)
+@checked
+def show_commentary(pack: str, area: str, period: str | None, notes: Any) -> list[Any]:
+    """The pack's commentary fields, filled with what was typed for this pack, area, period."""
+    if not isinstance(pack, str) or not isinstance(area, str):
+        raise PreventUpdate
+    saved = notes.get(_notes_key(pack, area, period)) if isinstance(notes, dict) else None
+    return _commentary_fields(pack, saved if isinstance(saved, dict) else {})
+
+
+@callback(
+    Output(f"{PREFIX}-notes", "data"),
+    Input({"type": NOTE, "indicator": ALL, "field": ALL}, "value"),
+    State({"type": NOTE, "indicator": ALL, "field": ALL}, "id"),
+    State(f"{PREFIX}-pack", "value"),
+    State(f"{PREFIX}-area", "value"),
+    State(f"{PREFIX}-period", "value"),
+    State(f"{PREFIX}-notes", "data"),
+    prevent_initial_call=True,
+)
+@checked
+def save_commentary(values: Any, ids: Any, pack: str, area: str,
+                    period: str | None, notes: Any) -> dict[str, Any]:
+    """Keep what was typed (up to 4,000 characters a field) for this pack, area and period."""
+    if not isinstance(pack, str) or not isinstance(area, str):
+        raise PreventUpdate
+    kept = _typed(values, ids)
+    notes = dict(notes) if isinstance(notes, dict) else {}
+    key = _notes_key(pack, area, period)
+    if kept:
+        notes[key] = kept
+    else:
+        notes.pop(key, None)
+    return notes
+
+
+def _typed(values: Any, ids: Any) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    if not isinstance(values, list) or not isinstance(ids, list):
+        return {}
+    for value, ident in zip(values, ids, strict=False):
+        if isinstance(value, str) and value.strip() and isinstance(ident, dict):
+            out.setdefault(str(ident.get("indicator")), {})[str(ident.get("field"))] = value[:4000]
+    return out
+
+
+@callback(
+    Output(f"{PREFIX}-url", "search"),
+    Input(f"{PREFIX}-area", "value"),
+    Input(f"{PREFIX}-grain", "value"),
+    Input(f"{PREFIX}-period", "value"),
+    Input(f"{PREFIX}-pack", "value"),
+    Input(f"{PREFIX}-format", "value"),
+    prevent_initial_call=True,
+)
+@checked
+def url(area: str, grain: str, period: str | None, pack: str, fmt: str) -> str:
+    """The choices, in the URL (defaults left out), so the view can be bookmarked."""
+    return cx.query_string(
+        area=None if area == views.NATIONAL else area,
+        grain=None if grain == DEFAULT_GRAIN else grain,
+        period=None if period in (None, cx.LATEST) else period,
+        pack=None if pack == DEFAULT_PACK else pack,
+        format=None if fmt == DEFAULT_FORMAT else fmt)
 
 
 @callback(
@@ -126,11 +251,14 @@ def periods(area: str, grain: str) -> tuple[list[dict[str, str]], str]:
     return _period_options(area, cx.pick_grain(grain)), cx.LATEST
 
 
-def _period(value: str | None, area: str, grain: str) -> date | str:
-    """The chosen period end (one of the offered choices) or 'latest'."""
+def _period(value: str | None, area: str, grain: str) -> date:
+    """The chosen period end (one of the offered choices); 'latest' is named as the period
+    it is, so the pack's title and file name say "2024-25 Q1", not "latest"."""
+    offered = [o["value"] for o in _period_options(area, grain) if o["value"] != cx.LATEST]
+    if not offered:
+        raise ValueError("this area has no figures at this grain")
     if not value or value == cx.LATEST:
-        return "latest"
-    offered = {o["value"] for o in _period_options(area, grain)}
+        return date.fromisoformat(offered[0])
     if value not in offered:
         raise ValueError("that period is not available for this area and grain")
     return date.fromisoformat(value)
@@ -146,6 +274,8 @@ def _period(value: str | None, area: str, grain: str) -> date | str:
     State(f"{PREFIX}-pack", "value"),
     State(f"{PREFIX}-format", "value"),
     State(f"{PREFIX}-rounding", "value"),
+    State({"type": NOTE, "indicator": ALL, "field": ALL}, "value"),
+    State({"type": NOTE, "indicator": ALL, "field": ALL}, "id"),
     running=[
         (Output(f"{PREFIX}-button", "disabled"), True, False),
         (Output(f"{PREFIX}-progress", "children"),
@@ -155,7 +285,8 @@ def _period(value: str | None, area: str, grain: str) -> date | str:
 )
 @checked
 def build(n_clicks: int, area: str, grain: str, period: str | None, pack: str, fmt: str,
-          rounding: list[str] | None) -> tuple[Any, Any]:
+          rounding: list[str] | None, notes: Any = None,
+          note_ids: Any = None) -> tuple[Any, Any]:
     if not n_clicks:
         raise PreventUpdate
     exporter = _exporter()
@@ -168,7 +299,8 @@ def build(n_clicks: int, area: str, grain: str, period: str | None, pack: str, f
         with ctx.warehouse.reading():
             result = exporter.render(ctx.reader(), ctx.registry, area=area, period=chosen,
                                      pack=pack, fmt=fmt, grain=grain,
-                                     rounding=5 if rounding else None)
+                                     rounding=5 if rounding else None,
+                                     commentary=_typed(notes or [], note_ids or []))
     except (ValueError, RuntimeError) as exc:
         return no_update, html.Span(f"The pack could not be built: {exc}",
                                     className="cjs-error", id=f"{PREFIX}-error")

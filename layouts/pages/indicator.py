@@ -450,9 +450,9 @@ def layout(indicator_id: str | None = None, area: str | None = None,
             dcc.Link("← Overview", href="/" + cx.query_string(
                 area=None if area_code == views.NATIONAL else area_code,
                 grain=None if grain == "quarter" else grain)),
-            " · ",
-            dcc.Link("Baseline for this area", href=f"/baseline/{area_code}",
-                     id=f"{PREFIX}-baseline-link"),
+            html.Span([" · ", dcc.Link("Baseline for this area", href=f"/baseline/{area_code}",
+                                        id=f"{PREFIX}-baseline-link")],
+                      id=f"{PREFIX}-baseline", hidden=area_code == views.NATIONAL),
         ], className="cjs-back"),
         html.H1(ind.title),
         html.P(ind.description, className="cjs-lead"),
@@ -488,6 +488,7 @@ def _indicator(indicator_id: str | None) -> Indicator:
     Output(f"{PREFIX}-content", "children"),
     Output(f"{PREFIX}-tail", "children"),
     Output(f"{PREFIX}-baseline-link", "href"),
+    Output(f"{PREFIX}-baseline", "hidden"),  # England and Wales has no baseline of its own
     Input(f"{PREFIX}-area", "value"),
     Input(f"{PREFIX}-grain", "value"),
     Input(f"{PREFIX}-by", "value"),
@@ -501,7 +502,7 @@ def update(area: str, grain: str, by: str | None, indicator_id: str) -> tuple[An
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
     content, tail = render(ind, area, grain, by)
-    return content, tail, f"/baseline/{area}"
+    return content, tail, f"/baseline/{area}", area == views.NATIONAL
 
 
 @callback(

@@ -113,7 +113,7 @@ def test_ingest_command_loads_refuses_and_is_idempotent(tmp_path: Path) -> None:
     good.write_text("area,period,measure,numerator,denominator\n"
                     "Kent,2024-25 Q1,witness_attendance,800,1000\n", encoding="utf-8")
     first = runner.invoke(app, ["ingest", str(good), "--db", str(db)])
-    assert first.exit_code == 0 and "1 rows read, 0 rejected; 2 figures loaded" in first.output
+    assert first.exit_code == 0 and "1 row read, 0 rejected; 2 figures loaded" in first.output
     again = runner.invoke(app, ["ingest", str(good), "--db", str(db)])
     assert again.exit_code == 0 and "already loaded" in again.output
     bad = tmp_path / "bad.csv"
