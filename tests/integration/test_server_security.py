@@ -115,7 +115,8 @@ def test_no_callback_answers_500_to_a_wrong_value(served: Served) -> None:
                  {"id": "data-version", "property": "data", "value": 1}]},
      "does not match the callback's output 'data-rejects.children'"),
     ({"output": "site-nav.children", "outputs": {"id": "site-nav", "property": "children"},
-      "inputs": [{"id": "_pages_location", "property": "pathname", "value": ["/"]}]},
+      "inputs": [{"id": "_pages_location", "property": "pathname", "value": ["/"]},
+                 {"id": "_pages_location", "property": "search", "value": ""}]},
      "a pathname must be a path beginning with '/', not a list"),
 ])
 def test_a_malformed_callback_request_is_refused_with_its_reason(served: Served, body: Any,
