@@ -39,6 +39,10 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "run_id",
 )
 """The columns (in order) every rollup statement returns."""
+ENGINE_KEY = b"cjsdash.police_uk_rollup"
+"""Parquet metadata of a lake rollup's output: the engine that ran it (and marks the file)."""
+LAKE_KEY = b"cjsdash.lake"
+"""Parquet metadata of a lake rollup's output: the lake it read."""
 
 STREET = """
 WITH records AS (
