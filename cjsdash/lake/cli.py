@@ -26,7 +26,7 @@ lake_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Record-level rollups on DuckDB, Spark or Athena/Trino over a "
                             "Parquet lake.")
 console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
