@@ -3,7 +3,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install install-test browser serve demo test lint unit bench clean
+.PHONY: install install-test browser java serve demo test lint unit bench clean
 
 install:
 	$(PIP) install --quiet -e .
@@ -15,6 +15,9 @@ browser:
 	@bash scripts/ensure_chromium.sh
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
+java:
+	@bash scripts/ensure_java.sh
+
 serve: install
 	$(PYTHON) -m cjsdash.cli serve
 
@@ -25,10 +28,10 @@ lint: install-test
 	$(PYTHON) -m ruff check .
 	lint-imports
 
-unit: install-test
+unit: install-test java
 	$(PYTHON) -m pytest -m "not browser" -q
 
-test: install-test browser lint
+test: install-test browser java lint
 	$(PYTHON) -m pytest -q
 
 bench: install-test

@@ -113,7 +113,7 @@ def test_the_sql_vocabulary_is_the_stop_search_loaders() -> None:
 
 
 def test_the_measures_each_statement_emits_are_declared() -> None:
-    for source, (_, sql) in STATEMENTS.items():
+    for source in STATEMENTS:
         tree = statement(source)
         values = tree.find(exp.Values)
         emitted = ({row.expressions[0].this for row in values.expressions} if values
