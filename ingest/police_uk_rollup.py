@@ -21,6 +21,8 @@ splits a count; in a batch the loaders number files with it).
 
 from __future__ import annotations
 
+from functools import cache
+
 import duckdb
 import polars as pl
 import sqlglot
@@ -210,8 +212,15 @@ def bind(tree: exp.Expression, parameters: dict[str, str]) -> exp.Expression:
     return tree
 
 
+@cache
 def duckdb_sql(source: str) -> str:
     return statement(source).sql(dialect="duckdb")
+
+
+@cache
+def columns_read(source: str) -> frozenset[str]:
+    """The column names ``source``'s statement mentions (its table's, and others)."""
+    return frozenset(column.name for column in statement(source).find_all(exp.Column))
 
 
 def rollup_frame(source: str, records: pl.DataFrame) -> pl.DataFrame:
@@ -220,7 +229,8 @@ def rollup_frame(source: str, records: pl.DataFrame) -> pl.DataFrame:
     table, _ = STATEMENTS[source]
     con = duckdb.connect()
     try:
-        con.register(table, records.to_arrow())
+        needed = [c for c in records.columns if c in columns_read(source)]
+        con.register(table, records.select(needed).to_arrow())
         result = con.sql(duckdb_sql(source)).to_arrow_table()
     finally:
         con.close()
