@@ -26,7 +26,7 @@ class Engine(ABC):
     dialect: str
 
     @abstractmethod
-    def bind(self, table: str, path: Path) -> None:
+    def bind(self, table: str, path: Path | str) -> None:
         """Make ``table`` read the Parquet files under ``path`` (hive partitions included)."""
 
     @abstractmethod
@@ -47,8 +47,8 @@ class DuckDBEngine(Engine):
         self.con = con or duckdb.connect()
         self._owned = con is None
 
-    def bind(self, table: str, path: Path) -> None:
-        relation = self.con.read_parquet(str(path / "**" / "*.parquet"), hive_partitioning=True)
+    def bind(self, table: str, path: Path | str) -> None:
+        relation = self.con.read_parquet(f"{path}/**/*.parquet", hive_partitioning=True)
         relation.create_view(table, replace=True)
 
     def _run(self, sql: str) -> pa.Table:

@@ -32,10 +32,13 @@ def tables_in(lake: Path) -> list[str]:
             if (lake / table).is_dir() and any((lake / table).rglob("*.parquet"))]
 
 
-def rollup(engine: Engine, lake: Path | str) -> pa.Table:
-    """Every source the lake holds, rolled up on ``engine``: one table, sorted."""
-    lake_path = Path(lake)
-    sources = tables_in(lake_path)
+def rollup(engine: Engine, lake: Path | str, sources: list[str] | None = None) -> pa.Table:
+    """Every source the lake holds (or ``sources``), rolled up on ``engine``: one table,
+    sorted. ``lake`` is a folder, or a URI the engine reads (``s3a://bucket/lake`` on a
+    Spark cluster), with one folder per logical record table."""
+    remote = "://" in str(lake)
+    if sources is None:
+        sources = list(STATEMENTS) if remote else tables_in(Path(lake))
     if not sources:
         raise FileNotFoundError(
             f"{lake}: no record table here (expected folders such as raw_police_uk_street/ "
@@ -43,7 +46,7 @@ def rollup(engine: Engine, lake: Path | str) -> pa.Table:
     parts = []
     for source in sources:
         table, _ = STATEMENTS[source]
-        engine.bind(table, lake_path / table)
+        engine.bind(table, f"{lake}/{table}" if remote else Path(lake) / table)
         parts.append(conform(engine.to_arrow(statement(source))))
     result = pa.concat_tables(parts)
     return result.sort_by([(c, "ascending") for c in OUTPUT_COLUMNS[:-3]])

@@ -162,3 +162,11 @@ def test_commands_name_what_is_wrong(tmp_path) -> None:
     result = runner.invoke(app, ["lake", "rollup", "--lake", str(tmp_path), "--out",
                                  str(tmp_path / "o")])
     assert result.exit_code == 1 and "no record table here" in result.output
+
+
+def test_a_lake_named_by_uri_reads_every_table_through_the_engine(lake) -> None:
+    """A cluster's lake is a URI (s3a://…), not a local folder: every record table is bound
+    by name under it; DuckDB reads file:// URIs, which tests the same path."""
+    _, folder = lake
+    by_uri = rollup(DuckDBEngine(), f"file://{folder.resolve()}")
+    assert by_uri.equals(rollup(DuckDBEngine(), folder))
