@@ -25,9 +25,13 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -52,25 +56,29 @@ def build_lake(zip_path: Path, months: int, work: Path) -> tuple[Path, int]:
     export(con, lake)  # the real export of the real month, then replicated beside it
     target = lake / "raw_police_uk_street"
     shutil.rmtree(target)
-    columns = [c for c in con.table("raw.police_uk_street").columns if c not in ("month", "run_id")]
-    shifted = con.table("raw.police_uk_street").cross(
-        con.sql("SELECT range AS shift FROM range(?)", params=[months])
-    ).select(", ".join([
-        *columns,
-        "CAST(month - to_months(CAST(shift AS INTEGER)) AS DATE) AS month",
-        "run_id * 100000 + shift AS run_id",  # one run per force and month, as loaded
-        "strftime(month - to_months(CAST(shift AS INTEGER)), '%Y-%m') AS year_month",
-    ]))
-    started = time.perf_counter()
-    shifted.to_parquet(str(target), compression="zstd", partition_by=["year_month"],
-                       write_partition_columns=False, overwrite=True)
-    records = con.sql("SELECT count(*) FROM read_parquet(?)",
-                      params=[str(target / "**" / "*.parquet")]).fetchall()[0][0]
-    size = sum(p.stat().st_size for p in target.rglob("*.parquet"))
-    print(f"lake: {records:,} records in {months} months, {size / 1e6:,.0f} MB of Parquet "
-          f"(written in {time.perf_counter() - started:.0f} s)", flush=True)
+    records = con.table("raw.police_uk_street").to_arrow_table()  # one month: 384,170 rows
     con.close()
-    return lake, records
+    [june] = set(records.column("month").to_pylist())
+    started = time.perf_counter()
+    for shift in range(months):  # a month at a time: memory stays at one month's records
+        month = _months_before(june, shift)
+        copy = records.set_column(records.schema.get_field_index("month"), "month",
+                                  pa.array([month] * records.num_rows, pa.date32()))
+        run_ids = pc.add(pc.multiply(records.column("run_id"), 100_000), shift)
+        copy = copy.set_column(copy.schema.get_field_index("run_id"), "run_id", run_ids)
+        folder = target / f"year_month={month:%Y-%m}"
+        folder.mkdir(parents=True)
+        pq.write_table(copy, folder / "data_0.parquet", compression="zstd")
+    total = records.num_rows * months
+    size = sum(p.stat().st_size for p in target.rglob("*.parquet"))
+    print(f"lake: {total:,} records in {months} months, {size / 1e6:,.0f} MB of Parquet "
+          f"(written in {time.perf_counter() - started:.0f} s)", flush=True)
+    return lake, total
+
+
+def _months_before(month: date, shift: int) -> date:
+    index = month.year * 12 + month.month - 1 - shift
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _tree_rss(pid: int) -> int:
