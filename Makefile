@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install install-test browser serve demo test lint unit bench clean
+.PHONY: install install-test browser java serve demo test lint unit bench clean
 
 $(PYTHON):
 	$(BASE_PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ browser:
 	@bash scripts/ensure_chromium.sh
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
+java:
+	@bash scripts/ensure_java.sh
+
 serve: install
 	$(PYTHON) -m cjsdash.cli serve
 
@@ -38,10 +41,10 @@ lint: install-test
 	$(PYTHON) -m ruff check .
 	$(VENV)/bin/lint-imports
 
-unit: install-test
+unit: install-test java
 	$(PYTHON) -m pytest -m "not browser" -q
 
-test: install-test browser lint
+test: install-test browser java lint
 	$(PYTHON) -m pytest -q
 
 bench: install-test

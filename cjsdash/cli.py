@@ -280,8 +280,10 @@ def serve(
 
 def _register_subcommands() -> None:
     from cjsdash.exports.cli import export_app
+    from cjsdash.lake.cli import lake_app
 
     app.add_typer(export_app, name="export")
+    app.add_typer(lake_app, name="lake")
 
 
 _register_subcommands()

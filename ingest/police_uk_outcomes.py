@@ -25,23 +25,21 @@ import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, SourceSpec
 from ingest.police_uk_records import (
-    KEYS,
     OBSERVATION_SCHEMA,
     area_check,
     area_code_expr,
     area_notes,
     coordinate_checks,
     coordinate_exprs,
-    count,
     header_line,
     month_check,
     month_exprs,
     month_label,
-    observations,
     read_police_csv,
     replace_raw_slices,
     validate,
 )
+from ingest.police_uk_rollup import observations_of, rollup_frame
 
 HEADER: tuple[str, ...] = (
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -105,12 +103,10 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
         return ReadResult("observations", pl.DataFrame(schema=OBSERVATION_SCHEMA), rejects,
                           rows_in, SPEC.name, context.default_vintage)
     vintage = f"police.uk outcomes {month_label(frame)}; {context.default_vintage}"
-    agg = frame.lazy().group_by(*KEYS, "Outcome type").len("n")
-    out, notes = observations([
-        (MEASURE, count(agg)),
-        (MEASURE, count(agg, "outcome", "Outcome type")),
-    ], context, SPEC.name, vintage)
     raw = frame.select(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items())
+    out, notes = observations_of(
+        SPEC.name, rollup_frame(SPEC.name, raw.with_columns(run_id=pl.lit(0, pl.Int64))),
+        context, vintage)
     return ReadResult(
         table="observations", frame=out, rejects=rejects, rows_in=rows_in, source=SPEC.name,
         vintage=vintage, notes=notes + area_notes(frame), raw={RAW_TABLE: raw},

@@ -1,8 +1,9 @@
 """Helpers shared by the data.police.uk loaders (street, outcomes, stop and search).
 
 Reading a data.police.uk CSV (header, encoding, last line), validating its rows with named
-checks, resolving forces and months, counting observations and replacing raw slices. No
-loader imports another: each imports what it shares from here.
+checks, resolving forces and months and replacing raw slices (the counting into observations
+is SQL: :mod:`ingest.police_uk_rollup`). No loader imports another: each imports what it
+shares from here.
 """
 
 from __future__ import annotations
@@ -208,42 +209,6 @@ def coordinate_checks() -> list[Check]:
     """Blank coordinates are null ("No Location"); anything else that is not a number is bad."""
     return [(column, pl.col(alias).is_null() & pl.col(column).is_not_null(), "not a number")
             for column, alias in (("Longitude", "lon"), ("Latitude", "lat"))]
-
-
-def count(agg: pl.LazyFrame, breakdown: str | None = None, column: str | None = None,
-          by: tuple[str, ...] = KEYS) -> pl.LazyFrame:
-    """From ``agg`` (row counts ``n`` per force, month and attributes): ``n`` summed per force
-    and month (``by``: with the file, for a batch), and by ``breakdown`` (the values of
-    ``column``) if given; other breakdowns ''."""
-    keys: list[str | pl.Expr] = list(by)
-    if breakdown is not None:
-        keys.append(pl.col(column or breakdown).alias(breakdown))
-    return agg.group_by(keys).agg(pl.col("n").sum()).select(
-        *by, *[pl.col(b) if b == breakdown else pl.lit("").alias(b) for b in BREAKDOWNS],
-        pl.col("n").cast(pl.Float64).alias("value"),
-    )
-
-
-def observations(parts: list[tuple[str, pl.LazyFrame]], context: ReadContext, source: str,
-                 vintage: str | pl.Expr, keep: tuple[str, ...] = ()
-                 ) -> tuple[pl.DataFrame, list[str]]:
-    """(measure, counts) parts → one observation frame in a single collect (with the ``keep``
-    columns, e.g. the file of a batch). Measures the registry does not know are left out,
-    with a note saying so."""
-    missing = sorted({m for m, _ in parts if m not in context.measures})
-    selected = [lazy.with_columns(pl.lit(m).alias("measure")) for m, lazy in parts
-                if m in context.measures]
-    notes = [f"measure '{m}' is not in the registry's measure catalogue: not loaded (the "
-             "records are kept in raw)" for m in missing]
-    if not selected:
-        return pl.DataFrame(schema=OBSERVATION_SCHEMA), notes
-    frame = pl.concat(selected).select(
-        "measure", *KEYS, *BREAKDOWNS, "value",
-        pl.lit(None, dtype=pl.String).alias("value_note"), pl.lit(source).alias("source"),
-        (vintage if isinstance(vintage, pl.Expr) else pl.lit(vintage)).alias("vintage"),
-        *keep,
-    ).collect()
-    return frame, notes
 
 
 def area_notes(frame: pl.DataFrame) -> list[str]:

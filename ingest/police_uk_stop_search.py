@@ -45,19 +45,17 @@ import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, SourceSpec
 from ingest.police_uk_records import (
-    KEYS,
     NOT_STATED,
     OBSERVATION_SCHEMA,
     Check,
     area_notes,
-    count,
     header_line,
     month_end,
-    observations,
     read_police_csv,
     replace_raw_slices,
     validate,
 )
+from ingest.police_uk_rollup import observations_of, rollup_frame
 
 HEADER: tuple[str, ...] = (
     "Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
@@ -227,24 +225,10 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
         return ReadResult("observations", pl.DataFrame(schema=OBSERVATION_SCHEMA), rejects,
                           rows_in, SPEC.name, context.default_vintage)
     vintage = f"police.uk stop and search {file_month:%Y-%m} {slug}; {context.default_vintage}"
-    agg = frame.lazy().group_by(
-        *KEYS, "officer_group", "self_group", "sex", "age_group", "outcome"
-    ).len("n")
-    recorded = agg.filter(pl.col("officer_group") != NOT_STATED)
-    arrests = agg.filter(pl.col("outcome") == "Arrest")
-    out, notes = observations([
-        ("stop_searches", count(agg)),
-        ("stop_searches", count(agg, "ethnicity", "officer_group")),
-        ("stop_searches", count(agg, "sex")),
-        ("stop_searches", count(agg, "age_group")),
-        ("stop_searches", count(agg, "outcome")),
-        ("stop_searches_ethnicity_recorded", count(recorded)),
-        ("stop_searches_self_defined", count(agg)),
-        ("stop_searches_self_defined", count(agg, "ethnicity", "self_group")),
-        ("stop_search_arrests", count(arrests)),
-        ("stop_search_arrests", count(arrests, "ethnicity", "officer_group")),
-    ], context, SPEC.name, vintage)
     raw = frame.select(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items())
+    out, notes = observations_of(
+        SPEC.name, rollup_frame(SPEC.name, raw.with_columns(run_id=pl.lit(0, pl.Int64))),
+        context, vintage)
     notes.append(f"searches assigned to months in {LOCAL_TIME} local time")
     return ReadResult(
         table="observations", frame=out, rejects=rejects, rows_in=rows_in, source=SPEC.name,

@@ -42,25 +42,22 @@ import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, SourceSpec
 from ingest.police_uk_records import (
-    KEYS,
-    NOT_STATED,
     OBSERVATION_SCHEMA,
     OUTSIDE_ENGLAND_WALES,
     area_check,
     area_code_expr,
     coordinate_checks,
     coordinate_exprs,
-    count,
     header_line,
     month_check,
     month_exprs,
-    observations,
     outside_notes,
     read_police_csv,
     replace_raw_slices,
     replace_raw_slices_runs,
     validate_files,
 )
+from ingest.police_uk_rollup import observations_of, rollup_frame
 
 HEADER: tuple[str, ...] = (
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -75,7 +72,6 @@ SPEC = SourceSpec(
     priority=30,
     required_columns=HEADER,
 )
-ASB = "Anti-social behaviour"
 RAW_TABLE = "raw.police_uk_street"
 RAW_DDL = f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
     month DATE NOT NULL,              -- first day of the file's Month
@@ -162,18 +158,12 @@ def _read_rows(frame: pl.DataFrame, contexts: list[ReadContext]) -> dict[int, Re
         months = first.strftime("%Y-%m") + ("" if first == last else f" to {last:%Y-%m}")
         vintages[i] = f"police.uk street {months}; {contexts[i].default_vintage}"
         outside[i] = outside_notes(set(codes))
-    by = (FILE, *KEYS)
-    agg = frame.lazy().group_by(*by, "Crime type", "Last outcome category").len("n")
-    crimes = agg.filter(pl.col("Crime type") != ASB).with_columns(
-        pl.col("Last outcome category").fill_null(NOT_STATED).alias("outcome")
-    )
-    out, notes = observations([
-        ("recorded_crimes", count(crimes, by=by)),
-        ("recorded_crimes", count(crimes, "offence_group", "Crime type", by=by)),
-        ("recorded_crimes", count(crimes, "outcome", by=by)),
-        ("asb_incidents", count(agg.filter(pl.col("Crime type") == ASB), by=by)),
-    ], context, SPEC.name, pl.col(FILE).replace_strict(vintages, return_dtype=pl.String),
-        keep=(FILE,))
+    records = frame.select(*(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items()),
+                           pl.col(FILE).alias("run_id"))
+    out, notes = observations_of(
+        SPEC.name, rollup_frame(SPEC.name, records), context,
+        pl.col("run_id").replace_strict(vintages, return_dtype=pl.String), keep_run=True)
+    out = out.rename({"run_id": FILE})
     out_parts = _by_file(out)
     raw_parts = _by_file(frame.select(FILE, *(pl.col(src).alias(dst)
                                              for dst, src in _RAW_COLUMNS.items())))
