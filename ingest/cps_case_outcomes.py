@@ -231,7 +231,7 @@ def _check_percentages(long: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     ok = (pl.when(pl.col("_total") == 0).then(text.is_in(["-", "0", "0%", "0.0%", ""]))
           .otherwise((published - computed).abs() <= _PERCENT_TOLERANCE))
     long = long.with_columns(ok.fill_null(True).alias("_ok"))  # a withheld count: no check
-    bad = long.filter(~pl.col("_ok"))
+    bad = long.filter(~pl.col("_ok")).unique("row", keep="first", maintain_order=True)
     rejects = [
         Reject(r["row"], r["column"].replace("Number of", "Percentage of"), r["percent_text"],
                f"the published percentage does not match the counts ({r['value']:,.0f} of "
