@@ -29,9 +29,6 @@ REG = default_registry()
 DATA = REPO / "tests" / "data" / "cps"
 FY_2016_17 = [*(p for p in sorted((DATA / "2016").glob("*_2016.csv")) if "january" not in p.name),
               *sorted((DATA / "2017").glob("*_2017.csv"))]  # April 2016 to March 2017
-MONTHS = {m: i for i, m in enumerate(
-    "january february march april may june july august september october november december"
-    .split(), start=1)}
 EW = "K04000001"
 LCJBS_OF_NAMES = {"Metropolitan and City": "CJA01", "GreaterManchester": "CJA06",
                   "Dyfed Powys": "CJA63", "Cumbria": "CJA03"}
