@@ -48,7 +48,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.home_office_outcomes import (
+from ingest.home_office_tables import (
     head_text,
     header_key,
     observations,
