@@ -1,7 +1,7 @@
 """Home Office crime outcomes open data tables: outcomes by force, quarter and offence.
 
 The Home Office publishes "Police recorded crime and outcomes open data tables" (ODS, one row
-per force × financial quarter × offence code × outcome type). Two layouts are read, matched
+per force × financial quarter × offence code × outcome type). Three layouts are read, matched
 on the exact set of column names (case and punctuation aside):
 
 * **published**: ``Financial Year, Financial Quarter, Force Name, Offence Description,
@@ -13,8 +13,15 @@ on the exact set of column names (case and punctuation aside):
   copy of the 2017/18 sheet in which "Force outcomes for offences recorded in quarter" became
   ``offences``; R's ``NA`` marks empty cells.
 
-Either may be gzip-compressed (``.csv.gz``; recognised by its magic bytes, decompressed in
-memory).
+* **published with subcodes**: the published columns plus ``Subcode Description, Offence
+  Subcode`` (the drugs-subcode outcomes table: each offence code split by subcode, so its rows
+  sum to the offence's). **Built from the schema only**: no real file of this layout was
+  available (SCHEMA_EVIDENCE.md, 8); the test file ``prc-outcomes-subcodes_FIXTURE.csv`` is
+  made from the published columns.
+
+A CSV may be gzip-compressed (``.csv.gz``; recognised by its magic bytes, decompressed in
+memory); the ODS (or XLSX) as published is read too: its data sheet is the sheet whose first
+row is one of these headers (``Outcomes_open_data__2017-18`` in the March 2018 tables).
 
 **Which count.** Figures are the column *Force outcomes recorded in quarter*
 (``force_outcomes_recorded_in_quarter``): every outcome the force assigned during the quarter,
@@ -52,17 +59,15 @@ import polars as pl
 from cjsdash.core.periods import label_period
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
 from ingest.home_office_tables import (
-    gunzip,
-    head_text,
-    header_key,
     observations,
     parse_counts,
-    read_utf8_csv,
+    read_table,
     resolve_areas,
     resolve_periods,
     row_rejects,
     sort_rejects,
     sum_counts,
+    table_key,
 )
 from ingest.textio import normalise_header
 
@@ -81,7 +86,7 @@ SPEC = SourceSpec(
         "Offence Description", "Offence Subgroup", "Offence Code", "Outcome Description",
         "Outcome Group", "Force outcomes for offences recorded in quarter",
     ),
-    file_types=(".csv", ".gz"),
+    file_types=(".csv", ".gz", ".ods", ".xlsx"),
 )
 
 PUBLISHED_COLUMNS = (
@@ -94,9 +99,11 @@ SNAKE_COLUMNS = (
     "offence_subgroup", "offence_code", "offence_code_expired", "outcome_description",
     "outcome_group", "outcome_type", "offences", "force_outcomes_recorded_in_quarter",
 )
+SUBCODE_COLUMNS = (*PUBLISHED_COLUMNS, "Subcode Description", "Offence Subcode")
 LAYOUTS: dict[frozenset[str], str] = {
     frozenset(normalise_header(c) for c in PUBLISHED_COLUMNS): "published",
     frozenset(normalise_header(c) for c in SNAKE_COLUMNS): "snake_case copy",
+    frozenset(normalise_header(c) for c in SUBCODE_COLUMNS): "published with subcodes",
 }
 COUNT = "force_outcomes_recorded_in_quarter"
 
@@ -114,14 +121,17 @@ NA_VALUES = ("", "NA")
 # --- this loader ------------------------------------------------------------------------------
 
 def detect(path: Path, data: bytes) -> bool:
-    """Exactly the published or the snake_case copy's column names (gzip or plain)."""
-    return header_key(head_text(data)) in LAYOUTS
+    """Exactly one layout's column names (CSV, gzip or plain, or a sheet of a workbook)."""
+    return table_key(path, data, _known) is not None
+
+
+def _known(key: frozenset[str]) -> bool:
+    return key in LAYOUTS
 
 
 def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     """Validate every row; sum outcome types into the five measures per force and quarter."""
-    text = gunzip(path.name, data)
-    frame, rejects = read_utf8_csv(path.name, text)
+    frame, rejects, sheet = read_table(path, data, _known)
     layout = LAYOUTS.get(frozenset(frame.columns) - {"row"})
     if layout is None:
         raise FileRefused(
@@ -146,7 +156,7 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     rejects += bad
 
     out, negative = _measures(frame)
-    notes = [f"read the {layout} layout"]
+    notes = [f"read the {layout} layout" + (f" (sheet '{sheet}')" if sheet else "")]
     if negative:
         rows = "1 row has" if negative == 1 else f"{negative:,} rows have"
         notes.append(f"{rows} a negative count (outcomes re-classified after an earlier "

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import zlib
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 
 import polars as pl
 
@@ -22,6 +26,12 @@ from ingest.values import parse_numbers
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _END = "\x1e"  # end-of-line marker (ASCII record separator), see read_utf8_csv
+SPREADSHEET_TYPES = (".ods", ".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+DATA_SHEETS = ("open_data", "s&s_od", "od_5+1")
+"""The data sheets' names in the ODS as published (stop and search: ``open_data``, older
+``S&S_OD``; arrests: ``OD_5+1``), tried first; any other sheet whose first row is a known
+header is found too (e.g. the outcomes tables' ``Outcomes_open_data__2017-18``)."""
 OBSERVATION_COLUMNS = (
     "measure", "area_code", "period_start", "period_end", *BREAKDOWNS,
     "value", "value_note", "source", "vintage",
@@ -124,13 +134,98 @@ def _refuse_encoding(file_name: str, data: bytes) -> None:
         ) from None
 
 
+# --- CSV or the data sheet of an ODS/XLSX, as published -------------------------------------
+
+Match = Callable[[frozenset[str]], bool]
+"""Whether a header (its set of normalised column names) is a layout the caller reads."""
+
+
+def is_spreadsheet(path: Path, data: bytes) -> bool:
+    return path.suffix.casefold() in SPREADSHEET_TYPES or data[:4] == _ZIP_MAGIC
+
+
+def table_key(path: Path, data: bytes, match: Match) -> frozenset[str] | None:
+    """The header of a CSV (gzip or plain), or of the first sheet of a workbook whose header
+    ``match`` accepts; None when there is none."""
+    if not is_spreadsheet(path, data):
+        key = header_key(head_text(data))
+        return key if match(key) else None
+    return next((key for _, key in _sheet_headers(data) if match(key)), None)
+
+
+def read_table(path: Path, data: bytes, match: Match
+               ) -> tuple[pl.DataFrame, list[Reject], str | None]:
+    """A published table as a frame of strings with normalised column names and a ``row``
+    column (the line or sheet row number), its short-line rejects, and the sheet read (None
+    for a CSV)."""
+    if not is_spreadsheet(path, data):
+        frame, rejects = read_utf8_csv(path.name, gunzip(path.name, data))
+        return frame, rejects, None
+    sheet = next((name for name, key in _sheet_headers(data) if match(key)), None)
+    if sheet is None:
+        raise FileRefused(path.name, "no sheet of this workbook has the columns of a Home "
+                          f"Office open data table (sheets named {', '.join(DATA_SHEETS)} are "
+                          "the data sheets as published)")
+    return _sheet_frame(path.name, data, sheet), [], sheet
+
+
+@lru_cache(maxsize=2)
+def _sheet_headers(data: bytes) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(sheet, header key) for each sheet, the published data sheets first (cached: the
+    loaders' detection asks of the same bytes in turn)."""
+    try:
+        book = _workbook(data)
+        names = sorted(book.sheet_names, key=lambda n: n.strip().casefold() not in DATA_SHEETS)
+        out = []
+        for name in names:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True, nrows=1)
+            if rows:
+                out.append((name, frozenset(normalise_header(str(c)) for c in rows[0]
+                                            if str(c).strip())))
+        return tuple(out)
+    except Exception:  # a damaged workbook has no header: detection says no, read refuses
+        return ()
+
+
+def _workbook(data: bytes):  # a CalamineWorkbook
+    from python_calamine import CalamineWorkbook
+
+    return CalamineWorkbook.from_filelike(io.BytesIO(data))
+
+
+def _sheet_frame(file_name: str, data: bytes, sheet: str) -> pl.DataFrame:
+    try:
+        rows = _workbook(data).get_sheet_by_name(sheet).to_python(skip_empty_area=True)
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise FileRefused(file_name, f"not a readable spreadsheet: {exc}") from None
+    header = [normalise_header(str(c)) for c in rows[0]]
+    width = len(header)
+    numbered = [(i, [_cell(v) for v in r[:width]] + [""] * (width - len(r)))
+                for i, r in enumerate(rows[1:], start=2) if any(str(v).strip() for v in r)]
+    if not numbered:
+        raise FileRefused(file_name, f"the sheet '{sheet}' has a header but no data rows")
+    frame = pl.DataFrame([r for _, r in numbered], schema=header, orient="row")
+    return frame.with_columns(pl.Series("row", [i for i, _ in numbered], pl.Int64)).select(
+        "row", *header)
+
+
+def _cell(value: object) -> str:
+    """A cell as the CSV would show it: 7.0 → '7', a date → its ISO date, empty → ''."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()[:10]
+    return "" if value is None else str(value).strip()
+
+
 def row_rejects(frame: pl.DataFrame, mask: pl.Expr, column: str | None,
                 reason: str | pl.Expr, value_col: str | None = None) -> list[Reject]:
     """A Reject per row of ``frame`` where ``mask`` holds (rows are few: a loop is fine)."""
     bad = frame.filter(mask)
     if bad.height == 0:
         return []
-    why = bad.select(reason if isinstance(reason, pl.Expr) else pl.lit(reason)).to_series()
+    why = (bad.select(reason).to_series().to_list() if isinstance(reason, pl.Expr)
+           else [reason] * bad.height)
     values = bad[value_col or column] if (value_col or column) in bad.columns else None
     return [
         Reject(int(r), column, None if values is None else values[i], why[i])
