@@ -71,6 +71,10 @@ import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
 from ingest.home_office_tables import (
+    NOT_STATED,
+    VEHICLE_SEARCH,
+    age_group,
+    ethnic_group,
     head_text,
     header_key,
     observations,
@@ -80,6 +84,7 @@ from ingest.home_office_tables import (
     resolve_areas,
     resolve_periods,
     row_rejects,
+    sex_group,
     sort_rejects,
     sum_counts,
     table_key,
@@ -87,13 +92,6 @@ from ingest.home_office_tables import (
 from ingest.textio import normalise_header
 
 OGL = "Open Government Licence v3.0"
-NOT_STATED = "Not stated"
-VEHICLE_SEARCH = "N/A - vehicle search"
-"""A search of a vehicle alone: no person, so no ethnicity to record. Its own group (the
-snake_case tables publish it so), not Not stated and not a reject; it counts in the total but
-not in the searches whose ethnicity was recorded."""
-ETHNIC_GROUPS = ("White", "Mixed", "Asian", "Black", "Other", NOT_STATED, VEHICLE_SEARCH)
-SEXES = ("Male", "Female", "Other", NOT_STATED)
 
 
 # --- published totals -------------------------------------------------------------------------
@@ -375,57 +373,6 @@ def _groups(frame: pl.DataFrame, layout: Layout) -> tuple[pl.DataFrame, list[Rej
                                f"not a group cjsdash knows ({groups} or Not stated/Unknown)")
         frame = frame.filter(~bad)
     return frame, rejects
-
-
-_UNKNOWN = r"^(n/?a|null|)$|not stated|not recorded|not known|unknown"
-
-
-def ethnic_group(label: pl.Expr) -> pl.Expr:
-    """A published ethnicity label → one of ETHNIC_GROUPS, or null when it fits none.
-
-    Order matters: "Mixed - White and Black Caribbean" is Mixed, "Asian - Chinese" is
-    Asian (2011 onwards), "Chinese or other" (older tables) is Other, "Gypsy or Irish
-    Traveller" and "Roma" are White (as in the census), and "Other ethnic group - Not stated"
-    is Not stated.
-    """
-    text = label.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(text.str.contains("vehicle search")).then(pl.lit(VEHICLE_SEARCH))
-        .when(text.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED))
-        .when(text.str.contains("mixed")).then(pl.lit("Mixed"))
-        .when(text.str.contains("asian")).then(pl.lit("Asian"))
-        .when(text.str.contains("black")).then(pl.lit("Black"))
-        .when(text.str.contains(r"white|gypsy|traveller|\broma\b|\birish\b")).then(pl.lit("White"))
-        .when(text.str.contains(r"other|chinese|arab")).then(pl.lit("Other"))
-        .otherwise(None)
-    )
-
-
-def sex_group(label: pl.Expr) -> pl.Expr:
-    text = label.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(text.str.contains("vehicle search")).then(pl.lit(VEHICLE_SEARCH))
-        .when(text.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED))
-        .when(text.is_in(["male", "m", "men"])).then(pl.lit("Male"))
-        .when(text.is_in(["female", "f", "women"])).then(pl.lit("Female"))
-        .when(text == "other").then(pl.lit("Other"))
-        .otherwise(None)
-    )
-
-
-def age_group(label: pl.Expr) -> pl.Expr:
-    """"10 - 17 years" → "10-17"; "Under 10 years" → "Under 10"; unknown → Not stated."""
-    text = label.str.strip_chars()
-    tidy = (
-        text.str.replace(r"(?i)\s*(years?|yrs)(\s+old)?$", "")
-        .str.replace_all(r"\s*[-–]\s*", "-").str.replace_all(r"\s+", " ")
-    )
-    tidy = pl.when(tidy.str.slice(0, 1).str.contains(r"[a-z]")).then(
-        tidy.str.slice(0, 1).str.to_uppercase() + tidy.str.slice(1)
-    ).otherwise(tidy)
-    lower = text.str.to_lowercase()
-    return (pl.when(lower.str.contains("vehicle search")).then(pl.lit(VEHICLE_SEARCH))
-            .when(lower.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED)).otherwise(tidy))
 
 
 def _wrong_columns(expected: tuple[str, ...], frame: pl.DataFrame) -> str:

@@ -3,7 +3,7 @@ published (sheets ``open_data``, ``S&S_OD``, ``OD_5+1``), the snake_case columns
 2006/07-2019/20 stop and search file and the outcomes table with subcode columns.
 
 No real file of these layouts was available: the test files are built from the schemas
-(``tests/data/home_office/build_schema_fixtures.py``). Every expected figure is recomputed
+(``scripts/build_home_office_fixtures.py``). Every expected figure is recomputed
 here from the file itself: ODS with zipfile and ElementTree, CSV with the csv module.
 """
 

@@ -1,6 +1,6 @@
 """Build the Home Office schema fixtures that have no real file (run once; output committed).
 
-    python tests/data/home_office/build_schema_fixtures.py
+    python scripts/build_home_office_fixtures.py
 
 Column layouts from ``shared/data/real/SCHEMA_EVIDENCE.md`` (5-8); every figure is made up
 with a seeded generator. The ODS files are written by hand (a zip of ``mimetype``,
@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "tests" / "data" / "home_office"
 SEED = 20251203
 FORCES = (("E23000002", "Cumbria", "North West"), ("W15000004", "Dyfed-Powys", "Wales"),
           ("E23000034", "London, City of", "London"))
@@ -49,12 +49,13 @@ def write_ods(path: Path, sheets: dict[str, list[list[object]]]) -> None:
                   for row in rows)
         + "</table:table>"
         for name, rows in sheets.items())
+    stamp = (2025, 12, 3, 0, 0, 0)  # fixed, so that the bytes are the same every run
     with zipfile.ZipFile(path, "w") as ods:
-        ods.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet",
-                     compress_type=zipfile.ZIP_STORED)
-        ods.writestr("META-INF/manifest.xml", _MANIFEST, compress_type=zipfile.ZIP_DEFLATED)
-        ods.writestr("content.xml", _CONTENT.format(tables=tables),
-                     compress_type=zipfile.ZIP_DEFLATED)
+        for name, text, method in (
+                ("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED),
+                ("META-INF/manifest.xml", _MANIFEST, zipfile.ZIP_DEFLATED),
+                ("content.xml", _CONTENT.format(tables=tables), zipfile.ZIP_DEFLATED)):
+            ods.writestr(zipfile.ZipInfo(name, date_time=stamp), text, compress_type=method)
 
 
 def stop_search_snake(rng: random.Random) -> list[list[object]]:
