@@ -94,10 +94,12 @@ def test_conviction_rate_for_every_lcjb_by_month_quarter_and_financial_year(con)
     monthly = {p: counts(p) for p in FY_2016_17}
     year = add(*monthly.values())
     national = year.pop("National")
+    q3 = [p for p in FY_2016_17 if p.stem.split("_")[-2] in ("october", "november", "december")]
     for grain, label, files in (
             ("fy", "2016-17", FY_2016_17),
-            ("fquarter", "2016-17 Q3", [p for p in FY_2016_17 if p.stem.split("_")[-2] in (
-                "october", "november", "december")]),
+            ("r12", "year ending March 2017", FY_2016_17),
+            ("fquarter", "2016-17 Q3", q3),
+            ("quarter", "Oct\u2013Dec 2016", q3),
             ("month", "Jan 2017", [DATA / "2017" / "principal_offence_category_january_2017.csv"])):
         frame = compute_indicators(con, REG, ["conviction_rate"], [*lcjbs, EW], grain=grain)
         frame = frame.filter(frame["period_label"] == label)
