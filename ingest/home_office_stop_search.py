@@ -10,15 +10,27 @@
 
 ``LOADER`` (source ``home_office_stop_search``)
     The stop and search open data table, one row per force × year × legislation × reason ×
-    ethnicity × sex × age × outcome with a count. Two layouts, matched on the exact column
-    names (case and punctuation aside):
+    ethnicity × sex × age × outcome with a count. Four layouts, matched on the column names
+    (case and punctuation aside):
 
     * before 2021: ``Financial Year, Force Name, Region, Legislation, Reason for search /
       arrest, Ethnicity (self-defined), Ethnicity (officer-defined), Gender, Age group,
       Outcome, Number of searches``;
     * current: ``Financial year, Geocode, Force Name, Region, Legislation, Reason for search,
       Self-defined ethnic group, Self-defined ethnicity, Officer-defined ethnic group, Gender,
-      Age group, Outcome of search, Link between object of search and outcome, Searches``.
+      Age group, Outcome of search, Link between object of search and outcome, Searches``;
+    * 2006/07 to 2019/20 (one file): ``Financial Year, Geocode, Force Name, Region,
+      Legislation, Reason for search / arrest, Ethnic Group (self-defined - new style),
+      Ethnicity (self-defined), Searches, Resultant arrests`` — no sex or age breakdown;
+    * snake_case (the 2020/21 onwards files, ``stop-search-open-data-tables-mar21-mar25.ods``
+      sheet ``open_data``): any header containing ``financial_year, police_force_area,
+      self_defined_ethnicity_group, number_of_searches``, with ``gender`` and ``age_group``
+      used where present. Only these names are known (SCHEMA_EVIDENCE.md, 5 and 6), so the
+      other columns are not relied on.
+
+    **Schema only**: no real Home Office open data table was available; the 2006/07-2019/20,
+    snake_case and ODS test files (``tests/data/home_office/*_FIXTURE.*``) are built from the
+    published schemas, with invented figures.
 
     Emits ``stop_searches`` per force and financial year in total and by ethnicity, sex and
     age group (each breakdown on its own, the others ''), and
@@ -30,11 +42,21 @@
     The arrests open data table: ``Financial Year, Force Name, Geocode, Region, Ethnic Group
     (self-defined), Gender, Age Group, Reason for arrest (offence group), Arrests`` (columns in
     any order; before 2021 without ``Geocode`` and with "Ethnic group" / "Ethnicity
-    (self-defined)" spellings). Emits ``arrests`` per force and financial year in total and by
-    ethnicity, sex and age group.
+    (self-defined)" spellings; the ``arrests-open-data-tables-ppp-2e.csv`` layout ``Financial
+    Year, Force Name, Ethnic Group (self-defined), Gender, Age group, Arrests``; and the
+    snake_case ODS sheet ``OD_5+1`` with ``financial_year, police_force_area,
+    self_defined_ethnicity_group, number_of_arrests`` and ``gender``/``age_group`` where
+    present). Emits ``arrests`` per force and financial year in total and by ethnicity, sex
+    and age group.
 
-Breakdown groups: ethnicity is one of White, Mixed, Asian, Black, Other or Not stated (any
-"Not stated", "Unknown" or blank group is Not stated; a label that fits none is a reject);
+Every table loads from CSV or from the ODS (or XLSX) as published: the data sheet is
+``open_data``, ``S&S_OD`` or ``OD_5+1``, or else any sheet whose first row is a known header.
+
+Breakdown groups: ethnicity is one of White, Mixed, Asian, Black, Other, Not stated (any
+"Not stated", "Unknown" or blank group) or "N/A - vehicle search" (a vehicle searched alone:
+its own group, not counted as recorded ethnicity; so for sex and age where a table says so);
+a label that fits none is a reject;
+prefixes such as "2019/20 onwards - " are read through;
 sex is Male, Female, Other or Not stated; age groups keep the publisher's bands with spacing
 tidied ("10 - 17 years" → "10-17"), blanks and unknowns being Not stated. Searches and
 arrests with no recorded group count in the all-groups total.
@@ -48,24 +70,28 @@ from pathlib import Path
 import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
-from ingest.home_office_outcomes import (
+from ingest.home_office_tables import (
+    NOT_STATED,
+    VEHICLE_SEARCH,
+    age_group,
+    ethnic_group,
     head_text,
     header_key,
     observations,
     parse_counts,
+    read_table,
     read_utf8_csv,
     resolve_areas,
     resolve_periods,
     row_rejects,
+    sex_group,
     sort_rejects,
     sum_counts,
+    table_key,
 )
 from ingest.textio import normalise_header
 
 OGL = "Open Government Licence v3.0"
-NOT_STATED = "Not stated"
-ETHNIC_GROUPS = ("White", "Mixed", "Asian", "Black", "Other", NOT_STATED)
-SEXES = ("Male", "Female", "Other", NOT_STATED)
 
 
 # --- published totals -------------------------------------------------------------------------
@@ -145,13 +171,19 @@ class Layout:
     force: str
     geocode: str | None
     ethnicity: str
-    sex: str
-    age: str
+    sex: str | None
+    age: str | None
     count: str
+    exact: bool = True
+    """Matched on exactly ``columns``; else (snake_case layouts known only from schema
+    evidence) on containing ``columns``, any other column being ignored."""
 
     @property
     def key(self) -> frozenset[str]:
         return frozenset(normalise_header(c) for c in self.columns)
+
+    def matches(self, key: frozenset[str]) -> bool:
+        return self.key == key if self.exact else self.key <= key
 
     def col(self, field: str) -> str | None:
         name = getattr(self, field)
@@ -177,6 +209,23 @@ STOP_SEARCH_LAYOUTS = (
         ethnicity="Ethnicity (self-defined)", sex="Gender", age="Age group",
         count="Number of searches",
     ),
+    Layout(
+        "stop and search open data table (2006/07 to 2019/20)",
+        ("Financial Year", "Geocode", "Force Name", "Region", "Legislation",
+         "Reason for search / arrest", "Ethnic Group (self-defined - new style)",
+         "Ethnicity (self-defined)", "Searches", "Resultant arrests"),
+        year="Financial Year", force="Force Name", geocode="Geocode",
+        ethnicity="Ethnic Group (self-defined - new style)", sex=None, age=None,
+        count="Searches",
+    ),
+    Layout(
+        "stop and search open data table (snake_case, 2020/21 onwards)",
+        ("financial_year", "police_force_area", "self_defined_ethnicity_group",
+         "number_of_searches"),
+        year="financial_year", force="police_force_area", geocode=None,
+        ethnicity="self_defined_ethnicity_group", sex="gender", age="age_group",
+        count="number_of_searches", exact=False,
+    ),
 )
 
 
@@ -195,6 +244,18 @@ ARREST_LAYOUTS = (
     _arrest_layout("arrests open data table (before 2021)", False, "Ethnic group (self-defined)"),
     _arrest_layout("arrests open data table (before 2021)", False, "Ethnicity (self-defined)"),
     _arrest_layout("arrests open data table", True, "Ethnicity (self-defined)"),
+    Layout("arrests open data table (ppp-2e)",
+           ("Financial Year", "Force Name", "Ethnic Group (self-defined)", "Gender", "Age group",
+            "Arrests"),
+           year="Financial Year", force="Force Name", geocode=None,
+           ethnicity="Ethnic Group (self-defined)", sex="Gender", age="Age group",
+           count="Arrests"),
+    Layout("arrests open data table (snake_case, OD_5+1)",
+           ("financial_year", "police_force_area", "self_defined_ethnicity_group",
+            "number_of_arrests"),
+           year="financial_year", force="police_force_area", geocode=None,
+           ethnicity="self_defined_ethnicity_group", sex="gender", age="age_group",
+           count="number_of_arrests", exact=False),
 )
 
 SPEC = SourceSpec(
@@ -209,6 +270,7 @@ SPEC = SourceSpec(
     optional_columns=tuple(sorted({c for lay in STOP_SEARCH_LAYOUTS for c in lay.columns}
                                   - {"Financial year", "Force Name", "Self-defined ethnic group",
                                      "Gender", "Age group", "Searches"})),
+    file_types=(".csv", ".ods", ".xlsx"),
 )
 ARRESTS_SPEC = SourceSpec(
     name="home_office_arrests",
@@ -220,20 +282,20 @@ ARRESTS_SPEC = SourceSpec(
     required_columns=("Financial Year", "Force Name", "Ethnic Group (self-defined)", "Gender",
                       "Age Group", "Arrests"),
     optional_columns=("Geocode", "Region", "Reason for arrest (offence group)"),
+    file_types=(".csv", ".ods", ".xlsx"),
 )
 
 
-def _layout(data: bytes, layouts: tuple[Layout, ...]) -> Layout | None:
-    key = header_key(head_text(data))
-    return next((lay for lay in layouts if lay.key == key), None)
+def _matcher(layouts: tuple[Layout, ...]):  # -> home_office_tables.Match
+    return lambda key: any(lay.matches(key) for lay in layouts)
 
 
 def detect(path: Path, data: bytes) -> bool:
-    return _layout(data, STOP_SEARCH_LAYOUTS) is not None
+    return table_key(path, data, _matcher(STOP_SEARCH_LAYOUTS)) is not None
 
 
 def detect_arrests(path: Path, data: bytes) -> bool:
-    return _layout(data, ARREST_LAYOUTS) is not None
+    return table_key(path, data, _matcher(ARREST_LAYOUTS)) is not None
 
 
 def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
@@ -248,9 +310,9 @@ def read_arrests(path: Path, data: bytes, context: ReadContext) -> ReadResult:
 
 def _read_table(path: Path, data: bytes, context: ReadContext, spec: SourceSpec,
                 layouts: tuple[Layout, ...], measure: str, publication: str) -> ReadResult:
-    frame, rejects = read_utf8_csv(path.name, data)
+    frame, rejects, sheet = read_table(path, data, _matcher(layouts))
     found = frozenset(frame.columns) - {"row"}
-    layout = next((lay for lay in layouts if lay.key == found), None)
+    layout = next((lay for lay in layouts if lay.matches(found)), None)
     if layout is None:
         raise FileRefused(path.name, _wrong_columns(layouts[0].columns, frame))
     rows_in = frame.height + len(rejects)
@@ -269,89 +331,48 @@ def _read_table(path: Path, data: bytes, context: ReadContext, spec: SourceSpec,
     frame = frame.filter(~missing)
 
     keys = ["area_code", "period_start", "period_end"]
-    breakdowns = ("ethnicity", "sex", "age_group")
+    breakdowns = [b for b in ("ethnicity", "sex", "age_group") if b in frame.columns]
     parts = [sum_counts(frame, [*keys, *by]).with_columns(pl.lit(measure).alias("measure"))
              for by in ((), *((b,) for b in breakdowns))]
     if measure == "stop_searches":
-        recorded = frame.filter(pl.col("ethnicity") != NOT_STATED)
+        recorded = frame.filter(~pl.col("ethnicity").is_in([NOT_STATED, VEHICLE_SEARCH]))
         parts.append(sum_counts(recorded, keys).with_columns(
             pl.lit("stop_searches_ethnicity_recorded").alias("measure")))
     out = pl.concat(parts, how="diagonal_relaxed").with_columns(
         pl.col(b).fill_null("") for b in breakdowns
     )
+    if sheet:
+        vintage_note = f"read the {layout.name} layout (sheet '{sheet}')"
+    else:
+        vintage_note = f"read the {layout.name} layout"
     vintage = publication
     if frame.height:
         vintage += f", data to year ending March {frame['period_end'].max().year}"
     return ReadResult(
         table="observations", frame=observations(out, spec.name, vintage),
         rejects=sort_rejects(rejects), rows_in=rows_in, source=spec.name, vintage=vintage,
-        notes=[f"read the {layout.name} layout"],
+        notes=[vintage_note],
     )
 
 
 def _groups(frame: pl.DataFrame, layout: Layout) -> tuple[pl.DataFrame, list[Reject]]:
     """Conform ethnicity, sex and age group; a label that fits no group is a reject."""
-    eth, sex, age = layout.col("ethnicity"), layout.col("sex"), layout.col("age")
+    eth = layout.col("ethnicity")
+    sex, age = (c if c in frame.columns else None for c in (layout.col("sex"), layout.col("age")))
     frame = frame.with_columns(
-        ethnic_group(pl.col(eth)).alias("ethnicity"), sex_group(pl.col(sex)).alias("sex"),
-        age_group(pl.col(age)).alias("age_group"),
+        ethnic_group(pl.col(eth)).alias("ethnicity"),
+        *([sex_group(pl.col(sex)).alias("sex")] if sex else []),
+        *([age_group(pl.col(age)).alias("age_group")] if age else []),
     )
     rejects: list[Reject] = []
-    for column, conformed, groups in ((eth, "ethnicity", "White, Mixed, Asian, Black, Other"),
-                                      (sex, "sex", "Male, Female, Other")):
+    checked = [(eth, "ethnicity", "White, Mixed, Asian, Black, Other, N/A - vehicle search")]
+    checked += [(sex, "sex", "Male, Female, Other")] if sex else []
+    for column, conformed, groups in checked:
         bad = pl.col(conformed).is_null()
         rejects += row_rejects(frame, bad, column,
                                f"not a group cjsdash knows ({groups} or Not stated/Unknown)")
         frame = frame.filter(~bad)
     return frame, rejects
-
-
-_UNKNOWN = r"^(n/?a|null|)$|not stated|not recorded|not known|unknown"
-
-
-def ethnic_group(label: pl.Expr) -> pl.Expr:
-    """A published ethnicity label → one of ETHNIC_GROUPS, or null when it fits none.
-
-    Order matters: "Mixed - White and Black Caribbean" is Mixed, "Asian - Chinese" is
-    Asian (2011 onwards), "Chinese or other" (older tables) is Other, "Gypsy or Irish
-    Traveller" and "Roma" are White (as in the census), and "Other ethnic group - Not stated"
-    is Not stated.
-    """
-    text = label.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(text.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED))
-        .when(text.str.contains("mixed")).then(pl.lit("Mixed"))
-        .when(text.str.contains("asian")).then(pl.lit("Asian"))
-        .when(text.str.contains("black")).then(pl.lit("Black"))
-        .when(text.str.contains(r"white|gypsy|traveller|\broma\b|\birish\b")).then(pl.lit("White"))
-        .when(text.str.contains(r"other|chinese|arab")).then(pl.lit("Other"))
-        .otherwise(None)
-    )
-
-
-def sex_group(label: pl.Expr) -> pl.Expr:
-    text = label.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(text.str.contains(_UNKNOWN)).then(pl.lit(NOT_STATED))
-        .when(text.is_in(["male", "m", "men"])).then(pl.lit("Male"))
-        .when(text.is_in(["female", "f", "women"])).then(pl.lit("Female"))
-        .when(text == "other").then(pl.lit("Other"))
-        .otherwise(None)
-    )
-
-
-def age_group(label: pl.Expr) -> pl.Expr:
-    """"10 - 17 years" → "10-17"; "Under 10 years" → "Under 10"; unknown → Not stated."""
-    text = label.str.strip_chars()
-    tidy = (
-        text.str.replace(r"(?i)\s*(years?|yrs)(\s+old)?$", "")
-        .str.replace_all(r"\s*[-–]\s*", "-").str.replace_all(r"\s+", " ")
-    )
-    tidy = pl.when(tidy.str.slice(0, 1).str.contains(r"[a-z]")).then(
-        tidy.str.slice(0, 1).str.to_uppercase() + tidy.str.slice(1)
-    ).otherwise(tidy)
-    return pl.when(text.str.to_lowercase().str.contains(_UNKNOWN)).then(
-        pl.lit(NOT_STATED)).otherwise(tidy)
 
 
 def _wrong_columns(expected: tuple[str, ...], frame: pl.DataFrame) -> str:

@@ -29,6 +29,15 @@ replaces that slice). Per force and month the loader emits:
 - ``stop_search_arrests``: searches with outcome "Arrest", in total and by officer-defined
   ethnicity. These are not the Home Office arrests statistics (measure ``arrests``).
 
+Outcomes: before April 2018 forces used other words ("Suspect arrested", "Nothing found - no
+further action", "Local resolution", "Offender given drugs possession warning", "Suspect
+summonsed to court", "Offender given penalty notice", "Article found - Detailed outcome
+unavailable"); both vocabularies map to one outcome set (``OUTCOMES``), so arrests count in
+every month; a word in neither is a reject. Blank flags ("Part of a policing operation",
+"Outcome linked to object of search", "Removal of more than just outer clothing") are *not
+recorded* (null), never False. A file re-saved by Excel loads where its changes are
+unambiguous: TRUE/FALSE for True/False, and "Oct-17" for the age range 10-17.
+
 Vehicle-only searches are searches too: they count in every total, and as they usually have no
 person, under "Not stated". Measures that the registry does not list yet are left out with a
 note (the records are still kept).
@@ -90,7 +99,38 @@ SELF_DEFINED_PREFIX = {
 SELF_DEFINED_NOT_STATED = "Other ethnic group - Not stated"
 GENDERS = ("Male", "Female", "Other")
 AGE_RANGES = ("under 10", "10-17", "18-24", "25-34", "over 34")
-BOOLEANS = {"True": True, "False": False}
+AGE_RESAVED = {"Oct-17": "10-17"}
+"""Excel reads "10-17" as a date (October 2017) and writes it back as "Oct-17": unambiguous,
+as no other age range looks like a date."""
+BOOLEANS = {"True": True, "False": False, "TRUE": True, "FALSE": False, "true": True,
+            "false": False}
+"""As published (True/False), and as Excel re-saves them (TRUE/FALSE). Blank is null: not
+recorded (Merseyside left "Part of a policing operation" blank in every row of 2018), never
+False."""
+ARREST = "Arrest"
+OUTCOMES: dict[str, str] = {
+    # the outcome set data.police.uk has used since April 2018 (Home Office ASB 2017/18)
+    ARREST: ARREST,
+    "Summons / charged by post": "Summons / charged by post",
+    "Caution (simple or conditional)": "Caution (simple or conditional)",
+    "Khat or Cannabis warning": "Khat or Cannabis warning",
+    "Penalty Notice for Disorder": "Penalty Notice for Disorder",
+    "Community resolution": "Community resolution",
+    "A no further action disposal": "A no further action disposal",
+    # the words used before April 2018, mapped to the same outcomes
+    "Suspect arrested": ARREST,
+    "Suspect summonsed to court": "Summons / charged by post",
+    "Offender cautioned": "Caution (simple or conditional)",
+    "Offender given drugs possession warning": "Khat or Cannabis warning",
+    "Offender given penalty notice": "Penalty Notice for Disorder",
+    "Local resolution": "Community resolution",
+    "Nothing found - no further action": "A no further action disposal",
+    # no counterpart in the current set: an outcome of its own
+    "Article found - Detailed outcome unavailable": "Article found - outcome unavailable",
+}
+"""Every outcome word seen → one outcome set, so that arrests count in every month. The older
+"Article found - Detailed outcome unavailable" says an item was found but not what followed:
+it is not an arrest and not "no further action", so it stays a group of its own."""
 RAW_TABLE = "raw.police_uk_stop_search"
 RAW_DDL = f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
     month DATE NOT NULL,              -- the month of the search in Europe/London local time
@@ -108,7 +148,7 @@ RAW_DDL = f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
     officer_defined_ethnicity VARCHAR,
     legislation VARCHAR,
     object_of_search VARCHAR,
-    outcome VARCHAR,
+    outcome VARCHAR,                  -- in the one outcome set (OUTCOMES), whichever words the file used
     outcome_linked_to_object BOOLEAN,
     removal_more_than_outer_clothing BOOLEAN,
     run_id BIGINT NOT NULL
@@ -117,10 +157,10 @@ _RAW_COLUMNS = {
     "month": "period_start", "area_code": "area_code", "force_slug": "force_slug",
     "search_type": "Type", "searched_at_utc": "searched_at_utc",
     "part_of_operation": "part_of_operation", "policing_operation": "Policing operation",
-    "latitude": "lat", "longitude": "lon", "gender": "Gender", "age_range": "Age range",
+    "latitude": "lat", "longitude": "lon", "gender": "Gender", "age_range": "age_range",
     "self_defined_ethnicity": "Self-defined ethnicity",
     "officer_defined_ethnicity": "Officer-defined ethnicity", "legislation": "Legislation",
-    "object_of_search": "Object of search", "outcome": "Outcome",
+    "object_of_search": "Object of search", "outcome": "outcome_set",
     "outcome_linked_to_object": "outcome_linked",
     "removal_more_than_outer_clothing": "removal",
 }
@@ -156,6 +196,11 @@ def force_from_file_name(file_name: str, context: ReadContext) -> tuple[date, st
     return date(int(match[1]), int(match[2]), 1), slug, code
 
 
+def _outcome() -> pl.Expr:
+    """The published outcome word → the one outcome set (null when blank or unknown)."""
+    return pl.col("Outcome").str.strip_chars().replace_strict(OUTCOMES, default=None)
+
+
 def _derived(file_month: date, slug: str, code: str) -> list[list[pl.Expr]]:
     utc = pl.col("Date").str.to_datetime("%Y-%m-%dT%H:%M:%S%z", strict=False, time_zone="UTC")
     local = pl.col("searched_at").dt.convert_time_zone(LOCAL_TIME)
@@ -177,8 +222,11 @@ def _derived(file_month: date, slug: str, code: str) -> list[list[pl.Expr]]:
         .alias("officer_group"),
         self_group.alias("self_group"),
         pl.col("Gender").fill_null(NOT_STATED).alias("sex"),
-        pl.col("Age range").fill_null(NOT_STATED).alias("age_group"),
-        pl.col("Outcome").fill_null(NOT_STATED).alias("outcome"),
+        pl.col("Age range").replace(AGE_RESAVED).alias("age_range"),
+        pl.col("Age range").replace(AGE_RESAVED).fill_null(NOT_STATED).alias("age_group"),
+        _outcome().alias("outcome_set"),
+        pl.when(pl.col("Outcome").is_null()).then(pl.lit(NOT_STATED)).otherwise(_outcome())
+        .alias("outcome"),
         pl.col("Latitude").cast(pl.Float64, strict=False).alias("lat"),
         pl.col("Longitude").cast(pl.Float64, strict=False).alias("lon"),
         *[pl.col(c).replace_strict(BOOLEANS, default=None, return_dtype=pl.Boolean).alias(a)
@@ -206,12 +254,16 @@ def _checks(file_month: date) -> list[Check]:
          "unknown self-defined ethnicity: not one of the census groups"),
         ("Gender", pl.col("Gender").is_not_null() & ~pl.col("Gender").is_in(GENDERS),
          f"unknown gender (expected {', '.join(GENDERS)} or blank)"),
-        ("Age range", pl.col("Age range").is_not_null() & ~pl.col("Age range").is_in(AGE_RANGES),
+        ("Age range", pl.col("age_range").is_not_null() & ~pl.col("age_range").is_in(AGE_RANGES),
          f"unknown age range (expected {', '.join(AGE_RANGES)} or blank)"),
+        ("Outcome", pl.col("Outcome").is_not_null() & pl.col("outcome_set").is_null(),
+         "unknown outcome: neither the current data.police.uk outcomes nor the words used "
+         "before April 2018"),
     ]
     checks += [(c, pl.col(a).is_null() & pl.col(c).is_not_null(), "not a number")
                for c, a in (("Latitude", "lat"), ("Longitude", "lon"))]
-    checks += [(c, pl.col(a).is_null() & pl.col(c).is_not_null(), "expected True, False or blank")
+    checks += [(c, pl.col(a).is_null() & pl.col(c).is_not_null(),
+                "expected True, False (TRUE, FALSE) or blank")
                for c, a in _BOOLEAN_COLUMNS.items()]
     return checks
 

@@ -46,6 +46,16 @@ SAMPLES = {
     SS_PRE2021: "home_office_stop_search",
     ARRESTS_CURRENT: "home_office_arrests",
     ARRESTS_PRE2021: "home_office_arrests",
+    # built from the published schemas (see test_home_office_layouts.py)
+    DATA / "crime_outcomes" / "prc-outcomes-subcodes_FIXTURE.csv": "home_office_crime_outcomes",
+    DATA / "stop_search_open_data" / "stop-search-open-data-tables-mar24-mar25_FIXTURE.ods":
+        "home_office_stop_search",
+    DATA / "stop_search_open_data" / "stop-search-open-data-tables-mar07-mar20_FIXTURE.csv":
+        "home_office_stop_search",
+    DATA / "stop_search_open_data" / "stop-search-open-data-tables-mar07-mar20_FIXTURE.ods":
+        "home_office_stop_search",
+    DATA / "arrests_open_data" / "arrests-open-data-tables-mar25_FIXTURE.ods":
+        "home_office_arrests",
 }
 CUMBRIA, DYFED, CITY, GWENT, EW = "E23000002", "W15000004", "E23000034", "W15000002", "K04000001"
 

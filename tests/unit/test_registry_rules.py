@@ -50,7 +50,10 @@ def test_shipped_registry_passes_every_rule(registry: Registry) -> None:
 
 
 # Indicators beyond the catalogue that published sources feed (issue 3), with their theme.
-SOURCE_INDICATORS = {"stop_search_arrest_rate": "confidence", "police_uk_outcomes": "justice"}
+SOURCE_INDICATORS = {"stop_search_arrest_rate": "confidence", "police_uk_outcomes": "justice",
+                     # CPS case outcomes (issue 11)
+                     "conviction_rate": "justice", "cps_convictions": "justice",
+                     "cps_unsuccessful": "justice"}
 
 
 def test_every_catalogue_id_is_declared_exactly_once(registry: Registry) -> None:
