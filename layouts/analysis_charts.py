@@ -49,7 +49,18 @@ SIGNAL_STYLE: dict[str, tuple[str, str, int]] = {
     spc.NEUTRAL_SIGNAL: (NEUTRAL_SIGNAL_COLOUR, "triangle-up", 12),
 }
 RULES_LEGEND = ("Special-cause rules: " + "; ".join(
-    f"{analysis.RULE_SHORT[r]} = {analysis.RULE_TEXT[r]}" for r in spc.RULES) + ".")
+    f"{analysis.RULE_SHORT[r]} = {analysis.RULE_TEXT[r]}" for r in spc.RULES) + ". "
+    "Where several fire, the colour follows " + ", then ".join(
+        analysis.RULE_SHORT[r] for r in spc.PRECEDENCE) + " (Making Data Count).")
+
+
+def _chart_name(frame: pl.DataFrame, chart: str) -> str:
+    """The chart's name, and for Laney p′ why: the overdispersion factor σz."""
+    name = analysis.CHART_NAMES[chart]
+    if chart == analysis.LANEY and frame.height and frame["sigma_z"].drop_nulls().len():
+        sz = float(frame["sigma_z"].drop_nulls()[-1])
+        name += f": periods vary {sz:.1f}× more than sampling alone (σz), limits widened"
+    return name
 
 
 def _missing(value: Any) -> bool:
@@ -100,9 +111,9 @@ def _segment_runs(frame: pl.DataFrame) -> list[tuple[int, int, bool]]:
 
 def _add_limit_lines(fig: Draft, frame: pl.DataFrame, axis: list[str], ind: Indicator
                      ) -> None:
-    shape = "hvh" if frame["chart"][0] == analysis.P_CHART else "linear"
-    centre_name = "Centre line (p̄)" if frame["chart"][0] == analysis.P_CHART else \
-        "Centre line (mean)"
+    proportion = frame["chart"][0] in analysis.PROPORTION_CHARTS
+    shape = "hvh" if proportion else "linear"
+    centre_name = "Centre line (p̄)" if proportion else "Centre line (mean)"
     lines = (
         ("upper_limit", "lower_limit", "Process limits", LIMIT_COLOUR, "solid", 1.4),
         ("upper_two_sigma", "lower_two_sigma", "Two-sigma lines (2-of-3 rule)", SIGMA_COLOUR,
@@ -201,7 +212,7 @@ def _mark_baseline_and_rebases(fig: Draft, frame: pl.DataFrame) -> None:
             fig.add_annotation(x=idx[0] - 0.5, xanchor="left", y=1, yref="paper",
                                yanchor="top", showarrow=False,
                                font={"size": 12, "color": theme.SECONDARY_TEXT},
-                               text=f" baseline: {len(idx)} points")
+                               text=f" limits set by {len(idx)} points")
         if first > 0:
             fig.add_vline(x=first - 0.5, line={"color": theme.TEXT_COLOUR, "width": 2,
                                                "dash": "dash"})
@@ -221,7 +232,7 @@ def make_spc_figure(spc_rows: pl.DataFrame, ind: Indicator, *, area_name: str,
     fig = Draft()
     chart = spc_rows["chart"][0] if spc_rows.height else analysis.XMR
     _layout(fig, f"{ind.title}: statistical process control",
-            f"{area_name} · {analysis.CHART_NAMES[chart]}", SPC_HEIGHT,
+            f"{area_name} · {_chart_name(spc_rows, chart)}", SPC_HEIGHT,
             meta={"indicator": ind.id, "chart": chart})
     if spc_rows.height == 0 or spc_rows["value"].drop_nulls().len() < 2:
         return fig.empty("Too few figures for an SPC chart (at least two are needed)", size=15)

@@ -187,14 +187,13 @@ def _spc_section(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str, name
             "the one before, so runs and trends would appear by construction. Choose month, "
             "quarter or financial year.", id=f"{PREFIX}-spc-note")]
     frame = spc_rows(con, ind, area, area_rows, rebase)
-    chart = frame["chart"][0] if frame.height else analysis.XMR
     target = analysis.latest_target(frame)
     assurance = analysis.assurance_for(
         frame, ind, target if target is not None else analysis.latest_target(frame,
                                                                              "trajectory"))
     rag = _rag(frame, ind)
-    note = (analysis.CHART_NOTES[chart] + " The baseline is the first 12 points (shaded); "
-            "with fewer, the limits are trial limits. "
+    note = (analysis.chart_note(frame) + " Every point sets the limits (shaded; Making Data "
+            "Count's default); with fewer than 12, they are trial limits. "
             + ("Rebased from the period you marked. " if rebase != NO_REBASE else "")
             + ("SPC is for all people, not by group. " if by else ""))
     settings = get_settings()

@@ -21,13 +21,22 @@ from metrics.registry import Indicator
 from metrics.statistics import spc, targets
 from metrics.views import format_value
 
-XMR, P_CHART = "xmr", "p"
-CHART_NAMES = {XMR: "XmR chart (individuals)", P_CHART: "p-chart"}
+XMR, P_CHART, LANEY = "xmr", "p", "p_prime"
+PROPORTION_CHARTS = (P_CHART, LANEY)
+CHART_NAMES = {XMR: "XmR chart (individuals)", P_CHART: "p-chart",
+               LANEY: "Laney p′ chart (p-chart adjusted for overdispersion)"}
 CHART_NOTES = {
-    XMR: ("XmR (individuals) chart: centre line the mean of the baseline points; process "
-          "limits the mean ± 2.66 × the mean moving range."),
+    XMR: ("XmR (individuals) chart: centre line the mean of the points that set the limits "
+          "(every point of the segment unless the limits are fixed); process limits the mean "
+          "± 2.66 × the mean moving range (moving ranges of 3.267 × the mean or more left "
+          "out, none taken across a missing or suppressed period)."),
     P_CHART: ("p-chart: a proportion of counted cases whose denominator varies from period to "
-              "period, so the limits p̄ ± 3·√(p̄(1 − p̄)/n) widen where n is small."),
+              "period, so the limits p̄ ± 3·√(p̄(1 − p̄)/n) widen where n is small. Chosen "
+              "because the periods vary no more than sampling alone would make them (σz ≤ 1)."),
+    LANEY: ("Laney p′ chart: the denominators are so large that sampling alone would make the "
+            "periods almost identical, yet they vary more than that (σz > 1), so the p-chart's "
+            "limits p̄ ± 3·√(p̄(1 − p̄)/n) are widened by σz, the periods' own variation "
+            "measured as an XmR chart measures it. A p-chart would flag ordinary variation."),
 }
 RULE_TEXT: dict[str, str] = {
     spc.OUTSIDE: "a point outside the process limits",
@@ -62,14 +71,14 @@ SPC_COLUMNS: tuple[str, ...] = (
     "area_code", "period_start", "period_end", "period_label", "numerator", "denominator",
     "value", "suppressed", "target", "chart", "centre", "lower_limit", "upper_limit",
     "lower_two_sigma", "upper_two_sigma", "lower_one_sigma", "upper_one_sigma", "trial",
-    "segment", "baseline", "rules", "signal",
+    "segment", "baseline", "rules", "signal", "sigma_z",
 )
 SPC_SCHEMA: dict[str, Any] = {
     "area_code": pl.String, "period_start": pl.Date, "period_end": pl.Date,
     "period_label": pl.String, "numerator": pl.Float64, "denominator": pl.Float64,
     "value": pl.Float64, "suppressed": pl.Boolean, "target": pl.Float64, "chart": pl.String,
     **{c: pl.Float64 for c in SPC_COLUMNS[10:17]}, "trial": pl.Boolean, "segment": pl.Int64,
-    "baseline": pl.Boolean, "rules": pl.String, "signal": pl.String,
+    "baseline": pl.Boolean, "rules": pl.String, "signal": pl.String, "sigma_z": pl.Float64,
 }
 
 
@@ -79,15 +88,17 @@ def p_chart_applies(ind: Indicator) -> bool:
 
 
 def chart_type(frame: pl.DataFrame, ind: Indicator, chart: str = "auto") -> str:
-    """``'p'`` for a counted proportion whose denominators vary; else ``'xmr'``."""
+    """``'p'`` (to be read as p or Laney p′ by :func:`_spc_parts`) for a counted proportion
+    whose denominators vary; else ``'xmr'``. ``chart`` forces ``'xmr'``, ``'p'`` or
+    ``'p_prime'``."""
     if chart == XMR:
         return XMR
-    if chart == P_CHART:
+    if chart in PROPORTION_CHARTS:
         if not p_chart_applies(ind):
             raise ValueError(f"a p-chart needs a counted proportion; {ind.id} is a {ind.type}")
-        return P_CHART
+        return chart
     if chart != "auto":
-        raise ValueError(f"chart must be 'auto', 'xmr' or 'p', got {chart!r}")
+        raise ValueError(f"chart must be 'auto', 'xmr', 'p' or 'p_prime', got {chart!r}")
     if not p_chart_applies(ind) or frame.height == 0:
         return XMR
     n = _floats(frame, "denominator")
@@ -114,33 +125,40 @@ def rebase_indices(starts: Sequence[date], rebase_at: Sequence[date | str | int]
 
 # --- SPC -----------------------------------------------------------------------------------------
 
-def _baseline_flags(finite: np.ndarray, segment: np.ndarray, baseline: int) -> np.ndarray:
+def _limit_setting_flags(finite: np.ndarray, segment: np.ndarray, fix_after: int | None
+                         ) -> np.ndarray:
+    """The points that set their segment's limits: all with a figure, or those among the
+    segment's first ``fix_after`` periods."""
     flags = np.zeros(finite.size, dtype=bool)
     for seg in np.unique(segment):
-        idx = np.flatnonzero((segment == seg) & finite)[:baseline]
-        flags[idx] = True
+        idx = np.flatnonzero(segment == seg)
+        idx = idx if fix_after is None else idx[:fix_after]
+        flags[idx] = finite[idx]
     return flags
 
 
 def spc_frame(series_frame: pl.DataFrame, ind: Indicator, *,
               rebase_at: Sequence[date | str | int] = (), chart: str = "auto",
-              baseline: int = spc.DEFAULT_BASELINE) -> pl.DataFrame:
+              fix_after: int | None = None) -> pl.DataFrame:
     """SPC lines for one area's series (the frame of :func:`metrics.views.series`).
 
     One row per period (``breakdown`` '' only), columns :data:`SPC_COLUMNS`: the value, the
     centre line, process limits, one- and two-sigma lines in the value's own scale (a
-    p-chart's are ×``ind.multiplier``, e.g. percent), ``trial`` (fewer than ``baseline``
-    points in the segment), ``baseline`` (the point is one of its segment's baseline points),
-    ``rules`` (the special-cause codes, comma-separated) and ``signal`` (improvement /
-    concern / neutral / common, by the indicator's polarity). Suppressed or missing periods
-    take no part and never signal. ``rebase_at``: dates (or indices) where the user marked
-    a known change; limits are never rebased automatically.
+    proportion chart's are ×``ind.multiplier``, e.g. percent), ``chart`` (``'xmr'``, ``'p'``
+    or ``'p_prime'``, see :data:`CHART_NOTES` for why), ``sigma_z`` (Laney's factor; 1 for a
+    p-chart), ``trial`` (fewer than 12 points with a figure in the segment), ``baseline``
+    (the point sets its segment's limits: every point by default, as Making Data Count
+    does, or the first ``fix_after`` periods of each segment), ``rules`` (the special-cause
+    codes, comma-separated) and ``signal`` (improvement / concern / neutral / common, by the
+    indicator's polarity and MDC's precedence). Suppressed or missing periods take no part,
+    break runs and moving ranges, and never signal. ``rebase_at``: dates (or indices) where
+    the user marked a known change; limits are never rebased automatically.
     """
     rows = headline_rows(series_frame)
     if rows.height == 0:
         return pl.DataFrame(schema=SPC_SCHEMA)
     kind, limits, scale, y, codes, signal, suppressed, value = _spc_parts(
-        rows, ind, rebase_at=rebase_at, chart=chart, baseline=baseline)
+        rows, ind, rebase_at=rebase_at, chart=chart, fix_after=fix_after)
     finite = np.isfinite(y)
     target = _floats(rows, "target") if "target" in rows.columns else np.full(rows.height,
                                                                              np.nan)
@@ -156,43 +174,72 @@ def spc_frame(series_frame: pl.DataFrame, ind: Indicator, *,
         "lower_one_sigma": limits.lower_one_sigma * scale,
         "upper_one_sigma": limits.upper_one_sigma * scale,
         "trial": limits.trial, "segment": limits.segment,
-        "baseline": _baseline_flags(finite, limits.segment, baseline),
+        "baseline": _limit_setting_flags(finite, limits.segment, fix_after),
         "rules": [",".join(c) for c in codes],
         "signal": np.where(finite, signal, "").astype(str).tolist(),
+        "sigma_z": (limits.sigma_z if limits.sigma_z is not None
+                    else np.full(rows.height, np.nan)),
     }
-    out = pl.DataFrame(columns, schema=SPC_SCHEMA, nan_to_null=True)
-    return out
+    return pl.DataFrame(columns, schema=SPC_SCHEMA, nan_to_null=True)
+
+
+def _proportion_limits(x: np.ndarray, n: np.ndarray, chart: str, fix_after: int | None,
+                       cuts: list[int]) -> tuple[str, spc.SpcLimits]:
+    """Laney p′ where the periods are overdispersed (σz > 1 in the latest segment), else the
+    p-chart; a forced ``chart`` ('p' or 'p_prime') is kept."""
+    laney = spc.laney_limits(x, n, fix_after=fix_after, rebase_at=cuts)
+    if chart == "auto":
+        latest = laney.sigma_z[-1] if laney.sigma_z is not None and laney.sigma_z.size else 0
+        chart = LANEY if np.isfinite(latest) and latest > 1.0 else P_CHART
+    if chart == LANEY:
+        return LANEY, laney
+    return P_CHART, spc.p_chart_limits(x, n, fix_after=fix_after, rebase_at=cuts)
 
 
 def _spc_parts(rows: pl.DataFrame, ind: Indicator, *, rebase_at: Sequence[date | str | int] = (),
-               chart: str = "auto", baseline: int = spc.DEFAULT_BASELINE) -> tuple[Any, ...]:
+               chart: str = "auto", fix_after: int | None = None) -> tuple[Any, ...]:
     """(chart, limits, scale, y, codes, signal, suppressed, value) for headline rows in period
     order: the statistics of :func:`spc_frame` without building its frame."""
     kind = chart_type(rows, ind, chart)
     suppressed = _bools(rows, "suppressed")
     value = np.where(suppressed, np.nan, _floats(rows, "value"))
     cuts = rebase_indices(rows["period_start"].to_list(), rebase_at) if rebase_at else []
-    if kind == P_CHART:
+    if kind in PROPORTION_CHARTS:
         x = np.where(suppressed, np.nan, _floats(rows, "numerator"))
         n = np.where(suppressed, np.nan, _floats(rows, "denominator"))
-        limits = spc.p_chart_limits(x, n, baseline=baseline, rebase_at=cuts)
+        kind, limits = _proportion_limits(x, n, chart if chart != XMR else "auto", fix_after,
+                                          cuts)
         with np.errstate(invalid="ignore", divide="ignore"):
             y = np.where(n > 0, x / np.where(n > 0, n, 1.0), np.nan)
         scale = ind.multiplier
     else:
-        limits = spc.xmr_limits(value, baseline=baseline, rebase_at=cuts)
+        limits = spc.xmr_limits(value, fix_after=fix_after, rebase_at=cuts)
         y, scale = value, 1.0
     codes = spc.special_causes(y, limits)
     signal = spc.classify_signals(y, limits, codes, ind.polarity)
     return kind, limits, scale, y, codes, signal, suppressed, value
 
 
-def latest_spc_reading(rows: pl.DataFrame, ind: Indicator) -> tuple[str, str, str]:
+def chart_note(spc_rows: pl.DataFrame) -> str:
+    """Which chart and why, for the page and the chart: :data:`CHART_NOTES`, with σz for a
+    Laney p′ chart."""
+    if spc_rows.height == 0:
+        return ""
+    kind = spc_rows["chart"][0]
+    note = CHART_NOTES[kind]
+    sz = spc_rows["sigma_z"].drop_nulls()
+    if kind in PROPORTION_CHARTS and sz.len():
+        note += f" Here σz = {float(sz[-1]):.2f}."
+    return note
+
+
+def latest_spc_reading(rows: pl.DataFrame, ind: Indicator, *, fix_after: int | None = None
+                       ) -> tuple[str, str, str]:
     """(signal, rules, assurance) at the latest point with a figure, for headline rows in
     period order (as :func:`spc_frame` and :func:`assurance_for` would give)."""
     if rows.height == 0:
         return "", "", ""
-    kind, limits, scale, y, codes, signal, _, _ = _spc_parts(rows, ind)
+    kind, limits, scale, y, codes, signal, _, _ = _spc_parts(rows, ind, fix_after=fix_after)
     known = np.flatnonzero(np.isfinite(y))
     if known.size == 0:
         return "", "", ""

@@ -65,7 +65,7 @@ def series(values: list[float | None], ind_id: str = "obtj", *,
 # --- SPC frames ---------------------------------------------------------------------------------
 
 def test_xmr_frame_hand_worked_limits_rules_and_signals() -> None:
-    frame = an.spc_frame(series([*BASE, 16.0, 12.0]), COUNT)
+    frame = an.spc_frame(series([*BASE, 16.0, 12.0]), COUNT, fix_after=12)
     assert frame.columns == list(an.SPC_COLUMNS)
     assert frame["chart"].unique().to_list() == ["xmr"]
     assert frame["centre"].to_list() == pytest.approx([12.0] * 14)
@@ -78,16 +78,30 @@ def test_xmr_frame_hand_worked_limits_rules_and_signals() -> None:
     assert frame["rules"].to_list() == [""] * 12 + ["outside", ""]
     assert frame["signal"].to_list() == ["common"] * 12 + ["improvement", "common"]
     # The same point for a lower-is-better indicator is a concern.
-    worse = an.spc_frame(series([*BASE, 16.0, 12.0], LOWER.id), LOWER, chart="xmr")
+    worse = an.spc_frame(series([*BASE, 16.0, 12.0], LOWER.id), LOWER, chart="xmr",
+                         fix_after=12)
     assert worse["signal"][12] == "concern"
+
+
+def test_xmr_frame_limits_from_the_whole_series_by_default() -> None:
+    # MDC's default: all 14 points set the limits. Sum 172 → mean 12.2857; moving ranges
+    # 2,1,2,1,2,1,1,1,2,1,1,5,4 → screened at 3.267 × 24/13 = 6.03 (none), mean 24/13.
+    frame = an.spc_frame(series([*BASE, 16.0, 12.0]), COUNT)
+    assert frame["centre"].to_list() == pytest.approx([172 / 14] * 14)
+    assert frame["upper_limit"][0] == pytest.approx(172 / 14 + 2.66 * 24 / 13)
+    assert frame["baseline"].all()
+    assert frame["rules"].to_list() == [""] * 14  # 16 is inside 12.29 ± 4.91
 
 
 def test_suppressed_and_missing_periods_take_no_part() -> None:
     values = [*BASE[:6], None, *BASE[6:], 16.0]
     flags = [False] * 6 + [True] + [False] * 7
-    frame = an.spc_frame(series(values, suppressed=flags), COUNT)
+    frame = an.spc_frame(series(values, suppressed=flags), COUNT, fix_after=13)
     assert frame["value"][6] is None and frame["signal"][6] == "" and frame["rules"][6] == ""
     assert frame["centre"][0] == pytest.approx(12.0)  # the twelve real points only
+    # No moving range across the suppressed period: 14 → (gap) → 13 is not one; the ten
+    # left sum 14 → limits 12 ± 2.66 × 1.4.
+    assert frame["upper_limit"][0] == pytest.approx(12 + 2.66 * 1.4)
     assert frame["baseline"].to_list() == [True] * 6 + [False] + [True] * 6 + [False]
     assert frame["signal"][13] == "improvement"
 
@@ -155,9 +169,10 @@ def test_latest_spc_reading_agrees_with_the_frame() -> None:
     x = [10, 40] * 6 + [30, 90]  # the last two beyond the limits (19%, 14.5%) and 2 sigma
     values = [100 * a / b for a, b in zip(x, n, strict=True)]
     rows = series(values, PROP.id, numerators=x, denominators=n, target=25.0)
-    frame = an.spc_frame(rows, PROP)
-    assert an.latest_spc_reading(rows, PROP) == (
-        frame["signal"][-1], "outside the limits, 2 of 3 near a limit",
+    frame = an.spc_frame(rows, PROP, fix_after=12)
+    # Outside the limits is not "near" them (NHSRplotthedots): no 2 of 3 as well.
+    assert an.latest_spc_reading(rows, PROP, fix_after=12) == (
+        frame["signal"][-1], "outside the limits",
         an.assurance_for(frame, PROP).code)
     assert frame["signal"][-1] == "improvement"  # higher is better
     assert an.assurance_for(frame, PROP).code == spc.CONSISTENTLY_FAILS  # 25% > 14.5%
@@ -447,3 +462,18 @@ def test_cache_follows_the_data_version(tmp_path: Path) -> None:
     finally:
         warehouse.close()
         an.clear_cache()
+
+
+def test_laney_p_prime_chosen_for_overdispersed_proportions_and_said_why() -> None:
+    n = [40000, 52000, 45000, 61000, 38000, 50000, 47000, 58000, 43000, 55000, 49000, 60000]
+    p = [0.30, 0.31, 0.295, 0.305, 0.32, 0.30, 0.29, 0.31, 0.30, 0.315, 0.30, 0.305]
+    x = [round(a * b) for a, b in zip(p, n, strict=True)]
+    values = [100 * a / b for a, b in zip(x, n, strict=True)]
+    frame = an.spc_frame(series(values, PROP.id, numerators=x, denominators=n), PROP)
+    assert frame["chart"][0] == an.LANEY
+    assert frame["sigma_z"][0] > 1
+    assert frame["rules"].to_list() == [""] * 12  # ordinary variation, not special causes
+    assert "σz" in an.chart_note(frame) and "overdispersion" in an.CHART_NAMES[an.LANEY]
+    forced = an.spc_frame(series(values, PROP.id, numerators=x, denominators=n), PROP,
+                          chart="p")
+    assert forced["chart"][0] == "p" and forced["rules"].str.contains("outside").sum() >= 4

@@ -10,6 +10,7 @@ import pytest
 from metrics.statistics.spc import (
     assurance,
     classify_signals,
+    laney_limits,
     p_chart_limits,
     special_cause_flags,
     special_causes,
@@ -272,3 +273,26 @@ def test_assurance_uses_last_segment_and_edge_cases() -> None:
     assert assurance(16.0, xmr_limits([5.0]), "higher_is_better") == "not assessed"
     with pytest.raises(ValueError):
         assurance(16.0, xmr_limits(BASE), "sideways")
+
+
+def test_laney_p_prime_against_the_direct_formula() -> None:
+    # Large denominators, proportions that wander by about a point: far more than sampling.
+    n = np.array([40000, 52000, 45000, 61000, 38000, 50000, 47000, 58000, 43000, 55000,
+                  49000, 60000, 41000, 53000])
+    p = np.array([0.30, 0.31, 0.295, 0.305, 0.32, 0.30, 0.29, 0.31, 0.30, 0.315, 0.30, 0.305,
+                  0.31, 0.33])
+    x = np.round(p * n)
+    lim = laney_limits(x, n)
+    p_bar = x.sum() / n.sum()
+    sigma_p = np.sqrt(p_bar * (1 - p_bar) / n)
+    z = (x / n - p_bar) / sigma_p
+    mr = np.abs(np.diff(z))
+    mr = mr[mr < 3.267 * mr.mean()]  # none screened here, but the rule is the XmR one
+    sigma_z = mr.mean() / 1.128
+    assert sigma_z > 5  # overdispersed: a p-chart would flag most quarters
+    assert lim.sigma_z == pytest.approx([sigma_z] * 14)
+    assert lim.upper == pytest.approx(p_bar + 3 * sigma_p * sigma_z)
+    assert lim.lower == pytest.approx(p_bar - 3 * sigma_p * sigma_z)
+    p_only = p_chart_limits(x, n)
+    assert sum(bool(c) and "outside" in c for c in special_causes(x / n, p_only)) == 7
+    assert [c for c in special_causes(x / n, lim) if "outside" in c] == []
