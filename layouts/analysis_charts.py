@@ -289,7 +289,9 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
                        curve: pl.DataFrame | None = None, kind_words: str = "areas"
                        ) -> Spec:
     """Funnel plot of :func:`metrics.analysis.compare_areas`: value against denominator, the
-    England & Wales line and its 95% (dashed) and 99.8% (dotted) limits."""
+    England & Wales line and its 95% (dashed) and 99.8% (dotted) limits — exact (PHE's
+    method), or widened for overdispersion where the areas differ by more than chance, and
+    then labelled so on the chart."""
     fig = Draft()
     period = compare["period_label"][0] if compare.height else ""
     _layout(fig, f"{ind.title}: funnel plot", f"All {kind_words}, {period}", FUNNEL_HEIGHT,
@@ -302,7 +304,17 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
         return fig.empty("No figures for this period", size=15)
     curve = analysis.funnel_curve(compare, ind) if curve is None else curve
     n = curve["denominator"].to_numpy()
-    for level, dash, name in (("998", "dot", "99.8% limits"), ("95", "dash", "95% limits")):
+    adjusted = ("adjustment" in curve.columns and curve.height
+                and bool(curve["adjustment"][0]))
+    suffix = " (adjusted)" if adjusted else ""
+    if adjusted:
+        fig.add_annotation(x=0, xref="paper", xanchor="left", y=1, yref="paper",
+                           yanchor="bottom", showarrow=False, align="left",
+                           font={"size": 12, "color": theme.TEXT_COLOUR},
+                           text="Areas differ by more than chance: "
+                                + curve["adjustment"][0])
+    for level, dash, name in (("998", "dot", f"99.8% limits{suffix}"),
+                              ("95", "dash", f"95% limits{suffix}")):
         for side in ("upper", "lower"):
             fig.add_scatter(x=n, y=curve[f"{side}_{level}"].to_numpy(), mode="lines",
                             name=name, legendgroup=name, showlegend=side == "upper",
@@ -385,7 +397,9 @@ def make_rank_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: str 
     period = compare["period_label"][0] if compare.height else ""
     height = max(360, 150 + RANK_ROW_PX * rows.height)
     _layout(fig, f"{ind.title}: rank with 95% rank intervals",
-            f"{rows.height} {kind_words}, {period}; rank 1 = {best}", height,
+            f"{rows.height} {kind_words}, {period}; rank 1 = {best}"
+            + (f"; {int(rows['rank_draws'][0]):,} bootstrap draws" if rows.height
+               and "rank_draws" in rows.columns and rows["rank_draws"][0] else ""), height,
             meta={"indicator": ind.id, "chart": "rank"})
     if analysis.funnel_kind(ind) is None:
         return fig.empty(f"Not ranked: {analysis.NOT_COMPARED.get(ind.type, '')}", size=15)

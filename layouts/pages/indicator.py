@@ -264,9 +264,12 @@ def _funnel_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
     where = (f"{name}: {_position_words(mine['funnel_position'][0])}."
              if mine.height and analysis.funnel_kind(ind) else "")
     if analysis.overdispersed(frame):
-        where += (" Many areas lie outside the 99.8% limits: areas differ by more than "
-                  "chance (overdispersion), so these limits are too narrow to single out any "
-                  "one area; read the positions with care.")
+        where += (" The areas differ by more than chance alone (overdispersion), so the "
+                  "funnel shows " + frame["funnel_adjustment"][0] + "; positions are read "
+                  "against those limits. Against the unadjusted limits, "
+                  f"{frame['funnel_position_unadjusted'].str.contains('99.8').sum()} of "
+                  f"{frame.filter(pl.col('value').is_not_null()).height} areas would lie "
+                  "outside 99.8%.")
     table = ax.table_block(f"{PREFIX}-funnel-figures", frame, [
         ("area_name", "Area", None), ("numerator", "Numerator", ax.count_text),
         ("denominator", "Denominator", ax.count_text), ("value", "Value", ax.value_text(ind)),
@@ -280,14 +283,22 @@ def _funnel_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
         ax.chart_block(
             f"{PREFIX}-funnel-chart", ac.make_funnel_figure(frame, ind, area,
                                                             kind_words=kind_words),
-            _compare_caption(ind, frame, "Funnel limits: exact binomial (proportions) or "
-                             "Poisson (rates) 95% and 99.8% limits around the England and "
-                             "Wales value (Spiegelhalter 2005); an area outside 99.8% is "
-                             "special-cause variation."),
+            _compare_caption(ind, frame, "Funnel limits: 95% and 99.8% limits around the "
+                             "England and Wales value where an area's own confidence interval "
+                             "(Wilson for proportions, exact Poisson for rates) just excludes "
+                             "it, as PHE's indicator methods draw them; widened for "
+                             "overdispersion where the areas differ by more than chance "
+                             "(Spiegelhalter 2005). An area outside 99.8% is special-cause "
+                             "variation."),
             description=f"Funnel plot of {ind.title} for all {kind_words}. {where}"),
         ax.figures_details(f"{PREFIX}-funnel", "Show the funnel plot figures (table and CSV)",
                            table),
     ]
+
+
+def _draws_used(frame: pl.DataFrame) -> int:
+    used = frame["rank_draws"].drop_nulls() if frame.height else frame
+    return int(used.max()) if len(used) and used.max() else RANK_DRAWS
 
 
 def _rank_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
@@ -310,7 +321,9 @@ def _rank_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
             f"{PREFIX}-rank-chart", ac.make_rank_figure(frame, ind, area,
                                                         kind_words=kind_words),
             _compare_caption(ind, frame, f"Rank intervals: parametric bootstrap of the counts "
-                             f"({RANK_DRAWS:,} draws, seed {RANK_SEED}); median rank and 2.5th "
+                             f"({_draws_used(frame):,} draws, seed {RANK_SEED}: enough that "
+                             "each rank end's Monte Carlo error is under half a rank); "
+                             "median rank and 2.5th "
                              "to 97.5th percentiles. Overlapping intervals mean the order is "
                              "uncertain."),
             description=f"Ranking of {ind.title} for {kind_words} with 95% rank intervals. "

@@ -31,8 +31,10 @@ from metrics.statistics import funnel, ranks, targets
 
 COMPARE_EXTRA: tuple[str, ...] = (
     "area_name", "national_value", "funnel_kind", "funnel_position", "rank", "rank_lower",
-    "rank_upper", "ranked", "quartile",
+    "rank_upper", "ranked", "quartile", "funnel_position_unadjusted", "funnel_adjustment",
+    "rank_draws", "rank_mc_error",
 )
+UNIT_SUFFIX = {"percent": " pts"}
 
 
 
@@ -89,7 +91,9 @@ def _compare_stats(rows: pl.DataFrame, national: dict[str, Any] | None, ind: Ind
     x, n = _floats(rows, "numerator"), _floats(rows, "denominator")
     value = _floats(rows, "value")
     position = np.full(rows.height, "not applicable", dtype=object)
+    unadjusted, label = position, ""
     median = lower = upper = np.full(rows.height, np.nan)
+    used, mc_error = 0, np.nan
     nat_value = np.nan if national is None or _missing(national["value"]) else national["value"]
     if how is not None:
         nx = np.nan if national is None or _missing(national["numerator"]) else national[
@@ -98,13 +102,19 @@ def _compare_stats(rows: pl.DataFrame, national: dict[str, Any] | None, ind: Ind
             "denominator"]
         p0 = nx / nn if np.isfinite(nx) and np.isfinite(nn) and nn > 0 else (
             np.nansum(x) / np.nansum(n) if np.nansum(n) > 0 else np.nan)
-        position = funnel.funnel_position(x, n, p0, kind=how).astype(object)
+        adj = _overdispersion(x, n, p0, how, _bools(rows, "suppressed"))
+        unadjusted = funnel.funnel_position(x, n, p0, kind=how).astype(object)
+        position = funnel.funnel_position(x, n, p0, kind=how, adjustment=adj).astype(object)
+        label = adj.label(ind.multiplier, UNIT_SUFFIX.get(ind.unit, ""))
     if how is not None and draws:
-        median, lower, upper = ranks.bootstrap_rank_intervals(
-            x, n, draws=draws, seed=seed, kind=how,
+        found = ranks.rank_intervals(
+            x, n, start=draws, seed=seed, kind=how,
             higher_is_better=ind.polarity != targets.LOWER_IS_BETTER)
+        median, lower, upper = found.median, found.lower, found.upper
+        used, mc_error = found.draws, found.mc_error
     suppressed = _bools(rows, "suppressed")
     position = np.where(suppressed, "suppressed", position)
+    unadjusted = np.where(suppressed, "suppressed", unadjusted)
     return rows.with_columns(
         pl.lit(nat_value, dtype=pl.Float64).alias("national_value"),
         pl.lit(how or "", dtype=pl.String).alias("funnel_kind"),
@@ -114,7 +124,19 @@ def _compare_stats(rows: pl.DataFrame, national: dict[str, Any] | None, ind: Ind
         pl.Series("rank_upper", upper, dtype=pl.Float64).fill_nan(None),
         pl.lit(int(np.isfinite(median).sum()), dtype=pl.Int64).alias("ranked"),
         pl.Series("quartile", quartiles(value, ind), dtype=pl.Int64),
+        pl.Series("funnel_position_unadjusted", unadjusted.astype(str), dtype=pl.String),
+        pl.lit(label, dtype=pl.String).alias("funnel_adjustment"),
+        pl.lit(used, dtype=pl.Int64).alias("rank_draws"),
+        pl.lit(mc_error, dtype=pl.Float64).fill_nan(None).alias("rank_mc_error"),
     )
+
+
+def _overdispersion(x: np.ndarray, n: np.ndarray, p0: float, how: str,
+                    suppressed: np.ndarray) -> funnel.Overdispersion:
+    """Spiegelhalter's (2005) estimate over the areas with a figure (additive random
+    effects: the areas' own differences do not shrink with their size)."""
+    keep = ~suppressed
+    return funnel.overdispersion(x[keep], n[keep], p0, kind=how)
 
 
 def compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,
@@ -127,8 +149,9 @@ def compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_
     :data:`COMPARE_EXTRA`. ``funnel_position`` is :func:`metrics.statistics.funnel.
     funnel_position` around the England & Wales value (exact binomial / Poisson limits);
     ``rank``/``rank_lower``/``rank_upper`` the median rank and 95% interval from a parametric
-    bootstrap with ``seed`` (rank 1 is best by polarity; the highest for a neutral
-    indicator); ``quartile`` 1 is the best quarter of the areas with a figure. Indicators
+    bootstrap with ``seed``, from ``draws`` draws doubled until every rank end has a Monte
+    Carlo error under half a rank (``rank_draws``, ``rank_mc_error``; rank 1 is best by
+    polarity, the highest for a neutral indicator); ``quartile`` 1 is the best quarter of the areas with a figure. Indicators
     without a sampling model (:func:`funnel_kind` None) get 'not applicable' and no ranks;
     ``draws=None`` skips the bootstrap (no ranks). Cached per data version (it is seeded, so
     the same every time).
@@ -169,27 +192,23 @@ def _compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
     return _compare_stats(rows, national, ind, seed=seed, draws=draws)
 
 
-def overdispersed(compare: pl.DataFrame, share: float = 0.2) -> bool:
-    """Whether more than ``share`` of the areas lie outside the 99.8% limits (expected:
-    0.2%): the areas then differ by more than chance alone and the funnel's limits, which
-    assume only sampling variation, are too narrow to single out any one area."""
-    known = compare.filter(pl.col("funnel_position").str.starts_with("above")
-                           | pl.col("funnel_position").str.starts_with("below")
-                           | (pl.col("funnel_position") == funnel.WITHIN)) if compare.height \
-        else compare
-    if known.height < 5:
-        return False
-    outside = known.filter(pl.col("funnel_position").str.contains("99.8")).height
-    return outside / known.height > share
+def overdispersed(compare: pl.DataFrame) -> bool:
+    """Whether the areas differ by more than chance alone (Spiegelhalter's test on winsorised
+    z-scores), so that the funnel's positions and curves are the overdispersion-adjusted
+    ones (:data:`COMPARE_EXTRA` ``funnel_adjustment`` says how)."""
+    return bool(compare.height) and bool(compare["funnel_adjustment"][0])
 
 
 def funnel_curve(compare: pl.DataFrame, ind: Indicator, *, points: int = 120) -> pl.DataFrame:
     """The funnel's 95% and 99.8% limits over a grid of denominators spanning the areas',
     in the value's scale: columns ``denominator``, ``lower_95``, ``upper_95``, ``lower_998``,
-    ``upper_998``, ``national``. Empty when the indicator has no funnel."""
+    ``upper_998``, ``national``, ``adjustment``. Exact limits (PHE's method); where the areas
+    are overdispersed, the adjusted limits, with ``adjustment`` the words for the chart.
+    Empty when the indicator has no funnel."""
     how = funnel_kind(ind)
-    empty = pl.DataFrame(schema={c: pl.Float64 for c in (
-        "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "national")})
+    empty = pl.DataFrame(schema={**{c: pl.Float64 for c in (
+        "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "national")},
+        "adjustment": pl.String})
     if how is None or compare.height == 0:
         return empty
     n = _floats(compare, "denominator")
@@ -199,14 +218,14 @@ def funnel_curve(compare: pl.DataFrame, ind: Indicator, *, points: int = 120) ->
         return empty
     grid = np.unique(np.round(np.geomspace(max(n.min() * 0.8, 1.0), n.max() * 1.25, points)))
     scale = ind.multiplier
-    lim = funnel.funnel_limits(p0 / scale, grid, kind=how)
+    adj = _overdispersion(_floats(compare, "numerator"), _floats(compare, "denominator"),
+                          p0 / scale, how, _bools(compare, "suppressed"))
+    lim = (funnel.adjusted_limits(adj, grid) if adj.applies
+           else funnel.funnel_limits(p0 / scale, grid, kind=how))
     return pl.DataFrame({
         "denominator": grid,
         "lower_95": lim[0.95][0] * scale, "upper_95": lim[0.95][1] * scale,
         "lower_998": lim[0.998][0] * scale, "upper_998": lim[0.998][1] * scale,
         "national": np.full(grid.size, p0),
+        "adjustment": [adj.label(scale, UNIT_SUFFIX.get(ind.unit, ""))] * grid.size,
     })
-
-
-
-
