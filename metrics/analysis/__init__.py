@@ -24,5 +24,6 @@ from metrics.analysis.area_comparison import _compare_stats  # noqa: F401
 from metrics.analysis.areas import *  # noqa: F403
 from metrics.analysis.areas import _CACHE, _CACHE_LOCK, _cached, _floats, _own_rows  # noqa: F401
 from metrics.analysis.baseline import *  # noqa: F403
+from metrics.analysis.changes import *  # noqa: F403
 from metrics.analysis.peer_groups import *  # noqa: F403
 from metrics.analysis.spc_readings import *  # noqa: F403

@@ -11,12 +11,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from metrics.analysis.area_comparison import funnel_kind, quartiles
+from metrics.analysis import changes
+from metrics.analysis.area_comparison import quartiles
 from metrics.analysis.areas import (
     NATIONAL,
-    _bools,
     _cached,
-    _floats,
     _missing,
     _own_rows,
     area_codes,
@@ -34,7 +33,7 @@ from metrics.analysis.peer_groups import (
 )
 from metrics.analysis.spc_readings import latest_spc_reading
 from metrics.registry import Indicator, Registry
-from metrics.statistics import comparisons, funnel, spc
+from metrics.statistics import spc
 from metrics.views import format_value
 
 # --- the force baseline ------------------------------------------------------------------------
@@ -46,12 +45,14 @@ BASELINE_COLUMNS: tuple[str, ...] = (
     "vs_msg", "vs_msg_code", "vs_msg_better", "quartile", "quartile_of", "direction",
     "direction_code", "direction_significant", "spc_signal", "spc_rules", "assurance",
     "synthetic", "source", "vintage", "vs_national_short", "vs_msg_short", "direction_short",
+    "direction_better", "readings", "readings_agree",
 )
 BASELINE_SCHEMA: dict[str, Any] = {c: pl.String for c in BASELINE_COLUMNS} | {
     "value": pl.Float64, "national_value": pl.Float64, "msg_value": pl.Float64,
     "suppressed": pl.Boolean, "synthetic": pl.Boolean, "quartile": pl.Int64,
     "quartile_of": pl.Int64, "vs_national_better": pl.Boolean, "vs_msg_better": pl.Boolean,
-    "direction_significant": pl.Boolean,
+    "direction_significant": pl.Boolean, "direction_better": pl.Boolean,
+    "readings_agree": pl.Boolean,
 }
 
 
@@ -65,40 +66,6 @@ def short_position(pos: Position) -> str:
         return f"{pos.code} (not tested)"
     return {"similar": "similar", "not comparable": "not compared (a total)",
             "no msg": "no MSG", "self": "–"}.get(pos.code, "–")
-
-
-def direction_of_travel(series_rows: pl.DataFrame, ind: Indicator, periods: int = 4
-                        ) -> tuple[str, str, bool | None]:
-    """(code, text, significant) over the last ``periods`` periods with a figure: the change
-    from the first to the last, tested where a test exists (two-proportion z-test for
-    counted proportions; the Poisson test for counts and rates of equal exposure); None
-    when there is no test."""
-    ordered = series_rows.sort("period_start")
-    ok = np.isfinite(_floats(ordered, "value")) & ~_bools(ordered, "suppressed")
-    picked = np.flatnonzero(ok)[-periods:]
-    if picked.size < 2:
-        return "no data", "too few periods to say", None
-    first, last = ordered.row(int(picked[0]), named=True), ordered.row(int(picked[-1]),
-                                                                        named=True)
-    change = last["value"] - first["value"]
-    code = "up" if change > 0 else ("down" if change < 0 else "flat")
-    amount = (f"{abs(change):,.{ind.decimals}f} pts" if ind.unit == "percent"
-              else format_value(abs(change), ind))
-    how = funnel_kind(ind) or ("count" if ind.type == "count" and ind.ci_method != "none"
-                               else None)
-    significant: bool | None = None
-    if how == funnel.PROPORTION:
-        _, sig = comparisons.two_proportion_test(last["numerator"], last["denominator"],
-                                                 first["numerator"], first["denominator"])
-        significant = bool(sig)
-    elif how in (funnel.RATE, "count"):
-        _, sig = comparisons.poisson_change_test(last["numerator"], first["numerator"])
-        significant = bool(sig)
-    test = {None: "not tested", True: "significant", False: "not significant"}[significant]
-    span = f"{first['period_label']} to {last['period_label']}"
-    if code == "flat":
-        return code, f"no change, {span}", significant
-    return code, f"{code} {amount} ({test}), {span}", significant
 
 
 @dataclass(frozen=True)
@@ -141,7 +108,7 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
         ind, setting.area_code, setting.group, latest, members, national)
     signal, rules, assurance = (latest_spc_reading(mine, ind) if setting.grain != "r12"
                                 else ("", "", ""))
-    d_code, d_text, d_sig = direction_of_travel(mine, ind)
+    change = changes.change_on_last_year(latest, ind)
     quartile, of = _area_quartile(at, setting, ind)
     ci = ("" if _missing(latest["lower"]) or latest["suppressed"]
           else f"{format_value(latest['lower'], ind)} to {format_value(latest['upper'], ind)}")
@@ -155,12 +122,15 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
         display_msg=format_value(weighted, ind) if setting.group.members else "–",
         vs_national=vs_national.text, vs_national_code=vs_national.code,
         vs_national_better=vs_national.better, vs_msg=vs_msg.text, vs_msg_code=vs_msg.code,
-        vs_msg_better=vs_msg.better, quartile=quartile, quartile_of=of, direction=d_text,
-        direction_code=d_code, direction_significant=d_sig, spc_signal=signal,
+        vs_msg_better=vs_msg.better, quartile=quartile, quartile_of=of, direction=change.text,
+        direction_code=change.code, direction_significant=change.significant,
+        direction_better=change.better, spc_signal=signal,
+        readings=changes.paired_text(signal, rules, change),
+        readings_agree=changes.readings_agree(signal, change),
         spc_rules=rules, assurance=assurance,
         synthetic=latest["synthetic"], source=latest["source"], vintage=latest["vintage"],
         vs_national_short=short_position(vs_national), vs_msg_short=short_position(vs_msg),
-        direction_short=d_text.rsplit(", ", 1)[0] if d_code in ("up", "down") else d_text,
+        direction_short=change.short,
     )
     return out
 
@@ -190,7 +160,8 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
         "indicator").agg(pl.col("period_end").max())
     at_all: dict[str, dict[str, dict[str, Any]]] = {}
     needed = ("indicator", "area_code", "period_label", "numerator", "denominator", "value",
-              "lower", "upper", "suppressed", "synthetic", "source", "vintage")
+              "lower", "upper", "suppressed", "synthetic", "source", "vintage", "change",
+              "change_significant")
     for r in frame.join(ends, on=["indicator", "period_end"], how="semi").select(
             needed).iter_rows(named=True):
         at_all.setdefault(r["indicator"], {})[r["area_code"]] = r
@@ -218,10 +189,12 @@ _SUMMARY_CHECKS: tuple[tuple[str, Any, str, str], ...] = (
      " (weighted average; 95% confidence intervals do not overlap)"),
     ("vs_msg_better", False, "Significantly worse than its most similar group average",
      " (weighted average; 95% confidence intervals do not overlap)"),
-    ("spc_signal", spc.IMPROVEMENT, "An SPC special cause signalling improvement in the "
-     "latest period", ""),
-    ("spc_signal", spc.CONCERN, "An SPC special cause signalling concern in the latest "
-     "period", ""),
+    ("_spc_improving", True, "Improving on both readings (an SPC improvement against the "
+     "whole series, and no worse than the same period last year)", ""),
+    ("_spc_concern", True, "Of concern on both readings (an SPC concern against the whole "
+     "series, and no better than the same period last year)", ""),
+    ("_spc_differs", True, "The two readings differ (an SPC signal against the whole series "
+     "but a change the other way on the same period last year: read the row)", ""),
     ("assurance", spc.CONSISTENTLY_FAILS, "Will consistently fail the target unless the "
      "process changes (SPC assurance)", ""),
     ("assurance", spc.CONSISTENTLY_PASSES, "Consistently passes the target (SPC assurance)",
@@ -233,10 +206,20 @@ def summarise_baseline(frame: pl.DataFrame, area_name: str) -> list[str]:
     """Short sentences of strengths and concerns that the tests support, and nothing else.
 
     "Significantly" means the 95% confidence intervals do not overlap (a conservative test);
-    indicators without a CI, and totals, are never called better or worse. Signals are the
-    latest period's SPC special causes; assurance is SPC's.
+    indicators without a CI, and totals, are never called better or worse. An indicator is
+    counted as improving (of concern) only when both readings support it: the latest
+    period's SPC signal against the whole series and the change on the same period last year
+    (:func:`metrics.analysis.changes.readings_agree`); where they differ it is listed as such.
+    Assurance is SPC's.
     """
     out: list[str] = []
+    if frame.height:
+        agree = pl.col("readings_agree").fill_null(False)
+        signal = pl.col("spc_signal").is_in([spc.IMPROVEMENT, spc.CONCERN])
+        frame = frame.with_columns(
+            ((pl.col("spc_signal") == spc.IMPROVEMENT) & agree).alias("_spc_improving"),
+            ((pl.col("spc_signal") == spc.CONCERN) & agree).alias("_spc_concern"),
+            (signal & ~agree).alias("_spc_differs"))
     for column, wanted, lead, how in _SUMMARY_CHECKS:
         found = (frame.filter(pl.col(column) == wanted)["title"].to_list()
                  if frame.height else [])
