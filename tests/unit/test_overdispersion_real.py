@@ -60,3 +60,15 @@ def test_national_quarters_every_one_outside_a_p_chart() -> None:
     laney = spc.laney_limits(x, n)
     assert laney.sigma_z is not None and laney.sigma_z[0] > 5
     assert not ((y > laney.upper) | (y < laney.lower)).any()
+
+
+def test_charge_rate_reference_is_like_for_like() -> None:
+    """The registry's reference for charge_rate is on the indicator's own basis (outcomes
+    assigned in the year), read from the same real data."""
+    from metrics.registry import default_registry
+
+    reference = default_registry().get("charge_rate").national_reference
+    year = _frame().select(pl.col("charged").sum(), pl.col("outcomes_assigned").sum())
+    share = year["charged"][0] / year["outcomes_assigned"][0]
+    assert reference.startswith(f"{share:.1%} (2017/18")
+    assert "outcomes assigned in the year" in reference
