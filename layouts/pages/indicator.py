@@ -44,11 +44,12 @@ SPC_TABLE: tuple[ax.Column, ...] = (
 SPC_CSV = ("indicator", "area_code", "period_label", "period_start", "period_end", "numerator",
            "denominator", "value", "suppressed", "chart", "centre", "lower_limit",
            "upper_limit", "lower_two_sigma", "upper_two_sigma", "trial", "segment", "baseline",
-           "rules", "signal", "target", "trajectory", "stretch")
+           "rules", "signal", "sigma_z", "target", "trajectory", "stretch")
 COMPARE_CSV = ("indicator", "area_code", "area_name", "period_label", "period_start",
                "period_end", "numerator", "denominator", "value", "lower", "upper", "method",
-               "suppressed", "national_value", "funnel_kind", "funnel_position", "rank",
-               "rank_lower", "rank_upper", "ranked", "source", "vintage", "synthetic", "note")
+               "suppressed", "national_value", "funnel_kind", "funnel_position",
+               "funnel_position_unadjusted", "funnel_adjustment", "rank", "rank_lower",
+               "rank_upper", "ranked", "rank_draws", "source", "vintage", "synthetic", "note")
 MSG_CSV = ("role", "area_code", "area_name", "numerator", "denominator", "value",
            "display_value", "display_ci")
 RANK_DRAWS = 2000
@@ -592,10 +593,11 @@ def download(n_clicks: int, area: str, grain: str, by: str | None, indicator_id:
     State(f"{PREFIX}-area", "value"),
     State(f"{PREFIX}-grain", "value"),
     State(f"{PREFIX}-rebase", "value"),
+    State(f"{PREFIX}-fix", "value"),
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
-def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None,
+def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None, fix: str | None,
                  indicator_id: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
@@ -603,7 +605,8 @@ def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None,
     ind = ctx.registry.get(indicator_id)
     grain = cx.pick_grain(grain)
     area_rows = analysis.area_series(ctx.reader(), ctx.registry, ind.id, area, grain)
-    frame = spc_rows(ctx.reader(), ind, area, area_rows, pick_rebase(rebase, area_rows))
+    frame = spc_rows(ctx.reader(), ind, area, area_rows, pick_rebase(rebase, area_rows),
+                     pick_fix(fix))
     return {"content": ax.frame_csv(frame, SPC_CSV), "type": "text/csv",
             "filename": f"{ind.id}_{area}_{grain}_spc.csv"}
 
