@@ -307,12 +307,11 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
     adjusted = ("adjustment" in curve.columns and curve.height
                 and bool(curve["adjustment"][0]))
     suffix = " (adjusted)" if adjusted else ""
-    if adjusted:
-        fig.add_annotation(x=0, xref="paper", xanchor="left", y=1, yref="paper",
-                           yanchor="bottom", showarrow=False, align="left",
-                           font={"size": 12, "color": theme.TEXT_COLOUR},
-                           text="Areas differ by more than chance: "
-                                + curve["adjustment"][0])
+    if adjusted:  # said in the subtitle, where nothing else is drawn
+        fig.update_layout(title={
+            "text": f"{ind.title}: funnel plot",
+            "subtitle": {"text": f"All {kind_words}, {period} · areas differ by more than "
+                                 f"chance: {curve['adjustment'][0]}"}})
     for level, dash, name in (("998", "dot", f"99.8% limits{suffix}"),
                               ("95", "dash", f"95% limits{suffix}")):
         for side in ("upper", "lower"):

@@ -71,6 +71,16 @@ def _signal(value: Any, row: dict[str, Any]) -> str:
     return SIGNAL_SHORT.get(value, value) + rules
 
 
+def _agree(_value: Any, row: dict[str, Any]) -> str:
+    """Only where an SPC signal and the change on last year point different ways: why."""
+    if row.get("spc_signal") not in ("improvement", "concern"):
+        return "–"
+    if row.get("readings_agree"):
+        return "yes"
+    return ("no: SPC compares the latest run with the mean of the whole series, not with the "
+            "same period last year")
+
+
 COLUMNS: tuple[ax.Column, ...] = (
     ("title", "Indicator", None),
     ("npcc_objective", "NPCC 2030 objective", None),
@@ -83,7 +93,7 @@ COLUMNS: tuple[ax.Column, ...] = (
     ("quartile", "Quartile", _quartile),
     ("direction_short", "Change on the same period last year", lambda v, _r: v or "–"),
     ("spc_signal", "SPC signal against the whole series, latest period", _signal),
-    ("readings", "The two readings together", lambda v, _r: v or "–"),
+    ("readings", "Do the two readings agree?", _agree),
     ("assurance", "SPC assurance", lambda v, _r: v or "–"),
 )
 
