@@ -180,15 +180,20 @@ def query(
                "period_end", "breakdown", "numerator", "denominator", "value", "lower", "upper",
                "method", "suppressed", "target", "status", "display_value", "display_ci",
                "source", "synthetic", "note"]
-    rows = frame.select(columns).to_dicts()
-    _emit(rows, fmt, title=f"{registry.get(indicator).title}: {choice.name}")
+    from metrics.analysis.changes import change_on_last_year
+
+    ind = registry.get(indicator)
+    rows = [{**r, "change_on_last_year": change_on_last_year(full, ind).short}
+            for r, full in zip(frame.select(columns).to_dicts(), frame.to_dicts(), strict=True)]
+    _emit(rows, fmt, title=f"{ind.title}: {choice.name}")
 
 
 TABLE_COLUMNS = {
     # column in the rows → heading in the terminal table
     "period_label": "period", "breakdown": "group", "display_value": "value",
     "display_ci": "95% CI", "numerator": "numerator", "denominator": "denominator",
-    "target": "target", "status": "status", "method": "method", "source": "source",
+    "target": "target", "status": "status", "change_on_last_year": "on last year",
+    "method": "method", "source": "source",
     "id": "id", "theme": "theme", "type": "type", "unit": "unit", "polarity": "polarity",
 }
 

@@ -49,7 +49,18 @@ SIGNAL_STYLE: dict[str, tuple[str, str, int]] = {
     spc.NEUTRAL_SIGNAL: (NEUTRAL_SIGNAL_COLOUR, "triangle-up", 12),
 }
 RULES_LEGEND = ("Special-cause rules: " + "; ".join(
-    f"{analysis.RULE_SHORT[r]} = {analysis.RULE_TEXT[r]}" for r in spc.RULES) + ".")
+    f"{analysis.RULE_SHORT[r]} = {analysis.RULE_TEXT[r]}" for r in spc.RULES) + ". "
+    "Where several fire, the colour follows " + ", then ".join(
+        analysis.RULE_SHORT[r] for r in spc.PRECEDENCE) + " (Making Data Count).")
+
+
+def _chart_name(frame: pl.DataFrame, chart: str) -> str:
+    """The chart's name, and for Laney p′ why: the overdispersion factor σz."""
+    name = analysis.CHART_NAMES[chart]
+    if chart == analysis.LANEY and frame.height and frame["sigma_z"].drop_nulls().len():
+        sz = float(frame["sigma_z"].drop_nulls()[-1])
+        name += f": periods vary {sz:.1f}× more than sampling alone (σz), limits widened"
+    return name
 
 
 def _missing(value: Any) -> bool:
@@ -100,9 +111,9 @@ def _segment_runs(frame: pl.DataFrame) -> list[tuple[int, int, bool]]:
 
 def _add_limit_lines(fig: Draft, frame: pl.DataFrame, axis: list[str], ind: Indicator
                      ) -> None:
-    shape = "hvh" if frame["chart"][0] == analysis.P_CHART else "linear"
-    centre_name = "Centre line (p̄)" if frame["chart"][0] == analysis.P_CHART else \
-        "Centre line (mean)"
+    proportion = frame["chart"][0] in analysis.PROPORTION_CHARTS
+    shape = "hvh" if proportion else "linear"
+    centre_name = "Centre line (p̄)" if proportion else "Centre line (mean)"
     lines = (
         ("upper_limit", "lower_limit", "Process limits", LIMIT_COLOUR, "solid", 1.4),
         ("upper_two_sigma", "lower_two_sigma", "Two-sigma lines (2-of-3 rule)", SIGMA_COLOUR,
@@ -201,7 +212,7 @@ def _mark_baseline_and_rebases(fig: Draft, frame: pl.DataFrame) -> None:
             fig.add_annotation(x=idx[0] - 0.5, xanchor="left", y=1, yref="paper",
                                yanchor="top", showarrow=False,
                                font={"size": 12, "color": theme.SECONDARY_TEXT},
-                               text=f" baseline: {len(idx)} points")
+                               text=f" limits set by {len(idx)} points")
         if first > 0:
             fig.add_vline(x=first - 0.5, line={"color": theme.TEXT_COLOUR, "width": 2,
                                                "dash": "dash"})
@@ -221,7 +232,7 @@ def make_spc_figure(spc_rows: pl.DataFrame, ind: Indicator, *, area_name: str,
     fig = Draft()
     chart = spc_rows["chart"][0] if spc_rows.height else analysis.XMR
     _layout(fig, f"{ind.title}: statistical process control",
-            f"{area_name} · {analysis.CHART_NAMES[chart]}", SPC_HEIGHT,
+            f"{area_name} · {_chart_name(spc_rows, chart)}", SPC_HEIGHT,
             meta={"indicator": ind.id, "chart": chart})
     if spc_rows.height == 0 or spc_rows["value"].drop_nulls().len() < 2:
         return fig.empty("Too few figures for an SPC chart (at least two are needed)", size=15)
@@ -278,7 +289,9 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
                        curve: pl.DataFrame | None = None, kind_words: str = "areas"
                        ) -> Spec:
     """Funnel plot of :func:`metrics.analysis.compare_areas`: value against denominator, the
-    England & Wales line and its 95% (dashed) and 99.8% (dotted) limits."""
+    England & Wales line and its 95% (dashed) and 99.8% (dotted) limits — exact (PHE's
+    method), or widened for overdispersion where the areas differ by more than chance, and
+    then labelled so on the chart."""
     fig = Draft()
     period = compare["period_label"][0] if compare.height else ""
     _layout(fig, f"{ind.title}: funnel plot", f"All {kind_words}, {period}", FUNNEL_HEIGHT,
@@ -293,7 +306,16 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
     if curve.height == 0:  # no national figure to draw the limits around
         return fig.empty("No funnel plot: no England and Wales figure for this period", size=15)
     n = curve["denominator"].to_numpy()
-    for level, dash, name in (("998", "dot", "99.8% limits"), ("95", "dash", "95% limits")):
+    adjusted = ("adjustment" in curve.columns and curve.height
+                and bool(curve["adjustment"][0]))
+    suffix = " (adjusted)" if adjusted else ""
+    if adjusted:  # said in the subtitle, where nothing else is drawn
+        fig.update_layout(title={
+            "text": f"{ind.title}: funnel plot",
+            "subtitle": {"text": f"All {kind_words}, {period} · areas differ by more than "
+                                 f"chance: {curve['adjustment'][0]}"}})
+    for level, dash, name in (("998", "dot", f"99.8% limits{suffix}"),
+                              ("95", "dash", f"95% limits{suffix}")):
         for side in ("upper", "lower"):
             fig.add_scatter(x=n, y=curve[f"{side}_{level}"].to_numpy(), mode="lines",
                             name=name, legendgroup=name, showlegend=side == "upper",
@@ -376,7 +398,9 @@ def make_rank_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: str 
     period = compare["period_label"][0] if compare.height else ""
     height = max(360, 150 + RANK_ROW_PX * rows.height)
     _layout(fig, f"{ind.title}: rank with 95% rank intervals",
-            f"{rows.height} {kind_words}, {period}; rank 1 = {best}", height,
+            f"{rows.height} {kind_words}, {period}; rank 1 = {best}"
+            + (f"; {int(rows['rank_draws'][0]):,} bootstrap draws" if rows.height
+               and "rank_draws" in rows.columns and rows["rank_draws"][0] else ""), height,
             meta={"indicator": ind.id, "chart": "rank"})
     if analysis.funnel_kind(ind) is None:
         return fig.empty(f"Not ranked: {analysis.NOT_COMPARED.get(ind.type, '')}", size=15)

@@ -170,6 +170,17 @@ def rebase_dropdown(prefix: str, options: list[dict[str, str]], value: str) -> h
     ], className="cjs-field cjs-field-period")
 
 
+def fix_dropdown(prefix: str, options: list[dict[str, str]], value: str) -> html.Div:
+    """'Limits from': the whole series (MDC's default) or fixed on the first N periods."""
+    return html.Div([
+        html.Label("SPC limits from", htmlFor=f"{prefix}-fix", className="cjs-label"),
+        html.Span("The whole series, or fixed on the first N periods of each segment",
+                  id=f"{prefix}-fix-hint", className="cjs-hint"),
+        dcc.Dropdown(id=f"{prefix}-fix", options=options, value=value, clearable=False,
+                     searchable=False, maxHeight=360),
+    ], className="cjs-field cjs-field-period")
+
+
 def value_text(ind: Indicator) -> Callable[[Any, dict[str, Any]], str]:
     """Formatter for a value column (suppressed rows show [c])."""
     def fmt(value: Any, row: dict[str, Any]) -> str:

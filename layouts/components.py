@@ -23,6 +23,7 @@ from dash import dcc, html
 from cjsdash.core.periods import GRAIN_LABELS, GRAINS
 from cjsdash.core.safe_text import markup, neutralise
 from layouts import charts, theme
+from metrics.analysis import changes
 from metrics.registry import Indicator
 from metrics.views import (  # vintages: the pages call it cx.vintages
     NATIONAL,
@@ -48,7 +49,6 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 SYNTHETIC_TEXT = (f"Synthetic demo data: figures marked {theme.SYNTHETIC_MARK} are generated, "
                   "not real")
-TESTED_TYPES = ("proportion", "count", "rate")  # types with a significance test for change
 OGL = ("Contains public sector information licensed under the Open Government Licence v3.0.")
 
 
@@ -229,8 +229,8 @@ def change_text(row: dict[str, Any], ind: Indicator) -> str:
     else:
         amount = sign + format_value(abs(change), ind)
     arrow = "▲" if change > 0 else ("▼" if change < 0 else "▶")
-    if ind.type not in TESTED_TYPES:
-        test = "(no significance test)"
+    if not changes.tested(ind):  # no declared sampling model: the same words everywhere
+        test = "(not tested)"
     else:
         test = "(significant)" if row.get("change_significant") else "(not significant)"
     return f"{arrow} {amount} {test}"

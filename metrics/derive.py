@@ -61,7 +61,10 @@ def _status(frame: pl.DataFrame, indicators: dict[str, Indicator]) -> pl.DataFra
 
 
 def attach_previous_year(result: pl.DataFrame, indicators: dict[str, Indicator]) -> pl.DataFrame:
-    """The same period a year earlier, the change, and whether it is significant."""
+    """The same period a year earlier, the change, and whether it is significant: tested only
+    where the registry declares a sampling model (binomial: the two-proportion z-test;
+    Poisson: the exact conditional test with the two years' exposures, or the equal-exposure
+    test for counts); ``False`` and worded "not tested" elsewhere."""
     prev = result.select(
         "indicator", "area_code", "breakdown",
         pl.col("period_start").dt.offset_by("12mo").alias("period_start"),
@@ -72,16 +75,21 @@ def attach_previous_year(result: pl.DataFrame, indicators: dict[str, Indicator])
     out = result.join(prev, on=["indicator", "area_code", "breakdown", "period_start",
                                 "period_end"], how="left", maintain_order="left")
     out = out.with_columns((pl.col("value") - pl.col("previous_value")).alias("change"))
-    kinds = out["indicator"].replace_strict({k: v.type for k, v in indicators.items()},
-                                            return_dtype=pl.String).to_numpy()
+    models = out["indicator"].replace_strict(
+        {k: v.sampling_model for k, v in indicators.items()}, return_dtype=pl.String).to_numpy()
     x1 = out["numerator"].fill_null(np.nan).to_numpy().astype(float)
     n1 = out["denominator"].fill_null(np.nan).to_numpy().astype(float)
     x0 = out["_px"].fill_null(np.nan).to_numpy().astype(float)
     n0 = out["_pn"].fill_null(np.nan).to_numpy().astype(float)
     _, sig_p = st.two_proportion_test(x1, n1, x0, n0)
     _, sig_c = st.poisson_change_test(x1, x0)
-    significant = np.where(kinds == "proportion", sig_p,
-                           np.where(np.isin(kinds, ["count", "rate"]), sig_c, False))
+    exposed = np.isfinite(n1) & np.isfinite(n0) & (n1 > 0) & (n0 > 0) & (models == "poisson")
+    sig_r = np.zeros(out.height, dtype=bool)
+    if exposed.any():  # events per population: the exact conditional test with exposures
+        p_value = st.exact_poisson_ratio_test(x1[exposed], n1[exposed], x0[exposed], n0[exposed])
+        sig_r[exposed] = np.nan_to_num(p_value, nan=1.0) < 0.05
+    significant = np.where(models == "binomial", sig_p,
+                           np.where(models == "poisson", np.where(exposed, sig_r, sig_c), False))
     significant = np.where(np.isnan(x1) | np.isnan(x0), False, significant)
     return out.with_columns(
         pl.Series("change_significant", significant.astype(bool), dtype=pl.Boolean)

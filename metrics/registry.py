@@ -20,6 +20,7 @@ DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 IndicatorType = Literal["count", "proportion", "rate", "mean", "amount", "ratio"]
 Polarity = Literal["higher_is_better", "lower_is_better", "neutral"]
 CiMethod = Literal["wilson", "poisson", "byar_exact", "katz", "normal", "none"]
+SamplingModel = Literal["binomial", "poisson", "none"]
 Unit = Literal["percent", "count", "per_1000", "days", "pounds", "ratio", "hearings"]
 Frequency = Literal["month", "quarter", "fy"]
 Aggregation = Literal["sum", "last"]
@@ -76,6 +77,12 @@ class Indicator(_Strict):
     polarity: Polarity
     ci_method: CiMethod
     ci_note: str = ""
+    sampling_model: SamplingModel = "none"
+    """What chance variation the figure is read against, declared once: ``binomial`` (counted
+    cases out of counted cases), ``poisson`` (events, or events per population), or ``none``
+    (money, stock counts, complete administrative totals, means from totals, ratios). A change
+    on last year is tested (and may be called significant) only where it is not ``none``;
+    everything else says "not tested" on every page, pack and CLI output alike."""
     aggregation: Aggregation = "sum"
     frequency: Frequency = "quarter"
     decimals: int = Field(default=1, ge=0, le=4)

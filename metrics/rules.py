@@ -68,6 +68,24 @@ def measures_fit_type(reg: Registry) -> Iterator[Problem]:
             yield Problem("measures_fit_type", ind.id, f"a {ind.type} {want} population denominator")
 
 
+_MODELS = {"binomial": ({"proportion"}, {"wilson"}),
+           "poisson": ({"count", "rate"}, {"poisson", "byar_exact"})}
+
+
+@rule
+def sampling_model_fits(reg: Registry) -> Iterator[Problem]:
+    """A declared sampling model suits the type and agrees with the CI: one model per
+    indicator for its interval, its change on last year and its funnel."""
+    for ind in reg.indicators:
+        if ind.sampling_model == "none":
+            continue
+        types, cis = _MODELS[ind.sampling_model]
+        if ind.type not in types or ind.ci_method not in cis:
+            yield Problem("sampling_model_fits", ind.id,
+                          f"sampling model '{ind.sampling_model}' needs a {sorted(types)} "
+                          f"with a {sorted(cis)} CI, not a {ind.type} with '{ind.ci_method}'")
+
+
 @rule
 def ci_method_fits_type(reg: Registry) -> Iterator[Problem]:
     for ind in reg.indicators:

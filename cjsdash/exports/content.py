@@ -59,7 +59,8 @@ FIGURE_COLUMNS: tuple[str, ...] = (
     "pack", "section", "section_title", "indicator", "indicator_title", "area_code",
     "area_name", "grain", "period_label", "period_start", "period_end", "breakdown",
     "numerator", "denominator", "value", "lower", "upper", "level", "unit", "display_value",
-    "display_ci", "method", "target", "target_kind", "status", "msg_value", "national_value",
+    "display_ci", "method", "target", "target_kind", "status", "change_on_last_year",
+    "msg_value", "national_value",
     "national_display", "source", "vintage", "suppressed", "suppression_rule", "synthetic",
     "note", "commentary",
 )
@@ -409,7 +410,9 @@ def _rows(ind: Indicator, current: pl.DataFrame, national: pl.DataFrame | None, 
           pack: Pack, section: Section, area: AreaChoice, period: PeriodChoice,
           commentary: tuple[tuple[Placeholder, str], ...], msg: MsgInfo
           ) -> list[dict[str, Any]]:
-    """The tidy rows of one item: the area's figures for the period, with E&W beside them."""
+    """The tidy rows of one item: the area's figures for the period, with E&W beside them,
+    and the change on last year worded as every page words it."""
+    from metrics.analysis.changes import change_on_last_year
     national_by_key: dict[tuple, dict[str, Any]] = {}
     if national is not None and national.height:
         for r in national.iter_rows(named=True):
@@ -441,13 +444,14 @@ def _rows(ind: Indicator, current: pl.DataFrame, national: pl.DataFrame | None, 
             national_display="" if nat is None else format_value(
                 nat["value"], ind, suppressed=bool(nat["suppressed"])),
             synthetic=bool(r["synthetic"]) or bool(nat and nat["synthetic"]),
+            change_on_last_year=change_on_last_year(r, ind).short,
         )
         out.append(row)
     if not out:
         out.append({**base, "period_label": period.label, "breakdown": "",
                     "display_value": format_value(None, ind), "display_ci": "",
                     "status": "no data", "suppressed": False, "synthetic": False,
-                    "suppression_rule": "", "national_display": "",
+                    "suppression_rule": "", "national_display": "", "change_on_last_year": "",
                     "note": "no figures for this area and grain up to this period"})
     return out
 

@@ -46,7 +46,9 @@ DESCRIPTIONS: dict[str, str] = {
     "display_value": "the figure as the dashboard writes it",
     "display_ci": "the interval as the dashboard writes it", "method": "CI method",
     "target": "target for the period", "target_kind": "target, trajectory or stretch",
-    "status": "target status", "msg_value": "most similar group average (when loaded)",
+    "status": "target status", "change_on_last_year": "change on the same period last year, "
+    "significant or not where a sampling model is declared, else 'not tested'",
+    "msg_value": "most similar group average (when loaded)",
     "national_value": "England and Wales, same indicator and period",
     "national_display": "England and Wales as the dashboard writes it",
     "source": "source of the figure", "vintage": "vintage (release) of the source",

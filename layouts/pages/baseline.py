@@ -4,8 +4,9 @@
 "devon-and-cornwall", "E23000002"); a force is compared with forces, an LCJB with LCJBs. The
 indicators are grouped by the four themes and tagged with the NPCC 2030 objective; each row
 gives the latest figure with its CI, England & Wales, the MSG average, the position against
-both (tested by 95% CI overlap), the quartile among areas of its kind, the direction of travel
-over the last four periods (tested where a test exists), the SPC signal and assurance. A short
+both (tested by 95% CI overlap), the quartile among areas of its kind, the change on the same
+period last year (tested where the registry declares a sampling model), the SPC signal against
+the whole series and assurance, and the two readings worded together. A short
 generated summary states only what those tests support (:func:`metrics.analysis.
 summarise_baseline`).
 
@@ -73,6 +74,16 @@ def _signal(value: Any, row: dict[str, Any]) -> str:
     return SIGNAL_SHORT.get(value, value) + rules
 
 
+def _agree(_value: Any, row: dict[str, Any]) -> str:
+    """Only where an SPC signal and the change on last year point different ways: why."""
+    if row.get("spc_signal") not in ("improvement", "concern"):
+        return "–"
+    if row.get("readings_agree"):
+        return "yes"
+    return ("no: SPC compares the latest run with the mean of the whole series, not with the "
+            "same period last year")
+
+
 COLUMNS: tuple[ax.Column, ...] = (
     ("title", "Indicator", None),
     ("npcc_objective", "NPCC 2030 objective", None),
@@ -83,8 +94,9 @@ COLUMNS: tuple[ax.Column, ...] = (
     ("vs_national_short", "Against England and Wales", lambda v, _r: v or "–"),
     ("vs_msg_short", "Against the MSG", lambda v, _r: v or "–"),
     ("quartile", "Quartile", _quartile),
-    ("direction_short", "Direction over the last 4 periods", lambda v, _r: v or "–"),
-    ("spc_signal", "SPC signal, latest period", _signal),
+    ("direction_short", "Change on the same period last year", lambda v, _r: v or "–"),
+    ("spc_signal", "SPC signal against the whole series, latest period", _signal),
+    ("readings", "Do the two readings agree?", _agree),
     ("assurance", "SPC assurance", lambda v, _r: v or "–"),
 )
 
@@ -132,12 +144,18 @@ def _methods(kind_words: str) -> html.Details:
             html.Li(f"Quartile: among the {kind_words} with a figure for the same period, "
                     "by polarity (top quarter is best; highest for a neutral indicator). A "
                     "quartile is a rough position: see each indicator's rank interval."),
-            html.Li("Direction: the change from the first to the last of the latest four "
-                    "periods, tested with the two-proportion z-test (proportions) or the "
-                    "Poisson test (counts and rates); ‘not tested’ where no test applies."),
-            html.Li("SPC: the latest period's signal on an XmR or p-chart with the four "
-                    "Making Data Count rules, and the assurance against the target. Rolling "
-                    "12-month figures are not charted (their points overlap)."),
+            html.Li("Change on the same period last year: tested only where the registry "
+                    "declares a sampling model (the two-proportion z-test for counted "
+                    "proportions; the exact Poisson test for counts and rates); money, stock "
+                    "counts and complete administrative totals say ‘not tested’, here and on "
+                    "the overview, in packs and in the CLI alike."),
+            html.Li("SPC: the latest period's signal on an XmR, p or Laney p′ chart with the "
+                    "four Making Data Count rules, against limits from the whole series, and "
+                    "the assurance against the target. It answers a different question from "
+                    "the change on last year: a shift can be an improvement on the series' "
+                    "mean while the figure is lower than a year ago. The summary counts an "
+                    "indicator as improving (or of concern) only when both readings support "
+                    "it. Rolling 12-month figures are not charted (their points overlap)."),
             html.Li(f"MSG average: {analysis.WEIGHTED_LABEL}; the simple mean is on each "
                     "indicator's page."),
         ]),

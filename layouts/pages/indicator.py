@@ -45,14 +45,18 @@ SPC_TABLE: tuple[ax.Column, ...] = (
 SPC_CSV = ("indicator", "area_code", "period_label", "period_start", "period_end", "numerator",
            "denominator", "value", "suppressed", "chart", "centre", "lower_limit",
            "upper_limit", "lower_two_sigma", "upper_two_sigma", "trial", "segment", "baseline",
-           "rules", "signal", "target", "trajectory", "stretch")
+           "rules", "signal", "sigma_z", "target", "trajectory", "stretch")
 COMPARE_CSV = ("indicator", "area_code", "area_name", "period_label", "period_start",
                "period_end", "numerator", "denominator", "value", "lower", "upper", "method",
-               "suppressed", "national_value", "funnel_kind", "funnel_position", "rank",
-               "rank_lower", "rank_upper", "ranked", "source", "vintage", "synthetic", "note")
+               "suppressed", "national_value", "funnel_kind", "funnel_position",
+               "funnel_position_unadjusted", "funnel_adjustment", "rank", "rank_lower",
+               "rank_upper", "ranked", "rank_draws", "source", "vintage", "synthetic", "note")
 MSG_CSV = ("role", "area_code", "area_name", "numerator", "denominator", "value",
            "display_value", "display_ci")
 RANK_DRAWS = 2000
+WHOLE_SERIES = "whole"
+FIX_CHOICES = [{"label": "Whole series (Making Data Count's default)", "value": WHOLE_SERIES},
+               *({"label": f"Fix at period {n}", "value": str(n)} for n in (12, 16, 20, 24))]
 RANK_SEED = 0
 
 
@@ -132,7 +136,8 @@ def pick_rebase(rebase: str | None, area_rows: pl.DataFrame) -> str:
 
 
 def _controls(ind: Indicator, areas: list[views.AreaChoice], area: str, grain: str,
-              by: str | None, rebase_options: list[dict[str, str]], rebase: str) -> html.Div:
+              by: str | None, rebase_options: list[dict[str, str]], rebase: str,
+              fix: int | None = None) -> html.Div:
     controls: list[Any] = [cx.area_dropdown(PREFIX, areas, area), cx.grain_radio(PREFIX, grain)]
     if "ethnicity" in ind.breakdowns:
         controls.append(html.Fieldset([
@@ -145,6 +150,8 @@ def _controls(ind: Indicator, areas: list[views.AreaChoice], area: str, grain: s
     else:
         controls.append(dcc.Input(id=f"{PREFIX}-by", type="hidden", value=""))
     controls.append(ax.rebase_dropdown(PREFIX, rebase_options, rebase))
+    controls.append(ax.fix_dropdown(PREFIX, FIX_CHOICES, WHOLE_SERIES if fix is None
+                                    else str(fix)))
     return html.Div(controls, className="cjs-controls", role="group",
                     **{"aria-label": "Choose what to show"})
 
@@ -159,10 +166,11 @@ def figures(ind: Indicator, area: str, grain: str, by: str | None) -> pl.DataFra
 # --- SPC ------------------------------------------------------------------------------------------
 
 def spc_rows(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str, area_rows: pl.DataFrame,
-             rebase: str) -> pl.DataFrame:
-    """The SPC frame for the area's headline series, with trajectory and stretch targets."""
+             rebase: str, fix_after: int | None = None) -> pl.DataFrame:
+    """The SPC frame for the area's headline series, with trajectory and stretch targets;
+    limits from the whole series (MDC's default) unless fixed at ``fix_after`` periods."""
     marks = [] if rebase == NO_REBASE else [rebase]
-    frame = analysis.spc_frame(area_rows, ind, rebase_at=marks)
+    frame = analysis.spc_frame(area_rows, ind, rebase_at=marks, fix_after=fix_after)
     return analysis.trajectory_targets(con, ind, area, frame).with_columns(
         pl.lit(ind.id).alias("indicator"))
 
@@ -179,7 +187,8 @@ def _rag(frame: pl.DataFrame, ind: Indicator) -> analysis.Reading:
 
 
 def _spc_section(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str, name: str,
-                 area_rows: pl.DataFrame, grain: str, rebase: str, by: str | None) -> list[Any]:
+                 area_rows: pl.DataFrame, grain: str, rebase: str, by: str | None,
+                 fix_after: int | None = None) -> list[Any]:
     heading = html.H2("Is it really changing? Statistical process control",
                       id=f"{PREFIX}-spc-heading")
     if grain == "r12":
@@ -187,15 +196,17 @@ def _spc_section(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str, name
             "SPC is not drawn for rolling 12-month totals: each point shares 11 months with "
             "the one before, so runs and trends would appear by construction. Choose month, "
             "quarter or financial year.", id=f"{PREFIX}-spc-note")]
-    frame = spc_rows(con, ind, area, area_rows, rebase)
-    chart = frame["chart"][0] if frame.height else analysis.XMR
+    frame = spc_rows(con, ind, area, area_rows, rebase, fix_after)
     target = analysis.latest_target(frame)
     assurance = analysis.assurance_for(
         frame, ind, target if target is not None else analysis.latest_target(frame,
                                                                              "trajectory"))
     rag = _rag(frame, ind)
-    note = (analysis.CHART_NOTES[chart] + " The baseline is the first 12 points (shaded); "
-            "with fewer, the limits are trial limits. "
+    note = (analysis.chart_note(frame)
+            + (" Every point sets the limits (shaded; Making Data Count's default)"
+               if fix_after is None else
+               f" The limits are fixed on the first {fix_after} periods (shaded)")
+            + "; with fewer than 12 points, they are trial limits. "
             + ("Rebased from the period you marked. " if rebase != NO_REBASE else "")
             + ("SPC is for all people, not by group. " if by else ""))
     settings = get_settings()
@@ -266,9 +277,12 @@ def _funnel_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
     where = (f"{name}: {_position_words(mine['funnel_position'][0])}."
              if mine.height and analysis.funnel_kind(ind) else "")
     if analysis.overdispersed(frame):
-        where += (" Many areas lie outside the 99.8% limits: areas differ by more than "
-                  "chance (overdispersion), so these limits are too narrow to single out any "
-                  "one area; read the positions with care.")
+        where += (" The areas differ by more than chance alone (overdispersion), so the "
+                  "funnel shows " + frame["funnel_adjustment"][0] + "; positions are read "
+                  "against those limits. Against the unadjusted limits, "
+                  f"{frame['funnel_position_unadjusted'].str.contains('99.8').sum()} of "
+                  f"{frame.filter(pl.col('value').is_not_null()).height} areas would lie "
+                  "outside 99.8%.")
     table = ax.table_block(f"{PREFIX}-funnel-figures", frame, [
         ("area_name", "Area", None), ("numerator", "Numerator", ax.count_text),
         ("denominator", "Denominator", ax.count_text), ("value", "Value", ax.value_text(ind)),
@@ -282,14 +296,22 @@ def _funnel_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
         ax.chart_block(
             f"{PREFIX}-funnel-chart", ac.make_funnel_figure(frame, ind, area,
                                                             kind_words=kind_words),
-            _compare_caption(ind, frame, "Funnel limits: exact binomial (proportions) or "
-                             "Poisson (rates) 95% and 99.8% limits around the England and "
-                             "Wales value (Spiegelhalter 2005); an area outside 99.8% is "
-                             "special-cause variation."),
+            _compare_caption(ind, frame, "Funnel limits: 95% and 99.8% limits around the "
+                             "England and Wales value where an area's own confidence interval "
+                             "(Wilson for proportions, exact Poisson for rates) just excludes "
+                             "it, as PHE's indicator methods draw them; widened for "
+                             "overdispersion where the areas differ by more than chance "
+                             "(Spiegelhalter 2005). An area outside 99.8% is special-cause "
+                             "variation."),
             description=f"Funnel plot of {ind.title} for all {kind_words}. {where}"),
         ax.figures_details(f"{PREFIX}-funnel", "Show the funnel plot figures (table and CSV)",
                            table),
     ]
+
+
+def _draws_used(frame: pl.DataFrame) -> int:
+    used = frame["rank_draws"].drop_nulls() if frame.height else frame
+    return int(used.max()) if len(used) and used.max() else RANK_DRAWS
 
 
 def _rank_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
@@ -312,7 +334,9 @@ def _rank_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
             f"{PREFIX}-rank-chart", ac.make_rank_figure(frame, ind, area,
                                                         kind_words=kind_words),
             _compare_caption(ind, frame, f"Rank intervals: parametric bootstrap of the counts "
-                             f"({RANK_DRAWS:,} draws, seed {RANK_SEED}); median rank and 2.5th "
+                             f"({_draws_used(frame):,} draws, seed {RANK_SEED}: enough that "
+                             "each rank end's Monte Carlo error is under half a rank); "
+                             "median rank and 2.5th "
                              "to 97.5th percentiles. Overlapping intervals mean the order is "
                              "uncertain."),
             description=f"Ranking of {ind.title} for {kind_words} with 95% rank intervals. "
@@ -416,8 +440,18 @@ def render(ind: Indicator, area: str, grain: str, by: str | None
     return content, tail
 
 
-def render_spc(ind: Indicator, area: str, grain: str, by: str | None, rebase: str | None
-               ) -> tuple[list[Any], list[dict[str, str]], str]:
+def pick_fix(fix: str | int | None) -> int | None:
+    """The 'fix the limits at period N' choice: a whole number of periods >= 2, else None
+    (the whole series)."""
+    try:
+        n = int(fix) if fix not in (None, "", WHOLE_SERIES) else None
+    except (TypeError, ValueError):
+        return None
+    return n if n is not None and n >= 2 else None
+
+
+def render_spc(ind: Indicator, area: str, grain: str, by: str | None, rebase: str | None,
+               fix: str | int | None = None) -> tuple[list[Any], list[dict[str, str]], str]:
     """(the SPC section, rebase options, rebase value) — a callback of its own."""
     ctx = get_context()
     con = ctx.reader()
@@ -425,13 +459,13 @@ def render_spc(ind: Indicator, area: str, grain: str, by: str | None, rebase: st
     area_rows = analysis.area_series(con, ctx.registry, ind.id, choice.code, grain)
     rebase_value = pick_rebase(rebase, area_rows)
     section = _spc_section(con, ind, choice.code, cx.area_label(choice), area_rows, grain,
-                           rebase_value, by)
+                           rebase_value, by, pick_fix(fix))
     return section, _rebase_options(area_rows), rebase_value
 
 
 def layout(indicator_id: str | None = None, area: str | None = None,
            grain: str | None = None, by: str | None = None, rebase: str | None = None,
-           **_other: Any) -> html.Div:
+           fix: str | None = None, **_other: Any) -> html.Div:
     ctx = get_context()
     try:
         ind = ctx.registry.get(indicator_id or "")
@@ -442,7 +476,7 @@ def layout(indicator_id: str | None = None, area: str | None = None,
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
     content, tail = render(ind, area_code, grain, by)
-    spc_section, options, rebase_value = render_spc(ind, area_code, grain, by, rebase)
+    spc_section, options, rebase_value = render_spc(ind, area_code, grain, by, rebase, fix)
     return html.Div([
         dcc.Location(id=f"{PREFIX}-url", refresh=False),
         dcc.Store(id=f"{PREFIX}-id", data=ind.id),
@@ -456,7 +490,7 @@ def layout(indicator_id: str | None = None, area: str | None = None,
         ], className="cjs-back"),
         html.H1(ind.title),
         html.P(ind.description, className="cjs-lead"),
-        _controls(ind, areas, area_code, grain, by, options, rebase_value),
+        _controls(ind, areas, area_code, grain, by, options, rebase_value, pick_fix(fix)),
         dcc.Loading(html.Div(content, id=f"{PREFIX}-content"), delay_show=400, type="dot"),
         dcc.Loading(html.Section(spc_section, id=f"{PREFIX}-spc",
                                  **{"aria-labelledby": f"{PREFIX}-spc-heading"}),
@@ -470,10 +504,12 @@ def layout(indicator_id: str | None = None, area: str | None = None,
     ], className="cjs-page cjs-indicator")
 
 
-def _search(area: str, grain: str, by: str | None, rebase: str) -> str:
+def _search(area: str, grain: str, by: str | None, rebase: str, fix: int | None = None
+            ) -> str:
     return cx.query_string(area=None if area == views.NATIONAL else area,
                            grain=None if grain == "quarter" else grain, by=by,
-                           rebase=None if rebase == NO_REBASE else rebase)
+                           rebase=None if rebase == NO_REBASE else rebase,
+                           fix=None if fix is None else str(fix))
 
 
 def _indicator(indicator_id: str | None) -> Indicator:
@@ -514,18 +550,20 @@ def update(area: str, grain: str, by: str | None, indicator_id: str) -> tuple[An
     Input(f"{PREFIX}-grain", "value"),
     Input(f"{PREFIX}-by", "value"),
     Input(f"{PREFIX}-rebase", "value"),
+    Input(f"{PREFIX}-fix", "value"),
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
 @checked
-def update_spc(area: str, grain: str, by: str | None, rebase: str | None, indicator_id: str
-               ) -> tuple[Any, ...]:
+def update_spc(area: str, grain: str, by: str | None, rebase: str | None, fix: str | None,
+               indicator_id: str) -> tuple[Any, ...]:
     """Controls → SPC and the URL. ``rebase`` is input and output (no loop in Dash)."""
     ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
-    section, options, rebase_value = render_spc(ind, area, grain, by, rebase)
-    return section, _search(area, grain, by, rebase_value), options, rebase_value
+    section, options, rebase_value = render_spc(ind, area, grain, by, rebase, fix)
+    return (section, _search(area, grain, by, rebase_value, pick_fix(fix)), options,
+            rebase_value)
 
 
 @callback(
@@ -569,11 +607,12 @@ def download(n_clicks: int, area: str, grain: str, by: str | None, indicator_id:
     State(f"{PREFIX}-area", "value"),
     State(f"{PREFIX}-grain", "value"),
     State(f"{PREFIX}-rebase", "value"),
+    State(f"{PREFIX}-fix", "value"),
     State(f"{PREFIX}-id", "data"),
     prevent_initial_call=True,
 )
 @checked
-def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None,
+def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None, fix: str | None,
                  indicator_id: str) -> dict:
     if not n_clicks:
         raise PreventUpdate
@@ -581,7 +620,8 @@ def download_spc(n_clicks: int, area: str, grain: str, rebase: str | None,
     ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     area_rows = analysis.area_series(ctx.reader(), ctx.registry, ind.id, area, grain)
-    frame = spc_rows(ctx.reader(), ind, area, area_rows, pick_rebase(rebase, area_rows))
+    frame = spc_rows(ctx.reader(), ind, area, area_rows, pick_rebase(rebase, area_rows),
+                     pick_fix(fix))
     return {"content": ax.frame_csv(frame, SPC_CSV), "type": "text/csv",
             "filename": f"{ind.id}_{area}_{grain}_spc.csv"}
 
@@ -645,16 +685,18 @@ def download_msg(n_clicks: int, area: str, grain: str, indicator_id: str) -> dic
 
 clientside_callback(
     cx.url_to_controls_js({"area": views.NATIONAL, "grain": "quarter", "by": "",
-                           "rebase": NO_REBASE}),
+                           "rebase": NO_REBASE, "fix": WHOLE_SERIES}),
     Output(f"{PREFIX}-area", "value", allow_duplicate=True),
     Output(f"{PREFIX}-grain", "value", allow_duplicate=True),
     Output(f"{PREFIX}-by", "value", allow_duplicate=True),
     Output(f"{PREFIX}-rebase", "value", allow_duplicate=True),
+    Output(f"{PREFIX}-fix", "value", allow_duplicate=True),
     Input(f"{PREFIX}-url", "search"),
     State(f"{PREFIX}-area", "value"),
     State(f"{PREFIX}-grain", "value"),
     State(f"{PREFIX}-by", "value"),
     State(f"{PREFIX}-rebase", "value"),
+    State(f"{PREFIX}-fix", "value"),
     prevent_initial_call=True,
 )
 

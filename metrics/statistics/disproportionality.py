@@ -33,7 +33,8 @@ STATUS_EXCLUDED = "excluded: under 1% of population"
 STATUS_NOT_ESTIMABLE = "not estimable"
 
 METHOD_KATZ_BINOMIAL = "katz (binomial denominators)"
-METHOD_KATZ_POISSON = "katz (count exceeds its denominator: poisson variance)"
+METHOD_KATZ_POISSON = ("katz (poisson variance: a population denominator, or a count "
+                       "exceeding its denominator)")
 METHOD_EXACT = "exact conditional test"
 METHOD_NONE = "none"
 
@@ -88,11 +89,12 @@ def relative_rate_index(
 
     ``stage_counts[stage]`` holds one count per group (in ``groups`` order); ``stages[0]``
     is the population. Stage rate = stage count / previous stage count (the first stage over
-    the population); ``RRI = rate_group / rate_reference``. 95% CI by Katz on the log scale
-    with binomial denominators, ``Var(ln RR) = 1/a − 1/n1 + 1/c − 1/n2`` (a, c the group and
-    reference stage counts, n1, n2 their previous-stage counts); where a count exceeds its
-    denominator (a stage that is not a subset of the one before) the ``1/n`` terms are
-    dropped. Significant when the CI excludes 1. ``p_exact`` is the exact conditional test
+    the population); ``RRI = rate_group / rate_reference``. 95% CI by Katz on the log scale:
+    the first stage, over the population, with Poisson variance ``Var(ln RR) = 1/a + 1/c``
+    (the disparity ratio's, so the same ratio has the same interval everywhere); later stages
+    with binomial denominators, ``1/a − 1/n1 + 1/c − 1/n2`` (a, c the group and reference
+    stage counts, n1, n2 their previous-stage counts), the ``1/n`` terms dropped where a count
+    exceeds its denominator (a stage that is not a subset of the one before). Significant when the CI excludes 1. ``p_exact`` is the exact conditional test
     (binomial on ``a/(a + c)``, ``p0 = n1/(n1 + n2)``) for every cell; it decides
     significance only where a zero count makes the ratio not estimable.
 
@@ -140,7 +142,11 @@ def relative_rate_index_batch(
         share = pop / np.nansum(np.where(pop > 0, pop, 0.0), axis=-1, keepdims=True)
     a, n1 = num, den
     c, n2 = num[..., [ref]], den[..., [ref]]
-    binomial = (a <= n1) & (c <= n2)
+    # The first stage's denominator is the population: Poisson variance (1/a + 1/c), the same
+    # interval as the disparity ratio of the same counts (one ratio, one interval).
+    first = np.zeros(a.shape, dtype=np.bool_)
+    first[:, 0, :] = True
+    binomial = (a <= n1) & (c <= n2) & ~first
     rr_b, lo_b, hi_b, _, est_b = rate_ratio(a, n1, c, n2, z=z, population_denominators=False)
     rr_p, lo_p, hi_p, _, est_p = rate_ratio(a, n1, c, n2, z=z, population_denominators=True)
     rri, lower, upper = (

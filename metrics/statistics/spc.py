@@ -1,10 +1,14 @@
 """Statistical process control (METHODS.md, "Trends against targets: SPC"), after NHS England's
-"Making Data Count" (MDC) and the NHS-R ``NHSRplotthedots`` package.
+"Making Data Count" (MDC) as the NHS-R ``NHSRplotthedots`` package implements it
+(``ptd_spc_standard`` and ``ptd_calculate_point_type``; its published test cases are ported in
+``tests/unit/test_spc_nhsr.py``), with Laney's p′ chart for overdispersed proportions.
 
-XmR and p-chart limits, the four MDC special-cause rules, improvement / concern
-classification by polarity, and assurance against a target. Pure and vectorised: arrays in,
-arrays out. NaN (or infinite) points are skipped: they take no part in means, moving ranges
-or runs, and never signal. Bad settings raise ``ValueError``; data never does.
+XmR, p and p′ limits, the four MDC special-cause rules with MDC's precedence, improvement /
+concern classification by polarity, and assurance against a target. Pure and vectorised:
+arrays in, arrays out. A NaN (or infinite) point is a missing or suppressed period: it takes
+no part in means, no moving range is taken across it and no run or window is continued over
+it, and it never signals. Bad settings raise ``ValueError``; data never does. Differences from
+the package are recorded in docs/decisions/0007-spc-funnels-and-changes.md.
 """
 
 from __future__ import annotations
@@ -24,13 +28,23 @@ StrArray = npt.NDArray[np.str_]
 
 XMR_SCALE = 2.66
 """MDC process-limit constant: limits are ``mean ± 2.66 × mean moving range`` (3 / 1.128)."""
-DEFAULT_BASELINE = 12
+SCREEN_SCALE = 3.267
+"""Moving ranges of ``3.267 × mean moving range`` or more are screened out (NHSRplotthedots'
+``screen_outliers``, on by default) and the mean moving range taken again without them."""
+D2 = 1.128
+"""Unbiasing constant for a moving range of two points (``σ̂ = mean moving range / 1.128``)."""
+MIN_POINTS = 12
+"""Segments with fewer points with a figure have trial limits (MDC; NHSRplotthedots warns)."""
 RUN_LENGTH = 7
+"""Shift: NHSRplotthedots' ``ptd_seven_point_one_side_mean`` (MDC: 7 points)."""
 TREND_LENGTH = 7
+"""Trend: NHSRplotthedots' ``ptd_seven_point_trend`` (7 points, 6 rises or falls in a row)."""
 
 OUTSIDE, SHIFT, TREND, TWO_OF_THREE = "outside", "shift", "trend", "two_of_three"
 RULES = (OUTSIDE, SHIFT, TREND, TWO_OF_THREE)
-_SIDE_RULES = frozenset({OUTSIDE, SHIFT, TWO_OF_THREE})
+PRECEDENCE = (OUTSIDE, TREND, TWO_OF_THREE, SHIFT)
+"""The rule whose direction colours a point when several fire (``ptd_special_cause_type``):
+outside the limits, then a trend (by its direction), then 2 of 3, then a shift (by side)."""
 
 IMPROVEMENT, CONCERN, NEUTRAL_SIGNAL, COMMON = "improvement", "concern", "neutral", "common"
 
@@ -44,10 +58,11 @@ NOT_ASSESSED = "not assessed"
 @dataclass(frozen=True)
 class SpcLimits:
     """Per-point SPC lines. ``sigma`` is one process sigma (``2.66/3 × mean moving range`` for
-    XmR, ``sqrt(p̄(1−p̄)/n_i)`` for a p-chart); the one- and two-sigma bands are
-    ``centre ± sigma`` and ``centre ± 2·sigma`` (two-sigma is "two-thirds of the way to a
-    limit"). ``trial`` marks points whose segment had fewer than ``baseline`` points (trial
-    limits); ``segment`` numbers the rebased segments from 0."""
+    XmR, ``sqrt(p̄(1−p̄)/n_i)`` for a p-chart, that times ``σ_z`` for Laney's p′); the one- and
+    two-sigma bands are ``centre ± sigma`` and ``centre ± 2·sigma`` (two-sigma is "two-thirds
+    of the way to a limit"). ``trial`` marks points whose segment has fewer than
+    :data:`MIN_POINTS` points with a figure (trial limits); ``segment`` numbers the rebased
+    segments from 0. ``sigma_z`` is Laney's between-period factor per point (1 for XmR and p)."""
 
     centre: FloatArray
     lower: FloatArray
@@ -59,11 +74,15 @@ class SpcLimits:
     upper_two_sigma: FloatArray
     trial: BoolArray
     segment: IntArray
+    sigma_z: FloatArray | None = None
 
 
-def _segments(length: int, baseline: int, rebase_at: Sequence[int]) -> list[tuple[int, int]]:
-    if isinstance(baseline, bool) or not isinstance(baseline, (int, np.integer)) or baseline < 2:
-        raise ValueError(f"baseline must be a whole number >= 2, got {baseline!r}")
+def _segments(length: int, fix_after: int | None, rebase_at: Sequence[int]
+              ) -> list[tuple[int, int]]:
+    if fix_after is not None and (isinstance(fix_after, bool)
+                                  or not isinstance(fix_after, (int, np.integer))
+                                  or fix_after < 2):
+        raise ValueError(f"fix_after must be None or a whole number >= 2, got {fix_after!r}")
     cuts = sorted({int(i) for i in rebase_at})
     if any(i <= 0 or i >= length for i in cuts):
         raise ValueError(f"rebase_at indices must lie in 1..{length - 1}, got {list(rebase_at)!r}")
@@ -71,105 +90,198 @@ def _segments(length: int, baseline: int, rebase_at: Sequence[int]) -> list[tupl
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def _build(
-    centre: FloatArray, sigma: FloatArray, trial: BoolArray, segment: IntArray, clip: bool
-) -> SpcLimits:
+def _fixed(values: FloatArray, fix_after: int | None) -> FloatArray:
+    """The segment's values that set its limits: its first ``fix_after`` periods (rows, gaps
+    included, as ``fix_after_n_points``), or all of them."""
+    return values if fix_after is None else values[:fix_after]
+
+
+def mean_moving_range(values: npt.ArrayLike, *, screen: bool = True) -> float:
+    """Mean of ``|y_i − y_{i−1}|`` over consecutive periods that both have a figure (a range is
+    never taken across a missing or suppressed period). With ``screen`` (NHSRplotthedots'
+    default) ranges of ``3.267 ×`` the mean or more are dropped and the mean taken again.
+    NaN when there is no moving range."""
+    y = np.asarray(values, dtype=np.float64).ravel()
+    mr = np.abs(np.diff(y))
+    mr = mr[np.isfinite(mr)]
+    if mr.size == 0:
+        return float("nan")
+    amr = float(mr.mean())
+    if screen:
+        kept = mr[mr < SCREEN_SCALE * amr]
+        amr = float(kept.mean()) if kept.size else float("nan")
+    return amr
+
+
+def _build(centre: FloatArray, sigma: FloatArray, trial: BoolArray, segment: IntArray,
+           clip: bool, sigma_z: FloatArray | None = None) -> SpcLimits:
     lo, hi = (0.0, 1.0) if clip else (-np.inf, np.inf)
 
     def band(k: float) -> tuple[FloatArray, FloatArray]:
         return np.clip(centre - k * sigma, lo, hi), np.clip(centre + k * sigma, lo, hi)
 
     (l3, u3), (l1, u1), (l2, u2) = band(3.0), band(1.0), band(2.0)
-    return SpcLimits(centre, l3, u3, sigma, l1, u1, l2, u2, trial, segment)
+    return SpcLimits(centre, l3, u3, sigma, l1, u1, l2, u2, trial, segment, sigma_z)
 
 
 def xmr_limits(
-    values: npt.ArrayLike, *, baseline: int = DEFAULT_BASELINE, rebase_at: Sequence[int] = ()
+    values: npt.ArrayLike, *, fix_after: int | None = None, rebase_at: Sequence[int] = (),
+    screen_outliers: bool = True,
 ) -> SpcLimits:
-    """XmR (individuals) chart limits (METHODS.md; MDC).
+    """XmR (individuals) chart limits, as ``ptd_spc_standard`` computes them.
 
     Each segment (split only at the user-marked ``rebase_at`` indices, never automatically)
-    takes its centre from the mean of its first ``baseline`` non-NaN points and its spread
-    from the mean moving range ``|y_i − y_{i−1}|`` of consecutive non-NaN baseline points
-    (never across a rebase); limits are ``mean ± 2.66 × mean moving range`` and hold for the
-    whole segment. A segment with fewer than ``baseline`` non-NaN points gets trial limits
-    from all of them (``trial=True``). Fewer than two points: NaN limits.
+    takes its centre from the mean of its points with a figure and its spread from the
+    :func:`mean_moving_range` (screened, never across a gap or a rebase); limits are
+    ``mean ± 2.66 × mean moving range``. By default (MDC's) every point of the segment sets
+    its limits; ``fix_after=N`` fixes them on the segment's first N periods. A segment with
+    fewer than :data:`MIN_POINTS` points with a figure has trial limits (``trial=True``).
+    Fewer than two consecutive points: NaN limits.
     """
     y = np.asarray(values, dtype=np.float64).ravel()
-    segs = _segments(y.size, baseline, rebase_at)
+    y = np.where(np.isfinite(y), y, np.nan)
+    segs = _segments(y.size, fix_after, rebase_at)
     centre, sigma = np.full(y.size, np.nan), np.full(y.size, np.nan)
     trial, segment = np.zeros(y.size, dtype=np.bool_), np.zeros(y.size, dtype=np.int64)
     for k, (s, e) in enumerate(segs):
-        v = y[s:e][np.isfinite(y[s:e])]
-        trial[s:e] = v.size < baseline
-        base = v[:baseline]
+        seg = y[s:e]
+        trial[s:e] = np.isfinite(seg).sum() < MIN_POINTS
         segment[s:e] = k
-        if base.size:
-            centre[s:e] = base.mean()
-        if base.size >= 2:
-            sigma[s:e] = XMR_SCALE / 3.0 * np.abs(np.diff(base)).mean()
+        base = _fixed(seg, fix_after)
+        if np.isfinite(base).any():
+            centre[s:e] = np.nanmean(base)
+        sigma[s:e] = XMR_SCALE / 3.0 * mean_moving_range(base, screen=screen_outliers)
     return _build(centre, sigma, trial, segment, clip=False)
 
 
+def _proportions(x: npt.ArrayLike, n: npt.ArrayLike
+                 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    xa, na = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64))
+    xa, na = xa.ravel(), na.ravel()
+    valid = np.isfinite(xa) & np.isfinite(na) & (na > 0) & (xa >= 0) & (xa <= na)
+    return xa, na, valid
+
+
+def _p_bar(xa: FloatArray, na: FloatArray, valid: npt.NDArray[np.bool_], s: int, e: int,
+           fix_after: int | None) -> float:
+    stop = e if fix_after is None else min(e, s + fix_after)
+    use = valid[s:stop]
+    return float(xa[s:stop][use].sum() / na[s:stop][use].sum()) if use.any() else np.nan
+
+
 def p_chart_limits(
-    x: npt.ArrayLike,
-    n: npt.ArrayLike,
-    *,
-    baseline: int = DEFAULT_BASELINE,
+    x: npt.ArrayLike, n: npt.ArrayLike, *, fix_after: int | None = None,
     rebase_at: Sequence[int] = (),
 ) -> SpcLimits:
     """p-chart limits for proportions ``x_i / n_i`` with varying denominators (METHODS.md).
 
-    Per segment ``p̄ = Σx / Σn`` over its first ``baseline`` valid points (``n > 0``,
-    ``0 <= x <= n``; fewer: all valid points, ``trial=True``); limits
-    ``p̄ ± 3·sqrt(p̄(1−p̄)/n_i)`` clipped to [0, 1], NaN where ``n_i`` is invalid. Segments
-    and rebasing as :func:`xmr_limits`. Pass ``x / n`` as the values to :func:`special_causes`.
+    Per segment ``p̄ = Σx / Σn`` over its valid points (``n > 0``, ``0 <= x <= n``; the first
+    ``fix_after`` periods when given); limits ``p̄ ± 3·sqrt(p̄(1−p̄)/n_i)`` clipped to [0, 1],
+    NaN where ``n_i`` is invalid. Segments, rebasing and trial limits as :func:`xmr_limits`.
+    Pass ``x / n`` as the values to :func:`special_causes`.
     """
-    xa, na = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64))
-    xa, na = xa.ravel(), na.ravel()
-    segs = _segments(xa.size, baseline, rebase_at)
-    valid = np.isfinite(xa) & np.isfinite(na) & (na > 0) & (xa >= 0) & (xa <= na)
+    xa, na, valid = _proportions(x, n)
+    segs = _segments(xa.size, fix_after, rebase_at)
     centre = np.full(xa.size, np.nan)
     trial, segment = np.zeros(xa.size, dtype=np.bool_), np.zeros(xa.size, dtype=np.int64)
     for k, (s, e) in enumerate(segs):
-        idx = np.flatnonzero(valid[s:e]) + s
-        trial[s:e] = idx.size < baseline
+        trial[s:e] = valid[s:e].sum() < MIN_POINTS
         segment[s:e] = k
-        if idx.size:
-            base = idx[:baseline]
-            centre[s:e] = xa[base].sum() / na[base].sum()
+        centre[s:e] = _p_bar(xa, na, valid, s, e, fix_after)
+    has_n = np.isfinite(na) & (na > 0)  # the limits need only n (drawn where x is invalid)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sigma = np.where(na > 0, np.sqrt(centre * (1.0 - centre) / np.where(na > 0, na, 1)), np.nan)
-    return _build(centre, sigma, trial, segment, clip=True)
+        sigma = np.where(has_n, np.sqrt(centre * (1.0 - centre) / np.where(has_n, na, 1)), np.nan)
+    return _build(centre, sigma, trial, segment, clip=True, sigma_z=np.ones(xa.size))
 
 
-def _mark_runs(key: IntArray, seg: IntArray, min_len: int) -> BoolArray:
-    """Elements in runs (same non-zero ``key``, same ``seg``) at least ``min_len`` long."""
-    if key.size == 0:
-        return np.zeros(0, dtype=np.bool_)
-    starts = np.r_[True, (key[1:] != key[:-1]) | (seg[1:] != seg[:-1])]
-    run_id = np.cumsum(starts) - 1
-    return (key != 0) & (np.bincount(run_id)[run_id] >= min_len)
+def laney_limits(
+    x: npt.ArrayLike, n: npt.ArrayLike, *, fix_after: int | None = None,
+    rebase_at: Sequence[int] = (), screen_outliers: bool = True,
+) -> SpcLimits:
+    """Laney's p′ chart (Laney 2002, "Improved control charts for attributes", Quality
+    Engineering 14:531–537): a p-chart whose binomial sigma is scaled by ``σ_z``, the
+    between-period variation of the z-scores ``z_i = (p_i − p̄)/σ_pi``, estimated as an XmR
+    chart does (``σ_z = mean moving range of z / 1.128``, screened as :func:`xmr_limits`, never
+    across a gap or rebase). Limits ``p̄ ± 3·σ_pi·σ_z`` clipped to [0, 1]. With very large
+    denominators the binomial sigma is tiny and ordinary period-to-period variation lies far
+    outside a p-chart's limits; ``σ_z`` puts it back. Per segment, like :func:`p_chart_limits`.
+    """
+    xa, na, valid = _proportions(x, n)
+    base = p_chart_limits(xa, na, fix_after=fix_after, rebase_at=rebase_at)
+    segs = _segments(xa.size, fix_after, rebase_at)
+    sigma_z = np.full(xa.size, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(valid & (base.sigma > 0), (xa / np.where(valid, na, 1.0) - base.centre)
+                     / np.where(base.sigma > 0, base.sigma, 1.0), np.nan)
+    for s, e in segs:
+        sigma_z[s:e] = mean_moving_range(_fixed(z[s:e], fix_after),
+                                         screen=screen_outliers) / D2
+    return _build(base.centre, base.sigma * sigma_z, base.trial, base.segment, clip=True,
+                  sigma_z=sigma_z)
 
 
-def _check(values: npt.ArrayLike, limits: SpcLimits) -> FloatArray:
-    y = np.asarray(values, dtype=np.float64).ravel()
-    if y.shape != limits.centre.shape:
-        raise ValueError(f"{y.size} values but limits for {limits.centre.size} points")
-    return y
+def _runs(values: IntArray, seg: IntArray, length: int) -> BoolArray:
+    """Points that end a window of ``length`` consecutive periods in one segment whose
+    ``values`` are all equal and non-zero (0 marks a break: a gap, a tie, the centre line)."""
+    out = np.zeros(values.size, np.bool_)
+    for i in range(length - 1, values.size):
+        w = values[i - length + 1 : i + 1]
+        out[i] = w[-1] != 0 and bool((w == w[-1]).all()) and seg[i - length + 1] == seg[i]
+    return out
 
 
-def _trends(y: FloatArray, limits: SpcLimits, length: int) -> tuple[BoolArray, BoolArray]:
-    """Points in runs of ``length``+ strictly rising / falling valid points in one segment."""
-    ok = np.flatnonzero(np.isfinite(y))
-    v, s = y[ok], limits.segment[ok]
-    step = np.where(s[1:] == s[:-1], np.sign(np.diff(v)), 0).astype(np.int64)
-    gap = _mark_runs(step, s[1:], length - 1)
-    rising, falling = np.zeros(y.size, np.bool_), np.zeros(y.size, np.bool_)
-    for out, sign in ((rising, 1), (falling, -1)):
-        g = gap & (step == sign)
-        out[ok] = np.r_[g, False] | np.r_[False, g]
-    return rising, falling
+def _part_of(ends: BoolArray, length: int) -> BoolArray:
+    """``ptd_part_of_seven_trend``: a point is part of a run if a window of ``length`` that
+    contains it ends in a detected run."""
+    out = np.zeros(ends.size, np.bool_)
+    for i in np.flatnonzero(ends):
+        out[i - length + 1 : i + 1] = True
+    return out
+
+
+def _side(y: FloatArray, limits: SpcLimits) -> IntArray:
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(np.sign(y - limits.centre)).astype(np.int64)
+
+
+def _steps(y: FloatArray, seg: IntArray) -> IntArray:
+    """Sign of each step ``y_i − y_{i−1}`` at index i (0 at a gap, a tie or a rebase)."""
+    step = np.zeros(y.size, np.int64)
+    if y.size > 1:
+        with np.errstate(invalid="ignore"):
+            d = np.nan_to_num(np.sign(np.diff(y))).astype(np.int64)
+        step[1:] = np.where(seg[1:] == seg[:-1], d, 0)
+    return step
+
+
+def _trend_parts(y: FloatArray, limits: SpcLimits, length: int) -> tuple[BoolArray, IntArray]:
+    """(part of a trend, its direction at each point): ``length`` points each higher (lower)
+    than the one before, as ``ptd_seven_point_trend``; the direction of a point in a trend
+    is its step to the next point when that point is in the trend too, else its step from
+    the one before (``ptd_special_cause_type``'s ``sdy``)."""
+    step = _steps(y, limits.segment)
+    ends = _runs(step, limits.segment, length - 1) if length > 1 else np.zeros(y.size, np.bool_)
+    part = _part_of(ends, length)
+    nxt_in = np.r_[part[1:], False] & part
+    forward = np.r_[step[1:], step[-1:]] if y.size else step
+    return part, np.where(nxt_in, forward, step)
+
+
+def _two_of_three(y: FloatArray, limits: SpcLimits) -> BoolArray:
+    """``ptd_two_in_three`` / ``ptd_part_of_two_in_three``: in a window of three consecutive
+    periods of one segment, all three on the same side of the centre line and at least two
+    *close to the limits* (beyond two sigma, not outside the limits): those close points."""
+    with np.errstate(invalid="ignore"):
+        outside = (y > limits.upper) | (y < limits.lower)
+        close = ~outside & ((y > limits.upper_two_sigma) | (y < limits.lower_two_sigma))
+    side, seg = _side(y, limits), limits.segment
+    hit = np.zeros(y.size, np.bool_)
+    for i in range(y.size - 2):
+        if seg[i] != seg[i + 2]:
+            continue
+        if close[i : i + 3].sum() >= 2 and abs(int(side[i : i + 3].sum())) == 3:
+            hit[i : i + 3] = True
+    return hit & close
 
 
 def special_cause_flags(
@@ -183,25 +295,18 @@ def special_cause_flags(
     if run_length < 2 or trend_length < 2:
         raise ValueError("run_length and trend_length must be at least 2")
     y = _check(values, limits)
-    ok = np.flatnonzero(np.isfinite(y))
-    v, s = y[ok], limits.segment[ok]
-    side = np.nan_to_num(np.sign(v - limits.centre[ok])).astype(np.int64)
-    shift = np.zeros(y.size, np.bool_)
-    shift[ok] = _mark_runs(side, s, run_length)
-    rising, falling = _trends(y, limits, trend_length)
     with np.errstate(invalid="ignore"):
         outside = (y > limits.upper) | (y < limits.lower)
-    two = np.zeros(y.size, np.bool_)
-    if v.size >= 3:
-        same = s[2:] == s[:-2]
-        for beyond in (v > limits.upper_two_sigma[ok], v < limits.lower_two_sigma[ok]):
-            b = beyond.astype(np.int64)
-            window = same & (b[:-2] + b[1:-1] + b[2:] >= 2)
-            hit = np.zeros(v.size, np.bool_)
-            for o in range(3):
-                hit[o : o + window.size] |= window & beyond[o : o + window.size]
-            two[ok] |= hit
-    return {OUTSIDE: outside, SHIFT: shift, TREND: rising | falling, TWO_OF_THREE: two}
+    shift = _part_of(_runs(_side(y, limits), limits.segment, run_length), run_length)
+    trend, _ = _trend_parts(y, limits, trend_length)
+    return {OUTSIDE: outside, SHIFT: shift, TREND: trend, TWO_OF_THREE: _two_of_three(y, limits)}
+
+
+def _check(values: npt.ArrayLike, limits: SpcLimits) -> FloatArray:
+    y = np.asarray(values, dtype=np.float64).ravel()
+    if y.shape != limits.centre.shape:
+        raise ValueError(f"{y.size} values but limits for {limits.centre.size} points")
+    return np.where(np.isfinite(y), y, np.nan)
 
 
 def special_causes(
@@ -211,17 +316,18 @@ def special_causes(
     run_length: int = RUN_LENGTH,
     trend_length: int = TREND_LENGTH,
 ) -> list[tuple[str, ...]]:
-    """MDC special-cause rule codes per point (METHODS.md), in :data:`RULES` order.
+    """MDC special-cause rule codes per point, in :data:`RULES` order (every rule that fires;
+    :func:`classify_signals` colours by :data:`PRECEDENCE`).
 
     - ``'outside'``: strictly above the upper or below the lower limit;
-    - ``'shift'``: every point of a run of ``run_length`` (7)+ consecutive points on one side
-      of the centre line (a point on the line breaks the run);
-    - ``'trend'``: every point of a run of ``trend_length`` (7)+ consecutive points each
-      strictly higher (or each strictly lower) than the one before (a tie breaks it);
-    - ``'two_of_three'``: the points strictly beyond the two-sigma line on one side, where 2
-      of 3 consecutive points are beyond it on that side (the third may lie anywhere).
+    - ``'shift'``: every point of a run of ``run_length`` (7)+ consecutive periods on one side
+      of the centre line (a point on the line, or a gap, breaks the run);
+    - ``'trend'``: every point of a run of ``trend_length`` (7)+ consecutive periods each
+      strictly higher (or each strictly lower) than the one before (a tie or gap breaks it);
+    - ``'two_of_three'``: the points between the two-sigma line and the limit where 2 of 3
+      consecutive periods are there and all three are on that side of the centre line.
 
-    Runs and windows skip NaN points and never cross a rebase. No signal: ``()``.
+    Runs and windows never cross a rebase or a missing period. No signal: ``()``.
     """
     flags = special_cause_flags(values, limits, run_length=run_length, trend_length=trend_length)
     size = limits.centre.size
@@ -238,24 +344,27 @@ def classify_signals(
 ) -> StrArray:
     """``'improvement'`` / ``'concern'`` / ``'neutral'`` / ``'common'`` per point (MDC).
 
-    Points without codes are ``'common'`` (common-cause variation). A signalling point's
-    direction is its side of the centre line when any of ``'outside'``, ``'shift'`` or
-    ``'two_of_three'`` fired (the MDC / NHSRplotthedots convention), else the direction of its
-    trend (side of the centre if it sits at the peak of a rising and a falling trend).
-    Upward is an improvement when ``polarity`` is ``'higher_is_better'``, a concern when
-    ``'lower_is_better'``; ``'neutral'`` polarity, or no direction, gives ``'neutral'``.
+    Points without codes are ``'common'``. A signalling point takes its direction from the
+    first of its rules in :data:`PRECEDENCE` (``ptd_special_cause_type``): its side of the
+    centre line for ``'outside'``, ``'two_of_three'`` and ``'shift'``, the trend's direction
+    for ``'trend'`` — so a rising trend below the mean is an improvement when higher is
+    better, even while a shift below the mean is running. Upward is an improvement when
+    ``polarity`` is ``'higher_is_better'``, a concern when ``'lower_is_better'``; ``'neutral'``
+    polarity gives ``'neutral'``.
     """
     if polarity not in POLARITIES:
         raise ValueError(f"unknown polarity {polarity!r}; expected one of {sorted(POLARITIES)!r}")
     y = _check(values, limits)
     if len(codes) != y.size:
         raise ValueError(f"{len(codes)} code entries for {y.size} points")
+    side = _side(y, limits)
+    _, trend_dir = _trend_parts(y, limits, trend_length)
+    direction = np.zeros(y.size)
+    for i, c in enumerate(codes):
+        first = next((r for r in PRECEDENCE if r in c), None)
+        if first is not None:
+            direction[i] = trend_dir[i] if first == TREND else side[i]
     has = np.array([bool(c) for c in codes], dtype=np.bool_)
-    by_side = np.array([bool(_SIDE_RULES.intersection(c)) for c in codes], dtype=np.bool_)
-    side = np.nan_to_num(np.sign(y - limits.centre))
-    rising, falling = _trends(y, limits, trend_length)
-    trend_dir = np.where(rising & ~falling, 1.0, np.where(falling & ~rising, -1.0, side))
-    direction = np.where(by_side, side, trend_dir)
     if polarity == LOWER_IS_BETTER:
         direction = -direction
     out = np.select(

@@ -4,7 +4,8 @@ and axe-core on every page.
 Figures on screen are compared with :mod:`metrics.analysis` over the same warehouse. axe-core
 comes from npm (``tests/browser/package.json``, pinned); if it is not installed the test runs
 ``npm ci --prefix tests/browser`` (CI has the npm registry), and skips only when npm is absent.
-Screenshots: ``tests/artifacts/screenshots/spc.png`` (the SPC section) and ``baseline.png``.
+Screenshots: ``tests/artifacts/screenshots/spc.png`` (the SPC section), ``spc_proportion.png``,
+``funnel.png``, ``rank.png`` and ``baseline.png``.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def test_indicator_page_shows_spc_funnel_and_ranking(
     _wait_ready(page)
     for chart in ("spc", "funnel", "rank"):
         page.wait_for_selector(f"#indicator-{chart}-chart svg.main-svg")
-    assert spc["chart"][0] == "p"
+    assert spc["chart"][0] in analysis.PROPORTION_CHARTS  # p, or Laney p′ if overdispersed
     assert "p-chart" in page.locator("#indicator-spc-note").inner_text()
     assert page.locator("#indicator-spc-figures tbody tr").count() == spc.height
     assert _cells(page, "indicator-spc-figures", "Centre line") == [
@@ -106,6 +107,12 @@ def test_indicator_page_shows_spc_funnel_and_ranking(
     assert group.label in msg_text
     assert all(names[c] in msg_text for c in group.members)
     assert page.locator("#indicator-msg-figures tbody tr").count() == len(group.members) + 4
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for chart in ("spc", "funnel", "rank"):  # spc_proportion.png, funnel.png, rank.png
+        page.locator(f"#indicator-{chart}-chart").scroll_into_view_if_needed()
+        name = "spc_proportion" if chart == "spc" else chart
+        page.locator(f"figure:has(#indicator-{chart}-chart)").screenshot(
+            path=str(SCREENSHOTS / f"{name}.png"))
     assert axe_violations(page, axe_source) == []
     _assert_console_clean(console)
 

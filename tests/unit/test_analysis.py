@@ -65,7 +65,7 @@ def series(values: list[float | None], ind_id: str = "obtj", *,
 # --- SPC frames ---------------------------------------------------------------------------------
 
 def test_xmr_frame_hand_worked_limits_rules_and_signals() -> None:
-    frame = an.spc_frame(series([*BASE, 16.0, 12.0]), COUNT)
+    frame = an.spc_frame(series([*BASE, 16.0, 12.0]), COUNT, fix_after=12)
     assert frame.columns == list(an.SPC_COLUMNS)
     assert frame["chart"].unique().to_list() == ["xmr"]
     assert frame["centre"].to_list() == pytest.approx([12.0] * 14)
@@ -78,16 +78,30 @@ def test_xmr_frame_hand_worked_limits_rules_and_signals() -> None:
     assert frame["rules"].to_list() == [""] * 12 + ["outside", ""]
     assert frame["signal"].to_list() == ["common"] * 12 + ["improvement", "common"]
     # The same point for a lower-is-better indicator is a concern.
-    worse = an.spc_frame(series([*BASE, 16.0, 12.0], LOWER.id), LOWER, chart="xmr")
+    worse = an.spc_frame(series([*BASE, 16.0, 12.0], LOWER.id), LOWER, chart="xmr",
+                         fix_after=12)
     assert worse["signal"][12] == "concern"
+
+
+def test_xmr_frame_limits_from_the_whole_series_by_default() -> None:
+    # MDC's default: all 14 points set the limits. Sum 172 → mean 12.2857; moving ranges
+    # 2,1,2,1,2,1,1,1,2,1,1,5,4 → screened at 3.267 × 24/13 = 6.03 (none), mean 24/13.
+    frame = an.spc_frame(series([*BASE, 16.0, 12.0]), COUNT)
+    assert frame["centre"].to_list() == pytest.approx([172 / 14] * 14)
+    assert frame["upper_limit"][0] == pytest.approx(172 / 14 + 2.66 * 24 / 13)
+    assert frame["baseline"].all()
+    assert frame["rules"].to_list() == [""] * 14  # 16 is inside 12.29 ± 4.91
 
 
 def test_suppressed_and_missing_periods_take_no_part() -> None:
     values = [*BASE[:6], None, *BASE[6:], 16.0]
     flags = [False] * 6 + [True] + [False] * 7
-    frame = an.spc_frame(series(values, suppressed=flags), COUNT)
+    frame = an.spc_frame(series(values, suppressed=flags), COUNT, fix_after=13)
     assert frame["value"][6] is None and frame["signal"][6] == "" and frame["rules"][6] == ""
     assert frame["centre"][0] == pytest.approx(12.0)  # the twelve real points only
+    # No moving range across the suppressed period: 14 → (gap) → 13 is not one; the ten
+    # left sum 14 → limits 12 ± 2.66 × 1.4.
+    assert frame["upper_limit"][0] == pytest.approx(12 + 2.66 * 1.4)
     assert frame["baseline"].to_list() == [True] * 6 + [False] + [True] * 6 + [False]
     assert frame["signal"][13] == "improvement"
 
@@ -155,9 +169,10 @@ def test_latest_spc_reading_agrees_with_the_frame() -> None:
     x = [10, 40] * 6 + [30, 90]  # the last two beyond the limits (19%, 14.5%) and 2 sigma
     values = [100 * a / b for a, b in zip(x, n, strict=True)]
     rows = series(values, PROP.id, numerators=x, denominators=n, target=25.0)
-    frame = an.spc_frame(rows, PROP)
-    assert an.latest_spc_reading(rows, PROP) == (
-        frame["signal"][-1], "outside the limits, 2 of 3 near a limit",
+    frame = an.spc_frame(rows, PROP, fix_after=12)
+    # Outside the limits is not "near" them (NHSRplotthedots): no 2 of 3 as well.
+    assert an.latest_spc_reading(rows, PROP, fix_after=12) == (
+        frame["signal"][-1], "outside the limits",
         an.assurance_for(frame, PROP).code)
     assert frame["signal"][-1] == "improvement"  # higher is better
     assert an.assurance_for(frame, PROP).code == spc.CONSISTENTLY_FAILS  # 25% > 14.5%
@@ -182,20 +197,40 @@ def test_position_by_confidence_interval_overlap() -> None:
     assert an.short_position(untested) == "higher (not tested)"
 
 
-def test_direction_of_travel_tests_the_change() -> None:
-    # 50/100 → 70/100: pooled p 0.6, z = 0.2 / √(0.24·0.02) = 2.89 > 1.96: significant.
-    rows = series([40.0, 50.0, 55.0, 60.0, 70.0], PROP.id, numerators=[40, 50, 55, 60, 70],
-                  denominators=[100] * 5)
-    code, text, significant = an.direction_of_travel(rows, PROP)
-    assert (code, significant) == ("up", True)
-    assert text == "up 20.0 pts (significant), P2 to P5"
-    # 50/100 → 55/100: pooled 0.525, z = 0.05 / √(0.249375·0.02) = 0.71: not significant.
-    _, text, significant = an.direction_of_travel(rows.slice(1, 2), PROP)
-    assert significant is False and text == "up 5.0 pts (not significant), P2 to P3"
-    assert an.direction_of_travel(rows.head(1), PROP)[0] == "no data"
-    # A complete count has no test.
-    assert an.direction_of_travel(series([100.0, 120.0]), COUNT)[1] == (
-        "up 20 (not tested), P1 to P2")
+def test_change_on_last_year_tested_only_with_a_declared_sampling_model() -> None:
+    tested = an.change_on_last_year({"change": -1.94, "change_significant": True}, PROP)
+    assert (tested.code, tested.significant, tested.better) == ("down", True, False)
+    assert tested.short == "down 1.9 pts (significant)"
+    assert tested.text == "down 1.9 pts on the same period last year (significant)"
+    calm = an.change_on_last_year({"change": 0.4, "change_significant": False}, PROP)
+    assert calm.short == "up 0.4 pts (not significant)" and calm.better is True
+    # Money, a stock count, a complete administrative total: never tested, whatever the flag.
+    for ind_id in ("fine_payment_rate", "fta_warrants_outstanding", "obtj", "asset_recovery"):
+        ind = REG.get(ind_id)
+        assert ind.sampling_model == "none"
+        found = an.change_on_last_year({"change": 5.0, "change_significant": True}, ind)
+        assert found.significant is None and "(not tested)" in found.short
+        assert "not tested: " in found.text
+    assert an.change_on_last_year(None, PROP).code == "no data"
+    assert an.change_on_last_year({"change": None}, PROP).code == "no data"
+
+
+def test_spc_signal_and_change_on_last_year_worded_together() -> None:
+    down_sig = an.change_on_last_year({"change": -1.9, "change_significant": True}, PROP)
+    # An SPC improvement (a shift above the whole series' mean) while significantly lower
+    # than a year ago: the two readings differ, and the row says why.
+    assert not an.readings_agree("improvement", down_sig)
+    text = an.paired_text("improvement", "shift", down_sig)
+    assert text.startswith("Down 1.9 pts on the same period last year (significant); SPC: "
+                           "improvement (shift) against the whole series.")
+    assert "not with the same period last year" in text
+    down_ns = an.change_on_last_year({"change": -0.2, "change_significant": False}, PROP)
+    assert an.readings_agree("improvement", down_ns)  # the other way, but within chance
+    up = an.change_on_last_year({"change": 1.0, "change_significant": True}, PROP)
+    assert an.readings_agree("improvement", up) and not an.readings_agree("concern", up)
+    money = an.change_on_last_year({"change": -3.0}, REG.get("fine_payment_rate"))
+    assert not an.readings_agree("improvement", money)  # untested and the other way
+    assert not an.readings_agree("common", up)
 
 
 def test_quartiles_by_polarity_with_shared_ties() -> None:
@@ -355,20 +390,26 @@ def test_summary_never_claims_significance_without_a_test() -> None:
     rows = [
         {"title": "Untested", "vs_national_code": "higher", "vs_national_better": None,
          "vs_msg_better": None, "spc_signal": "common", "assurance": "no target",
-         "display_value": "12"},
+         "display_value": "12", "readings_agree": False},
         {"title": "Tested", "vs_national_code": "below", "vs_national_better": False,
          "vs_msg_better": None, "spc_signal": "concern", "assurance": "consistently fails",
-         "display_value": "3.0%"},
+         "display_value": "3.0%", "readings_agree": True},
+        {"title": "Shifted", "vs_national_code": "similar", "vs_national_better": None,
+         "vs_msg_better": None, "spc_signal": "improvement", "assurance": "no target",
+         "display_value": "40.0%", "readings_agree": False},
     ]
     schema = {c: an.BASELINE_SCHEMA[c] for c in rows[0]}
     summary = an.summarise_baseline(pl.DataFrame(rows, schema=schema), "Kent")
     assert summary == [
         "Significantly worse than England and Wales on 1 indicator (95% confidence intervals "
         "do not overlap): Tested.",
-        "An SPC special cause signalling concern in the latest period on 1 indicator: Tested.",
+        "Of concern on both readings (an SPC concern against the whole series, and no better "
+        "than the same period last year) on 1 indicator: Tested.",
+        "The two readings differ (an SPC signal against the whole series but a change the "
+        "other way on the same period last year: read the row) on 1 indicator: Shifted.",
         "Will consistently fail the target unless the process changes (SPC assurance) on 1 "
         "indicator: Tested.",
-        "Kent has figures for 2 of 2 indicators; 1 have confidence intervals that could be "
+        "Kent has figures for 3 of 3 indicators; 2 have confidence intervals that could be "
         "tested against England and Wales. Totals, means from totals and money are not "
         "called better or worse.",
     ]
@@ -447,3 +488,18 @@ def test_cache_follows_the_data_version(tmp_path: Path) -> None:
     finally:
         warehouse.close()
         an.clear_cache()
+
+
+def test_laney_p_prime_chosen_for_overdispersed_proportions_and_said_why() -> None:
+    n = [40000, 52000, 45000, 61000, 38000, 50000, 47000, 58000, 43000, 55000, 49000, 60000]
+    p = [0.30, 0.31, 0.295, 0.305, 0.32, 0.30, 0.29, 0.31, 0.30, 0.315, 0.30, 0.305]
+    x = [round(a * b) for a, b in zip(p, n, strict=True)]
+    values = [100 * a / b for a, b in zip(x, n, strict=True)]
+    frame = an.spc_frame(series(values, PROP.id, numerators=x, denominators=n), PROP)
+    assert frame["chart"][0] == an.LANEY
+    assert frame["sigma_z"][0] > 1
+    assert frame["rules"].to_list() == [""] * 12  # ordinary variation, not special causes
+    assert "σz" in an.chart_note(frame) and "overdispersion" in an.CHART_NAMES[an.LANEY]
+    forced = an.spc_frame(series(values, PROP.id, numerators=x, denominators=n), PROP,
+                          chart="p")
+    assert forced["chart"][0] == "p" and forced["rules"].str.contains("outside").sum() >= 4

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+from metrics.statistics.comparisons import rate_ratio
 from metrics.statistics.disproportionality import (
     BOUNDS_LABEL,
     excess_count,
@@ -37,20 +38,29 @@ def katz(a: float, n1: float, c: float, n2: float) -> tuple[float, float, float]
     return rr, rr * math.exp(-Z95 * se), rr * math.exp(Z95 * se)
 
 
-def test_katz_hand_worked_binomial_denominators() -> None:
-    # a = 30 of n1 = 1000 against c = 10 of n2 = 2000: RR = 0.03 / 0.005 = 6.
+def katz_poisson(a: float, n1: float, c: float, n2: float) -> tuple[float, float, float]:
+    rr = (a / n1) / (c / n2)
+    se = math.sqrt(1 / a + 1 / c)
+    return rr, rr * math.exp(-Z95 * se), rr * math.exp(Z95 * se)
+
+
+def test_katz_hand_worked_first_stage_population_denominators() -> None:
+    # a = 30 of n1 = 1000 against c = 10 of n2 = 2000: RR = 0.03 / 0.005 = 6. The first stage
+    # is over the population: Poisson variance, as the disparity ratio of the same counts.
     t = relative_rate_index(
         {"population": [1000, 2000], "event": [30, 10]},
         ["population", "event"],
         "B",
         groups=["A", "B"],
     )
-    se = math.sqrt(1 / 30 - 1 / 1000 + 1 / 10 - 1 / 2000)  # 0.36401
+    se = math.sqrt(1 / 30 + 1 / 10)  # 0.36515
     assert t.rri[0, 0] == pytest.approx(6.0)
-    assert t.lower[0, 0] == pytest.approx(6 * math.exp(-Z95 * se))  # 2.939
-    assert t.upper[0, 0] == pytest.approx(6 * math.exp(Z95 * se))  # 12.25
+    assert t.lower[0, 0] == pytest.approx(6 * math.exp(-Z95 * se))  # 2.933
+    assert t.upper[0, 0] == pytest.approx(6 * math.exp(Z95 * se))  # 12.27
     assert t.significant[0, 0] and t.status[0].tolist() == ["ok", "reference"]
-    assert t.significance_method[0, 0] == "katz (binomial denominators)"
+    assert t.significance_method[0, 0].startswith("katz (poisson variance")
+    ratio = rate_ratio(30, 1000, 10, 2000, population_denominators=True)  # one ratio,
+    assert (t.lower[0, 0], t.upper[0, 0]) == pytest.approx((ratio[1], ratio[2]))  # one CI
     assert t.rri[0, 1] == 1.0 and math.isnan(t.lower[0, 1]) and not t.significant[0, 1]
     assert t.rate[0].tolist() == pytest.approx([0.03, 0.005])
 
@@ -70,7 +80,7 @@ def test_chaining_across_three_stages_by_hand() -> None:
     for row, (a, n1, c, n2) in enumerate(
         [(500, 10_000, 1000, 100_000), (120, 500, 200, 1000), (54, 120, 100, 200)]
     ):
-        rr, lo, hi = katz(a, n1, c, n2)
+        rr, lo, hi = katz(a, n1, c, n2) if row else katz_poisson(a, n1, c, n2)
         assert (t.rri[row, 1], t.lower[row, 1], t.upper[row, 1]) == pytest.approx((rr, lo, hi))
     assert t.significant[:, 1].tolist() == [True, False, False]  # enters at stop and search
     assert t.status[:, 1].tolist() == ["ok"] * 3
@@ -101,7 +111,7 @@ def test_stage_that_is_not_a_subset_uses_poisson_variance() -> None:
     se = math.sqrt(1 / 150 + 1 / 200)
     assert t.rri[1, 1] == pytest.approx(rr)
     assert t.lower[1, 1] == pytest.approx(rr * math.exp(-Z95 * se))
-    assert t.significance_method[1, 1].startswith("katz (count exceeds")
+    assert t.significance_method[1, 1].startswith("katz (poisson variance")
 
 
 def test_exact_conditional_test_matches_scipy_binomtest() -> None:

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from metrics.statistics.funnel import funnel_limits, funnel_position
+from metrics.statistics.funnel import (
+    adjusted_limits,
+    funnel_limits,
+    funnel_position,
+    overdispersion,
+)
+from metrics.statistics.intervals import wilson_interval
 
 Z998 = 3.090232306167813  # norm.ppf(0.999)
 
@@ -30,49 +36,41 @@ def test_normal_approximation_hand_worked_rate_and_clipping() -> None:
     assert lo.tolist() == [0.0] and hi.tolist() == [1.0]
 
 
-def test_exact_binomial_hand_worked_small_case() -> None:
-    # Binomial(4, 0.5): F(0) = 1/16 >= 0.025 → r = 0, α = (1/16 − 0.025)/(1/16) = 0.6 → −0.15 → 0.
-    # Upper: F(3) = 15/16 < 0.975 <= F(4) = 1 → r = 4, α = 0.025/(1/16) = 0.4 → 3.6/4 = 0.9.
-    lo, hi = funnel_limits(0.5, [4])[0.95]
-    assert lo.tolist() == [0.0]
-    assert hi == pytest.approx([0.9])
+def test_wilson_funnel_is_the_wilson_interval_inverted() -> None:
+    # At each limit the area's own Wilson interval just touches p0 (PHE's sigma_adjustment).
+    n = np.array([5.0, 17, 50, 123, 400, 1000, 5000])
+    for p0 in (0.03, 0.2, 0.5, 0.85):
+        for level, (lo, hi) in funnel_limits(p0, n).items():
+            z = stats.norm.ppf(0.5 + level / 2)
+            inner = (lo > 0) & (hi < 1)
+            w_lo = wilson_interval(hi[inner] * n[inner], n[inner], z=z)[0]
+            w_hi = wilson_interval(lo[inner] * n[inner], n[inner], z=z)[1]
+            assert w_lo == pytest.approx(p0, rel=1e-9)
+            assert w_hi == pytest.approx(p0, rel=1e-9)
 
 
-def _spiegelhalter(q: float, dist: stats.rv_discrete) -> float:
-    r = float(dist.ppf(q))
-    alpha = (dist.cdf(r) - q) / dist.pmf(r)
-    return r - alpha
-
-
-@pytest.mark.parametrize("p0", [0.03, 0.2, 0.5, 0.85])
-def test_exact_binomial_matches_scipy_direct(p0: float) -> None:
-    n = np.array([5, 17, 50, 123, 400, 1000, 5000])
-    lim = funnel_limits(p0, n)
-    for level, (lo, hi) in lim.items():
-        tail = (1 - level) / 2
-        for i, k in enumerate(n):
-            dist = stats.binom(int(k), p0)
-            assert lo[i] == pytest.approx(max(0.0, _spiegelhalter(tail, dist) / k), abs=1e-12)
-            assert hi[i] == pytest.approx(min(1.0, _spiegelhalter(1 - tail, dist) / k), abs=1e-12)
-
-
-def test_exact_poisson_rate_matches_scipy_direct() -> None:
+def test_exact_poisson_funnel_is_the_exact_interval_inverted() -> None:
     p0, n = 0.004, np.array([250.0, 1_000.0, 12_345.5, 200_000.0])
     lim = funnel_limits(p0, n, kind="rate")
     for level, (lo, hi) in lim.items():
         tail = (1 - level) / 2
-        for i, k in enumerate(n):
-            dist = stats.poisson(p0 * k)
-            assert lo[i] == pytest.approx(max(0.0, _spiegelhalter(tail, dist) / k), rel=1e-12)
-            assert hi[i] == pytest.approx(_spiegelhalter(1 - tail, dist) / k, rel=1e-12)
+        mu = p0 * n
+        # The upper limit's events have exact lower bound mu; the lower limit's, upper bound.
+        assert stats.chi2.ppf(tail, 2 * hi * n) / 2 == pytest.approx(mu, rel=1e-9)
+        inner = lo > 0
+        assert stats.chi2.ppf(1 - tail, 2 * lo[inner] * n[inner] + 2) / 2 == pytest.approx(
+            mu[inner], rel=1e-9)
+    # A ratio funnel at expected E is the rate funnel at p0 = 1, exposure E.
+    e = np.array([3.0, 40.0, 900.0])
+    ratio, rate = funnel_limits(1.0, e, kind="ratio"), funnel_limits(1.0, e, kind="rate")
+    for level in ratio:
+        np.testing.assert_allclose(ratio[level], rate[level])
 
 
-def test_exact_rounds_denominators_and_brackets_p0() -> None:
-    a = funnel_limits(0.2, [99.6, 100.4])[0.95]
-    b = funnel_limits(0.2, [100, 100])[0.95]
-    np.testing.assert_allclose(a, b)
-    for lo, hi in funnel_limits(0.2, np.geomspace(5, 1e5, 40)).values():
-        assert (lo <= 0.2).all() and (hi >= 0.2).all()
+def test_exact_limits_bracket_p0() -> None:
+    for kind in ("proportion", "rate"):
+        for lo, hi in funnel_limits(0.2, np.geomspace(5, 1e5, 40), kind=kind).values():
+            assert (lo <= 0.2).all() and (hi >= 0.2).all()
 
 
 @pytest.mark.parametrize("kind", ["proportion", "rate"])
@@ -106,7 +104,7 @@ def test_degenerate_and_invalid_inputs_give_nan_or_flat() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"method": "wilson"}, {"kind": "ratio"}, {"levels": ()}, {"levels": (0.95, 1.0)}],
+    [{"method": "wilson"}, {"kind": "odds"}, {"levels": ()}, {"levels": (0.95, 1.0)}],
 )
 def test_bad_settings_raise(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -157,3 +155,58 @@ def test_position_rate_and_custom_levels() -> None:
     assert 25 / math.sqrt(60) > 3.2
     with pytest.raises(ValueError):
         funnel_position([1], [10], 0.2, levels=(0.95, 0.95))
+
+
+# --- overdispersion (Spiegelhalter 2005) ---------------------------------------------------------
+
+def test_overdispersion_hand_worked() -> None:
+    # p0 = 0.5, n = 100: s = 0.05, so z = (y − 0.5)/0.05. Ten areas with z = −4.5, −1..6, 9.
+    z = np.array([-4.5, -1, 0, 1, 2, 3, 4, 5, 6, 9], dtype=float)
+    x = (0.5 + z * 0.05) * 100
+    adj = overdispersion(x, [100] * 10, 0.5)
+    # np.quantile (linear) at 10% and 90%: −1 + 0.9·(−1 − (−4.5))… = −4.5 + 0.9·3.5 = −1.35,
+    # and 6 + 0.1·3 = 6.3; winsorised z: −1.35, −1, 0, …, 6, 6.3.
+    zw = np.clip(z, -1.35, 6.3)
+    assert adj.phi == pytest.approx(float(np.mean(zw ** 2)))
+    assert adj.areas == 10
+    assert adj.overdispersed  # 10·φ = 136.9 > 9 + 2·√18 = 17.5
+    w = np.full(10, 1 / 0.05 ** 2)
+    tau2 = (10 * adj.phi - 9) / (w.sum() - (w ** 2).sum() / w.sum())
+    assert adj.tau2 == pytest.approx(tau2)
+    lim = adjusted_limits(adj, [100, 10_000])
+    assert lim[0.95][1] == pytest.approx(0.5 + Z95 * np.sqrt(np.array([0.0025, 0.000025]) + tau2))
+    mult = overdispersion(x, [100] * 10, 0.5, method="multiplicative")
+    assert adjusted_limits(mult, [100, 10_000])[0.998][1] == pytest.approx(
+        np.minimum(1.0, 0.5 + Z998 * np.array([0.05, 0.005]) * np.sqrt(mult.phi)))
+    assert "additive random effects" in adj.label(100, " pts")
+    assert "multiplicative" in mult.label()
+
+
+Z95 = 1.959963984540054
+
+
+def test_overdispersed_areas_recovered_and_the_adjusted_funnel_calmer() -> None:
+    rng = np.random.default_rng(3)
+    n = np.round(rng.uniform(5_000, 120_000, 43))
+    truth = rng.normal(0.15, 0.02, 43)  # real between-area differences of about 2 points
+    x = rng.binomial(n.astype(int), truth)
+    p0 = x.sum() / n.sum()
+    plain = funnel_position(x, n, p0)
+    adj = overdispersion(x, n, p0)
+    assert adj.overdispersed and 0.012 < np.sqrt(adj.tau2) < 0.03
+    calm = funnel_position(x, n, p0, adjustment=adj)
+    assert (np.char.find(plain, "99.8") >= 0).sum() > 25  # most areas "special" unadjusted
+    assert (np.char.find(calm, "99.8") >= 0).sum() <= 2
+
+
+def test_no_overdispersion_no_adjustment() -> None:
+    rng = np.random.default_rng(5)
+    n = np.round(rng.uniform(500, 5_000, 40))
+    x = rng.binomial(n.astype(int), 0.3)
+    adj = overdispersion(x, n, x.sum() / n.sum())
+    assert not adj.overdispersed and adj.tau2 == 0.0 and adj.label() == ""
+    assert 0.5 < adj.phi < 1.6
+    plain = funnel_limits(adj.p0, n)
+    for level, pair in adjusted_limits(adj, n).items():
+        np.testing.assert_allclose(pair, plain[level])
+    assert overdispersion([1, 2], [10, 10], 0.2).areas == 2  # too few areas: not estimated

@@ -10,6 +10,7 @@ import pytest
 from metrics.statistics.spc import (
     assurance,
     classify_signals,
+    laney_limits,
     p_chart_limits,
     special_cause_flags,
     special_causes,
@@ -28,7 +29,7 @@ L2, U2 = 9.581818181818182, 14.418181818181818  # centre ± 2 sigma
 
 def codes_for(extra: list[float]) -> list[tuple[str, ...]]:
     y = BASE + extra
-    return special_causes(y, xmr_limits(y))
+    return special_causes(y, xmr_limits(y, fix_after=12))
 
 
 def signalling(codes: list[tuple[str, ...]]) -> dict[int, tuple[str, ...]]:
@@ -50,11 +51,13 @@ def test_xmr_hand_worked_baseline() -> None:
     assert special_causes(BASE, lim) == [()] * 12
 
 
-def test_xmr_baseline_is_fixed_after_twelve_points() -> None:
-    lim = xmr_limits([*BASE, 30, 40, 50])
+def test_xmr_limits_from_the_whole_series_unless_fixed() -> None:
+    whole = xmr_limits([*BASE, 30, 40, 50])  # MDC's default: every point sets the limits
+    assert whole.centre == pytest.approx([(144 + 120) / 15] * 15)
+    lim = xmr_limits([*BASE, 30, 40, 50], fix_after=12)  # "fix the limits at period 12"
     assert lim.centre == pytest.approx([MEAN] * 15)
     assert lim.upper == pytest.approx([UCL] * 15)
-    assert xmr_limits(BASE, baseline=6).centre[0] == pytest.approx(72 / 6)  # 10..14 sum 72
+    assert xmr_limits(BASE, fix_after=6).centre[0] == pytest.approx(72 / 6)  # 10..14 sum 72
 
 
 def test_xmr_trial_limits_below_baseline() -> None:
@@ -68,7 +71,7 @@ def test_xmr_trial_limits_below_baseline() -> None:
 
 def test_xmr_rebase_only_where_marked() -> None:
     y = BASE + [b + 10 for b in BASE]
-    unrebased = xmr_limits(y)
+    unrebased = xmr_limits(y, fix_after=12)
     assert unrebased.centre == pytest.approx([MEAN] * 24)  # never rebased automatically
     assert signalling(special_causes(y, unrebased)).keys() >= set(range(12, 24))
     lim = xmr_limits(y, rebase_at=[12])
@@ -86,10 +89,12 @@ def test_xmr_rebase_with_short_segment_is_trial() -> None:
     assert lim.upper[12:] == pytest.approx([15.925] * 8)
 
 
-def test_xmr_nan_points_skipped() -> None:
+def test_xmr_moving_ranges_not_bridged_across_a_gap() -> None:
     with_gap = [*BASE[:3], np.nan, *BASE[3:]]
     lim = xmr_limits(with_gap)
-    assert lim.centre == pytest.approx([MEAN] * 13) and lim.upper == pytest.approx([UCL] * 13)
+    # The ranges 11→13 (2) across the gap is not taken: 13 ranges less that one.
+    assert lim.centre == pytest.approx([MEAN] * 13)
+    assert lim.upper == pytest.approx([MEAN + 2.66 * 13 / 10] * 13)
     assert special_causes(with_gap, lim) == [()] * 13
     assert np.isnan(xmr_limits([np.nan, 5.0]).upper).all()  # one point: no moving range
     empty = xmr_limits([])
@@ -99,10 +104,10 @@ def test_xmr_nan_points_skipped() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "size"),
     [
-        ({"baseline": 1}, 5),
+        ({"fix_after": 1}, 5),
         ({"rebase_at": [0]}, 5),
         ({"rebase_at": [5]}, 5),
-        ({"baseline": 2.5}, 5),
+        ({"fix_after": 2.5}, 5),
     ],
 )
 def test_xmr_bad_settings(kwargs: dict[str, object], size: int) -> None:
@@ -117,7 +122,9 @@ def test_rule_outside_only_at_the_point() -> None:
 
 
 def test_rule_two_of_three_marks_the_points_beyond_two_sigma() -> None:
-    assert signalling(codes_for([14.5, 12.0, 15.0])) == {
+    # All three on one side of the mean (NHSRplotthedots): 12.0 on the line stops it.
+    assert signalling(codes_for([14.5, 12.0, 15.0])) == {}
+    assert signalling(codes_for([14.5, 12.5, 15.0])) == {
         12: ("two_of_three",),
         14: ("two_of_three",),
     }
@@ -135,11 +142,13 @@ def test_rule_shift_marks_the_whole_run() -> None:
     assert signalling(codes_for(below)).keys() == set(range(11, 20))  # index 11 (11) joins
 
 
-def test_rule_shift_broken_by_point_on_centre_line_but_not_by_nan() -> None:
+def test_rule_shift_broken_by_point_on_centre_line_and_by_a_gap() -> None:
     assert signalling(codes_for([13, 13, 13, 12, 13, 13, 13, 13])) == {}
     assert signalling(codes_for([13, 13, 13, 12.5, 13, 13, 13, 13])).keys() == set(range(12, 20))
     gap = signalling(codes_for([13, 13, 13, np.nan, 13, 13, 13, 13]))
-    assert gap.keys() == set(range(12, 20)) - {15}
+    assert gap == {}  # no run is continued over a missing or suppressed period
+    after = signalling(codes_for([13, np.nan, 13, 13, 13, 13, 13, 13, 13]))
+    assert after.keys() == set(range(14, 21))
 
 
 def test_rule_trend_marks_the_whole_run() -> None:
@@ -154,10 +163,11 @@ def test_rule_trend_marks_the_whole_run() -> None:
 
 def test_rules_can_combine_and_do_not_cross_a_rebase() -> None:
     y = [*BASE, 14.5, 15, 15.5, 16, 16.5, 17, 17.5]
-    codes = special_causes(y, xmr_limits(y))
+    codes = special_causes(y, xmr_limits(y, fix_after=12))
     assert codes[11] == ("trend",)  # 11 → 14.5 starts the rising run
     assert codes[12] == ("shift", "trend", "two_of_three")
-    assert codes[18] == ("outside", "shift", "trend", "two_of_three")
+    # Outside the limits is not "close to" them: 17.5 counts for no 2 of 3 (NHSRplotthedots).
+    assert codes[18] == ("outside", "shift", "trend")
     # Seven points above their own centre lines, straddling a rebase, are not one run.
     y2 = [*BASE[:9], 13, 13, 13, 13, 13, 13, 13, 5, 5, 5, 5, 5, 5, 5, 5]
     lim = xmr_limits(y2, rebase_at=[12])
@@ -184,13 +194,13 @@ def test_classify_signals_by_polarity() -> None:
 
 def test_classify_outside_low_and_trend_direction() -> None:
     low = BASE + [8.0]
-    lim = xmr_limits(low)
+    lim = xmr_limits(low, fix_after=12)
     codes = special_causes(low, lim)
     assert classify_signals(low, lim, codes, "higher_is_better")[12] == "concern"
     assert classify_signals(low, lim, codes, "lower_is_better")[12] == "improvement"
     # A rising trend that starts below the centre is an improvement throughout.
     y = BASE + [9.8, 10.4, 11.0, 11.6, 12.2, 12.8, 13.4]
-    lim = xmr_limits(y)
+    lim = xmr_limits(y, fix_after=12)
     out = classify_signals(y, lim, special_causes(y, lim), "higher_is_better")
     assert out[12:].tolist() == ["improvement"] * 7
 
@@ -204,7 +214,7 @@ def test_classify_bad_polarity() -> None:
 def test_p_chart_against_direct_formula() -> None:
     n = np.array([50, 80, 120, 100, 60, 90, 110, 70, 100, 130, 40, 150, 20, 100])
     x = np.array([10, 18, 25, 20, 11, 20, 21, 15, 19, 30, 8, 27, 12, 22])
-    lim = p_chart_limits(x, n)
+    lim = p_chart_limits(x, n, fix_after=12)
     p_bar = x[:12].sum() / n[:12].sum()
     for i in range(14):
         half = 3 * math.sqrt(p_bar * (1 - p_bar) / n[i])
@@ -223,7 +233,7 @@ def test_p_chart_clipping_trial_rebase_and_invalid() -> None:
     assert lim.upper == pytest.approx([0.1 + 3 * math.sqrt(0.09 / 10)] * 4)
     clipped = p_chart_limits([9, 10], [10, 10])
     assert (clipped.upper == 1.0).all()
-    reb = p_chart_limits([1, 1, 5, 5], [10, 10, 10, 10], baseline=2, rebase_at=[2])
+    reb = p_chart_limits([1, 1, 5, 5], [10, 10, 10, 10], fix_after=2, rebase_at=[2])
     assert reb.centre.tolist() == pytest.approx([0.1, 0.1, 0.5, 0.5])
     bad = p_chart_limits([1, 12, 1, np.nan], [10, 10, 0, 10])
     assert bad.centre == pytest.approx([0.1] * 4)  # only the first point is valid
@@ -257,8 +267,32 @@ def test_assurance_uses_last_segment_and_edge_cases() -> None:
     y = BASE + [b + 10 for b in BASE]  # second segment: limits 18.37 .. 25.63
     lim = xmr_limits(y, rebase_at=[12])
     assert assurance(16.0, lim, "higher_is_better") == "consistently passes"
-    assert assurance(16.0, xmr_limits(y), "higher_is_better") == "consistently fails"
+    assert assurance(16.0, xmr_limits(y, fix_after=12), "higher_is_better") == (
+        "consistently fails")
     assert assurance(16.0, xmr_limits(BASE), "neutral") == "not assessed"
     assert assurance(16.0, xmr_limits([5.0]), "higher_is_better") == "not assessed"
     with pytest.raises(ValueError):
         assurance(16.0, xmr_limits(BASE), "sideways")
+
+
+def test_laney_p_prime_against_the_direct_formula() -> None:
+    # Large denominators, proportions that wander by about a point: far more than sampling.
+    n = np.array([40000, 52000, 45000, 61000, 38000, 50000, 47000, 58000, 43000, 55000,
+                  49000, 60000, 41000, 53000])
+    p = np.array([0.30, 0.31, 0.295, 0.305, 0.32, 0.30, 0.29, 0.31, 0.30, 0.315, 0.30, 0.305,
+                  0.31, 0.33])
+    x = np.round(p * n)
+    lim = laney_limits(x, n)
+    p_bar = x.sum() / n.sum()
+    sigma_p = np.sqrt(p_bar * (1 - p_bar) / n)
+    z = (x / n - p_bar) / sigma_p
+    mr = np.abs(np.diff(z))
+    mr = mr[mr < 3.267 * mr.mean()]  # none screened here, but the rule is the XmR one
+    sigma_z = mr.mean() / 1.128
+    assert sigma_z > 5  # overdispersed: a p-chart would flag most quarters
+    assert lim.sigma_z == pytest.approx([sigma_z] * 14)
+    assert lim.upper == pytest.approx(p_bar + 3 * sigma_p * sigma_z)
+    assert lim.lower == pytest.approx(p_bar - 3 * sigma_p * sigma_z)
+    p_only = p_chart_limits(x, n)
+    assert sum(bool(c) and "outside" in c for c in special_causes(x / n, p_only)) == 7
+    assert [c for c in special_causes(x / n, lim) if "outside" in c] == []

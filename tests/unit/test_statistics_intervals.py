@@ -143,8 +143,22 @@ def test_mean_interval() -> None:
     lower, upper = mean_interval(
         [10.0, 10.0, 10.0, np.nan], [4.0, np.nan, 4.0, 1.0], [16, 16, 1, 9]
     )
-    assert lower[0] == pytest.approx(10 - Z95 * 4 / 4) and upper[0] == pytest.approx(10 + Z95)
+    # Student's t with 15 df: t(0.975, 15) = 2.131449545559323 (published tables: 2.131).
+    t15 = 2.131449545559323
+    assert lower[0] == pytest.approx(10 - t15 * 4 / 4) and upper[0] == pytest.approx(10 + t15)
     assert np.isnan(lower[1:]).all() and np.isnan(upper[1:]).all()
+
+
+def test_mean_interval_holds_its_level_at_small_n() -> None:
+    """Coverage at n = 3 by simulation: t gives 95%; the normal z gave about 81%."""
+    rng = np.random.default_rng(7)
+    draws = rng.normal(50.0, 10.0, size=(20000, 3))
+    lower, upper = mean_interval(draws.mean(axis=1), draws.std(axis=1, ddof=1), 3)
+    coverage = float(((lower <= 50.0) & (upper >= 50.0)).mean())
+    assert abs(coverage - 0.95) < 0.01
+    half_z = Z95 * draws.std(axis=1, ddof=1) / np.sqrt(3)
+    z_cover = float((np.abs(draws.mean(axis=1) - 50.0) <= half_z).mean())
+    assert 0.78 < z_cover < 0.84
 
 
 counts = st.integers(min_value=0, max_value=10**6)
