@@ -71,7 +71,7 @@ def read_data_tables(served: Served, output: str) -> tuple[int, int, int]:
     response = json.loads(text)["response"]
     summary = response["data-head"]["children"]["props"]["children"][1]["props"]["children"]
     files, figures = map(_number, re.match(
-        r"([\d,]+) files loaded \(0 refused\); ([\d,]+) current figures", summary).groups())
+        r"([\d,]+) files? loaded \(0 refused\); ([\d,]+) current figures?", summary).groups())
     sources = _rows(response["data-sources"]["children"])
     runs = _rows(response["data-files"]["children"])
     per_source = sum(_number(r[2]) for r in sources)
