@@ -14,6 +14,7 @@ from ingest import (
     cps_case_outcomes,
     home_office_outcomes,
     home_office_stop_search,
+    known_files,
     moj_timeliness,
     moj_timeliness_tool,
     moj_trials,
@@ -46,6 +47,7 @@ LOADERS: dict[str, Loader] = {
     census2021_ons_wide.SPEC.name: census2021_ons_wide.LOADER,
     census2021_custom.SPEC.name: census2021_custom.LOADER,
     msg_reference.SPEC.name: msg_reference.LOADER,
+    known_files.SPEC.name: known_files.LOADER,
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,
 }
