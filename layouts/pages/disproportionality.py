@@ -154,24 +154,25 @@ def _rate_text(r: dict[str, Any]) -> str:
 
 
 def _matrix_rows(matrix: pl.DataFrame) -> list[list[str]]:
+    """Per population first (rate per 1,000, disparity ratio), then per previous stage."""
     out = []
     for r in matrix.iter_rows(named=True):
         if r["stage"] == "population":
-            out.append([r["stage_title"], r["group"], dc.count_text(r["count"]), "", "", "", "",
-                        "base", f"{dc.share_text(r['population_share'])} of the population",
-                        "", "", "", "", r["population_source"] or ""])
+            out.append([r["stage_title"], r["group"], dc.count_text(r["count"]), "base",
+                        f"{dc.share_text(r['population_share'])} of the population",
+                        "", "", "", "", "", "", "", "", r["population_source"] or ""])
             continue
         rate = "–" if r["stage_rate"] is None else f"{r['stage_rate']:.4g}"
         out.append([
             r["stage_title"], r["group"],
             dc.SUPPRESSED_MARK if r["suppressed"] else dc.count_text(r["count"]),
-            f"{dc.count_text(r['previous_count'])} ({(r['previous_stage'] or '').replace('_', ' ')})",
-            rate, _with_ci(dc.ratio_text(r["rri"]), r["rri_lower"], r["rri_upper"]),
-            dc.mark(r, "rri", "significant") or ("yes" if r["significant"] else "no"),
             r["status"], _rate_text(r),
             _with_ci(dc.ratio_text(r["disparity_ratio"]), r["ratio_lower"], r["ratio_upper"]),
             dc.mark(r, "disparity_ratio", "ratio_significant")
             or ("yes" if r["ratio_significant"] else "no"),
+            f"{dc.count_text(r['previous_count'])} ({(r['previous_stage'] or '').replace('_', ' ')})",
+            rate, _with_ci(dc.ratio_text(r["rri"]), r["rri_lower"], r["rri_upper"]),
+            dc.mark(r, "rri", "significant") or ("yes" if r["significant"] else "no"),
             "–" if r["excess"] is None or r["status"] == "reference" else f"{r['excess']:+,.0f}",
             "–" if r["status"] == "reference" else dc.share_text(r["parity_reduction"]),
             r["note"] or "",
@@ -179,10 +180,11 @@ def _matrix_rows(matrix: pl.DataFrame) -> list[list[str]]:
     return out
 
 
-MATRIX_HEADERS = ["Stage", "Group", "Count", "Previous stage count", "Stage rate",
-                  "RRI (95% CI)", "RRI significant", "Status", "Rate per 1,000 (95% CI)",
-                  "Disparity ratio (95% CI)", "Ratio significant", "Excess over reference rate",
-                  "Reduction for parity", "Note"]
+MATRIX_HEADERS = ["Stage", "Group", "Count", "Status", "Rate per 1,000 population (95% CI)",
+                  "Disparity ratio per population (95% CI)", "Ratio significant",
+                  "Previous stage count", "Stage rate (per previous stage)",
+                  "RRI per previous stage (95% CI)", "RRI significant",
+                  "Excess over reference rate", "Reduction for parity", "Note"]
 
 
 def _bounds_cell(r: dict[str, Any]) -> str:
@@ -298,18 +300,24 @@ def _matrix_section(f: dict[str, Any], name: str) -> html.Section:
                                            if matrix.height else "")
     return html.Section([
         html.H2("Stage matrix", id=f"{PREFIX}-matrix-heading"),
-        html.P("Each stage's rate uses the previous stage as its denominator (the first stage "
-               "the population); the relative rate index (RRI) is a group's rate over the "
-               "reference group's. Cells under the minimum count or for groups under 1% of "
-               "the population are marked, not plotted as reliable.", className="cjs-hint"),
+        html.P("Each cell leads with the disparity ratio per population: how many times as "
+               "likely a group's members are to reach this stage, per head of population, as "
+               "the reference group's. Under it, labelled RRI, the relative rate index per "
+               "previous stage: the same comparison with the previous stage as the "
+               "denominator (for arrest, arrests per stop and search), which can be below 1 "
+               "where the per-population ratio is well above it. Cells under the minimum count "
+               "or for groups under 1% of the population are marked, not plotted as reliable.",
+               className="cjs-hint", id=f"{PREFIX}-matrix-hint"),
         _graph(f"{PREFIX}-matrix-chart", dc.make_stage_matrix_figure(matrix, area_name=name),
                dc.describe_matrix(matrix, area_name=name)),
         _details("Show the stage matrix figures (table)", _table(
             f"{PREFIX}-matrix-table", caption, MATRIX_HEADERS, _matrix_rows(matrix),
             empty="No stage has counts by ethnicity for this area and period.")),
         _download("matrix", "Download the stage matrix (CSV)"),
+        html.H3("Second reading: per previous stage", id=f"{PREFIX}-rri-heading"),
         _graph(f"{PREFIX}-rri-chart", dc.make_rri_lines_figure(matrix, area_name=name),
-               "Relative rate index by stage for each group, with 95% CIs."),
+               "Relative rate index per previous stage, by stage for each group, with 95% "
+               "CIs."),
     ], **{"aria-labelledby": f"{PREFIX}-matrix-heading"})
 
 
