@@ -42,7 +42,10 @@ dash.register_page(__name__, path="/disproportionality",
                    order=40)
 
 PREFIX = "dispro"
-DEFAULT_GRAIN = dq.DEFAULT_GRAIN
+DEFAULT_GRAIN = dq.DEFAULT_GRAIN  # fy: see docs/decisions/0016-default-grain.md
+GRAIN_NOTE = ("Financial year by default: counts by ethnicity are small at a quarter, and most "
+              "stages are published by financial year only. Choose another grain with the Grain "
+              "control; the other pages keep the overview's default, the quarter.")
 CLOSEST = "closest"
 CHAINS = {
     "full": "Every stage: population → stop and search → arrest → charge → prosecution → "
@@ -285,11 +288,19 @@ def _headlines(matrix: pl.DataFrame) -> html.Ul:
     return html.Ul(items, id=f"{PREFIX}-headlines", className="cjs-headlines")
 
 
-def _graph(graph_id: str, figure: figure_draft.Spec, description: str) -> html.Figure:
+def _graph(graph_id: str, figure: figure_draft.Spec, description: str, *,
+           wide: bool = False) -> html.Figure:
+    """A responsive chart. ``wide``: a grid whose cells need room to be read (the stage
+    matrix); on a narrow screen it keeps a minimum width and scrolls inside its own box."""
     height = figure_draft.height(figure, 460)  # a responsive graph takes its container's height
+    graph: Any = dcc.Graph(id=graph_id, figure=figure, responsive=True,
+                           style={"height": f"{height}px"},
+                           config={"displaylogo": False, "responsive": True})
+    if wide:
+        graph = html.Div(graph, className="cjs-chart-scroll", tabIndex=0, role="region",
+                         **{"aria-label": f"{description} Scrolls sideways on a narrow screen."})
     return html.Figure([
-        dcc.Graph(id=graph_id, figure=figure, responsive=True, style={"height": f"{height}px"},
-                  config={"displaylogo": False, "responsive": True}),
+        graph,
         html.Figcaption(description, className="cjs-visually-hidden"),
     ], className="cjs-chart")
 
@@ -309,7 +320,7 @@ def _matrix_section(f: dict[str, Any], name: str) -> html.Section:
                "or for groups under 1% of the population are marked, not plotted as reliable.",
                className="cjs-hint", id=f"{PREFIX}-matrix-hint"),
         _graph(f"{PREFIX}-matrix-chart", dc.make_stage_matrix_figure(matrix, area_name=name),
-               dc.describe_matrix(matrix, area_name=name)),
+               dc.describe_matrix(matrix, area_name=name), wide=True),
         _details("Show the stage matrix figures (table)", _table(
             f"{PREFIX}-matrix-table", caption, MATRIX_HEADERS, _matrix_rows(matrix),
             empty="No stage has counts by ethnicity for this area and period.")),
@@ -515,9 +526,12 @@ def layout(area: str | None = None, grain: str | None = None, period: str | None
         html.H1("Race disproportionality across the justice process"),
         html.P("For each ethnic group and each stage — population, stop and search, arrest, "
                "charge, prosecution, conviction, custodial sentence — as far as the loaded "
-               "data reaches: the rate, the relative rate index against a reference group "
-               "with its 95% confidence interval, and whether it is significant. The stage "
-               "matrix shows where disproportionality enters.", className="cjs-lead"),
+               "data reaches: how many times as likely each group is to reach the stage per "
+               "head of population as a reference group (the disparity ratio), then per "
+               "previous stage (the relative rate index), each with its 95% confidence "
+               "interval and whether it is significant. The stage matrix shows where "
+               "disproportionality enters.", className="cjs-lead"),
+        html.P(GRAIN_NOTE, id=f"{PREFIX}-grain-note", className="cjs-hint"),
         _controls(areas, s, periods, period_value, pops),
         dcc.Loading(html.Div(top, id=f"{PREFIX}-content"), delay_show=400, type="dot"),
         html.Section([

@@ -73,9 +73,12 @@ def _check_pdf(pdf: Path, name: str) -> int:
     assert "Cumbria" in text, f"{name}: the converted PDF does not name the area"
     if shutil.which("pdftoppm"):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile",
-                        str(pdf), str(ARTIFACTS / name)], check=True, timeout=120)
-        assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000
+        for number in range(1, min(3, len(reader.pages)) + 1):  # the cover, then charts
+            out = ARTIFACTS / f"{name}-page{number}"
+            subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", str(number), "-l",
+                            str(number), "-singlefile", str(pdf), str(out)],
+                           check=True, timeout=120)
+            assert out.with_suffix(".png").stat().st_size > 1000
     return len(reader.pages)
 
 
