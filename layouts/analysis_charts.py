@@ -349,25 +349,26 @@ def _label_outliers(fig: Draft, rows: pl.DataFrame, most: int = 6, *,
     from England & Wales only, so that labels stay readable: a label that would sit on one
     already placed (or on the chosen area's, ``avoid``) goes below its point, or, if that is
     taken too, is left to the hover text. ``span``: the y range, to judge nearness."""
-    taken = [(x, y, 1) for x, y in avoid or []] + [(x, y, -1) for x, y in avoid or []]
+    near_y = 0.06 * span if span > 0 else 0.0
+    # the chosen area's big marker and its label: kept clear on both sides, further out
+    taken = [(x, y, side, 2.5 * near_y) for x, y in avoid or [] for side in (1, -1)]
     outside = rows.filter(pl.col("funnel_position").str.contains("99.8"))
     if outside.height == 0:
         return
     outside = outside.with_columns(
         ((pl.col("value") - pl.col("national_value")).abs() / pl.col("national_value"))
         .alias("_gap")).sort("_gap", descending=True).head(most)
-    near_y = 0.06 * span if span > 0 else 0.0
 
     def free(x: float, y: float, side: int) -> bool:
-        return all(abs(x - tx) > 0.25 or abs(y - ty) > near_y or side != ts
-                   for tx, ty, ts in taken)
+        return all(abs(x - tx) > 0.25 or abs(y - ty) > near or side != ts
+                   for tx, ty, ts, near in taken)
 
     for r in outside.iter_rows(named=True):
         x, y = math.log10(r["denominator"]), r["value"]
         side = next((s for s in (1, -1) if free(x, y, s)), 0)
         if side == 0:
             continue
-        taken.append((x, y, side))
+        taken.append((x, y, side, near_y))
         fig.add_annotation(x=x, y=y, text=r["area_name"], showarrow=False, yshift=12 * side,
                            font={"size": 11, "color": theme.SECONDARY_TEXT})
 

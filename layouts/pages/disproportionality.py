@@ -290,8 +290,9 @@ def _headlines(matrix: pl.DataFrame) -> html.Ul:
 
 def _graph(graph_id: str, figure: figure_draft.Spec, description: str, *,
            wide: bool = False) -> html.Figure:
-    """A responsive chart. ``wide``: a grid whose cells need room to be read (the stage
-    matrix); on a narrow screen it keeps a minimum width and scrolls inside its own box."""
+    """A responsive chart. ``wide``: a chart whose cells or categories need room to be read
+    (the stage matrix, the stages along an axis); on a narrow screen it keeps a minimum width
+    and scrolls sideways inside its own box."""
     height = figure_draft.height(figure, 460)  # a responsive graph takes its container's height
     graph: Any = dcc.Graph(id=graph_id, figure=figure, responsive=True,
                            style={"height": f"{height}px"},
@@ -328,7 +329,7 @@ def _matrix_section(f: dict[str, Any], name: str) -> html.Section:
         html.H3("Second reading: per previous stage", id=f"{PREFIX}-rri-heading"),
         _graph(f"{PREFIX}-rri-chart", dc.make_rri_lines_figure(matrix, area_name=name),
                "Relative rate index per previous stage, by stage for each group, with 95% "
-               "CIs."),
+               "CIs.", wide=True),
     ], **{"aria-labelledby": f"{PREFIX}-matrix-heading"})
 
 
@@ -338,7 +339,7 @@ def _rates_section(f: dict[str, Any], name: str) -> html.Section:
                 id=f"{PREFIX}-rates-heading"),
         _headlines(f["matrix"]),
         _graph(f"{PREFIX}-rates-chart", dc.make_rates_figure(f["matrix"], area_name=name),
-               "Rates per 1,000 population by group for each stage, with 95% CIs."),
+               "Rates per 1,000 population by group for each stage, with 95% CIs.", wide=True),
         html.P("The figures are in the stage matrix table above (rate per 1,000, disparity "
                "ratio with its Katz 95% CI, excess over the reference rate, reduction for "
                "parity = 1 − 1/ratio).", className="cjs-hint"),
@@ -390,7 +391,8 @@ def _sensitivity_section(f: dict[str, Any], name: str) -> html.Section:
                "for the ratio to reach parity (shown only where that is possible).",
                className="cjs-hint"),
         _graph(f"{PREFIX}-bounds-chart", dc.make_bounds_figure(frame, area_name=name),
-               "Disparity ratios with assumption ranges for records without ethnicity."),
+               "Disparity ratios with assumption ranges for records without ethnicity.",
+               wide=True),
         *_sensitivity_tables(frame, name, f["sources"]),
         _download("sensitivity", "Download the sensitivity figures (CSV)"),
     ], **{"aria-labelledby": f"{PREFIX}-sensitivity-heading"})
