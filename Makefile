@@ -26,6 +26,7 @@ install-test: $(VENV)/.installed-test
 
 browser:
 	@bash scripts/ensure_chromium.sh
+	@bash scripts/ensure_office.sh
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 java:

@@ -332,8 +332,10 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
         text=[_funnel_hover(r, ind) for r in others.iter_rows(named=True)],
         hovertemplate="%{text}<extra></extra>",
     )
-    _label_outliers(fig, others)
     mine = rows.filter(pl.col("area_code") == (highlight_area or ""))
+    _label_outliers(fig, others, avoid=[(math.log10(r["denominator"]), r["value"])
+                                        for r in mine.iter_rows(named=True)],
+                    span=float(rows["value"].max() - rows["value"].min()) if rows.height else 0)
     if mine.height:
         r = mine.row(0, named=True)
         fig.add_scatter(
@@ -363,19 +365,34 @@ def _log_ticks(low: float, high: float) -> list[float]:
     return ticks if len(ticks) >= 2 else [low, high]
 
 
-def _label_outliers(fig: Draft, rows: pl.DataFrame, most: int = 6) -> None:
+def _label_outliers(fig: Draft, rows: pl.DataFrame, most: int = 6, *,
+                    avoid: list[tuple[float, float]] | None = None, span: float = 0) -> None:
     """Name the areas beyond the 99.8% limits (the special-cause ones), the ``most`` furthest
-    from England & Wales only, so that labels stay readable."""
+    from England & Wales only, so that labels stay readable: a label that would sit on one
+    already placed (or on the chosen area's, ``avoid``) goes below its point, or, if that is
+    taken too, is left to the hover text. ``span``: the y range, to judge nearness."""
+    near_y = 0.06 * span if span > 0 else 0.0
+    # the chosen area's big marker and its label: kept clear on both sides, further out
+    taken = [(x, y, side, 2.5 * near_y) for x, y in avoid or [] for side in (1, -1)]
     outside = rows.filter(pl.col("funnel_position").str.contains("99.8"))
     if outside.height == 0:
         return
     outside = outside.with_columns(
         ((pl.col("value") - pl.col("national_value")).abs() / pl.col("national_value"))
         .alias("_gap")).sort("_gap", descending=True).head(most)
+
+    def free(x: float, y: float, side: int) -> bool:
+        return all(abs(x - tx) > 0.25 or abs(y - ty) > near or side != ts
+                   for tx, ty, ts, near in taken)
+
     for r in outside.iter_rows(named=True):
-        fig.add_annotation(x=math.log10(r["denominator"]), y=r["value"], text=r["area_name"],
-                           showarrow=False, yshift=12, font={"size": 11,
-                                                             "color": theme.SECONDARY_TEXT})
+        x, y = math.log10(r["denominator"]), r["value"]
+        side = next((s for s in (1, -1) if free(x, y, s)), 0)
+        if side == 0:
+            continue
+        taken.append((x, y, side, near_y))
+        fig.add_annotation(x=x, y=y, text=r["area_name"], showarrow=False, yshift=12 * side,
+                           font={"size": 11, "color": theme.SECONDARY_TEXT})
 
 
 # --- ranks ----------------------------------------------------------------------------------------

@@ -105,11 +105,14 @@ def figures_details(prefix: str, summary: str, table: Any) -> html.Details:
         style={"margin": "0.75rem 0 1.75rem"})
 
 
-def chart_block(graph_id: str, figure: Any, caption: Sequence[Any], *, description: str
-                ) -> html.Figure:
+def chart_block(graph_id: str, figure: Any, caption: Sequence[Any], *, description: str,
+                wide: bool = False) -> html.Figure:
     """A chart with a visible caption (source, vintage, denominator, CI, suppression) and a
-    text alternative for screen readers."""
+    text alternative for screen readers. ``wide``: a chart with a side legend that needs a
+    minimum width; on a phone it keeps that width and scrolls sideways in its own box."""
     height = figure_draft.height(figure, 0)  # a spec (dict) or a go.Figure
+    scroll = ({"tabIndex": 0, "role": "region", "aria-label": f"{description} Scrolls sideways "
+               "on a narrow screen."} if wide else {})
     return html.Figure([
         dcc.Graph(id=graph_id, figure=figure, responsive=True,
                   config={"displaylogo": False, "responsive": True},
@@ -118,7 +121,8 @@ def chart_block(graph_id: str, figure: Any, caption: Sequence[Any], *, descripti
         html.Figcaption(list(caption), className="cjs-chart-caption",
                         style={"color": theme.SECONDARY_TEXT, "fontSize": "0.875rem",
                                "marginTop": "0.5rem"}),
-    ], className="cjs-chart", **{"aria-describedby": f"{graph_id}-description"})
+    ], className="cjs-chart cjs-chart-wide" if wide else "cjs-chart",
+        **{"aria-describedby": f"{graph_id}-description", **scroll})
 
 
 def caption_parts(ind: Indicator, frames: Sequence[pl.DataFrame | None], *,

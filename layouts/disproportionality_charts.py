@@ -95,16 +95,29 @@ def cell_text(row: dict[str, Any], value: str = "rri") -> str:
     return f"{text} {symbol}".strip()
 
 
+def stacked_cell_text(row: dict[str, Any]) -> str:
+    """A stage-matrix cell: the disparity ratio per population first (what most readers
+    mean by "times as likely"), then, smaller and labelled, the relative rate index per
+    previous stage."""
+    first = cell_text(row, "disparity_ratio")
+    status = row.get("status") or ""
+    if row.get("suppressed") or status.startswith("excluded") or status == "reference":
+        return first
+    second = cell_text(row, "rri").replace("<br>", " ")
+    return f"{first}<br><span style='font-size:11px'>RRI {second}</span>"
+
+
 def _hover(row: dict[str, Any], value: str) -> str:
-    title, col, lo, hi, _ = VALUE_WORDS[value]
     lines = [f"<b>{row['group']}: {row['stage_title']}</b>", row.get("period_label") or ""]
     if row.get("suppressed"):
         lines.append(f"Suppressed {theme.SUPPRESSED_MARK}: {row.get('note') or 'small numbers'}")
         return "<br>".join(lines)
+    shown = [value] + [v for v in VALUE_WORDS if v != value]  # the chosen reading first
+    for key in shown:
+        title, col, lo, hi, _ = VALUE_WORDS[key]
+        ci = ci_text(row.get(lo), row.get(hi))
+        lines.append(f"{title}: {ratio_text(row.get(col))}" + (f" (95% CI {ci})" if ci else ""))
     lines += [
-        f"{title}: {ratio_text(row.get(col))}"
-        + (f" (95% CI {ci_text(row.get(lo), row.get(hi))})" if ci_text(row.get(lo), row.get(hi))
-           else ""),
         f"Status: {row.get('status')}",
         f"Count: {count_text(row.get('count'))} of {count_text(row.get('previous_count'))} "
         f"({(row.get('previous_stage') or '').replace('_', ' ')})",
@@ -141,25 +154,32 @@ def _layout(fig: Draft, title: str, subtitle: str, height: int = _HEIGHT) -> Non
                       margin={"t": 90, "b": 90}, hovermode="closest")
 
 
-def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str, value: str = "rri"
-                             ) -> Spec:
+def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str,
+                             value: str = "disparity_ratio") -> Spec:
     """Stage × group grid: each cell shows its ratio and significance mark in words; the
-    tint (blue below parity, vermillion above, white at 1) only repeats what it says."""
+    tint (blue below parity, vermillion above, white at 1) only repeats what it says.
+
+    By default each cell leads with the disparity ratio per population and gives the
+    relative rate index per previous stage under it, labelled "RRI"; ``value="rri"`` shows
+    the RRI alone."""
     title, col, *_ = VALUE_WORDS[value]
     fig = Draft()
     rows = _staged(matrix)
     reference = rows["reference"][0] if rows.height else "White"
+    stacked = value == "disparity_ratio"
     _layout(fig, f"Where disproportionality enters: {title.lower()}",
             f"{area_name}, {rows['period_label'][0] if rows.height else ''}; "
-            f"reference group {reference}")
+            f"reference group {reference}"
+            + ("<br>Large: times as likely per head of population · small: RRI, times as "
+               "likely per previous stage" if stacked else ""))
     if rows.height == 0:
         return fig.empty("No stage has counts by ethnicity for this area and period")
     stages = rows["stage_title"].unique(maintain_order=True).to_list()
     groups = [g for g in GROUP_STYLE if g in set(rows["group"])]
     cells = {(r["stage_title"], r["group"]): r for r in rows.iter_rows(named=True)}
     z = [[_z(cells[(s, g)], col) if (s, g) in cells else None for s in stages] for g in groups]
-    text = [[cell_text(cells[(s, g)], value) if (s, g) in cells else "" for s in stages]
-            for g in groups]
+    text = [[(stacked_cell_text(cells[(s, g)]) if stacked else cell_text(cells[(s, g)], value))
+             if (s, g) in cells else "" for s in stages] for g in groups]
     hover = [[_hover(cells[(s, g)], value) if (s, g) in cells else "" for s in stages]
              for g in groups]
     ticks = [0.125, 0.25, 0.5, 1, 2, 4, 8]
@@ -193,7 +213,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
     fig = Draft()
     rows = _staged(matrix)
     reference = rows["reference"][0] if rows.height else "White"
-    _layout(fig, "Relative rate index by stage",
+    _layout(fig, "Relative rate index by stage (per previous stage)",
             f"{area_name}: each stage's rate over the previous stage, against {reference}")
     if rows.height == 0:
         return fig.empty("No stage has counts by ethnicity for this area and period")
@@ -455,20 +475,23 @@ def _bounds_hover(p: dict[str, Any] | None) -> str:
 
 
 def describe_matrix(matrix: pl.DataFrame, *, area_name: str) -> str:
-    """A sentence for screen readers: where the largest significant RRI is."""
+    """A sentence for screen readers: where the largest significant disparity ratio per
+    population is."""
     rows = _staged(matrix)
     if rows.height == 0:
         return f"No stage has counts by ethnicity for {area_name}."
-    tested = rows.filter(pl.col("significant") & pl.col("rri").is_not_null())
+    tested = rows.filter(pl.col("ratio_significant") & pl.col("disparity_ratio").is_not_null()
+                         & (pl.col("disparity_ratio") > 0))
     if tested.height == 0:
-        return (f"{area_name}, {rows['period_label'][0]}: no relative rate index differs "
-                "significantly from parity.")
-    top = tested.with_columns(pl.col("rri").log().abs().alias("_size")).sort(
+        return (f"{area_name}, {rows['period_label'][0]}: no disparity ratio per population "
+                "differs significantly from parity.")
+    top = tested.with_columns(pl.col("disparity_ratio").log().abs().alias("_size")).sort(
         "_size", descending=True).row(0, named=True)
-    return (f"{area_name}, {top['period_label']}: {tested.height} significant relative rate "
-            f"indices; the largest departure from parity is {top['group']} at "
-            f"{top['stage_title'].lower()} ({ratio_text(top['rri'])}, 95% CI "
-            f"{ci_text(top['rri_lower'], top['rri_upper'])}).")
+    return (f"{area_name}, {top['period_label']}: {tested.height} significant disparity ratios "
+            f"per population; the largest departure from parity is {top['group']} at "
+            f"{top['stage_title'].lower()} ({ratio_text(top['disparity_ratio'])} as likely per "
+            f"head of population, 95% CI {ci_text(top['ratio_lower'], top['ratio_upper'])}; "
+            f"relative rate index per previous stage {ratio_text(top['rri'])}).")
 
 
 def stage_order(matrix: pl.DataFrame) -> Sequence[str]:

@@ -42,7 +42,10 @@ dash.register_page(__name__, path="/disproportionality",
                    order=40)
 
 PREFIX = "dispro"
-DEFAULT_GRAIN = dq.DEFAULT_GRAIN
+DEFAULT_GRAIN = dq.DEFAULT_GRAIN  # fy: see docs/decisions/0016-default-grain.md
+GRAIN_NOTE = ("Financial year by default: counts by ethnicity are small at a quarter, and most "
+              "stages are published by financial year only. Choose another grain with the Grain "
+              "control; the other pages keep the overview's default, the quarter.")
 CLOSEST = "closest"
 CHAINS = {
     "full": "Every stage: population → stop and search → arrest → charge → prosecution → "
@@ -154,24 +157,25 @@ def _rate_text(r: dict[str, Any]) -> str:
 
 
 def _matrix_rows(matrix: pl.DataFrame) -> list[list[str]]:
+    """Per population first (rate per 1,000, disparity ratio), then per previous stage."""
     out = []
     for r in matrix.iter_rows(named=True):
         if r["stage"] == "population":
-            out.append([r["stage_title"], r["group"], dc.count_text(r["count"]), "", "", "", "",
-                        "base", f"{dc.share_text(r['population_share'])} of the population",
-                        "", "", "", "", r["population_source"] or ""])
+            out.append([r["stage_title"], r["group"], dc.count_text(r["count"]), "base",
+                        f"{dc.share_text(r['population_share'])} of the population",
+                        "", "", "", "", "", "", "", "", r["population_source"] or ""])
             continue
         rate = "–" if r["stage_rate"] is None else f"{r['stage_rate']:.4g}"
         out.append([
             r["stage_title"], r["group"],
             dc.SUPPRESSED_MARK if r["suppressed"] else dc.count_text(r["count"]),
-            f"{dc.count_text(r['previous_count'])} ({(r['previous_stage'] or '').replace('_', ' ')})",
-            rate, _with_ci(dc.ratio_text(r["rri"]), r["rri_lower"], r["rri_upper"]),
-            dc.mark(r, "rri", "significant") or ("yes" if r["significant"] else "no"),
             r["status"], _rate_text(r),
             _with_ci(dc.ratio_text(r["disparity_ratio"]), r["ratio_lower"], r["ratio_upper"]),
             dc.mark(r, "disparity_ratio", "ratio_significant")
             or ("yes" if r["ratio_significant"] else "no"),
+            f"{dc.count_text(r['previous_count'])} ({(r['previous_stage'] or '').replace('_', ' ')})",
+            rate, _with_ci(dc.ratio_text(r["rri"]), r["rri_lower"], r["rri_upper"]),
+            dc.mark(r, "rri", "significant") or ("yes" if r["significant"] else "no"),
             "–" if r["excess"] is None or r["status"] == "reference" else f"{r['excess']:+,.0f}",
             "–" if r["status"] == "reference" else dc.share_text(r["parity_reduction"]),
             r["note"] or "",
@@ -179,10 +183,11 @@ def _matrix_rows(matrix: pl.DataFrame) -> list[list[str]]:
     return out
 
 
-MATRIX_HEADERS = ["Stage", "Group", "Count", "Previous stage count", "Stage rate",
-                  "RRI (95% CI)", "RRI significant", "Status", "Rate per 1,000 (95% CI)",
-                  "Disparity ratio (95% CI)", "Ratio significant", "Excess over reference rate",
-                  "Reduction for parity", "Note"]
+MATRIX_HEADERS = ["Stage", "Group", "Count", "Status", "Rate per 1,000 population (95% CI)",
+                  "Disparity ratio per population (95% CI)", "Ratio significant",
+                  "Previous stage count", "Stage rate (per previous stage)",
+                  "RRI per previous stage (95% CI)", "RRI significant",
+                  "Excess over reference rate", "Reduction for parity", "Note"]
 
 
 def _bounds_cell(r: dict[str, Any]) -> str:
@@ -283,11 +288,20 @@ def _headlines(matrix: pl.DataFrame) -> html.Ul:
     return html.Ul(items, id=f"{PREFIX}-headlines", className="cjs-headlines")
 
 
-def _graph(graph_id: str, figure: figure_draft.Spec, description: str) -> html.Figure:
+def _graph(graph_id: str, figure: figure_draft.Spec, description: str, *,
+           wide: bool = False) -> html.Figure:
+    """A responsive chart. ``wide``: a chart whose cells or categories need room to be read
+    (the stage matrix, the stages along an axis); on a narrow screen it keeps a minimum width
+    and scrolls sideways inside its own box."""
     height = figure_draft.height(figure, 460)  # a responsive graph takes its container's height
+    graph: Any = dcc.Graph(id=graph_id, figure=figure, responsive=True,
+                           style={"height": f"{height}px"},
+                           config={"displaylogo": False, "responsive": True})
+    if wide:
+        graph = html.Div(graph, className="cjs-chart-scroll", tabIndex=0, role="region",
+                         **{"aria-label": f"{description} Scrolls sideways on a narrow screen."})
     return html.Figure([
-        dcc.Graph(id=graph_id, figure=figure, responsive=True, style={"height": f"{height}px"},
-                  config={"displaylogo": False, "responsive": True}),
+        graph,
         html.Figcaption(description, className="cjs-visually-hidden"),
     ], className="cjs-chart")
 
@@ -298,18 +312,24 @@ def _matrix_section(f: dict[str, Any], name: str) -> html.Section:
                                            if matrix.height else "")
     return html.Section([
         html.H2("Stage matrix", id=f"{PREFIX}-matrix-heading"),
-        html.P("Each stage's rate uses the previous stage as its denominator (the first stage "
-               "the population); the relative rate index (RRI) is a group's rate over the "
-               "reference group's. Cells under the minimum count or for groups under 1% of "
-               "the population are marked, not plotted as reliable.", className="cjs-hint"),
+        html.P("Each cell leads with the disparity ratio per population: how many times as "
+               "likely a group's members are to reach this stage, per head of population, as "
+               "the reference group's. Under it, labelled RRI, the relative rate index per "
+               "previous stage: the same comparison with the previous stage as the "
+               "denominator (for arrest, arrests per stop and search), which can be below 1 "
+               "where the per-population ratio is well above it. Cells under the minimum count "
+               "or for groups under 1% of the population are marked, not plotted as reliable.",
+               className="cjs-hint", id=f"{PREFIX}-matrix-hint"),
         _graph(f"{PREFIX}-matrix-chart", dc.make_stage_matrix_figure(matrix, area_name=name),
-               dc.describe_matrix(matrix, area_name=name)),
+               dc.describe_matrix(matrix, area_name=name), wide=True),
         _details("Show the stage matrix figures (table)", _table(
             f"{PREFIX}-matrix-table", caption, MATRIX_HEADERS, _matrix_rows(matrix),
             empty="No stage has counts by ethnicity for this area and period.")),
         _download("matrix", "Download the stage matrix (CSV)"),
+        html.H3("Second reading: per previous stage", id=f"{PREFIX}-rri-heading"),
         _graph(f"{PREFIX}-rri-chart", dc.make_rri_lines_figure(matrix, area_name=name),
-               "Relative rate index by stage for each group, with 95% CIs."),
+               "Relative rate index per previous stage, by stage for each group, with 95% "
+               "CIs.", wide=True),
     ], **{"aria-labelledby": f"{PREFIX}-matrix-heading"})
 
 
@@ -319,7 +339,7 @@ def _rates_section(f: dict[str, Any], name: str) -> html.Section:
                 id=f"{PREFIX}-rates-heading"),
         _headlines(f["matrix"]),
         _graph(f"{PREFIX}-rates-chart", dc.make_rates_figure(f["matrix"], area_name=name),
-               "Rates per 1,000 population by group for each stage, with 95% CIs."),
+               "Rates per 1,000 population by group for each stage, with 95% CIs.", wide=True),
         html.P("The figures are in the stage matrix table above (rate per 1,000, disparity "
                "ratio with its Katz 95% CI, excess over the reference rate, reduction for "
                "parity = 1 − 1/ratio).", className="cjs-hint"),
@@ -371,7 +391,8 @@ def _sensitivity_section(f: dict[str, Any], name: str) -> html.Section:
                "for the ratio to reach parity (shown only where that is possible).",
                className="cjs-hint"),
         _graph(f"{PREFIX}-bounds-chart", dc.make_bounds_figure(frame, area_name=name),
-               "Disparity ratios with assumption ranges for records without ethnicity."),
+               "Disparity ratios with assumption ranges for records without ethnicity.",
+               wide=True),
         *_sensitivity_tables(frame, name, f["sources"]),
         _download("sensitivity", "Download the sensitivity figures (CSV)"),
     ], **{"aria-labelledby": f"{PREFIX}-sensitivity-heading"})
@@ -507,9 +528,12 @@ def layout(area: str | None = None, grain: str | None = None, period: str | None
         html.H1("Race disproportionality across the justice process"),
         html.P("For each ethnic group and each stage — population, stop and search, arrest, "
                "charge, prosecution, conviction, custodial sentence — as far as the loaded "
-               "data reaches: the rate, the relative rate index against a reference group "
-               "with its 95% confidence interval, and whether it is significant. The stage "
-               "matrix shows where disproportionality enters.", className="cjs-lead"),
+               "data reaches: how many times as likely each group is to reach the stage per "
+               "head of population as a reference group (the disparity ratio), then per "
+               "previous stage (the relative rate index), each with its 95% confidence "
+               "interval and whether it is significant. The stage matrix shows where "
+               "disproportionality enters.", className="cjs-lead"),
+        html.P(GRAIN_NOTE, id=f"{PREFIX}-grain-note", className="cjs-hint"),
         _controls(areas, s, periods, period_value, pops),
         dcc.Loading(html.Div(top, id=f"{PREFIX}-content"), delay_show=400, type="dot"),
         html.Section([

@@ -239,7 +239,7 @@ def _spc_section(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str, name
         ax.reading(analysis.RAG_LABEL, rag.text, element_id=f"{PREFIX}-rag", code=rag.code),
         ax.chart_block(f"{PREFIX}-spc-chart",
                        ac.make_spc_figure(frame, ind, area_name=name, trajectory=frame),
-                       caption, description=description),
+                       caption, description=description, wide=True),
         html.H3("The special-cause rules"),
         ax.rules_list(analysis.RULE_TEXT, analysis.RULE_SHORT),
         ax.figures_details(f"{PREFIX}-spc", "Show the SPC figures (table and CSV)", table),

@@ -23,6 +23,11 @@ from tests.browser.conftest import axe_violations
 pytestmark = pytest.mark.browser
 
 LONDON_LCJB = "CJA01"
+MATRIX_HEADERS = ["Stage", "Group", "Count", "Status", "Rate per 1,000 population (95% CI)",
+                  "Disparity ratio per population (95% CI)", "Ratio significant",
+                  "Previous stage count", "Stage rate (per previous stage)",
+                  "RRI per previous stage (95% CI)", "RRI significant",
+                  "Excess over reference rate", "Reduction for parity", "Note"]
 
 
 def _wait_ready(page: Any) -> None:
@@ -43,17 +48,33 @@ def _matrix_cells(page: Any) -> list[list[str]]:
     return [[c.strip() for c in r.split("\t")] for r in rows.all_inner_texts()]
 
 
-def _expected_rri(matrix: pl.DataFrame) -> dict[tuple[str, str], str]:
-    return {(r["stage_title"], r["group"]): f"{dc.ratio_text(r['rri'])} "
-            f"({dc.ci_text(r['rri_lower'], r['rri_upper'])})"
+def _expected(matrix: pl.DataFrame, value: str, lower: str, upper: str
+              ) -> dict[tuple[str, str], str]:
+    return {(r["stage_title"], r["group"]): f"{dc.ratio_text(r[value])} "
+            f"({dc.ci_text(r[lower], r[upper])})"
             for r in matrix.filter(pl.col("status") == "ok").iter_rows(named=True)}
 
 
+def _expected_rri(matrix: pl.DataFrame) -> dict[tuple[str, str], str]:
+    return _expected(matrix, "rri", "rri_lower", "rri_upper")
+
+
+def _expected_ratio(matrix: pl.DataFrame) -> dict[tuple[str, str], str]:
+    return _expected(matrix, "disparity_ratio", "ratio_lower", "ratio_upper")
+
+
+def _shown(cells: list[list[str]], header: str) -> dict[tuple[str, str], str]:
+    at = {h: i for i, h in enumerate(MATRIX_HEADERS)}
+    return {(r[at["Stage"]], r[at["Group"]]): r[at[header]] for r in cells
+            if r[at["Status"]] == "ok"}
+
+
 def _shown_rri(cells: list[list[str]]) -> dict[tuple[str, str], str]:
-    headers = dict(zip(["stage", "group", "count", "previous", "rate", "rri"], range(6),
-                       strict=True))
-    return {(r[headers["stage"]], r[headers["group"]]): r[headers["rri"]] for r in cells
-            if r[7] == "ok"}
+    return _shown(cells, "RRI per previous stage (95% CI)")
+
+
+def _shown_ratio(cells: list[list[str]]) -> dict[tuple[str, str], str]:
+    return _shown(cells, "Disparity ratio per population (95% CI)")
 
 
 def test_page_shows_the_stage_matrix_and_follows_the_area(
@@ -71,7 +92,20 @@ def test_page_shows_the_stage_matrix_and_follows_the_area(
     black = national.filter((pl.col("stage") == "stop_and_search")
                             & (pl.col("group") == "Black")).row(0, named=True)
     matrix_chart = page.locator("#dispro-matrix-chart")
-    expect(matrix_chart).to_contain_text(dc.cell_text(black))  # value and mark, in the cell
+    # Each cell leads with the disparity ratio per population, the RRI under it, labelled.
+    per_population = dc.cell_text(black, "disparity_ratio")
+    expect(matrix_chart).to_contain_text(per_population)
+    expect(matrix_chart).to_contain_text("RRI " + dc.cell_text(black, "rri"))
+    cell = matrix_chart.locator("text", has_text=per_population).first.text_content() or ""
+    assert cell.index(per_population) < cell.index("RRI "), cell
+    headers = page.locator("#dispro-matrix-table thead th").all_text_contents()
+    assert headers == MATRIX_HEADERS
+    assert headers.index("Disparity ratio per population (95% CI)") < headers.index(
+        "RRI per previous stage (95% CI)")
+    expect(page.locator("#dispro-grain-note")).to_contain_text(
+        "Financial year by default: counts by ethnicity are small at a quarter")
+    expect(page.locator("#dispro-matrix-hint")).to_contain_text(
+        "leads with the disparity ratio per population")
     for stage in ("Stop and search", "Arrest", "Charge or summons", "Custodial sentence"):
         expect(matrix_chart).to_contain_text(stage)
     assert "England and Wales, 2025-26" in page.locator("#dispro-summary").inner_text()
@@ -83,6 +117,7 @@ def test_page_shows_the_stage_matrix_and_follows_the_area(
     cells = _matrix_cells(page)
     assert len(cells) == national.height
     assert _shown_rri(cells) == _expected_rri(national)
+    assert _shown_ratio(cells) == _expected_ratio(national)
     page.wait_for_selector("#dispro-forest-chart svg.main-svg")
     screenshot("disproportionality")
 
@@ -98,7 +133,9 @@ def test_page_shows_the_stage_matrix_and_follows_the_area(
     assert _shown_rri(cells) != _expected_rri(national)
     london_black = london.filter((pl.col("stage") == "stop_and_search")
                                  & (pl.col("group") == "Black")).row(0, named=True)
-    expect(page.locator("#dispro-matrix-chart")).to_contain_text(dc.cell_text(london_black))
+    assert _shown_ratio(cells) == _expected_ratio(london)
+    expect(page.locator("#dispro-matrix-chart")).to_contain_text(
+        dc.cell_text(london_black, "disparity_ratio"))
 
     # The numbers are one click away: the CSV is the function's frame.
     with page.expect_download() as download_info:

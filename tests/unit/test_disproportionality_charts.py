@@ -121,10 +121,10 @@ EMPTY = {"matrix": pl.DataFrame(schema=dq.MATRIX_SCHEMA),
          "sensitivity": pl.DataFrame(schema=dq.SENSITIVITY_SCHEMA),
          "forest": pl.DataFrame(schema=dict.fromkeys(dq.FOREST_COLUMNS, pl.String))}
 FACTORIES: dict[str, tuple[str, Callable[[pl.DataFrame], Spec]]] = {
-    "stage matrix (rri)": ("matrix", lambda f: dc.make_stage_matrix_figure(
+    "stage matrix (per population, then rri)": ("matrix", lambda f: dc.make_stage_matrix_figure(
         f, area_name="Greater Manchester")),
-    "stage matrix (disparity ratio)": ("matrix", lambda f: dc.make_stage_matrix_figure(
-        f, area_name="Greater Manchester", value="disparity_ratio")),
+    "stage matrix (rri alone)": ("matrix", lambda f: dc.make_stage_matrix_figure(
+        f, area_name="Greater Manchester", value="rri")),
     "rri lines": ("matrix", lambda f: dc.make_rri_lines_figure(
         f, area_name="Greater Manchester")),
     "rates": ("matrix", lambda f: dc.make_rates_figure(f, area_name="Greater Manchester")),
@@ -155,3 +155,33 @@ def test_every_factory_returns_valid_plotly_json(name: str,
             assert fig.layout.annotations[0].text.startswith("No "), case
         else:
             assert fig.data and all(t.hovertemplate or t.hoverinfo for t in fig.data), case
+
+
+def test_stage_matrix_cells_lead_with_the_ratio_per_population(
+        frames: dict[str, pl.DataFrame]) -> None:
+    """The reading most people take from "times as likely" (per head of population) comes
+    first in every cell; the RRI per previous stage second, labelled."""
+    matrix = frames["matrix"]
+    fig = go.Figure(dc.make_stage_matrix_figure(matrix, area_name="Greater Manchester"))
+    heat = fig.data[0]
+    assert "disparity ratio (per population)" in fig.layout.title.text
+    assert "per head of population" in fig.layout.title.subtitle.text
+    rows = {(r["stage_title"], r["group"]): r for r in matrix.iter_rows(named=True)}
+    checked = 0
+    for g, group in enumerate(heat.y):
+        for s, stage in enumerate(heat.x):
+            r = rows[(stage, group)]
+            if r["status"] != "ok" or r["suppressed"]:
+                continue
+            first, second = heat.text[g][s].split("<br>")
+            assert first == dc.cell_text(r, "disparity_ratio")
+            assert second.endswith(f"RRI {dc.cell_text(r, 'rri')}</span>")
+            checked += 1
+    assert checked >= 4
+    # a later stage, where the two readings differ
+    later = matrix.filter((pl.col("stage_order") > 1) & (pl.col("status") == "ok")).row(
+        0, named=True)
+    assert later["rri"] != pytest.approx(later["disparity_ratio"])
+    rri_only = go.Figure(dc.make_stage_matrix_figure(matrix, area_name="x", value="rri"))
+    assert all("<br>RRI" not in t for row in rri_only.data[0].text for t in row)
+    assert "per population" in dc.describe_matrix(matrix, area_name="Greater Manchester")
