@@ -58,6 +58,9 @@ def ingest(
     db: DbOption = None,
     source: Annotated[str | None, typer.Option(help="force a loader instead of detecting")] = None,
     show_rejects: Annotated[int, typer.Option(help="rejects to print per file")] = 10,
+    max_reject_share: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="refuse a file whole when more than this share of its rows is "
+        "rejected (default 0.10, or CJSDASH_MAX_REJECT_SHARE)")] = None,
 ) -> None:
     """Load files into the warehouse (one transaction each; the same file twice is a no-op)."""
     from rich.progress import Progress
@@ -76,7 +79,8 @@ def ingest(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total or None)
 
-            reports = ingest_paths(con, paths, loader_name=source, progress=progress)
+            reports = ingest_paths(con, paths, loader_name=source, progress=progress,
+                                   max_reject_share=max_reject_share)
     except (WarehouseBusy, ValueError) as exc:
         _fail(str(exc))
     refused = 0

@@ -85,6 +85,44 @@ def _upsert_runs(
     return {run: (new, revised, unchanged) for run, (new, revised, unchanged) in counts.items()}
 
 
+SLICE = ("measure", "area_code", "period_start", "period_end", "source")
+"""A figure's slice: its total and every breakdown of it, which one run alone supplies."""
+
+
+def withdraw_outside_slices(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
+                            ) -> dict[int, int]:
+    """Retire the current observations of earlier loads that share a slice (area × period ×
+    measure × source) with ``frame`` but whose key ``frame`` does not carry: run_id → rows.
+
+    A revision is all of a slice or none of it, so a total and its breakdowns always come
+    from one run and parts never add up to more than the whole. Rows of ``frame``'s own runs
+    (the members of one ZIP) are never withdrawn by each other. Call before the upsert,
+    inside the caller's transaction.
+    """
+    runs = frame["run_id"].unique().to_list()
+    con.register("_slice_frame", frame.select(*OBSERVATION_KEY, "run_id").to_arrow())
+    try:
+        on_slice = " AND ".join(f"o.{c} = s.{c}" for c in SLICE)
+        on_key = " AND ".join(f"o.{c} = k.{c}" for c in OBSERVATION_KEY)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _withdrawn AS "  # noqa: S608
+            "WITH s AS (SELECT " + ", ".join(SLICE) + ", max(run_id) AS by_run "
+            "FROM _slice_frame GROUP BY ALL) "
+            f"SELECT o.rowid AS row_id, s.by_run FROM core.observations AS o JOIN s ON {on_slice} "
+            "WHERE o.is_current AND NOT list_contains($1, o.run_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM _slice_frame AS k WHERE {on_key})", [runs],
+        )
+    finally:
+        con.unregister("_slice_frame")
+    counts = dict(con.execute(
+        "SELECT by_run, count(*) FROM _withdrawn GROUP BY by_run").fetchall())
+    if counts:
+        con.execute("UPDATE core.observations SET is_current = FALSE "
+                    "WHERE rowid IN (SELECT row_id FROM _withdrawn)")
+    con.execute("DROP TABLE _withdrawn")
+    return counts
+
+
 def register_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec]) -> None:
     """Register the sources not yet in ``meta.sources`` (one SELECT; inserts only for new
     ones, which keeps a batch of forty files from paying for forty conflicting inserts)."""

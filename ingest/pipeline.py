@@ -26,10 +26,12 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.areas import AreaIndex
+from cjsdash.core.config import get_settings
 from cjsdash.core.rollup import mark_pending, refresh_pending
+from cjsdash.core.schema import OBSERVATION_KEY
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
-from ingest.load import register_sources, upsert_versioned_runs
+from ingest.load import register_sources, upsert_versioned_runs, withdraw_outside_slices
 
 SKIP_SUFFIXES = (".md", ".txt", ".json", ".yaml", ".yml", ".py", ".pdf", ".png")
 
@@ -45,6 +47,8 @@ class IngestReport:
     rows_revised: int = 0
     rows_unchanged: int = 0
     rows_rejected: int = 0
+    rows_withdrawn: int = 0
+    """Figures of earlier loads retired because this file now supplies their slice."""
     message: str = ""
     rejects: list[Reject] = field(default_factory=list)
 
@@ -116,16 +120,18 @@ def _zip_members(path: Path) -> Batch:
 
 def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: list[Path], *, loader_name: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, max_reject_share: float | None = None,
 ) -> list[IngestReport]:
     """Load every file (one transaction each; a ZIP's members in one), then refresh the area
-    rollup once."""
+    rollup once. A file with more than ``max_reject_share`` of its rows rejected (default:
+    the ``max_reject_share`` setting) is refused whole."""
     reports = []
     # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
     con.execute("SET checkpoint_threshold = '1GB'")
     try:
         for batch in iter_batches(paths):
-            reports += ingest_batch(con, batch, loader_name=loader_name, progress=progress)
+            reports += ingest_batch(con, batch, loader_name=loader_name, progress=progress,
+                                    max_reject_share=max_reject_share)
     finally:
         if progress:
             progress("summing up areas", 0, 1)
@@ -144,10 +150,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) ->
 def ingest_bytes(
     con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes, *,
     loader_name: str | None = None, progress: Progress | None = None,
+    max_reject_share: float | None = None,
 ) -> IngestReport:
     """One file in its own transaction."""
     [report] = ingest_batch(con, iter([(name, path, data)]), loader_name=loader_name,
-                            progress=progress)
+                            progress=progress, max_reject_share=max_reject_share)
     return report
 
 
@@ -164,7 +171,7 @@ class _Pending:
 
 def ingest_batch(
     con: duckdb.DuckDBPyConnection, files: Batch, *, loader_name: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, max_reject_share: float | None = None,
 ) -> list[IngestReport]:
     """Read and validate every file of the batch, then write them in one transaction: one
     ``meta.ingest_runs`` row per file, one insert per table for all of them. Returns one
@@ -181,7 +188,9 @@ def ingest_batch(
                 first[slot.sha].copies.append(slot)
             else:
                 first[slot.sha] = slot
-    _read_all(con, list(first.values()), progress)
+    if max_reject_share is None:
+        max_reject_share = get_settings().max_reject_share
+    _read_all(con, list(first.values()), progress, max_reject_share)
     items = [s.pending for s in slots if isinstance(s, _File) and s.pending is not None]
     _write(con, items, progress)
     for original in first.values():
@@ -236,7 +245,7 @@ def _unchanged(name: str, run_id: int) -> IngestReport:
 
 
 def _read_all(con: duckdb.DuckDBPyConnection, files: list[_File],
-              progress: Progress | None) -> None:
+              progress: Progress | None, max_reject_share: float) -> None:
     """Read and validate the files (no writes: the batch writes afterwards), by loader: all
     of a loader's files at once when it can read them together."""
     if not files:
@@ -258,7 +267,7 @@ def _read_all(con: duckdb.DuckDBPyConnection, files: list[_File],
         else:
             outcomes = [_read_one(loader, *one) for one in inputs]
         for file, outcome in zip(group, outcomes, strict=True):
-            _settle(file, outcome, started)
+            _settle(file, outcome, started, max_reject_share)
 
 
 def _read_one(loader: Loader, path: Path, data: bytes, context: ReadContext
@@ -269,7 +278,8 @@ def _read_one(loader: Loader, path: Path, data: bytes, context: ReadContext
         return exc
 
 
-def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -> None:
+def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime,
+            max_reject_share: float) -> None:
     """What a read gives: a load, or a refusal (also for each copy of the file)."""
     for one in (file, *file.copies):
         one.data = b""  # read: a ZIP's bytes need not stay in memory with its frames
@@ -280,6 +290,8 @@ def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -
             if outcome.rejects:
                 why += f"; first problem: {outcome.rejects[0].describe(one.name)}"
             one.pending = _refused(one, started, why, outcome.rejects, outcome.rows_in)
+        elif (why := mostly_rejected(one.name, outcome, max_reject_share)) is not None:
+            one.pending = _refused(one, started, why, outcome.rejects, outcome.rows_in)
         elif one is file:
             report = IngestReport(
                 one.name, "loaded", loader=one.loader.spec.name, rows_in=outcome.rows_in,
@@ -289,6 +301,27 @@ def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -
             one.pending = _Pending(report, one.sha, one.loader, started, outcome)
         if one.pending is not None:
             one.report = one.pending.report
+
+
+SHOWN_REJECTS = 3
+"""How many of a mostly rejected file's problems its refusal names."""
+
+
+def mostly_rejected(name: str, outcome: ReadResult, max_share: float) -> str | None:
+    """Why a file whose rows are mostly bad is refused whole, or None.
+
+    A file with more than ``max_share`` of its rows rejected is not a revision of anything: an
+    Excel re-save that mangled 99% of a month's records would otherwise replace a force's
+    1,015 searches with the 6 that survived. Rows are counted once however many of their
+    cells are bad; whole-file notes (no row) do not count.
+    """
+    rows = {r.row for r in outcome.rejects if r.row is not None}
+    if outcome.rows_in <= 0 or len(rows) <= max_share * outcome.rows_in:
+        return None
+    first = "; ".join(r.describe(name) for r in outcome.rejects[:SHOWN_REJECTS])
+    return (f"{len(rows):,} of {outcome.rows_in:,} rows ({len(rows) / outcome.rows_in:.0%}) "
+            f"were rejected, more than the {max_share:.0%} allowed (--max-reject-share); "
+            f"nothing was loaded, so the figures already loaded stand. First problems: {first}")
 
 
 def _refused(file: _File, started: datetime, reason: str, rejects: list[Reject],
@@ -345,14 +378,28 @@ def _load_core(con: duckdb.DuckDBPyConnection, loads: list[_Pending]) -> None:
                  if item.result is not None and item.result.table == table]
         if not parts:
             continue
+        withdrawn = _withdraw(con, parts) if table == "observations" else {}
         counts = _upsert(con, f"core.{table}", parts)
         for item, frame in parts:
+            item.report.rows_withdrawn = withdrawn.get(item.report.run_id or 0, 0)
+            if item.report.rows_withdrawn:
+                item.report.message = "; ".join(filter(None, [item.report.message, (
+                    f"{item.report.rows_withdrawn:,} figures of earlier loads withdrawn: "
+                    "this file now supplies their area, period and measure whole")]))
             new, revised, unchanged = counts.get(item.report.run_id or 0, (0, 0, 0))
             item.report.rows_loaded, item.report.rows_revised = new, revised
             item.report.rows_unchanged = unchanged
-            if table == "observations" and (new or revised):
+            if table == "observations" and (new or revised or item.report.rows_withdrawn):
                 touched.update(frame["measure"].unique().to_list())
     mark_pending(con, sorted(touched))
+
+
+def _withdraw(con: duckdb.DuckDBPyConnection, parts: list[tuple[_Pending, pl.DataFrame]]
+              ) -> dict[int, int]:
+    """A revision replaces its slices whole (:func:`ingest.load.withdraw_outside_slices`)."""
+    frames = [frame.select(*OBSERVATION_KEY).with_columns(
+        pl.lit(item.report.run_id, pl.Int64).alias("run_id")) for item, frame in parts]
+    return withdraw_outside_slices(con, pl.concat(frames, how="vertical_relaxed"))
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str,

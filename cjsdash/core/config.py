@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     rag_tolerance: float = Field(default=0.10, ge=0.0, le=1.0)
+    max_reject_share: float = Field(default=0.10, ge=0.0, le=1.0, description="a file with a "
+                                    "larger share of its rows rejected is refused whole "
+                                    "(ingest.pipeline): it must not replace good figures")
     warm_figures: bool = Field(default=True, description="compute every area's figures in the "
                                "background at start and after an upload (metrics.store)")
 
