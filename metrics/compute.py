@@ -21,7 +21,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "indicator", "area_code", "period_start", "period_end", "period_label", "breakdown",
     "numerator", "denominator", "value", "lower", "upper", "level", "method", "suppressed",
     "note", "source", "vintage", "synthetic", "target", "target_kind", "status",
-    "previous_value", "change", "change_significant",
+    "previous_value", "change", "change_significant", "built_from", "target_scope",
 )
 
 

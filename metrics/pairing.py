@@ -15,7 +15,7 @@ PAIR_SCHEMA = {
     "indicator": pl.String, "area_code": pl.String, "period_start": pl.Date,
     "period_end": pl.Date, "breakdown": pl.String, "source": pl.String, "vintage": pl.String,
     "numerator": pl.Float64, "denominator": pl.Float64, "value_note": pl.String,
-    "denominator_source": pl.String,
+    "denominator_source": pl.String, "built_from": pl.String,
 }
 
 
@@ -41,7 +41,7 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
     cols = ["area_code", "period_start", "period_end", "breakdown", "source"]
     num = periods.join(mapping, left_on="measure", right_on="num_measure", how="inner").select(
         "indicator", *cols, "vintage", pl.col("value").alias("numerator"), "value_note",
-        "den_measure", "population",
+        "den_measure", "population", _grains(periods),
     )
     den = periods.join(
         mapping.filter(pl.col("den_measure").is_not_null()),
@@ -49,6 +49,7 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
     ).select(
         "indicator", *cols, pl.col("vintage").alias("den_vintage"),
         pl.col("value").alias("denominator"), pl.col("value_note").alias("den_note"),
+        _grains(periods).alias("den_built_from"),
     )
     with_den = num.filter(pl.col("den_measure").is_not_null()).join(
         den, on=["indicator", *cols], how="inner"
@@ -57,6 +58,9 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
         pl.concat_str([pl.col("value_note"), pl.col("den_note")], separator="; ",
                       ignore_nulls=True).replace("", None).alias("value_note"),
         pl.lit(None, dtype=pl.String).alias("denominator_source"),
+        pl.when(pl.col("built_from") == pl.col("den_built_from")).then("built_from")
+        .otherwise(pl.concat_str([pl.lit("numerator "), "built_from", pl.lit("; denominator "),
+                                  "den_built_from"])).alias("built_from"),
     )
     plain = num.filter(pl.col("den_measure").is_null() & ~pl.col("population")).with_columns(
         pl.lit(None, dtype=pl.Float64).alias("denominator"),
@@ -65,6 +69,13 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
     per_pop = _join_population(num.filter(pl.col("population")), pops, population_source)
     parts = [f.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA) for f in (with_den, plain, per_pop)]
     return pl.concat(parts)
+
+
+def _grains(periods: pl.DataFrame) -> pl.Expr:
+    """Which grains made each figure (:func:`metrics.timeseries.to_grain`)."""
+    if "built_from" in periods.columns:
+        return pl.col("built_from")
+    return pl.lit(None, dtype=pl.String).alias("built_from")
 
 
 def _join_population(num: pl.DataFrame, pops: pl.DataFrame, source: str | None) -> pl.DataFrame:

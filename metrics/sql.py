@@ -25,7 +25,7 @@ def observations_sql(by: str | None = None) -> str:
     by_expr = f"o.{by}" if by else "''"
     return f"""
 SELECT o.area_code, o.measure, o.period_start, o.period_end, {by_expr} AS breakdown, o.source,
-       o.vintage, o.value, o.value_note
+       o.vintage, o.value, o.value_note, o.run_id
 FROM core.area_observations AS o
 WHERE list_contains($1, o.area_code) AND list_contains($2, o.measure)
   AND {_breakdown_filter(by)}
