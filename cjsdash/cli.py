@@ -182,8 +182,8 @@ def query(
         _fail(str(exc))
     columns = ["indicator", "area_code", "area_name", "period_label", "period_start",
                "period_end", "breakdown", "numerator", "denominator", "value", "lower", "upper",
-               "method", "suppressed", "target", "status", "display_value", "display_ci",
-               "source", "synthetic", "note"]
+               "method", "suppressed", "target", "target_kind", "target_scope", "status",
+               "display_value", "display_ci", "source", "built_from", "synthetic", "note"]
     rows = frame.select(columns).to_dicts()
     _emit(rows, fmt, title=f"{registry.get(indicator).title}: {choice.name}")
 
@@ -192,7 +192,8 @@ TABLE_COLUMNS = {
     # column in the rows → heading in the terminal table
     "period_label": "period", "breakdown": "group", "display_value": "value",
     "display_ci": "95% CI", "numerator": "numerator", "denominator": "denominator",
-    "target": "target", "status": "status", "method": "method", "source": "source",
+    "target": "target", "target_scope": "target set", "status": "status", "method": "method",
+    "source": "source", "built_from": "made from",
     "id": "id", "theme": "theme", "type": "type", "unit": "unit", "polarity": "polarity",
 }
 

@@ -65,7 +65,7 @@ class FileRefused(Exception):
 class ReadResult:
     """A source read into warehouse shape, with its rejected rows."""
 
-    table: Literal["observations", "populations"]
+    table: Literal["observations", "populations", "targets"]
     frame: pl.DataFrame
     rejects: list[Reject]
     rows_in: int

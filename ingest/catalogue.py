@@ -10,6 +10,7 @@ from ingest import (
     cjs_dashboard,
     home_office_outcomes,
     home_office_stop_search,
+    local_targets,
     moj_timeliness,
     moj_trials,
     msg_reference,
@@ -32,6 +33,7 @@ LOADERS: dict[str, Loader] = {
     census2011_la_ethnicity.SPEC.name: census2011_la_ethnicity.LOADER,
     census2021_nomis.SPEC.name: census2021_nomis.LOADER,
     msg_reference.SPEC.name: msg_reference.LOADER,
+    local_targets.SPEC.name: local_targets.LOADER,
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,
 }

@@ -31,7 +31,12 @@ from cjsdash.core.rollup import mark_pending, refresh_pending
 from cjsdash.core.schema import OBSERVATION_KEY
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
-from ingest.load import register_sources, upsert_versioned_runs, withdraw_outside_slices
+from ingest.load import (
+    register_sources,
+    replace_local_targets,
+    upsert_versioned_runs,
+    withdraw_outside_slices,
+)
 
 SKIP_SUFFIXES = (".md", ".txt", ".json", ".yaml", ".yml", ".py", ".pdf", ".png")
 
@@ -49,6 +54,8 @@ class IngestReport:
     rows_rejected: int = 0
     rows_withdrawn: int = 0
     """Figures of earlier loads retired because this file now supplies their slice."""
+    noun: str = "figures"
+    """What the loaded rows are: figures, or targets (ingest.local_targets)."""
     message: str = ""
     rejects: list[Reject] = field(default_factory=list)
 
@@ -59,7 +66,7 @@ class IngestReport:
             return f"{self.file_name}: refused: {self.message}"
         text = (
             f"{self.file_name}: {self.loader}: {self.rows_in:,} rows read, "
-            f"{self.rows_rejected:,} rejected; {self.rows_loaded:,} figures loaded, "
+            f"{self.rows_rejected:,} rejected; {self.rows_loaded:,} {self.noun} loaded, "
             f"{self.rows_revised:,} revised, {self.rows_unchanged:,} unchanged"
         )
         return text + (f" ({self.message})" if self.message else "")
@@ -297,6 +304,7 @@ def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime,
                 one.name, "loaded", loader=one.loader.spec.name, rows_in=outcome.rows_in,
                 rows_rejected=len(outcome.rejects), message="; ".join(outcome.notes),
                 rejects=outcome.rejects,
+                noun="targets" if outcome.table == "targets" else "figures",
             )
             one.pending = _Pending(report, one.sha, one.loader, started, outcome)
         if one.pending is not None:
@@ -373,13 +381,14 @@ def _load_core(con: duckdb.DuckDBPyConnection, loads: list[_Pending]) -> None:
     register_sources(con, [item.loader.spec for item in loads]
                      + [source_spec(s) for s in sorted(sources)])
     touched: set[str] = set()
-    for table in ("observations", "populations"):
+    for table in ("observations", "populations", "targets"):
         parts = [(item, item.result.frame) for item in loads
                  if item.result is not None and item.result.table == table]
         if not parts:
             continue
         withdrawn = _withdraw(con, parts) if table == "observations" else {}
-        counts = _upsert(con, f"core.{table}", parts)
+        counts = (_replace_targets(con, parts) if table == "targets"
+                  else _upsert(con, f"core.{table}", parts))
         for item, frame in parts:
             item.report.rows_withdrawn = withdrawn.get(item.report.run_id or 0, 0)
             if item.report.rows_withdrawn:
@@ -400,6 +409,17 @@ def _withdraw(con: duckdb.DuckDBPyConnection, parts: list[tuple[_Pending, pl.Dat
     frames = [frame.select(*OBSERVATION_KEY).with_columns(
         pl.lit(item.report.run_id, pl.Int64).alias("run_id")) for item, frame in parts]
     return withdraw_outside_slices(con, pl.concat(frames, how="vertical_relaxed"))
+
+
+def _replace_targets(con: duckdb.DuckDBPyConnection,
+                     parts: list[tuple[_Pending, pl.DataFrame]]) -> dict[int, tuple[int, int, int]]:
+    """Local targets: a later file of the batch wins for the same target."""
+    frames = [frame.with_columns(pl.lit(item.report.run_id, pl.Int64).alias("run_id"))
+              for item, frame in parts]
+    key = ["indicator", "area_code", "period_start", "period_end", "kind"]
+    frame = pl.concat(frames, how="vertical_relaxed").sort("run_id").unique(
+        key, keep="last", maintain_order=True)
+    return replace_local_targets(con, frame)
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str,

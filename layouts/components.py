@@ -28,6 +28,7 @@ from metrics.views import (  # vintages: the pages call it cx.vintages
     NATIONAL,
     AreaChoice,
     format_value,
+    target_text,
     vintages,  # noqa: F401
 )
 
@@ -261,8 +262,7 @@ def scorecard_row(ind: Indicator, row: dict[str, Any] | None,
         html.Span(f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
                   title="synthetic demo data") if synthetic else None,
     ], className="cjs-sc-value")
-    target = ("" if _missing(row.get("target"))
-              else f"Target {format_value(row['target'], ind)}")
+    target = "" if _missing(row.get("target")) else target_text(row, ind)
     return html.Tr([
         title,
         value,
