@@ -185,9 +185,9 @@ def test_every_template_column_is_documented() -> None:
 
 
 def test_query_prints_the_target_columns(tmp_path, monkeypatch) -> None:
+    from cjsdash.bootstrap import prepare
     from cjsdash.cli import app
     from cjsdash.core.gateway import Warehouse
-    from cjsdash.bootstrap import prepare
 
     db = tmp_path / "w.duckdb"
     warehouse = Warehouse(db)
