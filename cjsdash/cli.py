@@ -91,6 +91,8 @@ def ingest(
         if len(report.rejects) > show_rejects:
             console.print(f"    … and {len(report.rejects) - show_rejects} more "
                           "(see meta.rejects or the data page)")
+        for flag in report.flags:
+            console.print("    check: " + flag, markup=False)
         refused += report.status == "refused"
     if refused:
         raise typer.Exit(2)

@@ -26,7 +26,9 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.areas import AreaIndex
+from cjsdash.core import quality
 from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import transaction
 from cjsdash.core.rollup import mark_pending, refresh_pending
 from cjsdash.core.schema import OBSERVATION_KEY
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
@@ -56,6 +58,11 @@ class IngestReport:
     """Figures of earlier loads retired because this file now supplies their slice."""
     noun: str = "figures"
     """What the loaded rows are: figures, or targets (ingest.local_targets)."""
+    flags: list[str] = field(default_factory=list)
+    """Months this file brought that depart wildly from the area's history
+    (cjsdash.core.quality): warnings, nothing is refused."""
+    months: pl.DataFrame | None = field(default=None, repr=False)
+    """(area_code, measure, period_start) of the months this file brought, to be checked."""
     message: str = ""
     rejects: list[Reject] = field(default_factory=list)
 
@@ -145,7 +152,36 @@ def ingest_paths(
         refresh_pending(con)
         con.execute("RESET checkpoint_threshold")
         con.execute("CHECKPOINT")
+    check_quality(con, reports)
     return reports
+
+
+def check_quality(con: duckdb.DuckDBPyConnection, reports: list[IngestReport]) -> None:
+    """Judge the months the loads brought against each area's own history (after the
+    rollup): flags go to ``meta.quality_flags``, each report's ``flags`` and its logged
+    message. Warnings only: nothing is refused or hidden."""
+    loaded = [r for r in reports if r.months is not None and r.months.height]
+    if not loaded:
+        return
+    months = pl.concat([r.months.with_columns(pl.lit(r.run_id, pl.Int64).alias("run_id"))
+                        for r in loaded if r.months is not None])
+    flags = quality.check_months(con, months.drop("run_id"))
+    with transaction(con):
+        quality.record_flags(con, flags, months)
+        names = dict(con.execute("SELECT code, name FROM core.areas").fetchall())
+        for report in loaded:
+            mine = flags.join(report.months, on=["area_code", "measure", "period_start"],
+                              how="semi") if report.months is not None else flags.clear()
+            report.flags = [quality.describe(f, names.get(f["area_code"]))
+                            for f in mine.iter_rows(named=True)]
+            report.months = None
+            if report.flags:
+                count = mine.select("area_code", "measure", "period_start").unique().height
+                report.message = "; ".join(filter(None, [report.message, (
+                    f"data quality: {count} month(s) depart wildly from the area's own "
+                    f"history, e.g. {report.flags[0]}")]))
+                con.execute("UPDATE meta.ingest_runs SET message = ? WHERE run_id = ?",
+                            [report.message, report.run_id])
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) -> IngestReport:
@@ -398,9 +434,17 @@ def _load_core(con: duckdb.DuckDBPyConnection, loads: list[_Pending]) -> None:
             new, revised, unchanged = counts.get(item.report.run_id or 0, (0, 0, 0))
             item.report.rows_loaded, item.report.rows_revised = new, revised
             item.report.rows_unchanged = unchanged
+            if table == "observations":
+                item.report.months = _months(frame)
             if table == "observations" and (new or revised or item.report.rows_withdrawn):
                 touched.update(frame["measure"].unique().to_list())
     mark_pending(con, sorted(touched))
+
+
+def _months(frame: pl.DataFrame) -> pl.DataFrame:
+    """The months (one-month periods) a frame of observations brings, per area and measure."""
+    return frame.filter(pl.col("period_end") == pl.col("period_start").dt.month_end()).select(
+        "area_code", "measure", "period_start").unique()
 
 
 def _withdraw(con: duckdb.DuckDBPyConnection, parts: list[tuple[_Pending, pl.DataFrame]]

@@ -162,6 +162,20 @@ DDL: tuple[str, ...] = (
     value VARCHAR,
     reason VARCHAR NOT NULL
 )""",
+    """CREATE TABLE IF NOT EXISTS meta.quality_flags (
+    run_id BIGINT NOT NULL,           -- the load that brought the month (cjsdash.core.quality)
+    area_code VARCHAR NOT NULL,
+    measure VARCHAR NOT NULL,
+    period_start DATE NOT NULL,       -- the month that departs from the area's own history
+    breakdown VARCHAR NOT NULL,       -- '' the total; else the breakdown of the group's share
+    "group" VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    value DOUBLE,                     -- the total, or the group's share (0-1)
+    expected DOUBLE,                  -- the median of the months before
+    history BIGINT,                   -- how many months before
+    z DOUBLE,                         -- robust z-score (median and MAD)
+    reason VARCHAR NOT NULL
+)""",
     """CREATE TABLE IF NOT EXISTS meta.rollup_pending (
     measure VARCHAR PRIMARY KEY       -- loaded but not yet rolled up (cjsdash.core.rollup)
 )""",
