@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cjsdash.core.areas import AreaIndex
 from cjsdash.core import quality
+from cjsdash.core.areas import AreaIndex
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import transaction
 from cjsdash.core.rollup import mark_pending, refresh_pending
