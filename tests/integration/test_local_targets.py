@@ -202,3 +202,47 @@ def test_query_prints_the_target_columns(tmp_path, monkeypatch) -> None:
     assert [(r["target"], r["target_kind"], r["target_scope"], r["status"]) for r in rows][2] == (
         20.0, "trajectory", "local", "not met")
     assert rows[0]["built_from"] == "1 quarter"
+
+
+def test_overview_and_baseline_pages_show_the_local_target(tmp_path) -> None:
+    import sys
+    import types
+
+    import dash
+
+    import layouts.context as context
+    from cjsdash.bootstrap import prepare
+    from cjsdash.core.gateway import Warehouse
+    from cjsdash.server import create_app
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    with wh.writer() as con:
+        prepare(con)
+        ingest_paths(con, [write_csv(tmp_path / "figures.csv", FIGURES), TEMPLATE])
+    create_app(wh)
+    pages = {p["module"].rsplit(".", 1)[-1]: sys.modules[p["module"]]
+             for p in dash.page_registry.values()}
+    saved = context._context
+    try:
+        context._context = types.SimpleNamespace(warehouse=wh, registry=REG, reader=wh.reader)
+        overview = str(pages["overview"].render(CUMBRIA, "fquarter", None)[0])
+        assert "Local trajectory 18.0%" in overview and "Local target 80.0%" in overview
+        baseline = str(pages["baseline"].render(CUMBRIA, "fquarter"))
+        assert "Against target" in baseline and "Local trajectory 18.0%: met" in baseline
+    finally:
+        context._context = saved
+        wh.close()
+
+
+def test_packs_carry_the_local_target_and_its_status(con, tmp_path) -> None:
+    from cjsdash.exports.content import build_content
+    from cjsdash.exports.packs import load_pack
+
+    load(con, write_csv(tmp_path / "figures.csv", FIGURES))
+    load(con, TEMPLATE)
+    content = build_content(con, REG, load_pack("lcjb_default"), area="Cumbria",
+                            grain="fquarter", with_msg=False)
+    rows = content.figures.filter(content.figures["indicator"] == IND).to_dicts()
+    latest = [r for r in rows if r["period_label"] == "2025-26 Q4" and not r["breakdown"]]
+    assert [(r["target"], r["target_kind"], r["target_scope"], r["status"]) for r in latest] == [
+        (18.0, "trajectory", "local", "met")]

@@ -13,6 +13,7 @@ import duckdb
 
 from cjsdash.core import quality
 from ingest.pipeline import ingest_paths
+from metrics import provenance
 from tests.conftest import write_csv
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "police_uk" / "revisions"
@@ -149,8 +150,45 @@ def test_thames_valley_january_2022_is_flagged_against_its_own_history(con, tmp_
     [(logged,)] = con.execute("SELECT message FROM meta.ingest_runs WHERE run_id = ?",
                               [report.run_id]).fetchall()
     assert "depart wildly" in logged
+    shown = provenance.quality_flags_frame(con)
+    asian = shown.filter(shown["group"] == "Asian").row(0, named=True)
+    assert (asian["area_name"], asian["file_name"], asian["breakdown"]) == (
+        "Thames Valley", THAMES_VALLEY_JAN_2022.name, "ethnicity")
     # An ordinary month is not flagged: December 2021 judged against the 23 before it.
     stats = quality.history_stats(con, areas=[THAMES_VALLEY], measures=["stop_searches"])
     december = quality.departures(stats).filter(
         quality.pl.col("period_start") < quality.date(2022, 1, 1))
     assert december.height == 0
+
+
+def test_the_data_page_lists_the_flagged_months(tmp_path) -> None:
+    import sys
+    import types
+
+    import dash
+
+    import layouts.context as context
+    from cjsdash.bootstrap import prepare
+    from cjsdash.core.gateway import Warehouse
+    from cjsdash.server import create_app
+    from metrics.registry import default_registry
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    with wh.writer() as con:
+        prepare(con)
+        ingest_paths(con, [write_csv(tmp_path / "history.csv", thames_valley_history())])
+        ingest_paths(con, [THAMES_VALLEY_JAN_2022])
+    create_app(wh)
+    page = next(p for p in dash.page_registry.values() if p["path"] == "/data")
+    module = sys.modules[page["module"]]
+    saved = context._context
+    try:
+        context._context = types.SimpleNamespace(warehouse=wh, registry=default_registry(),
+                                                 reader=wh.reader)
+        text = str(module.layout())
+        assert "Data-quality checks" in text
+        assert "Asian: 81 of 84 (96%) against a median share of 13%" in text
+        assert "Asian: 81 of 84" in str(module.refresh_quality(1))
+    finally:
+        context._context = saved
+        wh.close()
