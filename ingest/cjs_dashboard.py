@@ -22,7 +22,15 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.base import (
+    FileRefused,
+    Loader,
+    ReadContext,
+    ReadResult,
+    Reject,
+    SourceSpec,
+    deliberate,
+)
 from ingest.moj_timeliness import (
     header_fields,
     normalise_label,
@@ -106,8 +114,8 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     frame = frame.join(lookup, on=["stage", "metric_name"], how="left", maintain_order="left")
     reasons = {m: _unmapped_reason(m) for (_, m), v in mapping.items() if v is None}
     unmapped = pl.col("measure").is_null()
-    rejects += row_rejects(frame, unmapped, "metric_name",
-                           pl.col("metric_name").replace_strict(reasons, default=""))
+    rejects += deliberate(row_rejects(frame, unmapped, "metric_name",
+                                      pl.col("metric_name").replace_strict(reasons, default="")))
     frame = frame.filter(~unmapped)
     absent = ~pl.col("measure").is_in(list(context.measures))
     rejects += row_rejects(frame, absent, "metric_name",
@@ -162,9 +170,9 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         pl.col("date_granularity").replace_strict(months, return_dtype=pl.Int32).alias("_months")
     )
     rolling = pl.col("_months") == -1
-    rejects = row_rejects(frame, rolling, "date_granularity",
-                          "a rolling 12-month figure overlaps its neighbours: cjsdash loads "
-                          "monthly or quarterly figures and builds rolling totals itself")
+    rejects = deliberate(row_rejects(
+        frame, rolling, "date_granularity", "a rolling 12-month figure overlaps its neighbours: "
+        "cjsdash loads monthly or quarterly figures and builds rolling totals itself"))
     unknown = pl.col("_months") == 0
     rejects += row_rejects(frame, unknown, "date_granularity",
                            "unknown date granularity (expected Monthly, Quarterly or Annual)")

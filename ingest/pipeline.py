@@ -357,12 +357,14 @@ def mostly_rejected(name: str, outcome: ReadResult, max_share: float) -> str | N
     A file with more than ``max_share`` of its rows rejected is not a revision of anything: an
     Excel re-save that mangled 99% of a month's records would otherwise replace a force's
     1,015 searches with the 6 that survived. Rows are counted once however many of their
-    cells are bad; whole-file notes (no row) do not count.
+    cells are bad; whole-file notes (no row) and rows left out by design
+    (:attr:`ingest.base.Reject.deliberate`) do not count.
     """
-    rows = {r.row for r in outcome.rejects if r.row is not None}
+    rows = {r.row for r in outcome.rejects if r.row is not None and not r.deliberate}
     if outcome.rows_in <= 0 or len(rows) <= max_share * outcome.rows_in:
         return None
-    first = "; ".join(r.describe(name) for r in outcome.rejects[:SHOWN_REJECTS])
+    faults = [r for r in outcome.rejects if not r.deliberate]
+    first = "; ".join(r.describe(name) for r in faults[:SHOWN_REJECTS])
     return (f"{len(rows):,} of {outcome.rows_in:,} rows ({len(rows) / outcome.rows_in:.0%}) "
             f"were rejected, more than the {max_share:.0%} allowed (--max-reject-share); "
             f"nothing was loaded, so the figures already loaded stand. First problems: {first}")
