@@ -85,6 +85,9 @@ def test_a_local_target_overrides_the_national_one_for_its_area_only(con, tmp_pa
     assert (by_area["E23000032"]["target"], by_area["E23000032"]["target_scope"]) == (
         83.0, "national")
     assert target_text(by_area["E23000032"], REG.get("fine_payment_rate")) == "Target 83.0%"
+    # Cumbria LCJB (CJA03) has the force's footprint: the board's target is its target too.
+    lcjb = compute_indicators(con, REG, ["fine_payment_rate"], ["CJA03"], grain="fquarter")
+    assert (lcjb["target"][0], lcjb["target_scope"][0]) == (80.0, "local")
 
 
 def test_bad_rows_are_quarantined_with_the_board_extract_messages(con, tmp_path) -> None:
