@@ -45,32 +45,36 @@ def _with_months(native: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def choose_tiles(frame: pl.DataFrame) -> pl.DataFrame:
+def choose_tiles(frame: pl.DataFrame, keys: list[str] | None = None) -> pl.DataFrame:
     """The observations each series' figures are built from: none overlapping (decision 0012).
 
-    Per series, observations are taken in order of recency (``run_id``, latest first), then
-    fineness (fewest months first), then time; one is kept when none of its months is already
-    covered by a kept one. So a quarter loaded after its months replaces them (and every
+    Per series (``keys``: one source's, by default; :data:`SERIES` for every source's),
+    observations are taken in order of authority (``priority``, lowest first, when there is
+    one), recency (``run_id``, latest first), then fineness (fewest months first), then time;
+    one is kept when none of its months is already covered by a kept one. So a quarter loaded after its months replaces them (and every
     financial and rolling year built on them), a month loaded after its quarter replaces the
     quarter (the quarter's other months, loaded earlier, come back), and where one load gave
     both, the finer observations are kept. Only series with overlapping periods are examined
     one by one; the others pass through.
     """
+    keys = keys or GROUP
     if frame.height == 0:
         return frame
     frame = frame.with_columns(
         (pl.col("end_index") - pl.col("months") + 1).alias("_start"),
+        (pl.col("priority") if "priority" in frame.columns else pl.lit(0)).alias("_rank"),
         pl.col("run_id").fill_null(0).alias("_run") if "run_id" in frame.columns
         else pl.lit(0).alias("_run"),
     )
-    reach = pl.col("end_index").cum_max().shift(1).over(GROUP, order_by="_start")
-    clash = frame.filter((pl.col("_start") <= reach).fill_null(False)).select(GROUP).unique()
+    reach = pl.col("end_index").cum_max().shift(1).over(keys, order_by="_start")
+    clash = frame.filter((pl.col("_start") <= reach).fill_null(False)).select(keys).unique()
     if clash.height == 0:
-        return frame.drop("_start", "_run")
-    overlapping = frame.join(clash, on=GROUP, how="semi", nulls_equal=True)
-    kept: list[pl.DataFrame] = [frame.join(clash, on=GROUP, how="anti", nulls_equal=True)]
-    for series in overlapping.partition_by(GROUP, maintain_order=True):
-        series = series.sort(["_run", "months", "_start"], descending=[True, False, False])
+        return frame.drop("_start", "_run", "_rank")
+    overlapping = frame.join(clash, on=keys, how="semi", nulls_equal=True)
+    kept: list[pl.DataFrame] = [frame.join(clash, on=keys, how="anti", nulls_equal=True)]
+    for series in overlapping.partition_by(keys, maintain_order=True):
+        series = series.sort(["_rank", "_run", "months", "_start"],
+                             descending=[False, True, False, False])
         covered: set[int] = set()
         keep = []
         for start, end in series.select("_start", "end_index").iter_rows():
@@ -79,7 +83,7 @@ def choose_tiles(frame: pl.DataFrame) -> pl.DataFrame:
             if keep[-1]:
                 covered |= months
         kept.append(series.filter(pl.Series(keep)))
-    return pl.concat(kept, how="vertical_relaxed").drop("_start", "_run")
+    return pl.concat(kept, how="vertical_relaxed").drop("_start", "_run", "_rank")
 
 
 GRAIN_WORDS = ((1, "month", "months"), (3, "quarter", "quarters"), (12, "year", "years"))
@@ -103,26 +107,71 @@ def _built_from(tiles: pl.Expr) -> pl.Expr:
     )
 
 
+SERIES = ["area_code", "measure", "breakdown"]
+"""A series across sources: what the cross-source tiles are chosen within (decision 0012)."""
+RANKED = ("priority", "synthetic")
+"""Columns of ``native`` that switch on the cross-source tiles: each source's priority (lower
+wins) and whether it is synthetic."""
+
+
 def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> pl.DataFrame:
     """Aggregate native observations to ``grain``.
 
     ``native`` has columns area_code, measure, breakdown, source, period_start, period_end,
-    value, vintage, value_note. ``aggregation`` maps measure → 'sum' | 'last'.
-    Returns the same columns with period_start/period_end of the grain periods.
+    value, vintage, value_note (and run_id: the load). ``aggregation`` maps measure → 'sum' |
+    'last'. Returns the same columns with period_start/period_end of the grain periods and
+    ``built_from``.
+
+    With ``priority`` and ``synthetic`` columns (decision 0012), the tiles of each series are
+    chosen across sources — for each month the most authoritative source's (lowest priority),
+    then the most recently loaded, then the finest observation — and a period they cover is
+    one figure whose ``source`` names every source it took ("board_extract + synthetic_demo"),
+    ``priority`` the best of them and ``synthetic`` whether any was. A period those tiles
+    cannot make (a coarser figure partly overlapped by a better finer one) falls back to each
+    source's own figure, as without those columns.
     """
     if native.height == 0:
         return native
     months = GRAIN_MONTHS[grain]
-    frame = choose_tiles(_with_months(native)).filter(pl.col("months") <= months)
-    frame = frame.with_columns(
-        pl.col("measure").replace_strict(aggregation, default="sum").alias("aggregation")
-    )
+    frame = _with_months(native).filter(pl.col("months") <= months).with_columns(
+        pl.col("measure").replace_strict(aggregation, default="sum").alias("aggregation"))
+    if frame.height == 0:
+        return native.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("built_from"))
+    own = _aggregate(choose_tiles(frame, GROUP), grain, GROUP)
+    if not set(RANKED) <= set(native.columns):
+        return own
+    mixed = _aggregate(choose_tiles(frame, SERIES), grain, SERIES)
+    period = [*SERIES, "period_start", "period_end"]
+    rest = own.join(mixed.select(period), on=period, how="anti")
+    return pl.concat([mixed, rest.select(mixed.columns)], how="vertical_relaxed")
+
+
+def _aggregate(frame: pl.DataFrame, grain: str, keys: list[str]) -> pl.DataFrame:
+    """Tiles → complete grain periods (sums, or the period-end value of a stock)."""
+    months = GRAIN_MONTHS[grain]
+    ranked = set(RANKED) <= set(frame.columns)
+    extra = [
+        pl.col("source").unique().sort().str.join(" + ").alias("source"),
+        pl.col("priority").min().alias("priority"), pl.col("synthetic").any().alias("synthetic"),
+        pl.col("source").alias("tile_sources"),
+    ] if "source" not in keys else ([pl.col("priority").first(), pl.col("synthetic").first()]
+                                    if ranked else [])
     if grain == "r12":
-        return _rolling(frame)
+        out = _rolling(frame, keys, extra)
+    else:
+        out = _buckets(frame, grain, months, keys, extra)
+    out = out.with_columns(_built_from(pl.col("tiles")).alias("built_from"))
+    if "tile_sources" in out.columns:
+        out = _name_sources(out).drop("tile_sources")
+    return out.drop("tiles")
+
+
+def _buckets(frame: pl.DataFrame, grain: str, months: int, keys: list[str],
+             extra: list[pl.Expr]) -> pl.DataFrame:
     frame = frame.with_columns(_bucket(grain).alias("bucket"))
     out = (
         frame.sort("period_end")
-        .group_by([*GROUP, "bucket", "aggregation"])
+        .group_by([*keys, "bucket", "aggregation"])
         .agg(
             pl.when(pl.col("value").null_count() > 0).then(None)
             .otherwise(pl.col("value").sum()).alias("sum_value"),
@@ -133,6 +182,7 @@ def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> p
             pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note"),
             pl.col("months").alias("tiles"),
             pl.col("months").last().alias("last_tile"),
+            *extra,
         )
         .with_columns(
             pl.col("bucket").alias("period_start"),
@@ -143,22 +193,53 @@ def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> p
     complete = pl.when(is_last).then(
         pl.col("last_end") == pl.col("period_end")
     ).otherwise((pl.col("covered") == months) & (pl.col("last_end") <= pl.col("period_end")))
-    out = out.filter(complete)
-    return out.select(
+    return out.filter(complete).select(
         *GROUP, "period_start", "period_end",
         pl.when(is_last).then("last_value").otherwise("sum_value").alias("value"),
         "vintage", pl.col("value_note").replace("", None),
         pl.when(is_last).then(pl.concat_list("last_tile")).otherwise("tiles").alias("tiles"),
-    ).with_columns(_built_from(pl.col("tiles")).alias("built_from")).drop("tiles")
+        *[c for c in ("priority", "synthetic", "tile_sources") if c in out.columns],
+    )
 
 
-def _rolling(frame: pl.DataFrame) -> pl.DataFrame:
+def _name_sources(out: pl.DataFrame) -> pl.DataFrame:
+    """Where a figure took tiles from several sources, ``built_from`` says which grains came
+    from which: '3 quarters (synthetic_demo) + 1 quarter (board_extract)'."""
+    several = pl.col("tile_sources").list.n_unique() > 1
+    if not out.select(several.any()).item():
+        return out
+    out = out.with_row_index("_i")
+    mixed = out.filter(several)
+    described = [
+        " + ".join(f"{_words([m for m, s in zip(tiles, srcs, strict=True) if s == src])}"
+                   f" ({src})" for src in dict.fromkeys(srcs))
+        for tiles, srcs in mixed.select("tiles", "tile_sources").iter_rows()
+    ]
+    named = mixed.select("_i", pl.Series("_named", described, dtype=pl.String))
+    return out.join(named, on="_i", how="left").with_columns(
+        pl.coalesce("_named", "built_from").alias("built_from")).drop("_i", "_named")
+
+
+def _words(tiles: list[int]) -> str:
+    """:func:`_built_from` for one figure's tiles of one source: '9 months + 1 quarter'."""
+    parts = []
+    for size, one, many in GRAIN_WORDS:
+        n = tiles.count(size)
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    other = sum(1 for m in tiles if m not in {s for s, _, _ in GRAIN_WORDS})
+    if other:
+        parts.append(f"{other} other period{'' if other == 1 else 's'}")
+    return " + ".join(parts)
+
+
+def _rolling(frame: pl.DataFrame, keys: list[str], extra: list[pl.Expr]) -> pl.DataFrame:
     """Rolling 12 months ending at each native period end that has 12 months behind it."""
     frame = frame.with_columns(
         (pl.col("end_index") - pl.col("months") + 1).alias("start_index"),
         pl.col("value").is_null().cast(pl.Int32).alias("withheld"),
-    ).sort([*GROUP, "end_index"])
-    rolled = frame.rolling(index_column="end_index", period="12i", group_by=GROUP).agg(
+    ).sort([*keys, "end_index"])
+    rolled = frame.rolling(index_column="end_index", period="12i", group_by=keys).agg(
         pl.col("value").sum().alias("sum_value"),
         pl.col("value").last().alias("last_value"),
         pl.col("withheld").sum().alias("withheld"),
@@ -170,6 +251,7 @@ def _rolling(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note"),
         pl.col("months").alias("tiles"),
         pl.col("months").last().alias("last_tile"),
+        *extra,
     )
     is_last = pl.col("aggregation") == "last"
     complete = is_last | (
@@ -183,4 +265,5 @@ def _rolling(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("period_end").dt.offset_by("-11mo").dt.month_start().alias("period_start"),
         "period_end", value.alias("value"), "vintage", pl.col("value_note").replace("", None),
         pl.when(is_last).then(pl.concat_list("last_tile")).otherwise("tiles").alias("tiles"),
-    ).with_columns(_built_from(pl.col("tiles")).alias("built_from")).drop("tiles")
+        *[c for c in ("priority", "synthetic", "tile_sources") if c in rolled.columns],
+    )

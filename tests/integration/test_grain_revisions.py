@@ -57,10 +57,11 @@ def test_a_quarter_loaded_after_its_months_changes_the_year_and_rolling_year(con
     assert r12["year ending March 2026"] == fy
     frame = compute_indicators(con, REG, [IND], [CUMBRIA], grain="fy")
     assert frame["value"][0] == pytest.approx(100 * 130 / 707)
-    # The months the quarter replaced no longer show: they would not add up to it.
-    monthly = figures(con, "month")
-    assert "Dec 2025" in monthly
-    assert not {"Jan 2026", "Feb 2026", "Mar 2026"} & set(monthly)
+    # A month cannot be made from a quarter: at month grain the months stay as loaded (the
+    # only figures for them at that grain), and every coarser grain uses the quarter.
+    monthly = compute_indicators(con, REG, [IND], [CUMBRIA], grain="month")
+    january = monthly.filter(monthly["period_label"] == "Jan 2026").row(0, named=True)
+    assert january["built_from"] == "1 month" and january["suppressed"]  # 3 of 35: small
 
 
 def test_a_month_loaded_after_its_quarter_brings_the_months_back(con, tmp_path):
@@ -72,12 +73,15 @@ def test_a_month_loaded_after_its_quarter_brings_the_months_back(con, tmp_path):
     assert figures(con, "fy")["2025-26"] == (39 - 3 + 5, 411 - 34 + 40, "12 months")
 
 
-def test_a_year_loaded_after_its_months_is_the_year_and_hides_its_quarters(con, tmp_path):
+def test_a_year_loaded_after_its_months_is_the_year_and_its_rolling_year(con, tmp_path):
     load(con, tmp_path / "months.csv", months_text())
     load(con, tmp_path / "year.csv", f"Cumbria,2025-26,{IND},50,420\n")
     assert figures(con, "fy")["2025-26"] == (50, 420, "1 year")
     assert figures(con, "r12")["year ending March 2026"] == (50, 420, "1 year")
-    assert not any(label.startswith("2025-26") for label in figures(con, "fquarter"))
+    # rolling years that cut through 2025-26 cannot be made from it
+    assert "year ending February 2026" not in figures(con, "r12")
+    # quarters are finer than the year: they stay as their months make them
+    assert figures(con, "fquarter")["2025-26 Q4"] == (9, 104, "3 months")
 
 
 def test_one_file_with_months_and_their_quarter_uses_the_months(con, tmp_path):
@@ -109,3 +113,38 @@ def test_stocks_take_the_latest_tile_at_the_period_end(con, tmp_path):
     assert again.status == "loaded"
     frame = compute_indicators(con, REG, ["fta_warrants_outstanding"], ["E23000032"], grain="fy")
     assert frame["value"].to_list() == [250] and frame["built_from"][0] == "1 quarter"
+
+
+def test_a_better_source_revises_part_of_another_sources_year(con, tmp_path):
+    """The issue's case: the months (or quarters) came from one source, the revised quarter
+    from a more authoritative one (a board extract over the synthetic demo)."""
+    text = "area,period,measure,numerator,denominator,source\n" + "".join(
+        f"Cumbria,{p},{IND},{x},{n},synthetic_demo\n"
+        for p, (x, n) in zip(MONTH_LABELS, MONTHS, strict=True))
+    [report] = ingest_paths(con, [write_csv(tmp_path / "demo.csv", text)])
+    assert report.status == "loaded"
+    load(con, tmp_path / "quarter.csv", f"Cumbria,2025-26 Q4,{IND},100,400\n")
+    frame = compute_indicators(con, REG, [IND], [CUMBRIA], grain="fy")
+    year = frame.row(0, named=True)
+    assert (year["numerator"], year["denominator"]) == (130, 707)
+    assert year["source"] == "board_extract + synthetic_demo" and year["synthetic"]
+    assert year["built_from"] == "9 months (synthetic_demo) + 1 quarter (board_extract)"
+    quarter = compute_indicators(con, REG, [IND], [CUMBRIA], grain="fquarter")
+    q4 = quarter.filter(quarter["period_label"] == "2025-26 Q4").row(0, named=True)
+    assert (q4["numerator"], q4["source"], q4["synthetic"]) == (100, "board_extract", False)
+
+
+def test_a_coarse_figure_partly_covered_by_a_better_source_falls_back_to_its_own(con, tmp_path):
+    # A board extract month (priority 10) inside a published year (another source, 30):
+    # the year cannot be made from tiles, so the published year is shown as it was.
+    text = ("area,period,measure,numerator,source\n"
+            "Kent,2024-25,recorded_crime,120000,Home Office recorded crime\n")
+    [published] = ingest_paths(con, [write_csv(tmp_path / "year.csv", text)])
+    assert published.status == "loaded"
+    load_kent = ("area,period,measure,numerator\nKent,2024-06,recorded_crime,9800\n")
+    [month] = ingest_paths(con, [write_csv(tmp_path / "month.csv", load_kent)])
+    assert month.status == "loaded"
+    fy = compute_indicators(con, REG, ["recorded_crime"], ["E23000032"], grain="fy")
+    assert fy["value"].to_list() == [120000] and fy["source"][0] == "Home Office recorded crime"
+    monthly = compute_indicators(con, REG, ["recorded_crime"], ["E23000032"], grain="month")
+    assert monthly["value"].to_list() == [9800]
