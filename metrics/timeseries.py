@@ -70,41 +70,55 @@ def choose_tiles(frame: pl.DataFrame, keys: list[str] | None = None) -> pl.DataF
     clash = frame.filter((pl.col("_start") <= reach).fill_null(False)).select(keys).unique()
     if clash.height == 0:
         return frame.drop("_start", "_run", "_rank")
-    overlapping = frame.join(clash, on=keys, how="semi", nulls_equal=True)
-    kept: list[pl.DataFrame] = [frame.join(clash, on=keys, how="anti", nulls_equal=True)]
-    for series in overlapping.partition_by(keys, maintain_order=True):
-        series = series.sort(["_rank", "_run", "months", "_start"],
-                             descending=[False, True, False, False])
-        covered: set[int] = set()
-        keep = []
-        for start, end in series.select("_start", "end_index").iter_rows():
-            months = set(range(start, end + 1))
-            keep.append(not months & covered)
-            if keep[-1]:
-                covered |= months
-        kept.append(series.filter(pl.Series(keep)))
+    overlapping = frame.join(clash, on=keys, how="semi", nulls_equal=True).sort(
+        [*keys, "_rank", "_run", "months", "_start"],
+        descending=[False] * len(keys) + [False, True, False, False])
+    series = overlapping.select(pl.struct(keys).rank("dense").alias("_series"))["_series"]
+    covered: dict[int, set[int]] = {}
+    keep = []
+    for one, start, end in zip(series.to_list(), overlapping["_start"].to_list(),
+                               overlapping["end_index"].to_list(), strict=True):
+        months = set(range(start, end + 1))
+        mine = covered.setdefault(one, set())
+        keep.append(not months & mine)
+        if keep[-1]:
+            mine |= months
+    kept = [frame.join(clash, on=keys, how="anti", nulls_equal=True),
+            overlapping.filter(pl.Series(keep, dtype=pl.Boolean))]
     return pl.concat(kept, how="vertical_relaxed").drop("_start", "_run", "_rank")
 
 
 GRAIN_WORDS = ((1, "month", "months"), (3, "quarter", "quarters"), (12, "year", "years"))
 
 
-def _built_from(tiles: pl.Expr) -> pl.Expr:
-    """'12 months', '9 months + 1 quarter', '1 year': the grains of a figure's tiles."""
-    def count(size: int) -> pl.Expr:
-        return tiles.list.eval((pl.element() == size).sum()).list.first()
+def _tile_counts(months: pl.Expr) -> list[pl.Expr]:
+    """Aggregations: how many tiles of each grain a figure has (``_n1``, ``_n3``, …)."""
+    sizes = [s for s, _, _ in GRAIN_WORDS]
+    return [(months == s).sum().alias(f"_n{s}") for s in sizes] + [
+        (~months.is_in(sizes)).sum().alias("_nother")]
 
-    def words(n: pl.Expr, one: str, many: str) -> pl.Expr:
+
+def _last_tile_counts(months: pl.Expr) -> list[pl.Expr]:
+    """:func:`_tile_counts` of the last tile alone (a stock's figure is its period-end tile)."""
+    sizes = [s for s, _, _ in GRAIN_WORDS]
+    last = months.last()
+    return [(last == s).cast(pl.UInt32).alias(f"_l{s}") for s in sizes] + [
+        (~last.is_in(sizes)).cast(pl.UInt32).alias("_lother")]
+
+
+def _built_from(is_last: pl.Expr) -> pl.Expr:
+    """'12 months', '9 months + 1 quarter', '1 year': the grains of a figure's tiles."""
+    def words(suffix: str, one: str, many: str) -> pl.Expr:
+        n = pl.when(is_last).then(pl.col(f"_l{suffix}")).otherwise(pl.col(f"_n{suffix}"))
         return (pl.when(n == 1).then(pl.lit(f"1 {one}"))
                 .when(n > 1).then(n.cast(pl.String) + pl.lit(f" {many}")))
 
-    other = tiles.list.eval((~pl.element().is_in([s for s, _, _ in GRAIN_WORDS])).sum()
-                            ).list.first()
     return pl.concat_str(
-        [words(count(size), one, many) for size, one, many in GRAIN_WORDS]
-        + [words(other, "other period", "other periods")],
+        [words(str(size), one, many) for size, one, many in GRAIN_WORDS]
+        + [words("other", "other period", "other periods")],
         separator=" + ", ignore_nulls=True,
     )
+
 
 
 SERIES = ["area_code", "measure", "breakdown"]
@@ -137,13 +151,30 @@ def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> p
         pl.col("measure").replace_strict(aggregation, default="sum").alias("aggregation"))
     if frame.height == 0:
         return native.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("built_from"))
-    own = _aggregate(choose_tiles(frame, GROUP), grain, GROUP)
     if not set(RANKED) <= set(native.columns):
-        return own
-    mixed = _aggregate(choose_tiles(frame, SERIES), grain, SERIES)
-    period = [*SERIES, "period_start", "period_end"]
-    rest = own.join(mixed.select(period), on=period, how="anti")
-    return pl.concat([mixed, rest.select(mixed.columns)], how="vertical_relaxed")
+        return _aggregate(choose_tiles(frame, GROUP), grain, GROUP)
+    # Series with one source: its own tiles are the cross-source tiles.
+    several = frame.group_by(SERIES).agg(pl.col("source").n_unique().alias("_n")).filter(
+        pl.col("_n") > 1).select(SERIES)
+    one = _aggregate(choose_tiles(frame.join(several, on=SERIES, how="anti"), GROUP), grain,
+                     GROUP)
+    if several.height == 0:
+        return one
+    shared = frame.join(several, on=SERIES, how="semi")
+    tiles = choose_tiles(shared, SERIES)
+    mixed = _aggregate(tiles, grain, SERIES)
+    # Where the cross-source tiles left an observation out, a period they cannot make may
+    # still be one source's own figure: those series are aggregated per source too.
+    dropped = shared.group_by(SERIES).len().join(
+        tiles.group_by(SERIES).len(), on=SERIES, how="left", suffix="_kept").filter(
+        pl.col("len_kept").fill_null(0) < pl.col("len")).select(SERIES)
+    parts = [one, mixed.select(one.columns)]
+    if dropped.height:
+        own = _aggregate(choose_tiles(shared.join(dropped, on=SERIES, how="semi"), GROUP),
+                         grain, GROUP)
+        period = [*SERIES, "period_start", "period_end"]
+        parts.append(own.join(mixed.select(period), on=period, how="anti").select(one.columns))
+    return pl.concat(parts, how="vertical_relaxed")
 
 
 def _aggregate(frame: pl.DataFrame, grain: str, keys: list[str]) -> pl.DataFrame:
@@ -153,17 +184,16 @@ def _aggregate(frame: pl.DataFrame, grain: str, keys: list[str]) -> pl.DataFrame
     extra = [
         pl.col("source").unique().sort().str.join(" + ").alias("source"),
         pl.col("priority").min().alias("priority"), pl.col("synthetic").any().alias("synthetic"),
-        pl.col("source").alias("tile_sources"),
+        pl.col("source").alias("tile_sources"), pl.col("months").alias("tiles"),
     ] if "source" not in keys else ([pl.col("priority").first(), pl.col("synthetic").first()]
                                     if ranked else [])
     if grain == "r12":
         out = _rolling(frame, keys, extra)
     else:
         out = _buckets(frame, grain, months, keys, extra)
-    out = out.with_columns(_built_from(pl.col("tiles")).alias("built_from"))
     if "tile_sources" in out.columns:
-        out = _name_sources(out).drop("tile_sources")
-    return out.drop("tiles")
+        out = _name_sources(out).drop("tile_sources", "tiles")
+    return out
 
 
 def _buckets(frame: pl.DataFrame, grain: str, months: int, keys: list[str],
@@ -180,8 +210,7 @@ def _buckets(frame: pl.DataFrame, grain: str, months: int, keys: list[str],
             pl.col("period_end").max().alias("last_end"),
             pl.col("vintage").max().alias("vintage"),
             pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note"),
-            pl.col("months").alias("tiles"),
-            pl.col("months").last().alias("last_tile"),
+            *_tile_counts(pl.col("months")), *_last_tile_counts(pl.col("months")),
             *extra,
         )
         .with_columns(
@@ -197,8 +226,8 @@ def _buckets(frame: pl.DataFrame, grain: str, months: int, keys: list[str],
         *GROUP, "period_start", "period_end",
         pl.when(is_last).then("last_value").otherwise("sum_value").alias("value"),
         "vintage", pl.col("value_note").replace("", None),
-        pl.when(is_last).then(pl.concat_list("last_tile")).otherwise("tiles").alias("tiles"),
-        *[c for c in ("priority", "synthetic", "tile_sources") if c in out.columns],
+        _built_from(is_last).alias("built_from"),
+        *[c for c in ("priority", "synthetic", "tiles", "tile_sources") if c in out.columns],
     )
 
 
@@ -249,8 +278,7 @@ def _rolling(frame: pl.DataFrame, keys: list[str], extra: list[pl.Expr]) -> pl.D
         pl.col("aggregation").last().alias("aggregation"),
         pl.col("vintage").max().alias("vintage"),
         pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note"),
-        pl.col("months").alias("tiles"),
-        pl.col("months").last().alias("last_tile"),
+        *_tile_counts(pl.col("months")), *_last_tile_counts(pl.col("months")),
         *extra,
     )
     is_last = pl.col("aggregation") == "last"
@@ -264,6 +292,6 @@ def _rolling(frame: pl.DataFrame, keys: list[str], extra: list[pl.Expr]) -> pl.D
         *GROUP,
         pl.col("period_end").dt.offset_by("-11mo").dt.month_start().alias("period_start"),
         "period_end", value.alias("value"), "vintage", pl.col("value_note").replace("", None),
-        pl.when(is_last).then(pl.concat_list("last_tile")).otherwise("tiles").alias("tiles"),
-        *[c for c in ("priority", "synthetic", "tile_sources") if c in rolled.columns],
+        _built_from(is_last).alias("built_from"),
+        *[c for c in ("priority", "synthetic", "tiles", "tile_sources") if c in rolled.columns],
     )
