@@ -4,12 +4,13 @@ Pure polars: a frame of native observations in, a frame of grain periods out. A 
 shown only when every month of it is covered (a quarter with two months of data is left out,
 never shown as if complete).
 
-Observations of one series (area, measure, breakdown, source) at several grains that overlap
-— months loaded, then a revised quarter — are first reduced to *tiles* that do not overlap
-(decision 0012): for each month, the most recently loaded observation that covers it, the
-finer where one load gave both; an observation is used whole or not at all. Every grain is
-then built from the same tiles, so a quarter, its financial year and the rolling years that
-contain it agree. ``built_from`` says which grains made each figure ("9 months + 1 quarter").
+Observations of one series (area, measure, breakdown) that overlap — months loaded, then a
+revised quarter, perhaps from another source — are first reduced to *tiles* that do not
+overlap (decision 0012): for each month, the most authoritative source's observation, then the
+most recently loaded, then the finest; an observation is used whole or not at all. A grain is
+built from the tiles of the observations that fit in it, so a quarter, its financial year and
+the rolling years that contain it agree. ``built_from`` says which grains (and sources) made
+each figure ("9 months + 1 quarter").
 """
 
 from __future__ import annotations
