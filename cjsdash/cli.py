@@ -58,6 +58,9 @@ def ingest(
     db: DbOption = None,
     source: Annotated[str | None, typer.Option(help="force a loader instead of detecting")] = None,
     show_rejects: Annotated[int, typer.Option(help="rejects to print per file")] = 10,
+    max_reject_share: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="refuse a file whole when more than this share of its rows is "
+        "rejected (default 0.10, or CJSDASH_MAX_REJECT_SHARE)")] = None,
 ) -> None:
     """Load files into the warehouse (one transaction each; the same file twice is a no-op)."""
     from rich.progress import Progress
@@ -76,7 +79,8 @@ def ingest(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total or None)
 
-            reports = ingest_paths(con, paths, loader_name=source, progress=progress)
+            reports = ingest_paths(con, paths, loader_name=source, progress=progress,
+                                   max_reject_share=max_reject_share)
     except (WarehouseBusy, ValueError) as exc:
         _fail(str(exc))
     refused = 0
@@ -87,6 +91,8 @@ def ingest(
         if len(report.rejects) > show_rejects:
             console.print(f"    … and {len(report.rejects) - show_rejects} more "
                           "(see meta.rejects or the data page)")
+        for flag in report.flags:
+            console.print("    check: " + flag, markup=False)
         refused += report.status == "refused"
     if refused:
         raise typer.Exit(2)
@@ -178,8 +184,8 @@ def query(
         _fail(str(exc))
     columns = ["indicator", "area_code", "area_name", "period_label", "period_start",
                "period_end", "breakdown", "numerator", "denominator", "value", "lower", "upper",
-               "method", "suppressed", "target", "status", "display_value", "display_ci",
-               "source", "synthetic", "note"]
+               "method", "suppressed", "target", "target_kind", "target_scope", "status",
+               "display_value", "display_ci", "source", "built_from", "synthetic", "note"]
     from metrics.analysis.changes import change_on_last_year
 
     ind = registry.get(indicator)
@@ -192,8 +198,9 @@ TABLE_COLUMNS = {
     # column in the rows → heading in the terminal table
     "period_label": "period", "breakdown": "group", "display_value": "value",
     "display_ci": "95% CI", "numerator": "numerator", "denominator": "denominator",
-    "target": "target", "status": "status", "change_on_last_year": "on last year",
-    "method": "method", "source": "source",
+    "target": "target", "target_scope": "target set", "status": "status",
+    "change_on_last_year": "on last year", "method": "method", "source": "source",
+    "built_from": "made from",
     "id": "id", "theme": "theme", "type": "type", "unit": "unit", "polarity": "polarity",
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -40,6 +40,10 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
+    deliberate: bool = False
+    """A row left out by design (a rate whose counts cjsdash loads instead, a rolling figure
+    it builds itself): listed, but not a fault of the file, so it does not count towards the
+    share of rejected rows that refuses a file (ingest.pipeline.mostly_rejected)."""
 
     def describe(self, file_name: str) -> str:
         where = file_name
@@ -49,6 +53,11 @@ class Reject:
             where += f", column '{self.column}'"
         shown = f" ('{self.value}')" if self.value not in (None, "") else ""
         return f"{where}: {self.reason}{shown}"
+
+
+def deliberate(rejects: list[Reject]) -> list[Reject]:
+    """``rejects`` marked as left out by design (see :attr:`Reject.deliberate`)."""
+    return [replace(r, deliberate=True) for r in rejects]
 
 
 class FileRefused(Exception):
@@ -65,7 +74,7 @@ class FileRefused(Exception):
 class ReadResult:
     """A source read into warehouse shape, with its rejected rows."""
 
-    table: Literal["observations", "populations"]
+    table: Literal["observations", "populations", "targets"]
     frame: pl.DataFrame
     rejects: list[Reject]
     rows_in: int

@@ -15,6 +15,7 @@ from ingest import (
     home_office_outcomes,
     home_office_stop_search,
     known_files,
+    local_targets,
     moj_timeliness,
     moj_timeliness_tool,
     moj_trials,
@@ -48,6 +49,7 @@ LOADERS: dict[str, Loader] = {
     census2021_custom.SPEC.name: census2021_custom.LOADER,
     msg_reference.SPEC.name: msg_reference.LOADER,
     known_files.SPEC.name: known_files.LOADER,
+    local_targets.SPEC.name: local_targets.LOADER,
     # The generic template goes last: specific published formats are recognised first.
     board_extract.SPEC.name: board_extract.LOADER,
 }

@@ -41,7 +41,15 @@ from ingest.aggregate_tables import (
     read_exact_csv,
     row_rejects,
 )
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.base import (
+    FileRefused,
+    Loader,
+    ReadContext,
+    ReadResult,
+    Reject,
+    SourceSpec,
+    deliberate,
+)
 
 HEADER: tuple[str, ...] = (
     "offence_type", "geographic_area_name", "stage", "metric_name", "date_granularity",
@@ -122,8 +130,8 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     frame = frame.join(lookup, on=["stage", "metric_name"], how="left", maintain_order="left")
     reasons = {m: _unmapped_reason(m) for (_, m), v in mapping.items() if v is None}
     unmapped = pl.col("measure").is_null()
-    rejects += row_rejects(frame, unmapped, "metric_name",
-                           pl.col("metric_name").replace_strict(reasons, default=""))
+    rejects += deliberate(row_rejects(frame, unmapped, "metric_name",
+                                      pl.col("metric_name").replace_strict(reasons, default="")))
     frame = frame.filter(~unmapped)
     absent = ~pl.col("measure").is_in(list(context.measures))
     rejects += row_rejects(frame, absent, "metric_name",
@@ -210,10 +218,10 @@ def _periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
                            + pl.col("date_granularity"))
     frame = frame.filter(~mismatch)
     overlapping = pl.col("_rolling") & ~pl.col("period_end").dt.month().is_in(YEAR_ENDS)
-    rejects += row_rejects(frame, overlapping, "time_period",
-                           "a rolling year ending in a month other than March or December "
-                           "overlaps the financial and calendar years: cjsdash builds rolling "
-                           "years itself from the quarters")
+    rejects += deliberate(row_rejects(
+        frame, overlapping, "time_period",
+        "a rolling year ending in a month other than March or December overlaps the "
+        "financial and calendar years: cjsdash builds rolling years itself from the quarters"))
     return frame.filter(~overlapping).drop("period_error", "_months", "_rolling", "_label"), rejects
 
 

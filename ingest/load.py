@@ -85,6 +85,82 @@ def _upsert_runs(
     return {run: (new, revised, unchanged) for run, (new, revised, unchanged) in counts.items()}
 
 
+SLICE = ("measure", "area_code", "period_start", "period_end", "source")
+"""A figure's slice: its total and every breakdown of it, which one run alone supplies."""
+
+
+def withdraw_outside_slices(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
+                            ) -> dict[int, int]:
+    """Retire the current observations of earlier loads that share a slice (area × period ×
+    measure × source) with ``frame`` but whose key ``frame`` does not carry: run_id → rows.
+
+    A revision is all of a slice or none of it, so a total and its breakdowns always come
+    from one run and parts never add up to more than the whole. Rows of ``frame``'s own runs
+    (the members of one ZIP) are never withdrawn by each other. Call before the upsert,
+    inside the caller's transaction.
+    """
+    runs = frame["run_id"].unique().to_list()
+    con.register("_slice_frame", frame.select(*OBSERVATION_KEY, "run_id").to_arrow())
+    try:
+        on_slice = " AND ".join(f"o.{c} = s.{c}" for c in SLICE)
+        on_key = " AND ".join(f"o.{c} = k.{c}" for c in OBSERVATION_KEY)
+        slice_columns = ", ".join(SLICE)
+        sql = (  # identifiers from the schema contracts only
+            "CREATE OR REPLACE TEMP TABLE _withdrawn AS "  # noqa: S608
+            f"WITH s AS (SELECT {slice_columns}, max(run_id) AS by_run "
+            "FROM _slice_frame GROUP BY ALL) "
+            f"SELECT o.rowid AS row_id, s.by_run FROM core.observations AS o JOIN s ON {on_slice} "
+            "WHERE o.is_current AND NOT list_contains($1, o.run_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM _slice_frame AS k WHERE {on_key})"
+        )
+        con.execute(sql, [runs])
+    finally:
+        con.unregister("_slice_frame")
+    counts = dict(con.execute(
+        "SELECT by_run, count(*) FROM _withdrawn GROUP BY by_run").fetchall())
+    if counts:
+        con.execute("UPDATE core.observations SET is_current = FALSE "
+                    "WHERE rowid IN (SELECT row_id FROM _withdrawn)")
+    con.execute("DROP TABLE _withdrawn")
+    return counts
+
+
+TARGET_SLICE = ("indicator", "area_code", "kind")
+REGISTRY_TARGET_SOURCE = "registry"
+"""``core.targets`` rows the registry writes (metrics.sync); every other row is local."""
+
+
+def replace_local_targets(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
+                          ) -> dict[int, tuple[int, int, int]]:
+    """Load local targets (``frame`` has a ``run_id`` column): for each indicator, area and
+    kind the frame names, the local targets loaded before are replaced whole (a revised
+    trajectory replaces the old one; periods it no longer lists go). The registry's national
+    targets are never touched. run_id → (new, revised, unchanged), inside the caller's
+    transaction."""
+    columns = ("indicator", "area_code", "period_start", "period_end", "value", "kind",
+               "source")
+    con.register("_targets_frame", frame.select(*columns, "run_id").to_arrow())
+    try:
+        match = " AND ".join(f"o.{c} IS NOT DISTINCT FROM s.{c}" for c in
+                             ("indicator", "area_code", "period_start", "period_end", "kind"))
+        counts: dict[int, list[int]] = {r: [0, 0, 0] for r in frame["run_id"].unique()}
+        for run, status, n in con.execute(
+                "SELECT s.run_id, CASE WHEN o.value IS NULL THEN 0 WHEN o.value = s.value "  # noqa: S608
+                f"AND o.source = s.source THEN 2 ELSE 1 END, count(*) FROM _targets_frame AS s "
+                f"LEFT JOIN core.targets AS o ON o.source <> ? AND {match} GROUP BY ALL",
+                [REGISTRY_TARGET_SOURCE]).fetchall():
+            counts[run][status] += n
+        on_slice = " AND ".join(f"o.{c} = s.{c}" for c in TARGET_SLICE)
+        con.execute(
+            f"DELETE FROM core.targets AS o WHERE o.source <> ? AND EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM _targets_frame AS s WHERE {on_slice})", [REGISTRY_TARGET_SOURCE])
+        con.execute(f"INSERT INTO core.targets ({', '.join(columns)}, run_id) "  # noqa: S608
+                    f"SELECT {', '.join(columns)}, run_id FROM _targets_frame")
+    finally:
+        con.unregister("_targets_frame")
+    return {run: (new, revised, unchanged) for run, (new, revised, unchanged) in counts.items()}
+
+
 def register_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec]) -> None:
     """Register the sources not yet in ``meta.sources`` (one SELECT; inserts only for new
     ones, which keeps a batch of forty files from paying for forty conflicting inserts)."""

@@ -25,12 +25,21 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from cjsdash.core import quality
 from cjsdash.core.areas import AreaIndex
+from cjsdash.core.config import get_settings
+from cjsdash.core.gateway import transaction
 from cjsdash.core.rollup import mark_pending, refresh_pending
 from cjsdash.core.safe_text import count_of
+from cjsdash.core.schema import OBSERVATION_KEY
 from ingest.base import FileRefused, Loader, Progress, ReadContext, ReadResult, Reject
 from ingest.catalogue import LOADERS, source_spec
-from ingest.load import register_sources, upsert_versioned_runs
+from ingest.load import (
+    register_sources,
+    replace_local_targets,
+    upsert_versioned_runs,
+    withdraw_outside_slices,
+)
 
 SKIP_SUFFIXES = (".md", ".txt", ".json", ".yaml", ".yml", ".py", ".pdf", ".png")
 
@@ -46,6 +55,15 @@ class IngestReport:
     rows_revised: int = 0
     rows_unchanged: int = 0
     rows_rejected: int = 0
+    rows_withdrawn: int = 0
+    """Figures of earlier loads retired because this file now supplies their slice."""
+    noun: str = "figures"
+    """What the loaded rows are: figures, or targets (ingest.local_targets)."""
+    flags: list[str] = field(default_factory=list)
+    """Months this file brought that depart wildly from the area's history
+    (cjsdash.core.quality): warnings, nothing is refused."""
+    months: pl.DataFrame | None = field(default=None, repr=False)
+    """(area_code, measure, period_start) of the months this file brought, to be checked."""
     message: str = ""
     rejects: list[Reject] = field(default_factory=list)
 
@@ -56,7 +74,8 @@ class IngestReport:
             return f"{self.file_name}: refused: {self.message}"
         text = (
             f"{self.file_name}: {self.loader}: {count_of(self.rows_in, 'row')} read, "
-            f"{self.rows_rejected:,} rejected; {count_of(self.rows_loaded, 'figure')} loaded, "
+            f"{self.rows_rejected:,} rejected; "
+            f"{count_of(self.rows_loaded, self.noun.removesuffix('s'), self.noun)} loaded, "
             f"{self.rows_revised:,} revised, {self.rows_unchanged:,} unchanged"
         )
         return text + (f" ({self.message})" if self.message else "")
@@ -117,23 +136,54 @@ def _zip_members(path: Path) -> Batch:
 
 def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: list[Path], *, loader_name: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, max_reject_share: float | None = None,
 ) -> list[IngestReport]:
     """Load every file (one transaction each; a ZIP's members in one), then refresh the area
-    rollup once."""
+    rollup once. A file with more than ``max_reject_share`` of its rows rejected (default:
+    the ``max_reject_share`` setting) is refused whole."""
     reports = []
     # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
     con.execute("SET checkpoint_threshold = '1GB'")
     try:
         for batch in iter_batches(paths):
-            reports += ingest_batch(con, batch, loader_name=loader_name, progress=progress)
+            reports += ingest_batch(con, batch, loader_name=loader_name, progress=progress,
+                                    max_reject_share=max_reject_share)
     finally:
         if progress:
             progress("summing up areas", 0, 1)
         refresh_pending(con)
         con.execute("RESET checkpoint_threshold")
         con.execute("CHECKPOINT")
+    check_quality(con, reports)
     return reports
+
+
+def check_quality(con: duckdb.DuckDBPyConnection, reports: list[IngestReport]) -> None:
+    """Judge the months the loads brought against each area's own history (after the
+    rollup): flags go to ``meta.quality_flags``, each report's ``flags`` and its logged
+    message. Warnings only: nothing is refused or hidden."""
+    loaded = [r for r in reports if r.months is not None and r.months.height]
+    if not loaded:
+        return
+    months = pl.concat([r.months.with_columns(pl.lit(r.run_id, pl.Int64).alias("run_id"))
+                        for r in loaded if r.months is not None])
+    flags = quality.check_months(con, months.drop("run_id"))
+    with transaction(con):
+        quality.record_flags(con, flags, months)
+        names = dict(con.execute("SELECT code, name FROM core.areas").fetchall())
+        for report in loaded:
+            mine = flags.join(report.months, on=["area_code", "measure", "period_start"],
+                              how="semi") if report.months is not None else flags.clear()
+            report.flags = [quality.describe(f, names.get(f["area_code"]))
+                            for f in mine.iter_rows(named=True)]
+            report.months = None
+            if report.flags:
+                count = mine.select("area_code", "measure", "period_start").unique().height
+                report.message = "; ".join(filter(None, [report.message, (
+                    f"data quality: {count} month(s) depart wildly from the area's own "
+                    f"history, e.g. {report.flags[0]}")]))
+                con.execute("UPDATE meta.ingest_runs SET message = ? WHERE run_id = ?",
+                            [report.message, report.run_id])
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) -> IngestReport:
@@ -145,10 +195,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) ->
 def ingest_bytes(
     con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes, *,
     loader_name: str | None = None, progress: Progress | None = None,
+    max_reject_share: float | None = None,
 ) -> IngestReport:
     """One file in its own transaction."""
     [report] = ingest_batch(con, iter([(name, path, data)]), loader_name=loader_name,
-                            progress=progress)
+                            progress=progress, max_reject_share=max_reject_share)
     return report
 
 
@@ -165,7 +216,7 @@ class _Pending:
 
 def ingest_batch(
     con: duckdb.DuckDBPyConnection, files: Batch, *, loader_name: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, max_reject_share: float | None = None,
 ) -> list[IngestReport]:
     """Read and validate every file of the batch, then write them in one transaction: one
     ``meta.ingest_runs`` row per file, one insert per table for all of them. Returns one
@@ -182,7 +233,9 @@ def ingest_batch(
                 first[slot.sha].copies.append(slot)
             else:
                 first[slot.sha] = slot
-    _read_all(con, list(first.values()), progress)
+    if max_reject_share is None:
+        max_reject_share = get_settings().max_reject_share
+    _read_all(con, list(first.values()), progress, max_reject_share)
     items = [s.pending for s in slots if isinstance(s, _File) and s.pending is not None]
     _write(con, items, progress)
     for original in first.values():
@@ -237,7 +290,7 @@ def _unchanged(name: str, run_id: int) -> IngestReport:
 
 
 def _read_all(con: duckdb.DuckDBPyConnection, files: list[_File],
-              progress: Progress | None) -> None:
+              progress: Progress | None, max_reject_share: float) -> None:
     """Read and validate the files (no writes: the batch writes afterwards), by loader: all
     of a loader's files at once when it can read them together."""
     if not files:
@@ -259,7 +312,7 @@ def _read_all(con: duckdb.DuckDBPyConnection, files: list[_File],
         else:
             outcomes = [_read_one(loader, *one) for one in inputs]
         for file, outcome in zip(group, outcomes, strict=True):
-            _settle(file, outcome, started)
+            _settle(file, outcome, started, max_reject_share)
 
 
 def _read_one(loader: Loader, path: Path, data: bytes, context: ReadContext
@@ -270,7 +323,8 @@ def _read_one(loader: Loader, path: Path, data: bytes, context: ReadContext
         return exc
 
 
-def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -> None:
+def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime,
+            max_reject_share: float) -> None:
     """What a read gives: a load, or a refusal (also for each copy of the file)."""
     for one in (file, *file.copies):
         one.data = b""  # read: a ZIP's bytes need not stay in memory with its frames
@@ -281,15 +335,41 @@ def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -
             if outcome.rejects:
                 why += f"; first problem: {outcome.rejects[0].describe(one.name)}"
             one.pending = _refused(one, started, why, outcome.rejects, outcome.rows_in)
+        elif (why := mostly_rejected(one.name, outcome, max_reject_share)) is not None:
+            one.pending = _refused(one, started, why, outcome.rejects, outcome.rows_in)
         elif one is file:
             report = IngestReport(
                 one.name, "loaded", loader=one.loader.spec.name, rows_in=outcome.rows_in,
                 rows_rejected=len(outcome.rejects), message="; ".join(outcome.notes),
                 rejects=outcome.rejects,
+                noun="targets" if outcome.table == "targets" else "figures",
             )
             one.pending = _Pending(report, one.sha, one.loader, started, outcome)
         if one.pending is not None:
             one.report = one.pending.report
+
+
+SHOWN_REJECTS = 3
+"""How many of a mostly rejected file's problems its refusal names."""
+
+
+def mostly_rejected(name: str, outcome: ReadResult, max_share: float) -> str | None:
+    """Why a file whose rows are mostly bad is refused whole, or None.
+
+    A file with more than ``max_share`` of its rows rejected is not a revision of anything: an
+    Excel re-save that mangled 99% of a month's records would otherwise replace a force's
+    1,015 searches with the 6 that survived. Rows are counted once however many of their
+    cells are bad; whole-file notes (no row) and rows left out by design
+    (:attr:`ingest.base.Reject.deliberate`) do not count.
+    """
+    rows = {r.row for r in outcome.rejects if r.row is not None and not r.deliberate}
+    if outcome.rows_in <= 0 or len(rows) <= max_share * outcome.rows_in:
+        return None
+    faults = [r for r in outcome.rejects if not r.deliberate]
+    first = "; ".join(r.describe(name) for r in faults[:SHOWN_REJECTS])
+    return (f"{len(rows):,} of {outcome.rows_in:,} rows ({len(rows) / outcome.rows_in:.0%}) "
+            f"were rejected, more than the {max_share:.0%} allowed (--max-reject-share); "
+            f"nothing was loaded, so the figures already loaded stand. First problems: {first}")
 
 
 def _refused(file: _File, started: datetime, reason: str, rejects: list[Reject],
@@ -341,19 +421,53 @@ def _load_core(con: duckdb.DuckDBPyConnection, loads: list[_Pending]) -> None:
     register_sources(con, [item.loader.spec for item in loads]
                      + [source_spec(s) for s in sorted(sources)])
     touched: set[str] = set()
-    for table in ("observations", "populations"):
+    for table in ("observations", "populations", "targets"):
         parts = [(item, item.result.frame) for item in loads
                  if item.result is not None and item.result.table == table]
         if not parts:
             continue
-        counts = _upsert(con, f"core.{table}", parts)
+        withdrawn = _withdraw(con, parts) if table == "observations" else {}
+        counts = (_replace_targets(con, parts) if table == "targets"
+                  else _upsert(con, f"core.{table}", parts))
         for item, frame in parts:
+            item.report.rows_withdrawn = withdrawn.get(item.report.run_id or 0, 0)
+            if item.report.rows_withdrawn:
+                item.report.message = "; ".join(filter(None, [item.report.message, (
+                    f"{item.report.rows_withdrawn:,} figures of earlier loads withdrawn: "
+                    "this file now supplies their area, period and measure whole")]))
             new, revised, unchanged = counts.get(item.report.run_id or 0, (0, 0, 0))
             item.report.rows_loaded, item.report.rows_revised = new, revised
             item.report.rows_unchanged = unchanged
-            if table == "observations" and (new or revised):
+            if table == "observations":
+                item.report.months = _months(frame)
+            if table == "observations" and (new or revised or item.report.rows_withdrawn):
                 touched.update(frame["measure"].unique().to_list())
     mark_pending(con, sorted(touched))
+
+
+def _months(frame: pl.DataFrame) -> pl.DataFrame:
+    """The months (one-month periods) a frame of observations brings, per area and measure."""
+    return frame.filter(pl.col("period_end") == pl.col("period_start").dt.month_end()).select(
+        "area_code", "measure", "period_start").unique()
+
+
+def _withdraw(con: duckdb.DuckDBPyConnection, parts: list[tuple[_Pending, pl.DataFrame]]
+              ) -> dict[int, int]:
+    """A revision replaces its slices whole (:func:`ingest.load.withdraw_outside_slices`)."""
+    frames = [frame.select(*OBSERVATION_KEY).with_columns(
+        pl.lit(item.report.run_id, pl.Int64).alias("run_id")) for item, frame in parts]
+    return withdraw_outside_slices(con, pl.concat(frames, how="vertical_relaxed"))
+
+
+def _replace_targets(con: duckdb.DuckDBPyConnection,
+                     parts: list[tuple[_Pending, pl.DataFrame]]) -> dict[int, tuple[int, int, int]]:
+    """Local targets: a later file of the batch wins for the same target."""
+    frames = [frame.with_columns(pl.lit(item.report.run_id, pl.Int64).alias("run_id"))
+              for item, frame in parts]
+    key = ["indicator", "area_code", "period_start", "period_end", "kind"]
+    frame = pl.concat(frames, how="vertical_relaxed").sort("run_id").unique(
+        key, keep="last", maintain_order=True)
+    return replace_local_targets(con, frame)
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str,

@@ -191,8 +191,13 @@ def _add_targets(fig: Draft, frame: pl.DataFrame, axis: list[str], ind: Indicato
     if trajectory is not None and trajectory.height:
         series += [("trajectory", "Trajectory", "dashdot", trajectory),
                    ("stretch", "Stretch target", "longdash", trajectory)]
+    drawn_apart = (_values(trajectory, "trajectory") if trajectory is not None
+                   and trajectory.height else None)
     for column, name, dash, source in series:
         values = _values(source, column)
+        if column == "target" and drawn_apart is not None:
+            # A period judged against its trajectory is drawn on the trajectory line only.
+            values = np.where(np.isclose(values, drawn_apart), np.nan, values)
         if not np.isfinite(values).any():
             continue
         fig.add_scatter(

@@ -28,7 +28,7 @@ import polars as pl
 from layouts import theme
 from layouts.figure_draft import Draft, Spec
 from metrics.registry import Indicator
-from metrics.views import format_value, unit_label
+from metrics.views import format_value, target_text, unit_label
 
 _SPARK_HEIGHT = 40
 _TREND_HEIGHT = 460
@@ -78,10 +78,13 @@ def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
             parts.append(f"{title}: {format_count(row.get('denominator'))}")
         lines.extend(parts)
     if not _is_missing(row.get("target")):
-        lines.append(f"Target: {format_value(row['target'], ind)}")
+        value = format_value(row["target"], ind)
+        lines.append(f"{target_text(row, ind).removesuffix(' ' + value)}: {value}")
     if row.get("source"):
         lines.append(f"Source: {row['source']}" + (
             f" ({row['vintage']})" if row.get("vintage") else ""))
+    if row.get("built_from"):
+        lines.append(f"Made from: {row['built_from']}")
     if row.get("synthetic"):
         lines.append(f"{theme.SYNTHETIC_MARK} synthetic demo data")
     return "<br>".join(lines)
@@ -262,16 +265,29 @@ def _add_target(fig: Draft, axis: Sequence[str], targets: pl.DataFrame,
     if not any(v is not None for v in values):
         return
     last = max(i for i, v in enumerate(values) if v is not None)
+    name = _target_name(points)
     fig.add_scatter(
-        x=list(axis), y=values, mode="lines", name="Target", line_shape="hv",
-        line={"color": theme.TARGET_COLOUR, "width": 1.5, "dash": "dash"},
-        hovertemplate=f"Target: %{{y:.{ind.decimals}f}}<extra></extra>",
+        x=list(axis), y=values, mode="lines", name=name, line_shape="hv",
+        line={"color": theme.TARGET_COLOUR, "width": 1.5,
+              "dash": "dashdot" if "rajectory" in name else "dash"},
+        hovertemplate=f"{name}: %{{y:.{ind.decimals}f}}<extra></extra>",
     )
     fig.add_annotation(
-        x=axis[last], y=values[last], text=f"Target {format_value(values[last], ind)}",
+        x=axis[last], y=values[last], text=target_text(points[last] or {}, ind),
         showarrow=False, xanchor="right", yanchor="bottom", font={"size": 12},
         bgcolor="rgba(255,255,255,0.8)",
     )
+
+
+def _target_name(points: Sequence[dict[str, Any] | None]) -> str:
+    """'Target', 'Trajectory', 'Local trajectory', 'Local target and trajectory'…: what the
+    line joins (a trajectory is a target per period: the line steps through it)."""
+    shown = [p for p in points if p is not None and not _is_missing(p.get("target"))]
+    kinds = sorted({p.get("target_kind") or "target" for p in shown}, reverse=True)
+    words = " and ".join(kinds).capitalize()
+    if shown and all(p.get("target_scope") == "local" for p in shown):
+        words = "Local " + words.lower()
+    return words
 
 
 def _annotate_suppressed(fig: Draft, axis: Sequence[str],

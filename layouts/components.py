@@ -30,6 +30,7 @@ from metrics.views import (  # vintages: the pages call it cx.vintages
     AreaChoice,
     format_value,
     resolve_area,
+    target_text,
     vintages,  # noqa: F401
 )
 
@@ -45,7 +46,8 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("period_label", "Period"), ("breakdown", "Group"), ("numerator", "Numerator"),
     ("denominator", "Denominator"), ("display_value", "Value"), ("display_ci", "95% CI"),
     ("method", "CI method"), ("suppressed", "Suppressed"), ("target", "Target"),
-    ("status", "Status"), ("source", "Source"), ("synthetic", "Synthetic"), ("note", "Note"),
+    ("status", "Status"), ("source", "Source"), ("built_from", "Made from"),
+    ("synthetic", "Synthetic"), ("note", "Note"),
 )
 SYNTHETIC_TEXT = (f"Synthetic demo data: figures marked {theme.SYNTHETIC_MARK} are generated, "
                   "not real")
@@ -284,8 +286,7 @@ def scorecard_row(ind: Indicator, row: dict[str, Any] | None,
         html.Span(f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
                   title="synthetic demo data") if synthetic else None,
     ], className="cjs-sc-value")
-    target = ("" if _missing(row.get("target"))
-              else f"Target {format_value(row['target'], ind)}")
+    target = "" if _missing(row.get("target")) else target_text(row, ind)
     return html.Tr([
         title,
         value,
@@ -368,8 +369,9 @@ def download_button(prefix: str, label: str = "Download these figures (CSV)") ->
 
 CSV_COLUMNS = ("indicator", "area_code", "area_name", "period_label", "period_start",
                "period_end", "breakdown", "numerator", "denominator", "value", "lower",
-               "upper", "method", "suppressed", "target", "status", "display_value",
-               "display_ci", "source", "vintage", "synthetic", "note")
+               "upper", "method", "suppressed", "target", "target_kind", "target_scope",
+               "status", "display_value", "display_ci", "source", "vintage", "built_from",
+               "synthetic", "note")
 
 
 def figures_csv(frame: pl.DataFrame) -> str:

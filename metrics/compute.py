@@ -21,7 +21,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "indicator", "area_code", "period_start", "period_end", "period_label", "breakdown",
     "numerator", "denominator", "value", "lower", "upper", "level", "method", "suppressed",
     "note", "source", "vintage", "synthetic", "target", "target_kind", "status",
-    "previous_value", "change", "change_significant",
+    "previous_value", "change", "change_significant", "built_from", "target_scope",
 )
 
 
@@ -39,8 +39,11 @@ def compute_indicators(
     for group_by, members in _group_by_breakdown(indicators, by).items():
         measures = sorted({m for i in members for m in i.measures})
         native = fetch(con, sql.observations_sql(group_by), [areas, measures])
-        native = native.with_columns(pl.col("value").cast(pl.Float64))
-        periods = to_grain(native, grain, aggregation)
+        native = native.with_columns(pl.col("value").cast(pl.Float64)).join(
+            sources.select("source", "priority", pl.col("is_synthetic").alias("synthetic")),
+            on="source", how="left",
+        ).with_columns(pl.col("priority").fill_null(50), pl.col("synthetic").fill_null(False))
+        periods = to_grain(native, grain, aggregation)  # tiles across sources (decision 0012)
         needs_pop = any(i.population_denominator for i in members)
         pops = (
             fetch(con, sql.populations_sql(group_by), [areas]) if needs_pop else pl.DataFrame()

@@ -17,33 +17,58 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "suppressed": pl.Boolean(), "note": pl.String(), "source": pl.String(),
     "vintage": pl.String(), "synthetic": pl.Boolean(), "target": pl.Float64(),
     "target_kind": pl.String(), "status": pl.String(), "previous_value": pl.Float64(),
-    "change": pl.Float64(), "change_significant": pl.Boolean(),
+    "change": pl.Float64(), "change_significant": pl.Boolean(), "built_from": pl.String(),
+    "target_scope": pl.String(),
 }
+NATIONAL = "K04000001"
+REGISTRY_SOURCE = "registry"
+"""``core.targets.source`` of the registry's national targets (metrics.sync); any other source
+is the analyst's own (``ingest.local_targets``) and is labelled local."""
+STATUS_KINDS = ("trajectory", "target")
+"""Kinds a figure's status is judged against; a stretch target is drawn, never judged."""
+
+
 def attach_targets(result: pl.DataFrame, targets: pl.DataFrame,
                    indicators: dict[str, Indicator]) -> pl.DataFrame:
-    """The target that applies to each figure (local before national) and its status."""
+    """The target each headline figure is judged against, its kind and scope, and the status.
+
+    Of the targets that cover the figure's period (open ends cover everything): a local one
+    (loaded by the analyst) before a national one (the registry's); the area's own before
+    England and Wales'; the narrowest period (a trajectory's quarter before a year's target);
+    a target before a trajectory for the same period. ``target_scope`` is 'local' or
+    'national'; ``target_kind`` 'target' or 'trajectory'.
+    """
+    none = [pl.lit(None, dtype=pl.Float64).alias("target"),
+            pl.lit(None, dtype=pl.String).alias("target_kind"),
+            pl.lit(None, dtype=pl.String).alias("target_scope")]
     if targets.height == 0 or result.height == 0:
-        status = _status(result.with_columns(pl.lit(None, dtype=pl.Float64).alias("target")),
-                         indicators)
-        return status.with_columns(pl.lit(None, dtype=pl.String).alias("target_kind"))
-    t = targets.rename({"area_code": "target_area", "value": "target",
-                        "period_start": "t_start", "period_end": "t_end", "kind": "target_kind"})
-    joined = result.with_row_index("_row").join(t, on="indicator", how="left")
-    applies = (
-        (pl.col("target_area") == pl.col("area_code")) | (pl.col("target_area") == "K04000001")
-    ) & (pl.col("t_start").is_null() | (pl.col("t_start") <= pl.col("period_start"))) & (
-        pl.col("t_end").is_null() | (pl.col("t_end") >= pl.col("period_end"))
-    ) & (pl.col("breakdown") == "") & (pl.col("target_kind") == "target")
-    joined = joined.with_columns(
-        pl.when(applies).then(pl.col("target")).otherwise(None).alias("target"),
-        pl.when(applies).then(pl.col("target_kind")).otherwise(None).alias("target_kind"),
-        (applies & (pl.col("target_area") != "K04000001")).alias("_local"),
-        applies.fill_null(False).alias("_applies"),
-    ).sort(["_row", "_applies", "_local", "target"], descending=[False, True, True, False],
-           nulls_last=True)
-    picked = joined.unique("_row", keep="first", maintain_order=True).drop(
-        "_row", "_local", "_applies", "target_area", "t_start", "t_end", "source_right", strict=False)
-    return _status(picked, indicators)
+        return _status(result.with_columns(none), indicators)
+    t = targets.filter(pl.col("kind").is_in(STATUS_KINDS)).select(
+        "indicator", pl.col("area_code").alias("target_area"), pl.col("value").alias("target"),
+        pl.col("period_start").alias("t_start"), pl.col("period_end").alias("t_end"),
+        pl.col("kind").alias("target_kind"),
+        pl.when(pl.col("source") == REGISTRY_SOURCE).then(pl.lit("national"))
+        .otherwise(pl.lit("local")).alias("target_scope"),
+    )
+    rows = result.with_row_index("_row")
+    headline = rows.filter(pl.col("breakdown") == "").select(
+        "_row", "indicator", "area_code", "period_start", "period_end")
+    candidates = headline.join(t, on="indicator", how="inner").filter(
+        ((pl.col("target_area") == pl.col("area_code")) | (pl.col("target_area") == NATIONAL))
+        & (pl.col("t_start").is_null() | (pl.col("t_start") <= pl.col("period_start")))
+        & (pl.col("t_end").is_null() | (pl.col("t_end") >= pl.col("period_end")))
+    )
+    span = (pl.col("t_end").fill_null(pl.date(9999, 12, 31)).cast(pl.Int64)
+            - pl.col("t_start").fill_null(pl.date(1, 1, 1)).cast(pl.Int64))
+    picked = candidates.with_columns(
+        (pl.col("target_scope") == "local").alias("_local"),
+        (pl.col("target_area") == pl.col("area_code")).alias("_own"),
+        span.alias("_span"), (pl.col("target_kind") == "target").alias("_standing"),
+    ).sort(["_row", "_local", "_own", "_span", "_standing", "target"],
+           descending=[False, True, True, False, True, False]).unique(
+        "_row", keep="first").select("_row", "target", "target_kind", "target_scope")
+    out = rows.join(picked, on="_row", how="left", maintain_order="left").drop("_row")
+    return _status(out, indicators)
 
 
 def _status(frame: pl.DataFrame, indicators: dict[str, Indicator]) -> pl.DataFrame:

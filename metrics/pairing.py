@@ -16,7 +16,8 @@ PAIR_SCHEMA = {
     "indicator": pl.String, "area_code": pl.String, "period_start": pl.Date,
     "period_end": pl.Date, "breakdown": pl.String, "source": pl.String, "vintage": pl.String,
     "numerator": pl.Float64, "denominator": pl.Float64, "value_note": pl.String,
-    "denominator_source": pl.String,
+    "denominator_source": pl.String, "built_from": pl.String, "priority": pl.Int64,
+    "synthetic": pl.Boolean,
 }
 
 
@@ -42,7 +43,7 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
     cols = ["area_code", "period_start", "period_end", "breakdown", "source"]
     num = periods.join(mapping, left_on="measure", right_on="num_measure", how="inner").select(
         "indicator", *cols, "vintage", pl.col("value").alias("numerator"), "value_note",
-        "den_measure", "population",
+        "den_measure", "population", _grains(periods), *_ranks(periods),
     )
     den = periods.join(
         mapping.filter(pl.col("den_measure").is_not_null()),
@@ -50,6 +51,8 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
     ).select(
         "indicator", *cols, pl.col("vintage").alias("den_vintage"),
         pl.col("value").alias("denominator"), pl.col("value_note").alias("den_note"),
+        _grains(periods).alias("den_built_from"),
+        *[c.name.suffix("_den") for c in _ranks(periods)],
     )
     with_den = num.filter(pl.col("den_measure").is_not_null()).join(
         den, on=["indicator", *cols], how="inner"
@@ -58,6 +61,11 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
         pl.concat_str([pl.col("value_note"), pl.col("den_note")], separator="; ",
                       ignore_nulls=True).replace("", None).alias("value_note"),
         pl.lit(None, dtype=pl.String).alias("denominator_source"),
+        pl.min_horizontal("priority", "priority_den").alias("priority"),
+        (pl.col("synthetic") | pl.col("synthetic_den")).alias("synthetic"),
+        pl.when(pl.col("built_from") == pl.col("den_built_from")).then("built_from")
+        .otherwise(pl.concat_str([pl.lit("numerator "), "built_from", pl.lit("; denominator "),
+                                  "den_built_from"])).alias("built_from"),
     )
     plain = num.filter(pl.col("den_measure").is_null() & ~pl.col("population")).with_columns(
         pl.lit(None, dtype=pl.Float64).alias("denominator"),
@@ -66,6 +74,23 @@ def pair_measures(periods: pl.DataFrame, indicators: list[Indicator], pops: pl.D
     per_pop = _join_population(num.filter(pl.col("population")), pops, population_source)
     parts = [f.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA) for f in (with_den, plain, per_pop)]
     return pl.concat(parts)
+
+
+def _grains(periods: pl.DataFrame) -> pl.Expr:
+    """Which grains made each figure (:func:`metrics.timeseries.to_grain`)."""
+    if "built_from" in periods.columns:
+        return pl.col("built_from")
+    return pl.lit(None, dtype=pl.String).alias("built_from")
+
+
+def _ranks(periods: pl.DataFrame) -> list[pl.Expr]:
+    """Each figure's source priority and whether it is synthetic (metrics.timeseries)."""
+    return [
+        pl.col("priority").cast(pl.Int64) if "priority" in periods.columns
+        else pl.lit(None, dtype=pl.Int64).alias("priority"),
+        pl.col("synthetic") if "synthetic" in periods.columns
+        else pl.lit(None, dtype=pl.Boolean).alias("synthetic"),
+    ]
 
 
 def _join_population(num: pl.DataFrame, pops: pl.DataFrame, source: str | None) -> pl.DataFrame:
@@ -92,9 +117,13 @@ def _join_population(num: pl.DataFrame, pops: pl.DataFrame, source: str | None) 
 
 
 def choose_source(pairs: pl.DataFrame, sources: pl.DataFrame) -> pl.DataFrame:
-    """Where two sources carry the same figure, keep the one with the lowest priority number."""
-    pairs = pairs.join(
-        sources.select("source", "priority", pl.col("is_synthetic").alias("synthetic")),
-        on="source", how="left",
-    ).with_columns(pl.col("priority").fill_null(50), pl.col("synthetic").fill_null(False))
+    """Where two sources carry the same figure, keep the one with the lowest priority number.
+    A figure made from several sources' tiles (metrics.timeseries) carries its own priority
+    and synthetic flag; the others take their source's."""
+    known = sources.select("source", pl.col("priority").alias("_p"),
+                           pl.col("is_synthetic").alias("_s"))
+    pairs = pairs.join(known, on="source", how="left").with_columns(
+        pl.coalesce("priority", "_p", pl.lit(50)).alias("priority"),
+        pl.coalesce("synthetic", "_s", pl.lit(False)).alias("synthetic"),
+    ).drop("_p", "_s")
     return pairs.sort("priority").unique(KEY, keep="first")

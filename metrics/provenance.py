@@ -147,6 +147,25 @@ def rejects_count(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> 
                            [int(run_id)]).fetchall()[0][0])
 
 
+def quality_flags_frame(con: duckdb.DuckDBPyConnection, limit: int | None = REJECTS_LIMIT
+                        ) -> pl.DataFrame:
+    """Months that depart wildly from their area's own history (``meta.quality_flags``,
+    written at each load by :mod:`cjsdash.core.quality`), newest month first, with the area's
+    name, the measure's title and the file that brought the month."""
+    tail, params = ("LIMIT ?", [int(limit)]) if limit is not None else ("", [])
+    return fetch(con, f"""
+        SELECT f.run_id, r.file_name, f.area_code, coalesce(a.name, f.area_code) AS area_name,
+               f.measure, coalesce(m.title, f.measure) AS measure_title, f.period_start,
+               f.breakdown, f."group", f.source, f.value, f.expected, f.history, f.z, f.reason
+        FROM meta.quality_flags AS f
+        LEFT JOIN meta.ingest_runs AS r USING (run_id)
+        LEFT JOIN core.areas AS a ON a.code = f.area_code
+        LEFT JOIN meta.measures AS m ON m.measure = f.measure
+        ORDER BY f.period_start DESC, area_name, f.measure, f.breakdown, f."group"
+        {tail}
+    """, params)  # noqa: S608 - the only interpolation is a fixed SQL fragment
+
+
 def revisions_frame(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.DataFrame:
     """Figures loaded more than once with different values: each older row and what replaced it.
 

@@ -25,7 +25,7 @@ def observations_sql(by: str | None = None) -> str:
     by_expr = f"o.{by}" if by else "''"
     return f"""
 SELECT o.area_code, o.measure, o.period_start, o.period_end, {by_expr} AS breakdown, o.source,
-       o.vintage, o.value, o.value_note
+       o.vintage, o.value, o.value_note, o.run_id
 FROM core.area_observations AS o
 WHERE list_contains($1, o.area_code) AND list_contains($2, o.measure)
   AND {_breakdown_filter(by)}
@@ -66,11 +66,16 @@ QUALIFY row_number() OVER (PARTITION BY area_code, year, breakdown, source ORDER
 
 
 def targets_sql() -> str:
-    """Targets for indicators ``$1`` at areas ``$2`` or nationally."""
+    """Targets for indicators ``$1`` at areas ``$2`` or nationally. A target set for an area
+    holds for its twins (a force and its LCJB have one footprint): it is returned under the
+    area asked for."""
     return """
-SELECT indicator, area_code, period_start, period_end, value, kind, source
-FROM core.targets
-WHERE list_contains($1, indicator) AND (list_contains($2, area_code) OR area_code = 'K04000001')
+SELECT t.indicator, coalesce(tw.area_code, t.area_code) AS area_code, t.period_start,
+       t.period_end, t.value, t.kind, t.source
+FROM core.targets AS t
+LEFT JOIN core.area_twins AS tw
+       ON tw.candidate_code = t.area_code AND list_contains($2, tw.area_code)
+WHERE list_contains($1, t.indicator) AND (tw.area_code IS NOT NULL OR t.area_code = 'K04000001')
 """
 
 

@@ -68,6 +68,20 @@ def format_value(value: float | None, ind: Indicator, *, suppressed: bool = Fals
     return f"{value:,.{ind.decimals}f}"
 
 
+def target_text(row: dict, ind: Indicator) -> str:
+    """How a figure's target is written everywhere: 'Target 83.0%' (the registry's national
+    target), 'Local target 18.0%', 'Local trajectory 24.0%' (the analyst's own, which
+    overrides the national one for its area); '' when there is none."""
+    value = row.get("target")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    kind = row.get("target_kind") or "target"
+    words = kind.capitalize()
+    if row.get("target_scope") == "local":
+        words = f"Local {kind}"
+    return f"{words} {format_value(value, ind)}"
+
+
 def vintages(*frames: pl.DataFrame | None) -> list[str]:
     """'source: vintage' for every source behind the figures shown, sorted (pages and packs)."""
     seen: set[str] = set()
@@ -187,6 +201,17 @@ def overview(
         pl.col("period_end") == pl.col("period_end").max().over("indicator")
     )
     return headline, history
+
+
+def against_target(con: duckdb.DuckDBPyConnection, registry: Registry, area: str, *,
+                   grain: str = "quarter") -> pl.DataFrame:
+    """``indicator``, ``against_target`` ("Local trajectory 24.0%: not met") for each
+    indicator with a target at the area's latest period (the baseline's column)."""
+    headline, _ = overview(con, registry, area, grain=grain)
+    rows = [(r["indicator"], f"{target_text(r, registry.get(r['indicator']))}: {r['status']}")
+            for r in headline.iter_rows(named=True) if r.get("target") is not None]
+    return pl.DataFrame(rows, schema={"indicator": pl.String, "against_target": pl.String},
+                        orient="row")
 
 
 def period_choices(con: duckdb.DuckDBPyConnection, registry: Registry, area: str,

@@ -26,7 +26,7 @@ WITH src AS (
     WHERE s.strategy <> 1
 ), obs AS (
     SELECT s.area_code, o.measure, o.period_start, o.period_end, {_B}, o.source, o.vintage,
-           s.strategy, s.set_size, s.slot, o.value, o.value_note
+           s.strategy, s.set_size, s.slot, o.value, o.value_note, o.run_id
     FROM core.observations AS o JOIN src AS s ON o.area_code = s.candidate_code
     WHERE o.is_current AND list_contains($1, o.measure)
     QUALIFY row_number() OVER (
@@ -37,13 +37,14 @@ WITH src AS (
     SELECT area_code, measure, period_start, period_end, {_BB}, source, strategy,
            CASE WHEN count(value) < count(*) THEN NULL ELSE sum(value) END AS value,
            max(vintage) AS vintage,
-           string_agg(DISTINCT value_note, '; ') AS value_note
+           string_agg(DISTINCT value_note, '; ') AS value_note,
+           max(run_id) AS run_id
     FROM obs
     GROUP BY area_code, measure, period_start, period_end, {_BB}, source, strategy
     HAVING count(DISTINCT slot) = max(set_size)
 )
 SELECT area_code, measure, period_start, period_end, {_BB}, source, vintage, value,
-       value_note, strategy
+       value_note, strategy, run_id
 FROM per_strategy
 QUALIFY row_number() OVER (
     PARTITION BY area_code, measure, period_start, period_end, {_BB}, source

@@ -100,8 +100,11 @@ DDL: tuple[str, ...] = (
     vintage VARCHAR NOT NULL,
     value DOUBLE,
     value_note VARCHAR,
-    strategy INTEGER NOT NULL         -- how it was built: 0 own/twin rows, 2 forces, 3 LCJBs
+    strategy INTEGER NOT NULL,        -- how it was built: 0 own/twin rows, 2 forces, 3 LCJBs
+    run_id BIGINT                     -- the latest load among the rows summed (recency rule, decision 0012)
 )""",
+    # Warehouses made before decision 0012 gain the column; prepare() then rebuilds the rollup.
+    "ALTER TABLE core.area_observations ADD COLUMN IF NOT EXISTS run_id BIGINT",
     """CREATE TABLE IF NOT EXISTS core.populations (
     area_code VARCHAR NOT NULL,
     year INTEGER NOT NULL,
@@ -159,6 +162,20 @@ DDL: tuple[str, ...] = (
     value VARCHAR,
     reason VARCHAR NOT NULL
 )""",
+    """CREATE TABLE IF NOT EXISTS meta.quality_flags (
+    run_id BIGINT NOT NULL,           -- the load that brought the month (cjsdash.core.quality)
+    area_code VARCHAR NOT NULL,
+    measure VARCHAR NOT NULL,
+    period_start DATE NOT NULL,       -- the month that departs from the area's own history
+    breakdown VARCHAR NOT NULL,       -- '' the total; else the breakdown of the group's share
+    "group" VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    value DOUBLE,                     -- the total, or the group's share (0-1)
+    expected DOUBLE,                  -- the median of the months before
+    history BIGINT,                   -- how many months before
+    z DOUBLE,                         -- robust z-score (median and MAD)
+    reason VARCHAR NOT NULL
+)""",
     """CREATE TABLE IF NOT EXISTS meta.rollup_pending (
     measure VARCHAR PRIMARY KEY       -- loaded but not yet rolled up (cjsdash.core.rollup)
 )""",
@@ -189,5 +206,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema, table and sequence that does not exist yet (idempotent)."""
     for statement in DDL:
         con.execute(statement)
+    # A rollup made before its run_id column existed is refreshed by the next prepare().
+    con.execute("INSERT INTO meta.rollup_pending SELECT DISTINCT measure "
+                "FROM core.area_observations WHERE run_id IS NULL "
+                "AND measure NOT IN (SELECT measure FROM meta.rollup_pending)")
     if con.execute("SELECT count(*) FROM meta.schema_version").fetchone()[0] == 0:
         con.execute("INSERT INTO meta.schema_version VALUES (?)", [SCHEMA_VERSION])

@@ -59,8 +59,8 @@ FIGURE_COLUMNS: tuple[str, ...] = (
     "pack", "section", "section_title", "indicator", "indicator_title", "area_code",
     "area_name", "grain", "period_label", "period_start", "period_end", "breakdown",
     "numerator", "denominator", "value", "lower", "upper", "level", "unit", "display_value",
-    "display_ci", "method", "target", "target_kind", "status", "change_on_last_year",
-    "msg_value", "national_value",
+    "display_ci", "method", "target", "target_kind", "target_scope", "status",
+    "change_on_last_year", "msg_value", "national_value",
     "national_display", "source", "vintage", "suppressed", "suppression_rule", "synthetic",
     "note", "commentary",
 )
@@ -431,7 +431,8 @@ def _rows(ind: Indicator, current: pl.DataFrame, national: pl.DataFrame | None, 
         row = {**base, **{c: r.get(c) for c in (
             "period_label", "period_start", "period_end", "breakdown", "numerator",
             "denominator", "value", "lower", "upper", "level", "display_value", "display_ci",
-            "method", "target", "target_kind", "status", "source", "vintage", "synthetic")}}
+            "method", "target", "target_kind", "target_scope", "status", "source", "vintage",
+            "synthetic")}}
         row.update(
             breakdown=r["breakdown"] or "",
             value=None if _missing(r["value"]) else r["value"],

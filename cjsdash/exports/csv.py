@@ -46,6 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     "display_value": "the figure as the dashboard writes it",
     "display_ci": "the interval as the dashboard writes it", "method": "CI method",
     "target": "target for the period", "target_kind": "target, trajectory or stretch",
+    "target_scope": "local (the board's own, loaded from a targets file) or national",
     "status": "target status", "change_on_last_year": "change on the same period last year, "
     "significant or not where a sampling model is declared, else 'not tested'",
     "msg_value": "most similar group average (when loaded)",

@@ -17,7 +17,7 @@ import html
 from typing import Any
 
 from layouts import charts, theme
-from metrics.views import format_value
+from metrics.views import format_value, target_text
 
 from .content import (
     NATIONAL_NAME,
@@ -180,7 +180,7 @@ def _figures(item: ItemContent, content: PackContent) -> str:
     ci = (f"suppressed: {row['suppression_rule']}" if row["suppressed"]
           else f"{(row['level'] or 0.95):.0%} CI {row['display_ci']}" if row["display_ci"]
           else (f"no CI: {ind.ci_note}" if ind.ci_note else "no CI"))
-    target = "" if row["target"] is None else f"Target {format_value(row['target'], ind)}"
+    target = target_text(row, ind)
     cells = [
         ("Latest", f'<div class="big">{_value(row)}</div>{esc(row["period_label"])}'),
         ("Interval", esc(ci)),

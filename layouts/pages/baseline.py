@@ -98,6 +98,7 @@ COLUMNS: tuple[ax.Column, ...] = (
     ("spc_signal", "SPC signal against the whole series, latest period", _signal),
     ("readings", "Do the two readings agree?", _agree),
     ("assurance", "SPC assurance", lambda v, _r: v or "–"),
+    ("against_target", "Against target", lambda v, _r: v or "–"),
 )
 
 
@@ -111,6 +112,13 @@ def _not_found(area: str | None) -> html.Div:
         html.Ul([html.Li(dcc.Link(cx.area_label(a), href=f"/baseline/{a.code}"))
                  for a in forces], className="cjs-columns"),
     ], className="cjs-page cjs-not-found")
+
+
+def _with_targets(con: Any, registry: Registry, frame: pl.DataFrame, area: str, grain: str
+                  ) -> pl.DataFrame:
+    """The baseline with each indicator's target (local or national) and status."""
+    found = views.against_target(con, registry, area, grain=grain)
+    return frame.join(found, on="indicator", how="left", maintain_order="left")
 
 
 def _theme_sections(registry: Registry, frame: pl.DataFrame, area: str, grain: str
@@ -168,6 +176,7 @@ def render(area: str, grain: str) -> list[Any]:
     choice = cx.pick_area(views.list_areas(con), area)
     name = cx.area_label(choice)
     frame, group = analysis.baseline(con, ctx.registry, choice.code, grain)
+    frame = _with_targets(con, ctx.registry, frame, choice.code, grain)
     kind_words = analysis.KIND_WORDS[analysis.comparison_kind(con, choice.code)]
     summary = analysis.summarise_baseline(frame, name)
     names = analysis.area_names(con)
@@ -248,8 +257,10 @@ def download(n_clicks: int, area: str, grain: str) -> dict:
     ctx = get_context()
     grain = grain if grain in GRAINS else "quarter"
     frame, group = analysis.baseline(ctx.reader(), ctx.registry, area, grain)
+    frame = _with_targets(ctx.reader(), ctx.registry, frame, area, grain)
     frame = frame.with_columns(pl.lit(area).alias("area_code"),
                                pl.lit(group.label).alias("msg_group"))
-    return {"content": ax.frame_csv(frame, ("area_code", *BASELINE_CSV, "msg_group")),
+    return {"content": ax.frame_csv(frame, ("area_code", *BASELINE_CSV, "against_target",
+                                            "msg_group")),
             "filename": f"baseline_{area}_{grain}.csv", "type": "text/csv"}
 

@@ -55,6 +55,7 @@ DEFAULT_GROUP = "lcjb"
 ALL_RUNS = "all"
 ACCEPT = ".csv,.xlsx,.xlsm,.ods"
 TEMPLATE = REPO_ROOT / "data" / "templates" / "board_extract_template.csv"
+TARGETS_TEMPLATE = REPO_ROOT / "data" / "templates" / "targets_template.csv"
 SHOWN_ROWS = provenance.REJECTS_LIMIT
 SECTIONS = (
     ("sources", "Sources"),
@@ -63,6 +64,7 @@ SECTIONS = (
     ("coverage", "Coverage"),
     ("rejects", "Rejected rows"),
     ("revisions", "Revisions"),
+    ("quality", "Data-quality checks"),
 )
 STATUS_WORDS = {"loaded": "✓ loaded", "refused": "✗ refused", "failed": "✗ failed"}
 
@@ -243,6 +245,23 @@ def revisions_table(frame: pl.DataFrame, total: int) -> html.Div:
     return _table_block(_html_table(f"{PREFIX}-revisions-table", caption, headers, rows,
                                     empty="No figure has been revised: every figure loaded "
                                           "has one vintage."), caption)
+
+
+def quality_table(frame: pl.DataFrame) -> html.Div:
+    """Months that depart wildly from the area's own history (cjsdash.core.quality)."""
+    headers = [("Month", "cjs-nowrap"), ("Area", ""), ("Figure", ""), ("Part", ""),
+               ("What is odd", ""), ("File (run)", "")]
+    rows = [[
+        (_esc(r["period_start"].strftime("%b %Y")), "cjs-nowrap"), (_esc(r["area_name"]), ""),
+        (_esc(r["measure_title"]), ""),
+        (_esc(f"by {r['breakdown'].replace('_', ' ')}" if r["breakdown"] else "total"), ""),
+        (_esc(r["reason"]), "cjs-wrap"),
+        (_esc(f"{r['file_name'] or ''} (run {r['run_id']})"), "cjs-wrap"),
+    ] for r in frame.iter_rows(named=True)]
+    caption = f"Months that depart from their area's history: {frame.height:,}"
+    return _table_block(_html_table(f"{PREFIX}-quality-table", caption, headers, rows,
+                                    empty="No month departs wildly from its area's history."),
+                        caption)
 
 
 # --- coverage ---------------------------------------------------------------------------------
@@ -554,12 +573,18 @@ def _upload_section() -> list[Any]:
                 "denominator) or a file in a published format cjsdash reads. It is checked "
                 "and loaded exactly as ", html.Code("cjsdash ingest"), " loads it: good rows "
                 "in one go, each bad row listed with its reason, and nothing at all if the "
-                "file cannot be read. Loading the same file twice changes nothing."]),
+                "file cannot be read. Loading the same file twice changes nothing. A targets "
+                "file (columns indicator, area, period, target, and optionally kind and "
+                "source) loads the board's own targets and trajectories."]),
         html.Div([
             html.Button("Download the extract template (CSV)",
                         id=f"{PREFIX}-template-button", n_clicks=0, type="button",
                         className="cjs-button"),
             dcc.Download(id=f"{PREFIX}-template"),
+            html.Button("Download the targets template (CSV)",
+                        id=f"{PREFIX}-targets-template-button", n_clicks=0, type="button",
+                        className="cjs-button"),
+            dcc.Download(id=f"{PREFIX}-targets-template"),
         ], className="cjs-download"),
         dcc.Upload(
             id=f"{PREFIX}-upload",
@@ -664,6 +689,16 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
             cx.download_button(f"{PREFIX}-revisions", "Download the revisions (CSV)"),
             html.Div(revision_table, id=f"{PREFIX}-revisions"),
         ]),
+        _section("quality", "Data-quality checks", [
+            html.P("Each month a file brings is compared with the same area's months before "
+                   "it (up to 24, at least 12): a total at most half or at least double the "
+                   "median and more than five robust deviations (MAD) from it, or a group's "
+                   "share that moved by 20 points or more, is listed here and in the load's "
+                   "summary. It is a warning: the figures are loaded; check the file with "
+                   "its publisher."),
+            html.Div(quality_table(provenance.quality_flags_frame(ctx.reader())),
+                     id=f"{PREFIX}-quality"),
+        ]),
         html.Div(footer, id=f"{PREFIX}-footer"),
     ], className="cjs-page cjs-data")
 
@@ -688,6 +723,16 @@ def refresh(_version: int, run: str) -> tuple[Any, ...]:
     head, sources, files, revisions, options, value, footer = tables(run or ALL_RUNS)
     return (head, sources, files, revisions, options, no_update if value == run else value,
             footer)
+
+
+@callback(
+    Output(f"{PREFIX}-quality", "children"),
+    Input(f"{PREFIX}-version", "data"),
+    prevent_initial_call=True,
+)
+def refresh_quality(_version: int) -> html.Div:
+    """After a load: the months it flagged."""
+    return quality_table(provenance.quality_flags_frame(get_context().reader()))
 
 
 @callback(
@@ -1005,3 +1050,12 @@ def download_template(n_clicks: int) -> dict:
         raise PreventUpdate
     return {"content": TEMPLATE.read_text(encoding="utf-8"),
             "filename": "board_extract_template.csv", "type": "text/csv"}
+
+
+@callback(Output(f"{PREFIX}-targets-template", "data"),
+          Input(f"{PREFIX}-targets-template-button", "n_clicks"), prevent_initial_call=True)
+def download_targets_template(n_clicks: int) -> dict:
+    if not n_clicks:
+        raise PreventUpdate
+    return {"content": TARGETS_TEMPLATE.read_text(encoding="utf-8"),
+            "filename": "targets_template.csv", "type": "text/csv"}

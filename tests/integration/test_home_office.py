@@ -241,7 +241,7 @@ def test_outcomes_bad_rows_are_rejects_and_markers_are_withheld(con, tmp_path: P
     )
     path = tmp_path / "outcomes.csv"
     path.write_bytes(text.encode("utf-8"))
-    report = ingest(con, path)
+    report = ingest(con, path, max_reject_share=1.0)
     reasons = {(r.row, r.column, r.value): r.reason for r in report.rejects}
     assert reasons[(3, "force_name", "Gotham")].startswith("unknown area")
     assert reasons[(4, "outcome_type", "23")] == "not an outcome type 0-22"
@@ -339,7 +339,7 @@ def test_published_totals_bad_rows_and_files(con, tmp_path: Path) -> None:
     )
     path = tmp_path / "totals.csv"
     path.write_text(text, encoding="utf-8")
-    report = ingest(con, path)
+    report = ingest(con, path, max_reject_share=1.0)
     reasons = {(r.row, r.column): r.reason for r in report.rejects}
     assert reasons[(3, "pfa_code")].startswith("the code names a different area")
     assert reasons[(4, "force_id")].startswith("unknown area")
@@ -467,7 +467,7 @@ def test_stop_search_table_bad_rows_and_files(con, tmp_path: Path) -> None:
     ]) + "\r\n"
     path = tmp_path / "ss.csv"
     path.write_text(text, encoding="utf-8")
-    report = ingest(con, path)
+    report = ingest(con, path, max_reject_share=1.0)
     reasons = {(r.row, r.column, r.value): r.reason for r in report.rejects}
     assert reasons[(3, "self_defined_ethnic_group", "Martian")].startswith("not a group")
     assert reasons[(4, "gender", "Robot")].startswith("not a group")

@@ -155,7 +155,8 @@ def test_timeliness_bad_rows_are_rejected_with_reasons(con, tmp_path: Path) -> N
         "2011,2011 Q1 (Jan-Mar),All courts,-,Wales,Gwent LCJB,-,abc,80,30,30,140,1,1,1,1",
         "2011,2011 Q1 (Jan-Mar),All courts,-,Wales,North Wales LCJB,-,2000,..,30,30,140,1,1,1,1",
     ]
-    report = ingest(con, write_csv(tmp_path / "t.csv", "\n".join([header, *body]) + "\n"))
+    report = ingest(con, write_csv(tmp_path / "t.csv", "\n".join([header, *body]) + "\n"),
+                    max_reject_share=1.0)  # many bad rows on purpose: see every reason
     assert report.status == "loaded"
     reasons = {(r.row, r.column): r.reason for r in report.rejects}
     assert reasons[(3, "LCJB area")].startswith("unknown LCJB area")
@@ -239,7 +240,8 @@ def test_trial_bad_rows_are_rejected_with_reasons(con, tmp_path: Path) -> None:
         "2020,Q1,Magistrates' courts,Nowhere,Atlantis LCJB,10,5,3,2,20,1",
         "2020,Q1,Magistrates' courts,North West,Cumbria LCJB,[c],5,3,2,,1",
     ]
-    report = ingest(con, write_csv(tmp_path / "trials.csv", "\n".join([header, *body]) + "\n"))
+    report = ingest(con, write_csv(tmp_path / "trials.csv", "\n".join([header, *body]) + "\n"),
+                    max_reject_share=1.0)  # many bad rows on purpose: see every reason
     assert report.status == "loaded"
     reasons = {(r.row, r.column): r.reason for r in report.rejects}
     assert reasons[(3, "Total")].startswith("Total is not Effective + Cracked")

@@ -62,7 +62,7 @@ def loaded(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyCon
     for name, text in (("v1.csv", V1), ("v2.csv", V2), ("synthetic.csv", SYNTHETIC),
                        ("refused.csv", REFUSED)):
         [report] = ingest_paths(con, [write_csv(tmp_path / name, text)],
-                                loader_name="board_extract")
+                                loader_name="board_extract", max_reject_share=1.0)
         assert report.status == ("refused" if name == "refused.csv" else "loaded"), report.line()
     return con
 
