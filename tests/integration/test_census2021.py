@@ -105,7 +105,7 @@ def test_the_real_ons_wide_file_rolls_up_to_every_force_and_london(con, tmp_path
     [load] = ingest_paths(con, [path])
     assert load.status == "loaded", load.line()
     frame = compute_indicators(con, default_registry(), ["stop_search_rate"], [LONDON],
-                               grain="year")
+                               grain="fy")
     assert frame["denominator"].to_list() == [got[(LONDON, "")]]
     assert "denominator: Census 2021" in frame["note"][0]
 
@@ -144,7 +144,7 @@ def test_a_2024_25_rate_is_divided_by_census_2021_and_says_so(con, tmp_path: Pat
     [report] = ingest_paths(con, [path])
     assert report.status == "loaded", report.line()
     frame = compute_indicators(con, default_registry(), ["stop_search_rate"], [CUMBRIA],
-                               grain="year").sort("period_start")
+                               grain="fy").sort("period_start")
     assert frame["denominator"].to_list() == [494_400.0, 499_725.0]
     assert frame["value"].to_list() == pytest.approx([900 / 494_400 * 1000,
                                                       1000 / 499_725 * 1000])
