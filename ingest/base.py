@@ -32,6 +32,20 @@ class SourceSpec:
     file_types: tuple[str, ...] = (".csv",)
 
 
+MAX_VALUE_CHARS = 200
+"""A rejected value longer than this is stored and shown cut, with a marker saying so."""
+MAX_REASON_CHARS = 500
+MAX_REJECT_ROWS = 1000
+"""Rejected rows stored per file; the rest are counted per reason (:func:`bound_rejects`)."""
+
+
+def shorten(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how long it was (None stays None)."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text):,} characters]"
+
+
 @dataclass(frozen=True)
 class Reject:
     """One rejected row (or a whole-file problem when ``row`` is None)."""
@@ -40,6 +54,11 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
+
+    def __post_init__(self) -> None:  # a 10 MB cell is neither echoed nor stored whole
+        object.__setattr__(self, "value", shorten(self.value, MAX_VALUE_CHARS))
+        object.__setattr__(self, "column", shorten(self.column, MAX_VALUE_CHARS))
+        object.__setattr__(self, "reason", shorten(self.reason, MAX_REASON_CHARS))
 
     def describe(self, file_name: str) -> str:
         where = file_name
@@ -56,9 +75,28 @@ class FileRefused(Exception):
 
     def __init__(self, file_name: str, reason: str, rejects: list[Reject] | None = None):
         self.file_name = file_name
-        self.reason = reason
+        self.reason = shorten(reason, MAX_REASON_CHARS) or ""
         self.rejects = rejects or []
-        super().__init__(f"{file_name}: {reason}")
+        super().__init__(f"{file_name}: {self.reason}")
+
+
+def bound_rejects(rejects: list[Reject], limit: int = MAX_REJECT_ROWS) -> list[Reject]:
+    """What is stored of a file's rejects: the first ``limit`` rows, then one summary row
+    per reason for the rest (row None, value the count), so a hostile file cannot write
+    a million rows to ``meta.rejects``."""
+    if len(rejects) <= limit:
+        return rejects
+    rest: dict[tuple[str | None, str], int] = {}
+    for r in rejects[limit:]:
+        rest[(r.column, r.reason)] = rest.get((r.column, r.reason), 0) + 1
+    counted = sorted(rest.items(), key=lambda item: -item[1])
+    summary = [Reject(None, column, f"{n:,} more rows", f"not stored row by row: {reason}")
+               for (column, reason), n in counted[:100]]
+    if len(counted) > 100:
+        others = sum(n for _, n in counted[100:])
+        summary.append(Reject(None, None, f"{others:,} more rows",
+                              f"not stored row by row: {len(counted) - 100:,} other reasons"))
+    return rejects[:limit] + summary
 
 
 @dataclass

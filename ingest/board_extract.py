@@ -21,6 +21,8 @@ source, vintage     no         where the figures come from; which edition (defau
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -29,7 +31,7 @@ from cjsdash.core.periods import PeriodError, parse_period
 from cjsdash.core.schema import BREAKDOWNS
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
 from ingest.textio import first_line, normalise_header, read_table_strings
-from ingest.values import parse_numbers
+from ingest.values import number_error_reason, parse_numbers
 
 SPEC = SourceSpec(
     name="board_extract",
@@ -59,7 +61,8 @@ def detect(path: Path, data: bytes) -> bool:
 
 
 def _check_columns(file_name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    renamed = {c: normalise_header(c) for c in frame.columns}
+    # polars names a repeated header 'x_duplicated_0': still a repeat of x
+    renamed = {c: normalise_header(re.sub(r"_duplicated_\d+$", "", c)) for c in frame.columns}
     columns = list(renamed.values())
     missing = [c for c in SPEC.required_columns if c not in columns]
     if missing or not ({"numerator", "value"} & set(columns)):
@@ -69,7 +72,7 @@ def _check_columns(file_name: str, frame: pl.DataFrame) -> pl.DataFrame:
             f"missing column(s) {', '.join(need)}; found {', '.join(frame.columns) or 'none'}. "
             "The template's columns are area, period, measure, numerator, denominator, value.",
         )
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    dupes = sorted(c for c, n in Counter(columns).items() if n > 1)  # linear: 100k columns
     if dupes:
         raise FileRefused(file_name, f"column(s) {', '.join(dupes)} appear more than once")
     frame = frame.rename(renamed)
@@ -186,7 +189,7 @@ def _parse_numbers(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         frame = frame.with_columns(
             values.alias(f"{col}_num"), notes.alias(f"{col}_note"), errors.alias("_err")
         )
-        rejects += _rejects(frame, pl.col("_err"), col, "not a number")
+        rejects += _rejects(frame, pl.col("_err"), col, number_error_reason(col))
         frame = frame.filter(~pl.col("_err"))
         negative = pl.col(f"{col}_num") < 0
         rejects += _rejects(frame, negative, col, "negative: counts and values cannot be below 0")
