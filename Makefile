@@ -3,7 +3,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install install-test browser serve demo test lint unit bench clean
+.PHONY: install install-test browser serve demo test lint unit bench fuzz corpus clean
 
 install:
 	$(PIP) install --quiet -e .
@@ -33,6 +33,14 @@ test: install-test browser lint
 
 bench: install-test
 	$(PYTHON) benchmarks/run.py
+
+# Hostile input: 10,000+ mutated files across every loader (CI runs ~400 with the ci profile).
+fuzz: install-test
+	HYPOTHESIS_PROFILE=fuzz $(PYTHON) -m pytest tests/integration/test_fuzz_loaders.py -q
+
+# Rewrite the malformed-input corpus and its manifest (tests/data/malformed).
+corpus:
+	$(PYTHON) tests/data/malformed/make_corpus.py
 
 clean:
 	rm -rf data/cjsdash.duckdb data/cjsdash.duckdb.wal data/generated tests/artifacts

@@ -54,11 +54,17 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
+    count: int = 1
+    """Rows this reject stands for: above 1, a summary of rows not listed one by one."""
 
     def __post_init__(self) -> None:  # a 10 MB cell is neither echoed nor stored whole
-        object.__setattr__(self, "value", shorten(self.value, MAX_VALUE_CHARS))
-        object.__setattr__(self, "column", shorten(self.column, MAX_VALUE_CHARS))
-        object.__setattr__(self, "reason", shorten(self.reason, MAX_REASON_CHARS))
+        value, column = self.value, self.column
+        if value is not None and len(value) > MAX_VALUE_CHARS:
+            object.__setattr__(self, "value", shorten(value, MAX_VALUE_CHARS))
+        if column is not None and len(column) > MAX_VALUE_CHARS:
+            object.__setattr__(self, "column", shorten(column, MAX_VALUE_CHARS))
+        if len(self.reason) > MAX_REASON_CHARS:
+            object.__setattr__(self, "reason", shorten(self.reason, MAX_REASON_CHARS))
 
     def describe(self, file_name: str) -> str:
         where = file_name
@@ -80,22 +86,31 @@ class FileRefused(Exception):
         super().__init__(f"{file_name}: {self.reason}")
 
 
+def count_rejects(rejects: list[Reject]) -> int:
+    """Rows rejected, counting what each summary stands for."""
+    return sum(r.count for r in rejects)
+
+
 def bound_rejects(rejects: list[Reject], limit: int = MAX_REJECT_ROWS) -> list[Reject]:
     """What is stored of a file's rejects: the first ``limit`` rows, then one summary row
     per reason for the rest (row None, value the count), so a hostile file cannot write
     a million rows to ``meta.rejects``."""
-    if len(rejects) <= limit:
+    listed = [r for r in rejects if r.count == 1]
+    if len(listed) <= limit and len(listed) == len(rejects):
         return rejects
     rest: dict[tuple[str | None, str], int] = {}
-    for r in rejects[limit:]:
-        rest[(r.column, r.reason)] = rest.get((r.column, r.reason), 0) + 1
+    for r in [*listed[limit:], *(r for r in rejects if r.count != 1)]:
+        reason = r.reason.removeprefix("not stored row by row: ")
+        rest[(r.column, reason)] = rest.get((r.column, reason), 0) + r.count
+    rejects = listed
     counted = sorted(rest.items(), key=lambda item: -item[1])
-    summary = [Reject(None, column, f"{n:,} more rows", f"not stored row by row: {reason}")
+    summary = [Reject(None, column, f"{n:,} more rows", f"not stored row by row: {reason}", n)
                for (column, reason), n in counted[:100]]
     if len(counted) > 100:
         others = sum(n for _, n in counted[100:])
         summary.append(Reject(None, None, f"{others:,} more rows",
-                              f"not stored row by row: {len(counted) - 100:,} other reasons"))
+                              f"not stored row by row: {len(counted) - 100:,} other reasons",
+                              others))
     return rejects[:limit] + summary
 
 

@@ -35,6 +35,7 @@ from ingest.base import (
     Reject,
     SourceSpec,
     bound_rejects,
+    count_rejects,
 )
 from ingest.catalogue import LOADERS, source_spec
 from ingest.diagnose import why_unrecognised
@@ -364,7 +365,7 @@ def _settle(file: _File, outcome: ReadResult | FileRefused, started: datetime) -
         elif one is file:
             report = IngestReport(
                 one.name, "loaded", loader=one.loader.spec.name, rows_in=outcome.rows_in,
-                rows_rejected=len(outcome.rejects), message="; ".join(outcome.notes),
+                rows_rejected=count_rejects(outcome.rejects), message="; ".join(outcome.notes),
                 rejects=bound_rejects(outcome.rejects),
             )
             one.pending = _Pending(report, one.sha, one.loader, started, outcome)
@@ -376,7 +377,7 @@ def _refused(file: _File, started: datetime, reason: str, rejects: list[Reject],
              rows_in: int) -> _Pending:
     """A refusal is logged in meta only; core is untouched."""
     report = IngestReport(file.name, "refused", loader=file.loader.spec.name, rows_in=rows_in,
-                          rows_rejected=len(rejects), message=reason,
+                          rows_rejected=count_rejects(rejects), message=reason,
                           rejects=bound_rejects(rejects))
     return _Pending(report, file.sha, file.loader, started, None)
 

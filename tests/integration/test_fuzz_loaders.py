@@ -207,7 +207,7 @@ def test_mutated_files_never_crash_hang_or_half_load(
     data = mutate_inside(data, ops) if packaged and inside else mutate(data, ops)
     path = tmp_path_factory.mktemp("fuzz") / file_name
     path.write_bytes(data)
-    before = checksums(con)
+    before = _SUMS.get(id(con)) or checksums(con)
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(HANG_SECONDS)
     try:
@@ -221,4 +221,12 @@ def test_mutated_files_never_crash_hang_or_half_load(
         assert report.status in ("loaded", "unchanged", "refused", "skipped")
     assert non_finite_values(con) == 0
     if all(r.status in ("refused", "skipped", "unchanged") for r in reports):
-        assert checksums(con) == before, [r.line() for r in reports]
+        after = checksums(con)
+        assert after == before, [r.line() for r in reports]
+        _SUMS[id(con)] = after  # still the warehouse's sums: the next case need not recount
+    else:
+        _SUMS.pop(id(con), None)
+
+
+_SUMS: dict[int, dict[str, tuple]] = {}
+"""The shared warehouse's checksums while nothing has loaded since they were taken."""
