@@ -63,7 +63,7 @@ class Reject:
             object.__setattr__(self, "value", shorten(value, MAX_VALUE_CHARS))
         if column is not None and len(column) > MAX_VALUE_CHARS:
             object.__setattr__(self, "column", shorten(column, MAX_VALUE_CHARS))
-        if len(self.reason) > MAX_REASON_CHARS:
+        if self.reason is not None and len(self.reason) > MAX_REASON_CHARS:
             object.__setattr__(self, "reason", shorten(self.reason, MAX_REASON_CHARS))
 
     def describe(self, file_name: str) -> str:
