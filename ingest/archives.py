@@ -16,7 +16,7 @@ from ingest.base import FileRefused
 
 MAX_MEMBERS = 5_000
 MAX_MEMBER_BYTES = 1 << 30
-MAX_TOTAL_BYTES = 4 << 30
+MAX_TOTAL_BYTES = 2 << 30
 """Inflated sizes as the ZIP declares them (zipfile never inflates a member past its size)."""
 
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, OSError,

@@ -100,8 +100,8 @@ def ods(body: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(zipfile.ZipInfo("mimetype"),
                          "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
-        archive.writestr("META-INF/manifest.xml", MANIFEST, zipfile.ZIP_DEFLATED)
+        archive.writestr(_member("content.xml"), content, zipfile.ZIP_DEFLATED)
+        archive.writestr(_member("META-INF/manifest.xml"), MANIFEST, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
@@ -123,8 +123,13 @@ def zipped(members: dict[str, bytes | str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in members.items():
-            archive.writestr(name, content)
+            archive.writestr(_member(name), content, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A member with a fixed date: the corpus is the same bytes at every run."""
+    return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
 
 
 def bad_crc(data: bytes, member: str) -> bytes:
@@ -139,7 +144,7 @@ def stored_bad_crc(content: bytes, member: str) -> bytes:
     """A stored (uncompressed) member with one byte changed: only the CRC can tell."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr(member, content)
+        archive.writestr(_member(member), content)
     data = buffer.getvalue()
     at = data.index(content[:20]) + 10
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
