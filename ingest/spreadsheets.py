@@ -20,6 +20,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -39,6 +40,7 @@ _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
 _CHUNK = 1 << 20
 _CACHE: OrderedDict[str, list[list[str]] | FileRefused] = OrderedDict()
 _CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
 
 _CHILD = r"""
 import json, resource, sys
@@ -140,17 +142,17 @@ def _extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, 
 def read_sheet_rows(file_name: str, data: bytes) -> list[list[str]]:
     """The data sheet (named Data/Extract, else the first) as rows of strings; cached."""
     key = hashlib.sha256(data).hexdigest()
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        outcome = _CACHE[key]
-    else:
+    with _CACHE_LOCK:
+        outcome = _CACHE.get(key)
+    if outcome is None:
         try:
             outcome = _read(file_name, data)
         except FileRefused as exc:
             outcome = exc
-        _CACHE[key] = outcome
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        with _CACHE_LOCK:  # uploads are read on the server's threads
+            _CACHE[key] = outcome
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
     if isinstance(outcome, FileRefused):
         raise FileRefused(file_name, outcome.reason)
     return outcome

@@ -60,13 +60,19 @@ def test_1_a_workbook_is_parsed_once_for_detection_and_reading(con, tmp_path, mo
 
 
 def test_1_the_reader_runs_with_a_memory_ceiling(monkeypatch) -> None:
-    """What the extent check cannot see (ODS repeats) costs a refusal, not the process."""
-    monkeypatch.setattr(spreadsheets, "MEMORY_LIMIT", 64 * 1024 * 1024)
+    """A sheet within the extent limits that still needs more memory than the ceiling is a
+    refusal, not an aborted process (here: 4,900 rows x 1,000 columns under 200 MB)."""
+    sys.path.insert(0, str(CORPUS.parent))
+    from make_corpus import GOOD, sheet_cells, xlsx
+
+    monkeypatch.setattr(spreadsheets, "MEMORY_LIMIT", 200 * 1024 * 1024)
+    monkeypatch.setattr(spreadsheets, "TIME_LIMIT", 20.0)
     spreadsheets._CACHE.clear()
-    data = (CORPUS / "repeat_bomb.ods").read_bytes()
+    data = xlsx([*sheet_cells(GOOD), ("ALL4900", "x")])
     with pytest.raises(spreadsheets.FileRefused) as refused:
-        spreadsheets.read_sheet_rows("bomb.ods", data)
-    assert "not a readable spreadsheet" in refused.value.reason
+        spreadsheets.read_sheet_rows("far.xlsx", data)
+    assert "needs more than 200 MB" in refused.value.reason
+    spreadsheets._CACHE.clear()
 
 
 # 2 -------------------------------------------------------------------------------------------
