@@ -62,7 +62,7 @@ def test_1_a_workbook_is_parsed_once_for_detection_and_reading(con, tmp_path, mo
 def test_1_the_reader_runs_with_a_memory_ceiling(monkeypatch) -> None:
     """A sheet within the extent limits that still needs more memory than the ceiling is a
     refusal, not an aborted process (here: 4,900 rows x 1,000 columns under 200 MB)."""
-    sys.path.insert(0, str(CORPUS.parent))
+    monkeypatch.syspath_prepend(str(CORPUS.parent))
     from make_corpus import GOOD, sheet_cells, xlsx
 
     monkeypatch.setattr(spreadsheets, "MEMORY_LIMIT", 200 * 1024 * 1024)
