@@ -133,7 +133,7 @@ def _extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, 
                 for m in _ROW_REF.finditer(text):
                     rows = max(rows, int(m.group(1)))
                 cut = text.rfind(b"<")
-                tail = text[cut:] if cut >= 0 and len(text) - cut < 512 else b""
+                tail = text[cut:] if cut >= 0 and len(text) - cut < 65536 else b""
     except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
         raise FileRefused(archive.filename or "", f"sheet damaged ({exc})") from None
     return rows, columns, furthest
