@@ -222,7 +222,10 @@ def ingest_batch(
                 first[slot.sha] = slot
     _read_all(con, list(first.values()), progress)
     items = [s.pending for s in slots if isinstance(s, _File) and s.pending is not None]
-    _write(con, items, progress)
+    try:
+        _write(con, items, progress)
+    except duckdb.Error as exc:  # rolled back: log the batch as refused, never a traceback
+        _write(con, [_write_failed(item, exc) for item in items], progress)
     for original in first.values():
         for copy in original.copies:
             if copy.pending is None:  # the original loaded: the copy changes nothing
@@ -268,6 +271,17 @@ def _classify(con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes
         file.report = file.pending.report
         return file
     return _File(name, path, data, sha, loader)
+
+
+def _write_failed(item: _Pending, exc: Exception) -> _Pending:
+    """A file whose batch could not be written (a loader's bug): refused, nothing loaded."""
+    report = item.report
+    report.status, report.rows_loaded, report.rows_revised, report.rows_unchanged = (
+        "refused", 0, 0, 0)
+    report.message = (f"cjsdash could not write this file (internal error "
+                      f"{type(exc).__name__}: {str(exc)[:200]}); nothing was loaded")
+    report.rejects = []
+    return replace(item, result=None)
 
 
 def _log_refusal(con: duckdb.DuckDBPyConnection, refusal: FileRefused) -> IngestReport:

@@ -214,7 +214,7 @@ def first_line(data: bytes, limit: int = 4096) -> str:
     """The header line of a text file, for detection (BOM and encoding tolerant)."""
     head = data[:limit]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head[: len(head) // 2 * 2].decode("utf-16", "replace").splitlines()[0]
+        return (head[: len(head) // 2 * 2].decode("utf-16", "replace").splitlines() or [""])[0]
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return head.decode(encoding).splitlines()[0] if head else ""

@@ -288,3 +288,35 @@ def _rolled_up(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float]]:
     """(period start, value) of every summed-up figure."""
     return con.execute("SELECT period_start::VARCHAR, value FROM core.area_observations"
                        ).fetchall()
+
+
+# found by the fuzz test ----------------------------------------------------------------------
+def test_fuzz_finds_a_utf16_bom_alone_and_a_search_without_type(con, tmp_path) -> None:
+    from ingest.textio import first_line
+
+    assert first_line(b"\xff\xfe") == ""
+    [bom] = ingest_paths(con, [_write(tmp_path / "bom.csv", b"\xff\xfe")])
+    assert bom.status == "refused"
+    sample = REPO / "tests/data/police_uk/stop_and_search/2019-06-greater-manchester-stop-and-search.csv"
+    lines = sample.read_bytes().splitlines(keepends=True)[:20]
+    lines[3] = b"," + lines[3].split(b",", 1)[1]  # the row's Type left empty
+    path = _write(tmp_path / sample.name, b"".join(lines))
+    [report] = ingest_paths(con, [path])
+    assert report.status == "loaded" and report.rows_rejected == 1, report.line()
+    assert report.rejects[0].column == "Type"
+
+
+def test_a_batch_that_cannot_be_written_is_refused_and_logged(con, tmp_path, monkeypatch
+                                                              ) -> None:
+    from ingest import pipeline
+
+    def broken(con, loads):  # a loader's write bug, simulated
+        if loads:
+            raise duckdb.ConstraintException("NOT NULL constraint failed: simulated")
+
+    monkeypatch.setattr(pipeline, "_load_core", broken)
+    before = checksums(con)
+    [report] = ingest_paths(con, [_write(tmp_path / "e.csv", HEADER + ROW)])
+    assert report.status == "refused" and "could not write this file" in report.message
+    assert checksums(con) == before
+    assert con.execute("SELECT status FROM meta.ingest_runs").fetchall() == [("refused",)]
