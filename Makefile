@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install install-test browser java serve demo test lint unit bench clean
+.PHONY: install install-test browser java serve demo test lint unit bench fuzz corpus clean
 
 $(PYTHON):
 	$(BASE_PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ test: install-test browser java lint
 
 bench: install-test
 	$(PYTHON) benchmarks/run.py
+
+# Hostile input: 10,000+ mutated files across every loader (CI runs ~400 with the ci profile).
+fuzz: install-test
+	HYPOTHESIS_PROFILE=fuzz $(PYTHON) -m pytest tests/integration/test_fuzz_loaders.py -q
+
+# Rewrite the malformed-input corpus and its manifest (tests/data/malformed).
+corpus:
+	$(PYTHON) tests/data/malformed/make_corpus.py
 
 clean:
 	rm -rf data/cjsdash.duckdb data/cjsdash.duckdb.wal data/generated tests/artifacts

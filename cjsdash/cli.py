@@ -62,7 +62,11 @@ def ingest(
         min=0.0, max=1.0, help="refuse a file whole when more than this share of its rows is "
         "rejected (default 0.10, or CJSDASH_MAX_REJECT_SHARE)")] = None,
 ) -> None:
-    """Load files into the warehouse (one transaction each; the same file twice is a no-op)."""
+    """Load files into the warehouse (one transaction each; the same file twice is a no-op).
+
+    Exit status: 0 every file loaded or unchanged; 2 a file was refused (logged in the run
+    log with its reason); 3 a folder or ZIP held files no loader recognises (listed).
+    """
     from rich.progress import Progress
 
     from cjsdash.bootstrap import prepare
@@ -81,21 +85,36 @@ def ingest(
 
             reports = ingest_paths(con, paths, loader_name=source, progress=progress,
                                    max_reject_share=max_reject_share)
-    except (WarehouseBusy, ValueError) as exc:
+    except (WarehouseBusy, ValueError, OSError) as exc:
         _fail(str(exc))
-    refused = 0
     for report in reports:
         console.print(report.line(), markup=False)
         for reject in report.rejects[:show_rejects]:
             console.print("    " + reject.describe(report.file_name), markup=False)
-        if len(report.rejects) > show_rejects:
-            console.print(f"    … and {len(report.rejects) - show_rejects} more "
+        if report.rows_rejected > show_rejects:
+            console.print(f"    … and {report.rows_rejected - show_rejects:,} more "
                           "(see meta.rejects or the data page)")
         for flag in report.flags:
             console.print("    check: " + flag, markup=False)
-        refused += report.status == "refused"
-    if refused:
-        raise typer.Exit(2)
+    summary, code = _ingest_summary(reports)
+    console.print(summary, markup=False)
+    if code:
+        raise typer.Exit(code)
+
+
+def _ingest_summary(reports: list) -> tuple[str, int]:
+    """One line of counts, and the exit status (2: a refusal; 3: unrecognised files)."""
+    from ingest.pipeline import NOT_A_DATA_FILE
+
+    count = {status: sum(r.status == status for r in reports)
+             for status in ("loaded", "unchanged", "refused", "skipped")}
+    unrecognised = [r for r in reports
+                    if r.status == "skipped" and r.message != NOT_A_DATA_FILE]
+    text = (f"{len(reports)} file(s): {count['loaded']} loaded, {count['unchanged']} "
+            f"unchanged, {count['refused']} refused, {count['skipped']} skipped")
+    if unrecognised:
+        text += f" ({len(unrecognised)} not recognised: see above)"
+    return text, 2 if count["refused"] else 3 if unrecognised else 0
 
 
 @app.command()
@@ -272,6 +291,11 @@ def serve(
     if not path.exists():
         console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
         console.print(build_demo(path, echo=console.print))
+    try:
+        if finished := finish_pending_rollup(path):
+            console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
+    except WarehouseBusy as exc:
+        _fail(str(exc))
     dash_app = create_app(Warehouse(path), bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
@@ -288,6 +312,15 @@ def serve(
 
         waitress_serve(dash_app.server, host=host, port=port, threads=8,
                        max_request_body_size=request_body_limit(get_settings()))
+
+
+def finish_pending_rollup(path: Path) -> int:
+    """Sum up the areas for loads committed before a crash (meta.rollup_pending): figures
+    rolled up, 0 when nothing was pending."""
+    from cjsdash.core.rollup import refresh_pending
+
+    with Warehouse(path).writer() as con:
+        return refresh_pending(con)
 
 
 def _register_subcommands() -> None:

@@ -32,6 +32,20 @@ class SourceSpec:
     file_types: tuple[str, ...] = (".csv",)
 
 
+MAX_VALUE_CHARS = 200
+"""A rejected value longer than this is stored and shown cut, with a marker saying so."""
+MAX_REASON_CHARS = 500
+MAX_REJECT_ROWS = 1000
+"""Rejected rows stored per file; the rest are counted per reason (:func:`bound_rejects`)."""
+
+
+def shorten(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how long it was (None stays None)."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text):,} characters]"
+
+
 @dataclass(frozen=True)
 class Reject:
     """One rejected row (or a whole-file problem when ``row`` is None)."""
@@ -44,6 +58,17 @@ class Reject:
     """A row left out by design (a rate whose counts cjsdash loads instead, a rolling figure
     it builds itself): listed, but not a fault of the file, so it does not count towards the
     share of rejected rows that refuses a file (ingest.pipeline.mostly_rejected)."""
+    count: int = 1
+    """Rows this reject stands for: above 1, a summary of rows not listed one by one."""
+
+    def __post_init__(self) -> None:  # a 10 MB cell is neither echoed nor stored whole
+        value, column = self.value, self.column
+        if value is not None and len(value) > MAX_VALUE_CHARS:
+            object.__setattr__(self, "value", shorten(value, MAX_VALUE_CHARS))
+        if column is not None and len(column) > MAX_VALUE_CHARS:
+            object.__setattr__(self, "column", shorten(column, MAX_VALUE_CHARS))
+        if self.reason is not None and len(self.reason) > MAX_REASON_CHARS:
+            object.__setattr__(self, "reason", shorten(self.reason, MAX_REASON_CHARS))
 
     def describe(self, file_name: str) -> str:
         where = file_name
@@ -65,9 +90,37 @@ class FileRefused(Exception):
 
     def __init__(self, file_name: str, reason: str, rejects: list[Reject] | None = None):
         self.file_name = file_name
-        self.reason = reason
+        self.reason = shorten(reason, MAX_REASON_CHARS) or ""
         self.rejects = rejects or []
-        super().__init__(f"{file_name}: {reason}")
+        super().__init__(f"{file_name}: {self.reason}")
+
+
+def count_rejects(rejects: list[Reject]) -> int:
+    """Rows rejected, counting what each summary stands for."""
+    return sum(r.count for r in rejects)
+
+
+def bound_rejects(rejects: list[Reject], limit: int = MAX_REJECT_ROWS) -> list[Reject]:
+    """What is stored of a file's rejects: the first ``limit`` rows, then one summary row
+    per reason for the rest (row None, value the count), so a hostile file cannot write
+    a million rows to ``meta.rejects``."""
+    listed = [r for r in rejects if r.count == 1]
+    if len(listed) <= limit and len(listed) == len(rejects):
+        return rejects
+    rest: dict[tuple[str | None, str], int] = {}
+    for r in [*listed[limit:], *(r for r in rejects if r.count != 1)]:
+        reason = r.reason.removeprefix("not stored row by row: ")
+        rest[(r.column, reason)] = rest.get((r.column, reason), 0) + r.count
+    rejects = listed
+    counted = sorted(rest.items(), key=lambda item: -item[1])
+    summary = [Reject(None, column, f"{n:,} more rows", f"not stored row by row: {reason}", n)
+               for (column, reason), n in counted[:100]]
+    if len(counted) > 100:
+        others = sum(n for _, n in counted[100:])
+        summary.append(Reject(None, None, f"{others:,} more rows",
+                              f"not stored row by row: {len(counted) - 100:,} other reasons",
+                              others))
+    return rejects[:limit] + summary
 
 
 @dataclass

@@ -21,15 +21,25 @@ source, vintage     no         where the figures come from; which edition (defau
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
 from cjsdash.core.periods import PeriodError, parse_period
 from cjsdash.core.schema import BREAKDOWNS
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.base import (
+    MAX_REJECT_ROWS,
+    FileRefused,
+    Loader,
+    ReadContext,
+    ReadResult,
+    Reject,
+    SourceSpec,
+)
 from ingest.textio import first_line, normalise_header, read_table_strings
-from ingest.values import parse_numbers
+from ingest.values import number_error_reason, parse_numbers
 
 SPEC = SourceSpec(
     name="board_extract",
@@ -59,7 +69,8 @@ def detect(path: Path, data: bytes) -> bool:
 
 
 def _check_columns(file_name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    renamed = {c: normalise_header(c) for c in frame.columns}
+    # polars names a repeated header 'x_duplicated_0': still a repeat of x
+    renamed = {c: normalise_header(re.sub(r"_duplicated_\d+$", "", c)) for c in frame.columns}
     columns = list(renamed.values())
     missing = [c for c in SPEC.required_columns if c not in columns]
     if missing or not ({"numerator", "value"} & set(columns)):
@@ -69,7 +80,7 @@ def _check_columns(file_name: str, frame: pl.DataFrame) -> pl.DataFrame:
             f"missing column(s) {', '.join(need)}; found {', '.join(frame.columns) or 'none'}. "
             "The template's columns are area, period, measure, numerator, denominator, value.",
         )
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    dupes = sorted(c for c, n in Counter(columns).items() if n > 1)  # linear: 100k columns
     if dupes:
         raise FileRefused(file_name, f"column(s) {', '.join(dupes)} appear more than once")
     frame = frame.rename(renamed)
@@ -127,16 +138,22 @@ def _reject_order(r: Reject) -> tuple[int, str]:
 def _rejects(frame: pl.DataFrame, mask: pl.Series | pl.Expr, column: str, reason: str | pl.Expr,
              value_col: str | None = None) -> list[Reject]:
     bad = frame.filter(mask)
-    reasons = bad.select(reason).to_series() if isinstance(reason, pl.Expr) else None
-    values = bad[value_col or column] if (value_col or column) in bad.columns else None
-    return [
-        Reject(
-            row=int(r), column=column,
-            value=None if values is None else str(values[i]),
-            reason=reasons[i] if reasons is not None else reason,
-        )
-        for i, r in enumerate(bad["row"].to_list())
-    ]
+    beyond: list[Reject] = []
+    if bad.height > MAX_REJECT_ROWS:  # the rest counted by reason, not one object a row
+        rest = bad.slice(MAX_REJECT_ROWS).select(
+            (reason if isinstance(reason, pl.Expr) else pl.lit(reason)).alias("why"))
+        beyond = [Reject(None, column, f"{n:,} more rows", why, n) for why, n in
+                  rest.group_by("why", maintain_order=True).len().iter_rows()]
+        bad = bad.head(MAX_REJECT_ROWS)
+    rows = bad["row"].to_list()
+    reasons = (bad.select(reason).to_series().to_list() if isinstance(reason, pl.Expr)
+               else [reason] * len(rows))
+    name = value_col or column
+    values = (bad[name].cast(pl.String).to_list() if name in bad.columns
+              else [None] * len(rows))  # lists, not Series indexing: 925,000 rejects in 1 s
+    return [Reject(int(r), column, None if v is None and name not in bad.columns else
+                   ("None" if v is None else v), why)
+            for r, v, why in zip(rows, values, reasons, strict=True)] + beyond
 
 
 def _resolve_areas(frame: pl.DataFrame, ctx: ReadContext) -> tuple[pl.DataFrame, list[Reject]]:
@@ -186,7 +203,7 @@ def _parse_numbers(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         frame = frame.with_columns(
             values.alias(f"{col}_num"), notes.alias(f"{col}_note"), errors.alias("_err")
         )
-        rejects += _rejects(frame, pl.col("_err"), col, "not a number")
+        rejects += _rejects(frame, pl.col("_err"), col, number_error_reason(col))
         frame = frame.filter(~pl.col("_err"))
         negative = pl.col(f"{col}_num") < 0
         rejects += _rejects(frame, negative, col, "negative: counts and values cannot be below 0")
@@ -270,7 +287,7 @@ def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     rejects = _rejects(frame, conflict, "measure", reason, value_col="measure_given")
     # A row's numerator and denominator can both conflict: report each row once.
     seen: set[int | None] = set()
-    unique = [r for r in rejects if not (r.row in seen or seen.add(r.row))]
+    unique = [r for r in rejects if r.row is None or not (r.row in seen or seen.add(r.row))]
     bad_rows = {r.row for r in unique}
     keep = ~repeat & ~pl.col("row").is_in(list(bad_rows))
     cols = ["first_row", "first_value", "first_given", "row", "measure_given"]

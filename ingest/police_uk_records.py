@@ -16,8 +16,10 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cjsdash.core.periods import FIRST_YEAR, LAST_YEAR
 from cjsdash.core.schema import BREAKDOWNS
 from ingest.base import FileRefused, ReadContext, Reject
+from ingest.textio import normalise_line_endings, parse_csv_text
 
 NOT_STATED = "Not stated"
 OUTSIDE_ENGLAND_WALES = {
@@ -53,7 +55,7 @@ def read_police_csv(file_name: str, data: bytes, header: tuple[str, ...], what: 
     Refuses (FileRefused) anything that is not UTF-8, has another header, or ends in a
     partial line. Empty cells are null.
     """
-    data = data.removeprefix(b"\xef\xbb\xbf")
+    data = normalise_line_endings(data.removeprefix(b"\xef\xbb\xbf"))
     if not data[:65536].strip():
         raise FileRefused(file_name, "the file is empty")
     try:
@@ -75,9 +77,9 @@ def read_police_csv(file_name: str, data: bytes, header: tuple[str, ...], what: 
     _check_last_line(file_name, data, len(header))
     try:
         frame = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileRefused(file_name, f"not a readable CSV: {first}") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
+        # a row with an extra field or a stray quote: quarantine that row, not the file
+        frame = parse_csv_text(file_name, data.decode("utf-8"), empty_is_null=True)
     if frame.height == 0:
         raise FileRefused(file_name, "the file has a header but no data rows")
     return frame.with_row_index("row", offset=2)  # the header is line 1
@@ -92,7 +94,10 @@ def _check_last_line(file_name: str, data: bytes, width: int) -> None:
     if start == 0:
         return  # header only
     last = data[start:end].decode("utf-8")
-    fields = next(csv.reader([last]), [])
+    try:
+        fields = next(csv.reader([last]), [])
+    except csv.Error:
+        fields = []
     ends_line = data.endswith(b"\n")
     if len(fields) != width or not ends_line:
         raise FileRefused(
@@ -189,7 +194,8 @@ def month_exprs(frame: pl.DataFrame, column: str = "Month") -> list[pl.Expr]:
     labels = frame[column].unique().to_list()
     starts = {}
     for label in labels:
-        if label is not None and (m := _MONTH.fullmatch(label)) and 1 <= int(m[2]) <= 12:
+        if label is not None and (m := _MONTH.fullmatch(label)) and 1 <= int(m[2]) <= 12 and (
+                FIRST_YEAR <= int(m[1]) <= LAST_YEAR):
             starts[label] = date(int(m[1]), int(m[2]), 1)
     ends = {label: month_end(start) for label, start in starts.items()}
     return [lookup_expr(column, labels, starts, pl.Date()).alias("period_start"),
@@ -197,7 +203,8 @@ def month_exprs(frame: pl.DataFrame, column: str = "Month") -> list[pl.Expr]:
 
 
 def month_check(column: str = "Month") -> Check:
-    return column, pl.col("period_start").is_null(), "not a month: expected YYYY-MM"
+    return column, pl.col("period_start").is_null(), (
+        f"not a month: expected YYYY-MM from {FIRST_YEAR} to {LAST_YEAR}")
 
 
 def coordinate_exprs() -> list[pl.Expr]:

@@ -241,7 +241,7 @@ def _derived(file_month: date, slug: str, code: str) -> list[list[pl.Expr]]:
 
 def _checks(file_month: date) -> list[Check]:
     checks: list[Check] = [
-        ("Type", ~pl.col("Type").is_in(SEARCH_TYPES),
+        ("Type", ~pl.col("Type").is_in(SEARCH_TYPES).fill_null(False),
          f"unknown search type (expected one of: {', '.join(SEARCH_TYPES)})"),
         ("Date", pl.col("searched_at").is_null(),
          "not a timestamp like 2019-06-01T12:30:00+00:00"),

@@ -96,9 +96,34 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+FIRST_YEAR = 1990
+"""The earliest year a period may start in; the latest it may end in is LAST_YEAR."""
+LAST_YEAR = date.today().year + 5
+
+
 def parse_period(label: str) -> Period:
-    """Read a period label as publishers write it; raise PeriodError saying why not."""
-    text = " ".join(str(label).replace("\u2013", "-").replace("\u2014", "-").split())
+    """Read a period label as publishers write it; raise PeriodError saying why not.
+
+    Periods outside FIRST_YEAR..LAST_YEAR are refused: a figure for year 1 or 9999 is a
+    typing error, and dates at the ends of the calendar break the arithmetic of every page.
+    """
+    label = str(label)
+    if len(label) > 100:
+        raise PeriodError(f"'{label[:40]}…' is not a period (too long)")
+    try:
+        period = _parse(label)
+    except (ValueError, OverflowError) as exc:
+        if isinstance(exc, PeriodError):
+            raise
+        raise PeriodError(f"'{label}': {exc}") from None
+    if period.start.year < FIRST_YEAR or period.end.year > LAST_YEAR:
+        raise PeriodError(f"'{label}' is outside the years cjsdash reads "
+                          f"({FIRST_YEAR} to {LAST_YEAR})")
+    return period
+
+
+def _parse(label: str) -> Period:
+    text = " ".join(label.replace("\u2013", "-").replace("\u2014", "-").split())
     if not text:
         raise PeriodError("the period is empty")
     fy = re.fullmatch(r"(?:fy\s*)?(\d{4})\s*[-/]\s*(\d{2}|\d{4})", text, re.I)

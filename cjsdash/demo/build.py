@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.bootstrap import prepare
-from cjsdash.core.config import REPO_ROOT, get_settings
+from cjsdash.core.config import REPO_ROOT
 from cjsdash.core.gateway import Warehouse, fetch
 from cjsdash.demo.synthetic import make_synthetic_extract, write_synthetic_extract
 from ingest.pipeline import IngestReport, ingest_paths
@@ -75,7 +75,7 @@ def build_demo(path: Path, *, force: bool = False, echo: Callable[[str], None] =
         registry = default_registry()
         echo("generating the synthetic demo extract…")
         extract = make_synthetic_extract(registry, lcjb_populations(con))
-        generated = get_settings().data_dir / "generated"
+        generated = path.parent / "generated"  # beside the warehouse, never in the repo
         generated.mkdir(parents=True, exist_ok=True)
         csv_path = write_synthetic_extract(extract, generated / "synthetic_board_extract.csv")
         echo(f"loading {extract.height:,} synthetic rows…")

@@ -229,9 +229,9 @@ def test_wrong_header_is_refused(con, tmp_path: Path, loader: str) -> None:
     assert report.status == "refused"
     assert "wrong header for a data.police.uk" in report.message
     assert "found '" in report.message
-    # ... and detection does not claim it at all.
-    [skipped] = ingest_paths(con, [_write(tmp_path / ("x-" + sample.name), data)])
-    assert skipped.status == "skipped"
+    # ... and detection does not claim it at all: named, it is refused as unrecognised.
+    [unknown] = ingest_paths(con, [_write(tmp_path / ("x-" + sample.name), data)])
+    assert unknown.status == "refused" and unknown.loader == "unrecognised"
 
 
 @pytest.mark.parametrize("loader", sorted(SAMPLES))

@@ -345,10 +345,11 @@ def test_refused_types_and_unknown_formats_change_nothing(
     big = handle_upload(warehouse, "big.csv", b"a" * 4096, settings)
     assert big.status == "rejected" and "over the 2 KB limit" in big.line
     page = handle_upload(warehouse, "page.csv", b"<html><body>hello</body></html>\n", settings)
-    assert page.status == "skipped" and "refused: not a format cjsdash recognises" in page.line
-    assert _files(Path(settings.data_dir)) == []  # refused before saving, or removed after
+    # a saved file no loader recognises is refused and logged, like `cjsdash ingest FILE`
+    assert page.status == "refused" and "refused: the file is a web page" in page.line
+    assert [p.name for p in _files(Path(settings.data_dir))] == [page.saved_as]
     assert _core(warehouse.reader()) == before
-    assert provenance.runs_frame(warehouse.reader()).height == 0
+    assert provenance.runs_frame(warehouse.reader())["status"].to_list() == ["refused"]
 
 
 def test_an_xlsm_is_read_for_its_values_only(warehouse: Warehouse, settings: Settings,
