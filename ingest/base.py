@@ -54,12 +54,12 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
+    count: int = 1
+    """Rows this reject stands for: above 1, a summary of rows not listed one by one."""
     deliberate: bool = False
     """A row left out by design (a rate whose counts cjsdash loads instead, a rolling figure
     it builds itself): listed, but not a fault of the file, so it does not count towards the
     share of rejected rows that refuses a file (ingest.pipeline.mostly_rejected)."""
-    count: int = 1
-    """Rows this reject stands for: above 1, a summary of rows not listed one by one."""
 
     def __post_init__(self) -> None:  # a 10 MB cell is neither echoed nor stored whole
         value, column = self.value, self.column

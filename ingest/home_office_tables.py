@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import zlib
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +19,7 @@ import polars as pl
 from cjsdash.core.periods import PeriodError, grain_of, parse_period
 from cjsdash.core.schema import BREAKDOWNS
 from ingest.base import FileRefused, ReadContext, Reject
+from ingest.spreadsheets import read_sheet_rows, sheet_headers
 from ingest.textio import decode_text, normalise_header
 from ingest.values import parse_numbers
 
@@ -176,35 +175,23 @@ def read_table(path: Path, data: bytes, match: Match
     return _sheet_frame(path.name, data, sheet), [], sheet
 
 
-@lru_cache(maxsize=2)
 def _sheet_headers(data: bytes) -> tuple[tuple[str, frozenset[str]], ...]:
-    """(sheet, header key) for each sheet, the published data sheets first (cached: the
-    loaders' detection asks of the same bytes in turn)."""
+    """(sheet, header key) for each sheet, the published data sheets first, read through the
+    bounded reader (:mod:`ingest.spreadsheets`: a stray cell at XFD1048576 is refused, not a
+    549 GB allocation); cached there, so the loaders' detections share one parse."""
     try:
-        book = _workbook(data)
-        names = sorted(book.sheet_names, key=lambda n: n.strip().casefold() not in DATA_SHEETS)
-        out = []
-        for name in names:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True, nrows=1)
-            if rows:
-                out.append((name, frozenset(normalise_header(str(c)) for c in rows[0]
-                                            if str(c).strip())))
-        return tuple(out)
-    except Exception:  # a damaged workbook has no header: detection says no, read refuses
+        sheets = sheet_headers("workbook", data)
+    except FileRefused:  # detection says no; reading refuses with the reason
         return ()
-
-
-def _workbook(data: bytes):  # a CalamineWorkbook
-    from python_calamine import CalamineWorkbook
-
-    return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    names = sorted(sheets, key=lambda s: s[0].strip().casefold() not in DATA_SHEETS)
+    return tuple((name, frozenset(normalise_header(c) for c in first if c.strip()))
+                 for name, first in names if first)
 
 
 def _sheet_frame(file_name: str, data: bytes, sheet: str) -> pl.DataFrame:
-    try:
-        rows = _workbook(data).get_sheet_by_name(sheet).to_python(skip_empty_area=True)
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise FileRefused(file_name, f"not a readable spreadsheet: {exc}") from None
+    rows = read_sheet_rows(file_name, data, sheet)  # FileRefused says why it cannot be read
+    if not rows:
+        raise FileRefused(file_name, f"the sheet '{sheet}' is empty")
     header = [normalise_header(str(c)) for c in rows[0]]
     width = len(header)
     numbered = [(i, [_cell(v) for v in r[:width]] + [""] * (width - len(r)))

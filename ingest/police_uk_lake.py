@@ -63,7 +63,11 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
         raise FileRefused(path.name, "not a Parquet file written by 'cjsdash lake rollup'")
     engine = metadata[ENGINE_KEY].decode()
     lake = metadata.get(LAKE_KEY, b"an unnamed lake").decode()
-    frame = pl.from_arrow(pq.read_table(pa.BufferReader(data)))
+    try:
+        frame = pl.from_arrow(pq.read_table(pa.BufferReader(data)))
+    except (pa.ArrowException, OSError) as exc:  # a damaged page or footer
+        raise FileRefused(path.name, f"not a readable Parquet file ({str(exc).strip()[:200]})"
+                          ) from None
     assert isinstance(frame, pl.DataFrame)
     for column, dtype in TYPES.items():
         if column not in frame.columns:

@@ -38,7 +38,7 @@ TIME_LIMIT = 30.0
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
 _CHUNK = 1 << 20
-_CACHE: OrderedDict[str, list[list[str]] | FileRefused] = OrderedDict()
+_CACHE: OrderedDict[str, list | FileRefused] = OrderedDict()
 _CACHE_SIZE = 4
 _CACHE_LOCK = threading.Lock()
 
@@ -57,13 +57,11 @@ def cell(value):
     return "" if value is None else str(value)
 
 book = CalamineWorkbook.from_filelike(io.BytesIO(sys.stdin.buffer.read()))
-names = book.sheet_names
-chosen = next((n for n in names if n.strip().casefold() in ("data", "extract", "board extract")),
-              names[0] if names else None)
-if chosen is None:
-    raise SystemExit("the workbook has no sheets")
-rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=True)
-sys.stdout.write(json.dumps([[cell(v) for v in row] for row in rows]))
+out = []  # every sheet, in the workbook's order: one parse serves detection and reading
+for name in book.sheet_names:
+    rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
+    out.append([name, [[cell(v) for v in row] for row in rows]])
+sys.stdout.write(json.dumps(out))
 """
 
 
@@ -139,14 +137,36 @@ def _extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, 
     return rows, columns, furthest
 
 
-def read_sheet_rows(file_name: str, data: bytes) -> list[list[str]]:
-    """The data sheet (named Data/Extract, else the first) as rows of strings; cached."""
+DATA_SHEET_NAMES = ("data", "extract", "board extract")
+
+
+def read_sheet_rows(file_name: str, data: bytes, sheet: str | None = None) -> list[list[str]]:
+    """The data sheet (named Data/Extract, else the first; or the sheet named) as rows of
+    strings. Every sheet is parsed once per file and kept (by the bytes' hash)."""
+    sheets = _sheets(file_name, data)
+    if not sheets:
+        raise FileRefused(file_name, "the workbook has no sheets")
+    if sheet is not None:
+        found = next((rows for name, rows in sheets if name == sheet), None)
+        if found is None:
+            raise FileRefused(file_name, f"the workbook has no sheet '{sheet}'")
+        return found
+    return next((rows for name, rows in sheets
+                 if name.strip().casefold() in DATA_SHEET_NAMES), sheets[0][1])
+
+
+def sheet_headers(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
+    """(name, first row) of every sheet, from the same single parse."""
+    return [(name, rows[0] if rows else []) for name, rows in _sheets(file_name, data)]
+
+
+def _sheets(file_name: str, data: bytes) -> list[tuple[str, list[list[str]]]]:
     key = hashlib.sha256(data).hexdigest()
     with _CACHE_LOCK:
         outcome = _CACHE.get(key)
     if outcome is None:
         try:
-            outcome = _read(file_name, data)
+            outcome = [(name, rows) for name, rows in _read(file_name, data)]
         except FileRefused as exc:
             outcome = exc
         with _CACHE_LOCK:  # uploads are read on the server's threads
@@ -158,7 +178,7 @@ def read_sheet_rows(file_name: str, data: bytes) -> list[list[str]]:
     return outcome
 
 
-def _read(file_name: str, data: bytes) -> list[list[str]]:
+def _read(file_name: str, data: bytes) -> list:
     if data.startswith(b"PK\x03\x04"):
         check_sheet_extent(file_name, data)
     elif not data.startswith(b"\xd0\xcf\x11\xe0"):

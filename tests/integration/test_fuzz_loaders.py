@@ -38,6 +38,18 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+@pytest.fixture(autouse=True)
+def _every_bad_row_quarantined(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """These tests are of row-level quarantine: a file is not refused for being mostly bad
+    (issue 11's --max-reject-share, tested on its own in test_revisions.py)."""
+    from cjsdash.core.config import get_settings
+
+    monkeypatch.setenv("CJSDASH_MAX_REJECT_SHARE", "1.0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 HANG_SECONDS = 30
 BOARD = (b"area,period,measure,numerator,denominator,value,ethnicity\n"
@@ -86,6 +98,20 @@ SEEDS: dict[str, tuple[str, bytes]] = {
     "census2011_la": ("la-ethnic-groups.csv", _head("ons/la-ethnic-groups.csv", 30)),
     "census2021_nomis": ("nomis.csv", _head("ons/nomis-ts021-lad-sample.csv", 60)),
     "census_force": ("force-demographics.csv", _head("ons/force-demographics_DERIVED.csv")),
+    "census2021_ons_wide": ("ethnic_pop_region.csv", _head("ons/ethnic_pop_region.csv", 40)),
+    "census2021_nomis_bulk": ("census2021-ts021-ltla.csv",
+                              _head("ons/census2021-ts021-ltla-nomis-bulk.csv", 60)),
+    "census2021_custom": ("custom.csv", _head("ons/census2021-custom-ts021-sex-ltla.csv", 60)),
+    "moj_trials_long": ("trial_2020Q4.csv", _head("moj/trial_2020Q4-sample.csv")),
+    "moj_timeliness_tool": ("timeliness-tool.csv",
+                            _head("moj/timeliness-tool-crown-court-sample.csv")),
+    "cps_case_outcomes": ("principal_offence_category_april_2016.csv",
+                          _head("cps/2016/principal_offence_category_april_2016.csv", 20)),
+    "local_targets": ("targets.csv", b"indicator,area,period,target,kind,source\n"
+                      b"ineffective_trial_rate_crown,Cumbria,2025-26,18,target,plan\n"
+                      b"ineffective_trial_rate_crown,Cumbria,2025-26 Q1,24,trajectory,plan\n"),
+    "known_files": ("forces.csv", _head("known/datahub-crime-uk-forces.csv", 10)),
+    "police_uk_lake": ("police_uk_observations.parquet", b""),  # filled lazily: a rollup file
 }
 
 
@@ -93,11 +119,36 @@ def _seed(name: str) -> tuple[str, bytes]:
     file_name, data = SEEDS[name]
     if name == "board_extract_xlsx":
         return file_name, _sheet()
+    if name == "police_uk_lake":
+        return file_name, _lake_rollup()
     if name == "police_uk_zip":
         street = DATA / "police_uk/street/2021-01"
         return file_name, _zip({p.name: _head(str(p.relative_to(DATA)), 30)
                                 for p in sorted(street.glob("*.csv"))})
     return file_name, data
+
+
+def _lake_rollup() -> bytes:
+    """A two-row observations file as ``cjsdash lake rollup`` writes it (engine and lake in
+    its metadata)."""
+    import tempfile
+    from datetime import date
+
+    import pyarrow as pa
+
+    from cjsdash.lake.rollup import OBSERVATIONS, write
+
+    rows = {name: [None, None] for name in OBSERVATIONS.names}
+    rows.update(measure=["recorded_crimes", "recorded_crimes"], area_code=["E23000002"] * 2,
+                period_start=[date(2021, 1, 1), date(2021, 2, 1)],
+                period_end=[date(2021, 1, 31), date(2021, 2, 28)], value=[120.0, 98.0],
+                source=["police_uk_street"] * 2, run_id=[1, 2])
+    for name in OBSERVATIONS.names:
+        if OBSERVATIONS.field(name).type == pa.string() and rows[name] == [None, None]:
+            rows[name] = ["", ""]
+    table = pa.table(rows, schema=OBSERVATIONS)
+    with tempfile.TemporaryDirectory() as folder:
+        return write(table, Path(folder), "duckdb", "/lake").read_bytes()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
