@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,7 +48,15 @@ from ingest.aggregate_tables import (
     row_rejects,
     sum_or_null,
 )
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.base import (
+    FileRefused,
+    Loader,
+    ReadContext,
+    ReadResult,
+    Reject,
+    SourceSpec,
+    deliberate,
+)
 from ingest.lcjb_areas import resolve_lcjb
 
 DIMENSIONS: tuple[str, ...] = ("Annual or quarterly", "Year", "Quarter", "Geographic area",
@@ -223,7 +232,10 @@ def _lcjbs(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, lis
     bad = pl.col("area_code").is_null()
     rejects = row_rejects(frame, bad, "Geographic area",
                           pl.col("Geographic area").replace_strict(why, default="unknown area"))
-    return frame.filter(~bad), rejects
+    # An LJA of an LCJB whose full list cjsdash lacks is a gap in the lookup, not a fault of
+    # the file: listed, but it does not count towards refusing the file as mostly bad.
+    return frame.filter(~bad), [replace(r, deliberate=True) if "whose full list" in r.reason
+                                else r for r in rejects]
 
 
 def _duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
@@ -254,9 +266,10 @@ def _incomplete_sets(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
                         schema=["lja_set", "period_label", "_missing"], orient="row")
     marked = frame.join(keys, on=["lja_set", "period_label"], how="left")
     bad = pl.col("_missing").is_not_null()
-    rejects = row_rejects(marked, bad, "Geographic area",
-                          pl.lit("the LCJB's total cannot be built: this period lacks its local "
-                                 "justice area(s) ") + pl.col("_missing"))
+    rejects = deliberate(row_rejects(  # the file's choice of areas, not a fault in it
+        marked, bad, "Geographic area",
+        pl.lit("the LCJB's total cannot be built: this period lacks its local justice area(s) ")
+        + pl.col("_missing")))
     return marked.filter(~bad).drop("_missing"), rejects
 
 

@@ -122,7 +122,7 @@ def test_unknown_areas_and_bad_values_are_rejected_rows(lake, con, tmp_path) -> 
     table = table.set_column(1, "area_code", pa.array(["Atlantis", *areas[1:]]))
     table = table.set_column(table.schema.get_field_index("value"), "value",
                              pa.array([values[0], -1.0, values[2]]))
-    [report] = ingest_paths(con, [_rollup_file(tmp_path, table)])
+    [report] = ingest_paths(con, [_rollup_file(tmp_path, table)], max_reject_share=1.0)
     assert report.status == "loaded"
     assert [(r.row, r.column) for r in report.rejects] == [(1, "area_code"), (2, "value")]
     assert report.rows_loaded == 1

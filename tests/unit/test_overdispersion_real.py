@@ -11,7 +11,7 @@ import polars as pl
 
 from metrics.statistics import funnel, spc
 
-DATA = (Path(__file__).resolve().parents[1] / "data" / "home_office" / "crime_outcomes"
+DATA = (Path(__file__).resolve().parents[1] / "data" / "statistics"
         / "charge_rate_force_quarters_2017-18_DERIVED.csv")
 
 
