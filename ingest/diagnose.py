@@ -47,6 +47,9 @@ def why_unrecognised(path: Path, data: bytes) -> str:
     for magic, what in _MAGIC.items():
         if head.startswith(magic.lower()):
             return _binary(path, what)
+    if data.startswith(b"PAR1"):
+        return ("a Parquet file that 'cjsdash lake rollup' did not write: cjsdash loads "
+                "Parquet only as a lake rollup's observations (engine and lake in its metadata)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\x00") > 20:
         header = first_line(data)
         return ("the file is UTF-16 text: save it as 'CSV UTF-8 (comma delimited)'"
