@@ -13,18 +13,19 @@ import pytest
 from typer.testing import CliRunner
 
 from cjsdash.cli import app
-from cjsdash.core.config import get_settings
 from cjsdash.demo.build import build_demo
 
 runner = CliRunner()
-EXTRACT = get_settings().data_dir / "generated" / "synthetic_board_extract.csv"
+EXTRACT = Path("generated") / "synthetic_board_extract.csv"
+"""Beside the warehouse the demo was built into (never in the repository)."""
 Z = 1.959963984540054
 
 
-def sums_from_extract(measure: str, areas: set[str] | None, periods: set[str]) -> tuple[int, int]:
+def sums_from_extract(demo_db: Path, measure: str, areas: set[str] | None, periods: set[str]
+                      ) -> tuple[int, int]:
     """Numerator and denominator summed straight from the synthetic CSV (plain csv module)."""
     x = n = 0
-    with EXTRACT.open(encoding="utf-8") as handle:
+    with (demo_db.parent / EXTRACT).open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if (row["measure"] == measure and row["period"] in periods and row["ethnicity"] == ""
                     and (areas is None or row["area"] in areas)):
@@ -41,7 +42,7 @@ def query_json(db: Path, *args: str) -> list[dict]:
 
 def test_query_matches_an_independent_computation_for_one_area(demo_db: Path) -> None:
     quarters = {f"2024-25 Q{q}" for q in range(1, 5)}
-    x, n = sums_from_extract("ineffective_trial_rate_crown", {"Cumbria"}, quarters)
+    x, n = sums_from_extract(demo_db, "ineffective_trial_rate_crown", {"Cumbria"}, quarters)
     rows = query_json(demo_db, "ineffective_trial_rate_crown", "--area", "Cumbria", "--grain", "fy")
     [row] = [r for r in rows if r["period_label"] == "2024-25"]
     assert (row["numerator"], row["denominator"]) == (x, n)
@@ -53,7 +54,7 @@ def test_query_matches_an_independent_computation_for_one_area(demo_db: Path) ->
 
 
 def test_england_and_wales_is_the_sum_of_the_42_areas(demo_db: Path) -> None:
-    x, n = sums_from_extract("charge_rate", None, {"2025-26 Q3"})
+    x, n = sums_from_extract(demo_db, "charge_rate", None, {"2025-26 Q3"})
     rows = query_json(demo_db, "charge_rate", "--area", "England & Wales", "--grain", "fquarter")
     [row] = [r for r in rows if r["period_label"] == "2025-26 Q3"]
     assert (row["numerator"], row["denominator"]) == (x, n)
