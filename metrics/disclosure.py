@@ -163,3 +163,27 @@ def measure_cells(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedM
         .alias("aggregation"),
     ).with_row_index("cell").select("cell", *CELL_KEY, "aggregation", "period_start",
                                     "period_end", "value")
+
+
+def flag_hidden(pairs: pl.DataFrame, hidden: pl.DataFrame, indicators: list[Indicator],
+                by: str | None) -> pl.DataFrame:
+    """Add ``withheld`` to numerator/denominator pairs (:mod:`metrics.pairing`): the figure
+    uses a withheld count (its numerator, or a proportion's or mean's denominator)."""
+    if pairs.height == 0:
+        return pairs.with_columns(pl.lit(False).alias("withheld"))
+    counted = {i.id: counted_measures(i) for i in indicators}
+    roles = pl.DataFrame(
+        [(ind, m) for ind, ms in counted.items() for m in ms],
+        schema={"indicator": pl.String, "measure": pl.String}, orient="row")
+    keys = ["area_code", "period_start", "period_end", "breakdown"]
+    flagged = (
+        pairs.select("indicator", *keys).unique()
+        .with_columns(pl.when(pl.col("breakdown") == "").then(pl.lit(""))
+                      .otherwise(pl.lit(by or "")).alias("bdim"))
+        .join(roles, on="indicator", how="inner")
+        .join(hidden.select("measure", *keys, "bdim"), on=["measure", *keys, "bdim"],
+              how="semi")
+        .select("indicator", *keys).unique().with_columns(pl.lit(True).alias("withheld"))
+    )
+    return pairs.join(flagged, on=["indicator", *keys], how="left").with_columns(
+        pl.col("withheld").fill_null(False))

@@ -249,33 +249,55 @@ def _determined_columns(a: FloatArray) -> BoolArray:
     return np.asarray(np.abs(null).max(axis=0) < 1e-7)
 
 
-def recovered_values(values_shown: npt.ArrayLike, hidden: npt.ArrayLike,
-                     relations: Relations, recovered: npt.ArrayLike) -> FloatArray:
-    """What an attacker computes for each peeled cell from the shown values (NaN where a
-    cell was not recovered by peeling). For reports: the audit names the figure it found."""
-    shown = np.asarray(values_shown, dtype=np.float64).ravel().copy()
+def solve_recovered(values_shown: npt.ArrayLike, hidden: npt.ArrayLike, relations: Relations,
+                    recovered: npt.ArrayLike) -> FloatArray:
+    """What an analyst computes for each recovered cell from the shown values alone (NaN
+    for cells not recovered): peeling first, then least squares on each block of the
+    unknowns left (exact at the determined cells)."""
+    vals = np.asarray(values_shown, dtype=np.float64).ravel().copy()
     hid = np.asarray(hidden, dtype=bool).ravel()
     want = np.asarray(recovered, dtype=bool).ravel()
-    out = np.full(shown.size, np.nan)
+    vals[hid] = np.nan
     unknown = hid.copy()
-    shown[hid] = np.nan
     while relations.count:
         counts = relations.unknowns_per_relation(unknown)
-        lone = np.flatnonzero(counts == 1)
-        if lone.size == 0:
+        lone = counts[relations.relation] == 1
+        known_sum = np.bincount(relations.relation[lone & ~unknown[relations.cell]],
+                                weights=(relations.coef * np.nan_to_num(vals[relations.cell]))[
+                                    lone & ~unknown[relations.cell]], minlength=relations.count)
+        targets = np.flatnonzero(lone & unknown[relations.cell])
+        if targets.size == 0:
             break
-        progressed = False
-        for r in lone:
-            sel = relations.relation == r
-            cells, coefs = relations.cell[sel], relations.coef[sel]
-            target = cells[unknown[cells]]
-            if target.size != 1 or not want[target[0]]:
-                continue
-            others = ~unknown[cells]
-            value = -np.nansum(coefs[others] * shown[cells[others]]) / coefs[unknown[cells]][0]
-            out[target[0]] = shown[target[0]] = value
-            unknown[target[0]] = False
-            progressed = True
-        if not progressed:
-            break
-    return out
+        cells, first = np.unique(relations.cell[targets], return_index=True)
+        chosen = targets[first]
+        vals[cells] = -known_sum[relations.relation[chosen]] / relations.coef[chosen]
+        unknown[cells] = False
+    rest = np.flatnonzero(want & unknown)
+    if rest.size:
+        _solve_blocks(vals, unknown, relations, rest)
+    return np.where(want, vals, np.nan)
+
+
+def _solve_blocks(vals: FloatArray, unknown: BoolArray, relations: Relations,
+                  targets: IntArray) -> None:
+    members = np.flatnonzero(unknown[relations.cell])
+    cols, col_of = np.unique(relations.cell[members], return_inverse=True)
+    rows, row_of = np.unique(relations.relation[members], return_inverse=True)
+    matrix = sparse.csr_matrix((relations.coef[members], (row_of, col_of)),
+                               shape=(rows.size, cols.size))
+    in_rows = np.isin(relations.relation, rows) & ~unknown[relations.cell]
+    rhs_all = -np.bincount(relations.relation[in_rows],
+                           weights=relations.coef[in_rows] * vals[relations.cell[in_rows]],
+                           minlength=relations.count)
+    rhs = rhs_all[rows]
+    incidence = (abs(matrix) > 0).astype(np.int8)
+    _, block_of = connected_components((incidence.T @ incidence).tocsr(), directed=False)
+    csc = matrix.tocsc()
+    for b in np.unique(block_of[np.searchsorted(cols, targets)]):
+        block_cols = np.flatnonzero(block_of == b)
+        if block_cols.size > LINEAR_BLOCK_LIMIT:
+            continue
+        sub = csc[:, block_cols]
+        used = np.unique(sub.nonzero()[0])
+        solution = np.linalg.lstsq(sub[used].toarray(), rhs[used], rcond=None)[0]
+        vals[cols[block_cols]] = solution
