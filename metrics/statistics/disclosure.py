@@ -39,6 +39,10 @@ LINEAR_BLOCK_LIMIT = 1500
 """Largest block of connected unknowns the exact (SVD) test is run on; larger blocks are
 attacked by peeling only, and :class:`Attack` counts them."""
 
+PROTECT_BLOCK_LIMIT = 400
+"""While protecting, the exact test runs on blocks of up to this many unknowns (the audit
+goes further); larger blocks rely on no relation being left with a lone unknown."""
+
 _TOLERANCE = 1e-8
 
 
@@ -108,7 +112,7 @@ def _complements(values: FloatArray, hidden: BoolArray, relations: Relations,
 
 def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations, *,
             contains: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-            max_rounds: int = 50) -> BoolArray:
+            max_rounds: int = 50, block_limit: int = PROTECT_BLOCK_LIMIT) -> BoolArray:
     """The suppression mask: ``primary`` plus complements so that :func:`linear_attack`
     recovers no primary cell (inputs are not modified). A complement may itself be worked
     out (a large count hidden beside a small one discloses nothing); the small one may not.
@@ -139,7 +143,7 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
             if spread.size == 0:
                 break
             mask[spread] = True
-        attack = linear_attack(mask, relations, missing=missing)
+        attack = linear_attack(mask, relations, missing=missing, block_limit=block_limit)
         exposed = attack.recovered & primary_mask
         if not exposed.any():
             return mask
