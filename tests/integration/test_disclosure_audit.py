@@ -105,5 +105,5 @@ def test_nothing_suppressed_can_be_recovered_from_csv_packs(demo_db: Path, reade
             assert result.exit_code == 0, result.output
             frames.append(_csv_frame(out, dims))
     found = audit(frames, default_registry(), area_sources(reader), threshold=5)
-    assert found.cells > 0
+    assert found.cells > 0 and found.suppressed > 0
     assert found.disclosures.height == 0, found.disclosures
