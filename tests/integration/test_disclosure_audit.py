@@ -57,6 +57,11 @@ def test_nothing_suppressed_can_be_recovered_from_the_figures(reader) -> None:
     result = audit(frames, default_registry(), area_sources(reader), threshold=5)
     assert result.suppressed > 100, "the demo extract should suppress figures here"
     assert result.disclosures.height == 0, result.disclosures
+    hidden = pl.concat(frames, how="diagonal_relaxed").filter("suppressed")
+    for column in ("numerator", "denominator", "value", "lower", "upper", "change"):
+        assert hidden[column].null_count() == hidden.height, column
+    assert set(hidden["status"].unique()) == {"suppressed"}
+    assert not hidden["change_significant"].any()
     # Blocks over 1,500 unknowns (one per count measure here) get peeling only: decision 8.
 
 
