@@ -85,23 +85,22 @@ def _primary(frame: pl.DataFrame, indicators: dict[str, Indicator], default: int
 
 def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Options
              ) -> pl.DataFrame:
-    """Primary suppression of small counts, secondary across a breakdown; blank the numbers."""
+    """Primary suppression of small counts, and every figure built on a count withheld over
+    the whole published set (``withheld``, from :func:`metrics.disclosure.flag_hidden`:
+    breakdowns, areas and periods at once); blank the numbers."""
     if frame.height == 0:
         return frame.with_columns(pl.lit(False).alias("suppressed"), pl.lit("").alias("note"))
     primary = _primary(frame, indicators, options.suppression_threshold)
-    mask = primary
-    if (frame["breakdown"] != "").any():
-        groups = frame.select(
-            pl.concat_str(["indicator", "area_code", "period_start", "source"], separator="|")
-        ).to_series().to_numpy()
-        x = frame["numerator"].fill_null(np.nan).to_numpy().astype(float)
-        mask = st.secondary_suppression(x, primary, groups)
+    mask = primary.copy()
+    if "withheld" in frame.columns:
+        mask |= frame["withheld"].fill_null(False).to_numpy()
     thresholds = _thresholds(frame, indicators, options.suppression_threshold)
     rules = np.array([st.PRIMARY_RULE_TEMPLATE.format(threshold=t) for t in thresholds],
                      dtype=object)
     note = np.where(primary, "suppressed: " + rules,
                     np.where(mask, f"suppressed: {st.SECONDARY_RULE}", ""))
-    out = frame.with_columns(pl.Series("suppressed", mask, dtype=pl.Boolean)).with_columns(
+    out = frame.drop("withheld", strict=False).with_columns(
+        pl.Series("suppressed", mask, dtype=pl.Boolean)).with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
          for c in _BLANKED]
     )
@@ -151,6 +150,10 @@ def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_
     if not all_groups:
         groups = groups.filter(pl.col("breakdown") == comparison.group)
     groups = groups.filter(~pl.col("breakdown").is_in(["Not stated", "Unknown"]))
+    if "withheld" in pairs.columns:  # the reference group's count withheld withholds the ratio
+        ref = ref.join(pairs.filter(pl.col("breakdown") == comparison.reference)
+                       .select(*keys, pl.col("withheld").alias("ref_withheld")), on=keys,
+                       how="left")
     joined = groups.join(ref, on=keys, how="inner")
     ratio, lower, upper, _sig, _est = st.rate_ratio(
         joined["numerator"].to_numpy().astype(float),
@@ -163,6 +166,10 @@ def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_
                                    threshold=threshold)
     small |= st.primary_suppression(joined["ref_x"].to_numpy().astype(float),
                                     threshold=threshold)
+    primary = small.copy()
+    for column in ("withheld", "ref_withheld"):
+        if column in joined.columns:
+            small |= joined[column].fill_null(False).to_numpy()
     rule = st.PRIMARY_RULE_TEMPLATE.format(threshold=threshold)
     describe = pl.concat_str([
         pl.col("breakdown"), pl.lit(f" vs {comparison.reference}: rate ratio; denominator: "),
@@ -175,11 +182,13 @@ def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_
         pl.lit(options.level).alias("level"), pl.col("ref_x").alias("denominator"),
         pl.Series("suppressed", small, dtype=pl.Boolean),
     ).with_columns(
-        pl.when(pl.col("suppressed")).then(pl.lit(f"suppressed: {rule}")).otherwise(describe)
-        .alias("note"),
+        pl.when(pl.Series(primary)).then(pl.lit(f"suppressed: {rule}"))
+        .when(pl.col("suppressed")).then(pl.lit(f"suppressed: {st.SECONDARY_RULE}"))
+        .otherwise(describe).alias("note"),
         *[pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
           for c in _BLANKED],
     )
     if not all_groups:  # the headline figure: one comparison, shown as the indicator's total
         out = out.with_columns(pl.lit("").alias("breakdown"))
-    return round_counts(out.drop("ref_x", "ref_n"), np.full(out.height, "ratio"), options)
+    out = out.drop("ref_x", "ref_n", "withheld", "ref_withheld", strict=False)
+    return round_counts(out, np.full(out.height, "ratio"), options)

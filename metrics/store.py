@@ -2,9 +2,10 @@
 
 A page asks for one area (the overview), one indicator (its trend) or one kind of area (the
 comparison), but :func:`metrics.compute.compute_indicators` treats every area on its own —
-suppression, secondary suppression, source choice, targets and the previous year are all
-worked out within an area — so the figures of all areas computed together, filtered to one
-area, are exactly that area's figures computed alone (``tests/integration/test_store.py``
+source choice, targets and the previous year are worked out within an area, and which
+counts are withheld is decided once for the whole published set (:mod:`metrics.disclosure`)
+— so the figures of all areas computed together, filtered to one area, are exactly that
+area's figures computed alone (``tests/integration/test_store.py``
 checks it for every indicator). Computing them together is 30 to 50 times cheaper per area.
 
 :func:`warm` computes the whole frame for each grain in a background thread (the server calls

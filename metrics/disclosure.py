@@ -1,0 +1,189 @@
+"""Which counts are withheld, decided once over everything the dashboard can publish.
+
+Suppression is decided on the *measures* (the counts indicators are built from), for every
+area (forces, LCJBs, regions, countries, England and Wales), every grain (months, quarters,
+years, financial years, rolling 12 months) and every breakdown an indicator publishes, at
+once: so a count hidden on one page is hidden on every page, in ``cjsdash query`` and in
+every export, and the totals shown beside it at other areas, periods and breakdowns cannot
+give it away (decision 8). :func:`hidden_cells` is what :mod:`metrics.compute` joins to
+every figure; it is kept per data version (:func:`metrics.cache.kept`).
+
+Primary: a count of 1 to threshold − 1 (the largest threshold of the indicators built on the
+measure). Zero is published and never serves as a complement. Money (``amount``) and
+populations are not counts of people or events and are not withheld.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from cjsdash.core.gateway import fetch
+from metrics import cache, sql
+from metrics.disclosure_relations import (
+    CELL_KEY,
+    overlapping_windows,
+    relations_for,
+    with_cell_keys,
+)
+from metrics.options import Options
+from metrics.registry import Indicator, Registry
+from metrics.statistics import disclosure as dc
+from metrics.statistics.suppression import primary_suppression
+from metrics.timeseries import to_grain
+
+PUBLISHED_GRAINS = ("month", "quarter", "year", "fy", "r12")
+"""Every period length the pages, CLI and exports show (``fquarter`` periods are the
+calendar quarters, labelled by financial year)."""
+
+HIDDEN_SCHEMA = {
+    "measure": pl.String, "area_code": pl.String, "period_start": pl.Date,
+    "period_end": pl.Date, "bdim": pl.String, "breakdown": pl.String, "primary": pl.Boolean,
+}
+
+
+@dataclass(frozen=True)
+class ProtectedMeasure:
+    threshold: int
+    breakdowns: tuple[str, ...]
+    aggregation: str
+
+
+def counted_measures(indicator: Indicator) -> list[str]:
+    """The measures of ``indicator`` that are counts to protect (and whose withholding
+    withholds the figure): the numerator, and a proportion's or mean's denominator; none
+    for money."""
+    if indicator.type == "amount":
+        return []
+    measures = [indicator.numerator.measure]
+    if indicator.denominator and indicator.type in ("proportion", "mean"):
+        measures.append(indicator.denominator.measure)
+    return measures
+
+
+def protected_measures(registry: Registry, options: Options) -> dict[str, ProtectedMeasure]:
+    """Measure → the largest threshold of its indicators and every breakdown they publish."""
+    out: dict[str, ProtectedMeasure] = {}
+    for ind in registry.indicators:
+        threshold = ind.suppression_threshold or options.suppression_threshold
+        dims = set(ind.breakdowns) | ({ind.comparison.breakdown} if ind.comparison else set())
+        for m in counted_measures(ind):
+            old = out.get(m, ProtectedMeasure(0, (), ind.aggregation))
+            out[m] = ProtectedMeasure(max(old.threshold, threshold),
+                                      tuple(sorted(set(old.breakdowns) | dims)), old.aggregation)
+    return out
+
+
+def hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
+                 options: Options | None = None) -> pl.DataFrame:
+    """Every withheld measure cell (HIDDEN_SCHEMA; ``bdim``/``breakdown`` '' for totals),
+    computed once per data version."""
+    options = options or Options()
+    key = ("disclosure", id(registry), options.suppression_threshold)
+    return cache.kept(con, key, lambda: _plan(con, registry, options)[0])
+
+
+def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
+          ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """(hidden cells, counts of cells, primary and secondary)."""
+    measures = protected_measures(registry, options)
+    cells = measure_cells(con, measures)
+    if cells.height == 0:
+        return pl.DataFrame(schema=HIDDEN_SCHEMA), {"cells": 0, "primary": 0, "hidden": 0}
+    values = cells["value"].fill_null(np.nan).to_numpy().astype(float)
+    thresholds = cells["series"].replace_strict(
+        {m: p.threshold for m, p in measures.items()}, return_dtype=pl.Int64).to_numpy()
+    primary = np.zeros(values.size, dtype=bool)
+    for t in np.unique(thresholds):
+        primary |= (thresholds == t) & primary_suppression(values, threshold=t)
+    sources = area_sources(con)
+    mask = np.zeros(values.size, dtype=bool)
+    bounds = cells.with_row_index("_i").group_by("series").agg(
+        pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
+    for lo, hi in bounds.select("lo", "hi").iter_rows():  # no identity crosses two measures
+        part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
+        relations = relations_for(part, sources)
+        window, inside = overlapping_windows(part)
+        mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1], relations,
+                                     contains=(window.to_numpy(), inside.to_numpy()))
+    hidden = cells.with_columns(pl.Series("primary", primary), pl.Series("_hidden", mask)).filter(
+        "_hidden").select(pl.col("series").alias("measure"), "area_code", "period_start",
+                          "period_end", "bdim", pl.col("bval").alias("breakdown"), "primary")
+    stats = {"cells": cells.height, "primary": int(primary.sum()), "hidden": int(mask.sum())}
+    return hidden.cast(HIDDEN_SCHEMA), stats  # type: ignore[arg-type]
+
+
+def suppression_counts(con: duckdb.DuckDBPyConnection, registry: Registry,
+                       options: Options | None = None) -> dict[str, int]:
+    """How many measure cells are published, primary-suppressed and withheld in all."""
+    return _plan(con, registry, options or Options())[1]
+
+
+def area_sources(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return fetch(con, "SELECT area_code, strategy, source_area_code, set_size "
+                      "FROM core.area_sources")
+
+
+def measure_cells(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedMeasure]
+                  ) -> pl.DataFrame:
+    """Every published cell of ``measures``: all areas, grains, and the breakdowns shown;
+    where two sources hold a cell, the one the figures use (lowest priority number)."""
+    if not measures:
+        return pl.DataFrame()
+    areas = [c for (c,) in con.execute("SELECT code FROM core.areas").fetchall()]
+    aggregation = {m: p.aggregation for m, p in measures.items()}
+    priority = fetch(con, sql.sources_sql()).select("source", "priority")
+    frames: list[pl.DataFrame] = []
+    dims = sorted({d for p in measures.values() for d in p.breakdowns})
+    for by in (None, *dims):
+        wanted = [m for m, p in measures.items() if by is None or by in p.breakdowns]
+        native = fetch(con, sql.observations_sql(by), [areas, wanted])
+        if native.height == 0:
+            continue
+        native = native.with_columns(pl.col("value").cast(pl.Float64))
+        for grain in PUBLISHED_GRAINS:
+            periods = to_grain(native, grain, aggregation)
+            frames.append(periods.select(
+                pl.col("measure").alias("series"), "area_code", "period_start", "period_end",
+                pl.lit(by or "").alias("bdim"), pl.col("breakdown").alias("bval"), "source",
+                "value"))
+    if not frames:
+        return pl.DataFrame()
+    cells = pl.concat(frames).join(priority, on="source", how="left").with_columns(
+        pl.col("priority").fill_null(50))
+    cells = cells.sort("priority").unique(
+        ["series", "area_code", "period_start", "period_end", "bdim", "bval"], keep="first")
+    cells = with_cell_keys(cells.sort("series", "area_code", "bdim", "bval", "period_start",
+                                      "period_end"))
+    return cells.with_columns(
+        pl.col("series").replace_strict(aggregation, return_dtype=pl.String)
+        .alias("aggregation"),
+    ).with_row_index("cell").select("cell", *CELL_KEY, "aggregation", "period_start",
+                                    "period_end", "value")
+
+
+def flag_hidden(pairs: pl.DataFrame, hidden: pl.DataFrame, indicators: list[Indicator],
+                by: str | None) -> pl.DataFrame:
+    """Add ``withheld`` to numerator/denominator pairs (:mod:`metrics.pairing`): the figure
+    uses a withheld count (its numerator, or a proportion's or mean's denominator)."""
+    if pairs.height == 0:
+        return pairs.with_columns(pl.lit(False).alias("withheld"))
+    counted = {i.id: counted_measures(i) for i in indicators}
+    roles = pl.DataFrame(
+        [(ind, m) for ind, ms in counted.items() for m in ms],
+        schema={"indicator": pl.String, "measure": pl.String}, orient="row")
+    keys = ["area_code", "period_start", "period_end", "breakdown"]
+    flagged = (
+        pairs.select("indicator", *keys).unique()
+        .with_columns(pl.when(pl.col("breakdown") == "").then(pl.lit(""))
+                      .otherwise(pl.lit(by or "")).alias("bdim"))
+        .join(roles, on="indicator", how="inner")
+        .join(hidden.select("measure", *keys, "bdim"), on=["measure", *keys, "bdim"],
+              how="semi")
+        .select("indicator", *keys).unique().with_columns(pl.lit(True).alias("withheld"))
+    )
+    return pairs.join(flagged, on=["indicator", *keys], how="left").with_columns(
+        pl.col("withheld").fill_null(False))

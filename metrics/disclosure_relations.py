@@ -1,0 +1,179 @@
+"""The identities tying published figures together, found from the cells' keys alone.
+
+A *cell* is one figure of one series (a measure, or an indicator's numerator): an area, a
+period and a breakdown value. Pure polars: a frame of cells in, :class:`Relations` out.
+Three families of identity, each used by suppression (:mod:`metrics.disclosure`) and by the
+audit (:mod:`metrics.disclosure_audit`) alike:
+
+- **breakdown**: the total (breakdown '') equals the sum of the categories of each breakdown;
+- **area**: an area equals its twin (a force and its LCJB), and the sum of its forces and of
+  its LCJBs (``core.area_sources``: regions, countries, England and Wales, London);
+- **time**: a quarter equals the sum of its months; a year, financial year or rolling 12
+  months the sum of its months and of its quarters. Stocks (aggregation ``last``) are not
+  sums: a longer period equals its last month and its last quarter.
+
+An identity is used only where every part is present among the cells (a relation with a
+missing member is not one an analyst could difference).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from metrics.statistics.disclosure import Relations
+
+CELL_KEY = ("series", "area_code", "s_idx", "months", "bdim", "bval")
+"""What names a cell: series, area, first month (year·12 + month − 1), length in months,
+breakdown dimension ('' for the total) and value ('' for the total)."""
+
+_PARENT_CHILD_MONTHS = ((3, 1), (12, 1), (12, 3))
+FINANCIAL_YEAR_START = 3
+"""Month index (mod 12) of April: financial years start then."""
+
+
+def month_index(column: str) -> pl.Expr:
+    return pl.col(column).dt.year().cast(pl.Int64) * 12 + pl.col(column).dt.month().cast(
+        pl.Int64) - 1
+
+
+def with_cell_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``s_idx`` and ``months`` from ``period_start``/``period_end``."""
+    return frame.with_columns(
+        month_index("period_start").alias("s_idx"),
+        (month_index("period_end") - month_index("period_start") + 1).alias("months"),
+    )
+
+
+def is_nested_window(s_idx: pl.Expr, months: pl.Expr) -> pl.Expr:
+    """Months, quarters and financial years nest (a month in one quarter, a quarter in one
+    financial year); a calendar year or any other rolling 12 months overlaps two of them."""
+    return (months < 12) | (s_idx % 12 == FINANCIAL_YEAR_START)
+
+
+def relations_for(cells: pl.DataFrame, area_sources: pl.DataFrame) -> Relations:
+    """Every identity among ``cells`` (columns CELL_KEY, ``aggregation`` and ``cell``, the
+    cell's index). ``area_sources`` has area_code, strategy, source_area_code, set_size."""
+    keyed = cells.select(*CELL_KEY, "aggregation", pl.col("cell").cast(pl.Int64))
+    families = [_breakdown(keyed), _areas(keyed, area_sources), _time(keyed).drop("window")]
+    parts: list[pl.DataFrame] = []
+    offset = 0
+    for fam in families:
+        if fam.height == 0:
+            continue
+        parts.append(fam.with_columns(pl.col("relation") + offset))
+        offset += int(fam["relation"].max()) + 1
+    if not parts:
+        return Relations.build([], [], [])
+    members = pl.concat(parts)
+    return Relations.build(members["relation"].to_numpy(), members["cell"].to_numpy(),
+                           members["coef"].to_numpy())
+
+
+def _members(parents: pl.DataFrame, children: pl.DataFrame) -> pl.DataFrame:
+    """Stack ``relation, cell, coef`` from a parent per relation (+1) and its children (−1)."""
+    return pl.concat([
+        parents.select(pl.col("relation").cast(pl.Int64), pl.col("cell"), pl.lit(1.0).alias("coef")),
+        children.select(pl.col("relation").cast(pl.Int64), pl.col("cell"),
+                        pl.lit(-1.0).alias("coef")),
+    ])
+
+
+def _number(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """A dense relation number for each distinct ``by``."""
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("relation"))
+    return frame.with_columns(pl.struct(by).rank("dense").cast(pl.Int64).sub(1)
+                              .alias("relation"))
+
+
+def _breakdown(cells: pl.DataFrame) -> pl.DataFrame:
+    totals = cells.filter(pl.col("bdim") == "").select(
+        "series", "area_code", "s_idx", "months", pl.col("cell").alias("total"))
+    parts = cells.filter(pl.col("bdim") != "").join(
+        totals, on=["series", "area_code", "s_idx", "months"], how="inner")
+    parts = _number(parts, ["total", "bdim"])
+    parents = parts.unique("relation").select("relation", pl.col("total").alias("cell"))
+    return _members(parents, parts)
+
+
+def _areas(cells: pl.DataFrame, area_sources: pl.DataFrame) -> pl.DataFrame:
+    sources = area_sources.filter(
+        (pl.col("strategy") > 0) & (pl.col("area_code") != pl.col("source_area_code"))
+    ).select("area_code", "strategy", "source_area_code", "set_size")
+    if sources.height == 0 or cells.height == 0:
+        return pl.DataFrame(schema={"relation": pl.Int64, "cell": pl.Int64, "coef": pl.Float64})
+    other = ["series", "s_idx", "months", "bdim", "bval"]
+    parents = cells.select(*other, "area_code", pl.col("cell").alias("parent")).join(
+        sources, on="area_code", how="inner")
+    children = parents.join(
+        cells.select(*other, pl.col("area_code").alias("source_area_code"), "cell"),
+        on=[*other, "source_area_code"], how="inner",
+    )
+    # Twins (strategy 1) are one identity each; a sum needs every one of its areas present.
+    children = children.filter(
+        pl.len().over("parent", "strategy") == pl.col("set_size").cast(pl.UInt32)
+    )
+    children = children.with_columns(
+        pl.when(pl.col("strategy") == 1).then(pl.col("source_area_code")).otherwise(pl.lit(""))
+        .alias("twin"))
+    children = _number(children, ["parent", "strategy", "twin"])
+    parents_rows = children.unique("relation").select("relation", pl.col("parent").alias("cell"))
+    return _members(parents_rows, children)
+
+
+def _time(cells: pl.DataFrame) -> pl.DataFrame:
+    other = ["series", "area_code", "bdim", "bval"]
+    frames: list[pl.DataFrame] = []
+    offset = 0
+    for parent_len, child_len in _PARENT_CHILD_MONTHS:
+        parents = cells.filter(pl.col("months") == parent_len).select(
+            *other, "aggregation", "s_idx", pl.col("cell").alias("parent"))
+        children = cells.filter(pl.col("months") == child_len).select(
+            *other, pl.col("s_idx").alias("c_idx"), "cell")
+        if parents.height == 0 or children.height == 0:
+            continue
+        # Every parent window that could hold the child: it starts k months before it.
+        span = parent_len - child_len
+        candidates = children.with_columns(
+            pl.int_ranges(pl.col("c_idx") - span, pl.col("c_idx") + 1).alias("s_idx")
+        ).explode("s_idx")
+        joined = candidates.join(parents, on=[*other, "s_idx"], how="inner")
+        aligned = (pl.col("c_idx") - pl.col("s_idx")) % child_len == 0
+        joined = joined.filter(aligned)
+        is_sum = pl.col("aggregation") != "last"
+        sums = joined.filter(is_sum).filter(
+            pl.len().over("parent") == parent_len // child_len)
+        stocks = joined.filter(~is_sum & (pl.col("c_idx") + child_len
+                                          == pl.col("s_idx") + parent_len))
+        kept = _number(pl.concat([sums, stocks]), ["parent"])
+        if kept.height == 0:
+            continue
+        kept = kept.with_columns(pl.col("relation") + offset)
+        offset = int(kept["relation"].max()) + 1
+        window = ~is_nested_window(pl.col("s_idx"), pl.lit(parent_len))
+        kept = kept.with_columns(window.alias("window"))
+        members = _members(kept.unique("relation").select(
+            "relation", pl.col("parent").alias("cell")), kept)
+        flags = kept.unique("relation").select("relation", "window")
+        frames.append(members.join(flags, on="relation", how="left"))
+    if not frames:
+        return pl.DataFrame(schema={"relation": pl.Int64, "cell": pl.Int64, "coef": pl.Float64,
+                                    "window": pl.Boolean})
+    return pl.concat(frames)
+
+
+def overlapping_windows(cells: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """(window cell, cell inside it) for each 12-month window that is not a financial year
+    and each shorter cell of the same series, area and breakdown within it: such a window is
+    withheld whenever anything inside it is (so a visible one is a sum of visible figures
+    and adds nothing an analyst could difference with)."""
+    other = ["series", "area_code", "bdim", "bval"]
+    windows = cells.filter(~is_nested_window(pl.col("s_idx"), pl.col("months"))).select(
+        *other, pl.col("s_idx").alias("w_idx"), pl.col("cell").alias("window"))
+    inner = cells.filter(pl.col("months") < 12).select(
+        *other, pl.col("s_idx").alias("c_idx"), "months", "cell")
+    candidates = inner.with_columns(
+        pl.int_ranges(pl.col("c_idx") + pl.col("months") - 12, pl.col("c_idx") + 1)
+        .alias("w_idx")).explode("w_idx")
+    pairs = candidates.join(windows, on=[*other, "w_idx"], how="inner")
+    return pairs["window"].cast(pl.Int64), pairs["cell"].cast(pl.Int64)

@@ -1,0 +1,114 @@
+"""The disclosure audit over the demo warehouse and over exported packs (decision 8).
+
+Restricted to keep the run modest: three indicators (a proportion by offence group, a count
+by court type, a count without breakdowns) over every area and every published grain and
+breakdown; and CSV board packs of the three North East forces and their region, read back
+from the files. ``oocr_rate`` is known to leak through a linear combination the
+protection does not yet check (blocks of 400–1,500 unknowns): its test is a strict xfail.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from cjsdash.core.gateway import Warehouse
+from cjsdash.core.schema import BREAKDOWNS
+from cjsdash.exports.cli import export_app
+from metrics.compute import compute_indicators
+from metrics.disclosure import area_sources
+from metrics.disclosure_audit import audit
+from metrics.registry import default_registry
+
+GRAINS = ("month", "quarter", "fy", "year", "r12")
+NORTH_EAST = ("E12000001", "E23000007", "E23000008", "E23000013")
+
+
+def _published(con, indicators: list[str]) -> list[pl.DataFrame]:
+    registry = default_registry()
+    areas = [c for (c,) in con.execute("SELECT code FROM core.areas").fetchall()]
+    dims = sorted({d for i in indicators for d in registry.get(i).breakdowns})
+    frames = []
+    for grain in GRAINS:
+        for by in (None, *dims):
+            ids = [i for i in indicators if by is None or by in registry.get(i).breakdowns]
+            frame = compute_indicators(con, registry, ids, areas, grain=grain, by=by)
+            frames.append(frame.with_columns(
+                pl.when(pl.col("breakdown") == "").then(pl.lit("")).otherwise(pl.lit(by or ""))
+                .alias("bdim")))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def reader(demo_db: Path):
+    wh = Warehouse(demo_db)
+    yield wh.reader()
+    wh.close()
+
+
+def test_nothing_suppressed_can_be_recovered_from_the_figures(reader) -> None:
+    frames = _published(reader, ["charge_rate", "witness_absence_ineffective",
+                                 "confiscation_orders"])
+    result = audit(frames, default_registry(), area_sources(reader), threshold=5)
+    assert result.suppressed > 100, "the demo extract should suppress figures here"
+    assert result.disclosures.height == 0, result.disclosures
+    hidden = pl.concat(frames, how="diagonal_relaxed").filter("suppressed")
+    for column in ("numerator", "denominator", "value", "lower", "upper", "change"):
+        assert hidden[column].null_count() == hidden.height, column
+    assert set(hidden["status"].unique()) == {"suppressed"}
+    assert not hidden["change_significant"].any()
+    # Blocks over 1,500 unknowns (one per count measure here) get peeling only: decision 8.
+
+
+@pytest.mark.xfail(strict=True, reason="decision 8, 'Left': blocks of 400-1,500 unknowns")
+def test_known_gap_oocr_rate(reader) -> None:
+    result = audit(_published(reader, ["oocr_rate"]), default_registry(),
+                   area_sources(reader), threshold=5)
+    assert result.disclosures.height == 0
+
+
+def _csv_frame(path: Path, dims: dict[str, str]) -> pl.DataFrame:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def number(text: str) -> float | None:
+        return None if text in ("", "[c]") else float(text)
+
+    return pl.DataFrame({
+        "indicator": [r["indicator"] for r in rows],
+        "area_code": [r["area_code"] for r in rows],
+        "period_start": [date.fromisoformat(r["period_start"]) for r in rows],
+        "period_end": [date.fromisoformat(r["period_end"]) for r in rows],
+        "breakdown": [r["breakdown"] for r in rows],
+        "bdim": [dims.get(r["breakdown"], "") if r["breakdown"] else "" for r in rows],
+        "numerator": [number(r["numerator"]) for r in rows],
+        "denominator": [number(r["denominator"]) for r in rows],
+        "suppressed": [r["suppressed"] == "true" for r in rows],
+    }, schema_overrides={"numerator": pl.Float64, "denominator": pl.Float64})
+
+
+def test_nothing_suppressed_can_be_recovered_from_csv_packs(demo_db: Path, reader,
+                                                            tmp_path: Path) -> None:
+    dims = {}
+    for dim in BREAKDOWNS:  # which breakdown a group belongs to (the CSV names the group)
+        for (value,) in reader.execute(
+                f"SELECT DISTINCT {dim} FROM core.area_observations WHERE {dim} <> ''"  # noqa: S608
+        ).fetchall():
+            dims.setdefault(value, dim)
+    frames = []
+    for pack in ("lcjb_default", "disproportionality"):
+        for area in NORTH_EAST:
+            out = tmp_path / f"{pack}-{area}.csv"
+            result = CliRunner().invoke(export_app, [
+                "pack", "--area", area, "--period", "2024-25 Q1", "--pack", pack,
+                "--format", "csv", "--out", str(out), "--db", str(demo_db)])
+            assert result.exit_code == 0, result.output
+            frames.append(_csv_frame(out, dims))
+    found = audit(frames, default_registry(), area_sources(reader), threshold=5)
+    assert found.cells > 0 and found.suppressed > 0
+    assert found.disclosures.height == 0, found.disclosures
