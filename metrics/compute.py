@@ -35,7 +35,8 @@ def compute_indicators(
     indicators = [registry.get(i) for i in indicator_ids]
     aggregation = {m: agg for m, (_, agg, _) in registry.measures().items()}
     sources = fetch(con, sql.sources_sql())
-    withheld = disclosure.hidden_cells(con, registry, options)  # over everything published
+    withheld = (disclosure.hidden_cells(con, registry, options)  # over everything published
+                if options.disclosure == "whole_set" else None)
     frames: list[pl.DataFrame] = []
     for group_by, members in _group_by_breakdown(indicators, by).items():
         measures = sorted({m for i in members for m in i.measures})
@@ -51,7 +52,8 @@ def compute_indicators(
         )
         pairs = pairing.pair_measures(periods, members, pops, options.population_source)
         pairs = pairing.choose_source(pairs, sources)
-        pairs = disclosure.flag_hidden(pairs, withheld, members, group_by)
+        if withheld is not None:
+            pairs = disclosure.flag_hidden(pairs, withheld, members, group_by)
         plain = {i.id: i for i in members if i.type != "ratio"}
         if plain:
             frames.append(figures.figures(pairs.filter(pl.col("indicator").is_in(list(plain))),

@@ -92,13 +92,19 @@ def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Opt
         return frame.with_columns(pl.lit(False).alias("suppressed"), pl.lit("").alias("note"))
     primary = _primary(frame, indicators, options.suppression_threshold)
     mask = primary.copy()
-    if "withheld" in frame.columns:
+    if "withheld" in frame.columns:  # whole-set disclosure control (metrics.disclosure)
         mask |= frame["withheld"].fill_null(False).to_numpy()
+    elif (frame["breakdown"] != "").any():  # within each breakdown only (the default)
+        groups = frame.select(
+            pl.concat_str(["indicator", "area_code", "period_start", "source"], separator="|")
+        ).to_series().to_numpy()
+        x = frame["numerator"].fill_null(np.nan).to_numpy().astype(float)
+        mask = st.secondary_suppression(x, primary, groups)
     thresholds = _thresholds(frame, indicators, options.suppression_threshold)
     rules = np.array([st.PRIMARY_RULE_TEMPLATE.format(threshold=t) for t in thresholds],
                      dtype=object)
-    note = np.where(primary, "suppressed: " + rules,
-                    np.where(mask, f"suppressed: {st.SECONDARY_RULE}", ""))
+    rule = st.WHOLE_SET_RULE if "withheld" in frame.columns else st.SECONDARY_RULE
+    note = np.where(primary, "suppressed: " + rules, np.where(mask, f"suppressed: {rule}", ""))
     out = frame.drop("withheld", strict=False).with_columns(
         pl.Series("suppressed", mask, dtype=pl.Boolean)).with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
@@ -183,7 +189,8 @@ def ratio_figures(pairs: pl.DataFrame, ind: Indicator, options: Options, *, all_
         pl.Series("suppressed", small, dtype=pl.Boolean),
     ).with_columns(
         pl.when(pl.Series(primary)).then(pl.lit(f"suppressed: {rule}"))
-        .when(pl.col("suppressed")).then(pl.lit(f"suppressed: {st.SECONDARY_RULE}"))
+        .when(pl.col("suppressed")).then(pl.lit(
+            f"suppressed: {st.WHOLE_SET_RULE if 'withheld' in pairs.columns else st.SECONDARY_RULE}"))
         .otherwise(describe).alias("note"),
         *[pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
           for c in _BLANKED],

@@ -25,9 +25,16 @@ def _rounding() -> int:
     return get_settings().suppression_rounding
 
 
+def _disclosure() -> str:
+    return get_settings().disclosure
+
+
 @dataclass(frozen=True)
 class Options:
     level: float = field(default_factory=_level)
     suppression_threshold: int = field(default_factory=_threshold)
     rounding: int = field(default_factory=_rounding)
     population_source: str | None = None  # e.g. 'Census 2011'; None: the closest year
+    disclosure: str = field(default_factory=_disclosure)
+    """'breakdown' (secondary suppression within each breakdown) or 'whole_set' (over every
+    area, period and breakdown published: metrics.disclosure, decision 0008)."""

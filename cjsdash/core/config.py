@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     suppression_threshold: int = Field(default=5, ge=1)
     suppression_rounding: int = Field(default=0, ge=0, description="round counts to this base; 0 = off")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    disclosure: Literal["breakdown", "whole_set"] = Field(
+        default="breakdown", description="secondary suppression within each breakdown, or "
+        "over the whole published set (areas, periods, breakdowns; decision 0008)")
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     allowed_hosts: str = Field(default="", description="comma-separated extra Host names the "
                                "server answers (DNS-rebinding guard); '*' turns the check off")

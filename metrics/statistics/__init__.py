@@ -26,6 +26,7 @@ from metrics.statistics.intervals import (
 from metrics.statistics.suppression import (
     PRIMARY_RULE_TEMPLATE,
     SECONDARY_RULE,
+    WHOLE_SET_RULE,
     primary_suppression,
     round_to_base,
     secondary_suppression,
@@ -35,6 +36,7 @@ from metrics.statistics.targets import rag_status, target_status
 __all__ = [
     "PRIMARY_RULE_TEMPLATE",
     "SECONDARY_RULE",
+    "WHOLE_SET_RULE",
     "Z95",
     "exact_poisson_ratio_test",
     "mean_interval",

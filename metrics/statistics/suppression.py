@@ -16,6 +16,10 @@ BoolArray = npt.NDArray[np.bool_]
 DEFAULT_THRESHOLD = 5
 PRIMARY_RULE_TEMPLATE = "count below {threshold}"
 SECONDARY_RULE = (
+    "secondary suppression: the smallest other cell in a group adding to a published total "
+    "is hidden so that a suppressed cell cannot be recovered by subtraction"
+)
+WHOLE_SET_RULE = (
     "secondary suppression: withheld so that no suppressed count can be recovered by "
     "differencing the totals published beside it (breakdowns, areas and periods)"
 )

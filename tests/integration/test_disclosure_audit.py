@@ -10,6 +10,8 @@ protection does not yet check (blocks of 400–1,500 unknowns): its test is a st
 from __future__ import annotations
 
 import csv
+import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -23,13 +25,32 @@ from cjsdash.exports.cli import export_app
 from metrics.compute import compute_indicators
 from metrics.disclosure import area_sources
 from metrics.disclosure_audit import audit
+from metrics.options import Options
 from metrics.registry import default_registry
 
 GRAINS = ("month", "quarter", "fy", "year", "r12")
 NORTH_EAST = ("E12000001", "E23000007", "E23000008", "E23000013")
 
 
-def _published(con, indicators: list[str]) -> list[pl.DataFrame]:
+@pytest.fixture(autouse=True, scope="module")
+def _whole_set_disclosure() -> Iterator[None]:
+    """Whole-set disclosure control (CJSDASH_DISCLOSURE=whole_set), for the pages, the query
+    and the packs alike; the default is still the within-breakdown rule (decision 8)."""
+    from cjsdash.core.config import get_settings
+
+    before = os.environ.get("CJSDASH_DISCLOSURE")
+    os.environ["CJSDASH_DISCLOSURE"] = "whole_set"
+    get_settings.cache_clear()
+    yield
+    if before is None:
+        os.environ.pop("CJSDASH_DISCLOSURE", None)
+    else:
+        os.environ["CJSDASH_DISCLOSURE"] = before
+    get_settings.cache_clear()
+
+
+def _published(con, indicators: list[str], options: Options | None = None
+               ) -> list[pl.DataFrame]:
     registry = default_registry()
     areas = [c for (c,) in con.execute("SELECT code FROM core.areas").fetchall()]
     dims = sorted({d for i in indicators for d in registry.get(i).breakdowns})
@@ -37,7 +58,8 @@ def _published(con, indicators: list[str]) -> list[pl.DataFrame]:
     for grain in GRAINS:
         for by in (None, *dims):
             ids = [i for i in indicators if by is None or by in registry.get(i).breakdowns]
-            frame = compute_indicators(con, registry, ids, areas, grain=grain, by=by)
+            frame = compute_indicators(con, registry, ids, areas, grain=grain, by=by,
+                                       options=options)
             frames.append(frame.with_columns(
                 pl.when(pl.col("breakdown") == "").then(pl.lit("")).otherwise(pl.lit(by or ""))
                 .alias("bdim")))
@@ -63,6 +85,15 @@ def test_nothing_suppressed_can_be_recovered_from_the_figures(reader) -> None:
     assert set(hidden["status"].unique()) == {"suppressed"}
     assert not hidden["change_significant"].any()
     # Blocks over 1,500 unknowns (one per count measure here) get peeling only: decision 8.
+
+
+def test_the_within_breakdown_rule_leaks_and_the_audit_finds_it(reader) -> None:
+    """Why the whole-set rule exists: the default rule protects a breakdown within its total
+    only, and the same audit recovers suppressed counts from the areas and periods beside."""
+    frames = _published(reader, ["charge_rate", "witness_absence_ineffective",
+                                 "confiscation_orders"], Options(disclosure="breakdown"))
+    result = audit(frames, default_registry(), area_sources(reader), threshold=5)
+    assert result.disclosures.height > 0
 
 
 @pytest.mark.xfail(strict=True, reason="decision 8, 'Left': blocks of 400-1,500 unknowns")
