@@ -102,15 +102,16 @@ def read_utf8_csv(file_name: str, data: bytes) -> tuple[pl.DataFrame, list[Rejec
             b"\x00" in data[:4096]):
         decode_text(file_name, data)  # raises FileRefused saying what the file is instead
     data = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
+    long_rows: list[Reject] = []
     try:
-        frame = pl.read_csv(
-            data.replace(b"\n", b"," + _END.encode() + b"\n"), infer_schema=False,
-            truncate_ragged_lines=False, empty_string_is_null=False,
-        )
+        frame = _marked_csv(data)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         _refuse_encoding(file_name, data)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileRefused(file_name, f"not a readable CSV: {first}") from None
+        data, long_rows = _blank_long_lines(data)
+        if not long_rows:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FileRefused(file_name, f"not a readable CSV: {first}") from None
+        frame = _marked_csv(data)  # the over-long lines blanked: their rows are rejects
     if frame.columns[-1] != _END:
         raise FileRefused(file_name, "not a readable CSV: the header line could not be read")
     frame = frame.rename({c: normalise_header(c) for c in frame.columns[:-1]})
@@ -124,9 +125,38 @@ def read_utf8_csv(file_name: str, data: bytes) -> tuple[pl.DataFrame, list[Rejec
             f"the file looks truncated: its last line (line {frame['row'][-1]}) has fewer "
             "fields than the header",
         )
-    rejects = [Reject(int(r), None, None, "the line has fewer fields than the header")
-               for r in frame.filter(short)["row"]]
-    return frame.filter(~short).drop(_END), rejects
+    long = {r.row for r in long_rows}
+    rejects = [*long_rows, *(Reject(int(r), None, None, "the line has fewer fields than the header")
+                             for r in frame.filter(short)["row"] if int(r) not in long)]
+    rejects.sort(key=lambda r: r.row or 0)
+    return frame.filter(~short & ~pl.col("row").is_in(list(long))).drop(_END), rejects
+
+
+def _marked_csv(data: bytes) -> pl.DataFrame:
+    return pl.read_csv(data.replace(b"\n", b"," + _END.encode() + b"\n"), infer_schema=False,
+                       truncate_ragged_lines=False, empty_string_is_null=False)
+
+
+def _blank_long_lines(data: bytes) -> tuple[bytes, list[Reject]]:
+    """Lines with more fields than the header (an extra comma, a stray quote), each replaced by
+    an empty line of the header's width so the file's other rows load and keep their line
+    numbers; (data, one reject per such line). These tables have no line breaks in cells."""
+    lines = data.decode("utf-8").split("\n")
+    width = len(next(csv.reader([lines[0]]), []))
+    rejects: list[Reject] = []
+    for i, line in enumerate(lines[1:], start=2):
+        try:
+            fields = next(csv.reader([line]), [])
+        except csv.Error as exc:  # a stray carriage return or quote inside the line
+            reason = f"the line cannot be read as CSV ({exc}): the row is left out"
+        else:
+            if len(fields) <= width:
+                continue
+            reason = (f"the line has {len(fields)} fields, more than the header's {width}: "
+                      "the row is left out")
+        rejects.append(Reject(i, None, line[:200], reason))
+        lines[i - 1] = "," * (width - 1)
+    return "\n".join(lines).encode("utf-8"), rejects
 
 
 def _refuse_encoding(file_name: str, data: bytes) -> None:

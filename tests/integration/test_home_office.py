@@ -505,3 +505,19 @@ def test_arrests_table_bad_file_is_refused(con, tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(data)
         [bad] = ingest_paths(con, [tmp_path / name], loader_name="home_office_arrests")
         assert bad.status == "refused" and why in bad.message, (name, bad.message)
+
+
+def test_a_line_with_an_extra_field_is_one_rejected_row_not_a_refused_file(
+        con, tmp_path: Path) -> None:
+    """Issue 13, item 8, for the Home Office tables: the rest of the file loads."""
+    source = (REPO / "tests/data/home_office/arrests_open_data"
+              / "arrests-open-data-tables-pre2021_FIXTURE.csv")
+    lines = source.read_bytes().splitlines()
+    lines[30] = lines[30] + b",7"  # line 31 of the file
+    path = tmp_path / "arrests-open-data-tables-ppp-2e.csv"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    report = ingest(con, path)
+    assert report.status == "loaded", report.line()
+    assert [(r.row, r.reason.split(":")[0]) for r in report.rejects] == [
+        (31, "the line has 9 fields, more than the header's 8")]
+    assert report.rows_in == len([ln for ln in lines[1:] if ln.strip()])  # read, one rejected
