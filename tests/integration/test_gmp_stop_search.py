@@ -22,18 +22,16 @@ from cjsdash.core.gateway import Warehouse
 from ingest import catalogue, police_uk_stop_search
 from ingest.pipeline import ingest_paths
 from metrics import disproportionality as dq
-from tests.conftest import REPO, SHARED_REAL
+from tests.conftest import REPO
 
-REAL_FILE = SHARED_REAL / "police_uk_stop_and_search" / "2019-06-greater-manchester-stop-and-search.csv"
+REAL_FILE = (REPO / "tests" / "data" / "police_uk" / "stop_and_search"
+             / "2019-06-greater-manchester-stop-and-search.csv")
 CENSUS = REPO / "data" / "reference" / "census2011_force_ethnicity.csv"
 GMP = "E23000005"  # Greater Manchester Police force area
 JUNE_2019 = date(2019, 6, 30)
 LONDON = ZoneInfo("Europe/London")
 Z = 1.959963984540054
 SELF_DEFINED_BLACK = ("Black/African/Caribbean/Black British", "Black or Black British")
-
-pytestmark = pytest.mark.skipif(not REAL_FILE.exists(), reason="the real police.uk file is absent")
-
 
 # --- the independent computation: csv module, zoneinfo, arithmetic ---------------------------
 

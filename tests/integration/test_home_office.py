@@ -20,7 +20,7 @@ from ingest import board_extract, catalogue, home_office_outcomes, home_office_s
 from ingest.pipeline import ingest_paths
 from metrics.compute import compute_indicators
 from metrics.registry import default_registry
-from tests.conftest import REPO, SHARED_REAL
+from tests.conftest import REPO
 
 REG = default_registry()
 DATA = REPO / "tests" / "data" / "home_office"
@@ -31,8 +31,8 @@ SS_CURRENT = DATA / "stop_search_open_data" / "stop-search-open-data-tables-curr
 SS_PRE2021 = DATA / "stop_search_open_data" / "stop-search-open-data-tables-pre2021_FIXTURE.csv"
 ARRESTS_CURRENT = DATA / "arrests_open_data" / "arrests-open-data-tables-current_FIXTURE.csv"
 ARRESTS_PRE2021 = DATA / "arrests_open_data" / "arrests-open-data-tables-pre2021_FIXTURE.csv"
-FULL_OUTCOMES = (SHARED_REAL / "home_office_crime_outcomes"
-                 / "detection-rates-data_DERIVED.csv.gz")
+# The whole published file, already in the repository for the demo warehouse (data/real/NOTICE.md).
+FULL_OUTCOMES = REPO / "data" / "real" / "home_office" / "detection-rates-data_DERIVED.csv.gz"
 
 LOADERS = {
     home_office_outcomes.SPEC.name: home_office_outcomes.LOADER,
@@ -283,7 +283,6 @@ def test_outcomes_whole_file_problems_are_refused(con, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not FULL_OUTCOMES.exists(), reason="shared real data not present")
 def test_full_outcomes_file_england_and_wales_charge_rate_matches_sql(con) -> None:
     report = ingest(con, FULL_OUTCOMES)
     assert report.rows_in == 450_913

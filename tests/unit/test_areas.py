@@ -4,7 +4,6 @@ and the four warehouse tables load_reference_areas writes."""
 from __future__ import annotations
 
 import csv
-import glob
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -15,8 +14,10 @@ import pytest
 
 from cjsdash.core.areas import AreaIndex, load_reference_areas, normalise_area_name
 from cjsdash.core.schema import ensure_schema
+from tests.conftest import REPO, shared_extra
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+# Verbatim copies of files in shared/data/real (each NOTICE.md gives the source and sha256).
+DATA = REPO / "tests" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +26,7 @@ def index() -> AreaIndex:
 
 
 def real_csv(relative: str, encoding: str = "utf-8") -> list[dict[str, str]]:
-    path = REAL / relative
-    if not path.exists():
-        pytest.skip(f"real fixture data not present: {path}")
-    with open(path, encoding=encoding, newline="") as f:
+    with open(DATA / relative, encoding=encoding, newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -181,7 +179,7 @@ def test_every_force_and_other_alias_resolves_to_its_area(index: AreaIndex) -> N
 
 
 def test_streetlamp_forces(index: AreaIndex) -> None:
-    rows = real_csv("reference/blackthrive-streetlamp-forces.csv")
+    rows = real_csv("known/blackthrive-streetlamp-forces.csv")
     special = {"btp": "BTP", "northern-ireland": "N23000001"}
     assert len(rows) == 45
     for r in rows:
@@ -191,10 +189,7 @@ def test_streetlamp_forces(index: AreaIndex) -> None:
 
 
 def test_ons_pfa_lookup(index: AreaIndex) -> None:
-    files = glob.glob(str(REAL / "ons_lookups" / "*Police_Force_Areas*.csv"))
-    if not files:
-        pytest.skip("ONS LAD-CSP-PFA lookup not present")
-    rows = real_csv(str(Path(files[0]).relative_to(REAL)), encoding="utf-8")  # BOM kept on purpose
+    rows = real_csv("ons/lad16-csp16-pfa16-lookup.csv", encoding="utf-8")  # BOM kept on purpose
     pairs = {(r["PFA16CD"], r["PFA16NM"]) for r in rows}
     assert len(pairs) == 43
     for code, name in pairs:
@@ -203,25 +198,25 @@ def test_ons_pfa_lookup(index: AreaIndex) -> None:
 
 
 def test_census_derived_force_names(index: AreaIndex) -> None:
-    for fn, column in [
-        ("police-defined-demographics_DERIVED.csv", "Police force"),
-        ("force-demographics_DERIVED.csv", "PFA16NM"),
+    for relative, column in [
+        ("known/police-defined-demographics_DERIVED.csv", "Police force"),
+        ("ons/force-demographics_DERIVED.csv", "PFA16NM"),
     ]:
-        codes = [index.resolve(r[column]) for r in real_csv(f"ons_census2011_ethnicity/{fn}")]
+        codes = [index.resolve(r[column]) for r in real_csv(relative)]
         assert None not in codes
         assert len(set(codes)) == 43
         assert {index.get(c).kind for c in codes} == {"force"}
 
 
 def test_census_regions(index: AreaIndex) -> None:
-    rows = real_csv("ons_census2011_ethnicity/census2011_pop_ests_by_ethn_region.csv")
+    rows = real_csv("known/census2011_pop_ests_by_ethn_region.csv")
     codes = {index.resolve(r["Region"]) for r in rows}
     assert None not in codes and len(codes) == 10
     assert codes - {"E23000014", "CJA01"} <= {a.code for a in index.areas if a.kind != "force"}
 
 
 def test_ppap_totals(index: AreaIndex) -> None:
-    rows = real_csv("home_office_stop_and_search/blackthrive-searchlight-ppap-totals.csv")
+    rows = real_csv("home_office/stop_search_totals/blackthrive-searchlight-ppap-totals.csv")
     assert len(rows) == 44
     for r in rows:
         assert index.resolve(r["force_id"]) == (r["pfa_code"] or "BTP"), r["force_id"]
@@ -230,14 +225,13 @@ def test_ppap_totals(index: AreaIndex) -> None:
 
 
 def test_datahub_labels(index: AreaIndex) -> None:
-    for r in real_csv("reference/datahub-crime-uk-forces.csv"):
+    for r in real_csv("known/datahub-crime-uk-forces.csv"):
         assert index.resolve(r["Label"]) == index.resolve(r["id"]) is not None, r
 
 
 def test_crime_outcomes_force_names(index: AreaIndex) -> None:
-    path = REAL / "home_office_crime_outcomes" / "detection-rates-data_DERIVED.csv.gz"
-    if not path.exists():
-        pytest.skip(f"real fixture data not present: {path}")
+    # The whole published file, in the repository for the demo warehouse (data/real/NOTICE.md).
+    path = REPO / "data" / "real" / "home_office" / "detection-rates-data_DERIVED.csv.gz"
     frame = pl.read_csv(path, columns=["force_name"], infer_schema=False)
     names = set(frame["force_name"].drop_nulls()) - {"NA"}
     codes = {name: index.resolve(name) for name in names}
@@ -249,20 +243,8 @@ def test_crime_outcomes_force_names(index: AreaIndex) -> None:
 STREET_COLUMNS = ["Reported by", "Falls within"]
 
 
-def test_street_reported_by(index: AreaIndex) -> None:
-    folder = REAL / "police_uk_street"
-    if not folder.exists():
-        pytest.skip(f"real fixture data not present: {folder}")
-    files: list[tuple[str, pl.DataFrame]] = [
-        (path.name, pl.read_csv(path, columns=STREET_COLUMNS, infer_schema=False))
-        for path in folder.glob("*/*-street.csv")
-    ]
-    for archive in folder.glob("*.zip"):
-        with zipfile.ZipFile(archive) as z:
-            for member in z.namelist():
-                if member.endswith("-street.csv"):
-                    frame = pl.read_csv(z.read(member), columns=STREET_COLUMNS, infer_schema=False)
-                    files.append((Path(member).name, frame))
+def assert_street_files_name_their_force(index: AreaIndex,
+                                          files: list[tuple[str, pl.DataFrame]]) -> None:
     assert files
     for file_name, frame in files:
         slug = file_name[len("YYYY-MM-") : -len("-street.csv")]
@@ -270,6 +252,25 @@ def test_street_reported_by(index: AreaIndex) -> None:
         assert code is not None, slug
         names = set(frame["Reported by"]) | set(frame["Falls within"])
         assert {index.resolve(n) for n in names} == {code}, (file_name, names)
+
+
+def test_street_reported_by(index: AreaIndex) -> None:
+    """The loose files of shared/data/real/police_uk_street (in the repository for the demo) and
+    the trimmed samples of tests/data/police_uk/street (BTP, Northern Ireland, Wales)."""
+    folders = [REPO / "data" / "real" / "police_uk_street", DATA / "police_uk" / "street"]
+    files = [(path.name, pl.read_csv(path, columns=STREET_COLUMNS, infer_schema=False))
+             for folder in folders for path in sorted(folder.glob("*/*-street.csv"))]
+    assert len(files) >= 21 + 8
+    assert_street_files_name_their_force(index, files)
+
+
+def test_street_reported_by_in_the_all_forces_zip(index: AreaIndex) -> None:
+    archive = shared_extra("police_uk_street/2021-06-all-forces.zip")
+    with zipfile.ZipFile(archive) as z:
+        files = [(Path(member).name,
+                  pl.read_csv(z.read(member), columns=STREET_COLUMNS, infer_schema=False))
+                 for member in z.namelist() if member.endswith("-street.csv")]
+    assert_street_files_name_their_force(index, files)
 
 
 # --- warehouse load --------------------------------------------------------------------------

@@ -26,8 +26,6 @@ from metrics.stages import default_stages
 
 REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "data" / "reference" / "census2011_force_ethnicity.csv"
-SHARED_CENSUS = (REPO.parent / "shared" / "data" / "real" / "ons_census2011_ethnicity"
-                 / "force-demographics_DERIVED.csv")
 COLUMN = "Ethnic Group: {}; measures: Value"
 ALL_GROUPS = "Ethnic Group: All categories: Ethnic group; measures: Value"
 QUARTERS, MONTHS = 44, 132  # 2015-16 Q1 … 2025-26 Q4; Apr 2015 … Mar 2026
@@ -37,10 +35,7 @@ LATER_STAGES = ("defendants_charged", "defendants_prosecuted", "defendants_convi
 
 def census_populations() -> pl.DataFrame:
     """The 42 LCJB areas from the Census 2011 force file (London = Metropolitan + City)."""
-    path = CENSUS if CENSUS.exists() else SHARED_CENSUS
-    if not path.exists():
-        pytest.skip("the Census 2011 force ethnicity file is not available")
-    raw = pl.read_csv(path).with_columns(
+    raw = pl.read_csv(CENSUS).with_columns(
         pl.when(pl.col("PFA16NM").is_in(["Metropolitan", "City of London"]))
         .then(pl.lit("London")).otherwise(pl.col("PFA16NM")).alias("area")
     )
