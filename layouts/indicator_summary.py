@@ -56,7 +56,14 @@ def _headline(frame: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) == 1 else text
+    """'Ineffective trial rate' → 'ineffective trial rate'; a title opening with a name or an
+    acronym ('Crown Court cases…', 'CPS convictions') is left as it is."""
+    words = text.split()
+    if not words or not words[0][1:].islower():
+        return text
+    if len(words) > 1 and words[1][:1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def _figure(row: dict[str, Any], ind: Indicator) -> str:

@@ -431,7 +431,7 @@ def render(ind: Indicator, area: str, grain: str, by: str | None
     content = [
         html.P(summary_sentence(ind, name, area_rows, national,
                                 is_national=choice.code == views.NATIONAL),
-               id=f"{PREFIX}-summary", className="cjs-lead cjs-summary"),
+               id=f"{PREFIX}-summary", className="cjs-lead cjs-verdict"),
         cx.synthetic_banner(cx.any_synthetic(table, national)),
         html.Figure([
             dcc.Graph(id=f"{PREFIX}-chart", figure=figure, responsive=True,

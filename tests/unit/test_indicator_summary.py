@@ -101,6 +101,7 @@ def test_improvement_signal_and_target_assurance() -> None:
     text = summary_sentence(CROWN, "Durham", _rows(nums, target=78.0, polarity="higher"),
                             None, is_national=False)
     assert "a sign of real improvement (special cause: outside the limits" in text
+    assert text.startswith("Durham's Crown Court cases commenced within 16 weeks was ")
     assert "target 78.0% met" in text
     assert "no figure for England and Wales to compare with" in text
 
