@@ -4,6 +4,9 @@
 everything shown; an unknown id gets a "page not found" message listing the indicators. The
 URL is kept in step with the controls as on the overview (see :mod:`layouts.pages.overview`).
 
+The page leads with one sentence answering all three questions for the latest period
+(:mod:`layouts.indicator_summary`), then the charts, and puts the long figures table last.
+
 Two questions on top of the trend (METHODS.md): "Is it really changing, and will we hit the
 target?" — an SPC chart (XmR, or a p-chart for counted proportions with varying denominators)
 with its assurance reading and, labelled as the board-pack rule, RAG; the user may mark a
@@ -31,6 +34,7 @@ from layouts import analysis_components as ax
 from layouts import charts
 from layouts import components as cx
 from layouts.context import get_context
+from layouts.indicator_summary import summary_sentence
 from layouts.inputs import BadCallbackInput, checked
 from metrics import analysis, views
 from metrics.registry import Indicator
@@ -405,8 +409,9 @@ def compare_section(ind: Indicator, area: str, grain: str) -> list[Any]:
 # --- the page -----------------------------------------------------------------------------------
 
 def render(ind: Indicator, area: str, grain: str, by: str | None
-           ) -> tuple[list[Any], list[Any]]:
-    """(content: the trend and its figures, tail: definition and footer)."""
+           ) -> tuple[list[Any], list[Any], list[Any]]:
+    """(content: the lead sentence and the trend, its figures table (shown last, after the
+    SPC and comparison sections), tail: definition and footer)."""
     ctx = get_context()
     con = ctx.reader()
     choice = cx.pick_area(views.list_areas(con), area)
@@ -424,6 +429,9 @@ def render(ind: Indicator, area: str, grain: str, by: str | None
         figure = charts.make_trend_figure(area_rows, national, ind, area_name=name)
     caption = f"{ind.title}: figures for {name}" + (f" by {by}" if by else "")
     content = [
+        html.P(summary_sentence(ind, name, area_rows, national,
+                                is_national=choice.code == views.NATIONAL),
+               id=f"{PREFIX}-summary", className="cjs-lead cjs-verdict"),
         cx.synthetic_banner(cx.any_synthetic(table, national)),
         html.Figure([
             dcc.Graph(id=f"{PREFIX}-chart", figure=figure, responsive=True,
@@ -432,12 +440,14 @@ def render(ind: Indicator, area: str, grain: str, by: str | None
                             if not by else f"{ind.title} for {name}, one line per group.",
                             className="cjs-visually-hidden"),
         ], className="cjs-chart"),
-        html.H2("Figures"),
+    ]
+    figures_part = [
+        html.H2("Figures", id=f"{PREFIX}-figures-heading"),
         cx.download_button(PREFIX),
         cx.figures_table(PREFIX, table, ind, caption=caption),
     ]
     tail = [_definition(ind), cx.footer(cx.vintages(table, national))]
-    return content, tail
+    return content, figures_part, tail
 
 
 def pick_fix(fix: str | int | None) -> int | None:
@@ -475,7 +485,7 @@ def layout(indicator_id: str | None = None, area: str | None = None,
     area_code = cx.pick_area(areas, area).code
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
-    content, tail = render(ind, area_code, grain, by)
+    content, figures_part, tail = render(ind, area_code, grain, by)
     spc_section, options, rebase_value = render_spc(ind, area_code, grain, by, rebase, fix)
     return html.Div([
         dcc.Location(id=f"{PREFIX}-url", refresh=False),
@@ -500,6 +510,8 @@ def layout(indicator_id: str | None = None, area: str | None = None,
             html.P("Comparing every area…", className="cjs-hint"),
         ], id=f"{PREFIX}-compare", **{"aria-labelledby": f"{PREFIX}-compare-heading"}),
             delay_show=400, type="dot"),
+        html.Section(figures_part, id=f"{PREFIX}-figures-section",
+                     **{"aria-labelledby": f"{PREFIX}-figures-heading"}),
         html.Div(tail, id=f"{PREFIX}-tail"),
     ], className="cjs-page cjs-indicator")
 
@@ -522,6 +534,7 @@ def _indicator(indicator_id: str | None) -> Indicator:
 
 @callback(
     Output(f"{PREFIX}-content", "children"),
+    Output(f"{PREFIX}-figures-section", "children"),
     Output(f"{PREFIX}-tail", "children"),
     Output(f"{PREFIX}-baseline-link", "href"),
     Output(f"{PREFIX}-baseline", "hidden"),  # England and Wales has no baseline of its own
@@ -533,12 +546,12 @@ def _indicator(indicator_id: str | None) -> Indicator:
 )
 @checked
 def update(area: str, grain: str, by: str | None, indicator_id: str) -> tuple[Any, ...]:
-    """Controls → the trend and its figures."""
+    """Controls → the lead sentence, the trend and its figures."""
     ind = _indicator(indicator_id)
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
-    content, tail = render(ind, area, grain, by)
-    return content, tail, f"/baseline/{area}", area == views.NATIONAL
+    content, figures_part, tail = render(ind, area, grain, by)
+    return content, figures_part, tail, f"/baseline/{area}", area == views.NATIONAL
 
 
 @callback(
