@@ -135,6 +135,8 @@ def summary_sentence(ind: Indicator, area_name: str, area_rows: pl.DataFrame | N
     ``national_rows``: :func:`metrics.views.series` frames for the area and for England and
     Wales (``None`` or ``is_national`` when the area is England and Wales itself)."""
     rows = _headline(area_rows)
+    # "Cumbria (LCJB), ineffective trial rate, Crown Court: 10.5% in …" — no possessive,
+    # which reads badly after a bracketed area name
     title = _lower_first(ind.title) + ("," if "," in ind.title else "")
     if rows.height == 0:
         return f"There are no figures for {title.rstrip(',')} in {area_name} at this grain."
@@ -150,10 +152,10 @@ def summary_sentence(ind: Indicator, area_name: str, area_rows: pl.DataFrame | N
             before = f"; the latest published figure was {_figure(prior, ind)}"
         why = ("suppressed [c] (too few cases to publish)" if last.get("suppressed")
                else "not available")
-        return (f"{mark}{area_name}'s {title} for {last['period_label']} is "
-                f"{why}{before}: "
+        return (f"{mark}{area_name}, {title.rstrip(',')}, {last['period_label']}: "
+                f"{why}{before} — "
                 f"{changing}, {_target(last, ind, assurance)}.")
     parts = [changing, _target(last, ind, assurance)]
     if not is_national:
         parts.append(_compare(last, _headline(national_rows), ind))
-    return f"{mark}{area_name}'s {title} was {_figure(last, ind)}: {', '.join(parts)}."
+    return f"{mark}{area_name}, {title.rstrip(',')}: {_figure(last, ind)} — {', '.join(parts)}."

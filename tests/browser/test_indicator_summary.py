@@ -47,7 +47,7 @@ def test_summary_leads_and_the_figures_table_comes_last(
     page.wait_for_selector("#indicator-funnel-chart svg.main-svg")
 
     summary = page.locator("#indicator-summary").inner_text()
-    assert f"was {views.format_value(last['value'], ind)} in {last['period_label']}" in summary
+    assert f": {views.format_value(last['value'], ind)} in {last['period_label']}" in summary
     assert summary == summary_sentence(ind, NAME, rows, national)
     assert page.evaluate(FIRST_AFTER_CONTROLS) == "indicator-summary"
     for before, after in (("indicator-summary", "indicator-chart"),

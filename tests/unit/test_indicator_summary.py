@@ -62,8 +62,8 @@ def test_common_cause_no_target_similar_to_england_and_wales() -> None:
     text = summary_sentence(TRIALS, "Cumbria", _rows(STEADY),
                             _rows([x + 1 for x in STEADY], area="E92000001"))
     assert text == (
-        "Cumbria's ineffective trial rate, Crown Court, was 10.5% in Q4 2024 (95% CI 7.0% to "
-        "15.5%): no sign of real change (common cause variation), no target set, similar to "
+        "Cumbria, ineffective trial rate, Crown Court: 10.5% in Q4 2024 (95% CI 7.0% to "
+        "15.5%) — no sign of real change (common cause variation), no target set, similar to "
         "England and Wales (11.0%; 95% confidence intervals overlap).")
 
 
@@ -78,7 +78,7 @@ def test_no_data() -> None:
 def test_suppressed_latest_names_the_last_published_figure() -> None:
     text = summary_sentence(TRIALS, "Cumbria", _rows(STEADY, suppressed_last=True),
                             _rows(STEADY, area="E92000001"))
-    assert "Crown Court, for Q4 2024 is suppressed [c] (too few cases to publish)" in text
+    assert "Crown Court, Q4 2024: suppressed [c] (too few cases to publish)" in text
     assert "the latest published figure was 9.5% in Q3 2024 (95% CI" in text
     assert "England and Wales" not in text  # nothing to compare for a suppressed figure
 
@@ -101,7 +101,7 @@ def test_improvement_signal_and_target_assurance() -> None:
     text = summary_sentence(CROWN, "Durham", _rows(nums, target=78.0, polarity="higher"),
                             None, is_national=False)
     assert "a sign of real improvement (special cause: outside the limits" in text
-    assert text.startswith("Durham's Crown Court cases commenced within 16 weeks was ")
+    assert text.startswith("Durham, Crown Court cases commenced within 16 weeks: ")
     assert "target 78.0% met" in text
     assert "no figure for England and Wales to compare with" in text
 
@@ -123,4 +123,4 @@ def test_synthetic_marked(synthetic: bool) -> None:
 
 def test_too_few_points() -> None:
     text = summary_sentence(TRIALS, "Cumbria", _rows([20]), None)
-    assert "was 10.0% in Q1 2022" in text
+    assert ": 10.0% in Q1 2022" in text
