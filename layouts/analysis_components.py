@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 from dash import dcc, html
 
-from cjsdash.core.safe_text import markup, neutralise
+from cjsdash.core.safe_text import count_of, markup, neutralise
 from layouts import components as cx
 from layouts import figure_draft, theme
 from metrics.registry import Indicator
@@ -35,6 +35,15 @@ CI_WORDS = {
     "normal": "normal approximation",
     "none": "no confidence interval",
 }
+
+
+QUARTILE_WORDS = {1: "1st quartile (best)", 2: "2nd quartile", 3: "3rd quartile",
+                  4: "4th quartile (worst)"}
+
+
+def quartile_words(quartile: int, of: int) -> str:
+    """'3rd quartile (of 41 areas)': a position, never read as a period ('third quarter')."""
+    return f"{QUARTILE_WORDS[quartile]} (of {count_of(of, 'area')})"
 
 
 def _missing(value: Any) -> bool:

@@ -36,8 +36,6 @@ from metrics.registry import Registry
 PREFIX = "baseline"
 GRAINS = ("month", "quarter", "fy", "r12")
 BASELINE_CSV = analysis.BASELINE_COLUMNS
-QUARTILE_WORDS = {1: "1st quartile (best)", 2: "2nd quartile", 3: "3rd quartile",
-                  4: "4th quartile (worst)"}
 SIGNAL_SHORT = {"improvement": "improvement", "concern": "concern",
                 "neutral": "special cause (neither better nor worse)", "common": "common cause"}
 
@@ -57,8 +55,7 @@ dash.register_page(__name__, path_template="/baseline/<area>", title=_title,
 def _quartile(value: Any, row: dict[str, Any]) -> str:
     if not value:
         return "– (a total)" if row.get("vs_national_code") == "not comparable" else "–"
-    of = int(row["quartile_of"])
-    return f"{QUARTILE_WORDS[int(value)]} (of {of:,} {'area' if of == 1 else 'areas'})"
+    return ax.quartile_words(int(value), int(row["quartile_of"]))
 
 
 def _value(value: Any, row: dict[str, Any]) -> str:
