@@ -64,6 +64,33 @@ def read_checked_csv(file_name: str, data: bytes,
     return frame.rename(dict(zip(frame.columns, header, strict=True))), encoding
 
 
+def columns_problem(columns: tuple[str, ...], required: tuple[str, ...],
+                    allowed: tuple[str, ...], what: str) -> str | None:
+    """Why a header is not ``what`` (a required column missing, one not allowed, one repeated),
+    or None: every column of ``required`` and the others only from ``allowed``."""
+    missing = [c for c in required if c not in columns]
+    extra = [c for c in columns if c not in required and c not in allowed]
+    if not missing and not extra and len(set(columns)) == len(columns):
+        return None
+    return f"not {what}: " + "; ".join(
+        ([f"missing {', '.join(missing)}"] if missing else [])
+        + ([f"unexpected {', '.join(extra)}"] if extra else [])
+        + ([] if missing or extra else ["a column is repeated"]))
+
+
+def read_rows(file_name: str, data: bytes,
+              check_header: Callable[[tuple[str, ...]], str | None],
+              ) -> tuple[pl.DataFrame, list[str]]:
+    """:func:`read_checked_csv` as the aggregate loaders read it: cells stripped, a ``row``
+    column (the file's line number; the header is line 1), refused when there are no rows;
+    with the load's notes (the encoding, when it is not UTF-8)."""
+    raw, encoding = read_checked_csv(file_name, data, check_header)
+    if raw.height == 0:
+        raise FileRefused(file_name, "the file has a header but no data rows")
+    frame = raw.with_row_index("row", offset=2).with_columns(pl.col(pl.String).str.strip_chars())
+    return frame, ([f"read as {encoding}"] if encoding != "UTF-8" else [])
+
+
 def read_exact_csv(file_name: str, data: bytes, header: tuple[str, ...],
                    what: str) -> tuple[pl.DataFrame, str]:
     """A CSV whose header must be exactly ``header``: strings frame and encoding, or refused."""

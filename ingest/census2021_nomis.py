@@ -23,10 +23,10 @@ import polars as pl
 from ingest.aggregate_tables import (
     header_fields,
     parse_counts,
-    read_checked_csv,
+    read_rows,
     row_rejects,
 )
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.base import Loader, ReadContext, ReadResult, Reject, SourceSpec
 from ingest.census_populations import (
     AGGREGATES,
     CATEGORIES,
@@ -81,11 +81,8 @@ def detect(path: Path, data: bytes) -> bool:
 
 
 def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
-    raw, encoding = read_checked_csv(path.name, data, _header_problem)
-    if raw.height == 0:
-        raise FileRefused(path.name, "the file has a header but no data rows")
-    frame = raw.with_row_index("row", offset=2).with_columns(pl.col(pl.String).str.strip_chars())
-    notes = [f"read as {encoding}"] if encoding != "UTF-8" else []
+    frame, notes = read_rows(path.name, data, _header_problem)
+    rows_in = frame.height
     rejects: list[Reject] = []
     if "MEASURES_NAME" in frame.columns:
         other = pl.col("MEASURES_NAME") != "Value"
@@ -123,7 +120,7 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     return ReadResult(
         table="populations", frame=populations(out, 2021, POPULATION_SOURCE, VINTAGE),
         rejects=sorted(rejects, key=lambda r: (r.row or 0, r.column or "")),
-        rows_in=raw.height, source=SPEC.name, vintage=VINTAGE, notes=notes,
+        rows_in=rows_in, source=SPEC.name, vintage=VINTAGE, notes=notes,
     )
 
 

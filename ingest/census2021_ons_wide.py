@@ -25,8 +25,14 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.aggregate_tables import header_fields, parse_counts, read_checked_csv, row_rejects
-from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.aggregate_tables import (
+    columns_problem,
+    header_fields,
+    parse_counts,
+    read_rows,
+    row_rejects,
+)
+from ingest.base import Loader, ReadContext, ReadResult, Reject, SourceSpec
 from ingest.census_populations import (
     CATEGORIES,
     GROUPS,
@@ -53,14 +59,8 @@ VINTAGE = ("Census 2021 ethnic group by sex (ONS), counts rounded to 5 with smal
 
 
 def _header_problem(columns: tuple[str, ...]) -> str | None:
-    missing = [c for c in (*KEYS, *CATEGORIES) if c not in columns]
-    extra = [c for c in columns if c not in KEYS and c not in CATEGORIES]
-    if not missing and not extra and len(set(columns)) == len(columns):
-        return None
-    return "not the ONS Census 2021 ethnic group by sex table: " + "; ".join(
-        ([f"missing {', '.join(missing)}"] if missing else [])
-        + ([f"unexpected {', '.join(extra)}"] if extra else [])
-        + ([] if missing or extra else ["a column is repeated"]))
+    return columns_problem(columns, (*KEYS, *CATEGORIES), (),
+                           "the ONS Census 2021 ethnic group by sex table")
 
 
 def detect(path: Path, data: bytes) -> bool:
@@ -68,11 +68,8 @@ def detect(path: Path, data: bytes) -> bool:
 
 
 def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
-    raw, encoding = read_checked_csv(path.name, data, _header_problem)
-    if raw.height == 0:
-        raise FileRefused(path.name, "the file has a header but no data rows")
-    frame = raw.with_row_index("row", offset=2).with_columns(pl.col(pl.String).str.strip_chars())
-    notes = [f"read as {encoding}"] if encoding != "UTF-8" else []
+    frame, notes = read_rows(path.name, data, _header_problem)
+    rows_in = frame.height
     rejects: list[Reject] = []
     wrong_sex = ~pl.col("Sex").is_in(SEXES)
     rejects += row_rejects(frame, wrong_sex, "Sex", "unknown sex (expected Female or Male)")
@@ -105,7 +102,7 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     return ReadResult(
         table="populations", frame=populations(out, 2021, POPULATION_SOURCE, VINTAGE),
         rejects=sorted(rejects, key=lambda r: (r.row or 0, r.column or "")),
-        rows_in=raw.height, source=SPEC.name, vintage=VINTAGE, notes=notes,
+        rows_in=rows_in, source=SPEC.name, vintage=VINTAGE, notes=notes,
     )
 
 

@@ -37,12 +37,13 @@ import polars as pl
 
 from ingest.aggregate_tables import (
     SCHEMA_ONLY,
+    columns_problem,
     header_fields,
     normalise_label,
     observations,
     parse_counts,
     period_table,
-    read_checked_csv,
+    read_rows,
     row_rejects,
     sum_or_null,
 )
@@ -74,15 +75,9 @@ NATIONAL = "England and Wales"
 
 
 def _header_problem(columns: tuple[str, ...]) -> str | None:
-    missing = [c for c in REQUIRED if c not in columns]
-    extra = [c for c in columns if c not in REQUIRED and c not in OPTIONAL]
-    if not missing and not extra and len(set(columns)) == len(columns):
-        return None
-    return ("not the MoJ trial effectiveness transparency CSV (columns "
-            f"{','.join(REQUIRED)} and optionally {','.join(OPTIONAL)}): " + "; ".join(
-                ([f"missing {', '.join(missing)}"] if missing else [])
-                + ([f"unexpected {', '.join(extra)}"] if extra else [])
-                + ([] if missing or extra else ["a column is repeated"])))
+    return columns_problem(columns, REQUIRED, OPTIONAL, (
+        "the MoJ trial effectiveness transparency CSV (columns "
+        f"{','.join(REQUIRED)} and optionally {','.join(OPTIONAL)})"))
 
 
 def detect(path: Path, data: bytes) -> bool:
@@ -90,19 +85,16 @@ def detect(path: Path, data: bytes) -> bool:
 
 
 def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
-    raw, encoding = read_checked_csv(path.name, data, _header_problem)
-    if raw.height == 0:
-        raise FileRefused(path.name, "the file has a header but no data rows")
-    frame = raw.with_row_index("row", offset=2).with_columns(pl.col(pl.String).str.strip_chars())
-    notes = [f"read as {encoding}"] if encoding != "UTF-8" else []
+    frame, notes = read_rows(path.name, data, _header_problem)
+    rows_in, given = frame.height, set(frame.columns)
     rejects: list[Reject] = []
     for column in OPTIONAL:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    if "court_type" not in raw.columns:
+    if "court_type" not in given:
         notes.append("no court type given: counted as Crown Court trials (the CCSQ trial "
                      "tables are the Crown Court's)")
-    if "lcjb_area" not in raw.columns:
+    if "lcjb_area" not in given:
         notes.append("no LCJB area column: the figures are England and Wales")
     for step in (_outcomes, _courts, _periods, _offence_groups):
         frame, bad = step(frame)
@@ -125,7 +117,7 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     return ReadResult(
         table="observations", frame=observations(out, SPEC.name, vintage),
         rejects=sorted(rejects, key=lambda r: (r.row or 0, r.column or "")),
-        rows_in=raw.height, source=SPEC.name, vintage=vintage, notes=notes,
+        rows_in=rows_in, source=SPEC.name, vintage=vintage, notes=notes,
     )
 
 
