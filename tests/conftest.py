@@ -75,3 +75,15 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "cjsdash.duckdb"
     build_demo(path, echo=lambda _: None)
     return path
+
+
+@pytest.fixture
+def quarantine_every_bad_row(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For tests of row-level quarantine: no file is refused for being mostly bad (issue 11's
+    --max-reject-share, tested on its own in test_revisions.py)."""
+    from cjsdash.core.config import get_settings
+
+    monkeypatch.setenv("CJSDASH_MAX_REJECT_SHARE", "1.0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

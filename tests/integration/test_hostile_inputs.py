@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -22,17 +21,7 @@ from ingest.base import MAX_REJECT_ROWS, MAX_VALUE_CHARS
 from ingest.pipeline import ingest_batch, ingest_paths
 from tests.integration.hostile_helpers import checksums, non_finite_values
 
-
-@pytest.fixture(autouse=True)
-def _every_bad_row_quarantined(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """These tests are of row-level quarantine: a file is not refused for being mostly bad
-    (issue 11's --max-reject-share, tested on its own in test_revisions.py)."""
-    from cjsdash.core.config import get_settings
-
-    monkeypatch.setenv("CJSDASH_MAX_REJECT_SHARE", "1.0")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("quarantine_every_bad_row")  # row-level tests
 
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "malformed" / "files"
