@@ -40,7 +40,7 @@ from cjsdash.bootstrap import prepare  # noqa: E402
 from cjsdash.lake.export import export  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 
-DEFAULT_ZIP = REPO.parent / "shared" / "data" / "real" / "police_uk_street" / "2021-06-all-forces.zip"
+DEFAULT_ZIP = REPO / "tests" / "data" / "police_uk_all_forces" / "2021-06-all-forces.zip"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

@@ -38,7 +38,7 @@ from ingest import pipeline, police_uk_street  # noqa: E402
 from ingest.base import Loader  # noqa: E402
 from ingest.catalogue import LOADERS  # noqa: E402
 
-DEFAULT_ZIP = REPO.parent / "shared" / "data" / "real" / "police_uk_street" / "2021-06-all-forces.zip"
+DEFAULT_ZIP = REPO / "tests" / "data" / "police_uk_all_forces" / "2021-06-all-forces.zip"
 
 
 class Phases:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,33 +17,8 @@ from cjsdash.core.gateway import Warehouse
 os.environ.setdefault("CJSDASH_WARM_FIGURES", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-# The tests need only files in the repository. ../shared/data/real (or CJSDASH_SHARED_DIR, whose
-# data/real it reads) holds optional large extras; their absence is stated once per run.
-SHARED_REAL = Path(os.environ.get("CJSDASH_SHARED_DIR", REPO.parent / "shared")) / "data" / "real"
-ABSENT_EXTRA = "optional large real file absent from shared/data/real: "
-
-
-def shared_extra(relative: str) -> Path:
-    """The optional large real file ``relative`` (under shared/data/real); skips when absent."""
-    path = SHARED_REAL / relative
-    if not path.exists():
-        pytest.skip(ABSENT_EXTRA + relative)
-    return path
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say once which optional extras were absent (tests/conftest.py is also imported as a module
-    by the tests, so the skips themselves are the record, not a module-level set)."""
-    absent: Counter[str] = Counter()
-    for report in terminalreporter.stats.get("skipped", []):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
-        if reason.startswith("Skipped: " + ABSENT_EXTRA):
-            absent[reason.removeprefix("Skipped: " + ABSENT_EXTRA)] += 1
-    if absent:
-        terminalreporter.write_line(
-            f"{sum(absent.values())} test(s) skipped: optional large real files absent from "
-            f"{SHARED_REAL} (set CJSDASH_SHARED_DIR to the shared folder to run them): "
-            + ", ".join(sorted(absent)))
+ALL_FORCES_ZIP = REPO / "tests" / "data" / "police_uk_all_forces" / "2021-06-all-forces.zip"
+"""The real June 2021 street download, 40 forces (16 MB; its NOTICE.md gives the source)."""
 
 
 @pytest.fixture

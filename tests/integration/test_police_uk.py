@@ -20,7 +20,7 @@ from ingest import catalogue, police_uk_outcomes, police_uk_stop_search, police_
 from ingest.pipeline import ingest_paths
 from metrics.compute import compute_indicators
 from metrics.registry import default_registry
-from tests.conftest import REPO, shared_extra
+from tests.conftest import ALL_FORCES_ZIP, REPO
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "police_uk"
 STREET = DATA / "street"
@@ -417,7 +417,7 @@ def test_the_real_loose_street_files_load_every_row(con) -> None:
 
 @pytest.mark.slow
 def test_the_real_2021_06_zip_loads_every_member(con) -> None:
-    reports = ingest_paths(con, [shared_extra("police_uk_street/2021-06-all-forces.zip")])
+    reports = ingest_paths(con, [ALL_FORCES_ZIP])
     loaded(reports)
     assert len(reports) == 40
     assert sum(r.rows_in for r in reports) == 384_170

@@ -14,7 +14,7 @@ import pytest
 
 from cjsdash.core.areas import AreaIndex, load_reference_areas, normalise_area_name
 from cjsdash.core.schema import ensure_schema
-from tests.conftest import REPO, shared_extra
+from tests.conftest import ALL_FORCES_ZIP, REPO
 
 # Verbatim copies of files in shared/data/real (each NOTICE.md gives the source and sha256).
 DATA = REPO / "tests" / "data"
@@ -265,7 +265,7 @@ def test_street_reported_by(index: AreaIndex) -> None:
 
 
 def test_street_reported_by_in_the_all_forces_zip(index: AreaIndex) -> None:
-    archive = shared_extra("police_uk_street/2021-06-all-forces.zip")
+    archive = ALL_FORCES_ZIP
     with zipfile.ZipFile(archive) as z:
         files = [(Path(member).name,
                   pl.read_csv(z.read(member), columns=STREET_COLUMNS, infer_schema=False))
