@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import duckdb
 
 from cjsdash.core.areas import AreaIndex, load_reference_areas
 from cjsdash.core.gateway import transaction
 from cjsdash.core.rollup import refresh_pending
 from cjsdash.core.schema import ensure_schema
+from metrics.mart import RefreshReport, refresh
 from metrics.registry import Registry, default_registry
 from metrics.sync import sync_registry
+
+log = logging.getLogger(__name__)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
@@ -19,3 +25,19 @@ def prepare(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) ->
         load_reference_areas(con, AreaIndex.from_reference())
     sync_registry(con, registry or default_registry())
     refresh_pending(con)  # finish a batch of loads that was interrupted
+
+
+def refresh_figures(con: duckdb.DuckDBPyConnection, registry: Registry | None = None
+                    ) -> RefreshReport | None:
+    """Bring the figure mart up to date after loads have committed (:mod:`metrics.mart`).
+
+    A failure is logged and leaves the mart as it was, marked stale by its version stamp: the
+    loads stand, and the pages compute their figures until the next refresh succeeds."""
+    try:
+        return refresh(con, registry or default_registry())
+    except Exception:
+        log.exception("refreshing the figure mart failed; pages compute figures until the "
+                      "next load refreshes it")
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        return None

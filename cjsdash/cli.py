@@ -69,8 +69,10 @@ def ingest(
     """
     from rich.progress import Progress
 
-    from cjsdash.bootstrap import prepare
+    from cjsdash.bootstrap import prepare, refresh_figures
     from ingest.pipeline import ingest_paths
+
+    refreshed = None
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -85,6 +87,9 @@ def ingest(
 
             reports = ingest_paths(con, paths, loader_name=source, progress=progress,
                                    max_reject_share=max_reject_share)
+            if any(r.status == "loaded" for r in reports):
+                bar.update(task, description="figures", completed=0, total=None)
+                refreshed = refresh_figures(con)
     except (WarehouseBusy, ValueError, OSError) as exc:
         _fail(str(exc))
     for report in reports:
@@ -98,6 +103,8 @@ def ingest(
             console.print("    check: " + flag, markup=False)
     summary, code = _ingest_summary(reports)
     console.print(summary, markup=False)
+    if refreshed is not None:
+        console.print(refreshed.line(), markup=False)
     if code:
         raise typer.Exit(code)
 
@@ -292,19 +299,18 @@ def serve(
         console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
         console.print(build_demo(path, echo=console.print))
     try:
-        if finished := finish_pending_rollup(path):
-            console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
+        finished, refreshed = prepare_to_serve(path)
     except WarehouseBusy as exc:
         _fail(str(exc))
+    if finished:
+        console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
+    if refreshed is not None and refreshed.indicators:
+        console.print(refreshed.line())
     dash_app = create_app(Warehouse(path), bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
         console.print("listening on every address: only the Host names localhost, 127.0.0.1 "
                       "and CJSDASH_ALLOWED_HOSTS are answered")
-    if get_settings().warm_figures:
-        console.print("Computing every area's figures in the background (15–20 s on the demo "
-                      "warehouse): pages answer meanwhile, more slowly; 'figures ready' "
-                      "follows here.")
     if debug:
         dash_app.run(host=host, port=port, debug=True)
     else:
@@ -314,13 +320,17 @@ def serve(
                        max_request_body_size=request_body_limit(get_settings()))
 
 
-def finish_pending_rollup(path: Path) -> int:
-    """Sum up the areas for loads committed before a crash (meta.rollup_pending): figures
-    rolled up, 0 when nothing was pending."""
+def prepare_to_serve(path: Path) -> tuple[int, object]:
+    """Sum up the areas for loads committed before a crash (meta.rollup_pending), and bring
+    the figure mart up to date if a load left it behind: (figures rolled up, the mart's
+    refresh report or None when it was up to date)."""
+    from cjsdash.bootstrap import refresh_figures
     from cjsdash.core.rollup import refresh_pending
+    from metrics.mart import ready
 
     with Warehouse(path).writer() as con:
-        return refresh_pending(con)
+        finished = refresh_pending(con)
+        return finished, (None if ready(con) else refresh_figures(con))
 
 
 def _register_subcommands() -> None:

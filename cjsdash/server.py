@@ -14,7 +14,6 @@ malformed one is answered 400 with the reason, never 500.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import dash
-import duckdb
 import flask
 from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
@@ -35,9 +33,8 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.guard import RequestGuard, allowed_hosts, request_body_limit
 from cjsdash.uploads import make_uploader
-from layouts.context import Uploader, UploadOutcome, set_context
+from layouts.context import Uploader, set_context
 from layouts.inputs import BadCallbackInput
-from metrics import analysis, disproportionality, provenance, store, views
 from metrics.registry import Registry, default_registry
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -188,43 +185,6 @@ def _check_requests(app: Dash) -> None:
         return response
 
 
-def warm(warehouse: Warehouse, registry: Registry) -> threading.Thread:
-    """In the background: every area's figures for every grain (:mod:`metrics.store`), with
-    their display text at the pages' default grains; on each grain the comparisons every
-    area shares (every LCJB's and every force's headline figures, and the demographic
-    features behind computed peer groups); every area's coverage at the financial year,
-    quarter and year; and at the disproportionality page's default grain every area's stage
-    counts and populations. So an area's first view only computes what is its own."""
-    every = [i.id for i in registry.indicators]
-
-    def comparisons(con: duckdb.DuckDBPyConnection, grain: str) -> None:
-        if grain in views.PRESENTED_GRAINS:  # the store's figures with their display text
-            views.presented(con, registry, grain, make=True)
-        for kind in ("lcjb", "force"):
-            analysis.kind_frame(con, registry, every, kind, grain)
-            analysis.demographic_features(con, kind)
-        if grain == disproportionality.DEFAULT_GRAIN:  # every area's stage counts, once
-            for definition in disproportionality.ETHNICITY_WORDS:
-                disproportionality.every_area_counts(con, grain, definition)  # type: ignore[arg-type]
-            disproportionality.populations(con, [])
-        if grain in provenance.KEPT_COVERAGE_GRAINS:  # the data page's coverage matrix
-            provenance.every_area_coverage(con, registry, grain)
-
-    return store.warm(warehouse, registry, then=comparisons)
-
-
-def _warming_after(upload: Uploader, warehouse: Warehouse, registry: Registry) -> Uploader:
-    """The uploader, followed by a fresh warm-up of the figures when a load changed them."""
-
-    def upload_then_warm(file_name: str, content: bytes) -> UploadOutcome:
-        outcome = upload(file_name, content)
-        if outcome.changed_warehouse:
-            warm(warehouse, registry)
-        return outcome
-
-    return upload_then_warm
-
-
 def create_app(warehouse: Warehouse, registry: Registry | None = None,
                uploader: Uploader | None = None, exporter: Any = None,
                bound_hosts: Iterable[str] = ()) -> Dash:
@@ -239,9 +199,6 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     """
     registry = registry or default_registry()
     upload = uploader if uploader is not None else make_uploader(warehouse)
-    if get_settings().warm_figures:
-        warm(warehouse, registry)
-        upload = _warming_after(upload, warehouse, registry)
     set_context(warehouse, registry, upload,
                 exporter if exporter is not None else PackExporter())
     # Dash imports the page modules afresh for each app; callbacks they registered for an

@@ -28,7 +28,7 @@ import unicodedata
 from datetime import datetime
 from pathlib import Path
 
-from cjsdash.bootstrap import prepare
+from cjsdash.bootstrap import prepare, refresh_figures
 from cjsdash.core.config import Settings, get_settings
 from cjsdash.core.gateway import Warehouse, WarehouseBusy
 from ingest.pipeline import IngestReport, ingest_paths
@@ -144,6 +144,8 @@ def ingest_upload(warehouse: Warehouse, path: Path) -> IngestReport:
     with warehouse.writer() as con:
         prepare(con)
         [report] = ingest_paths(con, [Path(path)])
+        if report.status == "loaded":
+            refresh_figures(con)
     return report
 
 

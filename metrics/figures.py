@@ -99,7 +99,11 @@ def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Opt
             pl.concat_str(["indicator", "area_code", "period_start", "source"], separator="|")
         ).to_series().to_numpy()
         x = frame["numerator"].fill_null(np.nan).to_numpy().astype(float)
-        mask = st.secondary_suppression(x, primary, groups)
+        # ties go to the first cell: order the cells by group and breakdown first, so the
+        # choice never depends on which other areas were computed alongside
+        order = np.lexsort((frame["breakdown"].to_numpy().astype(str), groups.astype(str)))
+        mask = np.empty_like(primary)
+        mask[order] = st.secondary_suppression(x[order], primary[order], groups[order])
     thresholds = _thresholds(frame, indicators, options.suppression_threshold)
     rules = np.array([st.PRIMARY_RULE_TEMPLATE.format(threshold=t) for t in thresholds],
                      dtype=object)

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics import cache, store
+from metrics import mart
 from metrics.compute import Options, compute_indicators
 from metrics.registry import Indicator, Registry
 
@@ -100,7 +100,7 @@ def unit_label(ind: Indicator) -> str:
     }[ind.unit]
 
 
-def _present(frame: pl.DataFrame, registry: Registry, areas: dict[str, str]) -> pl.DataFrame:
+def present(frame: pl.DataFrame, registry: Registry, areas: dict[str, str]) -> pl.DataFrame:
     if frame.height == 0:
         return frame.with_columns(
             pl.lit(None, dtype=pl.String).alias(c)
@@ -132,45 +132,24 @@ def _area_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {a.code: a.name for a in list_areas(con)}
 
 
-PRESENTED_GRAINS = ("quarter", "fy")  # the pages' default grains: presented in the warm-up
-
-
-def presented(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
-              options: Options | None = None, *, make: bool = False) -> pl.DataFrame | None:
-    """The figure store's frame for ``grain`` with its display text (``_present``), kept per
-    data version once made (``make``: the server's warm-up makes those of
-    :data:`PRESENTED_GRAINS`, 10–45 MB each), else None: the view presents its own rows.
-    Row by row the same as presenting the rows a view picks."""
-    options = options or Options()
-    key = ("presented", id(registry), grain, options)
-    found = cache.peek(con, key)
-    if found is not None or not make:
-        return found
-    whole = store.lookup(con, registry, grain, options)
-    if whole is None:
-        return None
-    return cache.kept(con, key, lambda: _present(whole, registry, _area_names(con)))
+def _from_mart(con: duckdb.DuckDBPyConnection, options: Options | None) -> bool:
+    return mart.ready(con, options)
 
 
 def series(
     con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str, areas: list[str],
     *, grain: str = "quarter", by: str | None = None, options: Options | None = None,
 ) -> pl.DataFrame:
-    """One indicator, every period, for each area (and breakdown group)."""
-    shown = presented(con, registry, grain, options) if by is None else None
-    if shown is not None:
-        registry.get(indicator_id)  # an unknown id is a KeyError, as from compute_indicators
-        return shown.filter((pl.col("indicator") == indicator_id)
-                            & pl.col("area_code").is_in(list(areas)))
-    whole = store.lookup(con, registry, grain, options) if by is None else None
-    if whole is not None:
-        registry.get(indicator_id)
-        frame = whole.filter((pl.col("indicator") == indicator_id)
-                             & pl.col("area_code").is_in(list(areas)))
-    else:
-        frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
-                                   options=options)
-    return _present(frame, registry, _area_names(con))
+    """One indicator, every period, for each area (and breakdown group): read from the figure
+    mart (:mod:`metrics.mart`) when it answers, else computed."""
+    registry.get(indicator_id)  # an unknown id is a KeyError, wherever the figures come from
+    if _from_mart(con, options):
+        return mart.read(con, "grain = ? AND by_breakdown = ? AND indicator = ? "
+                              "AND list_contains(?, area_code)",
+                         [grain, by or "", indicator_id, list(areas)])
+    frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
+                               options=options)
+    return present(frame, registry, _area_names(con))
 
 
 def overview(
@@ -183,20 +162,18 @@ def overview(
     ``period_end`` (the latest available when None). ``history`` holds every period up to it,
     for sparklines.
     """
-    ids = [i.id for i in registry.indicators]
-    shown = presented(con, registry, grain, options)
-    if shown is not None:
-        history = shown.filter((pl.col("area_code") == area) & (pl.col("breakdown") == ""))
-        if period_end is not None:
-            history = history.filter(pl.col("period_end") <= period_end)
+    if _from_mart(con, options):
+        history = mart.read(
+            con, "grain = ? AND by_breakdown = '' AND area_code = ? AND breakdown = '' "
+                 "AND (CAST(? AS DATE) IS NULL OR period_end <= CAST(? AS DATE))",
+            [grain, area, period_end, period_end])
     else:
-        whole = store.lookup(con, registry, grain, options)
-        frame = (whole.filter(pl.col("area_code") == area) if whole is not None else
-                 compute_indicators(con, registry, ids, [area], grain=grain, options=options))
+        ids = [i.id for i in registry.indicators]
+        frame = compute_indicators(con, registry, ids, [area], grain=grain, options=options)
         if period_end is not None:
             frame = frame.filter(pl.col("period_end") <= period_end)
         frame = frame.filter(pl.col("breakdown") == "")
-        history = _present(frame, registry, _area_names(con))
+        history = present(frame, registry, _area_names(con))
     headline = history.filter(
         pl.col("period_end") == pl.col("period_end").max().over("indicator")
     )
@@ -218,11 +195,13 @@ def period_choices(con: duckdb.DuckDBPyConnection, registry: Registry, area: str
                    grain: str) -> list[tuple[date, str]]:
     """Period ends with data at this area and grain, newest first, with their labels."""
     ids = [i.id for i in registry.indicators if i.type != "ratio"]
-    whole = store.lookup(con, registry, grain)
-    if whole is not None:
-        frame = whole.filter(pl.col("indicator").is_in(ids) & (pl.col("area_code") == area))
-    else:
-        frame = compute_indicators(con, registry, ids, [area], grain=grain)
+    if _from_mart(con, None):
+        rows = con.execute(
+            "SELECT DISTINCT period_end, period_label FROM mart.figures WHERE grain = ? "
+            "AND by_breakdown = '' AND area_code = ? AND list_contains(?, indicator) "
+            "ORDER BY period_end DESC", [grain, area, ids]).fetchall()
+        return [(r[0], r[1]) for r in rows]
+    frame = compute_indicators(con, registry, ids, [area], grain=grain)
     if frame.height == 0:
         return []
     ends = frame.select("period_end", "period_label").unique().sort("period_end",

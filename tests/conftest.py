@@ -14,7 +14,6 @@ from cjsdash.core.gateway import Warehouse
 
 # Apps made by tests do not compute every area's figures in the background (metrics.store)
 # unless a test asks for it: the browser tests' server does, and waits for it.
-os.environ.setdefault("CJSDASH_WARM_FIGURES", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_FORCES_ZIP = REPO / "tests" / "data" / "police_uk_all_forces" / "2021-06-all-forces.zip"

@@ -39,8 +39,6 @@ class Settings(BaseSettings):
     max_reject_share: float = Field(default=0.10, ge=0.0, le=1.0, description="a file with a "
                                     "larger share of its rows rejected is refused whole "
                                     "(ingest.pipeline): it must not replace good figures")
-    warm_figures: bool = Field(default=True, description="compute every area's figures in the "
-                               "background at start and after an upload (metrics.store)")
 
 
 @lru_cache(maxsize=1)

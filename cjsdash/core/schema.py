@@ -210,5 +210,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO meta.rollup_pending SELECT DISTINCT measure "
                 "FROM core.area_observations WHERE run_id IS NULL "
                 "AND measure NOT IN (SELECT measure FROM meta.rollup_pending)")
-    if con.execute("SELECT count(*) FROM meta.schema_version").fetchone()[0] == 0:
+    if con.execute("SELECT count(*) FROM meta.schema_version").fetchall()[0][0] == 0:
         con.execute("INSERT INTO meta.schema_version VALUES (?)", [SCHEMA_VERSION])

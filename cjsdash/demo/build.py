@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cjsdash.bootstrap import prepare
+from cjsdash.bootstrap import prepare, refresh_figures
 from cjsdash.core.config import REPO_ROOT
 from cjsdash.core.gateway import Warehouse, fetch
 from cjsdash.demo.synthetic import make_synthetic_extract, write_synthetic_extract
@@ -82,6 +82,8 @@ def build_demo(path: Path, *, force: bool = False, echo: Callable[[str], None] =
         reports += ingest_paths(con, [csv_path])
         if REAL_SAMPLES.exists():
             reports += ingest_paths(con, [REAL_SAMPLES])
+        echo("computing every indicator's figures for the mart…")
+        refresh_figures(con, registry)
         con.execute("CHECKPOINT")
     warehouse.close()
     os.replace(building, path)

@@ -17,8 +17,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from metrics import cache, store
-from metrics.compute import compute_indicators
+from metrics import cache, mart
+from metrics.compute import RESULT_COLUMNS, compute_indicators
 from metrics.registry import Registry
 
 NATIONAL = "K04000001"
@@ -74,7 +74,7 @@ clear_cache = cache.clear_cache
 def _area_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, bool]]:
     """(code, name, kind, in England and Wales) of every area in the usual order, read once
     per data version (a page asks many times)."""
-    return cache.kept(con, ("area-table",), lambda: con.execute(
+    return cache.cached(con, ("area-table",), lambda: con.execute(
         "SELECT code, name, kind, in_england_wales FROM core.areas ORDER BY sort_key, code"
     ).fetchall())
 
@@ -100,29 +100,28 @@ def comparison_kind(con: duckdb.DuckDBPyConnection, code: str) -> str:
 def kind_frame(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids: Sequence[str],
                kind: str, grain: str) -> pl.DataFrame:
     """Headline figures (breakdown '') of ``indicator_ids`` for every area of ``kind`` and
-    England & Wales, every period; cached per data version. A frame for the whole registry,
-    if cached, serves any subset."""
-    ids = tuple(indicator_ids)
-    every = tuple(i.id for i in registry.indicators)
-    key_all = ("kind_frame", id(registry), every, kind, grain)
-    if ids != every:
-        whole = cache.peek(con, key_all)
-        if whole is not None:
-            return whole.filter(pl.col("indicator").is_in(list(ids)))
+    England & Wales, every period: read from the figure mart when it answers, else computed
+    (and cached per data version)."""
+    ids = list(dict.fromkeys(indicator_ids))
+    codes = [*area_codes(con, kind), NATIONAL]
+    if mart.ready(con):
+        return _mart_rows(con, ids, codes, grain)
 
     def build() -> pl.DataFrame:
-        codes = [*area_codes(con, kind), NATIONAL]
-        whole = store.lookup(con, registry, grain)
-        if whole is not None:
-            frame = whole.filter(pl.col("indicator").is_in(list(ids))
-                                 & pl.col("area_code").is_in(codes))
-        else:
-            frame = compute_indicators(con, registry, list(ids), codes, grain=grain)
+        frame = compute_indicators(con, registry, ids, codes, grain=grain)
         return headline_rows(frame) if frame.height else frame
 
-    if ids == every:  # the whole registry: shared by every area's views, kept
-        return cache.kept(con, key_all, build)
-    return _cached(con, ("kind_frame", id(registry), ids, kind, grain), build)
+    return _cached(con, ("kind_frame", id(registry), tuple(ids), kind, grain), build)
+
+
+def _mart_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str], codes: Sequence[str],
+               grain: str) -> pl.DataFrame:
+    """Headline rows (RESULT_COLUMNS, period order) of ``ids`` at ``codes`` from the mart."""
+    frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
+                           "AND list_contains(?, indicator) AND list_contains(?, area_code)",
+                      [grain, list(ids), list(codes)])
+    return headline_rows(frame.select(RESULT_COLUMNS)) if frame.height else frame.select(
+        RESULT_COLUMNS)
 
 
 def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,
@@ -139,14 +138,11 @@ def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id
 
 def _own_rows(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
               area_code: str, grain: str) -> pl.DataFrame:
-    """An area's headline rows of ``ids``: from the figure store when it is ready (every
-    area, computed once per data version), else computed for this area alone."""
-    whole = store.lookup(con, registry, grain)
-    if whole is not None:
-        frame = whole.filter(pl.col("indicator").is_in(list(ids))
-                             & (pl.col("area_code") == area_code))
-    else:
-        frame = compute_indicators(con, registry, list(ids), [area_code], grain=grain)
+    """An area's headline rows of ``ids``: from the figure mart when it answers, else
+    computed for this area alone."""
+    if mart.ready(con):
+        return _mart_rows(con, ids, [area_code], grain)
+    frame = compute_indicators(con, registry, list(ids), [area_code], grain=grain)
     return headline_rows(frame) if frame.height else frame
 
 

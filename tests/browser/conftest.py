@@ -55,25 +55,10 @@ def browser_warehouse(tmp_path_factory: pytest.TempPathFactory, demo_db: Path
 def app_url(browser_warehouse: Warehouse) -> Iterator[str]:
     from waitress import create_server
 
-    from cjsdash.core.config import get_settings
     from cjsdash.server import create_app
-    from metrics import store
     from metrics.registry import default_registry
 
-    # As `cjsdash serve` runs: every area's figures computed in the background at start (and
-    # after each upload). The tests wait for it, so every page reads the warm store.
-    before = os.environ.get("CJSDASH_WARM_FIGURES")
-    os.environ["CJSDASH_WARM_FIGURES"] = "true"
-    get_settings.cache_clear()
-    try:
-        app = create_app(browser_warehouse, default_registry())
-    finally:
-        if before is None:
-            os.environ.pop("CJSDASH_WARM_FIGURES", None)
-        else:
-            os.environ["CJSDASH_WARM_FIGURES"] = before
-        get_settings.cache_clear()
-    store.warm(browser_warehouse, default_registry(), grains=("quarter", "fy")).join()
+    app = create_app(browser_warehouse, default_registry())  # reads the demo build's mart
     port = _free_port()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=server.run, name="cjsdash-test-server", daemon=True)

@@ -95,7 +95,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         mp.setenv("CJSDASH_DATA_DIR", str(root / "data"))
         mp.setenv("CJSDASH_UPLOAD_MAX_BYTES", str(UPLOAD_MAX))
         mp.setenv("CJSDASH_ALLOWED_HOSTS", ALLOWED)
-        mp.setenv("CJSDASH_WARM_FIGURES", "false")
         get_settings.cache_clear()
         warehouse = Warehouse(root / "cjsdash.duckdb")
         with warehouse.writer() as con:

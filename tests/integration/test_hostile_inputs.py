@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cjsdash.cli import app, finish_pending_rollup
+from cjsdash.cli import app, prepare_to_serve
 from cjsdash.core.gateway import Warehouse
 from cjsdash.core.periods import LAST_YEAR, PeriodError, parse_period
 from ingest import spreadsheets
@@ -280,11 +280,11 @@ def test_15_serve_and_ingest_finish_a_rollup_a_crash_left_pending(tmp_path) -> N
         stale = _rolled_up(con)
     warehouse.close()
     assert pending > 0 and ("2024-07-01", 30.0) not in stale
-    assert finish_pending_rollup(db) > 0  # what `cjsdash serve` does first
+    assert prepare_to_serve(db)[0] > 0  # what `cjsdash serve` does first
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM meta.rollup_pending").fetchone()[0] == 0
         assert ("2024-07-01", 30.0) in _rolled_up(con)
-    assert finish_pending_rollup(db) == 0
+    assert prepare_to_serve(db)[0] == 0
 
 
 def _rolled_up(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float]]:

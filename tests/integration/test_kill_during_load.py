@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from cjsdash.bootstrap import prepare
-from cjsdash.cli import finish_pending_rollup
+from cjsdash.cli import prepare_to_serve
 from cjsdash.core.gateway import Warehouse
 
 pytestmark = pytest.mark.usefixtures("quarantine_every_bad_row")  # row-level tests
@@ -94,7 +94,7 @@ def test_kill_9_at_several_points_of_a_zip_load_is_all_or_nothing(tmp_path: Path
         state = _state(db)
         assert state in (empty, full), f"partial load after a kill at {fraction:.0%}: {state}"
         outcomes.append(state == full)
-        finish_pending_rollup(db)  # what `cjsdash serve` and `cjsdash ingest` do first
+        prepare_to_serve(db)[0]  # what `cjsdash serve` and `cjsdash ingest` do first
         if state == full:
             assert _area_sums(db) == expected_sums
     assert not outcomes[0], "the earliest kill (before the commit) left nothing loaded"

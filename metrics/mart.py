@@ -1,0 +1,281 @@
+"""The figure mart: every indicator's figures, computed at load time, read with SQL.
+
+``mart.figures`` holds what :func:`metrics.compute.compute_indicators` gives for every
+indicator, every area, every grain and every breakdown (``by``: '' for the headline rows),
+with the display text the pages, ``cjsdash query`` and the packs show
+(:func:`metrics.views.present`), under the default :class:`~metrics.options.Options`.
+
+:func:`refresh` brings it up to date after a load. It works out what changed from
+fingerprints of what the figures depend on (each measure's rows in the area rollup, the
+populations, each indicator's targets, the areas, the sources, the registry and the options)
+and recomputes only the indicators that depend on something that changed, for every area,
+grain and breakdown (an indicator's figures in one area depend on the other areas only through
+disclosure control over the whole set, which then recomputes everything). The new rows replace
+the old in one transaction: a reader sees all of the old figures or all of the new.
+
+:func:`ready` says whether the mart answers for the warehouse as it is now (the version stamp
+written with the last refresh equals the warehouse's, and the options are those it was built
+with); when it does not (a warehouse loaded without a refresh, such as a test's in-memory one,
+or other options), the views compute what they need as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.gateway import fetch
+from metrics.compute import RESULT_COLUMNS, compute_indicators
+from metrics.derive import RESULT_SCHEMA
+from metrics.options import Options
+from metrics.registry import Indicator, Registry
+
+log = logging.getLogger(__name__)
+
+GRAINS = ("quarter", "fy", "fquarter", "month", "year", "r12")
+PRESENTATION_COLUMNS = ("indicator_title", "area_name", "display_value", "display_ci", "theme")
+FIGURE_COLUMNS = (*RESULT_COLUMNS, *PRESENTATION_COLUMNS)
+
+_SQL_TYPES = {pl.String: "VARCHAR", pl.Date: "DATE", pl.Float64: "DOUBLE",
+              pl.Boolean: "BOOLEAN"}
+
+
+def _ddl() -> list[str]:
+    columns = [f"{name} {_SQL_TYPES[type(RESULT_SCHEMA[name])]}" for name in RESULT_COLUMNS]
+    columns += [f"{name} VARCHAR" for name in PRESENTATION_COLUMNS]
+    return [
+        "CREATE SCHEMA IF NOT EXISTS mart",
+        "CREATE TABLE IF NOT EXISTS mart.figures (grain VARCHAR NOT NULL, "
+        "by_breakdown VARCHAR NOT NULL, " + ", ".join(columns) + ")",
+        "CREATE TABLE IF NOT EXISTS mart.state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    ]
+
+
+def ensure_mart(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in _ddl():
+        con.execute(statement)
+
+
+# --- what the figures depend on ------------------------------------------------------------
+
+VERSION_SQL = """SELECT concat_ws('|',
+    (SELECT coalesce(max(run_id), 0) FROM meta.ingest_runs),
+    (SELECT count(*) FROM meta.ingest_runs),
+    (SELECT concat(count(*), ':', coalesce(sum(value), 0)) FROM core.targets),
+    (SELECT count(*) FROM core.area_peers),
+    (SELECT count(*) FROM core.areas))"""
+"""A cheap stamp of the warehouse's state: it changes with every load, target and area."""
+
+
+def warehouse_version(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute(VERSION_SQL).fetchall()[0][0])
+
+
+def options_key(options: Options) -> str:
+    return repr(options)
+
+
+def registry_key(registry: Registry) -> str:
+    text = json.dumps([i.model_dump(mode="json") for i in registry.indicators], sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
+                 ) -> dict[str, str]:
+    """key → fingerprint of everything a figure depends on (see the module's docstring)."""
+    found = {f"measure:{m}": f for m, f in con.execute(
+        "SELECT measure, concat_ws(':', count(*), max(run_id), sum(coalesce(value, 0)), "
+        "count(value)) FROM core.area_observations GROUP BY measure").fetchall()}
+    found |= {f"targets:{i}": f for i, f in con.execute(
+        "SELECT indicator, concat_ws(':', count(*), sum(value), max(coalesce(run_id, 0)), "
+        "string_agg(DISTINCT kind || area_code, ',' ORDER BY kind || area_code)) "
+        "FROM core.targets GROUP BY indicator").fetchall()}
+    for key, sql in {
+        "populations": "SELECT concat_ws(':', count(*), max(run_id), sum(population)) "
+                       "FROM core.populations WHERE is_current",
+        "areas": "SELECT concat_ws(':', (SELECT count(*) FROM core.areas), "
+                 "(SELECT count(*) FROM core.area_sources), "
+                 "(SELECT count(*) FROM core.area_twins), "
+                 "(SELECT string_agg(code || name, ',' ORDER BY code) FROM core.areas))",
+        "sources": "SELECT string_agg(concat_ws(':', source, priority, is_synthetic), ',' "
+                   "ORDER BY source) FROM meta.sources",
+    }.items():
+        found[key] = str(con.execute(sql).fetchall()[0][0])
+    found["registry"] = registry_key(registry)
+    found["options"] = options_key(options)
+    return found
+
+
+def affected(registry: Registry, before: dict[str, str], now: dict[str, str],
+             options: Options) -> list[Indicator]:
+    """The indicators whose figures may differ between the two fingerprints."""
+    changed = {k for k in before.keys() | now.keys() if before.get(k) != now.get(k)}
+    if not changed:
+        return []
+    if changed & {"registry", "options", "areas", "sources"} or options.disclosure == "whole_set":
+        return list(registry.indicators)
+    measures = {k.split(":", 1)[1] for k in changed if k.startswith("measure:")}
+    targeted = {k.split(":", 1)[1] for k in changed if k.startswith("targets:")}
+    populations = "populations" in changed
+    return [i for i in registry.indicators
+            if measures.intersection(i.measures) or i.id in targeted
+            or (populations and i.population_denominator)]
+
+
+# --- refresh -------------------------------------------------------------------------------
+
+@dataclass
+class RefreshReport:
+    indicators: list[str] = field(default_factory=list)
+    rows: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        if not self.indicators:
+            return "figures up to date"
+        return (f"figures refreshed: {len(self.indicators)} indicators, {self.rows:,} rows "
+                f"in {self.seconds:.1f} s")
+
+
+def _stored_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT key, value FROM mart.state").fetchall())
+
+
+def figures_for(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
+                areas: Sequence[str], grain: str, by: str | None, options: Options
+                ) -> pl.DataFrame:
+    """compute_indicators' rows (RESULT_COLUMNS) for the mart, tagged with grain and by."""
+    frame = compute_indicators(con, registry, list(ids), list(areas), grain=grain, by=by,
+                               options=options)
+    return frame.select(pl.lit(grain).alias("grain"), pl.lit(by or "").alias("by_breakdown"),
+                        *RESULT_COLUMNS)
+
+
+def _shown(x: str) -> str:
+    """SQL for :func:`metrics.views.format_value` of column ``x`` (``i``: the indicator)."""
+    return f"""CASE WHEN {x} IS NULL OR isnan({x}) THEN '–'
+        WHEN i.unit = 'percent' THEN format('{{:,.' || i.decimals || 'f}}%', {x})
+        WHEN i.unit = 'pounds' THEN '£' || format('{{:,.0f}}', {x})
+        WHEN i.unit = 'count' THEN format('{{:,.0f}}', {x})
+        WHEN i.unit = 'ratio' THEN format('{{:,.' || i.decimals || 'f}}×', {x})
+        ELSE format('{{:,.' || i.decimals || 'f}}', {x}) END"""
+
+
+PRESENT_SQL = f"""
+SELECT r.grain, r.by_breakdown, {", ".join(f"r.{c}" for c in RESULT_COLUMNS)},
+       i.title AS indicator_title, coalesce(a.name, r.area_code) AS area_name,
+       CASE WHEN coalesce(r.suppressed, FALSE) THEN '[c]' ELSE {_shown("r.value")} END
+           AS display_value,
+       CASE WHEN r.lower IS NULL OR coalesce(r.suppressed, FALSE) OR isnan(r.lower) THEN ''
+            ELSE {_shown("r.lower")} || ' to ' || {_shown("r.upper")} END AS display_ci,
+       i.theme
+FROM _mart_rows AS r
+JOIN _mart_indicators AS i ON i.id = r.indicator
+LEFT JOIN core.areas AS a ON a.code = r.area_code
+"""  # noqa: S608 - column names from RESULT_COLUMNS; every value comes from the frames
+"""The display text, as :func:`metrics.views.present` writes it, in one pass of SQL."""
+
+
+def _indicator_table(registry: Registry) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(i.id, i.title, i.theme, i.unit, i.decimals) for i in registry.indicators],
+        schema={"id": pl.String, "title": pl.String, "theme": pl.String, "unit": pl.String,
+                "decimals": pl.Int64}, orient="row")
+
+
+def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
+            options: Options | None = None, grains: Iterable[str] = GRAINS,
+            full: bool = False) -> RefreshReport:
+    """Bring ``mart.figures`` up to date with the warehouse (see the module's docstring).
+
+    Runs on the writer's connection after a load has committed; the figures are computed from
+    the committed data, then swapped in by one transaction with the new state."""
+    options = options or Options()
+    started = time.perf_counter()
+    ensure_mart(con)
+    before = {} if full else _stored_state(con)
+    now = fingerprints(con, registry, options)
+    version = warehouse_version(con)
+    todo = list(registry.indicators) if full else affected(registry, before, now, options)
+    report = RefreshReport(indicators=[i.id for i in todo])
+    frames: list[pl.DataFrame] = []
+    if todo:
+        areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
+        ids = [i.id for i in todo]
+        # every breakdown any indicator has: a ratio's rows are computed under each
+        breakdowns = sorted({b for i in registry.indicators for b in i.breakdowns})
+        for grain in grains:
+            for by in (None, *breakdowns):
+                frame = figures_for(con, registry, ids, areas, grain, by, options)
+                if frame.height:
+                    frames.append(frame)
+        report.rows = sum(f.height for f in frames)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if todo:
+            if len(todo) == len(registry.indicators):
+                con.execute("DELETE FROM mart.figures")
+            else:
+                con.execute("DELETE FROM mart.figures WHERE list_contains(?, indicator)",
+                            [ids])
+            _append(con, registry, frames)
+        con.execute("DELETE FROM mart.state")
+        con.executemany("INSERT INTO mart.state VALUES (?, ?)",
+                        [[k, v] for k, v in {**now, "version": version}.items()])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    report.seconds = time.perf_counter() - started
+    log.info(report.line())
+    return report
+
+
+def _append(con: duckdb.DuckDBPyConnection, registry: Registry,
+            frames: list[pl.DataFrame]) -> None:
+    """Insert the computed rows with their display text (:data:`PRESENT_SQL`)."""
+    con.register("_mart_indicators", _indicator_table(registry).to_arrow())
+    try:
+        for frame in frames:
+            con.register("_mart_rows", frame.to_arrow())
+            try:
+                con.execute(f"INSERT INTO mart.figures BY NAME {PRESENT_SQL}")
+            finally:
+                con.unregister("_mart_rows")
+    finally:
+        con.unregister("_mart_indicators")
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def ready(con: duckdb.DuckDBPyConnection, options: Options | None = None) -> bool:
+    """Whether ``mart.figures`` answers for the warehouse as it is now, under ``options``."""
+    try:
+        state = dict(con.execute(
+            "SELECT key, value FROM mart.state WHERE key IN ('version', 'options')").fetchall())
+    except duckdb.CatalogException:
+        return False
+    if not state:
+        return False
+    return (state.get("options") == options_key(options or Options())
+            and state.get("version") == warehouse_version(con))
+
+
+_SCHEMA = {**RESULT_SCHEMA, **{c: pl.String() for c in PRESENTATION_COLUMNS}}
+
+
+def read(con: duckdb.DuckDBPyConnection, where: str, params: Sequence[object]) -> pl.DataFrame:
+    """Rows of ``mart.figures`` (FIGURE_COLUMNS, sorted as compute_indicators sorts) matching
+    ``where`` (SQL written by this package's callers, every value bound)."""
+    frame = fetch(con, f"SELECT {', '.join(FIGURE_COLUMNS)} FROM mart.figures "  # noqa: S608
+                       f"WHERE {where} ORDER BY indicator, area_code, breakdown, period_start",
+                  params)
+    return frame.cast(_SCHEMA) if frame.height else pl.DataFrame(schema=_SCHEMA)

@@ -1,0 +1,101 @@
+"""The figure mart (metrics.mart) holds exactly what the views would compute, and a refresh
+recomputes what a load changed, and only that."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from cjsdash.bootstrap import prepare
+from cjsdash.core.gateway import Warehouse
+from ingest.pipeline import ingest_paths
+from metrics import mart, views
+from metrics.compute import compute_indicators
+from metrics.registry import default_registry
+from tests.conftest import write_csv
+
+AREAS = ["K04000001", "CJA03", "E23000002", "E12000002", "CJA01"]  # E&W, Cumbria ×2, NW, London
+KEY = ["indicator", "area_code", "breakdown", "period_start", "period_end", "source"]
+
+
+def _computed(con: duckdb.DuckDBPyConnection, grain: str, by: str | None) -> pl.DataFrame:
+    registry = default_registry()
+    frame = compute_indicators(con, registry, [i.id for i in registry.indicators], AREAS,
+                               grain=grain, by=by)
+    names = dict(con.execute("SELECT code, name FROM core.areas").fetchall())
+    return views.present(frame, registry, names).sort(KEY)
+
+
+@pytest.mark.parametrize("grain", ["quarter", "fy", "month", "r12"])
+@pytest.mark.parametrize("by", [None, "ethnicity", "sex"])
+def test_the_mart_holds_what_the_views_compute(demo_db: Path, grain: str, by: str | None
+                                               ) -> None:
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        assert mart.ready(con)  # the demo build refreshed it
+        stored = mart.read(con, "grain = ? AND by_breakdown = ? AND list_contains(?, area_code)",
+                           [grain, by or "", AREAS]).sort(KEY)
+        assert stored.height > 0
+        assert_frame_equal(stored, _computed(con, grain, by), check_dtypes=False)
+    finally:
+        con.close()
+
+
+def test_a_load_refreshes_only_what_it_touched(demo_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(demo_db, path)
+    registry = default_registry()
+    extract = write_csv(tmp_path / "cumbria.csv", (
+        "area,period,measure,numerator,denominator\n"
+        "Cumbria,2025-26 Q4,ineffective_trial_rate_crown,100,400\n"))
+    with Warehouse(path).writer() as con:
+        before = mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
+                           ["ineffective_trial_rate_crown"])
+        untouched = mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
+                              ["obtj"])
+        prepare(con)
+        [report] = ingest_paths(con, [extract])
+        assert report.status == "loaded"
+        assert not mart.ready(con)  # loaded, not yet refreshed: the views compute
+        refreshed = mart.refresh(con, registry)
+        touched = set(registry.get("ineffective_trial_rate_crown").measures)
+        assert set(refreshed.indicators) == {  # the trials' indicators, and only those
+            i.id for i in registry.indicators if touched.intersection(i.measures)}
+        assert {"ineffective_trial_rate_crown", "cracked_trial_rate_crown"} <= set(
+            refreshed.indicators) and "obtj" not in refreshed.indicators
+        assert mart.ready(con)
+        after = mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
+                          ["ineffective_trial_rate_crown"])
+        assert not after.equals(before)
+        cumbria = after.filter((pl.col("area_code") == "CJA03")
+                               & (pl.col("period_label") == "2025-26"))
+        computed = views.present(compute_indicators(
+            con, registry, ["ineffective_trial_rate_crown"], ["CJA03"], grain="fy"),
+            registry, {"CJA03": "Cumbria"}).filter(pl.col("period_label") == "2025-26")
+        assert cumbria.select("numerator", "denominator").rows() == computed.select(
+            "numerator", "denominator").rows()
+        assert_frame_equal(
+            mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
+                      ["obtj"]), untouched)
+        assert mart.refresh(con, registry).indicators == []  # nothing changed since
+
+
+def test_views_compute_when_the_mart_is_behind(con: duckdb.DuckDBPyConnection,
+                                               tmp_path: Path) -> None:
+    """A warehouse loaded without a refresh (as a test's) still shows its figures."""
+    ingest_paths(con, [write_csv(tmp_path / "x.csv", (
+        "area,period,measure,numerator,denominator\n"
+        "Cumbria,2024-25 Q1,ineffective_trial_rate_crown,10,40\n"))])
+    assert not mart.ready(con)
+    frame = views.series(con, default_registry(), "ineffective_trial_rate_crown", ["CJA03"])
+    assert frame.filter(pl.col("period_label") == "Apr–Jun 2024")["value"].to_list() == [25.0]
+    mart.refresh(con, default_registry())
+    assert mart.ready(con)
+    assert_frame_equal(
+        views.series(con, default_registry(), "ineffective_trial_rate_crown", ["CJA03"]), frame,
+        check_dtypes=False)
