@@ -115,6 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     port = _free_port()
     with tempfile.TemporaryDirectory() as root:
+        env = {**os.environ, "CJSDASH_DATA_DIR": root}
         child = subprocess.Popen([sys.executable, "-c", CHILD, root, str(port),
                                   args.waitress_limit], env=env)
         try:
