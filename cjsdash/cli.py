@@ -306,7 +306,7 @@ def serve(
         console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
     if refreshed is not None and refreshed.indicators:
         console.print(refreshed.line())
-    dash_app = create_app(Warehouse(path), bound_hosts=(host,))
+    dash_app = create_app(Warehouse(path, snapshots=True), bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
         console.print("listening on every address: only the Host names localhost, 127.0.0.1 "
@@ -328,7 +328,7 @@ def prepare_to_serve(path: Path) -> tuple[int, object]:
     from cjsdash.core.rollup import refresh_pending
     from metrics.mart import ready
 
-    with Warehouse(path).writer() as con:
+    with Warehouse(path, snapshots=True).writer() as con:  # publishes the first snapshot
         finished = refresh_pending(con)
         return finished, (None if ready(con) else refresh_figures(con))
 

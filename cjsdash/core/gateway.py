@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from cjsdash.core import snapshots
 from cjsdash.core.schema import ensure_schema
 
 MEMORY = ":memory:"
@@ -125,8 +126,13 @@ class Warehouse:
     writer waits for those blocks to end. Readers reopen, on the committed data, afterwards.
     """
 
-    def __init__(self, path: str | Path = MEMORY) -> None:
+    def __init__(self, path: str | Path = MEMORY, *, snapshots: bool = False) -> None:
         self.path = str(path)
+        self.snapshots = snapshots and path != MEMORY
+        """Serve reads from published snapshots (:mod:`cjsdash.core.snapshots`), never the
+        file itself: readers never wait for a writer, in this process or another."""
+        self._snapshot: tuple[tuple[int, int] | None, duckdb.DuckDBPyConnection | None] = (
+            None, None)
         self._lock = threading.Lock()  # guards opening and closing the connections
         self._rw = ReadWriteLock()
         self._shared: duckdb.DuckDBPyConnection | None = None
@@ -148,40 +154,87 @@ class Warehouse:
         try:
             if not read_only:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            return _connect_after_close(self.path, read_only=read_only)
+            con = _connect_after_close(self.path, read_only=read_only)
+            con.execute("SET enable_progress_bar = false")  # never on a loader's terminal
+            return con
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             raise WarehouseBusy(
                 f"cannot open {self.path}: {exc}. Another cjsdash process (a running dashboard "
                 "or ingest) holds it; stop that process or load through it."
             ) from exc
 
+    @property
+    def snapshot_folder(self) -> Path:
+        return snapshots.snapshot_dir(self.path)
+
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The read-write connection, schema ensured; the caller runs its own transactions.
 
-        Waits until no ``reading()`` block is open (other than this thread's own) and holds
-        new ones off until the connection is closed again.
+        Waits until no ``reading()`` block on the file itself is open (other than this
+        thread's own) and holds new ones off until the connection is closed again. When the
+        warehouse is served from snapshots (``snapshots=True``, or a snapshot folder exists
+        because a dashboard serves it), a write that changed the warehouse ends by publishing
+        a new snapshot; readers of snapshots never wait.
         """
         with self._rw.write(), self._lock:
-            self.close_readers()
+            self.close_file_reader()
             con = self._connect(read_only=False)
             try:
                 ensure_schema(con)
                 yield con
+                if not self.in_memory and (self.snapshots or self.snapshot_folder.exists()):
+                    snapshots.publish(con, self.snapshot_folder)
             finally:
                 if con is not self._shared:
                     con.close()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Hold off writers while this thread uses ``reader()`` cursors (re-entrant)."""
+        """Hold off writers while this thread uses ``reader()`` cursors on the file itself
+        (re-entrant); with a published snapshot to read, nothing is held."""
+        if self._snapshot_pointer() is not None:
+            yield
+            return
         with self._rw.read():
             yield
 
+    def _snapshot_pointer(self) -> tuple[int, int] | None:
+        return snapshots.pointer_key(self.snapshot_folder) if self.snapshots else None
+
+    def _snapshot_reader(self, key: tuple[int, int]) -> duckdb.DuckDBPyConnection | None:
+        """A cursor for this thread on the snapshot ``CURRENT`` names (reopened when it
+        changes); None when it cannot be opened."""
+        local_key, cursor = getattr(self._local, "snapshot", (None, None))
+        if local_key == key and cursor is not None:
+            return cursor
+        with self._lock:
+            opened_key, con = self._snapshot
+            if opened_key != key or con is None:
+                published = snapshots.current(self.snapshot_folder)
+                if published is None:
+                    return None
+                try:
+                    con = duckdb.connect(str(published.path), read_only=True)
+                except duckdb.Error:
+                    return None
+                # the old snapshot's connection is let go, not closed: a request still
+                # using a cursor on it finishes there
+                self._snapshot = (key, con)
+            cursor = con.cursor()
+        self._local.snapshot = (key, cursor)
+        return cursor
+
     def reader(self) -> duckdb.DuckDBPyConnection:
-        """A read-only cursor for this thread, opened once per process and reused."""
+        """A read-only cursor for this thread: on the published snapshot when the warehouse
+        is served from snapshots, else on the file (opened once per process and reused)."""
         if self._shared is not None:
             return self._shared.cursor()
+        key = self._snapshot_pointer()
+        if key is not None:
+            cursor = self._snapshot_reader(key)
+            if cursor is not None:
+                return cursor
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             with self._lock:
@@ -191,12 +244,21 @@ class Warehouse:
             self._local.cursor = cursor
         return cursor
 
-    def close_readers(self) -> None:
+    def close_file_reader(self) -> None:
+        """Close the read-only connection to the file itself (a writer needs the file)."""
         reader = getattr(self, "_reader", None)
         if reader is not None:
             reader.close()
             self._reader = None
-            self._local = threading.local()
+            self._local = threading.local()  # every thread's cursor on it goes too
+
+    def close_readers(self) -> None:
+        self.close_file_reader()
+        _, con = self._snapshot
+        if con is not None:
+            con.close()
+        self._snapshot = (None, None)
+        self._local = threading.local()
 
     def close(self) -> None:
         self.close_readers()
