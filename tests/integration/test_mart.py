@@ -99,3 +99,40 @@ def test_views_compute_when_the_mart_is_behind(con: duckdb.DuckDBPyConnection,
     assert_frame_equal(
         views.series(con, default_registry(), "ineffective_trial_rate_crown", ["CJA03"]), frame,
         check_dtypes=False)
+
+
+def test_pages_query_and_packs_all_read_the_mart(demo_db: Path, tmp_path: Path) -> None:
+    """A figure changed in the mart alone (as no computation could) shows in the overview,
+    the indicator page's series, ``cjsdash query`` and an exported pack alike."""
+    from typer.testing import CliRunner
+
+    from cjsdash.cli import app
+    from cjsdash.exports.render import export_pack
+
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(demo_db, path)
+    con = duckdb.connect(str(path))
+    marker = 987654.0
+    con.execute("UPDATE mart.figures SET numerator = ?, display_value = '987,654 marked' "
+                "WHERE indicator = 'obtj' AND area_code = 'CJA03' "
+                "AND by_breakdown = '' AND breakdown = ''",
+                [marker])
+    assert mart.ready(con)
+    registry = default_registry()
+    headline, history = views.overview(con, registry, "CJA03")
+    assert headline.filter(pl.col("indicator") == "obtj")["display_value"].to_list(
+        ) == ["987,654 marked"]
+    assert set(views.series(con, registry, "obtj", ["CJA03"])["numerator"]) == {marker}
+    con.close()
+    result = CliRunner().invoke(app, ["query", "obtj", "--area", "CJA03",
+                                      "--format", "csv", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "987,654 marked" in result.output
+    reader = duckdb.connect(str(path), read_only=True)
+    try:
+        written = export_pack(reader, registry, pack="lcjb_default", area="CJA03",
+                              period="latest", fmt="csv", out=tmp_path / "pack.csv")
+    finally:
+        reader.close()
+    text = "".join(p.read_text(encoding="utf-8") for p in written.paths)
+    assert "987654" in text.replace(",", "") and "obtj" in text
