@@ -1,4 +1,4 @@
-"""Results kept per data version: computed once after a load, reused until the next one.
+"""Small results kept per data version: computed once, reused until the next load.
 
 A page's figures depend only on what is in the warehouse (and on the registry and options),
 so a result computed for one *data version* can be reused by every request until a load,
@@ -16,11 +16,15 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import duckdb
+import numpy as np
+import polars as pl
 
-_CACHE: OrderedDict[Hashable, Any] = OrderedDict()
+_CACHE: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 96
-_KEPT: dict[Hashable, Any] = {}  # see kept()
+_CACHE_SIZE = 64
+MAX_BYTES = 96 * 1024 * 1024
+"""What the cache may hold: the server's memory stays bounded whatever is asked."""
+_BYTES = 0
 
 
 def _peer_count(con: duckdb.DuckDBPyConnection) -> int:
@@ -62,63 +66,60 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return version
 
 
+def _size(value: Any) -> int:
+    """Roughly how many bytes a cached value holds (frames dominate)."""
+    if isinstance(value, pl.DataFrame):
+        return int(value.estimated_size())
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values()) + 64 * len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value) + 8 * len(value)
+    return 1024
+
+
 def cached(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
            ) -> Any:
-    """``build()``'s value for ``key`` at this data version, computed once (kept in a small
-    LRU: a view's result)."""
-    return _remember(con, key, build, lru=True)
-
-
-def kept(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any]
-         ) -> Any:
-    """As :func:`cached`, for what every area's views share (whole-warehouse frames, a few
-    per grain): held until the data version changes, never pushed out by the views' own
-    results; an older version of the same warehouse file is let go on the next insert
-    (other warehouses open in this process — tests, a second app — keep theirs)."""
-    return _remember(con, key, build, lru=False)
-
-
-def _remember(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], build: Callable[[], Any],
-              *, lru: bool) -> Any:
+    """``build()``'s value for ``key`` at this data version, computed once and kept in a
+    small least-recently-used cache bounded in entries and bytes (:data:`MAX_BYTES`): what
+    the figure mart does not hold (a page's small derived results)."""
     version = data_version(con)
     if version is None:
         return build()
     full = (version, *key)
-    table = _CACHE if lru else _KEPT
     with _CACHE_LOCK:
-        if full in table:
-            if lru:
-                _CACHE.move_to_end(full)
-            return table[full]
+        if full in _CACHE:
+            _CACHE.move_to_end(full)
+            return _CACHE[full][0]
     value = build()
+    size = _size(value)
     with _CACHE_LOCK:
-        if not lru:
-            for old in [k for k in _KEPT if k[0][0] == version[0] and k[0] != version]:
-                del _KEPT[old]
-        table[full] = value
-        while lru and len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        global _BYTES
+        if full not in _CACHE:
+            _CACHE[full] = (value, size)
+            _BYTES += size
+        while _CACHE and (len(_CACHE) > _CACHE_SIZE or _BYTES > MAX_BYTES):
+            _, (_, dropped) = _CACHE.popitem(last=False)
+            _BYTES -= dropped
     return value
 
 
 def peek(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...]) -> Any | None:
-    """The value kept for ``key`` at this data version, or None (nothing is computed)."""
+    """The value cached for ``key`` at this data version, or None (nothing is computed)."""
     version = data_version(con)
     if version is None:
         return None
     with _CACHE_LOCK:
-        found = _KEPT.get((version, *key))
-        return found if found is not None else _CACHE.get((version, *key))
-
-
-def forget(name: str) -> None:
-    """Let go of every kept value whose key starts with ``name``, at every data version."""
-    with _CACHE_LOCK:
-        for key in [k for k in _KEPT if k[1] == name]:
-            del _KEPT[key]
+        found = _CACHE.get((version, *key))
+        return None if found is None else found[0]
 
 
 def clear_cache() -> None:
+    global _BYTES
     with _CACHE_LOCK:
         _CACHE.clear()
-        _KEPT.clear()
+        _BYTES = 0
+
+
+kept = cached  # TEMPORARY alias until the split modules are merged (removed at integration)

@@ -345,7 +345,7 @@ def every_area_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grai
                         ) -> dict[str, pl.DataFrame]:
     """:func:`coverage_frame` of every area and period at ``grain``, by area: read once per
     data version (about 0.5–1.5 s; the server's warm-up reads :data:`KEPT_COVERAGE_GRAINS`)."""
-    return cache.kept(con, _coverage_key(registry, grain), lambda: {
+    return cache.cached(con, _coverage_key(registry, grain), lambda: {
         code: part for (code,), part in
         coverage_frame(con, registry, grain).partition_by("area_code", as_dict=True).items()})
 

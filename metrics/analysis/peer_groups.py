@@ -113,7 +113,7 @@ def demographic_features(con: duckdb.DuckDBPyConnection, kind: str
         return (table["area_code"].to_list(), np.column_stack(feats),
                 vintage.item() if vintage.height else "Census 2011")
 
-    return cache.kept(con, ("features", kind), build)
+    return cache.cached(con, ("features", kind), build)
 
 
 def peer_group(con: duckdb.DuckDBPyConnection, code: str, *, k: int = peers.DEFAULT_K
