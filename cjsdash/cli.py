@@ -306,7 +306,7 @@ def serve(
         console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
     if refreshed is not None and refreshed.indicators:
         console.print(refreshed.line())
-    dash_app = create_app(Warehouse(path, snapshots=True), bound_hosts=(host,))
+    dash_app = create_app(Warehouse(path, held=True), bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
         console.print("listening on every address: only the Host names localhost, 127.0.0.1 "
@@ -320,15 +320,16 @@ def serve(
                        max_request_body_size=request_body_limit(get_settings()))
 
 
-def prepare_to_serve(path: Path) -> tuple[int, object]:
+def prepare_to_serve(path: Path, *, publish: bool = False) -> tuple[int, object]:
     """Sum up the areas for loads committed before a crash (meta.rollup_pending), and bring
     the figure mart up to date if a load left it behind: (figures rolled up, the mart's
-    refresh report or None when it was up to date)."""
+    refresh report or None when it was up to date); with ``publish``, the snapshot that
+    several workers read is brought up to date too (decision 0017)."""
     from cjsdash.bootstrap import refresh_figures
     from cjsdash.core.rollup import refresh_pending
     from metrics.mart import ready
 
-    with Warehouse(path, snapshots=True).writer() as con:  # publishes the first snapshot
+    with Warehouse(path, snapshots=publish).writer() as con:
         finished = refresh_pending(con)
         return finished, (None if ready(con) else refresh_figures(con))
 

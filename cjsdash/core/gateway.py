@@ -126,7 +126,8 @@ class Warehouse:
     writer waits for those blocks to end. Readers reopen, on the committed data, afterwards.
     """
 
-    def __init__(self, path: str | Path = MEMORY, *, snapshots: bool = False) -> None:
+    def __init__(self, path: str | Path = MEMORY, *, snapshots: bool = False,
+                 held: bool = False) -> None:
         self.path = str(path)
         self.snapshots = snapshots and path != MEMORY
         """Serve reads from published snapshots (:mod:`cjsdash.core.snapshots`), never the
@@ -137,8 +138,16 @@ class Warehouse:
         self._rw = ReadWriteLock()
         self._shared: duckdb.DuckDBPyConnection | None = None
         self._local = threading.local()
+        self._writing = threading.Lock()
+        self.held = held and not self.in_memory
+        """One read-write instance held open for the life of the process (``cjsdash serve``
+        with one worker): readers' cursors read the last committed state while a writer's
+        cursor loads (DuckDB's MVCC), so a load never waits for readers nor they for it."""
         if self.in_memory:
             self._shared = duckdb.connect(MEMORY)
+            ensure_schema(self._shared)
+        elif self.held:
+            self._shared = self._open_file(read_only=False)
             ensure_schema(self._shared)
 
     @property
@@ -151,6 +160,9 @@ class Warehouse:
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         if self._shared is not None:
             return self._shared
+        return self._open_file(read_only=read_only)
+
+    def _open_file(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         try:
             if not read_only:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +189,16 @@ class Warehouse:
         because a dashboard serves it), a write that changed the warehouse ends by publishing
         a new snapshot; readers of snapshots never wait.
         """
+        if self.held:  # writers take turns; readers carry on on their own cursors
+            with self._writing:
+                assert self._shared is not None
+                cursor = self._shared.cursor()
+                try:
+                    ensure_schema(cursor)
+                    yield cursor
+                finally:
+                    cursor.close()
+            return
         with self._rw.write(), self._lock:
             self.close_file_reader()
             con = self._connect(read_only=False)
@@ -193,7 +215,7 @@ class Warehouse:
     def reading(self) -> Iterator[None]:
         """Hold off writers while this thread uses ``reader()`` cursors on the file itself
         (re-entrant); with a published snapshot to read, nothing is held."""
-        if self._snapshot_pointer() is not None:
+        if self.held or self._snapshot_pointer() is not None:
             yield
             return
         with self._rw.read():
@@ -229,7 +251,12 @@ class Warehouse:
         """A read-only cursor for this thread: on the published snapshot when the warehouse
         is served from snapshots, else on the file (opened once per process and reused)."""
         if self._shared is not None:
-            return self._shared.cursor()
+            if not self.held:
+                return self._shared.cursor()
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is None:
+                cursor = self._local.cursor = self._shared.cursor()
+            return cursor
         key = self._snapshot_pointer()
         if key is not None:
             cursor = self._snapshot_reader(key)

@@ -69,8 +69,26 @@ def test_a_write_publishes_a_snapshot_that_readers_move_to(served: Warehouse,
     assert frame["numerator"].to_list() == [600.0]
 
 
-def test_readers_see_all_old_or_all_new_and_never_wait(served: Warehouse,
+@pytest.fixture(params=["snapshots", "held"])
+def serving(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    """A warehouse as ``cjsdash serve`` holds it: several workers read snapshots; one worker
+    holds one read-write instance whose readers use their own cursors."""
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path).writer() as con:
+        prepare(con)
+        ingest_paths(con, [_extract(tmp_path, "first.csv", 100)])
+        refresh_figures(con)
+    if request.param == "held":
+        return Warehouse(path, held=True)
+    warehouse = Warehouse(path, snapshots=True)
+    with warehouse.writer():  # publishes the first snapshot, as `cjsdash serve` does at start
+        pass
+    return warehouse
+
+
+def test_readers_see_all_old_or_all_new_and_never_wait(serving: Warehouse,
                                                         tmp_path: Path) -> None:
+    served = serving
     seen: list[tuple[float, ...]] = []
     waits: list[float] = []
     stop = threading.Event()
@@ -97,6 +115,7 @@ def test_readers_see_all_old_or_all_new_and_never_wait(served: Warehouse,
     assert set(seen) == {(400.0, 400.0, 400.0), (600.0, 600.0, 600.0)}
     assert seen[-1] == (600.0, 600.0, 600.0)
     assert max(waits) < 1.0  # a load takes seconds; no read waited for it
+    served.close()
 
 
 def test_only_the_newest_snapshots_are_kept(served: Warehouse, tmp_path: Path) -> None:
