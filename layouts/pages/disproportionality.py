@@ -12,6 +12,10 @@ every chart has its table and CSV one click away.
 ``/disproportionality?area=CJA01&grain=fy&period=2025-03-31&reference=White&eth=officer``
 ``&pop=Census%202011&chain=lammy`` holds the view, kept in step with the controls as on the
 overview (see :mod:`layouts.pages.overview`).
+
+This page reads the figures and wires the controls; the sections are assembled in
+:mod:`layouts.disproportionality_sections`, their tables and CSV in
+:mod:`layouts.disproportionality_tables`.
 """
 
 from __future__ import annotations

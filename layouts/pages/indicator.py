@@ -15,6 +15,10 @@ compare?" — a funnel plot, a ranking with bootstrap rank intervals and the are
 most similar group and England & Wales. The trend, the SPC section and the comparison are
 three callbacks, so that each stays fast and none waits for another. Every chart has its numbers one click away (a table and a CSV) and a
 caption stating source, vintage, denominator, CI method and suppression.
+
+This page reads the series and wires the callbacks; the sections are assembled in
+:mod:`layouts.indicator_spc`, :mod:`layouts.indicator_compare`,
+:mod:`layouts.indicator_definition` and :mod:`layouts.indicator_controls`.
 """
 
 from __future__ import annotations
