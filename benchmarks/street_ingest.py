@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from cjsdash.bootstrap import prepare  # noqa: E402
 from cjsdash.core.gateway import Warehouse  # noqa: E402
-from ingest import pipeline, police_uk_street  # noqa: E402
+from ingest import pipeline, pipeline_reads, pipeline_writes, police_uk_street  # noqa: E402
 from ingest.base import Loader  # noqa: E402
 from ingest.catalogue import LOADERS  # noqa: E402
 
@@ -110,10 +110,10 @@ def run_pipeline(archive: Path, folder: Path, phases: Phases | None) -> tuple[fl
         target: Any = con
         if phases is not None:
             phases.wrap_loader(police_uk_street.SPEC.name)
-            phases.wrap(pipeline, "upsert_versioned_runs", "core.observations upsert")
+            phases.wrap(pipeline_writes, "upsert_versioned_runs", "core.observations upsert")
             phases.wrap(pipeline, "refresh_pending", "core.area_observations refresh (once per batch)")
-            phases.wrap(pipeline, "register_sources", "meta.sources insert")
-            phases.wrap(pipeline, "read_context", "read context (meta queries)")
+            phases.wrap(pipeline_writes, "register_sources", "meta.sources insert")
+            phases.wrap(pipeline_reads, "read_context", "read context (meta queries)")
             target = TimedConnection(con, phases)
         started = time.perf_counter()
         try:

@@ -178,7 +178,7 @@ def test_a_failure_mid_load_rolls_back_everything(con, tmp_path: Path, monkeypat
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("ingest.pipeline._insert_rejects", explode)
+    monkeypatch.setattr("ingest.pipeline_writes._insert_rejects", explode)
     bad = GOOD.replace("12,100", "13,100") + "Narnia,2024-25 Q1,obtj,5,\n"
     with pytest.raises(RuntimeError):
         ingest_paths(con, [write_csv(tmp_path / "next.csv", bad)])

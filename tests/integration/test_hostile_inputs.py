@@ -311,13 +311,13 @@ def test_fuzz_finds_a_utf16_bom_alone_and_a_search_without_type(con, tmp_path) -
 
 def test_a_batch_that_cannot_be_written_is_refused_and_logged(con, tmp_path, monkeypatch
                                                               ) -> None:
-    from ingest import pipeline
+    from ingest import pipeline_writes
 
     def broken(con, loads):  # a loader's write bug, simulated
         if loads:
             raise duckdb.ConstraintException("NOT NULL constraint failed: simulated")
 
-    monkeypatch.setattr(pipeline, "_load_core", broken)
+    monkeypatch.setattr(pipeline_writes, "_load_core", broken)
     before = checksums(con)
     [report] = ingest_paths(con, [_write(tmp_path / "e.csv", HEADER + ROW)])
     assert report.status == "refused" and "could not write this file" in report.message

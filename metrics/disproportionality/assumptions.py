@@ -1,0 +1,155 @@
+"""Sensitivity: how the disparity ratios move under other assumptions (missing
+ethnicity, population denominator, ethnicity definition) — assumptions, not confidence
+intervals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from metrics.disproportionality.counts import population_sources, stage_counts
+from metrics.disproportionality.matrix import _not_stated, stage_matrix
+from metrics.disproportionality.schema import ASSUMPTIONS_LABEL, ETHNICITY_WORDS
+from metrics.options import Options
+from metrics.stages import POPULATION, EthnicitySource, default_stages
+from metrics.statistics import disproportionality as dp
+
+SENSITIVITY_COLUMNS: tuple[str, ...] = (
+    "area_code", "period_label", "analysis", "stage", "stage_title", "group", "reference",
+    "assumption", "disparity_ratio", "bound_low", "bound_high", "tipping_share", "note",
+    "label",
+)
+SENSITIVITY_SCHEMA: dict[str, pl.DataType] = {
+    c: pl.Float64() if c in ("disparity_ratio", "bound_low", "bound_high", "tipping_share")
+    else pl.String() for c in SENSITIVITY_COLUMNS
+}
+ANALYSIS_MISSING = "missing ethnicity"
+ANALYSIS_DENOMINATOR = "population denominator"
+ANALYSIS_DEFINITION = "ethnicity definition"
+
+
+def _compared(matrix: pl.DataFrame) -> pl.DataFrame:
+    """Stage rows of groups that are compared: not the reference, not excluded, shown."""
+    return matrix.filter(
+        (pl.col("stage") != POPULATION) & (pl.col("group") != pl.col("reference"))
+        & (pl.col("status") != dp.STATUS_EXCLUDED) & ~pl.col("suppressed"))
+
+
+def _missing_bounds(matrix: pl.DataFrame, counts: pl.DataFrame, options: Options
+                    ) -> list[dict]:
+    key = ["area_code", "stage", "period_start", "period_end"]
+    ref = matrix.filter(pl.col("group") == pl.col("reference")).select(
+        *key, pl.col("count").alias("ref_count"), pl.col("population").alias("ref_pop"),
+        pl.col("suppressed").alias("ref_hidden"))
+    rows = (_compared(matrix).join(ref, on=key, how="inner")
+            .join(_not_stated(counts), on=key, how="left"))
+    out = []
+    for r in rows.iter_rows(named=True):
+        unknown = r["unknown"] or 0.0
+        base = {"stage": r["stage"], "stage_title": r["stage_title"], "group": r["group"],
+                "reference": r["reference"], "disparity_ratio": r["disparity_ratio"]}
+        if r["ref_hidden"] or 0 < unknown < options.suppression_threshold:
+            out.append({**base, "assumption": "not stated count suppressed (small numbers)",
+                        "note": "bounds not shown: they would reveal a suppressed count"})
+            continue
+        low, high = dp.missing_ethnicity_bounds(r["population"], r["count"], r["ref_pop"],
+                                                r["ref_count"], unknown)
+        tip = dp.tipping_share(r["population"], r["count"], r["ref_pop"], r["ref_count"],
+                               unknown)
+        out.append({
+            **base, "bound_low": float(low), "bound_high": float(high),
+            "tipping_share": float(tip),
+            "assumption": (f"the {unknown:,.0f} records with ethnicity not stated: all "
+                           f"{r['reference']} (low) … all {r['group']} (high)"),
+            "note": ("no records without ethnicity" if unknown == 0 else
+                     "parity lies outside the bounds: no tipping share" if math.isnan(tip)
+                     else f"ratio = 1 if {tip:.1%} of them were {r['group']}"),
+        })
+    return out
+
+
+def _ratios(matrix: pl.DataFrame, assumption: str, analysis: str) -> list[dict]:
+    return [{"analysis": analysis, "stage": r["stage"], "stage_title": r["stage_title"],
+             "group": r["group"], "reference": r["reference"], "assumption": assumption,
+             "disparity_ratio": r["disparity_ratio"],
+             "note": f"{r['population_source']}; {r['ethnicity_source']}"}
+            for r in _compared(matrix).iter_rows(named=True)]
+
+
+def sensitivity(
+    con: duckdb.DuckDBPyConnection, area: str, period_end: date | None = None, *,
+    grain: str = "fy", reference: str = "White", ethnicity_source: EthnicitySource = "officer",
+    population_source: str | None = None, stages: Sequence[str] | None = None,
+    options: Options | None = None, counts: pl.DataFrame | None = None,
+    matrix: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """How the disparity ratios move under other assumptions — labelled as assumptions,
+    never as confidence intervals (:data:`ASSUMPTIONS_LABEL`). ``matrix``: the
+    :func:`stage_matrix` of these settings, when already computed.
+
+    - ``missing ethnicity``: every stage and compared group, the bounds with every
+      not-stated record assigned to the reference group (low) or to the group (high), and
+      the tipping share of them that would make the ratio 1 (METHODS.md);
+    - ``population denominator``: the ratio with each population source loaded for the
+      area (Census 2011, Census 2021, mid-year estimates …);
+    - ``ethnicity definition``: stop and search by officer- and by self-defined ethnicity.
+    """
+    options = options or Options()
+    args = {"grain": grain, "reference": reference, "options": options}
+    if counts is None:
+        counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source,
+                              stages=stages)
+    if matrix is None:
+        matrix = stage_matrix(con, area, period_end, ethnicity_source=ethnicity_source,
+                              population_source=population_source, stages=stages,
+                              counts=counts, **args)
+    if matrix.height == 0:
+        return pl.DataFrame(schema=SENSITIVITY_SCHEMA)
+    period_end = matrix["period_end"][0]
+    counts = counts.filter(pl.col("period_end") == period_end)
+    rows = [{**r, "analysis": ANALYSIS_MISSING}
+            for r in _missing_bounds(matrix, counts, options)]
+    used = set(matrix["population_source"].drop_nulls().to_list())
+    for source in population_sources(con, area):
+        if used and all(u.startswith(f"{source} (") for u in used):
+            other = matrix  # the closest population was this source's throughout: the same
+        else:
+            other = stage_matrix(con, area, period_end, ethnicity_source=ethnicity_source,
+                                 population_source=source, stages=stages, counts=counts,
+                                 **args)
+        rows += _ratios(other, source, ANALYSIS_DENOMINATOR)
+    chosen = [s for s in (stages or default_stages().ids) if s == "stop_and_search"]
+    for definition in ETHNICITY_WORDS if chosen else ():
+        if definition == ethnicity_source:
+            # stop and search is the first stage (over the population) in either chain, so
+            # its row is the same with or without the later stages
+            other = matrix
+        else:
+            other = stage_matrix(con, area, period_end, ethnicity_source=definition,  # type: ignore[arg-type]
+                                 population_source=population_source, stages=chosen, **args)
+        other = other.filter(pl.col("stage") == "stop_and_search")
+        if other.height:
+            rows += _ratios(other, ETHNICITY_WORDS[definition], ANALYSIS_DEFINITION)
+        else:
+            rows.append({"analysis": ANALYSIS_DEFINITION, "stage": "stop_and_search",
+                         "stage_title": default_stages().get("stop_and_search").title,
+                         "reference": reference, "assumption": ETHNICITY_WORDS[definition],
+                         "note": f"no stop and search counts by {ETHNICITY_WORDS[definition]} "
+                                 "loaded for this area and period"})
+    frame = pl.DataFrame(rows, schema={c: SENSITIVITY_SCHEMA[c] for c in
+                                       dict.fromkeys(k for r in rows for k in r)},
+                         strict=False) if rows else pl.DataFrame(schema=SENSITIVITY_SCHEMA)
+    frame = frame.with_columns(
+        pl.lit(area).alias("area_code"), pl.lit(matrix["period_label"][0]).alias("period_label"),
+        pl.lit(ASSUMPTIONS_LABEL).alias("label"))
+    for column, dtype in SENSITIVITY_SCHEMA.items():
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    return frame.select(SENSITIVITY_COLUMNS).with_columns(
+        pl.col(c).fill_nan(None) for c in ("disparity_ratio", "bound_low", "bound_high",
+                                           "tipping_share"))
+

@@ -1,0 +1,226 @@
+"""Reading the warehouse: stage counts by ethnic group and populations, per area and
+grain period, with the population chosen for each period."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.gateway import fetch
+from cjsdash.core.periods import label_period
+from metrics import cache, population_choice, sql
+from metrics.disproportionality.schema import (
+    _UNKNOWN_LABELS,
+    ETHNICITY_WORDS,
+    GROUPS,
+    NOT_STATED,
+)
+from metrics.stages import EthnicitySource, Stage, Stages, default_stages
+from metrics.timeseries import to_grain
+
+
+def _stage_list(stages: Stages, chosen: Sequence[str] | None) -> list[Stage]:
+    """The population, then the chosen stages (all by default) in the declared order."""
+    wanted = set(chosen or stages.ids)
+    unknown = wanted - set(stages.ids)
+    if unknown:
+        raise ValueError(f"unknown stage(s) {sorted(unknown)} (one of {', '.join(stages.ids)})")
+    return [s for s in stages.stages if s.is_population or s.id in wanted]
+
+
+def _measure_stages(stage_list: list[Stage], ethnicity_source: EthnicitySource
+                    ) -> dict[str, str]:
+    """measure → stage id for the counted stages, by the chosen ethnicity definition."""
+    out: dict[str, str] = {}
+    for s in stage_list:
+        measure = s.measure_for(ethnicity_source)
+        if measure:
+            out[measure] = s.id
+    return out
+
+
+def stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, *,
+                 ethnicity_source: EthnicitySource = "officer",
+                 stages: Sequence[str] | None = None) -> pl.DataFrame:
+    """Counts per area × stage × grain period × group ('' = all groups, 'Not stated').
+
+    Columns: area_code, stage, period_start, period_end, group, value, source, vintage,
+    synthetic. One source per area, stage and period: the lowest priority number among the
+    sources that break the stage down by ethnicity (then by name), for every group alike.
+
+    Kept per data version: where every area's counts for the grain and definition have
+    been read (:func:`every_area_counts`: the server's warm-up reads the page's default
+    grain) each request takes its areas' rows from them — the same rows as reading those
+    areas alone (tested); otherwise these areas' counts are read and kept. Either way the
+    stages wanted are taken from every stage's counts. An in-memory warehouse (never
+    cached) reads each time.
+    """
+    if ethnicity_source not in ETHNICITY_WORDS:
+        raise ValueError(f"ethnicity_source must be one of {', '.join(ETHNICITY_WORDS)}")
+    chosen = {s.id for s in _stage_list(default_stages(), stages)}
+    if cache.data_version(con) is None:
+        return _stage_counts(con, areas, grain, ethnicity_source, stages)
+    every = cache.peek(con, _every_key(grain, ethnicity_source))
+    if every is None:
+        wanted = tuple(dict.fromkeys(areas))
+        frame = cache.cached(con, ("dq-counts", wanted, grain, ethnicity_source),
+                             lambda: _stage_counts(con, list(wanted), grain, ethnicity_source,
+                                                   None))
+    else:
+        parts = [every[a] for a in dict.fromkeys(areas) if a in every]
+        if not parts:
+            return _empty_counts()
+        frame = pl.concat(parts) if len(parts) > 1 else parts[0]
+    return frame if stages is None else frame.filter(pl.col("stage").is_in(chosen))
+
+
+def _every_key(grain: str, ethnicity_source: str) -> tuple[str, ...]:
+    return ("dq-every-area-counts", grain, ethnicity_source)
+
+
+def every_area_counts(con: duckdb.DuckDBPyConnection, grain: str,
+                      ethnicity_source: EthnicitySource = "officer") -> dict[str, pl.DataFrame]:
+    """:func:`stage_counts` of every area for this grain and definition, by area: read in
+    one pass (about 1–2 s) and kept for this data version; the server's warm-up reads the
+    disproportionality page's default grain."""
+    def read() -> dict[str, pl.DataFrame]:
+        frame = _stage_counts(con, _area_codes(con), grain, ethnicity_source, None)
+        return {code: part for (code,), part in
+                frame.partition_by("area_code", as_dict=True).items()}
+
+    return cache.kept(con, _every_key(grain, ethnicity_source), read)
+
+
+def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,
+                  ethnicity_source: EthnicitySource, stages: Sequence[str] | None
+                  ) -> pl.DataFrame:
+    by_measure = _measure_stages(_stage_list(default_stages(), stages), ethnicity_source)
+    measures = sorted(by_measure)
+    native = pl.concat(
+        [fetch(con, sql.observations_sql(by), [areas, measures]) for by in ("ethnicity", None)],
+        how="vertical_relaxed",
+    )
+    if native.height == 0:
+        return _empty_counts()
+    native = native.with_columns(pl.col("value").cast(pl.Float64))
+    periods = to_grain(native, grain, dict.fromkeys(measures, "sum"))
+    if periods.height == 0:
+        return _empty_counts()
+    periods = periods.with_columns(
+        pl.col("measure").replace_strict(by_measure, return_dtype=pl.String).alias("stage"),
+        pl.when(pl.col("breakdown").is_in(_UNKNOWN_LABELS)).then(pl.lit(NOT_STATED))
+        .otherwise(pl.col("breakdown")).alias("group"),
+    ).group_by("area_code", "stage", "period_start", "period_end", "group", "source").agg(
+        pl.when(pl.col("value").null_count() > 0).then(None).otherwise(pl.col("value").sum())
+        .first().alias("value"),
+        pl.col("vintage").max(),
+    )
+    sources = fetch(con, sql.sources_sql()).select(
+        "source", "priority", pl.col("is_synthetic").alias("synthetic"))
+    periods = periods.join(sources, on="source", how="left").with_columns(
+        pl.col("priority").fill_null(50), pl.col("synthetic").fill_null(False))
+    key = ["area_code", "stage", "period_start", "period_end"]
+    chosen = (periods.filter(pl.col("group").is_in(GROUPS))
+              .select(*key, "priority", "source").unique()
+              .sort("priority", "source").unique(key, keep="first").select(*key, "source"))
+    return periods.join(chosen, on=[*key, "source"], how="inner").select(
+        *key, "group", "value", "source", "vintage", "synthetic")
+
+
+def _empty_counts() -> pl.DataFrame:
+    return pl.DataFrame(schema={
+        "area_code": pl.String, "stage": pl.String, "period_start": pl.Date,
+        "period_end": pl.Date, "group": pl.String, "value": pl.Float64, "source": pl.String,
+        "vintage": pl.String, "synthetic": pl.Boolean})
+
+
+def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
+    """Populations per area × year × source × group ('' = all), rolled up to each area:
+    every area's read once per data version, each request taking its areas' rows."""
+    if cache.data_version(con) is None:
+        return _populations(con, areas)
+    every = cache.kept(con, ("dq-every-area-populations",), lambda: {
+        code: part for (code,), part in _populations(con, _area_codes(con))
+        .partition_by("area_code", as_dict=True).items()})
+    parts = [every[a] for a in dict.fromkeys(areas) if a in every]
+    if not parts:
+        return _no_populations()
+    return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _no_populations() -> pl.DataFrame:
+    return pl.DataFrame(schema={"area_code": pl.String, "year": pl.Int64, "group": pl.String,
+                                "source": pl.String, "population": pl.Float64})
+
+
+def _area_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
+
+
+def _populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
+    parts = [fetch(con, sql.populations_sql(by), [areas]) for by in ("ethnicity", None)]
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return _no_populations()
+    return pl.concat(parts, how="vertical_relaxed").select(
+        "area_code", pl.col("year").cast(pl.Int64), pl.col("breakdown").alias("group"),
+        "source", pl.col("population").cast(pl.Float64))
+
+
+def population_sources(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
+    """The population sources with ethnic groups loaded for this area (e.g. Census 2011)."""
+    pops = populations(con, [area])
+    return sorted(pops.filter(pl.col("group").is_in(GROUPS))["source"].unique().to_list())
+
+
+def _choose_population(periods: pl.DataFrame, pops: pl.DataFrame, source: str | None
+                       ) -> pl.DataFrame:
+    """Per area and period: the population from ``source`` (any source when None) counted most
+    recently before the period starts, else the earliest after (see
+    :mod:`metrics.population_choice`: Census 2021 from 21 March 2021 when it is loaded)."""
+    if source:
+        pops = pops.filter(pl.col("source") == source)
+    options = pops.filter(pl.col("group").is_in(GROUPS)).select(
+        "area_code", "year", "source").unique()
+    chosen = population_choice.choose(
+        periods.select("area_code", "period_start").unique()
+        .join(options, on="area_code", how="inner"),
+        ["area_code", "period_start"])
+    return chosen.join(pops, on=["area_code", "year", "source"], how="inner").select(
+        "area_code", "period_start", "group", "population",
+        pl.concat_str([pl.col("source"), pl.lit(" ("), pl.col("year").cast(pl.String),
+                       pl.lit(")")]).alias("population_source"))
+
+
+
+def latest_period(counts: pl.DataFrame) -> date | None:
+    """The latest period end with any stage counted by ethnic group."""
+    known = counts.filter(pl.col("group").is_in(GROUPS))
+    return known["period_end"].max() if known.height else None  # type: ignore[return-value]
+
+
+
+def available_periods(con: duckdb.DuckDBPyConnection, area: str, grain: str, *,
+                      ethnicity_source: EthnicitySource = "officer",
+                      counts: pl.DataFrame | None = None) -> list[tuple[date, str]]:
+    """Period ends with any stage counted by ethnic group at this area, newest first."""
+    if counts is None:
+        counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source)
+    counts = counts.filter(pl.col("group").is_in(GROUPS))
+    ends = counts.select("period_start", "period_end").unique().sort("period_end",
+                                                                     descending=True)
+    return [(e, label_period(s, e, grain)) for s, e in ends.iter_rows()]
+
+
+
+def _chain_to(stage: str, stages: Sequence[str] | None) -> list[str]:
+    """The chosen stages up to and including ``stage``: all a stage's RRI depends on."""
+    declared = default_stages()
+    declared.get(stage)  # KeyError for an unknown stage
+    chosen = set(stages or declared.ids) | {stage}
+    ids = [i for i in declared.ids if i in chosen]
+    return ids[:ids.index(stage) + 1]
+
