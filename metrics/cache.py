@@ -19,6 +19,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from cjsdash.core.gateway import held_version
+
 _CACHE: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
@@ -44,6 +46,9 @@ _READ_ONLY_VERSIONS: weakref.WeakKeyDictionary[Any, tuple[Any, ...] | None] = (
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     """(warehouse file, latest ingest run, runs, targets, peers) — None for an in-memory
     warehouse, which is never cached. Read once per read-only connection."""
+    held = held_version(con)
+    if held is not None:
+        return held
     try:
         return _READ_ONLY_VERSIONS[con]
     except (KeyError, TypeError):

@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
+from metrics import cache
 from metrics.compute import RESULT_COLUMNS, compute_indicators
 from metrics.derive import RESULT_SCHEMA
 from metrics.options import Options
@@ -256,17 +257,24 @@ def _append(con: duckdb.DuckDBPyConnection, registry: Registry,
 
 # --- reading -------------------------------------------------------------------------------
 
+_READY_SQL = (  # noqa: S608 - one constant of ours inside another
+    "SELECT coalesce((SELECT value FROM mart.state WHERE key = 'version') = ("
+    + VERSION_SQL + ") AND (SELECT value FROM mart.state WHERE key = 'options') = $options, "
+    "FALSE)")
+
+
 def ready(con: duckdb.DuckDBPyConnection, options: Options | None = None) -> bool:
-    """Whether ``mart.figures`` answers for the warehouse as it is now, under ``options``."""
+    """Whether ``mart.figures`` answers for the warehouse as it is now, under ``options``
+    (the mart's version stamp against the warehouse's; asked once per data version)."""
+    key = options_key(options or Options())
+    return bool(cache.cached(con, ("mart-ready", key), lambda: _ready(con, key)))
+
+
+def _ready(con: duckdb.DuckDBPyConnection, key: str) -> bool:
     try:
-        state = dict(con.execute(
-            "SELECT key, value FROM mart.state WHERE key IN ('version', 'options')").fetchall())
+        return bool(con.execute(_READY_SQL, {"options": key}).fetchall()[0][0])
     except duckdb.CatalogException:
         return False
-    if not state:
-        return False
-    return (state.get("options") == options_key(options or Options())
-            and state.get("version") == warehouse_version(con))
 
 
 _SCHEMA = {**RESULT_SCHEMA, **{c: pl.String() for c in PRESENTATION_COLUMNS}}

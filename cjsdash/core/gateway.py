@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,17 @@ from cjsdash.core import snapshots
 from cjsdash.core.schema import ensure_schema
 
 MEMORY = ":memory:"
+
+
+_HELD_CURSORS: weakref.WeakKeyDictionary[Any, Warehouse] = weakref.WeakKeyDictionary()
+
+
+def held_version(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+    """(file, writes so far) for a reader cursor of a held warehouse — it changes exactly
+    when this process's writer finishes a write, so results can be kept per version without
+    a query — else None."""
+    warehouse = _HELD_CURSORS.get(con)
+    return None if warehouse is None else (warehouse.path, warehouse.generation)
 
 
 class WarehouseBusy(RuntimeError):
@@ -139,6 +151,7 @@ class Warehouse:
         self._shared: duckdb.DuckDBPyConnection | None = None
         self._local = threading.local()
         self._writing = threading.Lock()
+        self.generation = 0  # writes finished (a held warehouse's data version)
         self.held = held and not self.in_memory
         """One read-write instance held open for the life of the process (``cjsdash serve``
         with one worker): readers' cursors read the last committed state while a writer's
@@ -198,6 +211,7 @@ class Warehouse:
                     yield cursor
                 finally:
                     cursor.close()
+                    self.generation += 1
             return
         with self._rw.write(), self._lock:
             self.close_file_reader()
@@ -256,6 +270,7 @@ class Warehouse:
             cursor = getattr(self._local, "cursor", None)
             if cursor is None:
                 cursor = self._local.cursor = self._shared.cursor()
+                _HELD_CURSORS[cursor] = self
             return cursor
         key = self._snapshot_pointer()
         if key is not None:

@@ -91,7 +91,7 @@ def every_area_counts(con: duckdb.DuckDBPyConnection, grain: str,
         return {code: part for (code,), part in
                 frame.partition_by("area_code", as_dict=True).items()}
 
-    return cache.kept(con, _every_key(grain, ethnicity_source), read)
+    return cache.cached(con, _every_key(grain, ethnicity_source), read)
 
 
 def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,
@@ -142,7 +142,7 @@ def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFram
     every area's read once per data version, each request taking its areas' rows."""
     if cache.data_version(con) is None:
         return _populations(con, areas)
-    every = cache.kept(con, ("dq-every-area-populations",), lambda: {
+    every = cache.cached(con, ("dq-every-area-populations",), lambda: {
         code: part for (code,), part in _populations(con, _area_codes(con))
         .partition_by("area_code", as_dict=True).items()})
     parts = [every[a] for a in dict.fromkeys(areas) if a in every]
