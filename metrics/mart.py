@@ -257,8 +257,8 @@ def _append(con: duckdb.DuckDBPyConnection, registry: Registry,
 
 # --- reading -------------------------------------------------------------------------------
 
-_READY_SQL = (  # noqa: S608 - one constant of ours inside another
-    "SELECT coalesce((SELECT value FROM mart.state WHERE key = 'version') = ("
+_READY_SQL = (
+    "SELECT coalesce((SELECT value FROM mart.state WHERE key = 'version') = ("  # noqa: S608
     + VERSION_SQL + ") AND (SELECT value FROM mart.state WHERE key = 'options') = $options, "
     "FALSE)")
 
