@@ -4,8 +4,8 @@ Each callback function (and each page's ``layout()``, which Dash runs for every 
 called with a realistic mix of inputs — England and Wales, an LCJB, a police force area, a
 region; quarter and financial-year grains — and its return value is serialised to JSON as Dash
 does before sending it. Reported per callback: p50 and p95 over ``--repeats`` rounds through
-the inputs once every area's figures are computed (:mod:`metrics.store`, which the server
-warms in the background at start and after each upload) and each input viewed once before;
+the inputs, the figures read from the warehouse's mart (:mod:`metrics.mart`, computed at
+load time; decision 0017) and each input viewed once before;
 the first call after a load (nothing computed yet); and a plain DuckDB baseline in the same run:
 ``SELECT *`` of the same areas' rows of ``core.area_observations`` into a polars frame (what
 the gateway reads before any computing).
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -34,10 +33,11 @@ from typing import Any
 
 import plotly.utils
 
+from cjsdash.bootstrap import refresh_figures
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
-from cjsdash.server import create_app, warm
+from cjsdash.server import create_app
 from ingest.pipeline import ingest_paths
 from metrics import analysis
 from metrics.registry import default_registry
@@ -147,20 +147,19 @@ def main() -> None:
         started = time.perf_counter()
         build_demo(path, echo=lambda _: None)
         print(f"demo build: {time.perf_counter() - started:.1f} s")
-    warehouse = Warehouse(path)
+    warehouse = Warehouse(path, held=True)  # as `cjsdash serve` holds it
     if args.street_year:
         zips = street_year(tmp)
         started = time.perf_counter()
         with warehouse.writer() as con:
             reports = ingest_paths(con, zips)
+            refresh_figures(con)
         rows = sum(r.rows_in for r in reports)
         print(f"street year: {rows:,} records in 12 monthly ZIPs loaded in "
               f"{time.perf_counter() - started:.1f} s")
         for zipped in zips:
             zipped.unlink()
     registry = default_registry()
-    os.environ["CJSDASH_WARM_FIGURES"] = "false"  # warmed below, after the cold calls
-    get_settings.cache_clear()
     create_app(warehouse, registry)
     from layouts.pages import baseline, data, disproportionality, export, indicator, overview
 
@@ -176,12 +175,6 @@ def main() -> None:
         analysis.clear_cache()
         for name, calls in all_cases.items():  # the first call after a load, cache cold
             cold[name] = timed(calls[0])
-        started = time.perf_counter()
-        warm(warehouse, registry).join()
-        print(f"figures for every area and grain, and the shared comparisons, computed "
-              f"(cjsdash.server.warm, as the server does in the background at start and "
-              f"after a load): "
-              f"{time.perf_counter() - started:.1f} s\n")
         base = baseline_reads(con, args.repeats)
         b50, b95 = pct(base, 0.5) * 1000, pct(base, 0.95) * 1000
         print(f"plain DuckDB read of an area's and E&W's rows: p50 {b50:.1f} ms, "
