@@ -25,6 +25,8 @@ from layouts.data_tables import (
 from metrics import cache, provenance
 
 SHOWN_ROWS = provenance.REJECTS_LIMIT
+SCHEMA_ONLY_TEXT = "Built from the published schema: no real file has been seen."
+"""Beside a source declared ``schema_only`` (meta.sources.schema_only)."""
 STATUS_WORDS = {"loaded": "✓ loaded", "refused": "✗ refused", "failed": "✗ failed"}
 
 
@@ -33,6 +35,13 @@ def _vintages_text(vintages: list[str] | None) -> str:
     vintages = list(reversed(vintages or []))
     shown = "; ".join(vintages[:2])
     return shown + (f"; and {len(vintages) - 2} more" if len(vintages) > 2 else "")
+
+
+def schema_only_note(schema_only: bool | None) -> str:
+    """HTML said beside a source whose layout no real file has confirmed (else nothing)."""
+    if not schema_only:
+        return ""
+    return f'<br/><span class="cjs-schema-only">{esc(SCHEMA_ONLY_TEXT)}</span>'
 
 
 def sources_table(frame: pl.DataFrame) -> html.Div:
@@ -46,8 +55,8 @@ def sources_table(frame: pl.DataFrame) -> html.Div:
             periods = (f"{r['first_period_start']:%b %Y} to {r['last_period_end']:%b %Y}")
         rows.append([
             (synthetic_text(r["title"], r["synthetic"])
-             + f'<br/><span class="cjs-period">{esc(r["source"])} ({esc(r["kind"])})</span>',
-             "cjs-w-m"),
+             + f'<br/><span class="cjs-period">{esc(r["source"])} ({esc(r["kind"])})</span>'
+             + schema_only_note(r["schema_only"]), "cjs-w-m"),
             (esc(r["publisher"]) + f'<br/><span class="cjs-period">{esc(r["licence"])}</span>',
              "cjs-w-m"),
             (count_text(r["figures"]), "cjs-num"), (count_text(r["superseded"]), "cjs-num"),
@@ -82,7 +91,8 @@ def runs_table(frame: pl.DataFrame) -> html.Div:
             (str(r["run_id"]), "cjs-num"),
             (esc(r["file_name"]) + f'<br/><span class="cjs-period">{esc(r["loader"])}</span>',
              "cjs-w-m"),
-            (synthetic_text(r["source_title"] or "", r["synthetic"]), "cjs-w-s"),
+            (synthetic_text(r["source_title"] or "", r["synthetic"])
+             + schema_only_note(r["schema_only"]), "cjs-w-s"),
             (esc(r["vintage"]), "cjs-w-m"),
             (esc(when_text(r["loaded_at"])).replace(" ", "<br/>", 1), "cjs-nowrap"),
             (count_text(r["rows_in"]), "cjs-num"), (count_text(r["rows_loaded"]), "cjs-num"),

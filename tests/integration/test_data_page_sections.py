@@ -173,3 +173,69 @@ def test_the_page_carries_no_inline_styles(page: types.ModuleType) -> None:
     html_text = page.test_client().get("/data").get_data(as_text=True)
     linked = re.findall(r"assets/([\w.]+\.css)", html_text)
     assert linked == ["style.css", "style_data.css"], linked
+
+
+SCHEMA_ONLY_SOURCES = {
+    "moj_timeliness_tool", "moj_trial_effectiveness", "moj_trial_effectiveness_long",
+    "cjs_delivery_dashboard",
+    "census2021_nomis_bulk_ethnicity", "census2021_ons_custom_ethnicity",
+    "home_office_stop_search", "home_office_arrests",
+}
+"""Loaders whose docstrings (and tests/data NOTICE files) say no real file was seen."""
+
+
+def test_schema_only_is_declared_once_per_loader() -> None:
+    from ingest.catalogue import LOADERS
+
+    declared = {name for name, loader in LOADERS.items() if loader.spec.schema_only}
+    assert declared == SCHEMA_ONLY_SOURCES
+    for name in declared:  # the mark is no longer pasted into the title
+        assert "schema" not in LOADERS[name].spec.title.lower(), name
+
+
+def test_the_page_says_which_sources_no_real_file_has_confirmed(tmp_path: Path) -> None:
+    from layouts.data_sources import SCHEMA_ONLY_TEXT, runs_table, sources_table
+    from metrics import provenance
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    try:
+        with wh.writer() as con:
+            prepare(con)
+            ingest_paths(con, [write_csv(tmp_path / "v1.csv", V1),
+                               REPO / "tests/data/moj/timeliness-tool-crown-court-sample.csv"])
+            catalogue = dict(con.execute(
+                "SELECT source, schema_only FROM meta.sources").fetchall())
+        assert catalogue["moj_timeliness_tool"] is True
+        assert catalogue["board_extract"] is False
+        sources = provenance.sources_frame(wh.reader())
+        rows = re.findall(r"<tr>.*?</tr>", str(sources_table(sources).children.children))
+        said = {source: SCHEMA_ONLY_TEXT in row
+                for row in rows for source in ("moj_timeliness_tool", "board_extract")
+                if f"{source} (" in row}
+        assert said == {"moj_timeliness_tool": True, "board_extract": False}
+        files_html = str(runs_table(provenance.runs_frame(wh.reader())).children.children)
+        files = re.findall(r"<tr>.*?</tr>", files_html.split("<tbody>", 1)[1])
+        assert [SCHEMA_ONLY_TEXT in row for row in files] == [True, False]  # newest first
+    finally:
+        wh.close()
+
+
+def test_a_warehouse_registered_before_the_mark_gains_it(tmp_path: Path) -> None:
+    """Older warehouses had the words in the title and no column: the next load sets both."""
+    from ingest.catalogue import LOADERS
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    try:
+        with wh.writer() as con:
+            prepare(con)
+            con.execute("INSERT INTO meta.sources (source, title, publisher, licence, kind, "
+                        "priority, is_synthetic) VALUES ('moj_timeliness_tool', 'Old title "
+                        "[layout built from the published schema; no real file seen yet]', "
+                        "'Ministry of Justice', 'OGL', 'published', 30, false)")
+            con.execute("UPDATE meta.sources SET schema_only = NULL")
+            ingest_paths(con, [REPO / "tests/data/moj/timeliness-tool-crown-court-sample.csv"])
+            row = con.execute("SELECT title, schema_only FROM meta.sources "
+                              "WHERE source = 'moj_timeliness_tool'").fetchone()
+        assert row == (LOADERS["moj_timeliness_tool"].spec.title, True)
+    finally:
+        wh.close()
