@@ -21,5 +21,5 @@ def quality_table(frame: pl.DataFrame) -> html.Div:
     ] for r in frame.iter_rows(named=True)]
     caption = f"Months that depart from their area's history: {frame.height:,}"
     return table_block(html_table(f"{PREFIX}-quality-table", caption, headers, rows,
-                                    empty="No month departs wildly from its area's history."),
-                        caption)
+                                  empty="No month departs wildly from its area's history."),
+                       caption)

@@ -25,7 +25,7 @@ def rejects_table(frame: pl.DataFrame, total: int, run: str) -> html.Div:
     shown = f"the first {frame.height:,} of {total:,}" if total > frame.height else f"{total:,}"
     caption = f"Rejected rows for {which}: {shown}"
     return table_block(html_table(f"{PREFIX}-rejects-table", caption, headers, rows,
-                                    empty="No rows were rejected."), caption)
+                                  empty="No rows were rejected."), caption)
 
 
 

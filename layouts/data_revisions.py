@@ -39,5 +39,5 @@ def revisions_table(frame: pl.DataFrame, total: int) -> html.Div:
     shown = f"the newest {frame.height:,} of {total:,}" if total > frame.height else f"{total:,}"
     caption = f"Revised figures: {shown}"
     return table_block(html_table(f"{PREFIX}-revisions-table", caption, headers, rows,
-                                    empty="No figure has been revised: every figure loaded "
-                                          "has one vintage."), caption)
+                                  empty="No figure has been revised: every figure loaded "
+                                        "has one vintage."), caption)

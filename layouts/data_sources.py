@@ -67,7 +67,7 @@ def sources_table(frame: pl.DataFrame) -> html.Div:
     caption = f"Sources: {frame.height}" + (f", {unregistered} not registered"
                                             if unregistered else "")
     return table_block(html_table(f"{PREFIX}-sources-table", caption, headers, rows,
-                                    empty="No sources yet: load a file."), caption)
+                                  empty="No sources yet: load a file."), caption)
 
 
 RUN_HEADERS = [("Run", "cjs-num"), ("File and loader", ""), ("Source", ""), ("Vintage", ""),
@@ -104,7 +104,7 @@ def runs_table(frame: pl.DataFrame) -> html.Div:
              if frame.height > RUNS_SHOWN else f"{frame.height:,}, newest first")
     caption = f"Files loaded: {shown}"
     return table_block(html_table(f"{PREFIX}-runs-table", caption, RUN_HEADERS, rows,
-                                    empty="No file has been loaded yet."), caption)
+                                  empty="No file has been loaded yet."), caption)
 
 
 

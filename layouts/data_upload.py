@@ -63,7 +63,7 @@ def result_children(outcome: UploadOutcome) -> list[Any]:
     caption = (f"The first {len(outcome.rejects)} of {total:,} rejected rows"
                if total > len(outcome.rejects) else f"Rejected rows: {total:,}")
     children: list[Any] = [table_block(html_table(f"{PREFIX}-upload-rejects", caption,
-                                                    headers, rows, empty=""), caption)]
+                                                  headers, rows, empty=""), caption)]
     if outcome.run_id is not None:
         children.append(html.P(html.A("Every rejected row of this file",
                                       href=f"/data?run={outcome.run_id}"
