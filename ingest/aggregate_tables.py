@@ -21,9 +21,6 @@ from ingest.values import parse_numbers
 
 NOT_APPLICABLE = ("-", "")
 """Cells that mark a level or figure that does not apply."""
-SCHEMA_ONLY = "[layout built from the published schema; no real file seen yet]"
-"""Appended to the title of a source whose layout no real file has confirmed: the data page
-shows it beside the source."""
 OBSERVATION_COLUMNS: tuple[str, ...] = (
     "measure", "area_code", "period_start", "period_end", *BREAKDOWNS,
     "value", "value_note", "source", "vintage",

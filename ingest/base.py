@@ -30,6 +30,10 @@ class SourceSpec:
     optional_columns: tuple[str, ...] = ()
     suppression_markers: tuple[str, ...] = ("..", "[c]", "[x]", "[z]", "*", "-", "[low]")
     file_types: tuple[str, ...] = (".csv",)
+    schema_only: bool = False
+    """The layout was built from the published schema alone: no real file of it has been
+    seen (the loader's docstring says where the schema comes from). Written to
+    ``meta.sources.schema_only``; the data page says so beside the source."""
 
 
 MAX_VALUE_CHARS = 200

@@ -29,7 +29,6 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
-    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     parse_counts,
@@ -53,11 +52,11 @@ DOES_NOT_APPLY = "-8"
 CLASSIFICATION = re.compile(r".+ \(\d+ categories\)")
 SPEC = SourceSpec(
     name="census2021_ons_custom_ethnicity",
-    title=("Census 2021: ethnic group (ONS custom dataset CSV), rolled up to police force areas"
-           f" {SCHEMA_ONLY}"),
+    title="Census 2021: ethnic group (ONS custom dataset CSV), rolled up to police force areas",
     publisher="Office for National Statistics",
     licence="Open Government Licence v3.0",
     kind="published",
+    schema_only=True,
     priority=30,
     required_columns=(f"{GEOGRAPHY} Code", GEOGRAPHY, f"{ETHNIC} Code", ETHNIC, OBSERVATION),
 )

@@ -27,7 +27,6 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
-    SCHEMA_ONLY,
     columns_problem,
     header_fields,
     parse_counts,
@@ -52,11 +51,11 @@ DETAIL = {f"{PREFIX}{c}": c for c in CATEGORIES}
 TOTALS = {f"{PREFIX}{c}": g for c, g in AGGREGATES.items()}
 SPEC = SourceSpec(
     name="census2021_nomis_bulk_ethnicity",
-    title=("Census 2021: ethnic group (TS021) Nomis bulk file, rolled up to police force areas"
-           f" {SCHEMA_ONLY}"),
+    title="Census 2021: ethnic group (TS021) Nomis bulk file, rolled up to police force areas",
     publisher="Office for National Statistics (Nomis)",
     licence="Open Government Licence v3.0",
     kind="published",
+    schema_only=True,
     priority=30,
     required_columns=(*KEYS, *DETAIL),
     optional_columns=tuple(TOTALS),

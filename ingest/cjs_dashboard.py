@@ -32,7 +32,6 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
-    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -57,11 +56,11 @@ HEADER: tuple[str, ...] = (
 )
 SPEC = SourceSpec(
     name="cjs_delivery_dashboard",
-    title=("Criminal Justice System delivery data dashboard (CSV download)"
-           f" {SCHEMA_ONLY}"),
+    title="Criminal Justice System delivery data dashboard (CSV download)",
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",
+    schema_only=True,
     priority=30,
     required_columns=HEADER,
 )

@@ -163,14 +163,24 @@ def replace_local_targets(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
 
 def register_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec]) -> None:
     """Register the sources not yet in ``meta.sources`` (one SELECT; inserts only for new
-    ones, which keeps a batch of forty files from paying for forty conflicting inserts)."""
-    known = {name for (name,) in con.execute("SELECT source FROM meta.sources").fetchall()}
-    for spec in {s.name: s for s in specs if s.name not in known}.values():
-        con.execute(
-            "INSERT INTO meta.sources VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [spec.name, spec.title, spec.publisher, spec.licence, spec.kind, spec.priority,
-             spec.kind == "synthetic"],
-        )
+    ones, which keeps a batch of forty files from paying for forty conflicting inserts).
+
+    A registered source whose title or schema-only mark the code now declares otherwise
+    (a warehouse made before ``schema_only`` existed) is brought in line."""
+    known = {name: (title, schema_only) for name, title, schema_only in con.execute(
+        "SELECT source, title, coalesce(schema_only, false) FROM meta.sources").fetchall()}
+    for spec in {s.name: s for s in specs}.values():
+        if spec.name not in known:
+            con.execute(
+                "INSERT INTO meta.sources (source, title, publisher, licence, kind, priority, "
+                "is_synthetic, schema_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [spec.name, spec.title, spec.publisher, spec.licence, spec.kind, spec.priority,
+                 spec.kind == "synthetic", spec.schema_only],
+            )
+        elif known[spec.name] != (spec.title, spec.schema_only):
+            con.execute("UPDATE meta.sources SET title = ?, schema_only = ? WHERE source = ?",
+                        [spec.title, spec.schema_only, spec.name])
 
 
 def observation_columns() -> tuple[str, ...]:

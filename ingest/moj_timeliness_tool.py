@@ -38,7 +38,6 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
-    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -72,11 +71,11 @@ STAGES: dict[str, str] = {
 """Stage (normalised) → registry measure of its total days."""
 SPEC = SourceSpec(
     name="moj_timeliness_tool",
-    title=("MoJ criminal court statistics: Crown Court timeliness tool (by local justice area)"
-           f" {SCHEMA_ONLY}"),
+    title="MoJ criminal court statistics: Crown Court timeliness tool (by local justice area)",
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",
+    schema_only=True,
     priority=30,
     required_columns=(*DIMENSIONS, "Number of defendants"),
     optional_columns=("Number of valid defendants", "Mean <stage> (days)",

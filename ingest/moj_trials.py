@@ -32,7 +32,6 @@ import polars as pl
 
 from ingest.aggregate_tables import (
     NOT_APPLICABLE,
-    SCHEMA_ONLY,
     header_fields,
     normalise_label,
     observations,
@@ -54,11 +53,11 @@ REASON = re.compile(r"(Ineffective|Cracked) reason: (.+)", re.IGNORECASE)
 WITNESS_ABSENT = re.compile(r"prosecution witness absent", re.IGNORECASE)
 SPEC = SourceSpec(
     name="moj_trial_effectiveness",
-    title=("MoJ criminal court statistics: trial effectiveness by LCJB area"
-           f" {SCHEMA_ONLY}"),
+    title="MoJ criminal court statistics: trial effectiveness by LCJB area",
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",
+    schema_only=True,
     priority=30,
     required_columns=BASE,
     optional_columns=("Ineffective reason: <reason>", "Cracked reason: <reason>"),

@@ -36,7 +36,6 @@ from pathlib import Path
 import polars as pl
 
 from ingest.aggregate_tables import (
-    SCHEMA_ONLY,
     columns_problem,
     header_fields,
     normalise_label,
@@ -54,11 +53,11 @@ REQUIRED: tuple[str, ...] = ("year", "offence_group", "trial_effectiveness", "re
 OPTIONAL: tuple[str, ...] = ("quarter", "region", "lcjb_area", "court_type")
 SPEC = SourceSpec(
     name="moj_trial_effectiveness_long",
-    title=("MoJ criminal court statistics: trial effectiveness (long transparency CSV)"
-           f" {SCHEMA_ONLY}"),
+    title="MoJ criminal court statistics: trial effectiveness (long transparency CSV)",
     publisher="Ministry of Justice",
     licence="Open Government Licence v3.0",
     kind="published",
+    schema_only=True,
     priority=30,
     required_columns=REQUIRED,
     optional_columns=OPTIONAL,

@@ -82,6 +82,7 @@ def sources_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                coalesce(s.licence, 'not known') AS licence,
                coalesce(s.kind, 'unregistered') AS kind, coalesce(s.priority, 999) AS priority,
                coalesce(s.is_synthetic, false) AS synthetic,
+               coalesce(s.schema_only, false) AS schema_only,
                CAST(coalesce(p.figures, 0) AS BIGINT) AS figures,
                CAST(coalesce(p.superseded, 0) AS BIGINT) AS superseded,
                coalesce(pr.runs, 0) AS runs,
@@ -110,6 +111,9 @@ def runs_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                coalesce((SELECT bool_or(s.is_synthetic) FROM meta.sources AS s
                          WHERE list_contains(string_split(r.source, ','), s.source)),
                         false) AS synthetic,
+               coalesce((SELECT bool_or(s.schema_only) FROM meta.sources AS s
+                         WHERE list_contains(string_split(r.source, ','), s.source)),
+                        false) AS schema_only,
                r.vintage, r.started_at, r.finished_at,
                coalesce(r.finished_at, r.started_at) AS loaded_at,
                r.rows_in, r.rows_loaded, r.rows_revised, r.rows_unchanged, r.rows_rejected,

@@ -137,6 +137,10 @@ DDL: tuple[str, ...] = (
     priority INTEGER NOT NULL,        -- lower wins when two sources carry the same measure
     is_synthetic BOOLEAN NOT NULL
 )""",
+    # True when the source's layout was built from its published schema alone (no real file
+    # seen: ingest.base.SourceSpec.schema_only); the data page says so. Added to older
+    # warehouses too (register_sources then sets it).
+    "ALTER TABLE meta.sources ADD COLUMN IF NOT EXISTS schema_only BOOLEAN DEFAULT false",
     """CREATE TABLE IF NOT EXISTS meta.ingest_runs (
     run_id BIGINT PRIMARY KEY,
     file_name VARCHAR NOT NULL,

@@ -167,3 +167,102 @@ def test_rolling_annual_loads_financial_and_calendar_years(con) -> None:
     assert ("2015-01-01", "2015-12-31") in got and ("2015-04-01", "2015-06-30") in got
     rejected = {r.value: r.reason for r in report.rejects}
     assert rejected["Jul 2015 - Jun 2016"].startswith("a rolling year ending in a month other")
+
+
+def test_timeliness_tool_every_lja_placed_and_lcjbs_equal_a_csv_sum(con) -> None:
+    """Every LJA of the tool file is placed in its LCJB or refused with its reason, and every
+    LCJB figure loaded equals a sum over the raw file read with the csv module.
+
+    The file is built from the published schema with invented figures (tests/data/moj/
+    NOTICE.md): no real tool file has been available, so its LJA names are the ones the
+    lookup's London set and an LCJB-named LJA (Cumbria) cover, plus one LJA of a
+    several-LJA LCJB whose list is not complete (Birmingham) and an unknown one.
+    """
+    import csv
+    from datetime import date
+
+    report = ingest(con, TOOL)
+    assert report.status == "loaded", report.line()
+    with open(TOOL, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(moj_timeliness_tool.LOOKUP_FILE, encoding="utf-8-sig", newline="") as f:
+        london = {r["lja"] for r in csv.DictReader(f) if r["lja_set"] == "london-2012"}
+    assert len(london) == 9
+    lcjb_of = {**dict.fromkeys(london, LONDON), "Cumbria": CUMBRIA}
+    regions = {"England and Wales", "London"}
+
+    # every area named in the file: a region (built by rollup, not loaded), an LJA placed in
+    # its LCJB, or refused with the reason a person would give
+    reasons = {r.value: r.reason for r in report.rejects if r.column == "Geographic area"}
+    for area in {r["Geographic area"] for r in rows} - regions:
+        if area in lcjb_of:
+            continue
+        assert area in reasons, area
+    assert "one of several in West Midlands LCJB" in reasons["Birmingham"]
+    assert "unknown local justice area" in reasons["Atlantis"]
+
+    # the independent sum: all receipts, all offences; a quarter's LCJB only when all of its
+    # LJAs are in the file for that quarter; "Annual" rows only with Quarter "All"
+    headline = [r for r in rows if r["Receipt type"] == "All receipt types"
+                and r["Offence group"] == "00: All offences" and r["Geographic area"] in lcjb_of
+                and (r["Annual or quarterly"] == "Quarterly") == (r["Quarter"] != "All")]
+    present: dict[tuple[str, str, str], set[str]] = {}
+    for r in headline:
+        key = (lcjb_of[r["Geographic area"]], r["Year"], r["Quarter"])
+        present.setdefault(key, set()).add(r["Geographic area"])
+    members = {LONDON: london, CUMBRIA: {"Cumbria"}}
+    stages = {"days_offence_to_charge": "Mean offence to charge (days)",
+              "days_charge_to_first_listing": "Mean charge to first listing (days)",
+              "days_offence_to_completion": "Mean offence to completion (days)"}
+    expected: dict[tuple[str, str, date, date], float | None] = {}
+    for r in headline:
+        area = lcjb_of[r["Geographic area"]]
+        if present[(area, r["Year"], r["Quarter"])] != members[area]:
+            continue  # London 2024 Q2 lacks West London
+        year = int(r["Year"])
+        if r["Quarter"] == "All":
+            start, end = date(year, 1, 1), date(year, 12, 31)
+        else:
+            q = int(r["Quarter"][1])
+            start = date(year, 3 * q - 2, 1)
+            end = date(year + (q == 4), (3 * q) % 12 + 1, 1).replace(day=1)
+            end = date.fromordinal(end.toordinal() - 1)
+        n = float(r["Number of valid defendants"])
+        values = {"defendants_timeliness": n}
+        for measure, column in stages.items():
+            mean = r[column]
+            values[measure] = None if mean == "-" else float(mean) * n
+        for measure, value in values.items():
+            key = (measure, area, start, end)
+            so_far = expected.get(key, 0.0)
+            expected[key] = None if value is None or so_far is None else so_far + value
+    loaded = {(m, a, s, e): v for m, a, s, e, v in con.execute(
+        "SELECT measure, area_code, period_start, period_end, value FROM core.observations "
+        "WHERE source = 'moj_timeliness_tool' AND is_current").fetchall()}
+    assert set(loaded) == set(expected)
+    for key, value in expected.items():
+        assert loaded[key] == (pytest.approx(value) if value is not None else None), key
+    assert (LONDON, "2024", "Q2") in present  # the skipped quarter was in the file
+
+
+def test_every_lja_of_the_lookup_is_in_an_lcjb_cjsdash_knows(con) -> None:
+    """Each row of ingest/reference/lja_lcjb.csv names an LCJB that resolves, a source, and
+    a set only where the set's members all share that LCJB."""
+    import csv
+
+    from ingest.lcjb_areas import resolve_lcjb
+    from ingest.pipeline import read_context
+
+    context = read_context(con, "test")
+    with open(moj_timeliness_tool.LOOKUP_FILE, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(r["source"].strip() for r in rows)
+    codes = {r["lja"]: resolve_lcjb(r["lcjb"], context) for r in rows}
+    assert None not in codes.values(), [k for k, v in codes.items() if v is None]
+    assert len({r["lja"].casefold() for r in rows}) == len(rows)  # no LJA twice
+    sets: dict[str, set[str]] = {}
+    for r in rows:
+        if r["lja_set"]:
+            sets.setdefault(r["lja_set"], set()).add(codes[r["lja"]])
+    assert all(len(lcjbs) == 1 for lcjbs in sets.values()), sets
+    assert codes["West London"] == LONDON

@@ -94,8 +94,9 @@ POPULATION = {"White": 10_000, "Black": 1_000, "Asian": 500, "Mixed": 200, "Othe
 @pytest.fixture
 def frames(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     """Real frames of :mod:`metrics.disproportionality` from a small hand-built warehouse."""
-    con.execute("INSERT INTO meta.sources VALUES ('hand_built', 'hand_built', 'test', 'test', "
-                "'local', 10, FALSE) ON CONFLICT DO NOTHING")
+    con.execute("INSERT INTO meta.sources (source, title, publisher, licence, kind, priority, "
+                "is_synthetic) VALUES ('hand_built', 'hand_built', 'test', 'test', 'local', 10, "
+                "FALSE) ON CONFLICT DO NOTHING")
     for area, measures in FORCES.items():
         for measure, groups in measures.items():
             for group, value in {**groups, "": sum(groups.values())}.items():

@@ -37,7 +37,8 @@ COUNTS = {  # stage measure → group → count ('' = all groups)
 
 
 def add_source(con: duckdb.DuckDBPyConnection, name: str, priority: int) -> None:
-    con.execute("INSERT INTO meta.sources VALUES (?, ?, 'test', 'test', 'local', ?, FALSE) "
+    con.execute("INSERT INTO meta.sources (source, title, publisher, licence, kind, priority, "
+                "is_synthetic) VALUES (?, ?, 'test', 'test', 'local', ?, FALSE) "
                 "ON CONFLICT DO NOTHING", [name, name, priority])
 
 

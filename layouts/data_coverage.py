@@ -1,0 +1,266 @@
+"""The data page's coverage: which figures exist, as two matrices and a CSV.
+
+One area's indicators × periods, and one period's areas (of a group) × indicators; each
+cell a symbol, the count of figures, and words for screen readers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from dash import dcc, html
+
+from cjsdash.core.periods import GRAIN_LABELS
+from layouts import components as cx
+from layouts import theme
+from layouts.context import get_context
+from layouts.data_tables import PREFIX, esc, frame_csv, table_block
+from metrics import cache, provenance, views
+from metrics.registry import Registry
+
+GRAINS = ("fy", "year", "fquarter", "quarter", "month")
+DEFAULT_GRAIN = provenance.COVERAGE_DEFAULT_GRAIN
+GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lcjb": ("LCJB areas", ("lcjb",)),
+    "force": ("police force areas", ("force",)),
+    "region": ("regions and countries", ("region", "country", "national")),
+}
+GROUP_LABELS = {"lcjb": "LCJB areas", "force": "Police force areas",
+                "region": "Regions, countries and England and Wales"}
+DEFAULT_GROUP = "lcjb"
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+KEY = (
+    ("cjs-cov-full", "✓ 4", "every month of the period is covered (the number is the count "
+                            "of figures)"),
+    ("cjs-cov-part", "◐ 2", "some months are missing"),
+    ("cjs-cov-held", "[c]", "figures exist but the publisher withheld them"),
+    ("cjs-cov-none", "–", "no figures"),
+)
+
+
+def coverage_key() -> html.Div:
+    items = "".join(
+        f'<li><span class="cjs-cov-swatch {css}" aria-hidden="true">{esc(sym)}</span>'
+        f"{esc(words)}</li>" for css, sym, words in KEY)
+    return dcc.Markdown(f'<ul class="cjs-cov-key" aria-label="Key to the coverage tables">'
+                        f"{items}</ul>", dangerously_allow_html=True)
+
+
+
+def _radio(name: str, legend: str, value: str, options: list[dict[str, str]]) -> html.Fieldset:
+    return html.Fieldset([
+        html.Legend(legend, className="cjs-label"),
+        dcc.RadioItems(id=f"{PREFIX}-{name}", value=value, inline=True, options=options,
+                       className="cjs-radios"),
+    ], className=f"cjs-field cjs-field-{name}")
+
+
+def coverage_controls(areas: Sequence[views.AreaChoice], area_code: str, grain: str, group: str,
+                      period_options: list[dict[str, str]], period_value: str) -> list[Any]:
+    """The section's controls (grain and area of the first table; areas and period of the
+    second) and the key to its symbols."""
+    return [
+        html.Div([
+            cx.grain_radio(PREFIX, grain, GRAINS),
+            cx.area_dropdown(PREFIX, areas, area_code),
+        ], className="cjs-controls", role="group",
+            **{"aria-label": "Choose the periods and the area of the first table"}),
+        html.Div([
+            _radio("group", "Areas to compare", group,
+                   [{"label": title, "value": key} for key, title in GROUP_LABELS.items()]),
+            cx.period_dropdown(PREFIX, period_options, period_value),
+        ], className="cjs-controls", role="group",
+            **{"aria-label": "Choose the areas and the period of the second table"}),
+        coverage_key(),
+    ]
+
+@functools.lru_cache(maxsize=4096)
+def esc_kept(value: str) -> str:
+    """:func:`esc` of text that repeats across thousands of cells (names, labels, sources)."""
+    return esc(value)
+
+
+def _cell(row: dict[str, Any] | None, *, counts: bool, label: str) -> tuple[str, str]:
+    """(HTML, class) of one coverage cell: a symbol, the count, words for screen readers.
+    ``label`` is escaped HTML already (the cell's numbers need no escaping)."""
+    if row is None:
+        return '<span aria-hidden="true">–</span><span class="cjs-visually-hidden">none' \
+               "</span>", "cjs-cov-none"
+    detail = (f"{label}: {row['figures']:,} figures covering {row['months_covered']} of "
+              f"{row['months_expected']} months; {row['withheld']:,} withheld; "
+              f"{row['breakdown_figures']:,} for groups; {esc_kept(row['sources'] or '')}")
+    if row["months_covered"] == 0:
+        symbol, words, css = theme.SUPPRESSED_MARK, "withheld", "cjs-cov-held"
+    elif row["complete"]:
+        symbol, words, css = "✓", "complete", "cjs-cov-full"
+    else:
+        symbol, words, css = "◐", "partial", "cjs-cov-part"
+    count = f"&#160;{row['figures']:,}" if counts and row["months_covered"] else ""
+    mark = f" {theme.SYNTHETIC_MARK}" if row.get("_mark_synthetic") else ""
+    return (f'<span title="{detail}"><span aria-hidden="true">{esc_kept(symbol)}</span>'
+            f"{count}<span class=\"cjs-visually-hidden\"> {words}</span>{mark}</span>",
+            css)
+
+
+def _mark_synthetic(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """Mark synthetic cells with ◆ only when real and synthetic cells are mixed."""
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(False).alias("_mark_synthetic")), ""
+    synthetic = frame["synthetic"].fill_null(False)
+    if bool(synthetic.all()):
+        return (frame.with_columns(pl.lit(False).alias("_mark_synthetic")),
+                f"{theme.SYNTHETIC_MARK} Every figure counted here is synthetic demo data.")
+    mixed = bool(synthetic.any())
+    return (frame.with_columns(synthetic.alias("_mark_synthetic")),
+            f"{theme.SYNTHETIC_MARK} marks cells with synthetic demo data." if mixed else "")
+
+
+def area_matrix(frame: pl.DataFrame, registry: Registry, area: views.AreaChoice,
+                grain: str) -> html.Div:
+    """Indicators (rows, by theme) × periods (columns) for one area."""
+    frame, note = _mark_synthetic(frame)
+    periods = _periods_in(frame)
+    by_key = {(r["indicator"], r["period_start"]): r for r in frame.iter_rows(named=True)}
+    name = cx.area_label(area)
+    caption = (f"Figures present for {name}, by {GRAIN_LABELS[grain].lower()}: "
+               f"{len(registry.indicators)} indicators × {len(periods)} periods")
+    head = '<th scope="col">Indicator</th>' + "".join(
+        f'<th scope="col">{esc(label)}</th>' for _, label in periods)
+    body = []
+    query = cx.query_string(area=None if area.code == views.NATIONAL else area.code,
+                            grain=grain)
+    for theme_, indicators in registry.by_theme():
+        body.append(f'<tr><th scope="colgroup" colspan="{len(periods) + 1}" '
+                    f'class="cjs-cov-theme">{esc(theme_.title)}</th></tr>')
+        for ind in indicators:
+            title = esc_kept(ind.short_title)
+            cells = [_cell(by_key.get((ind.id, start)), counts=True,
+                           label=f"{title}, {esc_kept(label)}") for start, label in periods]
+            body.append(
+                f'<tr><th scope="row"><a href="/indicator/{esc(ind.id)}{esc(query)}">'
+                f"{esc(ind.title)}</a></th>"
+                + "".join(f'<td class="{c}">{v}</td>' for v, c in cells) + "</tr>")
+    if not periods:
+        body = [f'<tr><td colspan="1">No figures for {esc(name)} yet.</td></tr>']
+    table = (f'<table id="{PREFIX}-coverage-area" class="cjs-table cjs-cov">'
+             f"<caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>"
+             f"<tbody>{''.join(body)}</tbody></table>")
+    children: list[Any] = [table_block(table, caption)]
+    if note:
+        children.insert(0, html.P(note, className="cjs-hint"))
+    return html.Div(children)
+
+
+def group_matrix(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.AreaChoice],
+                 group: str, period_label: str) -> html.Div:
+    """Areas (rows) × indicators (columns, by theme) for one period."""
+    frame, note = _mark_synthetic(frame)
+    by_key = {(r["area_code"], r["indicator"]): r for r in frame.iter_rows(named=True)}
+    themes = [(t, inds) for t, inds in registry.by_theme() if inds]
+    indicators = [ind for _, inds in themes for ind in inds]
+    group_name = GROUPS[group][0]
+    caption = (f"Figures present in {period_label}: {len(areas)} {group_name} × "
+               f"{len(indicators)} indicators")
+    theme_row = '<th scope="col" rowspan="2">Area</th>' + "".join(
+        f'<th scope="colgroup" colspan="{len(inds)}" class="cjs-cov-theme">'
+        f"{esc(t.short_title)}</th>" for t, inds in themes)
+    ind_row = "".join(
+        f'<th scope="col" class="cjs-cov-vert" title="{esc(ind.title)}">'
+        f"<span>{esc(ind.short_title)}</span></th>" for ind in indicators)
+    body = []
+    for area in areas:
+        name = esc_kept(area.name)
+        cells = [_cell(by_key.get((area.code, ind.id)), counts=False,
+                       label=f"{name}, {esc_kept(ind.short_title)}") for ind in indicators]
+        body.append(f'<tr><th scope="row">{esc(area.name)}</th>'
+                    + "".join(f'<td class="{c}">{v}</td>' for v, c in cells) + "</tr>")
+    table = (f'<table id="{PREFIX}-coverage-group" class="cjs-table cjs-cov cjs-cov-group">'
+             f"<caption>{esc(caption)}</caption><thead><tr>{theme_row}</tr>"
+             f"<tr>{ind_row}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    complete = {ind.id for ind in indicators
+                if all((by_key.get((a.code, ind.id)) or {}).get("complete") for a in areas)}
+    absent = {ind.id for ind in indicators
+              if not any((a.code, ind.id) in by_key for a in areas)}
+    summary = (f"In {period_label}, {len(complete)} of {len(indicators)} indicators have "
+               f"figures for every month in all {len(areas)} {group_name}; "
+               f"{len(indicators) - len(complete) - len(absent)} have gaps; "
+               f"{len(absent)} have none.")
+    children: list[Any] = [html.P(summary, id=f"{PREFIX}-coverage-group-summary"),
+                           table_block(table, caption)]
+    if note:
+        children.insert(1, html.P(note, className="cjs-hint"))
+    return html.Div(children)
+
+
+def _periods_in(frame: pl.DataFrame) -> list[tuple[date, str]]:
+    """(first day, label) of the periods in a coverage frame, oldest first."""
+    if frame.height == 0:
+        return []
+    periods = frame.select("period_start", "period_label").unique("period_start")
+    return list(periods.sort("period_start").rows())
+
+
+def pick(value: str | None, allowed: Iterable[str], default: str) -> str:
+    return value if value in set(allowed) else default
+
+
+def _group_areas(areas: Sequence[views.AreaChoice], group: str) -> list[views.AreaChoice]:
+    kinds = GROUPS[group][1]
+    return [a for a in areas if a.kind in kinds]
+
+
+def coverage(area: str, grain: str, group: str, period: str | None
+             ) -> tuple[list[Any], list[dict[str, str]], str]:
+    """(content, period options, period value) of the coverage section, kept for this data
+    version (:mod:`metrics.cache`)."""
+    return cache.cached(get_context().reader(), ("data-coverage", area, grain, group, period),
+                        lambda: _coverage(area, grain, group, period))
+
+
+def _coverage(area: str, grain: str, group: str, period: str | None
+              ) -> tuple[list[Any], list[dict[str, str]], str]:
+    ctx = get_context()
+    con = ctx.reader()
+    areas = views.list_areas(con)
+    choice = cx.pick_area(areas, area)
+    members = _group_areas(areas, group)
+    codes = [a.code for a in members]
+    per_area = provenance.coverage(con, ctx.registry, grain, areas=[choice.code])
+    choices = provenance.coverage_periods(con, ctx.registry, grain, areas=codes)
+    options = [{"label": "Latest available", "value": cx.LATEST}] + [
+        {"label": label, "value": start.isoformat()} for start, label in reversed(choices)]
+    starts = {start.isoformat(): (start, label) for start, label in choices}
+    value = period if period in starts else cx.LATEST
+    content: list[Any] = [
+        html.H3(f"Every indicator for {cx.area_label(choice)}", id=f"{PREFIX}-coverage-h-area"),
+        area_matrix(per_area, ctx.registry, choice, grain),
+    ]
+    if choices:
+        start, label = starts[value] if value != cx.LATEST else choices[-1]
+        per_group = provenance.coverage(con, ctx.registry, grain, areas=codes, period=start)
+        content += [html.H3(f"Every one of the {GROUPS[group][0]} in {label}",
+                            id=f"{PREFIX}-coverage-h-group"),
+                    group_matrix(per_group, ctx.registry, members, group, label)]
+    else:
+        content.append(html.P(f"No figures for any of the {GROUPS[group][0]} yet."))
+    return content, options, value
+
+
+def coverage_csv(area: str, grain: str, group: str) -> str:
+    """Every period's counts for the chosen area and the areas of the group."""
+    ctx = get_context()
+    con = ctx.reader()
+    areas = views.list_areas(con)
+    codes = [cx.pick_area(areas, area).code] + [a.code for a in _group_areas(areas, group)]
+    frame = provenance.coverage(con, ctx.registry, grain, areas=sorted(set(codes)))
+    names = {a.code: a.name for a in areas}
+    frame = frame.with_columns(pl.col("area_code").replace_strict(names, default=None)
+                               .alias("area_name"))
+    return frame_csv(frame)

@@ -1,0 +1,103 @@
+"""The data page's tables: escaped HTML in one ``dcc.Markdown`` each, and CSV downloads.
+
+Tables are written as escaped HTML (see :func:`layouts.components.figures_table` for why);
+every value from the warehouse, which may come from an uploaded file, is escaped, braces
+included (the Markdown's HTML is parsed as JSX). CSV text that a spreadsheet would run as a
+formula is neutralised. Every component id of the data page starts with :data:`PREFIX`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from dash import dcc, html
+
+from cjsdash.core.periods import label_period
+from cjsdash.core.safe_text import markup
+from layouts import theme
+
+PREFIX = "data"
+ALL_RUNS = "all"
+
+
+# --- escaped HTML tables ----------------------------------------------------------------------
+
+def esc(value: Any) -> str:
+    """Text for HTML that is parsed as JSX: escaped, on one line, braces as entities."""
+    return markup("" if value is None else " ".join(str(value).split()))
+
+
+def count_text(value: Any) -> str:
+    return "" if value is None else f"{int(value):,}"
+
+
+def when_text(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+def period_text(start: date | None, end: date | None) -> str:
+    if start is None or end is None:
+        return ""
+    return label_period(start, end)
+
+
+def html_table(table_id: str, caption: str, headers: Sequence[tuple[str, str]],
+                rows: Iterable[Sequence[tuple[str, str]]], *, empty: str,
+                extra_class: str = "") -> str:
+    """A table from pre-escaped cells: headers and rows are (HTML, class) pairs.
+
+    A row's first cell is its row header (``<th scope="row">``).
+    """
+    head = "".join(f'<th scope="col" class="{c}">{h}</th>' for h, c in headers)
+    body = []
+    for row in rows:
+        cells = [f'<th scope="row" class="{row[0][1]}">{row[0][0]}</th>']
+        cells += [f'<td class="{c}">{v}</td>' for v, c in row[1:]]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    if not body:
+        body = [f'<tr><td colspan="{len(headers)}">{esc(empty)}</td></tr>']
+    return (f'<table id="{table_id}" class="cjs-table cjs-data-table {extra_class}">'
+            f"<caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def table_block(table_html: str, label: str) -> html.Div:
+    """One focusable, scrollable region holding a table written as HTML."""
+    return html.Div(
+        dcc.Markdown(table_html, dangerously_allow_html=True, className="cjs-figures-markdown"),
+        className="cjs-table-scroll", tabIndex=0, role="region", **{"aria-label": label},
+    )
+
+
+
+def synthetic_text(text: str, synthetic: bool) -> str:
+    mark = (f' <span title="synthetic demo data">{theme.SYNTHETIC_MARK}</span>'
+            '<span class="cjs-visually-hidden"> (synthetic)</span>')
+    return esc(text) + (mark if synthetic else "")
+
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def _neutral(value: Any) -> Any:
+    """Text starting with = + - @ (or a tab or CR) is prefixed with ' so a spreadsheet never
+    runs it: rejected rows repeat what uploaded files said."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return value
+
+
+def frame_csv(frame: pl.DataFrame) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in frame.iter_rows():
+        writer.writerow(["" if v is None else _neutral(v) for v in row])
+    return out.getvalue()
