@@ -260,7 +260,10 @@ def export_packs(
 
 def _layout_pool(jobs: int) -> ProcessPoolExecutor:
     # spawn, not fork: this process runs threads (Chromium's event loop, DuckDB's workers)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    from .pdf_layout import die_with_parent
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent)
 
 
 def _finish(pending: dict[Future, tuple[AreaChoice, Path, float]], keep: int,

@@ -8,6 +8,9 @@ plotly), while the main process computes and draws the next areas.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
 import time
 
 
@@ -23,3 +26,15 @@ def timed_layout(document: str) -> tuple[bytes, float]:
     started = time.perf_counter()
     data = layout_pdf(document)
     return data, time.perf_counter() - started
+
+
+def die_with_parent() -> None:
+    """A worker's initializer: on Linux, end this worker when the process that started it
+    ends, however it ends (a batch stopped with SIGTERM or SIGKILL leaves no layout running)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
