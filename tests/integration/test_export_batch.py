@@ -153,3 +153,23 @@ def _registry():
     from metrics.registry import default_registry
 
     return default_registry()
+
+
+@pytest.mark.slow  # Chromium draws the charts; a worker process lays the PDFs out
+def test_pdfs_of_several_areas_are_laid_out_in_a_worker_and_each_is_its_own_area(
+        demo_db: Path, small_pack: Path, lcjbs: dict[str, str], tmp_path: Path) -> None:
+    import pypdf
+
+    folder = tmp_path / "pdf"
+    result = invoke(demo_db, small_pack, ",".join(TWO), "pdf,xlsx", folder, "--jobs", "1")
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "4 of 4 packs" in result.output
+    pdfs = sorted(folder.glob("*.pdf"))
+    assert len(pdfs) == 2 and len(list(folder.glob("*.xlsx"))) == 2
+    for code in TWO:
+        path = next(p for p in pdfs if p.name.startswith(
+            re.sub(r"[^a-z]+", "-", lcjbs[code].lower())))
+        reader = pypdf.PdfReader(path)
+        first = reader.pages[0].extract_text()
+        assert f"{lcjbs[code]} (LCJB)" in first and "2024-25 Q1" in first
+        assert len(reader.pages) >= 3
