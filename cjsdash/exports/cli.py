@@ -135,7 +135,7 @@ def _batch(*, area: str, period: str, formats: tuple[str, ...], out: Path, pack:
     def progress(outcome: Outcome, done: int, total: int) -> None:
         what = (f"wrote {outcome.path}" if outcome.ok else f"FAILED: {outcome.error}")
         console.print(f"[{done}/{total}] {outcome.area.name} {outcome.fmt}: {what} "
-                      f"({outcome.seconds:.1f} s)", markup=False, highlight=False)
+                      f"({outcome.seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
 
     try:
         con = warehouse.reader()
@@ -156,7 +156,7 @@ def _batch(*, area: str, period: str, formats: tuple[str, ...], out: Path, pack:
         f"({len(areas)} areas × {', '.join(formats)}) in {result.seconds:.1f} s; every "
         f"area's figures computed once in {result.prefetch_seconds:.1f} s; per pack p50 "
         f"{statistics.median(times) if times else 0:.1f} s, p95 {p95:.1f} s",
-        markup=False, highlight=False)
+        markup=False, highlight=False, soft_wrap=True)
     if result.failed:
         _fail(result.failure_text())
 
