@@ -9,6 +9,14 @@ XLSX and PPTX, under 20 s for PDF. Usage::
 
     python benchmarks/exports.py [--db PATH] [--area Cumbria] [--period "2024-25 Q1"]
                                  [--pack lcjb_default] [--repeats 2]
+
+``--all-areas`` measures instead ``cjsdash export pack --area all --format xlsx,pdf`` (every
+LCJB, one process; issue 14's aim: all 42 XLSX and PDF packs in under 5 minutes): the whole
+run in a fresh process, its CPU seconds (the command, its PDF layout workers and Chromium),
+each pack's own seconds (p50/p95 by format, from the command's progress lines), and where a
+pack's time goes (each stage timed in this process for ``--breakdown`` areas)::
+
+    python benchmarks/exports.py --all-areas [--formats xlsx,pdf] [--jobs N] [--breakdown 3]
 """
 
 from __future__ import annotations
@@ -49,6 +57,12 @@ def main() -> None:
     parser.add_argument("--period", default="2024-25 Q1")
     parser.add_argument("--pack", default="lcjb_default")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--all-areas", action="store_true",
+                        help="every LCJB in one `export pack --area all` run (issue 14)")
+    parser.add_argument("--formats", default="xlsx,pdf")
+    parser.add_argument("--jobs", type=int, default=None, help="PDF layout processes")
+    parser.add_argument("--breakdown", type=int, default=3,
+                        help="areas whose stages are timed one by one (0: none)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cjsdash-bench-exports-"))
     db = args.db or get_settings().db
@@ -59,6 +73,11 @@ def main() -> None:
     con, registry = Warehouse(db).reader(), default_registry()
     pack = load_pack(args.pack)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if args.all_areas:
+        measure_all_areas(con, registry, db=Path(db), pack=pack.id, period=args.period,
+                          formats=args.formats, jobs=args.jobs, breakdown=args.breakdown,
+                          tmp=tmp)
+        return
     print(f"board pack '{pack.id}' for {args.area}, {args.period}; {os.cpu_count()} cores, "
           f"load average {load:.1f}\n")
 
@@ -116,6 +135,98 @@ def main() -> None:
         print(f"{fmt:<7} {statistics.median(timings):7.2f} s {max(timings):5.2f} s")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nload average at the end: {load:.1f}")
+
+
+PACK_LINE = re.compile(r"^\[\d+/\d+\] (.+) (xlsx|pptx|pdf|csv): (wrote|FAILED).* \(([\d.]+) s\)$")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure_all_areas(con, registry, *, db: Path, pack: str, period: str, formats: str,
+                      jobs: int | None, breakdown: int, tmp: Path) -> None:
+    """Issue 14: `cjsdash export pack --area all` in a fresh process, and where a pack's time
+    goes."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"every LCJB, pack '{pack}', {period}, formats {formats}; {os.cpu_count()} cores, "
+          f"load average {load:.1f}\n")
+    out = tmp / "all"
+    command = [sys.executable, "-m", "cjsdash.cli", "export", "pack", "--area", "all",
+               "--period", period, "--pack", pack, "--format", formats, "--out", str(out),
+               "--db", str(db)] + ([] if jobs is None else ["--jobs", str(jobs)])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    whole = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    packs = [m.groups() for line in done.stdout.splitlines() if (m := PACK_LINE.match(line))]
+    failed = [p for p in packs if p[2] == "FAILED"]
+    summary = [line for line in done.stdout.splitlines() if " packs (" in line]
+    print(f"exit {done.returncode}; {len(packs)} packs, {len(failed)} failed")
+    print(summary[0] if summary else done.stderr[-2000:])
+    verdict = "ok" if whole < 300 and not failed and done.returncode == 0 else "OVER"
+    print(f"whole run {whole:6.1f} s (target < 300 s: {verdict}); CPU {cpu:6.1f} s "
+          f"(the command, its layout workers and Chromium; {cpu / whole:.2f} cores busy)")
+    for fmt in formats.split(","):
+        times = [float(p[3]) for p in packs if p[1] == fmt and p[2] == "wrote"]
+        if times:
+            print(f"{fmt:<5} {len(times):3d} packs: p50 {statistics.median(times):5.2f} s, "
+                  f"p95 {_percentile(times, 0.95):5.2f} s, max {max(times):5.2f} s "
+                  "(each pack's own work: content, render, layout, write)")
+    size = sum(f.stat().st_size for f in out.glob("*")) if out.exists() else 0
+    print(f"{len(list(out.glob('*'))) if out.exists() else 0} files, {size / 1e6:.1f} MB")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average at the end: {load:.1f}")
+    if breakdown:
+        _stages(con, registry, pack=pack, period=period, areas=breakdown)
+
+
+def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
+    """CPU seconds of each stage of a pack (this process; Chromium's own CPU not counted),
+    with every area's figures computed first as the batch does."""
+    from cjsdash.exports.batch import prefetch_figures
+    from cjsdash.exports.content import resolve_period
+    from cjsdash.exports.pdf import render_html
+    from cjsdash.exports.pdf_layout import layout_pdf
+    from cjsdash.exports.visuals import TREND_HEIGHT, TREND_WIDTH, item_figure
+    from cjsdash.exports.xlsx import render_xlsx
+    from metrics import views
+    from metrics.options import Options
+
+    chosen = load_pack(pack)
+    choice = resolve_period(period, default_grain=chosen.grain)
+    images.start_browser()
+    stages: dict[str, list[float]] = {}
+
+    def timed(name: str, fn):
+        cpu, wall = time.process_time(), time.perf_counter()
+        value = fn()
+        stages.setdefault(name, []).append(time.perf_counter() - wall)
+        stages.setdefault(name + " (CPU)", []).append(time.process_time() - cpu)
+        return value
+
+    timed("every area's figures", lambda: prefetch_figures(con, registry, choice.grain,
+                                                           Options()))
+    lcjbs = [a for a in views.list_areas(con) if a.kind == "lcjb"][:areas]
+    for area in lcjbs:
+        content = timed("content", lambda a=area: build_content(con, registry, chosen,
+                                                                 area=a.code, period=period))
+        timed("xlsx render", lambda c=content: render_xlsx(c))
+        figures = timed("chart figures", lambda c=content: [
+            f for i in c.items if (f := item_figure(i, c)) is not None])
+        svgs = timed("chart SVGs (kaleido)", lambda f=figures: images.render_images(
+            f, fmt="svg", width=TREND_WIDTH, height=TREND_HEIGHT))
+        html = timed("pdf html", lambda c=content, s=svgs: render_html(c, dict(enumerate(s))))
+        timed("pdf layout (WeasyPrint)", lambda h=html: layout_pdf(h))
+    print(f"\nwhere a pack's time goes (median of {len(lcjbs)} areas; wall and this "
+          "process's CPU):")
+    for name, values in stages.items():
+        if not name.endswith("(CPU)"):
+            print(f"  {name:<26} {statistics.median(values):6.2f} s wall, "
+                  f"{statistics.median(stages[name + ' (CPU)']):6.2f} s CPU")
 
 
 if __name__ == "__main__":

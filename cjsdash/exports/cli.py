@@ -3,6 +3,7 @@
 Registered by :mod:`cjsdash.cli` as ``app.add_typer(export_app, name="export")``::
 
     cjsdash export pack --area Cumbria --period "2024-25 Q1" --format xlsx --out pack.xlsx
+    cjsdash export pack --area all --period "2024-25 Q1" --format xlsx,pdf --out packs/
     cjsdash export packs
 """
 
@@ -32,11 +33,15 @@ def _fail(message: str) -> None:
 
 @export_app.command("pack")
 def pack_command(
-    area: Annotated[str, typer.Option(help="area name, alias or ONS code")],
+    area: Annotated[str, typer.Option(
+        help="area name, alias or ONS code; several separated by commas, or 'all' (every "
+             "LCJB): one file each, in the folder --out")],
     period: Annotated[str, typer.Option(
         help="e.g. '2024-25 Q1', '2024-25', 'Jun 2024', 'year ending June 2024' or 'latest'")],
-    fmt: Annotated[str, typer.Option("--format", help="xlsx|pptx|pdf|csv")],
-    out: Annotated[Path, typer.Option(help="file to write (written atomically)")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx|pptx|pdf|csv, or several "
+                                                      "separated by commas (xlsx,pdf)")],
+    out: Annotated[Path, typer.Option(help="file to write (written atomically); a folder "
+                                           "for several areas or formats")],
     pack: Annotated[str, typer.Option(help="pack id (see `cjsdash export packs`) or a .yaml "
                                            "file")] = "lcjb_default",
     grain: Annotated[str | None, typer.Option(
@@ -48,22 +53,38 @@ def pack_command(
         help="YAML: indicator id → placeholder id → text")] = None,
     db: Annotated[Path | None, typer.Option(
         "--db", envvar="CJSDASH_DB", help="warehouse file (default data/cjsdash.duckdb)")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        min=0, help="several packs: processes laying PDFs out (0: this one; default: one per "
+                    "core, at most 4)")] = None,
 ) -> None:
-    """Write a board pack for one area and period, from the dashboard's own figures."""
+    """Write a board pack for one area and period, from the dashboard's own figures; or, for
+    several areas (``--area all``: every LCJB) or formats, one file each in a folder."""
     from .images import start_browser
     from .packs import PackError, draws_charts, load_pack
 
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in fmt.split(",") if f.strip()))
     try:
-        if fmt.lower() in ("pptx", "pdf") and draws_charts(load_pack(pack)):
+        if {"pptx", "pdf"} & set(formats) and draws_charts(load_pack(pack)):
             start_browser()  # Chromium starts while Python imports and computes the figures
     except PackError as exc:
         _fail(str(exc))
+    from .batch import is_batch, parse_formats
+    from .render import FormatError
+
+    try:
+        formats = parse_formats(fmt)
+    except FormatError as exc:
+        _fail(str(exc))
+    if is_batch(area, formats):
+        _batch(area=area, period=period, formats=formats, out=out, pack=pack, grain=grain,
+               rounding=rounding, commentary=commentary, db=db, jobs=jobs)
+        return
     from metrics.options import Options
     from metrics.registry import default_registry
 
     from .content import ContentError, load_commentary
     from .images import ImageError
-    from .render import FormatError, export_pack
+    from .render import export_pack
     from .write import ExportPathError
 
     warehouse = Warehouse(db or get_settings().db)
@@ -72,7 +93,7 @@ def pack_command(
     try:
         notes = load_commentary(commentary) if commentary else None
         result = export_pack(warehouse.reader(), default_registry(), pack=pack, area=area,
-                             period=period, fmt=fmt.lower(), out=out, grain=grain,
+                             period=period, fmt=formats[0], out=out, grain=grain,
                              options=Options() if rounding is None else Options(rounding=rounding),
                              commentary=notes)
     except (ContentError, PackError, FormatError, ExportPathError, ImageError,
@@ -89,6 +110,55 @@ def pack_command(
     if content.synthetic:
         console.print("◆ synthetic demo data: generated, not real figures (marked in the pack)",
                       markup=False, highlight=False)
+
+
+def _batch(*, area: str, period: str, formats: tuple[str, ...], out: Path, pack: str,
+           grain: str | None, rounding: int | None, commentary: Path | None, db: Path | None,
+           jobs: int | None) -> None:
+    """Several areas or formats: one file each in the folder ``out``, a line per pack, and
+    a non-zero exit naming every area that failed (the others are still written)."""
+    import statistics
+
+    from metrics.options import Options
+    from metrics.registry import default_registry
+
+    from .batch import BatchError, Outcome, choose_areas, export_packs
+    from .content import ContentError, load_commentary
+    from .packs import PackError
+    from .render import FormatError
+    from .write import ExportPathError
+
+    warehouse = Warehouse(db or get_settings().db)
+    if not warehouse.exists():
+        _fail(f"no warehouse at {warehouse.path}: run `cjsdash demo` or `cjsdash ingest` first")
+
+    def progress(outcome: Outcome, done: int, total: int) -> None:
+        what = (f"wrote {outcome.path}" if outcome.ok else f"FAILED: {outcome.error}")
+        console.print(f"[{done}/{total}] {outcome.area.name} {outcome.fmt}: {what} "
+                      f"({outcome.seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        con = warehouse.reader()
+        areas = choose_areas(con, area)
+        notes = load_commentary(commentary) if commentary else None
+        result = export_packs(con, default_registry(), pack=pack, areas=areas, period=period,
+                              formats=formats, folder=out, grain=grain,
+                              options=Options() if rounding is None else Options(
+                                  rounding=rounding),
+                              commentary=notes, jobs=jobs, progress=progress)
+    except (BatchError, ContentError, PackError, FormatError, ExportPathError, OSError,
+            WarehouseBusy) as exc:
+        _fail(str(exc))
+    times = sorted(o.seconds for o in result.outcomes)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] if times else 0.0
+    console.print(
+        f"{len(result.outcomes) - len(result.failed)} of {len(result.outcomes)} packs "
+        f"({len(areas)} areas × {', '.join(formats)}) in {result.seconds:.1f} s; every "
+        f"area's figures computed once in {result.prefetch_seconds:.1f} s; per pack p50 "
+        f"{statistics.median(times) if times else 0:.1f} s, p95 {p95:.1f} s",
+        markup=False, highlight=False, soft_wrap=True)
+    if result.failed:
+        _fail(result.failure_text())
 
 
 @export_app.command("packs")

@@ -29,6 +29,7 @@ from .content import (
     method_notes,
 )
 from .images import render_images
+from .pdf_layout import layout_pdf
 from .visuals import TREND_HEIGHT, TREND_WIDTH, describe, item_figure
 
 CSS = f"""
@@ -285,14 +286,17 @@ def render_html(content: PackContent, svgs: dict[int, bytes] | None = None) -> s
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
 
 
-def render_pdf(content: PackContent) -> bytes:
-    """The PDF's bytes."""
-    from weasyprint import HTML
-
+def pdf_html(content: PackContent) -> str:
+    """The pack's HTML with its charts drawn (by kaleido, as SVG): all
+    :func:`.pdf_layout.layout_pdf` needs, so a batch can lay packs out in other processes."""
     figures = {i: fig for i, item in enumerate(content.items)
                if (fig := item_figure(item, content)) is not None}
     svgs = dict(zip(figures, render_images(list(figures.values()), fmt="svg",
                                            width=TREND_WIDTH, height=TREND_HEIGHT),
                     strict=True))
-    document = HTML(string=render_html(content, svgs))
-    return document.write_pdf(pdf_tags=True)
+    return render_html(content, svgs)
+
+
+def render_pdf(content: PackContent) -> bytes:
+    """The PDF's bytes."""
+    return layout_pdf(pdf_html(content))
