@@ -187,17 +187,15 @@ def measure_all_areas(con, registry, *, db: Path, pack: str, period: str, format
 def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
     """CPU seconds of each stage of a pack (this process; Chromium's own CPU not counted),
     with every area's figures computed first as the batch does."""
-    from cjsdash.exports.batch import prefetch_figures
     from cjsdash.exports.content import resolve_period
     from cjsdash.exports.pdf import render_html
     from cjsdash.exports.pdf_layout import layout_pdf
     from cjsdash.exports.visuals import TREND_HEIGHT, TREND_WIDTH, item_figure
     from cjsdash.exports.xlsx import render_xlsx
     from metrics import views
-    from metrics.options import Options
 
     chosen = load_pack(pack)
-    choice = resolve_period(period, default_grain=chosen.grain)
+    resolve_period(period, default_grain=chosen.grain)  # refuses a bad period first
     images.start_browser()
     stages: dict[str, list[float]] = {}
 
@@ -208,8 +206,6 @@ def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
         stages.setdefault(name + " (CPU)", []).append(time.process_time() - cpu)
         return value
 
-    timed("every area's figures", lambda: prefetch_figures(con, registry, choice.grain,
-                                                           Options()))
     lcjbs = [a for a in views.list_areas(con) if a.kind == "lcjb"][:areas]
     for area in lcjbs:
         content = timed("content", lambda a=area: build_content(con, registry, chosen,

@@ -4,10 +4,10 @@
 writes one file per area and format, named from the area's name made safe
 (``avon-and-somerset_lcjb_default_2024-25-q1.pdf``). What every pack shares is done once:
 
-- the figures: :func:`prefetch_figures` computes every area's figures for the pack's grain in
-  one pass; each area's content is then built by the same :func:`content.build_content` as
-  the single-area command, which finds them already computed (the same figures: a test
-  compares the two);
+- the figures: every area's were computed at load time into the warehouse's mart
+  (:mod:`metrics.mart`), so each area's content, built by the same
+  :func:`content.build_content` as the single-area command, reads its rows (the same figures:
+  a test compares the two);
 - one headless Chromium (:mod:`.images`) draws every chart of every pack;
 - WeasyPrint's layout, about four fifths of a PDF's time and bound to one core, runs in
   ``jobs`` worker processes fed with each pack's finished HTML (:mod:`.pdf_layout`) while
@@ -129,21 +129,6 @@ def choose_areas(con: duckdb.DuckDBPyConnection, spec: str) -> list[AreaChoice]:
     return list(found.values())
 
 
-def prefetch_figures(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str,
-                     options: Options) -> None:
-    """Every area's figures at ``grain``, computed once and kept for this data version, so
-    each area's :func:`build_content` reads a slice of them instead of computing its own.
-
-    The one place the batch reaches behind :mod:`metrics.views`: when the views read
-    figures materialised in the warehouse, this has nothing left to do and can go."""
-    from metrics import cache, store
-
-    if cache.data_version(con) is None:  # an in-memory warehouse is never cached
-        return
-    store.build(con, registry, grain, options)
-    views.presented(con, registry, grain, options, make=True)
-
-
 def safe_name(text: str) -> str:
     """A file-name-safe form of an area's name: ASCII letters, digits and hyphens."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
@@ -205,8 +190,7 @@ def export_packs(
     if any(f in ("pptx", "pdf") for f in formats) and draws_charts(chosen):
         from .images import start_browser
 
-        start_browser()  # Chromium starts while every area's figures are computed
-    prefetch_figures(con, registry, choice.grain, options)
+        start_browser()  # Chromium starts while the first areas' figures are read
     prefetched = time.perf_counter() - started
 
     outcomes: list[Outcome] = []
