@@ -1,0 +1,17 @@
+"""The dashboard as one ``cjsdash serve --workers N`` worker builds it, after the fork
+(:mod:`cjsdash.workers` calls ``cjsdash.worker_app:dashboard`` with these strings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def dashboard(db: str, host: str, log_level: str) -> Any:
+    """The WSGI app of ``create_app(Warehouse(db), bound_hosts=(host,))``, with this
+    process's log lines at ``log_level``: its own connections, caches and threads."""
+    from cjsdash import request_log
+    from cjsdash.core.gateway import Warehouse
+    from cjsdash.server import create_app
+
+    request_log.configure(log_level)
+    return create_app(Warehouse(db), bound_hosts=(host,)).server
