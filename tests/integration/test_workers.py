@@ -220,6 +220,15 @@ def _callback(server: Server, first_input: str) -> tuple[str, dict[str, Any]]:
     raise LookupError(first_input)
 
 
+def test_the_dashboards_parent_stays_lean(dashboard: Server) -> None:
+    """The parent forks from a fresh interpreter: one thread, no polars, no warehouse open."""
+    parent = dashboard.proc.pid
+    assert len(os.listdir(f"/proc/{parent}/task")) == 1
+    assert "polars" not in Path(f"/proc/{parent}/maps").read_text()
+    opened = {os.readlink(f"/proc/{parent}/fd/{fd}") for fd in os.listdir(f"/proc/{parent}/fd")}
+    assert not any("duckdb" in path for path in opened), opened
+
+
 def test_dashboard_pages_and_callbacks_come_from_two_workers(dashboard: Server) -> None:
     workers = dashboard.workers()
     assert len(workers) == 2
