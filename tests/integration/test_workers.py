@@ -210,6 +210,50 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.stop()
 
 
+def test_a_worker_app_answers_concurrent_first_callbacks(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight callbacks at once as a fresh worker's first requests: none is refused."""
+    import dash
+    from dash import _callback as dash_callback
+
+    from cjsdash.core.config import get_settings
+    from cjsdash.worker_app import dashboard
+
+    db = tmp_path / "cjsdash.duckdb"
+    warehouse = Warehouse(db)
+    with warehouse.writer() as con:
+        prepare(con)
+        ingest_paths(con, [write_csv(tmp_path / "first.csv", FIRST)])
+    warehouse.close()
+    monkeypatch.setenv("CJSDASH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CJSDASH_WARM_FIGURES", "false")
+    get_settings.cache_clear()
+    try:
+        app = dashboard(str(db), "127.0.0.1", "warning")
+        # the data page's tables: a page's callback, which Dash adds to the app on setup
+        known = {**dash_callback.GLOBAL_CALLBACK_MAP, **dash.get_app().callback_map}
+        output, spec = next((k, v) for k, v in known.items()
+                            if v["inputs"] and v["inputs"][0]["id"] == "data-version")
+        body = body_for(output, spec, {("inputs", 0): 1, ("state", 0): "all"})
+        start = threading.Barrier(8)
+        answers: list[tuple[int, str]] = []
+
+        def first_request() -> None:
+            client = app.test_client()
+            start.wait()
+            answer = client.post("/_dash-update-component", json=body)
+            answers.append((answer.status_code, answer.get_data(as_text=True)[:200]))
+
+        threads = [threading.Thread(target=first_request) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert [a for a in answers if a[0] != 200] == [] and len(answers) == 8
+    finally:
+        get_settings.cache_clear()
+
+
 def _callback(server: Server, first_input: str) -> tuple[str, dict[str, Any]]:
     """A server callback from the app's own callback map (``/_dash-dependencies``)."""
     status, _, text = server.get("/_dash-dependencies")
