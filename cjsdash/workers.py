@@ -137,6 +137,7 @@ class _Worker:
     started: float
     ready_fd: int | None
     ready: bool = False
+    killed: bool = False  # for not starting in time
 
 
 def _how_it_ended(status: int) -> str:
@@ -227,10 +228,11 @@ class Supervisor:
                 worker.ready = os.read(worker.ready_fd, 1) == b"1"  # b"": it died first
                 os.close(worker.ready_fd)
                 worker.ready_fd = None
-            elif not worker.ready and time.monotonic() - worker.started > \
-                    self.policy.start_timeout_s:
+            elif not worker.ready and not worker.killed and time.monotonic() - \
+                    worker.started > self.policy.start_timeout_s:
+                worker.killed = True
                 self.say(f"worker {worker.slot} (pid {worker.pid}) did not start within "
-                         f"{self.policy.start_timeout_s:.0f} s: killing it")
+                         f"{self.policy.start_timeout_s:g} s: killing it")
                 self._kill(worker.pid, signal.SIGKILL)
 
     def _reap(self) -> None:
@@ -353,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--max-request-body-size", type=int, default=1024 ** 3)
+    parser.add_argument("--start-timeout", type=float, default=Supervision.start_timeout_s,
+                        help="seconds a worker may take to build its app")
     parser.add_argument("target", help="module:function returning the WSGI app")
     parser.add_argument("args", nargs="*", help="strings passed to the function")
     opts = parser.parse_args(argv)
@@ -365,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return Supervisor(make_app, sock, workers=opts.workers, threads=opts.threads,
-                          max_request_body_size=opts.max_request_body_size).run()
+                          max_request_body_size=opts.max_request_body_size,
+                          supervision=Supervision(start_timeout_s=opts.start_timeout)).run()
     except WorkersFailed as exc:
         _say(f"error: {exc}")
         return 1

@@ -162,6 +162,19 @@ def test_workers_that_cannot_start_stop_the_server_with_an_error(tmp_path: Path)
         in output
 
 
+def test_workers_that_never_get_ready_are_killed_then_the_server_stops(tmp_path: Path) -> None:
+    server = Server(["-m", "cjsdash.workers", "--port", "{port}", "--workers", "2",
+                     "--start-timeout", "0.5", "tests.integration.worker_apps:stuck"], tmp_path)
+    try:
+        assert server.proc.wait(timeout=90) == 1
+    finally:
+        server.stop()
+    output = server.output()
+    assert output.count("did not start within 0.5 s: killing it") >= 5
+    assert "was killed by SIGKILL before it was ready" in output
+    assert "5 workers in a row died" in output
+
+
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

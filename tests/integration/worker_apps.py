@@ -19,3 +19,11 @@ def hello() -> Callable[..., Iterable[bytes]]:
 def broken() -> Callable[..., Iterable[bytes]]:
     """Never starts: building the app fails, as a worker whose warehouse is unreadable."""
     raise RuntimeError("this app cannot be built (a test of the crash loop)")
+
+
+def stuck() -> Callable[[], Iterable[bytes]]:
+    """Never finishes building, as a worker stuck opening its warehouse."""
+    import time
+
+    time.sleep(3600)
+    raise AssertionError("unreachable")
