@@ -6,7 +6,8 @@ waitress on the inherited socket (the kernel hands each connection to one of the
 parent only supervises: it starts a worker again when one dies (after a back-off; a crash
 loop, ``max_quick_deaths`` deaths in a row of workers younger than ``healthy_after_s``,
 stops everything with an error and a non-zero exit), passes SIGTERM and SIGINT (Ctrl-C) on
-to the workers as SIGTERM, waits for them and exits.
+to the workers as SIGTERM, waits for them and exits. A worker whose parent is gone (killed
+with SIGKILL) stops by itself within a second.
 
 The parent must fork while it runs a single thread: polars and numpy start thread pools
 when imported, and a forked child of a process that has them can deadlock. So the parent
@@ -100,10 +101,22 @@ def _stop_on_term(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)  # waitress's loop ends on it, letting its threads finish (5 s)
 
 
+def _stop_when_orphaned(parent: int, every_s: float = 1.0) -> None:
+    """SIGTERM this worker once its parent is gone (killed with SIGKILL, say), so no worker
+    serves on unsupervised."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="cjsdash-parent-watch", daemon=True).start()
+
+
 def _run_worker(sock: socket.socket, make_app: Callable[[], WSGIApp], threads: int,
                 max_request_body_size: int, ready: int, inherited: Iterable[int]) -> NoReturn:
     """A forked worker: build the app, say ready, serve until SIGTERM; never returns."""
     code = 1
+    parent = os.getppid()
     try:
         signal.set_wakeup_fd(-1)
         for fd in inherited:
@@ -111,6 +124,7 @@ def _run_worker(sock: socket.socket, make_app: Callable[[], WSGIApp], threads: i
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, _stop_on_term)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent sends SIGTERM
+        _stop_when_orphaned(parent)
         from waitress import create_server
 
         server = create_server(tag_worker(make_app()), sockets=[sock], threads=threads,

@@ -148,6 +148,16 @@ def test_sigterm_stops_every_worker_within_seconds(hello: Server) -> None:
     assert "SIGTERM: stopping the workers" in hello.output()
 
 
+def test_workers_stop_when_their_parent_is_killed(hello: Server) -> None:
+    workers = hello.workers()
+    os.kill(hello.proc.pid, signal.SIGKILL)
+    hello.proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while not all(_gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the workers of a killed parent still run"
+        time.sleep(0.1)
+
+
 def test_workers_that_cannot_start_stop_the_server_with_an_error(tmp_path: Path) -> None:
     server = Server(["-m", "cjsdash.workers", "--port", "{port}", "--workers", "2",
                      "tests.integration.worker_apps:broken"], tmp_path)
