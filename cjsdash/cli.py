@@ -279,6 +279,9 @@ def serve(
     log_level: Annotated[str, typer.Option(
         envvar="CJSDASH_LOG_LEVEL",
         help="debug, info (a line per request) or warning (problems only)")] = "info",
+    workers: Annotated[int, typer.Option(
+        min=1, help="processes answering on the one port (cjsdash.workers); 1 serves here")] = 1,
+    threads: Annotated[int, typer.Option(min=1, help="request threads per process")] = 8,
 ) -> None:
     """Serve the dashboard (builds the demo warehouse first if there is none).
 
@@ -299,13 +302,15 @@ def serve(
         console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
         console.print(build_demo(path, echo=console.print))
     try:
-        finished, refreshed = prepare_to_serve(path)
+        finished, refreshed = prepare_to_serve(path, publish=workers > 1)
     except WarehouseBusy as exc:
         _fail(str(exc))
     if finished:
         console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
     if refreshed is not None and refreshed.indicators:
         console.print(refreshed.line())
+    if workers > 1:
+        _serve_workers(path, host, port, workers, threads, log_level, debug)
     dash_app = create_app(Warehouse(path, held=True), bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
@@ -316,8 +321,23 @@ def serve(
     else:
         from waitress import serve as waitress_serve
 
-        waitress_serve(dash_app.server, host=host, port=port, threads=8,
+        waitress_serve(dash_app.server, host=host, port=port, threads=threads,
                        max_request_body_size=request_body_limit(get_settings()))
+
+
+def _serve_workers(path: Path, host: str, port: int, workers: int, threads: int,
+                   log_level: str, debug: bool) -> None:
+    """Hand over to ``workers`` processes on one port (:mod:`cjsdash.workers`); no return."""
+    from cjsdash.guard import request_body_limit
+    from cjsdash.workers import exec_workers
+
+    if debug:
+        _fail("--debug serves from one process: drop --workers")
+    console.print(f"cjsdash on http://{host}:{port}  (warehouse {path}; {workers} worker "
+                  f"processes of {threads} threads)")
+    exec_workers("cjsdash.worker_app:dashboard", [str(path), host, log_level], host=host,
+                 port=port, workers=workers, threads=threads,
+                 max_request_body_size=request_body_limit(get_settings()))
 
 
 def prepare_to_serve(path: Path, *, publish: bool = False) -> tuple[int, object]:
