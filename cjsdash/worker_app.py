@@ -7,8 +7,10 @@ from typing import Any
 
 
 def dashboard(db: str, host: str, log_level: str) -> Any:
-    """The WSGI app of ``create_app(Warehouse(db), bound_hosts=(host,))``, with this
-    process's log lines at ``log_level``: its own connections, caches and threads.
+    """The WSGI app of ``create_app(Warehouse(db, snapshots=True), bound_hosts=(host,))``,
+    with this process's log lines at ``log_level``: its own connections, caches and threads.
+    It reads the published snapshots (decision 0017), so an upload in any worker (or a
+    ``cjsdash ingest`` from a shell) loads while every worker goes on reading.
 
     Dash finishes setting up (the pages' callbacks joining the app's callback map) on its
     first request, and a request that arrives while another is doing so sees the map still
@@ -20,7 +22,7 @@ def dashboard(db: str, host: str, log_level: str) -> Any:
     from cjsdash.server import create_app
 
     request_log.configure(log_level)
-    server = create_app(Warehouse(db), bound_hosts=(host,)).server
+    server = create_app(Warehouse(db, snapshots=True), bound_hosts=(host,)).server
     answer = server.test_client().get("/_dash-dependencies")
     if answer.status_code != 200:
         raise RuntimeError(f"the dashboard did not set up: /_dash-dependencies answered "

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core import snapshots
+from cjsdash.core.file_lock import LockTimeout, writer_lock
 from cjsdash.core.schema import ensure_schema
 
 MEMORY = ":memory:"
@@ -213,7 +214,7 @@ class Warehouse:
                     cursor.close()
                     self.generation += 1
             return
-        with self._rw.write(), self._lock:
+        with self._rw.write(), self._lock, self._other_writers():
             self.close_file_reader()
             con = self._connect(read_only=False)
             try:
@@ -224,6 +225,19 @@ class Warehouse:
             finally:
                 if con is not self._shared:
                     con.close()
+
+    @contextmanager
+    def _other_writers(self) -> Iterator[None]:
+        """Hold the warehouse's inter-process writer lock (:mod:`cjsdash.core.file_lock`):
+        an upload in any worker and a ``cjsdash ingest`` from a shell take turns."""
+        if self.in_memory:
+            yield
+            return
+        try:
+            with writer_lock(self.path, purpose="writing"):
+                yield
+        except LockTimeout as exc:
+            raise WarehouseBusy(str(exc)) from exc
 
     @contextmanager
     def reading(self) -> Iterator[None]:
