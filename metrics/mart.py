@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -41,6 +43,8 @@ from metrics.registry import Indicator, Registry
 log = logging.getLogger(__name__)
 
 GRAINS = ("quarter", "fy", "fquarter", "month", "year", "r12")
+THREADS = max(1, min(2, os.cpu_count() or 1))
+"""Grains and breakdowns computed side by side at a refresh."""
 PRESENTATION_COLUMNS = ("indicator_title", "area_name", "display_value", "display_ci", "theme")
 FIGURE_COLUMNS = (*RESULT_COLUMNS, *PRESENTATION_COLUMNS)
 
@@ -213,11 +217,17 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         ids = [i.id for i in todo]
         # every breakdown any indicator has: a ratio's rows are computed under each
         breakdowns = sorted({b for i in registry.indicators for b in i.breakdowns})
-        for grain in grains:
-            for by in (None, *breakdowns):
-                frame = figures_for(con, registry, ids, areas, grain, by, options)
-                if frame.height:
-                    frames.append(frame)
+        tasks = [(grain, by) for grain in grains for by in (None, *breakdowns)]
+
+        def compute(task: tuple[str, str | None]) -> pl.DataFrame:
+            cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
+            try:
+                return figures_for(cursor, registry, ids, areas, task[0], task[1], options)
+            finally:
+                cursor.close()
+
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            frames = [f for f in pool.map(compute, tasks) if f.height]
         report.rows = sum(f.height for f in frames)
     con.execute("BEGIN TRANSACTION")
     try:
