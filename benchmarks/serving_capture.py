@@ -25,17 +25,16 @@ INDICATORS = ("ineffective_trial_rate_crown", "stop_search_rate")
 
 def page_plan(areas: tuple[str, ...] = AREAS) -> list[str]:
     """The pages loaded: every page, for a mix of areas (E&W, LCJBs, a force, a region) and
-    grains (quarter, financial year)."""
+    grains (quarter, financial year; each page is then switched to the other grain)."""
     urls = []
     for n, area in enumerate(areas):
         grain = ("quarter", "fy")[n % 2]
-        other = ("fy", "quarter")[n % 2]
-        urls += [f"/?area={area}&grain={grain}", f"/?area={area}&grain={other}",
-                 f"/indicator/{INDICATORS[n % 2]}?area={area}&grain={grain}",
-                 f"/baseline/{area}?grain={other}"]
-    urls += [f"/disproportionality?area={a}" for a in areas[:3]]
-    urls += [f"/data?area={a}" for a in areas[1:3]] + [f"/export?area={a}" for a in areas[:2]]
-    return urls
+        urls.append(f"/?area={area}&grain={grain}")
+        if n < 3:
+            urls += [f"/indicator/{INDICATORS[n % 2]}?area={area}&grain={grain}",
+                     f"/baseline/{area}?grain={grain}"]
+    urls += [f"/disproportionality?area={a}" for a in areas[:2]]
+    return urls + [f"/data?area={areas[1]}", f"/export?area={areas[1]}"]
 
 
 def page_of(url: str) -> str:
@@ -69,12 +68,22 @@ def _read_answers(records: list[dict[str, Any]]) -> None:
                 record["answer_bytes"] = 0
 
 
+SWITCH_GRAIN = """() => {
+    const checked = document.querySelector("[id$='-grain'] input[type=radio]:checked");
+    if (!checked) { return null; }
+    const target = checked.value === "quarter" ? "fy" : "quarter";
+    const other = document.querySelector(`[id$='-grain'] input[value='${target}']`);
+    if (!other) { return null; }
+    other.click();
+    return target;
+}"""
+
+
 def _switch_grain(page: Any, pending: set[Any], sent: list[int], timeout_s: float) -> None:
-    """Choose the other grain, as a reader does: the page's update callbacks run."""
-    other = page.locator("[id$='-grain'] input[type=radio]:not(:checked)")
-    if other.count():
-        before = sent[0]
-        other.first.click()
+    """Choose the other grain (quarter ↔ financial year), as a reader does: the page's
+    update callbacks run."""
+    before = sent[0]
+    if page.evaluate(SWITCH_GRAIN):
         _settle(page, pending, sent, before, timeout_s)
 
 

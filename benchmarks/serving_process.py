@@ -34,14 +34,15 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
-def start_server(db: Path, port: int, data_dir: Path, workers: int | None,
-                 log: Path) -> subprocess.Popen[bytes]:
+def start_server(db: Path, port: int, data_dir: Path, workers: int | None, log: Path,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``python -m cjsdash.cli serve --db DB --port PORT --log-level warning [--workers N]``."""
     command = [sys.executable, "-m", "cjsdash.cli", "serve", "--db", str(db), "--port",
                str(port), "--log-level", "warning"]
     if workers:
         command += ["--workers", str(workers)]
-    env = server_env({"CJSDASH_DB": str(db), "CJSDASH_DATA_DIR": str(data_dir)})
+    env = server_env({"CJSDASH_DB": str(db), "CJSDASH_DATA_DIR": str(data_dir),
+                      **(extra_env or {})})
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 cwd=ROOT)
