@@ -102,17 +102,23 @@ def stable_probes(port: int, records: Sequence[dict[str, Any]], min_bytes: int =
 def time_to_visible(port: int, probes: Sequence[tuple[str, str, bytes]], since: float,
                     limit_s: float) -> dict[str, float | None]:
     """Seconds from ``since`` until each probe's answer differs from the one before the
-    upload (polled in turn); ``None`` for a probe still unchanged after ``limit_s``."""
-    client = Client(port)
+    upload (each probe polled by its own thread, as each open page would); ``None`` for a
+    probe still unchanged after ``limit_s``."""
     found: dict[str, float | None] = {name: None for name, _, _ in probes}
-    todo = list(probes)
-    while todo and time.monotonic() - since < limit_s:
-        for probe in list(todo):
-            name, body, before = probe
+
+    def poll(name: str, body: str, before: bytes) -> None:
+        client = Client(port)
+        while time.monotonic() - since < limit_s:
             _, error, now = timed_post(client, body)
             if error is None and now != before:
                 found[name] = time.monotonic() - since
-                todo.remove(probe)
-        time.sleep(0.05)
-    client.close()
+                break
+            time.sleep(0.05)
+        client.close()
+
+    threads = [threading.Thread(target=poll, args=probe, daemon=True) for probe in probes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return found
