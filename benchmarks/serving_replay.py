@@ -2,6 +2,9 @@
 
 Each reader is a thread with one keep-alive connection, going round the recorded bodies from
 its own starting point, until a deadline or a stop signal: bounded in time, loopback only.
+A reader gives up on a request after 120 s (:class:`serving_process.Client`); that counts as
+an error (``TimeoutError``), as does any answer other than 200 or 204 or a 200 that is not a
+Dash callback answer.
 Used by ``benchmarks/serving.py``; never part of the test suite.
 """
 

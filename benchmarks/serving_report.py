@@ -76,7 +76,7 @@ def per_callback(result: dict[str, Any]) -> list[str]:
     readers = list(result.get("replay", {}))
     head = ["callback", "cold ms", "warm ms", "cold/warm", "first views p50/p95/p99",
             "warm p50/p95/p99", "DuckDB p50", "warm/DuckDB"]
-    head += [f"{n} readers p50/p95/p99" for n in readers] + ["upload p95", "shown after s"]
+    head += [f"{n} readers p50/p95/p99" for n in readers] + ["p95 during the upload", "new figures after s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     upload = result.get("upload", {})
     during = upload.get("during_upload", {}).get("callbacks", {})
