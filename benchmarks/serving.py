@@ -187,7 +187,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="warm calls of each body")
     parser.add_argument("--bodies", type=Path, help="recorded callbacks: reused if the file "
                         "exists, else recorded into it")
-    parser.add_argument("--visible-timeout", type=float, default=60)
+    parser.add_argument("--visible-timeout", type=float, default=120,
+                        help="seconds to wait for the upload's figures to show")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir())
                         / "cjsdash-serving.json")
     args = parser.parse_args()
