@@ -10,14 +10,27 @@ for DuckDB only, untimed) into a table of a fresh database file. Prints rows/s f
 of N), the ratio (best, and the median of back-to-back runs), and where the pipeline's time
 goes. Measure, don't assert: never part of the test suite.
 
-Usage: ``python benchmarks/street_ingest.py [--zip PATH] [--repeats N]``
+``--year`` loads a year instead: the June ZIP replicated as twelve monthly ZIPs (July 2020 to
+June 2021, each member and its Month column relabelled; 12 × 384,170 = 4,609,470 records, a
+load test, not real figures for those months) through one ``ingest_paths`` call, against
+DuckDB's ``CREATE TABLE AS SELECT * FROM read_csv`` of the same 480 CSVs. Each run is its own
+process (so each side's peak resident memory is its own: ``wait4``'s ``ru_maxrss``); the
+pipeline and DuckDB alternate. ``--profile`` adds one more in-process pipeline run with the
+phase timers (and ``--cprofile FILE`` dumps a cProfile of it).
+
+Usage: ``python benchmarks/street_ingest.py [--zip PATH] [--repeats N] [--year [--profile]]``
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
+import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +47,13 @@ sys.path.insert(0, str(REPO))
 
 from cjsdash.bootstrap import prepare  # noqa: E402
 from cjsdash.core.gateway import Warehouse  # noqa: E402
-from ingest import pipeline, pipeline_reads, pipeline_writes, police_uk_street  # noqa: E402
+from ingest import (  # noqa: E402
+    pipeline,
+    pipeline_files,
+    pipeline_reads,
+    pipeline_writes,
+    police_uk_street,
+)
 from ingest.base import Loader  # noqa: E402
 from ingest.catalogue import LOADERS  # noqa: E402
 
@@ -84,26 +103,33 @@ class Phases:
 
 
 class TimedConnection:
-    """A connection whose COMMITs are timed (everything else passes through)."""
+    """A connection whose COMMITs and CHECKPOINTs are timed (everything else passes through)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, phases: Phases) -> None:
         self._con, self._phases = con, phases
 
+    LABELS = {"COMMIT": "commit (WAL write, checkpoints)", "CHECKPOINT": "final checkpoint"}
+
     def execute(self, sql: str, *args: Any) -> Any:
-        if sql.strip().upper() != "COMMIT":
+        label = self.LABELS.get(sql.strip().upper())
+        if label is None:
             return self._con.execute(sql, *args)
         started = time.perf_counter()
         try:
             return self._con.execute(sql, *args)
         finally:
-            self._phases.seconds["commit (WAL write, checkpoints)"] += (
-                time.perf_counter() - started)
+            self._phases.seconds[label] += time.perf_counter() - started
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
 
 
 def run_pipeline(archive: Path, folder: Path, phases: Phases | None) -> tuple[float, int]:
+    return run_pipeline_paths([archive], folder, phases)
+
+
+def run_pipeline_paths(paths: list[Path], folder: Path, phases: Phases | None
+                       ) -> tuple[float, int]:
     wh = Warehouse(folder / "warehouse.duckdb")
     with wh.writer() as con:
         prepare(con)
@@ -114,10 +140,14 @@ def run_pipeline(archive: Path, folder: Path, phases: Phases | None) -> tuple[fl
             phases.wrap(pipeline, "refresh_pending", "core.area_observations refresh (once per batch)")
             phases.wrap(pipeline_writes, "register_sources", "meta.sources insert")
             phases.wrap(pipeline_reads, "read_context", "read context (meta queries)")
+            phases.wrap(pipeline_writes, "withdraw_outside_slices", "withdraw outside slices")
+            phases.wrap(pipeline, "check_quality", "quality check (after the rollup)")
+            phases.wrap(pipeline, "_loaded_run", "sha256 lookup (idempotence)")
+            phases.wrap(pipeline_files, "zip_members", "ZIP inflate")
             target = TimedConnection(con, phases)
         started = time.perf_counter()
         try:
-            reports = pipeline.ingest_paths(target, [archive])
+            reports = pipeline.ingest_paths(target, paths)
         finally:
             elapsed = time.perf_counter() - started
             if phases is not None:
@@ -143,14 +173,135 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--year", action="store_true",
+                        help="twelve replicated months, each run in its own process")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --year: one more in-process pipeline run, timed by phase")
+    parser.add_argument("--cprofile", type=Path, help="with --profile: dump cProfile stats here")
+    parser.add_argument("--child", choices=("pipeline", "duckdb"), help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if police_uk_street.SPEC.name not in LOADERS:  # until the catalogue lists it
         LOADERS[police_uk_street.SPEC.name] = police_uk_street.LOADER
+    if args.child:
+        child(args.child, args.inputs)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="cjsdash-street-bench-"))
     try:
-        bench(args.zip, args.repeats, tmp)
+        if args.year:
+            bench_year(args.zip, args.repeats, tmp, args.profile, args.cprofile)
+        else:
+            bench(args.zip, args.repeats, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- a year: twelve replicated months, each run in its own process ---------------------------
+
+
+def replicate_year(source: Path, folder: Path) -> list[Path]:
+    """Twelve monthly ZIPs (July 2020 to June 2021) made from the June 2021 one: each
+    member renamed and its Month column relabelled (``,2021-06,`` → ``,YYYY-MM,``)."""
+    with zipfile.ZipFile(source) as real:
+        members = [(m, real.read(m)) for m in real.namelist() if m.endswith("-street.csv")]
+    out = []
+    for offset in range(12):
+        year, month = (2020, 7 + offset) if offset < 6 else (2021, offset - 5)
+        label = f"{year}-{month:02d}"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
+            for name, data in members:
+                copy.writestr(name.replace("2021-06", label),
+                              data.replace(b",2021-06,", f",{label},".encode()))
+        path = folder / f"{label}-all-forces.zip"
+        path.write_bytes(buffer.getvalue())
+        out.append(path)
+    return out
+
+
+def child(kind: str, inputs: Path) -> None:
+    """One measured run in this process: prints {"seconds", "rows"} as JSON."""
+    spec = json.loads(inputs.read_text())
+    folder = Path(tempfile.mkdtemp(dir=spec["tmp"]))
+    if kind == "pipeline":
+        seconds, rows = run_pipeline_paths([Path(p) for p in spec["zips"]], folder, None)
+    else:
+        seconds, rows = run_duckdb(spec["csvs"], folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps({"seconds": seconds, "rows": rows}))
+
+
+def measured(kind: str, inputs: Path) -> tuple[float, int, float, float]:
+    """(seconds, rows, peak resident MB, CPU seconds of the whole process) of one child
+    run. CPU time says more than wall time when other work shares the machine."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, "--inputs", str(inputs)],
+        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"the {kind} run failed ({proc.returncode})")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    return (result["seconds"], result["rows"], usage.ru_maxrss / 1024,
+            usage.ru_utime + usage.ru_stime)
+
+
+def bench_year(zip_path: Path, repeats: int, tmp: Path, profile: bool,
+               cprofile: Path | None) -> None:
+    zips = replicate_year(zip_path, tmp)
+    for path in zips:  # for DuckDB only: the pipeline reads the ZIPs themselves
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(tmp / "csv")
+    csvs = sorted(str(p) for p in (tmp / "csv").rglob("*.csv"))
+    inputs = tmp / "inputs.json"
+    inputs.write_text(json.dumps({"tmp": str(tmp), "zips": [str(z) for z in zips],
+                                  "csvs": csvs}))
+    print(f"a year from {zip_path.name}: {len(zips)} ZIPs, {len(csvs)} CSVs, {repeats} repeats, "
+          f"alternating, each run its own process\n")
+    if repeats:
+        compare_year(inputs, repeats)
+    if profile:
+        phases = Phases()
+        profiler = cProfile.Profile() if cprofile else None
+        if profiler:
+            profiler.enable()
+        total, _ = run_pipeline_paths(zips, Path(tempfile.mkdtemp(dir=tmp)), phases)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(str(cprofile))
+        print_phases(phases, total)
+
+
+def compare_year(inputs: Path, repeats: int) -> None:
+    ours: list[tuple[float, float, float]] = []
+    base: list[tuple[float, float, float]] = []
+    for i in range(repeats):
+        seconds, rows, rss, cpu = measured("pipeline", inputs)
+        ours.append((seconds, rss, cpu))
+        seconds, base_rows, rss, cpu = measured("duckdb", inputs)
+        base.append((seconds, rss, cpu))
+        print(f"  run {i + 1}: pipeline {ours[-1][0]:.2f} s ({ours[-1][1]:,.0f} MB peak, "
+              f"{ours[-1][2]:.1f} CPU s), DuckDB {base[-1][0]:.2f} s ({base[-1][1]:,.0f} MB "
+              f"peak, {base[-1][2]:.1f} CPU s), ratio {base[-1][0] / ours[-1][0]:.2f}",
+              flush=True)
+    if rows != base_rows:
+        raise SystemExit(f"row counts differ: pipeline {rows:,}, DuckDB {base_rows:,}")
+    o_s, b_s = [s for s, _, _ in ours], [s for s, _, _ in base]
+    print(f"\n{rows:,} rows, {repeats} runs each (best / median):")
+    print(f"  cjsdash pipeline: {rows / min(o_s):>10,.0f} / {rows / statistics.median(o_s):>10,.0f}"
+          f" rows/s ({min(o_s):.2f} / {statistics.median(o_s):.2f} s), "
+          f"peak RSS {max(r for _, r, _ in ours):,.0f} MB")
+    print(f"  DuckDB read_csv:  {rows / min(b_s):>10,.0f} / {rows / statistics.median(b_s):>10,.0f}"
+          f" rows/s ({min(b_s):.2f} / {statistics.median(b_s):.2f} s), "
+          f"peak RSS {max(r for _, r, _ in base):,.0f} MB")
+    paired = statistics.median(b / o for o, b in zip(o_s, b_s, strict=True))
+    print(f"  ratio pipeline / DuckDB: best {min(b_s) / min(o_s):.2f}, median of runs "
+          f"{paired:.2f} (aim: at least 0.5)")
+    o_cpu, b_cpu = (statistics.median(c for _, _, c in runs) for runs in (ours, base))
+    print(f"  CPU seconds of each process (median, imports included): pipeline {o_cpu:.1f}, "
+          f"DuckDB {b_cpu:.1f}, ratio {b_cpu / o_cpu:.2f}")
 
 
 def bench(zip_path: Path, repeats: int, tmp: Path) -> None:
@@ -182,9 +333,16 @@ def bench(zip_path: Path, repeats: int, tmp: Path) -> None:
           f"{base_rate:>10,.0f} rows/s  ({min(base):.2f} s)")
     print(f"  ratio pipeline / DuckDB: best {ours_rate / base_rate:.2f}, median of runs "
           f"{paired:.2f} (aim: at least 0.5)")
+    o_cpu, b_cpu = (statistics.median(c for _, _, c in runs) for runs in (ours, base))
+    print(f"  CPU seconds of each process (median, imports included): pipeline {o_cpu:.1f}, "
+          f"DuckDB {b_cpu:.1f}, ratio {b_cpu / o_cpu:.2f}")
 
     phases = Phases()
     total, _ = run_pipeline(zip_path, Path(tempfile.mkdtemp(dir=tmp)), phases)
+    print_phases(phases, total)
+
+
+def print_phases(phases: Phases, total: float) -> None:
     print(f"\nwhere the pipeline's time goes (one more run, {total:.2f} s):")
     accounted = 0.0
     for label, seconds in phases.seconds.most_common():

@@ -248,10 +248,12 @@ def replace_raw_slices_runs(con: duckdb.DuckDBPyConnection, table: str, ddl: str
     con.execute(ddl)
     frame = pl.concat([f.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
                        for f, run_id in runs])
-    if len(runs) > 1:
+    slices = frame.group_by("month", "area_code").agg(
+        pl.col("run_id").min().alias("first"), pl.col("run_id").max().alias("last"))
+    if (slices["first"] != slices["last"]).any():  # only then filter (a copy of every row)
         last = pl.col("run_id").max().over("month", "area_code")
         frame = frame.filter(pl.col("run_id") == last)
-    con.register("_police_uk_slices", frame.select("month", "area_code").unique().to_arrow())
+    con.register("_police_uk_slices", slices.select("month", "area_code").to_arrow())
     con.register("_police_uk_raw", frame.to_arrow())
     try:
         con.execute(f"DELETE FROM {table} AS t USING _police_uk_slices AS s "  # noqa: S608

@@ -119,25 +119,27 @@ def read_batch(files: list[tuple[Path, bytes, ReadContext]]) -> list[ReadResult 
     numbers kept), then all validated and counted in one pass: for a ZIP of forty forces,
     one pass instead of forty."""
     outcomes: list[ReadResult | FileRefused | None] = [None] * len(files)
-    frames = []
+    frames, rows_in = [], {}
     for i, (path, data, _) in enumerate(files):
         try:
             frame = read_police_csv(path.name, data, HEADER, "street-level crime")
         except FileRefused as exc:
             outcomes[i] = exc
             continue
+        rows_in[i] = frame.height
         frames.append(frame.with_columns(pl.lit(i, pl.Int64).alias(FILE)))
     if frames:
         contexts = [context for _, _, context in files]
-        for i, result in _read_rows(pl.concat(frames), contexts).items():
+        for i, result in _read_rows(pl.concat(frames), contexts, rows_in).items():
             outcomes[i] = result
     assert all(outcome is not None for outcome in outcomes)  # parsed files have rows
     return outcomes  # type: ignore[return-value]
 
 
-def _read_rows(frame: pl.DataFrame, contexts: list[ReadContext]) -> dict[int, ReadResult]:
-    """The parsed rows of one or more files (``FILE`` numbers them in ``contexts``)."""
-    rows_in = dict(frame.group_by(FILE).len().iter_rows())
+def _read_rows(frame: pl.DataFrame, contexts: list[ReadContext], rows_in: dict[int, int]
+               ) -> dict[int, ReadResult]:
+    """The parsed rows of one or more files (``FILE`` numbers them in ``contexts``, in
+    order; ``rows_in`` counts each file's rows)."""
     context = contexts[0]  # areas and measures are the warehouse's: the same for every file
     frame, rejects = validate_files(
         frame,
@@ -148,25 +150,26 @@ def _read_rows(frame: pl.DataFrame, contexts: list[ReadContext]) -> dict[int, Re
          *coordinate_checks()],
         FILE,
     )
-    per_file = frame.group_by(FILE).agg(
-        pl.col("period_start").min().alias("first"), pl.col("period_start").max().alias("last"),
+    records = frame.select(*(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items()),
+                           pl.col(FILE).alias("run_id"))
+    del frame
+    # Each file's months and forces, from one small count (a file is one force and month).
+    per_file = records.group_by("run_id", "month", "area_code").len().group_by("run_id").agg(
+        pl.col("month").min().alias("first"), pl.col("month").max().alias("last"),
         pl.col("area_code").filter(pl.col("area_code").is_in(list(OUTSIDE_ENGLAND_WALES)))
-        .unique().alias("outside"),
-    )
-    vintages, outside = {}, {}
-    for i, first, last, codes in per_file.iter_rows():
+        .unique().alias("outside"), pl.col("len").sum().alias("kept"),
+    ).sort("run_id")
+    vintages, outside, kept = {}, {}, {}
+    for i, first, last, codes, n in per_file.iter_rows():
         months = first.strftime("%Y-%m") + ("" if first == last else f" to {last:%Y-%m}")
         vintages[i] = f"police.uk street {months}; {contexts[i].default_vintage}"
         outside[i] = outside_notes(set(codes))
-    records = frame.select(*(pl.col(src).alias(dst) for dst, src in _RAW_COLUMNS.items()),
-                           pl.col(FILE).alias("run_id"))
+        kept[i] = n
     out, notes = observations_of(
         SPEC.name, rollup_frame(SPEC.name, records), context,
         pl.col("run_id").replace_strict(vintages, return_dtype=pl.String), keep_run=True)
-    out = out.rename({"run_id": FILE})
-    out_parts = _by_file(out)
-    raw_parts = _by_file(frame.select(FILE, *(pl.col(src).alias(dst)
-                                             for dst, src in _RAW_COLUMNS.items())))
+    out_parts = _by_file(out.rename({"run_id": FILE}))
+    raw_parts = _raw_by_file(records, kept)
     empty = pl.DataFrame(schema=OBSERVATION_SCHEMA)
     results = {}
     for i, n in rows_in.items():
@@ -185,6 +188,21 @@ def _read_rows(frame: pl.DataFrame, contexts: list[ReadContext]) -> dict[int, Re
 def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
     return {key: part for (key,), part in
             frame.partition_by(FILE, as_dict=True, include_key=False).items()}
+
+
+def _raw_by_file(records: pl.DataFrame, kept: dict[int, int]) -> dict[int, pl.DataFrame]:
+    """Each file's records (without ``run_id``): slices of ``records``, not copies. The
+    files were concatenated in order and validation keeps the order, so each file's rows
+    are contiguous (checked; partitioned when they were not)."""
+    if not records["run_id"].is_sorted():
+        return {key: part for (key,), part in records.partition_by(
+            "run_id", as_dict=True, include_key=False).items()}
+    records = records.drop("run_id")
+    parts, offset = {}, 0
+    for i, n in sorted(kept.items()):
+        parts[i] = records.slice(offset, n)
+        offset += n
+    return parts
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, result: ReadResult, run_id: int) -> int:
