@@ -6,8 +6,8 @@ indicator shows (numerators, and a proportion's or mean's denominator) as cells 
 measure, at every area, period and breakdown present, and attacks the suppressed ones with
 every identity between them (:mod:`metrics.disclosure_relations`): total minus the visible
 parts, parent area minus its visible children, a year minus its visible quarters or months,
-repeated (peeling), and then any linear combination at all (null-space test, blocks of up to
-:data:`metrics.statistics.disclosure.LINEAR_BLOCK_LIMIT` unknowns). It reads nothing but the
+repeated (peeling), and then any linear combination at all (exact test over a prime field on
+every block of connected unknowns, whatever its size). It reads nothing but the
 published figures: a recovered cell's value is what an analyst would compute, and a
 *disclosure* is a recovered count from 1 to threshold − 1.
 """
@@ -33,7 +33,8 @@ class AuditResult:
     """Every suppressed cell worked out: its key and the value an analyst gets."""
     disclosures: pl.DataFrame
     """Those recovered with a value from 1 to threshold − 1 (a disclosure)."""
-    blocks_too_large: int
+    largest_block: int
+    """The most unknowns tied together (all attacked exactly)."""
 
 
 def published_cells(frames: list[pl.DataFrame], registry: Registry) -> pl.DataFrame:
@@ -90,5 +91,5 @@ def audit(frames: list[pl.DataFrame], registry: Registry, area_sources: pl.DataF
     rounded = pl.col("recovered_value").round(6)
     disclosures = recovered.filter((rounded > 0) & (rounded < limit))
     return AuditResult(cells.height, int(hidden.sum()), recovered, disclosures,
-                       attack.blocks_too_large)
+                       attack.largest_block)
 

@@ -25,25 +25,21 @@ use, never candidates for suppression and never reported as recovered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import lsqr
+
+from metrics.statistics import exact_recovery as exact
+from metrics.statistics.disclosure_repair import leak_complements
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
-LINEAR_BLOCK_LIMIT = 1500
-"""Largest block of connected unknowns the exact (SVD) test is run on; larger blocks are
-attacked by peeling only, and :class:`Attack` counts them."""
-
-PROTECT_BLOCK_LIMIT = 400
-"""While protecting, the exact test runs on blocks of up to this many unknowns (the audit
-goes further); larger blocks rely on no relation being left with a lone unknown."""
-
-_TOLERANCE = 1e-8
 
 
 @dataclass(frozen=True)
@@ -66,13 +62,12 @@ class Relations:
             _, r = np.unique(r, return_inverse=True)
         return Relations(r.astype(np.int64), c, k)
 
-    @property
+    @cached_property
     def count(self) -> int:
         return int(self.relation.max()) + 1 if self.relation.size else 0
 
     def unknowns_per_relation(self, unknown: BoolArray) -> IntArray:
-        return np.bincount(self.relation, weights=unknown[self.cell].astype(np.float64),
-                           minlength=self.count).astype(np.int64)
+        return np.bincount(self.relation[unknown[self.cell]], minlength=self.count)
 
 
 @dataclass(frozen=True)
@@ -80,8 +75,29 @@ class Attack:
     """Which suppressed cells an attack recovers, and how far it could look."""
 
     recovered: BoolArray
-    blocks_too_large: int = 0
     largest_block: int = 0
+
+
+def holding(relations: Relations, values: FloatArray) -> Relations:
+    """The relations the values satisfy (or cannot be checked on: a missing member). One
+    that fails is not an identity — say a quarter's breakdown where a category is published
+    for one of its months only — and differencing with it gives a wrong answer, not the
+    count: protection need not (and, since it cannot be met, must not) guard against it."""
+    if relations.count == 0:
+        return relations
+    member_values = values[relations.cell]
+    residual = np.bincount(relations.relation, weights=relations.coef * np.nan_to_num(
+        member_values), minlength=relations.count)
+    unknown = np.bincount(relations.relation, weights=np.isnan(member_values),
+                          minlength=relations.count) > 0
+    scale = np.bincount(relations.relation, weights=np.abs(np.nan_to_num(member_values)),
+                        minlength=relations.count)
+    ok = unknown | (np.abs(residual) <= 1e-9 * np.maximum(scale, 1.0))
+    if ok.all():
+        return relations
+    keep = ok[relations.relation]
+    return Relations.build(relations.relation[keep], relations.cell[keep],
+                           relations.coef[keep])
 
 
 def _check(values: FloatArray, mask: BoolArray, relations: Relations) -> None:
@@ -112,7 +128,7 @@ def _complements(values: FloatArray, hidden: BoolArray, relations: Relations,
 
 def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations, *,
             contains: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-            max_rounds: int = 50, block_limit: int = PROTECT_BLOCK_LIMIT) -> BoolArray:
+            max_rounds: int = 50) -> BoolArray:
     """The suppression mask: ``primary`` plus complements so that :func:`linear_attack`
     recovers no primary cell (inputs are not modified). A complement may itself be worked
     out (a large count hidden beside a small one discloses nothing); the small one may not.
@@ -121,10 +137,13 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     inner one is (used for overlapping windows, such as rolling 12 months beside quarters,
     whose differences would otherwise chain every year's same quarter together).
 
-    Zeros are never chosen as complements (they give no protection). A relation whose one
-    unknown has no non-zero visible partner (every other member zero) cannot be protected
-    by suppression within it; such a cell is left to the attack check, which widens the
-    search through the other relations the cell belongs to.
+    Each round gives every relation left with one hidden cell a complement, then runs the
+    exact attack; each primary it recovers gets one more complement in every relation
+    holding it (or, where none is left to choose, the relations are hidden whole, then
+    their neighbours'). Hiding more never reveals more, so a primary found safe stays safe
+    and later rounds attack only the blocks of the primaries recovered the round before.
+    Zeros are never chosen as complements (they give no protection); a relation hidden
+    whole hides its zeros too.
     """
     vals = np.asarray(values, dtype=np.float64).ravel()
     mask = np.asarray(primary, dtype=bool).ravel().copy()
@@ -132,34 +151,67 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     missing = np.isnan(vals)
     mask &= ~missing
     primary_mask = mask.copy()
+    relations = holding(relations, vals)
     if relations.count == 0 or not mask.any():
         return mask
     outer, inner = (np.empty(0, np.int64),) * 2 if contains is None else (
         np.asarray(contains[0], dtype=np.int64), np.asarray(contains[1], dtype=np.int64))
+    targets = primary_mask
     for _ in range(max_rounds):
-        while True:
-            _fill_lone_relations(vals, mask, missing, relations)
-            spread = outer[mask[inner] & ~mask[outer] & ~missing[outer]]
-            if spread.size == 0:
-                break
-            mask[spread] = True
-        attack = linear_attack(mask, relations, missing=missing, block_limit=block_limit)
-        exposed = attack.recovered & primary_mask
+        _settle(vals, mask, missing, relations, outer, inner)
+        exposed = linear_attack(mask, relations, missing=missing,
+                                targets=targets).recovered & targets
         if not exposed.any():
             return mask
         before = int(mask.sum())
-        # Each exposed cell: hide one more non-zero cell in every relation it belongs to.
-        touched = np.zeros(relations.count, dtype=bool)
-        touched[relations.relation[exposed[relations.cell]]] = True
-        extra = _complements(vals, mask, relations, touched)
-        mask[extra] = True
+        proved = exposed
+        for _ in range(max_rounds):  # cheap repairs while a local proof is found
+            terms, proved = leak_complements(vals, mask, missing, relations, proved)
+            if terms.size == 0:
+                break
+            mask[terms] = True
+            _settle(vals, mask, missing, relations, outer, inner)
         if int(mask.sum()) == before:
-            # Nothing left to hide beside them: hide the recovered cells' relations whole.
-            members = touched[relations.relation] & ~missing[relations.cell]
-            mask[relations.cell[members]] = True
-            if int(mask.sum()) == before:
-                return mask
+            _widen(vals, mask, missing, relations, exposed)
+        targets = exposed
     raise RuntimeError(f"secondary suppression did not settle in {max_rounds} rounds")
+
+
+def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
+           exposed: BoolArray) -> None:
+    """Hide at least one more cell beside the ``exposed`` ones (no proof was found near
+    them): a non-zero complement in each relation holding one; else those relations
+    whole; else their neighbours'."""
+    before = int(mask.sum())
+    frontier = exposed.copy()
+    while True:
+        touched = np.zeros(relations.count, dtype=bool)
+        touched[relations.relation[frontier[relations.cell]]] = True
+        mask[_complements(vals, mask, relations, touched)] = True
+        if int(mask.sum()) > before:
+            return
+        members = touched[relations.relation] & ~missing[relations.cell]
+        mask[relations.cell[members]] = True
+        if int(mask.sum()) > before:
+            return
+        wider = frontier.copy()
+        wider[relations.cell[touched[relations.relation]]] = True
+        if np.array_equal(wider, frontier):
+            raise RuntimeError("a suppressed count cannot be protected: every cell related "
+                               "to it is hidden or missing and it is still determined")
+        frontier = wider
+
+
+def _settle(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
+            outer: IntArray, inner: IntArray) -> None:
+    """Complements until no relation has a lone hidden cell and no window shows a hidden
+    period inside it."""
+    while True:
+        _fill_lone_relations(vals, mask, missing, relations)
+        spread = outer[mask[inner] & ~mask[outer] & ~missing[outer]]
+        if spread.size == 0:
+            return
+        mask[spread] = True
 
 
 def _fill_lone_relations(vals: FloatArray, mask: BoolArray, missing: BoolArray,
@@ -195,62 +247,67 @@ def peeling_attack(hidden: npt.ArrayLike, relations: Relations, *,
     return Attack(recovered)
 
 
-def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
-                  missing: npt.ArrayLike | None = None,
-                  block_limit: int = LINEAR_BLOCK_LIMIT) -> Attack:
-    """Suppressed cells determined by some linear combination of the relations.
-
-    Every relation becomes an equation in the unknown cells (the visible ones are
-    constants). The unknowns split into blocks that share no relation; within a block of up
-    to ``block_limit`` unknowns, cell j is determined iff every null vector of the block's
-    matrix is zero at j. Larger blocks get :func:`peeling_attack` only (counted in
-    ``blocks_too_large``).
-    """
-    hid = np.asarray(hidden, dtype=bool).ravel()
-    miss = np.zeros_like(hid) if missing is None else np.asarray(missing, dtype=bool).ravel()
-    unknown = hid | miss
-    recovered = peeling_attack(hid, relations, missing=miss).recovered
+def _unknown_blocks(unknown: BoolArray, relations: Relations
+                    ) -> tuple[IntArray, IntArray, int, sparse.csc_matrix, IntArray]:
+    """The relations restricted to the unknown cells, split into blocks of connected
+    unknowns: (cell of each column, block of each column, number of blocks, the matrix —
+    one row per relation holding an unknown — and the relation of each row)."""
     members = np.flatnonzero(unknown[relations.cell])
-    if members.size == 0:
-        return Attack(recovered)
     cols, col_of = np.unique(relations.cell[members], return_inverse=True)
     rows, row_of = np.unique(relations.relation[members], return_inverse=True)
     matrix = sparse.csr_matrix((relations.coef[members], (row_of, col_of)),
                                shape=(rows.size, cols.size))
     incidence = (abs(matrix) > 0).astype(np.int8)
-    graph = (incidence.T @ incidence).tocsr()
-    n_blocks, block_of = connected_components(graph, directed=False)
-    too_large, largest = 0, 0
+    n_blocks, block_of = connected_components((incidence.T @ incidence).tocsr(),
+                                              directed=False)
+    return cols, block_of.astype(np.int64), int(n_blocks), matrix.tocsc(), rows
+
+
+def _block(csc: sparse.csc_matrix, block_cols: IntArray) -> tuple[sparse.csr_matrix, IntArray]:
+    """One block's columns and the rows that hold them (and those rows' numbers)."""
+    sub = csc[:, block_cols]
+    used = np.unique(sub.nonzero()[0])
+    return sub[used].tocsr(), used
+
+
+def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
+                  missing: npt.ArrayLike | None = None,
+                  targets: npt.ArrayLike | None = None,
+                  changed: npt.ArrayLike | None = None) -> Attack:
+    """Suppressed cells determined by some linear combination of the relations.
+
+    Every relation becomes an equation in the unknown cells (the visible ones are
+    constants). After peeling, the unknowns split into blocks that share no relation; in
+    each, cell j is determined iff every null vector of the block's matrix is zero at j,
+    decided exactly (:mod:`metrics.statistics.exact_recovery`) whatever the block's size.
+    ``targets`` (default: every hidden cell) limits the work to blocks holding a target
+    cell, and ``changed`` to blocks holding a changed cell (used while protecting: a block
+    with no new cell since the last check is as it was).
+    """
+    hid = np.asarray(hidden, dtype=bool).ravel()
+    miss = np.zeros_like(hid) if missing is None else np.asarray(missing, dtype=bool).ravel()
+    want = hid if targets is None else hid & np.asarray(targets, dtype=bool).ravel()
+    recovered = peeling_attack(hid, relations, missing=miss).recovered
+    unknown = (hid | miss) & ~recovered
+    if not (want & unknown).any() or relations.count == 0:
+        return Attack(recovered)
+    cols, block_of, n_blocks, csc, _ = _unknown_blocks(unknown, relations)
     order = np.argsort(block_of, kind="stable")
     bounds = np.searchsorted(block_of[order], np.arange(n_blocks + 1))
-    csc = matrix.tocsc()
-    for b in range(n_blocks):
+    chosen = np.zeros(n_blocks, dtype=bool)
+    chosen[block_of[want[cols]]] = True
+    if changed is not None:
+        touched = np.zeros(n_blocks, dtype=bool)
+        touched[block_of[np.asarray(changed, dtype=bool).ravel()[cols]]] = True
+        chosen &= touched
+    for b in np.flatnonzero(chosen):
         block_cols = order[bounds[b]:bounds[b + 1]]
-        largest = max(largest, block_cols.size)
-        if not hid[cols[block_cols]].any() or recovered[cols[block_cols]].all():
-            continue
-        if block_cols.size > block_limit:
-            too_large += 1
-            continue
-        sub = csc[:, block_cols]
-        sub = sub[np.unique(sub.nonzero()[0])].toarray()
-        determined = _determined_columns(sub)
-        cells = cols[block_cols[determined]]
+        sub, _ = _block(csc, block_cols)
+        fixed = exact.determined(exact.eliminate(sub.indptr, sub.indices, sub.data,
+                                                 block_cols.size))
+        cells = cols[block_cols[fixed]]
         recovered[cells[hid[cells]]] = True
-    return Attack(recovered, too_large, largest)
-
-
-def _determined_columns(a: FloatArray) -> BoolArray:
-    """Columns j whose unit vector is in the row space of ``a`` (every null vector is 0 at j)."""
-    if a.shape[0] == 0:
-        return np.zeros(a.shape[1], dtype=bool)
-    # vt must span all n columns; U is never needed, so keep it small (m×n, not m×m).
-    _, s, vt = np.linalg.svd(a, full_matrices=a.shape[0] < a.shape[1])
-    rank = int((s > _TOLERANCE * max(1.0, s.max(initial=0.0))).sum())
-    null = vt[rank:]
-    if null.shape[0] == 0:
-        return np.ones(a.shape[1], dtype=bool)
-    return np.asarray(np.abs(null).max(axis=0) < 1e-7)
+    return Attack(recovered, int(np.diff(bounds).max(initial=0)))
 
 
 def solve_recovered(values_shown: npt.ArrayLike, hidden: npt.ArrayLike, relations: Relations,
@@ -284,24 +341,20 @@ def solve_recovered(values_shown: npt.ArrayLike, hidden: npt.ArrayLike, relation
 
 def _solve_blocks(vals: FloatArray, unknown: BoolArray, relations: Relations,
                   targets: IntArray) -> None:
-    members = np.flatnonzero(unknown[relations.cell])
-    cols, col_of = np.unique(relations.cell[members], return_inverse=True)
-    rows, row_of = np.unique(relations.relation[members], return_inverse=True)
-    matrix = sparse.csr_matrix((relations.coef[members], (row_of, col_of)),
-                               shape=(rows.size, cols.size))
+    """Set each target's block to a solution (at a determined cell, the value every solution
+    gives it): exactly over GF(p) when the figures are integers, else by least squares."""
+    cols, block_of, _, csc, rows = _unknown_blocks(unknown, relations)
     in_rows = np.isin(relations.relation, rows) & ~unknown[relations.cell]
-    rhs_all = -np.bincount(relations.relation[in_rows],
-                           weights=relations.coef[in_rows] * vals[relations.cell[in_rows]],
-                           minlength=relations.count)
-    rhs = rhs_all[rows]
-    incidence = (abs(matrix) > 0).astype(np.int8)
-    _, block_of = connected_components((incidence.T @ incidence).tocsr(), directed=False)
-    csc = matrix.tocsc()
+    rhs = -np.bincount(relations.relation[in_rows],
+                       weights=relations.coef[in_rows] * vals[relations.cell[in_rows]],
+                       minlength=relations.count)[rows]
     for b in np.unique(block_of[np.searchsorted(cols, targets)]):
         block_cols = np.flatnonzero(block_of == b)
-        if block_cols.size > LINEAR_BLOCK_LIMIT:
-            continue
-        sub = csc[:, block_cols]
-        used = np.unique(sub.nonzero()[0])
-        solution = np.linalg.lstsq(sub[used].toarray(), rhs[used], rcond=None)[0]
-        vals[cols[block_cols]] = solution
+        sub, used = _block(csc, block_cols)
+        side = rhs[used]
+        if np.all(side == np.round(side)):
+            solved = exact.solution(exact.eliminate(sub.indptr, sub.indices, sub.data,
+                                                    block_cols.size, side))
+        else:
+            solved = lsqr(sub, side, atol=1e-14, btol=1e-14, iter_lim=100_000)[0]
+        vals[cols[block_cols]] = solved

@@ -3,8 +3,9 @@
 Restricted to keep the run modest: three indicators (a proportion by offence group, a count
 by court type, a count without breakdowns) over every area and every published grain and
 breakdown; and CSV board packs of the three North East forces and their region, read back
-from the files. ``oocr_rate`` is known to leak through a linear combination the
-protection does not yet check (blocks of 400–1,500 unknowns): its test is a strict xfail.
+from the files; and the two indicators that leaked through combinations of 400–1,500
+unknowns before the exact test covered every block (``oocr_rate``,
+``victim_withdrawal_rate``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,6 @@ def test_nothing_suppressed_can_be_recovered_from_the_figures(reader) -> None:
         assert hidden[column].null_count() == hidden.height, column
     assert set(hidden["status"].unique()) == {"suppressed"}
     assert not hidden["change_significant"].any()
-    # Blocks over 1,500 unknowns (one per count measure here) get peeling only: decision 8.
 
 
 def test_the_within_breakdown_rule_leaks_and_the_audit_finds_it(reader) -> None:
@@ -96,11 +96,12 @@ def test_the_within_breakdown_rule_leaks_and_the_audit_finds_it(reader) -> None:
     assert result.disclosures.height > 0
 
 
-@pytest.mark.xfail(strict=True, reason="decision 8, 'Left': blocks of 400-1,500 unknowns")
-def test_known_gap_oocr_rate(reader) -> None:
-    result = audit(_published(reader, ["oocr_rate"]), default_registry(),
-                   area_sources(reader), threshold=5)
-    assert result.disclosures.height == 0
+def test_no_combination_of_any_size_recovers_a_crime_outcome(reader) -> None:
+    result = audit(_published(reader, ["oocr_rate", "victim_withdrawal_rate"]),
+                   default_registry(), area_sources(reader), threshold=5)
+    assert result.suppressed > 100
+    assert result.largest_block > 400  # the blocks the earlier check left unchecked
+    assert result.disclosures.height == 0, result.disclosures
 
 
 def _csv_frame(path: Path, dims: dict[str, str]) -> pl.DataFrame:
