@@ -126,5 +126,3 @@ def clear_cache() -> None:
         _CACHE.clear()
         _BYTES = 0
 
-
-kept = cached  # TEMPORARY alias until the split modules are merged (removed at integration)

@@ -6,7 +6,7 @@ years, financial years, rolling 12 months) and every breakdown an indicator publ
 once: so a count hidden on one page is hidden on every page, in ``cjsdash query`` and in
 every export, and the totals shown beside it at other areas, periods and breakdowns cannot
 give it away (decision 8). :func:`hidden_cells` is what :mod:`metrics.compute` joins to
-every figure; it is kept per data version (:func:`metrics.cache.kept`);
+every figure; it is kept per data version (:func:`metrics.cache.cached`);
 :func:`plan_hidden_cells` is the same plan without the cache. No suppressed count can be
 worked out by any linear combination of the identities between published cells (exact
 test, every block; decision 8).
@@ -86,7 +86,7 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
     computed once per data version."""
     options = options or Options()
     key = ("disclosure", id(registry), options.suppression_threshold)
-    return cache.kept(con, key, lambda: plan_hidden_cells(con, registry, options))
+    return cache.cached(con, key, lambda: plan_hidden_cells(con, registry, options))
 
 
 def plan_hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
