@@ -212,17 +212,23 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
     report = RefreshReport(indicators=[i.id for i in todo])
     frames: list[pl.DataFrame] = []
-    if todo:
+    ids = [i.id for i in todo]
+    # only indicators with rows to compute from are computed (the others' old rows go)
+    computed = [i for i in todo if any(f"measure:{m}" in now for m in i.measures)]
+    if computed:
         areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
-        ids = [i.id for i in todo]
-        # every breakdown any indicator has: a ratio's rows are computed under each
-        breakdowns = sorted({b for i in registry.indicators for b in i.breakdowns})
+        wanted = [i.id for i in computed]
+        # a ratio's rows are computed under every breakdown asked for: all of them then
+        ratios = any(i.comparison is not None for i in computed)
+        breakdowns = sorted({b for i in (registry.indicators if ratios else computed)
+                             for b in i.breakdowns})
         tasks = [(grain, by) for grain in grains for by in (None, *breakdowns)]
 
         def compute(task: tuple[str, str | None]) -> pl.DataFrame:
             cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
             try:
-                return figures_for(cursor, registry, ids, areas, task[0], task[1], options)
+                return figures_for(cursor, registry, wanted, areas, task[0], task[1],
+                                   options)
             finally:
                 cursor.close()
 
