@@ -75,7 +75,7 @@ def pack_command(
         formats = parse_formats(fmt)
     except FormatError as exc:
         _fail(str(exc))
-    if is_batch(area, formats):
+    if is_batch(area, formats) and not (len(formats) == 1 and _one_area(area, db)):
         _batch(area=area, period=period, formats=formats, out=out, pack=pack, grain=grain,
                rounding=rounding, commentary=commentary, db=db, jobs=jobs)
         return
@@ -110,6 +110,19 @@ def pack_command(
     if content.synthetic:
         console.print("◆ synthetic demo data: generated, not real figures (marked in the pack)",
                       markup=False, highlight=False)
+
+
+def _one_area(area: str, db: Path | None) -> bool:
+    """Whether ``--area`` names one area as a whole (an alias may hold commas)."""
+    from metrics.views import resolve_area
+
+    warehouse = Warehouse(db or get_settings().db)
+    if "," not in area or not warehouse.exists():
+        return False
+    try:
+        return resolve_area(warehouse.reader(), area) is not None
+    except WarehouseBusy:
+        return False
 
 
 def _batch(*, area: str, period: str, formats: tuple[str, ...], out: Path, pack: str,
