@@ -251,6 +251,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    cache.clear_cache()  # "is the mart ready?" was answered per data version: ask again
     report.seconds = time.perf_counter() - started
     log.info(report.line())
     return report
