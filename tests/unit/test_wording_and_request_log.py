@@ -27,7 +27,10 @@ def test_a_quartile_reads_as_a_position_not_a_period() -> None:
     assert "quarter" not in quartile_words(4, 43).replace("quartile", "")
 
 
-def test_each_request_is_logged_with_method_path_status_and_time(caplog) -> None:
+def test_each_request_is_logged_with_method_path_status_and_time(caplog, monkeypatch) -> None:
+    # a served app in this process (request_log.configure) stops cjsdash's records at its own
+    # handler; let them reach pytest's as well
+    monkeypatch.setattr(logging.getLogger("cjsdash"), "propagate", True)
     app = flask.Flask("t")
 
     @app.route("/ok")
