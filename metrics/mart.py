@@ -34,6 +34,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
+from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache
 from metrics.compute import RESULT_COLUMNS, compute_indicators
 from metrics.derive import RESULT_SCHEMA
@@ -70,13 +71,8 @@ def ensure_mart(con: duckdb.DuckDBPyConnection) -> None:
 
 # --- what the figures depend on ------------------------------------------------------------
 
-VERSION_SQL = """SELECT concat_ws('|',
-    (SELECT coalesce(max(run_id), 0) FROM meta.ingest_runs),
-    (SELECT count(*) FROM meta.ingest_runs),
-    (SELECT concat(count(*), ':', coalesce(sum(value), 0)) FROM core.targets),
-    (SELECT count(*) FROM core.area_peers),
-    (SELECT count(*) FROM core.areas))"""
-"""A cheap stamp of the warehouse's state: it changes with every load, target and area."""
+VERSION_SQL = STAMP_SQL
+"""A cheap stamp of the warehouse's state (:data:`cjsdash.core.snapshots.STAMP_SQL`)."""
 
 
 def warehouse_version(con: duckdb.DuckDBPyConnection) -> str:
