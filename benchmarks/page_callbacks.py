@@ -21,20 +21,18 @@ Never part of the test suite.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shutil
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import plotly.utils
+from street_ingest import DEFAULT_ZIP, replicate_year
 
 from cjsdash.bootstrap import refresh_figures
-from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
 from cjsdash.server import create_app
@@ -44,7 +42,6 @@ from metrics.registry import default_registry
 
 NATIONAL = "K04000001"
 AREAS = (NATIONAL, "CJA03", "E23000002", "CJA01", "E12000002")  # E&W, Cumbria ×2, London, NW
-STREET_ZIP = "police_uk_street/2021-06-all-forces.zip"
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -63,23 +60,9 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def street_year(folder: Path) -> list[Path]:
-    """Twelve monthly ZIPs made from the real June 2021 one, each relabelled as its month."""
-    source = get_settings().shared_real_dir / STREET_ZIP
-    with zipfile.ZipFile(source) as real:
-        members = [(m, real.read(m)) for m in real.namelist() if m.endswith("-street.csv")]
-    out = []
-    for offset in range(12):
-        year, month = (2020, 7 + offset) if offset < 6 else (2021, offset - 5)
-        label = f"{year}-{month:02d}"
-        path = folder / f"{label}-all-forces.zip"
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
-            for name, data in members:
-                copy.writestr(name.replace("2021-06", label),
-                              data.replace(b",2021-06,", f",{label},".encode()))
-        path.write_bytes(buffer.getvalue())
-        out.append(path)
-    return out
+    """Twelve monthly ZIPs made from the real June 2021 one (the repository's copy), each
+    relabelled as its month: :func:`street_ingest.replicate_year`."""
+    return replicate_year(DEFAULT_ZIP, folder)
 
 
 def cases(pages: dict[str, Any]) -> dict[str, list[Callable[[], object]]]:
