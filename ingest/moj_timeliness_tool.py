@@ -85,7 +85,7 @@ LOOKUP_FILE = Path(__file__).with_name("reference") / "lja_lcjb.csv"
 REGIONS = ("england and wales", "england", "wales", "north east", "north west",
            "yorkshire and the humber", "yorkshire and humber", "east midlands", "west midlands",
            "east of england", "east", "london", "south east", "south west", "midlands", "north",
-           "south", "unknown", "not known")
+           "south", "unknown", "unknown region", "not known")
 ALL_OFFENCES = re.compile(r"(?:0+\s*[:.]\s*)?all offences", re.I)
 ALL_RECEIPTS = re.compile(r"(?:0+\s*[:.]\s*)?all(?: receipt types| receipts)?", re.I)
 
@@ -109,21 +109,26 @@ def detect(path: Path, data: bytes) -> bool:
     return _header_problem(header_fields(data)) is None
 
 
+def lja_key(name: str) -> str:
+    """An LJA as the lookup keys it: normalised, without the " LCJB" MoJ may append."""
+    return re.sub(r"\s+lcjb$", "", normalise_label(name))
+
+
 @lru_cache(maxsize=1)
 def lja_lookup() -> dict[str, tuple[str, str]]:
-    """LJA (normalised) → (LCJB name, set id or '')."""
+    """LJA (keyed by ``lja_key``) → (LCJB name, set id or '')."""
     with open(LOOKUP_FILE, encoding="utf-8-sig", newline="") as f:
-        return {normalise_label(r["lja"]): (r["lcjb"], r["lja_set"]) for r in csv.DictReader(f)}
+        return {lja_key(r["lja"]): (r["lcjb"], r["lja_set"]) for r in csv.DictReader(f)}
 
 
 @lru_cache(maxsize=1)
 def set_members() -> dict[str, dict[str, str]]:
-    """set id → {LJA (normalised): LJA as the lookup spells it}."""
+    """set id → {LJA (keyed by ``lja_key``): LJA as the lookup spells it}."""
     members: dict[str, dict[str, str]] = {}
     with open(LOOKUP_FILE, encoding="utf-8-sig", newline="") as f:
         for r in csv.DictReader(f):
             if r["lja_set"]:
-                members.setdefault(r["lja_set"], {})[normalise_label(r["lja"])] = r["lja"]
+                members.setdefault(r["lja_set"], {})[lja_key(r["lja"])] = r["lja"]
     return members
 
 
@@ -161,6 +166,8 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     frame, bad = _duplicates(frame)
     rejects += bad
     frame, bad = _incomplete_sets(frame)
+    rejects += bad
+    frame, bad = _two_structures(frame)
     rejects += bad
     out = _long(frame, valid or defendants, means)
     measures = set(out["measure"].unique().to_list())
@@ -209,7 +216,7 @@ def _lcjbs(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, lis
     lookup = lja_lookup()
     codes, sets, why = {}, {}, {}
     for name in frame["Geographic area"].unique().to_list():
-        key = normalise_label(name)
+        key = lja_key(name)
         if key in lookup:
             lcjb, group = lookup[key]
             if group:
@@ -227,7 +234,8 @@ def _lcjbs(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, lis
         pl.col("Geographic area").replace_strict(codes, default=None, return_dtype=pl.String)
         .alias("area_code"),
         pl.col("Geographic area").replace_strict(sets, default=None, return_dtype=pl.String)
-        .alias("lja_set"))
+        .alias("lja_set"),
+        pl.col("Geographic area").map_elements(lja_key, return_dtype=pl.String).alias("_lja"))
     bad = pl.col("area_code").is_null()
     rejects = row_rejects(frame, bad, "Geographic area",
                           pl.col("Geographic area").replace_strict(why, default="unknown area"))
@@ -238,7 +246,8 @@ def _lcjbs(frame: pl.DataFrame, context: ReadContext) -> tuple[pl.DataFrame, lis
 
 
 def _duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
-    key = ["Geographic area", "period_label"]
+    """One row per LJA and period ("Cheshire" and "Cheshire LCJB" are one LJA)."""
+    key = ["_lja", "period_label"]
     frame = frame.with_columns(pl.col("row").min().over(key).alias("_first"))
     repeat = pl.col("row") != pl.col("_first")
     rejects = row_rejects(frame, repeat, "Geographic area",
@@ -250,10 +259,7 @@ def _duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
 def _incomplete_sets(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     """An LCJB is built from its LJAs only when every LJA of its set is there for the period."""
     members = set_members()
-    present = frame.with_columns(
-        pl.col("Geographic area").map_elements(normalise_label, return_dtype=pl.String)
-        .alias("_lja"))
-    groups = present.group_by("lja_set", "period_label").agg(pl.col("_lja").unique())
+    groups = frame.group_by("lja_set", "period_label").agg(pl.col("_lja").unique())
     short = {}
     for group, period, found in groups.iter_rows():
         names = members.get(group, {})
@@ -270,6 +276,23 @@ def _incomplete_sets(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         pl.lit("the LCJB's total cannot be built: this period lacks its local justice area(s) ")
         + pl.col("_missing")))
     return marked.filter(~bad).drop("_missing"), rejects
+
+
+def _two_structures(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """An LCJB built twice for one period, from two LJA structures (the LJAs before and after
+    a merger, or an LJA named like the LCJB beside a listed set), is not loaded: summing both
+    would count it twice, and neither can be preferred from the file alone."""
+    key = ["area_code", "period_label"]
+    groups = frame.group_by(key).agg(
+        pl.col("lja_set").n_unique().alias("_n"),
+        pl.col("lja_set").unique().sort().str.join(", ").alias("_sets"))
+    marked = frame.join(groups, on=key, how="left", maintain_order="left")
+    bad = pl.col("_n") > 1
+    rejects = row_rejects(
+        marked, bad, "Geographic area",
+        pl.lit("the LCJB's local justice areas come from two structures in this period (sets ")
+        + pl.col("_sets") + pl.lit("): adding both would count it twice"))
+    return marked.filter(~bad).drop("_n", "_sets"), rejects
 
 
 def _long(frame: pl.DataFrame, weight: str, means: dict[str, str]) -> pl.DataFrame:
