@@ -63,6 +63,8 @@ DIMENSIONS: tuple[str, ...] = ("Annual or quarterly", "Year", "Quarter", "Geogra
 DEFENDANTS = re.compile(r"number of defendants.*", re.I)
 VALID = re.compile(r"number of valid defendants.*", re.I)
 STAGE = re.compile(r"(mean|median) (.+?)(?: \(days\))?", re.I)
+STAGE_AFTER = re.compile(r"(.+?) \((mean|median)\)", re.I)
+"""The spelling of the tool's pivot cache: "Offence to charge (Mean)" (see the docstring)."""
 STAGES: dict[str, str] = {
     "offence to charge": "days_offence_to_charge",
     "charge to first listing": "days_charge_to_first_listing",
@@ -78,7 +80,7 @@ SPEC = SourceSpec(
     schema_only=True,
     priority=30,
     required_columns=(*DIMENSIONS, "Number of defendants"),
-    optional_columns=("Number of valid defendants", "Mean <stage> (days)",
+    optional_columns=("Number of valid defendants", "Mean <stage> (days)", "<Stage> (Mean)",
                       "Median <stage> (days)"),
 )
 LOOKUP_FILE = Path(__file__).with_name("reference") / "lja_lcjb.csv"
@@ -87,7 +89,8 @@ REGIONS = ("england and wales", "england", "wales", "north east", "north west",
            "east of england", "east", "london", "south east", "south west", "midlands", "north",
            "south", "unknown", "unknown region", "not known")
 ALL_OFFENCES = re.compile(r"(?:0+\s*[:.]\s*)?all offences", re.I)
-ALL_RECEIPTS = re.compile(r"(?:0+\s*[:.]\s*)?all(?: receipt types| receipts)?", re.I)
+ALL_RECEIPTS = re.compile(r"(?:\d+\s*[:.]\s*)?all(?: receipt types| receipts| cases closed)?",
+                          re.I)
 
 
 def _header_problem(columns: tuple[str, ...]) -> str | None:
@@ -95,7 +98,7 @@ def _header_problem(columns: tuple[str, ...]) -> str | None:
     if not any(DEFENDANTS.fullmatch(c) for c in columns):
         missing.append("Number of defendants")
     extra = [c for c in columns if c not in DIMENSIONS and not DEFENDANTS.fullmatch(c)
-             and not VALID.fullmatch(c) and not STAGE.fullmatch(c)]
+             and not VALID.fullmatch(c) and _stage(c) is None]
     if not missing and not extra and len(set(columns)) == len(columns):
         return None
     return ("not the MoJ Crown Court timeliness tool layout (" + ",".join(DIMENSIONS)
@@ -103,6 +106,15 @@ def _header_problem(columns: tuple[str, ...]) -> str | None:
                 ([f"missing {', '.join(missing)}"] if missing else [])
                 + ([f"unexpected {', '.join(extra)}"] if extra else [])
                 + ([] if missing or extra else ["a column is repeated"])))
+
+
+def _stage(column: str) -> tuple[str, str] | None:
+    """("mean" or "median", the stage normalised) of a measure column in either spelling."""
+    if m := STAGE.fullmatch(column):
+        return m.group(1).casefold(), normalise_label(m.group(2))
+    if m := STAGE_AFTER.fullmatch(column):
+        return m.group(2).casefold(), normalise_label(m.group(1))
+    return None
 
 
 def detect(path: Path, data: bytes) -> bool:
@@ -139,9 +151,8 @@ def read(path: Path, data: bytes, context: ReadContext) -> ReadResult:
     columns = tuple(raw.columns)
     defendants = next(c for c in columns if DEFENDANTS.fullmatch(c))
     valid = next((c for c in columns if VALID.fullmatch(c)), None)
-    means = {c: STAGES[normalise_label(m.group(2))] for c in columns
-             if (m := STAGE.fullmatch(c)) and m.group(1).casefold() == "mean"
-             and normalise_label(m.group(2)) in STAGES}
+    means = {c: STAGES[stage] for c in columns
+             if (found := _stage(c)) and found[0] == "mean" and (stage := found[1]) in STAGES}
     frame = raw.with_row_index("row", offset=2).with_columns(pl.col(pl.String).str.strip_chars())
     notes = [f"read as {encoding}"] if encoding != "UTF-8" else []
     rejects: list[Reject] = []

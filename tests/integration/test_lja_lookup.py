@@ -195,3 +195,46 @@ def test_ljas_of_several_forces_build_lcjbs_equal_to_a_csv_sum(con, tmp_path: Pa
     assert any(v == "Cheshire LCJB" and why.startswith("duplicate") for v, why in reasons)
     assert any(v == "Preston and South Ribble" and "one of several in Lancashire" in why
                for v, why in reasons)
+
+
+def test_the_pivot_cache_spelling_loads(con, tmp_path: Path) -> None:
+    """The tool's own column and label spellings, as the 2025 Q4 pivot cache has them
+    ("Number of valid defendants whose cases have completed", "Offence to charge (Mean)",
+    receipt type "All cases closed", areas "<LCJB> LCJB", "Unknown region"), load: means
+    become totals over the valid defendants, as in the other spelling."""
+    text = (
+        "Annual or quarterly,Year,Quarter,Geographic area,Receipt type,Offence group,"
+        "Number of defendants whose cases have completed,"
+        "Number of valid defendants whose cases have completed,"
+        "Offence to charge (Mean),Offence to charge (Median),"
+        "Offence to completion (Mean),Offence to completion (Median)\n"
+        "Quarterly,2024,Q1,England and Wales,01: All cases closed,00: All offences,900,800,"
+        "30,20,400,300\n"
+        "Quarterly,2024,Q1,Unknown region,01: All cases closed,00: All offences,9,8,30,20,"
+        "400,300\n"
+        "Quarterly,2024,Q1,Cumbria LCJB,01: All cases closed,00: All offences,120,100,"
+        "31.5,20,410,300\n"
+        "Quarterly,2024,Q1,Avon and Somerset LCJB,01: All cases closed,00: All offences,"
+        "220,200,28,20,390,300\n"
+        "Quarterly,2024,Q1,Cumbria LCJB,02: Guilty plea,00: All offences,50,40,20,10,300,"
+        "200\n")
+    path = write_csv(tmp_path / "timeliness_tool_Crown_Court.csv", text)
+    [report] = ingest_paths(con, [path])
+    assert report.status == "loaded", report.line()
+    assert report.rows_rejected == 0, [r.reason for r in report.rejects]
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["Geographic area"].endswith(" LCJB")
+                and r["Receipt type"] == "01: All cases closed"]
+    valid = "Number of valid defendants whose cases have completed"
+    expected = {}
+    for r in rows:
+        code = lcjbs()[r["Geographic area"].removesuffix(" LCJB")]
+        n = float(r[valid])
+        expected[(code, "defendants_timeliness")] = n
+        expected[(code, "days_offence_to_charge")] = float(r["Offence to charge (Mean)"]) * n
+        expected[(code, "days_offence_to_completion")] = (
+            float(r["Offence to completion (Mean)"]) * n)
+    got = {(a, m): v for a, m, v in con.execute(
+        "SELECT area_code, measure, value FROM core.observations "
+        "WHERE source = 'moj_timeliness_tool'").fetchall()}
+    assert got == pytest.approx(expected)
