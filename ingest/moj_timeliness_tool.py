@@ -11,20 +11,27 @@ defendants and Mean/Median pairs for each stage of the journey::
 - ``Annual or quarterly`` switches the period: "Annual" rows have Quarter "All" and are the
   calendar year, "Quarterly" rows Q1-Q4. Both are loaded (each at its own grain).
 - ``Geographic area`` is England and Wales, England, Wales, a region or a local justice area
-  (LJA); there is no LCJB column. Only LJAs are loaded: each is placed in its LCJB by
-  ``ingest/reference/lja_lcjb.csv`` (an LJA named like its LCJB, "Cumbria", needs no row);
-  an LCJB made of several LJAs is built only when every LJA of its set is present (see that
-  file's notice). Everything larger is built by cjsdash's rollup.
-- Only the all-receipts, all-offences rows are loaded ("All …" receipt type, "00: All
-  offences"); the breakdown rows are counted in the notes.
+  (LJA); there is no LCJB column. The tool's finest areas are spelled "<LCJB> LCJB", London in
+  its nine LJAs ("Central London LCJB", …). Only LJAs are loaded: each is placed in its LCJB by
+  ``ingest/reference/lja_lcjb.csv`` (an LJA named like its LCJB, "Cumbria" or "Cumbria LCJB",
+  needs no row; a trailing " LCJB" is ignored in matching); an LCJB made of several LJAs is
+  built only when every LJA of one set is present for the period, and not at all when two
+  sets of it are (the LJAs before and after a merger: adding both would count it twice). See
+  that file's notice. Everything larger is built by cjsdash's rollup.
+- Only the all-receipts, all-offences rows are loaded ("All …" or "01: All cases closed"
+  receipt type, "00: All offences"); the breakdown rows are counted in the notes.
 - As in the 2018 CSV, each mean becomes a total (mean × the defendants it is a mean of: the
   valid defendants when the file gives them), medians are not loaded, and court type is "Crown
   Court". Stages with no registry measure (sending to main hearing, …) are not loaded.
 
 Only the published schema was available (SCHEMA_EVIDENCE.md item 2: the tool's dimension names
 and "paired Mean/Median measures" per stage, read from the tool's pivot cache by public
-analysis code); the measure column names are built from that description and the test file is
-constructed with invented figures (tests/data/moj/NOTICE.md).
+analysis code). That code's notebooks (``YusufIsmailayo/moj-crown-court-statistics-pipeline``,
+notebooks/02_silver.ipynb, 2025 Q4 release) also show the cache's own spellings, which load
+too: "Number of (valid) defendants whose cases have completed", "<Stage> (Mean)" / "(Median)",
+receipt type "All cases closed", areas "<LCJB> LCJB" and "Unknown region". The test files are
+constructed with invented figures (tests/data/moj/NOTICE.md, tests/integration/
+test_lja_lookup.py).
 """
 
 from __future__ import annotations
