@@ -28,15 +28,20 @@ RESULT_COLUMNS: tuple[str, ...] = (
 def compute_indicators(
     con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids: list[str],
     areas: list[str], *, grain: str = "quarter", by: str | None = None,
-    options: Options | None = None,
+    options: Options | None = None, withheld: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every period of every indicator for every area, as one frame of RESULT_COLUMNS."""
+    """Every period of every indicator for every area, as one frame of RESULT_COLUMNS.
+
+    ``withheld``: the whole-set plan to apply (:func:`metrics.disclosure.hidden_cells` when
+    not given; a figure refresh passes the plan it is storing)."""
     options = options or Options()
     indicators = [registry.get(i) for i in indicator_ids]
     aggregation = {m: agg for m, (_, agg, _) in registry.measures().items()}
     sources = fetch(con, sql.sources_sql())
-    withheld = (disclosure.hidden_cells(con, registry, options)  # over everything published
-                if options.disclosure == "whole_set" else None)
+    if options.disclosure != "whole_set":
+        withheld = None
+    elif withheld is None:
+        withheld = disclosure.hidden_cells(con, registry, options)  # over everything published
     frames: list[pl.DataFrame] = []
     for group_by, members in _group_by_breakdown(indicators, by).items():
         measures = sorted({m for i in members for m in i.measures})

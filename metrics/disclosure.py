@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from cjsdash.core.gateway import fetch
+from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache, sql
 from metrics.disclosure_relations import (
     CELL_KEY,
@@ -80,26 +81,62 @@ def protected_measures(registry: Registry, options: Options) -> dict[str, Protec
     return out
 
 
+SPEC_KEY = "withheld:spec"
+"""``mart.state`` key of the protected measures the stored plans were made for."""
+
+
+def spec_key(protected: dict[str, ProtectedMeasure]) -> str:
+    return ";".join(f"{m}={p.threshold}/{','.join(p.breakdowns)}/{p.aggregation}"
+                    for m, p in sorted(protected.items()))
+
+
 def hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
                  options: Options | None = None) -> pl.DataFrame:
-    """Every withheld measure cell (HIDDEN_SCHEMA; ``bdim``/``breakdown`` '' for totals),
-    computed once per data version."""
+    """Every withheld measure cell (HIDDEN_SCHEMA; ``bdim``/``breakdown`` '' for totals):
+    the plan the last figure refresh stored when it is the warehouse's current one
+    (:mod:`metrics.mart_withheld`), else computed once per data version."""
     options = options or Options()
-    key = ("disclosure", id(registry), options.suppression_threshold)
-    return cache.cached(con, key, lambda: plan_hidden_cells(con, registry, options))
+    spec = spec_key(protected_measures(registry, options))
+    key = ("disclosure", id(registry), spec)
+    return cache.cached(con, key, lambda: stored_plan(con, spec)
+                        if stored_plan_current(con, spec)
+                        else plan_hidden_cells(con, registry, options))
+
+
+_CURRENT_SQL = (
+    "SELECT coalesce((SELECT value FROM mart.state WHERE key = 'version') = ("  # noqa: S608
+    + STAMP_SQL + ") AND (SELECT value FROM mart.state WHERE key = $key) = $spec, FALSE)")
+
+
+def stored_plan_current(con: duckdb.DuckDBPyConnection, spec: str) -> bool:
+    """Whether ``mart.withheld`` holds the plan for the warehouse as it is now and for the
+    protected measures ``spec`` names."""
+    try:
+        return bool(con.execute(_CURRENT_SQL, {"key": SPEC_KEY, "spec": spec}).fetchall()[0][0])
+    except duckdb.CatalogException:
+        return False
+
+
+def stored_plan(con: duckdb.DuckDBPyConnection, spec: str) -> pl.DataFrame:
+    columns = ", ".join(f'"{c}"' for c in HIDDEN_SCHEMA)
+    frame = fetch(con, f"SELECT {columns} FROM mart.withheld")  # noqa: S608
+    return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
 
 
 def plan_hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
-                      options: Options) -> pl.DataFrame:
-    """:func:`hidden_cells` computed afresh, without the per-version cache (for a load that
-    materialises the figures once per data version)."""
-    return _plan(con, registry, options)[0]
+                      options: Options, only: list[str] | None = None) -> pl.DataFrame:
+    """:func:`hidden_cells` computed afresh, without the per-version cache or the stored plan
+    (for a load that materialises the figures once per data version); ``only``: plan these
+    measures alone (no identity crosses two measures)."""
+    return _plan(con, registry, options, only)[0]
 
 
-def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
-          ) -> tuple[pl.DataFrame, dict[str, int]]:
+def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
+          only: list[str] | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
     """(hidden cells, counts of cells, primary and secondary)."""
     measures = protected_measures(registry, options)
+    if only is not None:
+        measures = {m: p for m, p in measures.items() if m in set(only)}
     cells = measure_cells(con, measures)
     if cells.height == 0:
         return pl.DataFrame(schema=HIDDEN_SCHEMA), {"cells": 0, "primary": 0, "hidden": 0}

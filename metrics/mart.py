@@ -9,9 +9,12 @@ with the display text the pages, ``cjsdash query`` and the packs show
 fingerprints of what the figures depend on (each measure's rows in the area rollup, the
 populations, each indicator's targets, the areas, the sources, the registry and the options)
 and recomputes only the indicators that depend on something that changed, for every area,
-grain and breakdown (an indicator's figures in one area depend on the other areas only through
-disclosure control over the whole set, which then recomputes everything). The new rows replace
-the old in one transaction: a reader sees all of the old figures or all of the new.
+grain and breakdown. An indicator's figures in one area depend on the other areas only through
+disclosure control over the whole set: each measure's plan is kept in ``mart.withheld``
+(:mod:`metrics.mart_withheld`) and re-planned only when that measure's cells, the areas or
+the sources change, and the indicators built on a re-planned measure are recomputed. The new
+rows replace the old in one transaction: a reader sees all of the old figures or all of the
+new.
 
 :func:`ready` says whether the mart answers for the warehouse as it is now (the version stamp
 written with the last refresh equals the warehouse's, and the options are those it was built
@@ -35,7 +38,7 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
-from metrics import cache
+from metrics import cache, mart_withheld
 from metrics.compute import RESULT_COLUMNS, compute_indicators
 from metrics.derive import RESULT_SCHEMA
 from metrics.options import Options
@@ -121,9 +124,10 @@ def affected(registry: Registry, before: dict[str, str], now: dict[str, str],
     changed = {k for k in before.keys() | now.keys() if before.get(k) != now.get(k)}
     if not changed:
         return []
-    if changed & {"registry", "options", "areas", "sources"} or options.disclosure == "whole_set":
+    if changed & {"registry", "options", "areas", "sources"}:
         return list(registry.indicators)
-    measures = {k.split(":", 1)[1] for k in changed if k.startswith("measure:")}
+    measures = {k.split(":", 1)[1] for k in changed
+                if k.startswith(("measure:", mart_withheld.PREFIX))}
     targeted = {k.split(":", 1)[1] for k in changed if k.startswith("targets:")}
     populations = "populations" in changed
     return [i for i in registry.indicators
@@ -138,6 +142,8 @@ class RefreshReport:
     indicators: list[str] = field(default_factory=list)
     rows: int = 0
     seconds: float = 0.0
+    replanned: list[str] = field(default_factory=list)
+    """Measures whose whole-set disclosure plan was made afresh (:mod:`metrics.mart_withheld`)."""
 
     def line(self) -> str:
         if not self.indicators:
@@ -151,11 +157,11 @@ def _stored_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def figures_for(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
-                areas: Sequence[str], grain: str, by: str | None, options: Options
-                ) -> pl.DataFrame:
+                areas: Sequence[str], grain: str, by: str | None, options: Options,
+                withheld: pl.DataFrame | None = None) -> pl.DataFrame:
     """compute_indicators' rows (RESULT_COLUMNS) for the mart, tagged with grain and by."""
     frame = compute_indicators(con, registry, list(ids), list(areas), grain=grain, by=by,
-                               options=options)
+                               options=options, withheld=withheld)
     return frame.select(pl.lit(grain).alias("grain"), pl.lit(by or "").alias("by_breakdown"),
                         *RESULT_COLUMNS)
 
@@ -205,8 +211,14 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     before = {} if full else _stored_state(con)
     now = fingerprints(con, registry, options)
     version = warehouse_version(con)
+    plan = None
+    if options.disclosure == "whole_set":  # each measure's plan, re-planned where it changed
+        withheld, keys, planned = mart_withheld.refresh_plan(con, registry, options, before,
+                                                             now, full=full)
+        now |= keys
+        plan = (withheld, keys, planned)
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
-    report = RefreshReport(indicators=[i.id for i in todo])
+    report = RefreshReport(indicators=[i.id for i in todo], replanned=plan[2] if plan else [])
     frames: list[pl.DataFrame] = []
     ids = [i.id for i in todo]
     # only indicators with rows to compute from are computed (the others' old rows go)
@@ -224,7 +236,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
             try:
                 return figures_for(cursor, registry, wanted, areas, task[0], task[1],
-                                   options)
+                                   options, plan[0] if plan else None)
             finally:
                 cursor.close()
 
@@ -240,6 +252,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                 con.execute("DELETE FROM mart.figures WHERE list_contains(?, indicator)",
                             [ids])
             _append(con, registry, frames)
+        if plan is not None:
+            mart_withheld.store(con, *plan)
         con.execute("DELETE FROM mart.state")
         con.executemany("INSERT INTO mart.state VALUES (?, ?)",
                         [[k, v] for k, v in {**now, "version": version}.items()])

@@ -12,10 +12,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cjsdash.bootstrap import prepare
-from cjsdash.core.gateway import Warehouse
+from cjsdash.core.gateway import Warehouse, fetch
 from ingest.pipeline import ingest_paths
 from metrics import mart, views
 from metrics.compute import compute_indicators
+from metrics.disclosure import HIDDEN_SCHEMA, hidden_cells, plan_hidden_cells, protected_measures
+from metrics.options import Options
 from metrics.registry import default_registry
 from tests.conftest import write_csv
 
@@ -82,6 +84,20 @@ def test_a_load_refreshes_only_what_it_touched(demo_db: Path, tmp_path: Path) ->
         assert_frame_equal(
             mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
                       ["obtj"]), untouched)
+        # whole-set disclosure: the trial counts were re-planned, nothing else; the stored plan
+        # is what planning those measures afresh gives
+        assert set(refreshed.replanned) == {m for m in touched if m in protected_measures(
+            registry, Options())}
+        assert refreshed.replanned
+        again = sorted([*refreshed.replanned, "confiscation_orders"])
+        stored = fetch(con, "SELECT * FROM mart.withheld WHERE list_contains(?, measure)",
+                       [again])
+        fresh = plan_hidden_cells(con, registry, Options(), only=again)
+        order = list(HIDDEN_SCHEMA)
+        assert stored.height > 0
+        assert_frame_equal(stored.cast(HIDDEN_SCHEMA).sort(order), fresh.sort(order))
+        assert_frame_equal(hidden_cells(con, registry).sort(order).filter(
+            pl.col("measure").is_in(again)), fresh.sort(order))
         assert mart.refresh(con, registry).indicators == []  # nothing changed since
 
 
