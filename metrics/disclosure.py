@@ -35,10 +35,13 @@ from metrics.disclosure_relations import (
 )
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
+from metrics.stages import default_stages
 from metrics.statistics import disclosure as dc
 from metrics.statistics.suppression import primary_suppression
 from metrics.timeseries import to_grain
 
+STAGE_BREAKDOWN = "ethnicity"
+"""The breakdown the disproportionality stages publish their counts by."""
 PUBLISHED_GRAINS = ("month", "quarter", "year", "fy", "r12")
 """Every period length the pages, CLI and exports show (``fquarter`` periods are the
 calendar quarters, labelled by financial year)."""
@@ -69,7 +72,9 @@ def counted_measures(indicator: Indicator) -> list[str]:
 
 
 def protected_measures(registry: Registry, options: Options) -> dict[str, ProtectedMeasure]:
-    """Measure → the largest threshold of its indicators and every breakdown they publish."""
+    """Measure → the largest threshold of its indicators and every breakdown they publish;
+    and the disproportionality stages' counts by ethnic group (:mod:`metrics.stages`), which
+    the race disproportionality page and packs publish for every area and grain."""
     out: dict[str, ProtectedMeasure] = {}
     for ind in registry.indicators:
         threshold = ind.suppression_threshold or options.suppression_threshold
@@ -78,6 +83,11 @@ def protected_measures(registry: Registry, options: Options) -> dict[str, Protec
             old = out.get(m, ProtectedMeasure(0, (), ind.aggregation))
             out[m] = ProtectedMeasure(max(old.threshold, threshold),
                                       tuple(sorted(set(old.breakdowns) | dims)), old.aggregation)
+    for m in default_stages().measures():
+        old = out.get(m, ProtectedMeasure(0, (), "sum"))
+        out[m] = ProtectedMeasure(max(old.threshold, options.suppression_threshold),
+                                  tuple(sorted({*old.breakdowns, STAGE_BREAKDOWN})),
+                                  old.aggregation)
     return out
 
 

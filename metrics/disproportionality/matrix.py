@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from cjsdash.core.periods import label_period
+from metrics import disclosure
 from metrics import statistics as st
 from metrics.disproportionality.counts import (
     _choose_population,
@@ -31,6 +32,7 @@ from metrics.disproportionality.schema import (
     NOT_STATED,
 )
 from metrics.options import Options
+from metrics.registry import default_registry
 from metrics.stages import POPULATION, EthnicitySource, Stage, default_stages
 from metrics.statistics import disproportionality as dp
 
@@ -40,9 +42,29 @@ def _not_stated(counts: pl.DataFrame) -> pl.DataFrame:
         "area_code", "stage", "period_start", "period_end", pl.col("value").alias("unknown"))
 
 
-def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options) -> pl.DataFrame:
+def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[Stage],
+             ethnicity_source: EthnicitySource) -> pl.DataFrame | None:
+    """The stage counts by ethnic group that whole-set disclosure control withholds
+    (:func:`metrics.disclosure.hidden_cells`, which plans the stages' measures too), keyed
+    as the matrix is: area_code, stage, period_start, period_end, group."""
+    if options.disclosure != "whole_set":
+        return None
+    stage_of = {s.measure_for(ethnicity_source): s.id for s in stage_list
+                if s.measure_for(ethnicity_source)}
+    hidden = disclosure.hidden_cells(con, default_registry(), options)
+    return hidden.filter(pl.col("measure").is_in(list(stage_of))
+                         & (pl.col("bdim") == disclosure.STAGE_BREAKDOWN)).select(
+        "area_code", pl.col("measure").replace_strict(stage_of).alias("stage"),
+        "period_start", "period_end", pl.col("breakdown").alias("group")).unique()
+
+
+def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options,
+              withheld: pl.DataFrame | None = None) -> pl.DataFrame:
     """Primary suppression of small counts, secondary across each stage's groups (with the
-    Not stated count: together they add up to the published total); blank what they hide."""
+    Not stated count: together they add up to the published total); blank what they hide.
+
+    ``withheld``: the cells (area, stage, period, group) the whole-set plan withholds
+    (:func:`_planned`), hidden as well, so the matrix shows no count the plan keeps back."""
     staged = frame.filter(pl.col("stage") != POPULATION)
     if staged.height == 0:
         return frame.with_columns(pl.lit(False).alias("suppressed"), pl.lit(None, pl.String)
@@ -58,6 +80,11 @@ def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options) -> pl
     labels = cells.select(pl.concat_str([pl.col(c).cast(pl.String) for c in key],
                                         separator="|")).to_series().to_numpy()
     mask = st.secondary_suppression(x, primary, labels)
+    if withheld is not None and withheld.height:
+        planned = cells.select(*key, "group").join(
+            withheld.with_columns(pl.lit(True).alias("_planned")), on=[*key, "group"],
+            how="left")["_planned"].fill_null(False).to_numpy()
+        mask = mask | planned
     rule = st.PRIMARY_RULE_TEMPLATE.format(threshold=options.suppression_threshold)
     hidden = cells.with_columns(
         pl.Series("suppressed", mask, dtype=pl.Boolean),
@@ -153,7 +180,8 @@ def stage_frame(
         return pl.DataFrame(schema=MATRIX_SCHEMA)
     frame = pl.concat([_chain_frame(chain, cells, reference, min_count, options.level)
                        for chain, cells in by_chain.values()], how="diagonal_relaxed")
-    frame = _disclose(frame, counts, options)
+    frame = _disclose(frame, counts, options,
+                      _planned(con, options, stage_list, ethnicity_source))
     frame = _annotate(frame, counts, stage_list, reference, grain, ethnicity_source,
                       options.level)
     for column, dtype in MATRIX_SCHEMA.items():

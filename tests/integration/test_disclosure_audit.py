@@ -145,3 +145,25 @@ def test_nothing_suppressed_can_be_recovered_from_csv_packs(demo_db: Path, reade
     found = audit(frames, default_registry(), area_sources(reader), threshold=5)
     assert found.cells > 0 and found.suppressed > 0
     assert found.disclosures.height == 0, found.disclosures
+
+
+def test_the_stage_matrix_withholds_every_count_the_plan_withholds(reader) -> None:
+    """The race disproportionality matrix shows stage counts by ethnic group for every area
+    and grain: the whole-set plan covers the stages' measures, and the matrix hides every
+    cell it withholds (hiding more than a leak-free plan cannot make a count recoverable)."""
+    from metrics import disproportionality as dq
+    from metrics.disclosure import hidden_cells
+
+    planned = hidden_cells(reader, default_registry(), Options()).filter(
+        (pl.col("measure") == "stop_searches") & (pl.col("bdim") == "ethnicity")).select(
+        "area_code", "period_start", "period_end", pl.col("breakdown").alias("group"))
+    key = ["area_code", "period_start", "period_end", "group"]
+    checked = 0
+    for grain in ("month", "fy"):
+        matrix = dq.stage_frame(reader, list(NORTH_EAST), grain=grain).filter(
+            pl.col("stage") == "stop_and_search")
+        withheld = matrix.join(planned, on=key, how="semi")
+        checked += withheld.height
+        assert withheld["suppressed"].all(), withheld.filter(~pl.col("suppressed"))
+        assert withheld["count"].null_count() == withheld.height
+    assert checked > 50, "the demo's monthly stop and search counts should withhold cells here"
