@@ -77,7 +77,8 @@ def refresh_rollup(con: duckdb.DuckDBPyConnection, measures: list[str]) -> int:
 def refresh_periods(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute ``core.area_observations`` for the (measure, period) pairs noted in
     ``meta.rollup_pending_periods`` (inside the caller's transaction)."""
-    con.execute("DELETE FROM core.area_observations AS o WHERE " + _PENDING_PERIODS)
+    con.execute("DELETE FROM core.area_observations AS o WHERE "  # noqa: S608 - fixed SQL
+                + _PENDING_PERIODS)
     return con.execute("INSERT INTO core.area_observations "
                        + _ROLLUP_TEMPLATE.format(scope=_PENDING_PERIODS)).fetchone()[0]
 
