@@ -199,15 +199,25 @@ def main() -> None:
 # --- a year: twelve replicated months, each run in its own process ---------------------------
 
 
-def replicate_year(source: Path, folder: Path) -> list[Path]:
-    """Twelve monthly ZIPs (July 2020 to June 2021) made from the June 2021 one: each
-    member renamed and its Month column relabelled (``,2021-06,`` → ``,YYYY-MM,``)."""
+def month_labels(months: int, last: str = "2021-06") -> list[str]:
+    """``months`` consecutive ``YYYY-MM`` labels, oldest first, ending with ``last``
+    (12 ending 2021-06: July 2020 to June 2021; 120: July 2011 to June 2021)."""
+    if months < 1:
+        raise ValueError(f"months must be at least 1, not {months}")
+    year, month = (int(part) for part in last.split("-"))
+    index = year * 12 + month - 1 - (months - 1)
+    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index, index + months)]
+
+
+def replicate_months(source: Path, folder: Path, months: int, last: str = "2021-06"
+                     ) -> list[Path]:
+    """``months`` monthly ZIPs ending with ``last`` made from the June 2021 one: each member
+    renamed and its Month column relabelled (``,2021-06,`` → ``,YYYY-MM,``). A load test,
+    not real figures for those months."""
     with zipfile.ZipFile(source) as real:
         members = [(m, real.read(m)) for m in real.namelist() if m.endswith("-street.csv")]
     out = []
-    for offset in range(12):
-        year, month = (2020, 7 + offset) if offset < 6 else (2021, offset - 5)
-        label = f"{year}-{month:02d}"
+    for label in month_labels(months, last):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
             for name, data in members:
@@ -217,6 +227,11 @@ def replicate_year(source: Path, folder: Path) -> list[Path]:
         path.write_bytes(buffer.getvalue())
         out.append(path)
     return out
+
+
+def replicate_year(source: Path, folder: Path) -> list[Path]:
+    """Twelve monthly ZIPs (July 2020 to June 2021) made from the June 2021 one."""
+    return replicate_months(source, folder, 12)
 
 
 def child(kind: str, inputs: Path) -> None:

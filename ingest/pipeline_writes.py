@@ -60,6 +60,7 @@ def _load_core(con: duckdb.DuckDBPyConnection, loads: list[Pending]) -> None:
     register_sources(con, [item.loader.spec for item in loads]
                      + [source_spec(s) for s in sorted(sources)])
     touched: set[str] = set()
+    periods: list[pl.DataFrame] = []
     for table in ("observations", "populations", "targets"):
         parts = [(item, item.result.frame) for item in loads
                  if item.result is not None and item.result.table == table]
@@ -81,7 +82,9 @@ def _load_core(con: duckdb.DuckDBPyConnection, loads: list[Pending]) -> None:
                 item.report.months = _months(frame)
             if table == "observations" and (new or revised or item.report.rows_withdrawn):
                 touched.update(frame["measure"].unique().to_list())
-    mark_pending(con, sorted(touched))
+                periods.append(frame.select("measure", "period_start", "period_end").unique())
+    mark_pending(con, sorted(touched),
+                 pl.concat(periods, how="vertical_relaxed") if periods else None)
 
 
 def _months(frame: pl.DataFrame) -> pl.DataFrame:

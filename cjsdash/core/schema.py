@@ -183,6 +183,12 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS meta.rollup_pending (
     measure VARCHAR PRIMARY KEY       -- loaded but not yet rolled up (cjsdash.core.rollup)
 )""",
+    """CREATE TABLE IF NOT EXISTS meta.rollup_pending_periods (
+    measure VARCHAR NOT NULL,         -- the periods of a pending measure a load touched; a
+    period_start DATE NOT NULL,       -- pending measure with none is refreshed whole
+    period_end DATE NOT NULL,
+    PRIMARY KEY (measure, period_start, period_end)
+)""",
     """CREATE TABLE IF NOT EXISTS meta.measures (
     measure VARCHAR PRIMARY KEY,      -- written from the indicator registry
     title VARCHAR NOT NULL,
@@ -214,5 +220,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO meta.rollup_pending SELECT DISTINCT measure "
                 "FROM core.area_observations WHERE run_id IS NULL "
                 "AND measure NOT IN (SELECT measure FROM meta.rollup_pending)")
+    con.execute("DELETE FROM meta.rollup_pending_periods WHERE measure IN (SELECT DISTINCT "
+                "measure FROM core.area_observations WHERE run_id IS NULL)")  # whole
     if con.execute("SELECT count(*) FROM meta.schema_version").fetchall()[0][0] == 0:
         con.execute("INSERT INTO meta.schema_version VALUES (?)", [SCHEMA_VERSION])
