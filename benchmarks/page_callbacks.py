@@ -14,7 +14,8 @@ the gateway reads before any computing).
 warehouse: the real June 2021 ZIP for 40 forces (PROVENANCE.md) loaded as each month from July
 2020 to June 2021 — a load test of 12 × 384,170 records, not real figures for those months.
 
-Usage: ``python benchmarks/page_callbacks.py [--db PATH] [--repeats N] [--street-year]``
+Usage: ``python benchmarks/page_callbacks.py [--db PATH] [--repeats N] [--street-year]
+[--only NAME]``
 Never part of the test suite.
 """
 
@@ -121,6 +122,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--street-year", action="store_true")
+    parser.add_argument("--only", action="append", default=[],
+                        help="time only the callbacks whose name contains this (repeatable)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cjsdash-bench-"))
     path = tmp / "demo.duckdb"
@@ -153,7 +156,8 @@ def main() -> None:
         raw = con.execute("SELECT count(*) FROM raw.police_uk_street").fetchall()[0][0]
         facts = con.execute("SELECT count(*) FROM core.area_observations").fetchall()[0][0]
         print(f"warehouse: {raw:,} street-level records; {facts:,} area observations\n")
-        all_cases = cases(pages)
+        all_cases = {name: calls for name, calls in cases(pages).items()
+                     if not args.only or any(o in name for o in args.only)}
         cold = {}
         analysis.clear_cache()
         for name, calls in all_cases.items():  # the first call after a load, cache cold
