@@ -159,6 +159,10 @@ def _compute(con: duckdb.DuckDBPyConnection,
 
 _TAGS = {"stage_counts": ("grain", "ethnicity_source"), "stage_populations": (),
          "coverage": ("grain",)}
+_ORDER = {"stage_counts": ("area_code", "stage", "period_start"),
+          "stage_populations": ("area_code", "year"),
+          "coverage": ("area_code", "measure", "period_start")}
+"""Rows stored by area: DuckDB skips the row groups a one-area read does not need."""
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, tags: tuple[object, ...],
@@ -166,7 +170,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, tags: tuple[object, ...]
     if frame.height == 0:
         return
     frame = frame.with_columns(pl.lit(v).alias(k) for k, v in zip(
-        _TAGS[table], tags, strict=True))
+        _TAGS[table], tags, strict=True)).sort(_ORDER[table])
     con.register("_mart_stage_rows", frame.to_arrow())
     try:
         con.execute(f"INSERT INTO mart.{table} BY NAME SELECT * FROM _mart_stage_rows")  # noqa: S608
