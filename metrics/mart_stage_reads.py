@@ -6,8 +6,9 @@ coverage (:mod:`metrics.provenance`) read them here with bound SQL when :func:`r
 answer for the warehouse as it is, and compute from the core tables otherwise.
 
 - ``mart.stage_counts``: what :func:`metrics.disproportionality.counts.stage_counts` gives for
-  every area, stage, grain and ethnicity definition (``grain``, ``ethnicity_source`` then its
-  columns);
+  every area, stage and grain (``grain``, ``ethnicity_source`` then its columns): under
+  officer-defined ethnicity for every stage, under self-defined only for the stages counted by
+  a self-defined measure of their own (the others are counted alike under both);
 - ``mart.stage_populations``: :func:`~metrics.disproportionality.counts.populations` of every
   area;
 - ``mart.coverage``: :func:`metrics.provenance.coverage_cells` of every measure an indicator
@@ -31,6 +32,7 @@ import polars as pl
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache
+from metrics.stages import default_stages
 
 COUNT_SCHEMA: dict[str, pl.DataType] = {
     "area_code": pl.String(), "stage": pl.String(), "period_start": pl.Date(),
@@ -103,8 +105,12 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
                 ethnicity_source: str, stages: Sequence[str] | None) -> pl.DataFrame:
     """Stage counts of these areas (and stages: every one when None) at this grain and
     definition, ordered by area, stage, period, group and source."""
-    where = "grain = $1 AND ethnicity_source = $2 AND list_contains($3, area_code)"
-    params: list[object] = [grain, ethnicity_source, list(areas)]
+    # the self-defined rows are held only for stages counted by a self-defined measure; the
+    # other stages are counted alike under both definitions (the officer-defined rows)
+    own = [] if ethnicity_source == "officer" else self_defined_stages()
+    where = ("grain = $1 AND list_contains($2, area_code) AND CASE WHEN list_contains($3, "
+             "stage) THEN ethnicity_source = 'self' ELSE ethnicity_source = 'officer' END")
+    params: list[object] = [grain, list(areas), own]
     if stages is not None:
         where += " AND list_contains($4, stage)"
         params.append(list(stages))
@@ -112,6 +118,11 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
                        f"FROM mart.stage_counts WHERE {where} "
                        'ORDER BY area_code, stage, period_start, "group", source', params)
     return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
+
+
+def self_defined_stages() -> list[str]:
+    """The stages counted by a measure of their own under self-defined ethnicity."""
+    return [s.id for s in default_stages().counted() if s.self_defined_measure]
 
 
 def read_populations(con: duckdb.DuckDBPyConnection, areas: Sequence[str]) -> pl.DataFrame:

@@ -5,8 +5,8 @@ sees the old figures, stage counts and coverage together or the new ones togethe
 recomputes only what a load changed, from the fingerprints :func:`metrics.mart.fingerprints`
 took (one per measure's rows in the area rollup, the populations, the areas, the sources):
 
-- the stage counts of a stage (every area, grain and ethnicity definition) when the measure
-  counting it by that definition changed; every stage when the areas, the sources (their
+- the stage counts of a stage (every area and grain) when the measure counting it changed
+  (under self-defined ethnicity only the stages with a self-defined measure are stored); every stage when the areas, the sources (their
   priorities choose between them) or the stage declarations changed;
 - the populations when the populations or the areas changed;
 - the coverage cells of a measure (every area and coverage grain) when its rows changed;
@@ -83,8 +83,9 @@ def plan(before: dict[str, str], now: dict[str, str], stages: Stages, measures: 
     held = set(json.loads(before.get("coverage_measures", "[]")))
     report = StageReport()
     for definition in DEFINITIONS:
-        report.stages[definition] = [
-            s.id for s in stages.counted() if s.measure_for(definition) and (
+        report.stages[definition] = [  # self-defined: the stages with a measure of their own
+            s.id for s in stages.counted()
+            if (s.self_defined_measure if definition == "self" else s.measure) and (
                 whole or _changed(before, now, {f"measure:{s.measure_for(definition)}"}))]
     report.populations = whole or bool(_changed(before, now, {"populations"}))
     report.coverage = [m for m in measures
