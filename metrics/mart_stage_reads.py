@@ -104,7 +104,8 @@ def coverage_ready(con: duckdb.DuckDBPyConnection, measures: Sequence[str]) -> b
 def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str,
                 ethnicity_source: str, stages: Sequence[str] | None) -> pl.DataFrame:
     """Stage counts of these areas (and stages: every one when None) at this grain and
-    definition, ordered by area, stage, period, group and source."""
+    definition, in no particular order (as computed: every caller groups or sorts them;
+    an ORDER BY was a third of the read)."""
     # the self-defined rows are held only for stages counted by a self-defined measure; the
     # other stages are counted alike under both definitions (the officer-defined rows)
     own = [] if ethnicity_source == "officer" else self_defined_stages()
@@ -115,8 +116,7 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
         where += " AND list_contains($4, stage)"
         params.append(list(stages))
     frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))} "  # noqa: S608
-                       f"FROM mart.stage_counts WHERE {where} "
-                       'ORDER BY area_code, stage, period_start, "group", source', params)
+                       f"FROM mart.stage_counts WHERE {where}", params)
     return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
 
 
