@@ -347,11 +347,13 @@ def prepare_to_serve(path: Path, *, publish: bool = False) -> tuple[int, object]
     several workers read is brought up to date too (decision 0017)."""
     from cjsdash.bootstrap import refresh_figures
     from cjsdash.core.rollup import refresh_pending
+    from metrics import mart_stage_reads
     from metrics.mart import ready
 
     with Warehouse(path, snapshots=publish).writer() as con:
         finished = refresh_pending(con)
-        return finished, (None if ready(con) else refresh_figures(con))
+        current = ready(con) and mart_stage_reads.ready(con)  # a mart made before stage tables
+        return finished, (None if current else refresh_figures(con))
 
 
 def _register_subcommands() -> None:

@@ -19,7 +19,7 @@ from layouts import components as cx
 from layouts import theme
 from layouts.context import get_context
 from layouts.data_tables import PREFIX, esc, frame_csv, table_block
-from metrics import cache, provenance, views
+from metrics import provenance, views
 from metrics.registry import Registry
 
 GRAINS = ("fy", "year", "fquarter", "quarter", "month")
@@ -218,14 +218,8 @@ def _group_areas(areas: Sequence[views.AreaChoice], group: str) -> list[views.Ar
 
 def coverage(area: str, grain: str, group: str, period: str | None
              ) -> tuple[list[Any], list[dict[str, str]], str]:
-    """(content, period options, period value) of the coverage section, kept for this data
-    version (:mod:`metrics.cache`)."""
-    return cache.cached(get_context().reader(), ("data-coverage", area, grain, group, period),
-                        lambda: _coverage(area, grain, group, period))
-
-
-def _coverage(area: str, grain: str, group: str, period: str | None
-              ) -> tuple[list[Any], list[dict[str, str]], str]:
+    """(content, period options, period value) of the coverage section, drawn from the
+    figure mart's coverage cells (:mod:`metrics.mart_stages`): nothing kept between requests."""
     ctx = get_context()
     con = ctx.reader()
     areas = views.list_areas(con)

@@ -38,7 +38,7 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
-from metrics import cache, mart_withheld
+from metrics import cache, mart_stages, mart_withheld
 from metrics.compute import RESULT_COLUMNS, compute_indicators
 from metrics.derive import RESULT_SCHEMA
 from metrics.options import Options
@@ -257,6 +257,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         con.execute("DELETE FROM mart.state")
         con.executemany("INSERT INTO mart.state VALUES (?, ?)",
                         [[k, v] for k, v in {**now, "version": version}.items()])
+        mart_stages.refresh_stages(con, registry, now, full=full)  # stage counts, coverage
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -17,7 +17,7 @@ import polars as pl
 from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import GRAIN_MONTHS, add_months, bucket_end, bucket_start, label_period
 from cjsdash.core.schema import BREAKDOWNS, OBSERVATION_KEY
-from metrics import cache
+from metrics import mart_stage_reads as stage_reads
 from metrics.registry import Registry
 
 COVERAGE_GRAINS: tuple[str, ...] = ("month", "quarter", "fquarter", "fy", "year")
@@ -224,6 +224,11 @@ COVERAGE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+CELL_SCHEMA: dict[str, pl.DataType] = {
+    k: v for k, v in COVERAGE_SCHEMA.items() if k not in ("indicator", "indicator_title", "theme")}
+"""A coverage cell of one measure (what :func:`coverage_cells` gives and the mart holds)."""
+
+
 def coverage_frame(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
                    areas: Sequence[str] | None = None, period: date | None = None
                    ) -> pl.DataFrame:
@@ -242,10 +247,21 @@ def coverage_frame(con: duckdb.DuckDBPyConnection, registry: Registry, grain: st
     Only cells with at least one row are returned (absent cells have nothing). ``areas``
     limits the areas; ``period`` (the first day of a ``grain`` period) limits it to that one.
     """
+    cells = coverage_cells(con, _numerators(registry), grain, areas=areas, period=period)
+    return with_indicators(cells, registry)
+
+
+def _numerators(registry: Registry) -> list[str]:
+    return sorted({ind.numerator.measure for ind in registry.indicators})
+
+
+def coverage_cells(con: duckdb.DuckDBPyConnection, measures: Sequence[str], grain: str, *,
+                   areas: Sequence[str] | None = None, period: date | None = None
+                   ) -> pl.DataFrame:
+    """:func:`coverage_frame`'s cells per measure (:data:`CELL_SCHEMA`), before the registry's
+    indicators are joined to them; what the figure mart holds (:mod:`metrics.mart_stages`)."""
     _check_grain(grain)
-    pairs = [(ind.id, ind.title, ind.theme, ind.numerator.measure) for ind in registry.indicators]
-    measures = sorted({p[3] for p in pairs})
-    params: list[object] = [measures]
+    params: list[object] = [sorted(measures)]
     area_filter = ""
     if areas is not None:
         params.append(list(areas))
@@ -301,26 +317,37 @@ def coverage_frame(con: duckdb.DuckDBPyConnection, registry: Registry, grain: st
         FROM per_bucket AS b
         LEFT JOIN covered AS c USING (measure, area_code, bucket)
     """, params + ([] if period is None else [period]))  # noqa: S608 - values are bound
-    expected = GRAIN_MONTHS[grain]
-    indicators = pl.DataFrame(pairs, schema=["indicator", "indicator_title", "theme", "measure"],
-                              orient="row")
     if cells.height == 0:
-        return pl.DataFrame(schema=COVERAGE_SCHEMA)
+        return pl.DataFrame(schema=CELL_SCHEMA)
+    expected = GRAIN_MONTHS[grain]
     starts = cells["period_start"].unique().to_list()
     labels = pl.DataFrame({
         "period_start": starts,
         "period_end": [bucket_end(s, grain) for s in starts],
         "period_label": [label_period(s, bucket_end(s, grain), grain) for s in starts],
     }, schema={"period_start": pl.Date, "period_end": pl.Date, "period_label": pl.String})
-    order = {ind.id: i for i, ind in enumerate(registry.indicators)}
-    frame = (
-        indicators.join(cells, on="measure", how="inner")
-        .join(labels, on="period_start", how="left")
+    return (
+        cells.join(labels, on="period_start", how="left")
         .with_columns(
             pl.col("months_covered").clip(upper_bound=expected).cast(pl.Int64),
             pl.lit(expected, dtype=pl.Int64).alias("months_expected"),
         )
         .with_columns((pl.col("months_covered") >= pl.col("months_expected")).alias("complete"))
+        .select(list(CELL_SCHEMA)).cast(CELL_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def with_indicators(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """Coverage cells (:data:`CELL_SCHEMA`) as :func:`coverage_frame` gives them: one row per
+    registry indicator counted by the cell's measure, in registry, area and period order."""
+    if cells.height == 0:
+        return pl.DataFrame(schema=COVERAGE_SCHEMA)
+    pairs = [(ind.id, ind.title, ind.theme, ind.numerator.measure) for ind in registry.indicators]
+    indicators = pl.DataFrame(pairs, schema=["indicator", "indicator_title", "theme", "measure"],
+                              orient="row")
+    order = {ind.id: i for i, ind in enumerate(registry.indicators)}
+    frame = (
+        indicators.join(cells, on="measure", how="inner")
         .with_columns(pl.col("indicator").replace_strict(order, return_dtype=pl.Int64)
                       .alias("_order"))
         .sort("_order", "area_code", "period_start")
@@ -335,73 +362,30 @@ def _check_grain(grain: str) -> None:
                          f"not '{grain}'")
 
 
-KEPT_COVERAGE_GRAINS = ("fy", "quarter", "year")  # warmed; month (94 MB for the demo) and
-# financial quarters are read per request
-COVERAGE_DEFAULT_GRAIN = "fy"  # the data page's first view; the server's warm-up reads it
-
-
-def _coverage_key(registry: Registry, grain: str) -> tuple[object, ...]:
-    return ("coverage-every-area", grain,
-            tuple((i.id, i.numerator.measure) for i in registry.indicators))
-
-
-def every_area_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str
-                        ) -> dict[str, pl.DataFrame]:
-    """:func:`coverage_frame` of every area and period at ``grain``, by area: read once per
-    data version (about 0.5–1.5 s; the server's warm-up reads :data:`KEPT_COVERAGE_GRAINS`)."""
-    return cache.cached(con, _coverage_key(registry, grain), lambda: {
-        code: part for (code,), part in
-        coverage_frame(con, registry, grain).partition_by("area_code", as_dict=True).items()})
-
-
-def _kept_coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str
-                   ) -> dict[str, pl.DataFrame] | None:
-    """Every area's coverage where kept at this data version (always, at the default grain)."""
-    every = cache.peek(con, _coverage_key(registry, grain))
-    if every is None and grain == COVERAGE_DEFAULT_GRAIN and cache.data_version(con):
-        every = every_area_coverage(con, registry, grain)
-    return every
-
-
-def _areas_of(every: dict[str, pl.DataFrame], areas: Sequence[str] | None) -> pl.DataFrame:
-    """The kept rows of ``areas`` (every area when None), in :func:`coverage_frame`'s order."""
-    codes = sorted(every) if areas is None else sorted(set(areas) & set(every))
-    if not codes:
-        return pl.DataFrame(schema=COVERAGE_SCHEMA)
-    return every[codes[0]] if len(codes) == 1 else pl.concat([every[c] for c in codes])
+COVERAGE_DEFAULT_GRAIN = "fy"  # the data page's first view
 
 
 def coverage(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
              areas: Sequence[str] | None = None, period: date | None = None) -> pl.DataFrame:
-    """:func:`coverage_frame`, taken from :func:`every_area_coverage` where that is kept (at
-    this data version) or is the default grain; else read for these areas and period. The
-    same rows either way (tested)."""
-    every = _kept_coverage(con, registry, grain)
-    if every is None:
-        return coverage_frame(con, registry, grain, areas=areas, period=period)
-    out = _areas_of(every, areas)
-    if period is not None:
-        out = out.filter(pl.col("period_start") == period)
-    return _in_order(out, registry)
-
-
-def _in_order(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
-    """:func:`coverage_frame`'s row order: indicator (registry order), area, period."""
-    order = {ind.id: i for i, ind in enumerate(registry.indicators)}
-    return frame.sort(pl.col("indicator").replace_strict(order, return_dtype=pl.Int64),
-                      "area_code", "period_start")
+    """:func:`coverage_frame`, read from the figure mart where it answers for the warehouse
+    as it is (:func:`metrics.mart_stage_reads.coverage_ready`), else computed. The same rows
+    either way (tested)."""
+    _check_grain(grain)
+    measures = _numerators(registry)
+    if stage_reads.coverage_ready(con, measures):
+        cells = stage_reads.read_coverage(con, grain, measures, areas, period)
+        return with_indicators(cells, registry)
+    return coverage_frame(con, registry, grain, areas=areas, period=period)
 
 
 def coverage_periods(con: duckdb.DuckDBPyConnection, registry: Registry, grain: str = "fy", *,
                      areas: Sequence[str] | None = None) -> list[tuple[date, str]]:
     """(first day, label) of every ``grain`` period any registry figure touches, oldest first
-    (from every area's coverage where that is kept, else one query)."""
+    (from the figure mart where it answers, else one query)."""
     _check_grain(grain)
-    every = _kept_coverage(con, registry, grain)
-    if every is not None:
-        return list(_areas_of(every, areas).select("period_start", "period_label").unique()
-                    .sort("period_start").iter_rows())
-    measures = sorted({ind.numerator.measure for ind in registry.indicators})
+    measures = _numerators(registry)
+    if stage_reads.coverage_ready(con, measures):
+        return stage_reads.coverage_periods(con, grain, measures, areas)
     params: list[object] = [measures]
     area_filter = ""
     if areas is not None:

@@ -35,8 +35,8 @@ from layouts import disproportionality_sections as sections
 from layouts import disproportionality_tables as tables
 from layouts.context import get_context
 from layouts.inputs import check_value, checked, period_end
-from metrics import cache, views
 from metrics import disproportionality as dq
+from metrics import views
 from metrics.stages import default_stages
 
 dash.register_page(__name__, path="/disproportionality",
@@ -150,16 +150,8 @@ def _summary(f: dict[str, Any], s: dict[str, Any], name: str) -> list[Any]:
 
 def render(s: dict[str, Any]) -> tuple[list[Any], list[Any], list[dict], str, list[dict]]:
     """(content above the all-areas section, content below it, period options, period
-    value, population options) for these settings; kept for this data version
-    (:mod:`metrics.cache`), so a view seen before comes back at once."""
-    return cache.cached(get_context().reader(), ("dispro-render", _key(s)), lambda: _render(s))
-
-
-def _key(s: dict[str, Any], *extra: Any) -> tuple[Any, ...]:
-    return (*sorted(s.items()), *extra)
-
-
-def _render(s: dict[str, Any]) -> tuple[list[Any], list[Any], list[dict], str, list[dict]]:
+    value, population options) for these settings, drawn from the figure mart's stage counts
+    (:mod:`metrics.mart_stages`): nothing is kept between requests."""
     f = _figures(s)
     name = cx.area_label(f["choice"])
     top = [
@@ -177,14 +169,8 @@ def _render(s: dict[str, Any]) -> tuple[list[Any], list[Any], list[dict], str, l
 
 def render_forest(s: dict[str, Any], stage: str, group: str, basis: str, kind: str
                   ) -> list[Any]:
-    """The all-areas section for these settings, kept for this data version."""
-    return cache.cached(get_context().reader(),
-                        ("dispro-forest", _key(s, stage, group, basis, kind)),
-                        lambda: _render_forest(s, stage, group, basis, kind))
-
-
-def _render_forest(s: dict[str, Any], stage: str, group: str, basis: str, kind: str
-                   ) -> list[Any]:
+    """The all-areas section for these settings (every area's stage counts read from the
+    figure mart; nothing kept between requests)."""
     title = default_stages().get(stage).title
     if group == s["reference"]:
         return [html.P(f"{group} is the reference group: choose another group to compare "

@@ -47,7 +47,6 @@ from metrics.disproportionality.counts import (
     _populations,
     _stage_counts,
     available_periods,
-    every_area_counts,
     latest_period,
     population_sources,
     populations,
@@ -76,7 +75,7 @@ __all__ = [
     "MATRIX_COLUMNS", "MATRIX_SCHEMA", "NOT_STATED", "QUALITY_COLUMNS", "QUERY_COLUMNS",
     "SENSITIVITY_COLUMNS", "SENSITIVITY_SCHEMA", "STATUS_BASE", "_populations", "_stage_counts",
     "available_periods", "data_reach_note", "default_stages", "disparity_rows",
-    "ethnicity_quality", "every_area_counts", "forest", "latest_period", "missing_stages",
+    "ethnicity_quality", "forest", "latest_period", "missing_stages",
     "population_sources", "populations", "sensitivity", "stage_counts", "stage_frame",
     "stage_matrix",
 ]

@@ -10,8 +10,9 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from cjsdash.core.periods import label_period
-from metrics import cache, population_choice, sql
+from cjsdash.core.periods import GRAINS, label_period
+from metrics import mart_stage_reads as stage_reads
+from metrics import population_choice, sql
 from metrics.disproportionality.schema import (
     _UNKNOWN_LABELS,
     ETHNICITY_WORDS,
@@ -51,47 +52,18 @@ def stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, *
     synthetic. One source per area, stage and period: the lowest priority number among the
     sources that break the stage down by ethnicity (then by name), for every group alike.
 
-    Kept per data version: where every area's counts for the grain and definition have
-    been read (:func:`every_area_counts`: the server's warm-up reads the page's default
-    grain) each request takes its areas' rows from them — the same rows as reading those
-    areas alone (tested); otherwise these areas' counts are read and kept. Either way the
-    stages wanted are taken from every stage's counts. An in-memory warehouse (never
-    cached) reads each time.
+    Read from the figure mart (``mart.stage_counts``, computed at load time by
+    :mod:`metrics.mart_stages`) where it answers for the warehouse as it is; otherwise (a
+    warehouse loaded without a refresh, such as a test's in-memory one) computed from the
+    area rollup: the same rows either way (tested).
     """
     if ethnicity_source not in ETHNICITY_WORDS:
         raise ValueError(f"ethnicity_source must be one of {', '.join(ETHNICITY_WORDS)}")
-    chosen = {s.id for s in _stage_list(default_stages(), stages)}
-    if cache.data_version(con) is None:
-        return _stage_counts(con, areas, grain, ethnicity_source, stages)
-    every = cache.peek(con, _every_key(grain, ethnicity_source))
-    if every is None:
-        wanted = tuple(dict.fromkeys(areas))
-        frame = cache.cached(con, ("dq-counts", wanted, grain, ethnicity_source),
-                             lambda: _stage_counts(con, list(wanted), grain, ethnicity_source,
-                                                   None))
-    else:
-        parts = [every[a] for a in dict.fromkeys(areas) if a in every]
-        if not parts:
-            return _empty_counts()
-        frame = pl.concat(parts) if len(parts) > 1 else parts[0]
-    return frame if stages is None else frame.filter(pl.col("stage").is_in(chosen))
-
-
-def _every_key(grain: str, ethnicity_source: str) -> tuple[str, ...]:
-    return ("dq-every-area-counts", grain, ethnicity_source)
-
-
-def every_area_counts(con: duckdb.DuckDBPyConnection, grain: str,
-                      ethnicity_source: EthnicitySource = "officer") -> dict[str, pl.DataFrame]:
-    """:func:`stage_counts` of every area for this grain and definition, by area: read in
-    one pass (about 1–2 s) and kept for this data version; the server's warm-up reads the
-    disproportionality page's default grain."""
-    def read() -> dict[str, pl.DataFrame]:
-        frame = _stage_counts(con, _area_codes(con), grain, ethnicity_source, None)
-        return {code: part for (code,), part in
-                frame.partition_by("area_code", as_dict=True).items()}
-
-    return cache.cached(con, _every_key(grain, ethnicity_source), read)
+    chosen = [s.id for s in _stage_list(default_stages(), stages)]
+    if grain in GRAINS and stage_reads.ready(con):
+        return stage_reads.read_counts(con, list(dict.fromkeys(areas)), grain,
+                                       ethnicity_source, None if stages is None else chosen)
+    return _stage_counts(con, areas, grain, ethnicity_source, stages)
 
 
 def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,
@@ -138,26 +110,16 @@ def _empty_counts() -> pl.DataFrame:
 
 
 def populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
-    """Populations per area × year × source × group ('' = all), rolled up to each area:
-    every area's read once per data version, each request taking its areas' rows."""
-    if cache.data_version(con) is None:
-        return _populations(con, areas)
-    every = cache.cached(con, ("dq-every-area-populations",), lambda: {
-        code: part for (code,), part in _populations(con, _area_codes(con))
-        .partition_by("area_code", as_dict=True).items()})
-    parts = [every[a] for a in dict.fromkeys(areas) if a in every]
-    if not parts:
-        return _no_populations()
-    return pl.concat(parts) if len(parts) > 1 else parts[0]
+    """Populations per area × year × source × group ('' = all), rolled up to each area: read
+    from the figure mart where it answers for the warehouse as it is, else computed."""
+    if stage_reads.ready(con):
+        return stage_reads.read_populations(con, list(dict.fromkeys(areas)))
+    return _populations(con, areas)
 
 
 def _no_populations() -> pl.DataFrame:
     return pl.DataFrame(schema={"area_code": pl.String, "year": pl.Int64, "group": pl.String,
                                 "source": pl.String, "population": pl.Float64})
-
-
-def _area_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
 
 
 def _populations(con: duckdb.DuckDBPyConnection, areas: list[str]) -> pl.DataFrame:
