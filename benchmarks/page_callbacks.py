@@ -80,7 +80,7 @@ def cases(pages: dict[str, Any]) -> dict[str, list[Callable[[], object]]]:
                              for a, g in mix],
         "indicator trend (update)": [lambda a=a, g=g, i=i: ind.update(a, g, None, i)
                                      for a, g in mix for i in (trial, search)],
-        "indicator SPC (update_spc)": [lambda a=a, g=g, i=i: ind.update_spc(a, g, None, None, i)
+        "indicator SPC (update_spc)": [lambda a=a, g=g, i=i: ind.update_spc(a, g, None, None, None, i)
                                        for a, g in mix for i in (trial, search)],
         "indicator compare (update_compare)": [lambda a=a, g=g, i=i: ind.update_compare(a, g, i)
                                                for a, g in mix for i in (trial, search)],
