@@ -1,0 +1,72 @@
+"""What the pages read from the figure mart with narrow queries equals what they computed
+before: the baseline (the area's series, then every area at its latest periods only), the
+'How do we compare?' MSG comparison (England and Wales's row only) and the area list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from polars.testing import assert_frame_equal
+
+from ingest.pipeline import ingest_paths
+from metrics import analysis as an
+from metrics import mart, views
+from metrics.registry import default_registry
+from tests.conftest import write_csv
+from tests.unit.test_analysis import _forces
+
+REG = default_registry()
+
+
+def _load(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> list[str]:
+    """Two quarters of witnesses and trials, the second for only some forces, so an area's
+    latest period differs by indicator and from its neighbours'."""
+    forces = _forces(con)
+    lines = ["area,period,measure,numerator,denominator,source,vintage"]
+    for i, code in enumerate(forces):
+        lines.append(f"{code},2024-25 Q1,witness_attendance,{100 + 7 * i},1000,test,v1")
+        lines.append(f"{code},2024-25 Q1,ineffective_trial_rate_crown,{10 + i},{90 + i},test,v1")
+        if i % 3 == 0:
+            lines.append(f"{code},2024-25 Q2,witness_attendance,{120 + 5 * i},1000,test,v1")
+    [report] = ingest_paths(con, [write_csv(tmp_path / "w.csv", "\n".join(lines) + "\n")])
+    assert report.status == "loaded", report.line()
+    return forces
+
+
+def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyConnection,
+                                                         tmp_path: Path) -> None:
+    forces = _load(con, tmp_path)
+    areas = [forces[0], forces[1], "CJA03", views.NATIONAL, "E12000002"]
+    wanted = ("witness_attendance", "ineffective_trial_rate_crown")
+    assert not mart.ready(con)  # computed, as before the mart
+    before = {a: an.baseline(con, REG, a, "quarter") for a in areas}
+    msg_before = {(a, i): an.msg_comparison(con, REG, i, a, None, "quarter")
+                  for a in areas for i in wanted}
+    listed = views.list_areas(con)
+    mart.refresh(con, REG)
+    assert mart.ready(con)
+    for area in areas:
+        frame, group = an.baseline(con, REG, area, "quarter")
+        assert group == before[area][1]
+        assert_frame_equal(frame, before[area][0])
+        shown = frame.filter(frame["indicator"].is_in(list(wanted)))
+        assert shown["display_value"].to_list() != ["no data"] * 2, area
+    for (area, ind), old in msg_before.items():
+        new = an.msg_comparison(con, REG, ind, area, None, "quarter")
+        assert (new.area, new.national, new.period_label) == (old.area, old.national,
+                                                              old.period_label)
+        assert new.national is not None, (area, ind)
+        assert_frame_equal(new.members, old.members)
+        assert (new.vs_msg, new.vs_national) == (old.vs_msg, old.vs_national)
+    assert views.list_areas(con) == listed
+
+
+@pytest.mark.parametrize("area", ["CJA03", "E23000002"])
+def test_the_baseline_of_an_area_without_figures_is_all_no_data(
+        con: duckdb.DuckDBPyConnection, area: str) -> None:
+    mart.refresh(con, REG)
+    frame, _ = an.baseline(con, REG, area, "quarter")
+    assert frame.height == len(REG.indicators)
+    assert set(frame["display_value"].to_list()) == {"no data"}
