@@ -132,8 +132,10 @@ def rows_at(con: duckdb.DuckDBPyConnection, ends: Sequence[tuple[str, Any]],
     keys = [f"{ind}@{end.isoformat()}" for ind, end in ends]
     frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
                            "AND list_contains(?, indicator) AND list_contains(?, area_code) "
+                           "AND list_contains(?, period_end) "
                            "AND list_contains(?, indicator || '@' || CAST(period_end AS VARCHAR))",
-                      [grain, sorted({ind for ind, _ in ends}), list(codes), keys])
+                      [grain, sorted({ind for ind, _ in ends}), list(codes),
+                       sorted({end for _, end in ends}), keys])
     return frame.select(RESULT_COLUMNS)
 
 

@@ -70,3 +70,23 @@ def test_the_baseline_of_an_area_without_figures_is_all_no_data(
     frame, _ = an.baseline(con, REG, area, "quarter")
     assert frame.height == len(REG.indicators)
     assert set(frame["display_value"].to_list()) == {"no data"}
+
+
+def test_overview_sparklines_from_picked_points_equal_those_from_whole_rows(
+        con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The overview picks each indicator's sparkline points out of one frame, keeping only
+    the columns a sparkline reads: the image and its text are those of the whole rows."""
+    from layouts import charts
+    from layouts import components as cx
+
+    forces = _load(con, tmp_path)
+    mart.refresh(con, REG)
+    _, history = views.overview(con, REG, forces[0], grain="quarter")
+    points = charts.headline_points_by_indicator(REG.indicators, history)
+    assert sorted(points) == ["ineffective_trial_rate_crown", "witness_attendance"]
+    assert len(points["witness_attendance"]) == 2
+    for ind in REG.indicators:
+        own = history.filter(history["indicator"] == ind.id)
+        whole = cx.sparkline(own, ind, graph_id="s").to_plotly_json()
+        picked = cx.sparkline(points.get(ind.id, []), ind, graph_id="s").to_plotly_json()
+        assert picked == whole
