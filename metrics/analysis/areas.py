@@ -141,8 +141,11 @@ def rows_at(con: duckdb.DuckDBPyConnection, ends: Sequence[tuple[str, Any]],
 
 def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,
                 area_code: str, grain: str) -> pl.DataFrame:
-    """One area's headline series (RESULT_COLUMNS): from the cached frame of its kind when it
-    is a force, an LCJB or England & Wales, else computed."""
+    """One area's headline series (RESULT_COLUMNS): from the figure mart when it answers, else
+    from the cached frame of its kind when it is a force, an LCJB or England & Wales, else
+    computed."""
+    if mart.ready(con):  # the area's own rows: not every area's, to keep one
+        return _own_rows(con, registry, [indicator_id], area_code, grain)
     kind = area_kind(con, area_code)
     if kind in COMPARABLE_KINDS or area_code == NATIONAL:
         frame = kind_frame(con, registry, [indicator_id], kind if kind in COMPARABLE_KINDS

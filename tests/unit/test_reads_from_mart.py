@@ -1,6 +1,7 @@
 """What the pages read from the figure mart with narrow queries equals what they computed
 before: the baseline (the area's series, then every area at its latest periods only), the
-'How do we compare?' MSG comparison (England and Wales's row only) and the area list."""
+'How do we compare?' MSG comparison (England and Wales's row only), one area's series (its
+own rows only) and the area list."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyCon
     before = {a: an.baseline(con, REG, a, "quarter") for a in areas}
     msg_before = {(a, i): an.msg_comparison(con, REG, i, a, None, "quarter")
                   for a in areas for i in wanted}
+    series_before = {(a, i): an.area_series(con, REG, i, a, "quarter")
+                     for a in areas for i in wanted}
     listed = views.list_areas(con)
     mart.refresh(con, REG)
     assert mart.ready(con)
@@ -60,6 +63,9 @@ def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyCon
         assert new.national is not None, (area, ind)
         assert_frame_equal(new.members, old.members)
         assert (new.vs_msg, new.vs_national) == (old.vs_msg, old.vs_national)
+    for (area, ind), old_series in series_before.items():
+        assert old_series.height, (area, ind)
+        assert_frame_equal(an.area_series(con, REG, ind, area, "quarter"), old_series)
     assert views.list_areas(con) == listed
 
 
