@@ -1,7 +1,7 @@
 """What the pages read from the figure mart with narrow queries equals what they computed
 before: the baseline (the area's series, then every area at its latest periods only), the
 'How do we compare?' MSG comparison (England and Wales's row only), one area's series (its
-own rows only) and the area list."""
+own rows only), the targets at the latest periods and the area list."""
 
 from __future__ import annotations
 
@@ -31,8 +31,15 @@ def _load(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> list[str]:
         lines.append(f"{code},2024-25 Q1,ineffective_trial_rate_crown,{10 + i},{90 + i},test,v1")
         if i % 3 == 0:
             lines.append(f"{code},2024-25 Q2,witness_attendance,{120 + 5 * i},1000,test,v1")
-    [report] = ingest_paths(con, [write_csv(tmp_path / "w.csv", "\n".join(lines) + "\n")])
-    assert report.status == "loaded", report.line()
+    targets = ("indicator,area,period,target,kind,source\n"
+               + "".join(f"{ind},{area},2024-25 Q1,{value},{kind},test plan\n"
+                         for area in (forces[0], forces[1], "CJA03", "E12000002",
+                                      views.NATIONAL)
+                         for ind, value, kind in (("ineffective_trial_rate_crown", 12, "target"),
+                                                  ("witness_attendance", 15, "trajectory"))))
+    reports = ingest_paths(con, [write_csv(tmp_path / "w.csv", "\n".join(lines) + "\n"),
+                                 write_csv(tmp_path / "targets.csv", targets)])
+    assert [r.status for r in reports] == ["loaded", "loaded"], [r.line() for r in reports]
     return forces
 
 
@@ -47,6 +54,8 @@ def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyCon
                   for a in areas for i in wanted}
     series_before = {(a, i): an.area_series(con, REG, i, a, "quarter")
                      for a in areas for i in wanted}
+    targets_before = {a: views.against_target(con, REG, a) for a in areas}
+    assert all(t.height for t in targets_before.values()), targets_before
     listed = views.list_areas(con)
     mart.refresh(con, REG)
     assert mart.ready(con)
@@ -67,6 +76,8 @@ def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyCon
         assert old_series.height, (area, ind)
         assert_frame_equal(an.area_series(con, REG, ind, area, "quarter"), old_series)
     assert views.list_areas(con) == listed
+    for area, old_targets in targets_before.items():
+        assert_frame_equal(views.against_target(con, REG, area), old_targets)
 
 
 @pytest.mark.parametrize("area", ["CJA03", "E23000002"])
