@@ -8,7 +8,6 @@ plus presentation columns (titles, formatted values), so a page and ``cjsdash qu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -158,24 +157,13 @@ def series(
 def overview(
     con: duckdb.DuckDBPyConnection, registry: Registry, area: str, *, grain: str = "quarter",
     period_end: date | None = None, options: Options | None = None,
-    history_columns: Sequence[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(headline, history) for every indicator at one area.
 
     ``headline`` has one row per indicator: the latest period ending on or before
     ``period_end`` (the latest available when None). ``history`` holds every period up to it,
-    for sparklines: only ``history_columns`` of it when given (the overview page draws
-    sparklines from a few; reading every column of every period cost it three times as much).
+    for sparklines.
     """
-    if history_columns is not None:
-        unknown = sorted(set(history_columns) - set(mart.FIGURE_COLUMNS))
-        if unknown:
-            raise ValueError(f"no history column {', '.join(unknown)}")
-        if _from_mart(con, options):
-            return _mart_overview(con, area, grain, period_end, history_columns)
-        headline, history = overview(con, registry, area, grain=grain, period_end=period_end,
-                                     options=options)
-        return headline, history.select(history_columns)
     if _from_mart(con, options):
         history = mart.read(
             con, "grain = ? AND by_breakdown = '' AND area_code = ? AND breakdown = '' "
@@ -192,24 +180,6 @@ def overview(
         pl.col("period_end") == pl.col("period_end").max().over("indicator")
     )
     return headline, history
-
-
-def _mart_overview(con: duckdb.DuckDBPyConnection, area: str, grain: str,
-                   period_end: date | None, history_columns: Sequence[str]
-                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`overview` from the mart: the headline's whole rows, the history's few columns."""
-    where = ("grain = ? AND by_breakdown = '' AND area_code = ? AND breakdown = '' "
-             "AND (CAST(? AS DATE) IS NULL OR period_end <= CAST(? AS DATE))")
-    params = [grain, area, period_end, period_end]
-    latest = (f"{where} AND (indicator, period_end) IN (SELECT indicator, "  # noqa: S608
-              f"max(period_end) FROM mart.figures WHERE {where} GROUP BY indicator)")
-    headline = mart.read(con, latest, params * 2)
-    if headline.height == 0:
-        return headline, headline.select(history_columns)
-    history = fetch(con, f"SELECT {', '.join(history_columns)} FROM mart.figures "  # noqa: S608
-                         f"WHERE {where} ORDER BY indicator, area_code, breakdown, period_start",
-                    params)
-    return headline, history.cast({c: headline.schema[c] for c in history_columns})
 
 
 def against_target(con: duckdb.DuckDBPyConnection, registry: Registry, area: str, *,

@@ -28,10 +28,6 @@ from metrics import views
 dash.register_page(__name__, path="/", title="Overview – cjsdash", name="Overview", order=0)
 
 PREFIX = "overview"
-HISTORY_COLUMNS = ("indicator", "breakdown", "period_start", "period_end", "synthetic",
-                   *charts.SPARK_COLUMNS)
-"""What the page reads of every period (the period choices, sparklines, synthetic banner);
-the latest period's rows are read whole."""
 
 
 def _period_choices(history: pl.DataFrame) -> list[tuple[date, str]]:
@@ -68,16 +64,14 @@ def render(area: str, grain: str, period: str | None) -> tuple[list[Any], list[d
     ctx = get_context()
     con = ctx.reader()
     choice = cx.pick_area(views.list_areas(con), area)
-    headline, history = views.overview(con, ctx.registry, choice.code, grain=grain,
-                                       history_columns=HISTORY_COLUMNS)
+    headline, history = views.overview(con, ctx.registry, choice.code, grain=grain)
     choices = _period_choices(history)
     ends = {end.isoformat(): end for end, _ in choices}
     period_value = period if period in ends and period != (
         choices[0][0].isoformat() if choices else None) else cx.LATEST
     if period_value != cx.LATEST:
         headline, history = views.overview(con, ctx.registry, choice.code, grain=grain,
-                                           period_end=ends[period_value],
-                                           history_columns=HISTORY_COLUMNS)
+                                           period_end=ends[period_value])
     when = ("the latest period available for each indicator" if period_value == cx.LATEST
             else f"the period ending {ends[period_value]:%d %B %Y} (or the latest before it)")
     summary = (f"{headline.height} of {len(ctx.registry.indicators)} indicators have figures "

@@ -1,12 +1,10 @@
 """What the pages read from the figure mart with narrow queries equals what they computed
 before: the baseline (the area's series, then every area at its latest periods only), the
 'How do we compare?' MSG comparison (England and Wales's row only), one area's series (its
-own rows only), the targets at the latest periods, the overview's history (a few
-columns) and the area list."""
+own rows only), the targets at the latest periods and the area list."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -57,9 +55,6 @@ def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyCon
     series_before = {(a, i): an.area_series(con, REG, i, a, "quarter")
                      for a in areas for i in wanted}
     targets_before = {a: views.against_target(con, REG, a) for a in areas}
-    q1 = date(2024, 6, 30)
-    overview_before = {(a, end): views.overview(con, REG, a, period_end=end)
-                       for a in areas for end in (None, q1)}
     assert all(t.height for t in targets_before.values()), targets_before
     listed = views.list_areas(con)
     mart.refresh(con, REG)
@@ -81,19 +76,6 @@ def test_narrow_mart_reads_equal_what_the_pages_computed(con: duckdb.DuckDBPyCon
         assert old_series.height, (area, ind)
         assert_frame_equal(an.area_series(con, REG, ind, area, "quarter"), old_series)
     assert views.list_areas(con) == listed
-    narrow = ("indicator", "breakdown", "period_start", "period_end", "period_label", "value",
-              "suppressed", "synthetic")
-    for (area, end), (old_headline, old_history) in overview_before.items():
-        assert old_headline.height, (area, end)
-        headline, history = views.overview(con, REG, area, period_end=end)
-        assert_frame_equal(headline, old_headline, check_dtypes=False)
-        assert_frame_equal(history, old_history, check_dtypes=False)
-        headline, history = views.overview(con, REG, area, period_end=end,
-                                           history_columns=narrow)
-        assert_frame_equal(headline, old_headline, check_dtypes=False)
-        assert_frame_equal(history, old_history.select(narrow), check_dtypes=False)
-    with pytest.raises(ValueError, match="no history column x; DROP TABLE mart.figures"):
-        views.overview(con, REG, areas[0], history_columns=("value", "x; DROP TABLE mart.figures"))
     for area, old_targets in targets_before.items():
         assert_frame_equal(views.against_target(con, REG, area), old_targets)
 
