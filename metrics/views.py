@@ -186,15 +186,7 @@ def against_target(con: duckdb.DuckDBPyConnection, registry: Registry, area: str
                    grain: str = "quarter") -> pl.DataFrame:
     """``indicator``, ``against_target`` ("Local trajectory 24.0%: not met") for each
     indicator with a target at the area's latest period (the baseline's column)."""
-    if _from_mart(con, None):  # only the latest rows with a target, not the whole history
-        headline = mart.read(
-            con, "grain = ? AND by_breakdown = '' AND area_code = ? AND breakdown = '' "
-                 "AND target IS NOT NULL AND (indicator, period_end) IN ("
-                 "SELECT indicator, max(period_end) FROM mart.figures WHERE grain = ? "
-                 "AND by_breakdown = '' AND area_code = ? AND breakdown = '' GROUP BY indicator)",
-            [grain, area, grain, area])
-    else:
-        headline, _ = overview(con, registry, area, grain=grain)
+    headline, _ = overview(con, registry, area, grain=grain)
     rows = [(r["indicator"], f"{target_text(r, registry.get(r['indicator']))}: {r['status']}")
             for r in headline.iter_rows(named=True) if r.get("target") is not None]
     return pl.DataFrame(rows, schema={"indicator": pl.String, "against_target": pl.String},
