@@ -8,7 +8,8 @@ the inputs, the figures read from the warehouse's mart (:mod:`metrics.mart`, com
 load time; decision 0017) and each input viewed once before;
 the first call after a load (nothing computed yet); and a plain DuckDB baseline in the same run:
 ``SELECT *`` of the same areas' rows of ``core.area_observations`` into a polars frame (what
-the gateway reads before any computing).
+the gateway reads before any computing). "CPU p50" is the process's CPU time per view seen
+before (every thread's), which a busy shared machine inflates far less than the wall time.
 
 ``--street-months N`` first loads N months of record-level police.uk street crime into a copy
 of the warehouse: the real June 2021 ZIP for 40 forces (PROVENANCE.md) loaded as each of the N
@@ -149,14 +150,16 @@ def cases(pages: dict[str, Any]) -> dict[str, list[Callable[[], object]]]:
     }
 
 
-def baseline_reads(con: Any, repeats: int) -> list[float]:
+def baseline_reads(con: Any, repeats: int, cpu: list[float] | None = None) -> list[float]:
     plain = "SELECT * FROM core.area_observations WHERE list_contains($1, area_code)"
     out = []
     for _ in range(repeats):
         for area in AREAS:
-            started = clock()
+            started, used = clock(), time.process_time()
             con.sql(plain, params=[sorted({area, NATIONAL})]).pl()
             out.append(clock() - started)
+            if cpu is not None:
+                cpu.append(time.process_time() - used)
     return out
 
 
@@ -208,10 +211,11 @@ def main() -> None:
         analysis.clear_cache()
         for name, calls in all_cases.items():  # the first call after a load, cache cold
             cold[name] = timed(calls[0])
-        base = baseline_reads(con, args.repeats)
+        base_cpu: list[float] = []
+        base = baseline_reads(con, args.repeats, base_cpu)
         b50, b95 = pct(base, 0.5) * 1000, pct(base, 0.95) * 1000
         print(f"plain DuckDB read of an area's and E&W's rows: p50 {b50:.1f} ms, "
-              f"p95 {b95:.1f} ms\n")
+              f"p95 {b95:.1f} ms; CPU p50 {pct(base_cpu, 0.5) * 1000:.1f} ms\n")
         print(f"load average {load_average()}")
         print(f"{'callback':<36} {'first view: p50':>15} {'p95':>7} | {'viewed before: p50':>18}"
               f" {'p95':>7} {'×DuckDB':>8} {'CPU p50':>8} {'p95':>6} | {'cold':>6}  (ms)")

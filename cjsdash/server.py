@@ -42,6 +42,8 @@ PAGES_DIR = LAYOUTS_DIR / "pages"
 ASSETS_DIR = LAYOUTS_DIR / "assets"
 PAGES_LOCATION = "_pages_location"  # the dcc.Location that dash.page_container holds
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", "/_reload-hash")
+DEPENDENCIES_PATH = "/_dash-dependencies"
+"""Where Dash lists its callbacks; asked once by :func:`create_app` so Dash sets up."""
 
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -231,4 +233,20 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     def _mark_current(pathname: str | None, search: str | None) -> html.Ul:
         return nav_links(pathname, search if isinstance(search, str) else None)
 
+    _finish_setup(app)
     return app
+
+
+def _finish_setup(app: Dash) -> None:
+    """Let Dash finish setting up now, before any request is served.
+
+    Dash completes its set-up on the first request (the pages' callbacks join the app's
+    callback map, the page router is registered), marking it done before doing it: a request
+    that arrives while another is setting up sees the map still empty and its callback is
+    refused ("no callback on this server writes …"). A browser sends several at once, so
+    every server (``cjsdash serve``, each ``--workers`` process, a test's) makes one request
+    here, alone, before it takes any."""
+    answer = app.server.test_client().get(DEPENDENCIES_PATH)
+    if answer.status_code != 200:
+        raise RuntimeError(f"the dashboard did not set up: {DEPENDENCIES_PATH} answered "
+                           f"{answer.status_code}: {answer.get_data(as_text=True)[:300]}")

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics import mart
+from metrics import cache, mart
 from metrics.compute import Options, compute_indicators
 from metrics.registry import Indicator, Registry
 
@@ -30,8 +30,10 @@ class AreaChoice:
 
 
 def list_areas(con: duckdb.DuckDBPyConnection) -> list[AreaChoice]:
-    rows = fetch(con, "SELECT code, name, kind FROM core.areas ORDER BY sort_key").rows()
-    return [AreaChoice(*r) for r in rows]
+    """Every area in the usual order: read once per data version (every page asks)."""
+    return list(cache.cached(con, ("list-areas",), lambda: tuple(
+        AreaChoice(*r) for r in con.execute(
+            "SELECT code, name, kind FROM core.areas ORDER BY sort_key").fetchall())))
 
 
 def resolve_area(con: duckdb.DuckDBPyConnection, name_or_code: str) -> AreaChoice | None:

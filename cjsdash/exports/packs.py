@@ -29,6 +29,7 @@ data: :func:`validate_packs` checks every shipped pack against the registry with
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -149,7 +150,18 @@ def _describe(exc: ValidationError) -> list[str]:
 
 
 def read_pack(path: Path) -> Pack:
-    """Read one pack file; :class:`PackError` lists every problem in it."""
+    """Read one pack file; :class:`PackError` lists every problem in it. A file read before
+    and unchanged since (same size and modification time) is not parsed again: the /export
+    page lists every pack on each view (a pack is frozen, so sharing it is safe)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise PackError(f"{path.name}: cannot be read: {exc.strerror}") from exc
+    return _read_pack(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_pack(path: Path, _mtime_ns: int, _size: int) -> Pack:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

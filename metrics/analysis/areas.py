@@ -124,10 +124,28 @@ def _mart_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str], codes: Sequen
         RESULT_COLUMNS)
 
 
+def rows_at(con: duckdb.DuckDBPyConnection, ends: Sequence[tuple[str, Any]],
+            codes: Sequence[str], grain: str) -> pl.DataFrame:
+    """Headline rows (RESULT_COLUMNS) of ``codes`` at each (indicator, period end) of
+    ``ends``, from the figure mart (the caller has asked :func:`metrics.mart.ready`): a page
+    that needs every area at one period reads those rows, not every area's every period."""
+    keys = [f"{ind}@{end.isoformat()}" for ind, end in ends]
+    frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
+                           "AND list_contains(?, indicator) AND list_contains(?, area_code) "
+                           "AND list_contains(?, period_end) "
+                           "AND list_contains(?, indicator || '@' || CAST(period_end AS VARCHAR))",
+                      [grain, sorted({ind for ind, _ in ends}), list(codes),
+                       sorted({end for _, end in ends}), keys])
+    return frame.select(RESULT_COLUMNS)
+
+
 def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,
                 area_code: str, grain: str) -> pl.DataFrame:
-    """One area's headline series (RESULT_COLUMNS): from the cached frame of its kind when it
-    is a force, an LCJB or England & Wales, else computed."""
+    """One area's headline series (RESULT_COLUMNS): from the figure mart when it answers, else
+    from the cached frame of its kind when it is a force, an LCJB or England & Wales, else
+    computed."""
+    if mart.ready(con):  # the area's own rows: not every area's, to keep one
+        return _own_rows(con, registry, [indicator_id], area_code, grain)
     kind = area_kind(con, area_code)
     if kind in COMPARABLE_KINDS or area_code == NATIONAL:
         frame = kind_frame(con, registry, [indicator_id], kind if kind in COMPARABLE_KINDS

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from metrics import mart
 from metrics.analysis import changes
 from metrics.analysis.area_comparison import quartiles
 from metrics.analysis.areas import (
@@ -22,6 +23,7 @@ from metrics.analysis.areas import (
     area_names,
     comparison_kind,
     kind_frame,
+    rows_at,
 )
 from metrics.analysis.peer_groups import (
     PeerGroup,
@@ -135,6 +137,13 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
     return out
 
 
+def _latest_ends(mine: pl.DataFrame) -> pl.DataFrame:
+    """(indicator, period_end) of each indicator's latest period with a figure (or a
+    suppressed one) in the area's series."""
+    return mine.filter(pl.col("value").is_not_null() | pl.col("suppressed")).group_by(
+        "indicator").agg(pl.col("period_end").max())
+
+
 def baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str,
              grain: str = "quarter") -> tuple[pl.DataFrame, PeerGroup]:
     """Every indicator for one area at its latest period, against its MSG and England &
@@ -149,15 +158,20 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
               grain: str) -> tuple[pl.DataFrame, PeerGroup]:
     kind = comparison_kind(con, area_code)
     ids = [i.id for i in registry.indicators]
-    frame = kind_frame(con, registry, ids, kind, grain)
     codes = tuple(area_codes(con, kind))
-    if area_code not in codes and area_code != NATIONAL:
-        frame = pl.concat([frame, _own_rows(con, registry, ids, area_code, grain)],
-                          how="diagonal_relaxed")
     setting = _Setting(area_code, codes, area_names(con), peer_group(con, area_code), grain)
-    mine_all = frame.filter(pl.col("area_code") == area_code)
-    ends = mine_all.filter(pl.col("value").is_not_null() | pl.col("suppressed")).group_by(
-        "indicator").agg(pl.col("period_end").max())
+    if mart.ready(con):  # the area's series, then every area at its latest periods only
+        mine_all = _own_rows(con, registry, ids, area_code, grain)
+        ends = _latest_ends(mine_all)
+        frame = (rows_at(con, ends.rows(), list(dict.fromkeys([*codes, NATIONAL, area_code])),
+                         grain) if ends.height else mine_all.clear())
+    else:
+        frame = kind_frame(con, registry, ids, kind, grain)
+        if area_code not in codes and area_code != NATIONAL:
+            frame = pl.concat([frame, _own_rows(con, registry, ids, area_code, grain)],
+                              how="diagonal_relaxed")
+        mine_all = frame.filter(pl.col("area_code") == area_code)
+        ends = _latest_ends(mine_all)
     at_all: dict[str, dict[str, dict[str, Any]]] = {}
     needed = ("indicator", "area_code", "period_label", "numerator", "denominator", "value",
               "lower", "upper", "suppressed", "synthetic", "source", "vintage", "change",

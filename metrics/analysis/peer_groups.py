@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics import cache, sql
+from metrics import cache, mart, sql
 from metrics.analysis.area_comparison import compare_areas, funnel_kind
 from metrics.analysis.areas import (
     CITY_OF_LONDON,
@@ -307,7 +307,10 @@ def msg_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
     area = next((r for r in compare.iter_rows(named=True) if r["area_code"] == area_code), None)
     national = None
     if compare.height:
-        at = kind_frame(con, registry, [ind.id], kind, grain).filter(
+        # England and Wales's rows (and a region's, below): the mart's when it answers,
+        # not every area's every period; else the frame of the kind, computed and cached
+        at = (_own_rows(con, registry, [ind.id], NATIONAL, grain) if mart.ready(con)
+              else kind_frame(con, registry, [ind.id], kind, grain)).filter(
             pl.col("period_end") == compare["period_end"][0])
         if area is None:  # a region or the nation: its own figure
             own = at if area_code == NATIONAL else _own_rows(
