@@ -303,8 +303,7 @@ def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
     for b in np.flatnonzero(chosen):
         block_cols = order[bounds[b]:bounds[b + 1]]
         sub, _ = _block(csc, block_cols)
-        fixed = exact.determined(exact.eliminate(sub.indptr, sub.indices, sub.data,
-                                                 block_cols.size))
+        fixed = exact.determined_columns(sub.indptr, sub.indices, sub.data, block_cols.size)
         cells = cols[block_cols[fixed]]
         recovered[cells[hid[cells]]] = True
     return Attack(recovered, int(np.diff(bounds).max(initial=0)))
