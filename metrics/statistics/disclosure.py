@@ -164,17 +164,37 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
         if not exposed.any():
             return mask
         before = int(mask.sum())
-        proved = exposed
-        for _ in range(max_rounds):  # cheap repairs while a local proof is found
-            terms, proved = leak_complements(vals, mask, missing, relations, proved)
-            if terms.size == 0:
-                break
-            mask[terms] = True
-            _settle(vals, mask, missing, relations, outer, inner)
+        _repair(vals, mask, missing, relations, exposed, outer, inner, max_rounds)
         if int(mask.sum()) == before:
             _widen(vals, mask, missing, relations, exposed)
         targets = exposed
     raise RuntimeError(f"secondary suppression did not settle in {max_rounds} rounds")
+
+
+REPAIR_REACH = (600,)
+"""How many unknowns around an exposed cell a proof is sought among: the nearest first,
+then, for a cell no proof that small gives away, a wider neighbourhood."""
+
+
+def _repair(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
+            exposed: BoolArray, outer: IntArray, inner: IntArray, max_rounds: int) -> None:
+    """Hide a term of a proof of each exposed cell, again while proofs are found (a cell
+    may have several); cells with no proof near them are sought further afield."""
+    left = exposed.copy()
+    for step, reach in enumerate(REPAIR_REACH):
+        proved, ever = left, np.zeros_like(left)
+        nearer = REPAIR_REACH[step - 1] if step else 0
+        for _ in range(max_rounds):
+            terms, proved = leak_complements(vals, mask, missing, relations, proved,
+                                             max_cells=reach, min_cells=nearer)
+            ever |= proved
+            if terms.size == 0:
+                break
+            mask[terms] = True
+            _settle(vals, mask, missing, relations, outer, inner)
+        left &= ~ever
+        if not left.any():
+            return
 
 
 def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,

@@ -27,13 +27,16 @@ IntArray = npt.NDArray[np.int64]
 
 def leak_complements(vals: FloatArray, mask: BoolArray, missing: BoolArray,
                       relations: Relations, exposed: BoolArray,
-                      max_cells: int = 600) -> tuple[IntArray, BoolArray]:
+                      max_cells: int = 600, min_cells: int = 0
+                      ) -> tuple[IntArray, BoolArray]:
     """For each exposed cell, one visible non-zero cell whose hiding breaks the proof that
     gives it away: the proof (:func:`exact_recovery.certificate`) is sought among the
     unknowns near the cell, widening until it is found; a visible cell it uses with a net
     non-zero weight is a term of the differencing, and hiding it (the smallest) removes it.
     Returns (cells to hide, exposed cells a proof was found for); a cell proved only
-    through more than ``max_cells`` unknowns gets none here."""
+    through more than ``max_cells`` unknowns gets none here. ``min_cells``: look for a
+    proof only once the neighbourhood holds that many unknowns (or is the whole block) —
+    for a cell already found to have no smaller one."""
     unknown = mask | missing
     by_cell = _Index(relations.cell, unknown.size)
     by_relation = _Index(relations.relation, relations.count)
@@ -53,6 +56,9 @@ def leak_complements(vals: FloatArray, mask: BoolArray, missing: BoolArray,
             near[fresh] = True
             outside = np.unique(relations.relation[members[unknown[cells] & ~near[cells]]])
             inside = members[~np.isin(relations.relation[members], outside)]
+            if fresh.size and int(near.sum()) < min_cells:
+                frontier = fresh
+                continue
             weights, rows_used = _local_proof(relations, inside, near, unknown, j)
             if weights is not None:
                 proved[j] = True
@@ -73,7 +79,10 @@ class _Index:
     def members(self, ids: IntArray) -> IntArray:
         if ids.size == 0:
             return np.empty(0, dtype=np.int64)
-        return np.concatenate([self.order[self.bounds[i]:self.bounds[i + 1]] for i in ids])
+        starts = self.bounds[ids]
+        lengths = self.bounds[ids + 1] - starts
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return self.order[offsets + np.arange(int(lengths.sum()))]
 
 
 def _local_proof(relations: Relations, inside: IntArray, near: BoolArray, unknown: BoolArray,
@@ -87,6 +96,10 @@ def _local_proof(relations: Relations, inside: IntArray, near: BoolArray, unknow
         return None, rows
     matrix = sparse.csr_matrix((relations.coef[keep], (row_of, col_of)),
                                shape=(rows.size, cols.size))
+    column = int(np.searchsorted(cols, target))
+    if not exact.determined_columns(matrix.indptr, matrix.indices, matrix.data,
+                                    cols.size)[column]:
+        return None, rows  # no proof here (the folded test is the cheaper one)
     return exact.certificate(matrix.indptr, matrix.indices, matrix.data, cols.size,
                              int(np.searchsorted(cols, target))), rows
 

@@ -60,7 +60,24 @@ def fold_pairs(matrix: sparse.csr_matrix, max_passes: int = 8) -> Folded:
         m = m[np.diff(m.indptr) > 0]
         sign = sign * step_sign[root]
         root = new_col[root].astype(np.int64)
-    return Folded(m.tocsr(), root, sign)
+    return Folded(_distinct_rows(m), root, sign)
+
+
+def _distinct_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``m`` without repeated rows (a row equal to another up to sign adds nothing to the
+    row space): after folding, a force's and its twin's identities are often the same."""
+    m = m.tocsr()
+    m.sort_indices()
+    seen: dict[bytes, int] = {}
+    ptr, idx = m.indptr, m.indices
+    data = m.data.copy()
+    for r in range(m.shape[0]):
+        a, b = ptr[r], ptr[r + 1]
+        if b > a and data[a] < 0:
+            data[a:b] = -data[a:b]
+        seen.setdefault(idx[a:b].tobytes() + data[a:b].tobytes(), r)
+    keep = np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
+    return m[np.sort(keep)]
 
 
 def _pair_rows(m: sparse.csr_matrix) -> tuple[list[int], list[int], list[int]] | None:
