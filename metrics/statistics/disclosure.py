@@ -157,6 +157,7 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     outer, inner = (np.empty(0, np.int64),) * 2 if contains is None else (
         np.asarray(contains[0], dtype=np.int64), np.asarray(contains[1], dtype=np.int64))
     targets = primary_mask
+    widened = np.zeros_like(mask)
     for _ in range(max_rounds):
         _settle(vals, mask, missing, relations, outer, inner)
         exposed = linear_attack(mask, relations, missing=missing,
@@ -166,48 +167,40 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
         before = int(mask.sum())
         _repair(vals, mask, missing, relations, exposed, outer, inner, max_rounds)
         if int(mask.sum()) == before:
-            _widen(vals, mask, missing, relations, exposed)
+            _widen(vals, mask, missing, relations, exposed, whole=bool((exposed & widened).any()))
+            widened |= exposed
         targets = exposed
     raise RuntimeError(f"secondary suppression did not settle in {max_rounds} rounds")
-
-
-REPAIR_REACH = (600,)
-"""How many unknowns around an exposed cell a proof is sought among: the nearest first,
-then, for a cell no proof that small gives away, a wider neighbourhood."""
 
 
 def _repair(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
             exposed: BoolArray, outer: IntArray, inner: IntArray, max_rounds: int) -> None:
     """Hide a term of a proof of each exposed cell, again while proofs are found (a cell
-    may have several); cells with no proof near them are sought further afield."""
-    left = exposed.copy()
-    for step, reach in enumerate(REPAIR_REACH):
-        proved, ever = left, np.zeros_like(left)
-        nearer = REPAIR_REACH[step - 1] if step else 0
-        for _ in range(max_rounds):
-            terms, proved = leak_complements(vals, mask, missing, relations, proved,
-                                             max_cells=reach, min_cells=nearer)
-            ever |= proved
-            if terms.size == 0:
-                break
-            mask[terms] = True
-            _settle(vals, mask, missing, relations, outer, inner)
-        left &= ~ever
-        if not left.any():
+    may have several)."""
+    proved = exposed
+    for _ in range(max_rounds):
+        terms, proved = leak_complements(vals, mask, missing, relations, proved)
+        if terms.size == 0:
             return
+        mask[terms] = True
+        _settle(vals, mask, missing, relations, outer, inner)
 
 
 def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
-           exposed: BoolArray) -> None:
+           exposed: BoolArray, *, whole: bool = False) -> None:
     """Hide at least one more cell beside the ``exposed`` ones (no proof was found near
-    them): a non-zero complement in each relation holding one; else those relations
-    whole; else their neighbours'."""
+    them): a non-zero complement in each relation holding one; else (or at once if
+    ``whole``: a cell a complement each did not protect the round before, whose proof is
+    far — each further round is another attack on its whole block) those relations whole;
+    else their neighbours'."""
     before = int(mask.sum())
     frontier = exposed.copy()
     while True:
         touched = np.zeros(relations.count, dtype=bool)
         touched[relations.relation[frontier[relations.cell]]] = True
-        mask[_complements(vals, mask, relations, touched)] = True
+        if not whole:
+            mask[_complements(vals, mask, relations, touched)] = True
+        whole = False  # further out, complements first again
         if int(mask.sum()) > before:
             return
         members = touched[relations.relation] & ~missing[relations.cell]

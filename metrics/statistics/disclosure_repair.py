@@ -27,16 +27,13 @@ IntArray = npt.NDArray[np.int64]
 
 def leak_complements(vals: FloatArray, mask: BoolArray, missing: BoolArray,
                       relations: Relations, exposed: BoolArray,
-                      max_cells: int = 600, min_cells: int = 0
-                      ) -> tuple[IntArray, BoolArray]:
+                      max_cells: int = 600) -> tuple[IntArray, BoolArray]:
     """For each exposed cell, one visible non-zero cell whose hiding breaks the proof that
     gives it away: the proof (:func:`exact_recovery.certificate`) is sought among the
     unknowns near the cell, widening until it is found; a visible cell it uses with a net
     non-zero weight is a term of the differencing, and hiding it (the smallest) removes it.
     Returns (cells to hide, exposed cells a proof was found for); a cell proved only
-    through more than ``max_cells`` unknowns gets none here. ``min_cells``: look for a
-    proof only once the neighbourhood holds that many unknowns (or is the whole block) —
-    for a cell already found to have no smaller one."""
+    through more than ``max_cells`` unknowns gets none here."""
     unknown = mask | missing
     by_cell = _Index(relations.cell, unknown.size)
     by_relation = _Index(relations.relation, relations.count)
@@ -56,9 +53,6 @@ def leak_complements(vals: FloatArray, mask: BoolArray, missing: BoolArray,
             near[fresh] = True
             outside = np.unique(relations.relation[members[unknown[cells] & ~near[cells]]])
             inside = members[~np.isin(relations.relation[members], outside)]
-            if fresh.size and int(near.sum()) < min_cells:
-                frontier = fresh
-                continue
             weights, rows_used = _local_proof(relations, inside, near, unknown, j)
             if weights is not None:
                 proved[j] = True
