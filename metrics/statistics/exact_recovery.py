@@ -56,16 +56,28 @@ def _residue(value: float) -> int:
 
 def _rows(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
           ) -> list[dict[int, int] | None]:
-    ptr = np.asarray(indptr, dtype=np.int64)
+    ptr = np.asarray(indptr, dtype=np.int64).tolist()
     idx = np.asarray(indices, dtype=np.int64).tolist()
-    coef = [_residue(v) for v in np.asarray(data, dtype=np.float64)]
+    coef = _residues(data)
     rows: list[dict[int, int] | None] = []
-    for r in range(ptr.size - 1):
+    for r in range(len(ptr) - 1):
         row: dict[int, int] = {}
-        for k in range(int(ptr[r]), int(ptr[r + 1])):
-            row[idx[k]] = (row.get(idx[k], 0) + coef[k]) % PRIME
+        for c, v in zip(idx[ptr[r]:ptr[r + 1]], coef[ptr[r]:ptr[r + 1]], strict=True):
+            row[c] = (row.get(c, 0) + v) % PRIME
         rows.append({c: v for c, v in row.items() if v})
     return rows
+
+
+def _residues(data: npt.ArrayLike) -> list[int]:
+    """:func:`_residue` of each value, vectorised where the values fit in 53 bits."""
+    values = np.asarray(data, dtype=np.float64).ravel()
+    if values.size == 0 or not np.isfinite(values).all() or np.abs(values).max() >= 2.0**52:
+        return [_residue(v) for v in values]
+    whole = np.round(values)
+    if not np.array_equal(whole, values):
+        bad = values[whole != values][0]
+        raise ValueError(f"exact recovery needs integer coefficients and values, got {bad}")
+    return np.mod(whole.astype(np.int64), PRIME).tolist()
 
 
 def _subtract(row: dict[int, int], i: int, factor: int, pivot_row: dict[int, int],
@@ -88,7 +100,7 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
     with ``columns`` columns and, optionally, its right-hand side (integers)."""
     rows = _rows(indptr, indices, data)
     sides = ([0] * len(rows) if rhs is None
-             else [_residue(v) for v in np.asarray(rhs, dtype=np.float64)])
+             else _residues(rhs))
     col_rows: list[set[int]] = [set() for _ in range(columns)]
     for r, row in enumerate(rows):
         for c in row:  # type: ignore[union-attr]
