@@ -173,14 +173,21 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     raise RuntimeError(f"secondary suppression did not settle in {max_rounds} rounds")
 
 
+REPROVE_AT_MOST = 64
+
+
 def _repair(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
             exposed: BoolArray, outer: IntArray, inner: IntArray, max_rounds: int) -> None:
     """Hide a term of a proof of each exposed cell, again while proofs are found (a cell
-    may have several)."""
+    may have several) for up to ``REPROVE_AT_MOST`` cells: most proofs break at the first
+    term, and past that many cells one attack finds the few still exposed sooner than a
+    proof search round each (it finds none for a safe cell)."""
     proved = exposed
     for _ in range(max_rounds):
         terms, proved = leak_complements(vals, mask, missing, relations, proved)
-        if terms.size == 0:
+        if terms.size == 0 or int(proved.sum()) > REPROVE_AT_MOST:
+            mask[terms] = True
+            _settle(vals, mask, missing, relations, outer, inner)
             return
         mask[terms] = True
         _settle(vals, mask, missing, relations, outer, inner)

@@ -25,7 +25,6 @@ audit that attacks the published set uses the same test (decision 8).
 from __future__ import annotations
 
 import heapq
-import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,10 +150,10 @@ def _back_substitute(elim: Elimination, x: list[int], with_rhs: bool) -> list[in
 
 def determined(elim: Elimination, *, draws: int = 2, seed: int = 0) -> npt.NDArray[np.bool_]:
     """Columns that every solution fixes (zero in ``draws`` random null vectors)."""
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
     fixed = np.ones(elim.columns, dtype=bool)
     for _ in range(draws):
-        x = _back_substitute(elim, [rng.randrange(1, PRIME) for _ in range(elim.columns)],
+        x = _back_substitute(elim, rng.integers(1, PRIME, size=elim.columns).tolist(),
                              with_rhs=False)
         fixed &= np.asarray(x, dtype=object) == 0
     return fixed
