@@ -2,7 +2,8 @@
 
 Reads the measure cells of a warehouse (read-only) once, builds each measure's relations
 and overlapping windows, then times :func:`metrics.statistics.disclosure.protect` on each
-(p50/p95 over ``--repeats`` for measures under a second, one run otherwise). ``--save DIR``
+in CPU seconds of this process (steadier than wall time on a shared machine; the planner is
+single-threaded): p50/p95 over ``--repeats`` for measures under a second, one run otherwise. ``--save DIR``
 writes each measure's inputs and hidden mask (``<measure>.npz``) so two versions of the
 planner can be compared cell for cell (``--compare DIR``: cells hidden by one and not the
 other). Measure, don't assert: never part of the test suite.
