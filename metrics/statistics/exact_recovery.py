@@ -98,8 +98,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
     """Gaussian elimination mod p of the CSR matrix (``indptr``, ``indices``, ``data``)
     with ``columns`` columns and, optionally, its right-hand side (integers)."""
     rows = _rows(indptr, indices, data)
-    sides = ([0] * len(rows) if rhs is None
-             else _residues(rhs))
+    with_sides = rhs is not None
+    sides = _residues(rhs) if with_sides else [0] * len(rows)
     col_rows: list[set[int]] = [set() for _ in range(columns)]
     for r, row in enumerate(rows):
         for c in row:  # type: ignore[union-attr]
@@ -116,7 +116,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
         if count == 0:
             continue  # free
         holders = col_rows[c]
-        r = min(holders, key=lambda i: len(rows[i]))  # type: ignore[arg-type]
+        r = (next(iter(holders)) if count == 1
+             else min(holders, key=lambda i: len(rows[i])))  # type: ignore[arg-type]
         pivot_row = rows[r]
         assert pivot_row is not None
         rows[r] = None
@@ -127,7 +128,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
             row = rows[i]
             assert row is not None
             factor = row[c] * inverse % PRIME
-            sides[i] = (sides[i] - factor * sides[r]) % PRIME
+            if with_sides:
+                sides[i] = (sides[i] - factor * sides[r]) % PRIME
             _subtract(row, i, factor, pivot_row, col_rows)
         for cc in pivot_row:
             if not done[cc]:
