@@ -157,6 +157,7 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     outer, inner = (np.empty(0, np.int64),) * 2 if contains is None else (
         np.asarray(contains[0], dtype=np.int64), np.asarray(contains[1], dtype=np.int64))
     targets = primary_mask
+    widened = np.zeros_like(mask)
     for _ in range(max_rounds):
         _settle(vals, mask, missing, relations, outer, inner)
         exposed = linear_attack(mask, relations, missing=missing,
@@ -164,30 +165,49 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
         if not exposed.any():
             return mask
         before = int(mask.sum())
-        proved = exposed
-        for _ in range(max_rounds):  # cheap repairs while a local proof is found
-            terms, proved = leak_complements(vals, mask, missing, relations, proved)
-            if terms.size == 0:
-                break
-            mask[terms] = True
-            _settle(vals, mask, missing, relations, outer, inner)
+        _repair(vals, mask, missing, relations, exposed, outer, inner, max_rounds)
         if int(mask.sum()) == before:
-            _widen(vals, mask, missing, relations, exposed)
+            _widen(vals, mask, missing, relations, exposed, whole=bool((exposed & widened).any()))
+            widened |= exposed
         targets = exposed
     raise RuntimeError(f"secondary suppression did not settle in {max_rounds} rounds")
 
 
+REPROVE_AT_MOST = 64
+
+
+def _repair(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
+            exposed: BoolArray, outer: IntArray, inner: IntArray, max_rounds: int) -> None:
+    """Hide a term of a proof of each exposed cell, again while proofs are found (a cell
+    may have several) for up to ``REPROVE_AT_MOST`` cells: most proofs break at the first
+    term, and past that many cells one attack finds the few still exposed sooner than a
+    proof search round each (it finds none for a safe cell)."""
+    proved = exposed
+    for _ in range(max_rounds):
+        terms, proved = leak_complements(vals, mask, missing, relations, proved)
+        if terms.size == 0 or int(proved.sum()) > REPROVE_AT_MOST:
+            mask[terms] = True
+            _settle(vals, mask, missing, relations, outer, inner)
+            return
+        mask[terms] = True
+        _settle(vals, mask, missing, relations, outer, inner)
+
+
 def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
-           exposed: BoolArray) -> None:
+           exposed: BoolArray, *, whole: bool = False) -> None:
     """Hide at least one more cell beside the ``exposed`` ones (no proof was found near
-    them): a non-zero complement in each relation holding one; else those relations
-    whole; else their neighbours'."""
+    them): a non-zero complement in each relation holding one; else (or at once if
+    ``whole``: a cell a complement each did not protect the round before, whose proof is
+    far — each further round is another attack on its whole block) those relations whole;
+    else their neighbours'."""
     before = int(mask.sum())
     frontier = exposed.copy()
     while True:
         touched = np.zeros(relations.count, dtype=bool)
         touched[relations.relation[frontier[relations.cell]]] = True
-        mask[_complements(vals, mask, relations, touched)] = True
+        if not whole:
+            mask[_complements(vals, mask, relations, touched)] = True
+        whole = False  # further out, complements first again
         if int(mask.sum()) > before:
             return
         members = touched[relations.relation] & ~missing[relations.cell]
@@ -303,8 +323,7 @@ def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
     for b in np.flatnonzero(chosen):
         block_cols = order[bounds[b]:bounds[b + 1]]
         sub, _ = _block(csc, block_cols)
-        fixed = exact.determined(exact.eliminate(sub.indptr, sub.indices, sub.data,
-                                                 block_cols.size))
+        fixed = exact.determined_columns(sub.indptr, sub.indices, sub.data, block_cols.size)
         cells = cols[block_cols[fixed]]
         recovered[cells[hid[cells]]] = True
     return Attack(recovered, int(np.diff(bounds).max(initial=0)))

@@ -73,7 +73,10 @@ class _Index:
     def members(self, ids: IntArray) -> IntArray:
         if ids.size == 0:
             return np.empty(0, dtype=np.int64)
-        return np.concatenate([self.order[self.bounds[i]:self.bounds[i + 1]] for i in ids])
+        starts = self.bounds[ids]
+        lengths = self.bounds[ids + 1] - starts
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return self.order[offsets + np.arange(int(lengths.sum()))]
 
 
 def _local_proof(relations: Relations, inside: IntArray, near: BoolArray, unknown: BoolArray,
@@ -87,6 +90,10 @@ def _local_proof(relations: Relations, inside: IntArray, near: BoolArray, unknow
         return None, rows
     matrix = sparse.csr_matrix((relations.coef[keep], (row_of, col_of)),
                                shape=(rows.size, cols.size))
+    column = int(np.searchsorted(cols, target))
+    if not exact.determined_columns(matrix.indptr, matrix.indices, matrix.data,
+                                    cols.size)[column]:
+        return None, rows  # no proof here (the folded test is the cheaper one)
     return exact.certificate(matrix.indptr, matrix.indices, matrix.data, cols.size,
                              int(np.searchsorted(cols, target))), rows
 

@@ -25,7 +25,6 @@ audit that attacks the published set uses the same test (decision 8).
 from __future__ import annotations
 
 import heapq
-import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,16 +55,28 @@ def _residue(value: float) -> int:
 
 def _rows(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
           ) -> list[dict[int, int] | None]:
-    ptr = np.asarray(indptr, dtype=np.int64)
+    ptr = np.asarray(indptr, dtype=np.int64).tolist()
     idx = np.asarray(indices, dtype=np.int64).tolist()
-    coef = [_residue(v) for v in np.asarray(data, dtype=np.float64)]
+    coef = _residues(data)
     rows: list[dict[int, int] | None] = []
-    for r in range(ptr.size - 1):
+    for r in range(len(ptr) - 1):
         row: dict[int, int] = {}
-        for k in range(int(ptr[r]), int(ptr[r + 1])):
-            row[idx[k]] = (row.get(idx[k], 0) + coef[k]) % PRIME
+        for c, v in zip(idx[ptr[r]:ptr[r + 1]], coef[ptr[r]:ptr[r + 1]], strict=True):
+            row[c] = (row.get(c, 0) + v) % PRIME
         rows.append({c: v for c, v in row.items() if v})
     return rows
+
+
+def _residues(data: npt.ArrayLike) -> list[int]:
+    """:func:`_residue` of each value, vectorised where the values fit in 53 bits."""
+    values = np.asarray(data, dtype=np.float64).ravel()
+    if values.size == 0 or not np.isfinite(values).all() or np.abs(values).max() >= 2.0**52:
+        return [_residue(v) for v in values]
+    whole = np.round(values)
+    if not np.array_equal(whole, values):
+        bad = values[whole != values][0]
+        raise ValueError(f"exact recovery needs integer coefficients and values, got {bad}")
+    return np.mod(whole.astype(np.int64), PRIME).tolist()
 
 
 def _subtract(row: dict[int, int], i: int, factor: int, pivot_row: dict[int, int],
@@ -87,8 +98,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
     """Gaussian elimination mod p of the CSR matrix (``indptr``, ``indices``, ``data``)
     with ``columns`` columns and, optionally, its right-hand side (integers)."""
     rows = _rows(indptr, indices, data)
-    sides = ([0] * len(rows) if rhs is None
-             else [_residue(v) for v in np.asarray(rhs, dtype=np.float64)])
+    with_sides = rhs is not None
+    sides = _residues(rhs) if with_sides else [0] * len(rows)
     col_rows: list[set[int]] = [set() for _ in range(columns)]
     for r, row in enumerate(rows):
         for c in row:  # type: ignore[union-attr]
@@ -105,7 +116,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
         if count == 0:
             continue  # free
         holders = col_rows[c]
-        r = min(holders, key=lambda i: len(rows[i]))  # type: ignore[arg-type]
+        r = (next(iter(holders)) if count == 1
+             else min(holders, key=lambda i: len(rows[i])))  # type: ignore[arg-type]
         pivot_row = rows[r]
         assert pivot_row is not None
         rows[r] = None
@@ -116,7 +128,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
             row = rows[i]
             assert row is not None
             factor = row[c] * inverse % PRIME
-            sides[i] = (sides[i] - factor * sides[r]) % PRIME
+            if with_sides:
+                sides[i] = (sides[i] - factor * sides[r]) % PRIME
             _subtract(row, i, factor, pivot_row, col_rows)
         for cc in pivot_row:
             if not done[cc]:
@@ -139,13 +152,31 @@ def _back_substitute(elim: Elimination, x: list[int], with_rhs: bool) -> list[in
 
 def determined(elim: Elimination, *, draws: int = 2, seed: int = 0) -> npt.NDArray[np.bool_]:
     """Columns that every solution fixes (zero in ``draws`` random null vectors)."""
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
     fixed = np.ones(elim.columns, dtype=bool)
     for _ in range(draws):
-        x = _back_substitute(elim, [rng.randrange(1, PRIME) for _ in range(elim.columns)],
+        x = _back_substitute(elim, rng.integers(1, PRIME, size=elim.columns).tolist(),
                              with_rhs=False)
         fixed &= np.asarray(x, dtype=object) == 0
     return fixed
+
+
+def determined_columns(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike,
+                       columns: int) -> npt.NDArray[np.bool_]:
+    """:func:`determined` of the CSR matrix, after folding its equality rows
+    (:func:`metrics.statistics.pair_reduction.fold_pairs`): the same answer, about half
+    the work on the identities of a published set."""
+    from scipy import sparse  # local: the rest of the module needs only numpy
+
+    from metrics.statistics.pair_reduction import fold_pairs
+
+    ptr = np.asarray(indptr, dtype=np.int64)
+    folded = fold_pairs(sparse.csr_matrix((np.asarray(data, dtype=np.float64),
+                                           np.asarray(indices, dtype=np.int64), ptr),
+                                          shape=(ptr.size - 1, columns)))
+    m = folded.matrix
+    fixed = determined(eliminate(m.indptr, m.indices, m.data, m.shape[1]))
+    return fixed[folded.root]
 
 
 def solution(elim: Elimination) -> npt.NDArray[np.float64]:
