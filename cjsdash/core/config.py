@@ -30,9 +30,8 @@ class Settings(BaseSettings):
     suppression_rounding: int = Field(default=0, ge=0, description="round counts to this base; 0 = off")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
     disclosure: Literal["breakdown", "whole_set"] = Field(
-        default="whole_set", description="secondary suppression over the whole published set "
-        "(areas, periods, breakdowns; decision 0008, the default since decision 0025), or "
-        "within each breakdown only (which differencing can undo)")
+        default="breakdown", description="secondary suppression within each breakdown, or "
+        "over the whole published set (areas, periods, breakdowns; decisions 0008 and 0025)")
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     allowed_hosts: str = Field(default="", description="comma-separated extra Host names the "
                                "server answers (DNS-rebinding guard); '*' turns the check off")

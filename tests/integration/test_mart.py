@@ -84,21 +84,36 @@ def test_a_load_refreshes_only_what_it_touched(demo_db: Path, tmp_path: Path) ->
         assert_frame_equal(
             mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
                       ["obtj"]), untouched)
-        # whole-set disclosure: the trial counts were re-planned, nothing else; the stored plan
-        # is what planning those measures afresh gives
-        assert set(refreshed.replanned) == {m for m in touched if m in protected_measures(
-            registry, Options())}
-        assert refreshed.replanned
-        again = sorted([*refreshed.replanned, "confiscation_orders"])
-        stored = fetch(con, "SELECT * FROM mart.withheld WHERE list_contains(?, measure)",
-                       [again])
-        fresh = plan_hidden_cells(con, registry, Options(), only=again)
-        order = list(HIDDEN_SCHEMA)
-        assert stored.height > 0
-        assert_frame_equal(stored.cast(HIDDEN_SCHEMA).sort(order), fresh.sort(order))
-        assert_frame_equal(hidden_cells(con, registry).sort(order).filter(
-            pl.col("measure").is_in(again)), fresh.sort(order))
         assert mart.refresh(con, registry).indicators == []  # nothing changed since
+
+
+def test_a_whole_set_refresh_replans_only_the_measures_a_load_changed(
+        con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Each measure's whole-set plan is kept in mart.withheld (decision 25): a load re-plans
+    the measures it changed, and the stored plan is what planning them afresh gives."""
+    registry, whole = default_registry(), Options(disclosure="whole_set")
+    header = "area,period,measure,numerator,denominator\n"
+    ingest_paths(con, [write_csv(tmp_path / "a.csv", header + (
+        "Cumbria,2024-25 Q1,ineffective_trial_rate_crown,3,40\n"
+        "Lancashire,2024-25 Q1,ineffective_trial_rate_crown,12,80\n"
+        "Merseyside,2024-25 Q1,ineffective_trial_rate_crown,15,90\n"))])
+    first = mart.refresh(con, registry, options=whole)
+    touched = set(registry.get("ineffective_trial_rate_crown").measures)
+    assert touched <= set(first.replanned)
+    assert mart.ready(con, whole)
+    ingest_paths(con, [write_csv(tmp_path / "b.csv", header + (
+        "Cumbria,2024-25 Q2,ineffective_trial_rate_crown,2,30\n"))])
+    second = mart.refresh(con, registry, options=whole)
+    assert set(second.replanned) == touched & set(protected_measures(registry, whole))
+    measures = sorted(second.replanned)
+    stored = fetch(con, "SELECT * FROM mart.withheld WHERE list_contains(?, measure)",
+                   [measures])
+    fresh = plan_hidden_cells(con, registry, whole, only=measures)
+    order = list(HIDDEN_SCHEMA)
+    assert fresh.filter("primary").height >= 2  # the 3 and the 2 trials
+    assert_frame_equal(stored.cast(HIDDEN_SCHEMA).sort(order), fresh.sort(order))
+    assert_frame_equal(hidden_cells(con, registry, whole).sort(order), fresh.sort(order))
+    assert mart.refresh(con, registry, options=whole).replanned == []
 
 
 def test_views_compute_when_the_mart_is_behind(con: duckdb.DuckDBPyConnection,
