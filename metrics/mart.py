@@ -248,7 +248,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
 
         frames = (frame for group in pool.map(compute, tasks) for frame in group)
     try:  # each frame staged (committed) as it comes and let go: never all held in memory
-        report.rows = _append(con, registry, frames)
+        if todo:
+            report.rows = _append(con, registry, frames)
     finally:
         pool.shutdown(cancel_futures=True)
     con.execute("BEGIN TRANSACTION")
@@ -285,7 +286,7 @@ def parts(indicators: Sequence[Indicator]) -> list[list[str]]:
 STAGED = "mart.figures_staged"
 """The new rows of a refresh, before they replace the old in one transaction: rows inserted
 inside that transaction stay in memory until it commits (700 MB for 1.2 million figures);
-committed here piece by piece they do not, and one INSERT … SELECT moves them (decision 0023)."""
+committed here piece by piece they do not; :func:`_swap` then moves them (decision 0023)."""
 
 
 def _swap(con: duckdb.DuckDBPyConnection, ids: list[str], everything: bool, staged: int
