@@ -56,6 +56,7 @@ def staged(module, name, label):
     setattr(module, name, wrapper)
 
 db, upload = Path(sys.argv[1]), Path(sys.argv[2])
+from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.server import create_app
 import cjsdash.uploads as uploads
@@ -63,7 +64,7 @@ import ingest.pipeline as pipeline
 import ingest.pipeline_reads as reads
 import layouts.data_upload as data_upload
 
-app = create_app(Warehouse(db, held=True))
+app = create_app(Warehouse(db, held=True, memory_mb=get_settings().serve_duckdb_memory_mb))
 staged(data_upload, "decode_upload", "decode the data URL")
 staged(uploads, "save_upload", "save under uploads/")
 staged(uploads, "prepare", "prepare")
