@@ -311,7 +311,9 @@ def serve(
         console.print(refreshed.line())
     if workers > 1:
         _serve_workers(path, host, port, workers, threads, log_level, debug)
-    dash_app = create_app(Warehouse(path, held=True), bound_hosts=(host,))
+    dash_app = create_app(Warehouse(path, held=True,
+                                    memory_mb=get_settings().serve_duckdb_memory_mb),
+                          bound_hosts=(host,))
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
         console.print("listening on every address: only the Host names localhost, 127.0.0.1 "

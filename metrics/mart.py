@@ -40,7 +40,7 @@ from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache, mart_stages, mart_withheld
 from metrics.compute import RESULT_COLUMNS, compute_indicators
-from metrics.derive import RESULT_SCHEMA
+from metrics.derive import RESULT_SCHEMA, label_periods
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
 
@@ -166,6 +166,18 @@ def figures_for(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequenc
                         *RESULT_COLUMNS)
 
 
+SAME_PERIODS = {"fquarter": "quarter"}
+"""Grains whose periods are another grain's under other names: financial quarters are the
+calendar quarters (Apr–Jun is 2024-25 Q1 and 2024 Q2), built from the same tiles, so their
+figures are the quarter's relabelled, not computed again (decision 0023)."""
+
+
+def relabelled(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
+    """:func:`figures_for`'s rows of the grain ``grain`` has the periods of, as ``grain``'s."""
+    out = label_periods(frame.drop("period_label"), grain)
+    return out.with_columns(pl.lit(grain).alias("grain")).select(frame.columns)
+
+
 def _shown(x: str) -> str:
     """SQL for :func:`metrics.views.format_value` of column ``x`` (``i``: the indicator)."""
     return f"""CASE WHEN {x} IS NULL OR isnan({x}) THEN '–'
@@ -204,7 +216,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     """Bring ``mart.figures`` up to date with the warehouse (see the module's docstring).
 
     Runs on the writer's connection after a load has committed; the figures are computed from
-    the committed data, then swapped in by one transaction with the new state."""
+    the committed data, staged as they are computed (never all held in memory at once), then
+    swapped in by one transaction with the new state."""
     options = options or Options()
     started = time.perf_counter()
     ensure_mart(con)
@@ -219,39 +232,43 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         plan = (withheld, keys, planned)
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
     report = RefreshReport(indicators=[i.id for i in todo], replanned=plan[2] if plan else [])
-    frames: list[pl.DataFrame] = []
+    frames: Iterable[pl.DataFrame] = ()
+    pool = ThreadPoolExecutor(max_workers=THREADS)
     ids = [i.id for i in todo]
     # only indicators with rows to compute from are computed (the others' old rows go)
     computed = [i for i in todo if any(f"measure:{m}" in now for m in i.measures)]
     if computed:
         areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
-        wanted = [i.id for i in computed]
         # a ratio's rows are computed under every breakdown asked for: all of them then
         ratios = any(i.comparison is not None for i in computed)
         breakdowns = sorted({b for i in (registry.indicators if ratios else computed)
                              for b in i.breakdowns})
-        tasks = [(grain, by) for grain in grains for by in (None, *breakdowns)]
+        grains = tuple(grains)
+        derived = {g: same for g, same in SAME_PERIODS.items() if {g, same} <= set(grains)}
+        tasks = [(grain, by, part) for grain in grains if grain not in derived
+                 for by in (None, *breakdowns) for part in parts(computed)]
 
-        def compute(task: tuple[str, str | None]) -> pl.DataFrame:
+        def compute(task: tuple[str, str | None, list[str]]) -> list[pl.DataFrame]:
             cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
             try:
-                return figures_for(cursor, registry, wanted, areas, task[0], task[1],
-                                   options, plan[0] if plan else None)
+                frame = figures_for(cursor, registry, task[2], areas, task[0], task[1],
+                                    options, plan[0] if plan else None)
             finally:
                 cursor.close()
+            return [frame, *(relabelled(frame, g) for g, same in derived.items()
+                             if same == task[0])]
 
-        with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            frames = [f for f in pool.map(compute, tasks) if f.height]
-        report.rows = sum(f.height for f in frames)
+        frames = (frame for group in pool.map(compute, tasks) for frame in group)
+    try:  # each frame staged (committed) as it comes and let go: never all held in memory
+        if todo:
+            report.rows = _append(con, registry, frames)
+    finally:
+        pool.shutdown(cancel_futures=True)
     con.execute("BEGIN TRANSACTION")
     try:
         if todo:
-            if len(todo) == len(registry.indicators):
-                con.execute("DELETE FROM mart.figures")
-            else:
-                con.execute("DELETE FROM mart.figures WHERE list_contains(?, indicator)",
-                            [ids])
-            _append(con, registry, frames)
+            _swap(con, ids, len(todo) == len(registry.indicators), report.rows)
+        con.execute(f"DROP TABLE IF EXISTS {STAGED}")
         if plan is not None:
             mart_withheld.store(con, *plan)
         con.execute("DELETE FROM mart.state")
@@ -268,19 +285,67 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     return report
 
 
+PARTS = 3
+"""Each grain and breakdown is computed for a third of the indicators at a time: an
+indicator's figures do not depend on the others computed beside it, and a task's polars
+intermediates shrink with it (decision 0023)."""
+
+
+def parts(indicators: Sequence[Indicator]) -> list[list[str]]:
+    """The indicators' ids in :data:`PARTS` groups, those sharing measures side by side."""
+    ordered = sorted(indicators, key=lambda i: (min(i.measures, default=""), i.id))
+    size = max(1, -(-len(ordered) // PARTS))
+    return [[i.id for i in ordered[k:k + size]] for k in range(0, len(ordered), size)]
+
+
+STAGED = "mart.figures_staged"
+"""The new rows of a refresh, before they replace the old in one transaction: rows inserted
+inside that transaction stay in memory until it commits (700 MB for 1.2 million figures);
+committed here piece by piece they do not; :func:`_swap` then moves them (decision 0023)."""
+
+
+def _swap(con: duckdb.DuckDBPyConnection, ids: list[str], everything: bool, staged: int
+          ) -> None:
+    """Inside the refresh's transaction: the staged rows replace the affected indicators'
+    (``everything``: all rows). The fewer rows are copied: the rows kept into the staging
+    table, which then becomes ``mart.figures`` (readers in flight keep the old table), or
+    the staged rows into ``mart.figures``."""
+    keep = "FALSE" if everything else "NOT list_contains(?, indicator)"
+    params = [] if everything else [ids]
+    kept = con.execute(f"SELECT count(*) FROM mart.figures WHERE {keep}", params  # noqa: S608
+                       ).fetchall()[0][0]
+    if kept <= staged:
+        if kept:
+            con.execute(f"INSERT INTO {STAGED} SELECT * FROM mart.figures "  # noqa: S608
+                        f"WHERE {keep}", params)
+        con.execute("DROP TABLE mart.figures")
+        con.execute(f"ALTER TABLE {STAGED} RENAME TO figures")
+        return
+    con.execute(f"DELETE FROM mart.figures WHERE NOT ({keep})", params)  # noqa: S608
+    con.execute(f"INSERT INTO mart.figures SELECT * FROM {STAGED}")  # noqa: S608
+
+
 def _append(con: duckdb.DuckDBPyConnection, registry: Registry,
-            frames: list[pl.DataFrame]) -> None:
-    """Insert the computed rows with their display text (:data:`PRESENT_SQL`)."""
+            frames: Iterable[pl.DataFrame]) -> int:
+    """Stage the computed rows with their display text (:data:`PRESENT_SQL`) in
+    :data:`STAGED`, each frame committed as it comes; the rows staged."""
+    rows = 0
+    con.execute(_ddl()[1].replace("CREATE TABLE IF NOT EXISTS mart.figures",
+                                  f"CREATE OR REPLACE TABLE {STAGED}"))
     con.register("_mart_indicators", _indicator_table(registry).to_arrow())
     try:
         for frame in frames:
+            if not frame.height:
+                continue
+            rows += frame.height
             con.register("_mart_rows", frame.to_arrow())
             try:
-                con.execute(f"INSERT INTO mart.figures BY NAME {PRESENT_SQL}")
+                con.execute(f"INSERT INTO {STAGED} BY NAME {PRESENT_SQL}")
             finally:
                 con.unregister("_mart_rows")
     finally:
         con.unregister("_mart_indicators")
+    return rows
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     allowed_hosts: str = Field(default="", description="comma-separated extra Host names the "
                                "server answers (DNS-rebinding guard); '*' turns the check off")
     rag_tolerance: float = Field(default=0.10, ge=0.0, le=1.0)
+    serve_duckdb_memory_mb: int = Field(default=300, ge=64, description="DuckDB's memory "
+                                        "limit in `cjsdash serve` (one worker), MB: its cache "
+                                        "of the file's blocks stays within it (decision 0023)")
     max_reject_share: float = Field(default=0.10, ge=0.0, le=1.0, description="a file with a "
                                     "larger share of its rows rejected is refused whole "
                                     "(ingest.pipeline): it must not replace good figures")

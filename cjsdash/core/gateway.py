@@ -140,7 +140,7 @@ class Warehouse:
     """
 
     def __init__(self, path: str | Path = MEMORY, *, snapshots: bool = False,
-                 held: bool = False) -> None:
+                 held: bool = False, memory_mb: int | None = None) -> None:
         self.path = str(path)
         self.snapshots = snapshots and path != MEMORY
         """Serve reads from published snapshots (:mod:`cjsdash.core.snapshots`), never the
@@ -162,6 +162,8 @@ class Warehouse:
             ensure_schema(self._shared)
         elif self.held:
             self._shared = self._open_file(read_only=False)
+            if memory_mb:  # DuckDB's limit, not its default 80 % of RAM (decision 0023)
+                self._shared.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
             ensure_schema(self._shared)
 
     @property

@@ -20,44 +20,50 @@ import polars as pl
 
 from cjsdash.core.schema import BREAKDOWNS
 
-_B = ", ".join(f"o.{b}" for b in BREAKDOWNS)
 _BB = ", ".join(BREAKDOWNS)
+_KB = ", ".join(f"k.{b}" for b in BREAKDOWNS)
+_KEY = f"measure, period_start, period_end, {_BB}, source"
 
-_MEASURES = "list_contains($1, o.measure)"
-_PENDING_PERIODS = ("(o.measure, o.period_start, o.period_end) IN (SELECT (measure, period_start, "
+_MEASURES = "list_contains($1, measure)"
+_PENDING_PERIODS = ("(measure, period_start, period_end) IN (SELECT (measure, period_start, "
                     "period_end) FROM meta.rollup_pending_periods)")
 
+# Each figure's key (measure, period, breakdowns, source) is numbered once, so the joins and
+# groupings over every (area, strategy, slot) work on narrow integers, and a slot's row (its
+# own, else a twin's) is chosen once per slot, not once per area that sums it: the same rows
+# as summing the wide keys per area, in a fifth of the time and memory (decision 0023).
 _ROLLUP_TEMPLATE = f"""
-WITH src AS (
-    SELECT s.area_code, s.strategy, s.source_area_code AS slot, s.set_size,
-           t.candidate_code, t.preference
-    FROM core.area_sources AS s JOIN core.area_twins AS t ON t.area_code = s.source_area_code
-    WHERE s.strategy <> 1
-), obs AS (
-    SELECT s.area_code, o.measure, o.period_start, o.period_end, {_B}, o.source, o.vintage,
-           s.strategy, s.set_size, s.slot, o.value, o.value_note, o.run_id
-    FROM core.observations AS o JOIN src AS s ON o.area_code = s.candidate_code
-    WHERE o.is_current AND {{scope}}
-    QUALIFY row_number() OVER (
-        PARTITION BY s.area_code, s.strategy, s.slot, o.measure, o.period_start, o.period_end,
-                     {_B}, o.source
-        ORDER BY s.preference) = 1
+WITH current AS (
+    SELECT * FROM core.observations WHERE is_current AND {{scope}}
+), keys AS MATERIALIZED (
+    SELECT row_number() OVER () AS key_id, * FROM (SELECT DISTINCT {_KEY} FROM current)
+), keyed AS MATERIALIZED (
+    SELECT o.area_code, k.key_id, o.vintage, o.value, o.value_note, o.run_id
+    FROM current AS o JOIN keys AS k USING ({_KEY})
+), slot_obs AS (
+    SELECT t.area_code AS slot, o.key_id, o.vintage, o.value, o.value_note, o.run_id
+    FROM keyed AS o JOIN core.area_twins AS t ON o.area_code = t.candidate_code
+    WHERE t.area_code IN (SELECT source_area_code FROM core.area_sources WHERE strategy <> 1)
+    QUALIFY row_number() OVER (PARTITION BY t.area_code, o.key_id
+                               ORDER BY t.preference, t.candidate_code) = 1
 ), per_strategy AS (
-    SELECT area_code, measure, period_start, period_end, {_BB}, source, strategy,
-           CASE WHEN count(value) < count(*) THEN NULL ELSE sum(value) END AS value,
-           max(vintage) AS vintage,
-           string_agg(DISTINCT value_note, '; ') AS value_note,
-           max(run_id) AS run_id
-    FROM obs
-    GROUP BY area_code, measure, period_start, period_end, {_BB}, source, strategy
-    HAVING count(DISTINCT slot) = max(set_size)
+    SELECT s.area_code, o.key_id, s.strategy,
+           CASE WHEN count(o.value) < count(*) THEN NULL ELSE sum(o.value) END AS value,
+           max(o.vintage) AS vintage,
+           array_to_string(list_sort(list_distinct(
+               list(o.value_note) FILTER (WHERE o.value_note IS NOT NULL))), '; ') AS value_note,
+           max(o.run_id) AS run_id
+    FROM slot_obs AS o JOIN core.area_sources AS s ON s.source_area_code = o.slot
+    WHERE s.strategy <> 1
+    GROUP BY s.area_code, o.key_id, s.strategy
+    HAVING count(*) = max(s.set_size)
+), best AS (
+    SELECT * FROM per_strategy
+    QUALIFY row_number() OVER (PARTITION BY area_code, key_id ORDER BY strategy) = 1
 )
-SELECT area_code, measure, period_start, period_end, {_BB}, source, vintage, value,
-       value_note, strategy, run_id
-FROM per_strategy
-QUALIFY row_number() OVER (
-    PARTITION BY area_code, measure, period_start, period_end, {_BB}, source
-    ORDER BY strategy) = 1
+SELECT b.area_code, k.measure, k.period_start, k.period_end, {_KB}, k.source, b.vintage,
+       b.value, b.value_note, b.strategy, b.run_id
+FROM best AS b JOIN keys AS k USING (key_id)
 """  # noqa: S608 - identifiers from the schema contracts only
 ROLLUP_SELECT_SQL = _ROLLUP_TEMPLATE.format(scope=_MEASURES)
 """The rollup of the measures bound as $1, every period."""

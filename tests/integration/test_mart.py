@@ -33,7 +33,7 @@ def _computed(con: duckdb.DuckDBPyConnection, grain: str, by: str | None) -> pl.
     return views.present(frame, registry, names).sort(KEY)
 
 
-@pytest.mark.parametrize("grain", ["quarter", "fy", "month", "r12"])
+@pytest.mark.parametrize("grain", ["quarter", "fquarter", "fy", "month", "r12"])
 @pytest.mark.parametrize("by", [None, "ethnicity", "sex"])
 def test_the_mart_holds_what_the_views_compute(demo_db: Path, grain: str, by: str | None
                                                ) -> None:
@@ -85,6 +85,8 @@ def test_a_load_refreshes_only_what_it_touched(demo_db: Path, tmp_path: Path) ->
             mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
                       ["obtj"]), untouched)
         assert mart.refresh(con, registry).indicators == []  # nothing changed since
+        assert con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'mart' "
+                           "ORDER BY 1").fetchall() == [("figures",), ("state",)]
 
 
 def test_a_whole_set_refresh_replans_only_the_measures_a_load_changed(

@@ -1,0 +1,75 @@
+"""The server's memory and time for one large upload, with no readers (issue 14).
+
+Starts ``cjsdash serve`` (one worker) over a copy of a warehouse, opens every page once, then
+sends the data page's upload of ``FILE`` (e.g. ``serving_upload.revised_extract``'s output,
+332,640 rows) through ``/_dash-update-component`` as a browser does, sampling the server's
+resident memory every 50 ms; prints its memory after start, after the pages, its peak during
+the upload (sampled and VmHWM), the upload's seconds and the figure refresh's seconds (the
+server's log line). Measure, don't assert: never part of the test suite.
+
+Usage: ``PYTHONPATH=. python benchmarks/serving_upload_alone.py WAREHOUSE FILE``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from serving_process import MemorySampler, memory_mb, start_server, stop_server
+from serving_upload import send_upload, upload_body
+from upload_body_memory import _free_port as free_port
+
+PAGES = ("/", "/indicator", "/baseline", "/disproportionality", "/data", "/export")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("file", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "demo.duckdb"
+        shutil.copy(args.warehouse, db)
+        port, log = free_port(), Path(folder) / "server.log"
+        child = start_server(db, port, Path(folder), None, log,
+                             {"CJSDASH_LOG_LEVEL": "info"})
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or child.poll() is not None:
+                        sys.exit(log.read_text()[-2000:])
+                    time.sleep(0.3)
+            started = memory_mb(child.pid)["rss_mb"]
+            for page in PAGES:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=120):
+                    pass
+            viewed = memory_mb(child.pid)["rss_mb"]
+            body = upload_body(port, args.file)
+            sampler = MemorySampler(child.pid, every=0.05)
+            sent = time.monotonic()
+            status, line = send_upload(port, body)
+            answered = time.monotonic()
+            sampler.stop()
+            hwm = memory_mb(child.pid)["hwm_mb"]
+        finally:
+            stop_server(child)
+        refreshed = re.findall(r"figures refreshed: .*? in [\d.]+ s", log.read_text())
+    print(f"load average {os.getloadavg()[0]:.1f}; HTTP {status}: {line}")
+    print(f"RSS after start {started:,.0f} MB, after the pages {viewed:,.0f} MB; during the "
+          f"upload: peak sampled {sampler.peak(sent, answered):,.0f} MB, VmHWM {hwm:,.0f} MB; "
+          f"upload {answered - sent:.1f} s; {refreshed[-1] if refreshed else 'no refresh line'}")
+
+
+if __name__ == "__main__":
+    main()
