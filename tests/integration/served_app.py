@@ -149,3 +149,25 @@ def upload_body(served: Served, name: str, content: Any) -> dict[str, Any]:
 
 def data_url(content: bytes) -> str:
     return "data:text/csv;base64," + base64.b64encode(content).decode()
+
+
+def parallel_first_requests(flask_app: Any, body: dict[str, Any], n: int = 8
+                            ) -> list[tuple[int, str]]:
+    """``n`` test clients post the same callback at once (a barrier): (status, text) each."""
+    import threading
+
+    start = threading.Barrier(n)
+    answers: list[tuple[int, str]] = []
+
+    def first_request() -> None:
+        client = flask_app.test_client()
+        start.wait()
+        answer = client.post("/_dash-update-component", json=body)
+        answers.append((answer.status_code, answer.get_data(as_text=True)[:200]))
+
+    threads = [threading.Thread(target=first_request) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return answers

@@ -3,7 +3,6 @@ answers anyone: parallel first requests (a browser sends several at once) are al
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from cjsdash.bootstrap import prepare
 from cjsdash.core.gateway import Warehouse
 from ingest.pipeline import ingest_paths
 from tests.conftest import write_csv
-from tests.integration.served_app import FIRST, body_for
+from tests.integration.served_app import FIRST, body_for, parallel_first_requests
 
 
 def test_create_app_answers_concurrent_first_callbacks(tmp_path: Path,
@@ -34,20 +33,7 @@ def test_create_app_answers_concurrent_first_callbacks(tmp_path: Path,
         output, spec = next((k, v) for k, v in app.callback_map.items()
                             if v["inputs"] and v["inputs"][0]["id"] == "data-version")
         body = body_for(output, spec, {("inputs", 0): 1, ("state", 0): "all"})
-        start = threading.Barrier(8)
-        answers: list[tuple[int, str]] = []
-
-        def first_request() -> None:
-            client = app.server.test_client()
-            start.wait()
-            answer = client.post("/_dash-update-component", json=body)
-            answers.append((answer.status_code, answer.get_data(as_text=True)[:200]))
-
-        threads = [threading.Thread(target=first_request) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        answers = parallel_first_requests(app.server, body)
         assert [a for a in answers if a[0] != 200] == [] and len(answers) == 8
     finally:
         warehouse.close()

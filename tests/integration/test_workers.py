@@ -24,7 +24,7 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.workers import WORKER_HEADER, Supervisor, WorkersFailed, bind
 from ingest.pipeline import ingest_paths
 from tests.conftest import write_csv
-from tests.integration.served_app import FIRST, _free_port, body_for
+from tests.integration.served_app import FIRST, _free_port, body_for, parallel_first_requests
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 240  # workers import the whole app after the fork, on a busy 2-core machine
@@ -258,20 +258,7 @@ def test_a_worker_app_answers_concurrent_first_callbacks(tmp_path: Path,
         output, spec = next((k, v) for k, v in known.items()
                             if v["inputs"] and v["inputs"][0]["id"] == "data-version")
         body = body_for(output, spec, {("inputs", 0): 1, ("state", 0): "all"})
-        start = threading.Barrier(8)
-        answers: list[tuple[int, str]] = []
-
-        def first_request() -> None:
-            client = app.test_client()
-            start.wait()
-            answer = client.post("/_dash-update-component", json=body)
-            answers.append((answer.status_code, answer.get_data(as_text=True)[:200]))
-
-        threads = [threading.Thread(target=first_request) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        answers = parallel_first_requests(app, body)
         assert [a for a in answers if a[0] != 200] == [] and len(answers) == 8
     finally:
         get_settings.cache_clear()
