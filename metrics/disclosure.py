@@ -108,7 +108,7 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
     options = options or Options()
     spec = spec_key(protected_measures(registry, options))
     key = ("disclosure", id(registry), spec)
-    return cache.cached(con, key, lambda: stored_plan(con, spec)
+    return cache.cached(con, key, lambda: stored_plan(con)
                         if stored_plan_current(con, spec)
                         else plan_hidden_cells(con, registry, options))
 
@@ -127,9 +127,16 @@ def stored_plan_current(con: duckdb.DuckDBPyConnection, spec: str) -> bool:
         return False
 
 
-def stored_plan(con: duckdb.DuckDBPyConnection, spec: str) -> pl.DataFrame:
-    columns = ", ".join(f'"{c}"' for c in HIDDEN_SCHEMA)
-    frame = fetch(con, f"SELECT {columns} FROM mart.withheld")  # noqa: S608
+HIDDEN_COLUMNS = ", ".join(f'"{c}"' for c in HIDDEN_SCHEMA)
+
+
+def stored_plan(con: duckdb.DuckDBPyConnection, measures: list[str] | None = None
+                ) -> pl.DataFrame:
+    """The withheld cells ``mart.withheld`` holds (only ``measures``' when given)."""
+    where, params = ("WHERE list_contains(?, measure)", [measures]) if measures is not None \
+        else ("", [])
+    frame = fetch(con, f"SELECT {HIDDEN_COLUMNS} FROM mart.withheld {where}",  # noqa: S608
+                  params)
     return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from cjsdash.core.gateway import fetch
 from metrics import disclosure
 from metrics.options import Options
 from metrics.registry import Registry
@@ -58,11 +57,10 @@ def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Op
     else:
         changed = [m for m in measures if before.get(f"{PREFIX}{m}") != keys[f"{PREFIX}{m}"]]
     unchanged = [m for m in measures if m not in changed]
-    kept = fetch(con, f"SELECT {', '.join(_columns())} FROM mart.withheld "  # noqa: S608
-                      "WHERE list_contains(?, measure)", [unchanged])
+    kept = disclosure.stored_plan(con, unchanged)
     fresh = (disclosure.plan_hidden_cells(con, registry, options, only=changed) if changed
              else pl.DataFrame(schema=disclosure.HIDDEN_SCHEMA))
-    frames = [f.cast(disclosure.HIDDEN_SCHEMA) for f in (kept, fresh) if f.height]  # type: ignore[arg-type]
+    frames = [f for f in (kept, fresh) if f.height]
     every = pl.concat(frames) if frames else pl.DataFrame(schema=disclosure.HIDDEN_SCHEMA)
     return every, keys, changed
 
@@ -78,11 +76,7 @@ def store(con: duckdb.DuckDBPyConnection, every: pl.DataFrame, keys: dict[str, s
     if fresh.height:
         con.register("_withheld_rows", fresh.to_arrow())
         try:
-            con.execute(f"INSERT INTO mart.withheld SELECT {', '.join(_columns())} "  # noqa: S608
-                        "FROM _withheld_rows")
+            con.execute("INSERT INTO mart.withheld "  # noqa: S608
+                        f"SELECT {disclosure.HIDDEN_COLUMNS} FROM _withheld_rows")
         finally:
             con.unregister("_withheld_rows")
-
-
-def _columns() -> list[str]:
-    return [f'"{c}"' for c in disclosure.HIDDEN_SCHEMA]
