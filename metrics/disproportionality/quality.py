@@ -37,6 +37,8 @@ def ethnicity_quality(
                               stages=stages)
     if period_end is None:
         period_end = latest_period(counts)
+    if period_end is None:  # nothing loaded for this area and grain
+        return pl.DataFrame(schema=dict.fromkeys(QUALITY_COLUMNS, pl.String))
     counts = counts.filter(pl.col("period_end") == period_end)
     order = {s.id: i for i, s in enumerate(default_stages().stages)}
     titles = {s.id: s.title for s in default_stages().stages}

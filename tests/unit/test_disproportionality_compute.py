@@ -385,3 +385,13 @@ def test_a_reference_group_under_one_percent_excludes_every_comparison(
     assert set(others["status"]) == {"excluded: under 1% of population"}
     assert others["rri"].null_count() == others["disparity_ratio"].null_count() == 4
     assert not others["significant"].any()
+
+
+def test_ethnicity_quality_of_an_area_with_nothing_loaded_is_empty(
+        gm: duckdb.DuckDBPyConnection) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no comparison of a period with None
+        q = dq.ethnicity_quality(gm, MERSEY, grain="month")
+    assert q.height == 0 and q.columns == list(dq.QUALITY_COLUMNS)
