@@ -22,9 +22,11 @@ def details(summary: str, child: Any) -> html.Details:
     return html.Details([html.Summary(summary), child], className="cjs-details")
 
 
-def download_button(name: str, label: str) -> html.Button:
-    return html.Button(label, id=f"{PREFIX}-download-{name}", n_clicks=0,
-                       className="cjs-button", type="button")
+def download_button(name: str, label: str) -> html.Div:
+    """The button in its own block, spaced from the heading that follows it."""
+    return html.Div(html.Button(label, id=f"{PREFIX}-download-{name}", n_clicks=0,
+                                className="cjs-button", type="button"),
+                    className="cjs-download")
 
 
 def _headlines(matrix: pl.DataFrame) -> html.Ul:
