@@ -10,6 +10,13 @@ reader opens the file ``CURRENT`` names, read-only, and moves to a newer one whe
 changes, at its next request. A snapshot file is never written again once named, so a
 request that started on the old one finishes on it: it sees all of the old figures or all of
 the new, and never waits for a load.
+
+How a snapshot is made (decision 0031): where the record-level ``raw`` schema is small (at
+most :data:`WHOLE_FILE_RAW_ROWS` rows, as on the demo warehouse and a board's own
+extracts), the writer checkpoints and copies the warehouse file as it is (the kernel copies
+the bytes: about 0.2 s for the demo's 160 MB, against 5 CPU seconds, and 10-37 s on a busy
+machine, to copy its tables row by row); where ``raw`` is large (years of street-level crime)
+it copies the three schemas table by table, so snapshots do not carry the records.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +34,8 @@ import duckdb
 
 SCHEMAS = ("core", "meta", "mart")
 """What the pages, ``cjsdash query`` and the packs read; ``raw`` (record-level rows) is not."""
+WHOLE_FILE_RAW_ROWS = 1_000_000
+"""At most this many rows in ``raw``: a snapshot is the whole warehouse file, copied."""
 KEEP = 3
 """Snapshot files kept: the current one and the two before it (a request still on one)."""
 POINTER = "CURRENT"
@@ -90,6 +100,43 @@ def publish(con: duckdb.DuckDBPyConnection, folder: Path, *, force: bool = False
     folder.mkdir(parents=True, exist_ok=True)
     name = f"snapshot-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}.duckdb"
     part = folder / f"{name}.part"
+    source = _database_file(con)
+    if source is not None and _raw_rows(con) <= WHOLE_FILE_RAW_ROWS:
+        _copy_file(con, source, part)
+    else:
+        _copy_tables(con, part)
+    os.replace(part, folder / name)
+    pointer = folder / f"{POINTER}.{secrets.token_hex(4)}"
+    pointer.write_text(json.dumps({"file": name, "stamp": stamp}), encoding="utf-8")
+    os.replace(pointer, folder / POINTER)  # the moment readers move to it
+    _prune(folder, keep=name)
+    return Published(folder / name, stamp)
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file of ``con``'s database (None in memory)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else None
+
+
+def _raw_rows(con: duckdb.DuckDBPyConnection) -> int:
+    rows = con.execute("SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
+                       "WHERE database_name = current_database() AND schema_name = 'raw'"
+                       ).fetchall()
+    return int(rows[0][0])
+
+
+def _copy_file(con: duckdb.DuckDBPyConnection, source: Path, part: Path) -> None:
+    """The whole warehouse file, checkpointed first (so it holds every commit and the
+    write-ahead log is empty) by the one connection that has it open: nothing writes to it
+    while the bytes are copied."""
+    con.execute("CHECKPOINT")
+    shutil.copyfile(source, part)
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, part: Path) -> None:
+    """The tables of :data:`SCHEMAS`, row by row, into a new database file."""
     tables = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database() AND list_contains(?, schema_name) "
@@ -104,12 +151,6 @@ def publish(con: duckdb.DuckDBPyConnection, folder: Path, *, force: bool = False
                         f"SELECT * FROM {schema}.{table}")
     finally:
         con.execute("DETACH cjsdash_snapshot")
-    os.replace(part, folder / name)
-    pointer = folder / f"{POINTER}.{secrets.token_hex(4)}"
-    pointer.write_text(json.dumps({"file": name, "stamp": stamp}), encoding="utf-8")
-    os.replace(pointer, folder / POINTER)  # the moment readers move to it
-    _prune(folder, keep=name)
-    return Published(folder / name, stamp)
 
 
 def _quoted(path: Path) -> str:

@@ -125,3 +125,41 @@ def test_only_the_newest_snapshots_are_kept(served: Warehouse, tmp_path: Path) -
     files = list(served.snapshot_folder.glob("snapshot-*.duckdb"))
     assert len(files) == snapshots.KEEP
     assert snapshots.current(served.snapshot_folder).path in files
+
+
+def _contents(path: Path) -> dict[str, list[tuple]]:
+    """Every table of the snapshot's core, meta and mart schemas, rows sorted; and which
+    schemas it holds at all."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                             "ORDER BY ALL").fetchall()
+        out: dict[str, list[tuple]] = {"schemas": sorted({(s,) for s, _ in tables})}
+        for schema, table in tables:
+            if schema in snapshots.SCHEMAS:
+                out[f"{schema}.{table}"] = sorted(
+                    con.execute(f"SELECT * FROM {schema}.{table}").fetchall(),  # noqa: S608
+                    key=repr)
+        return out
+    finally:
+        con.close()
+
+
+def test_a_whole_file_snapshot_holds_what_a_table_by_table_one_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path).writer() as con:
+        prepare(con)
+        ingest_paths(con, [_extract(tmp_path, "first.csv", 100)])
+        refresh_figures(con)
+        con.execute("CREATE TABLE raw.records AS SELECT range AS id FROM range(10)")
+        whole = snapshots.publish(con, tmp_path / "whole", force=True)
+        monkeypatch.setattr(snapshots, "WHOLE_FILE_RAW_ROWS", 9)  # raw now counts as large
+        tables = snapshots.publish(con, tmp_path / "tables", force=True)
+    assert whole is not None and tables is not None and whole.stamp == tables.stamp
+    by_file, by_table = _contents(whole.path), _contents(tables.path)
+    assert ("raw",) in by_file.pop("schemas") and ("raw",) not in by_table.pop("schemas")
+    assert by_file == by_table and by_file["mart.figures"]
+    reader = duckdb.connect(str(whole.path), read_only=True)  # opens with nothing to replay
+    assert mart.ready(reader)
+    reader.close()
