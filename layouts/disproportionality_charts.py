@@ -21,6 +21,20 @@ from typing import Any
 import polars as pl
 
 from layouts import theme
+from layouts.disproportionality_text import (
+    MARKS_TEXT,
+    VALUE_WORDS,
+    cell_hover,
+    cell_text,
+    ci_text,
+    count_text,
+    missing,
+    number_text,
+    ratio_text,
+    share_text,
+    stacked_cell_text,
+    staged,
+)
 from layouts.figure_draft import Draft, Spec
 
 GROUP_STYLE: dict[str, tuple[str, str, str]] = {
@@ -31,121 +45,17 @@ GROUP_STYLE: dict[str, tuple[str, str, str]] = {
     "Mixed": (theme.OKABE_ITO["bluish_green"], "dot", "triangle-up"),
     "Other": (theme.OKABE_ITO["reddish_purple"], "dashdot", "x"),
 }
-ABOVE, BELOW = "▲", "▼"
-SUPPRESSED_MARK = theme.SUPPRESSED_MARK
-MARKS_TEXT = (f"{ABOVE} significantly above parity · {BELOW} significantly below · no mark: "
-              "95% CI includes 1<br>n < min: fewer than the minimum count (not tested) · "
-              "excluded: group under 1% of the population · [c] suppressed (small numbers)")
-VALUE_WORDS = {
-    "rri": ("Relative rate index (per previous stage)", "rri", "rri_lower", "rri_upper",
-            "significant"),
-    "disparity_ratio": ("Disparity ratio (per population)", "disparity_ratio", "ratio_lower",
-                        "ratio_upper", "ratio_significant"),
-}
 _CLIP = math.log(8.0)  # the colour scale runs from 1/8× to 8×
 _HEIGHT = 460
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def ratio_text(value: Any, decimals: int = 2) -> str:
-    return "–" if _missing(value) else f"{value:,.{decimals}f}×"
-
-
-def count_text(value: Any) -> str:
-    return "–" if _missing(value) else f"{value:,.0f}"
-
-
-def share_text(value: Any) -> str:
-    if _missing(value):
-        return "–"
-    return "<0.1%" if 0 < value < 0.0005 else f"{value:.1%}"
-
-
-def ci_text(lower: Any, upper: Any) -> str:
-    return "" if _missing(lower) or _missing(upper) else f"{ratio_text(lower)} to {ratio_text(upper)}"
-
-
-def mark(row: dict[str, Any], value_col: str, significant_col: str) -> str:
-    """▲ / ▼ for a significant ratio, '' otherwise."""
-    value = row.get(value_col)
-    if not row.get(significant_col) or _missing(value):
-        return ""
-    return ABOVE if value > 1 else BELOW
-
-
-def cell_text(row: dict[str, Any], value: str = "rri") -> str:
-    """What a stage-matrix cell says: the value and its mark, or why there is none."""
-    _, col, _, _, sig = VALUE_WORDS[value]
-    status = row.get("status") or ""
-    if row.get("suppressed"):
-        return theme.SUPPRESSED_MARK
-    if status.startswith("excluded"):
-        return "excluded: <1%"
-    if status == "reference":
-        return "1× (reference)"
-    if _missing(row.get(col)):
-        return {"not estimable": "not estimable", "insufficient": "n < min"}.get(status, "–")
-    text = ratio_text(row[col])
-    if status == "insufficient":
-        return f"{text}<br>n < min"
-    symbol = mark(row, col, sig)
-    return f"{text} {symbol}".strip()
-
-
-def stacked_cell_text(row: dict[str, Any]) -> str:
-    """A stage-matrix cell: the disparity ratio per population first (what most readers
-    mean by "times as likely"), then, smaller and labelled, the relative rate index per
-    previous stage."""
-    first = cell_text(row, "disparity_ratio")
-    status = row.get("status") or ""
-    if row.get("suppressed") or status.startswith("excluded") or status == "reference":
-        return first
-    second = cell_text(row, "rri").replace("<br>", " ")
-    return f"{first}<br><span style='font-size:11px'>RRI {second}</span>"
-
-
-def _hover(row: dict[str, Any], value: str) -> str:
-    lines = [f"<b>{row['group']}: {row['stage_title']}</b>", row.get("period_label") or ""]
-    if row.get("suppressed"):
-        lines.append(f"Suppressed {theme.SUPPRESSED_MARK}: {row.get('note') or 'small numbers'}")
-        return "<br>".join(lines)
-    shown = [value] + [v for v in VALUE_WORDS if v != value]  # the chosen reading first
-    for key in shown:
-        title, col, lo, hi, _ = VALUE_WORDS[key]
-        ci = ci_text(row.get(lo), row.get(hi))
-        lines.append(f"{title}: {ratio_text(row.get(col))}" + (f" (95% CI {ci})" if ci else ""))
-    lines += [
-        f"Status: {row.get('status')}",
-        f"Count: {count_text(row.get('count'))} of {count_text(row.get('previous_count'))} "
-        f"({(row.get('previous_stage') or '').replace('_', ' ')})",
-        f"Rate per 1,000 population: {_number(row.get('rate_per_1000'))}",
-    ]
-    if row.get("synthetic"):
-        lines.append(f"{theme.SYNTHETIC_MARK} synthetic demo data")
-    return "<br>".join(lines)
-
-
-def _number(value: Any, decimals: int = 2) -> str:
-    return "–" if _missing(value) else f"{value:,.{decimals}f}"
 
 
 def _z(row: dict[str, Any], col: str) -> float | None:
     """Colour only where a value is shown as reliable: ok, reference or not significant."""
     status = row.get("status") or ""
     v = row.get(col)
-    if row.get("suppressed") or status not in ("ok", "reference") or _missing(v) or v <= 0:
+    if row.get("suppressed") or status not in ("ok", "reference") or missing(v) or v <= 0:
         return None
     return max(-_CLIP, min(_CLIP, math.log(v)))
-
-
-def _staged(matrix: pl.DataFrame) -> pl.DataFrame:
-    if matrix.height == 0:
-        return matrix
-    return matrix.filter(pl.col("stage") != "population").sort("stage_order")
-
 
 
 def _layout(fig: Draft, title: str, subtitle: str, height: int = _HEIGHT) -> None:
@@ -164,7 +74,7 @@ def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str,
     the RRI alone."""
     title, col, *_ = VALUE_WORDS[value]
     fig = Draft()
-    rows = _staged(matrix)
+    rows = staged(matrix)
     reference = rows["reference"][0] if rows.height else "White"
     stacked = value == "disparity_ratio"
     _layout(fig, f"Where disproportionality enters: {title.lower()}",
@@ -180,7 +90,7 @@ def make_stage_matrix_figure(matrix: pl.DataFrame, *, area_name: str,
     z = [[_z(cells[(s, g)], col) if (s, g) in cells else None for s in stages] for g in groups]
     text = [[(stacked_cell_text(cells[(s, g)]) if stacked else cell_text(cells[(s, g)], value))
              if (s, g) in cells else "" for s in stages] for g in groups]
-    hover = [[_hover(cells[(s, g)], value) if (s, g) in cells else "" for s in stages]
+    hover = [[cell_hover(cells[(s, g)], value) if (s, g) in cells else "" for s in stages]
              for g in groups]
     ticks = [0.125, 0.25, 0.5, 1, 2, 4, 8]
     fig.add_heatmap(
@@ -211,7 +121,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
     """The relative rate index at each stage, one line per group (the reference is the
     parity line at 1), with 95% CI error bars; filled markers where significant."""
     fig = Draft()
-    rows = _staged(matrix)
+    rows = staged(matrix)
     reference = rows["reference"][0] if rows.height else "White"
     _layout(fig, "Relative rate index by stage (per previous stage)",
             f"{area_name}: each stage's rate over the previous stage, against {reference}")
@@ -226,7 +136,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
                 .iter_rows(named=True)}
         points = [part.get(s) for s in stages]
         usable = [p if p and p.get("status") in ("ok", "insufficient")
-                  and not p.get("suppressed") and not _missing(p.get("rri")) else None
+                  and not p.get("suppressed") and not missing(p.get("rri")) else None
                   for p in points]
         if not any(usable):
             continue
@@ -239,11 +149,11 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
                               for p in usable],
                     "line": {"color": colour, "width": 2}, "size": 10, "symbol": symbol},
             error_y={"type": "data", "symmetric": False, "color": colour, "thickness": 1.5,
-                     "array": [(p["rri_upper"] - p["rri"]) if p and not _missing(
+                     "array": [(p["rri_upper"] - p["rri"]) if p and not missing(
                          p.get("rri_upper")) else None for p in usable],
-                     "arrayminus": [(p["rri"] - p["rri_lower"]) if p and not _missing(
+                     "arrayminus": [(p["rri"] - p["rri_lower"]) if p and not missing(
                          p.get("rri_lower")) else None for p in usable]},
-            text=[_hover(p, "rri") if p else f"{group}: no reliable figure" for p in points],
+            text=[cell_hover(p, "rri") if p else f"{group}: no reliable figure" for p in points],
             hovertemplate="%{text}<extra></extra>",
         )
     if not shown:
@@ -270,7 +180,7 @@ _TICKS = (0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
 
 def _log_ticks(values: Sequence[float], max_ticks: int = 8) -> dict[str, Any]:
     """A log axis from the values and 1 (parity), padded, with ticks written as ratios."""
-    finite = [v for v in values if not _missing(v) and v > 0] + [1.0]
+    finite = [v for v in values if not missing(v) and v > 0] + [1.0]
     low, high = math.log10(min(finite)), math.log10(max(finite))
     pad = max(0.08, (high - low) * 0.08)
     ticks = [t for t in _TICKS if low - pad <= math.log10(t) <= high + pad]
@@ -283,7 +193,7 @@ def _log_ticks(values: Sequence[float], max_ticks: int = 8) -> dict[str, Any]:
 def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3) -> Spec:
     """Rates per 1,000 population by group, one panel per stage (each its own scale), with
     95% CIs and the value written on each bar."""
-    rows = _staged(matrix)
+    rows = staged(matrix)
     stages = rows["stage_title"].unique(maintain_order=True).to_list() if rows.height else []
     if not stages:
         fig = Draft()
@@ -304,19 +214,19 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
         highs = [by_group[g].get("rate_upper") for g in groups]
         fig.add_bar(
             row=i // cols + 1, col=i % cols + 1,
-            x=groups, y=[None if _missing(v) else v for v in values],
+            x=groups, y=[None if missing(v) else v for v in values],
             marker={"color": [GROUP_STYLE[g][0] for g in groups],
                     "pattern": {"shape": ["", "/", ".", "x", "-"][: len(groups)]}},
             error_y={"type": "data", "symmetric": False, "color": theme.TEXT_COLOUR,
-                     "array": [None if _missing(h) or _missing(v) else h - v
+                     "array": [None if missing(h) or missing(v) else h - v
                                for v, h in zip(values, highs, strict=True)],
-                     "arrayminus": [None if _missing(lo) or _missing(v) else v - lo
+                     "arrayminus": [None if missing(lo) or missing(v) else v - lo
                                     for v, lo in zip(values, lows, strict=True)]},
             text=[_bar_label(by_group[g]) for g in groups], textposition="outside",
             cliponaxis=False, showlegend=False, name=stage,
-            hovertext=[f"{g}: {_number(by_group[g].get('rate_per_1000'))} per 1,000 "
-                       f"(95% CI {_number(by_group[g].get('rate_lower'))} to "
-                       f"{_number(by_group[g].get('rate_upper'))}); "
+            hovertext=[f"{g}: {number_text(by_group[g].get('rate_per_1000'))} per 1,000 "
+                       f"(95% CI {number_text(by_group[g].get('rate_lower'))} to "
+                       f"{number_text(by_group[g].get('rate_upper'))}); "
                        f"{count_text(by_group[g].get('count'))} of "
                        f"{count_text(by_group[g].get('population'))} people"
                        for g in groups],
@@ -338,7 +248,7 @@ def _bar_label(row: dict[str, Any]) -> str:
         return theme.SUPPRESSED_MARK
     if (row.get("status") or "").startswith("excluded"):
         return "excl."
-    return _number(row.get("rate_per_1000"), 1)
+    return number_text(row.get("rate_per_1000"), 1)
 
 
 def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, reference: str,
@@ -366,9 +276,9 @@ def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, re
                 "symbol": ["circle-open" if i else "circle" for i in insufficient]},
         error_x={"type": "data", "symmetric": False, "color": theme.TEXT_COLOUR,
                  "thickness": 1.2,
-                 "array": [None if _missing(u) else u - v
+                 "array": [None if missing(u) else u - v
                            for v, u in zip(values, usable["upper"].to_list(), strict=True)],
-                 "arrayminus": [None if _missing(lo) else v - lo
+                 "arrayminus": [None if missing(lo) else v - lo
                                 for v, lo in zip(values, usable["lower"].to_list(),
                                                  strict=True)]},
         text=[f"<b>{r['area_name']}</b><br>{ratio_text(r['value'])} "
@@ -434,7 +344,7 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
         bar_x: list[float | None] = []
         bar_y: list[str | None] = []
         for s_title, p in zip(stages, points, strict=True):
-            if p and not _missing(p.get("bound_low")) and not _missing(p.get("bound_high")):
+            if p and not missing(p.get("bound_low")) and not missing(p.get("bound_high")):
                 extent += [p["bound_low"], p["bound_high"]]
                 bar_x += [p["bound_low"], p["bound_high"], None]  # one bar per stage,
                 bar_y += [s_title, s_title, None]                 # gaps between them
@@ -467,32 +377,8 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
 def _bounds_hover(p: dict[str, Any] | None) -> str:
     if not p:
         return "no figure"
-    tip = ("" if _missing(p.get("tipping_share"))
+    tip = ("" if missing(p.get("tipping_share"))
            else f"<br>tipping share: {share_text(p['tipping_share'])}")
     return (f"<b>{p['group']}: {p['stage_title']}</b><br>ratio {ratio_text(p.get('disparity_ratio'))}"
             f"<br>assumption range {ratio_text(p.get('bound_low'))} to "
             f"{ratio_text(p.get('bound_high'))}{tip}<br>{p.get('note') or ''}")
-
-
-def describe_matrix(matrix: pl.DataFrame, *, area_name: str) -> str:
-    """A sentence for screen readers: where the largest significant disparity ratio per
-    population is."""
-    rows = _staged(matrix)
-    if rows.height == 0:
-        return f"No stage has counts by ethnicity for {area_name}."
-    tested = rows.filter(pl.col("ratio_significant") & pl.col("disparity_ratio").is_not_null()
-                         & (pl.col("disparity_ratio") > 0))
-    if tested.height == 0:
-        return (f"{area_name}, {rows['period_label'][0]}: no disparity ratio per population "
-                "differs significantly from parity.")
-    top = tested.with_columns(pl.col("disparity_ratio").log().abs().alias("_size")).sort(
-        "_size", descending=True).row(0, named=True)
-    return (f"{area_name}, {top['period_label']}: {tested.height} significant disparity ratios "
-            f"per population; the largest departure from parity is {top['group']} at "
-            f"{top['stage_title'].lower()} ({ratio_text(top['disparity_ratio'])} as likely per "
-            f"head of population, 95% CI {ci_text(top['ratio_lower'], top['ratio_upper'])}; "
-            f"relative rate index per previous stage {ratio_text(top['rri'])}).")
-
-
-def stage_order(matrix: pl.DataFrame) -> Sequence[str]:
-    return _staged(matrix)["stage_title"].unique(maintain_order=True).to_list()

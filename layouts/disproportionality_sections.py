@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from layouts import disproportionality_charts as dc
 from layouts import disproportionality_tables as tables
+from layouts import disproportionality_text as dt
 from layouts import figure_draft
 from metrics import disproportionality as dq
 
@@ -39,10 +40,10 @@ def _headlines(matrix: pl.DataFrame) -> html.Ul:
         change = "reduction" if r["parity_reduction"] >= 0 else "increase"
         items.append(html.Li(
             f"At {r['stage_title'].lower()}, {r['group']} people were "
-            f"{dc.ratio_text(r['disparity_ratio'])} as likely as {r['reference']} people per "
-            f"head of population (95% CI {dc.ci_text(r['ratio_lower'], r['ratio_upper'])}): "
+            f"{dt.ratio_text(r['disparity_ratio'])} as likely as {r['reference']} people per "
+            f"head of population (95% CI {dt.ci_text(r['ratio_lower'], r['ratio_upper'])}): "
             f"{abs(r['excess']):,.0f} {more} than at the {r['reference']} rate; a {change} "
-            f"of {dc.share_text(abs(r['parity_reduction']))} in the {r['group']} count would "
+            f"of {dt.share_text(abs(r['parity_reduction']))} in the {r['group']} count would "
             "reach parity."))
     return html.Ul(items, id=f"{PREFIX}-headlines", className="cjs-headlines")
 
@@ -80,7 +81,7 @@ def matrix_section(f: dict[str, Any], name: str) -> html.Section:
                "or for groups under 1% of the population are marked, not plotted as reliable.",
                className="cjs-hint", id=f"{PREFIX}-matrix-hint"),
         graph(f"{PREFIX}-matrix-chart", dc.make_stage_matrix_figure(matrix, area_name=name),
-               dc.describe_matrix(matrix, area_name=name), wide=True),
+               dt.describe_matrix(matrix, area_name=name), wide=True),
         details("Show the stage matrix figures (table)", tables.table(
             f"{PREFIX}-matrix-table", caption, tables.MATRIX_HEADERS, tables.matrix_rows(matrix),
             empty="No stage has counts by ethnicity for this area and period.")),
@@ -117,7 +118,7 @@ def _sensitivity_tables(frame: pl.DataFrame, name: str, sources: list[str]) -> l
     ]
     if len(sources) > 1:
         groups, rows = tables.pivot(frame, dq.ANALYSIS_DENOMINATOR, "assumption",
-                              lambda r: dc.ratio_text(r["disparity_ratio"]))
+                              lambda r: dt.ratio_text(r["disparity_ratio"]))
         out.append(tables.table(f"{PREFIX}-denominator-table", f"Disparity ratio by population "
                           f"source, {name}", ["Stage", "Population", *groups], rows,
                           empty="No figures."))
@@ -127,7 +128,7 @@ def _sensitivity_tables(frame: pl.DataFrame, name: str, sources: list[str]) -> l
             "Load Census 2021 (or mid-year estimates) to compare the ratios under another "
             "denominator.", id=f"{PREFIX}-sources", className="cjs-hint"))
     groups, rows = tables.pivot(frame, dq.ANALYSIS_DEFINITION, "assumption",
-                          lambda r: dc.ratio_text(r["disparity_ratio"]))
+                          lambda r: dt.ratio_text(r["disparity_ratio"]))
     missing = frame.filter((pl.col("analysis") == dq.ANALYSIS_DEFINITION)
                            & pl.col("group").is_null())["note"].to_list()
     out += [html.H3("Officer-defined or self-defined ethnicity (stop and search)"),

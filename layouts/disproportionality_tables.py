@@ -12,7 +12,7 @@ import polars as pl
 from dash import dcc, html
 
 from cjsdash.core.safe_text import markup
-from layouts import disproportionality_charts as dc
+from layouts import disproportionality_text as dt
 from metrics import disproportionality as dq
 
 
@@ -32,7 +32,7 @@ def table(table_id: str, caption: str, headers: list[str], rows: list[list[str]]
 
 
 def with_ci(value: str, lower: Any, upper: Any) -> str:
-    ci = dc.ci_text(lower, upper)
+    ci = dt.ci_text(lower, upper)
     return f"{value} ({ci})" if ci else value
 
 
@@ -48,23 +48,23 @@ def matrix_rows(matrix: pl.DataFrame) -> list[list[str]]:
     out = []
     for r in matrix.iter_rows(named=True):
         if r["stage"] == "population":
-            out.append([r["stage_title"], r["group"], dc.count_text(r["count"]), "base",
-                        f"{dc.share_text(r['population_share'])} of the population",
+            out.append([r["stage_title"], r["group"], dt.count_text(r["count"]), "base",
+                        f"{dt.share_text(r['population_share'])} of the population",
                         "", "", "", "", "", "", "", "", r["population_source"] or ""])
             continue
         rate = "–" if r["stage_rate"] is None else f"{r['stage_rate']:.4g}"
         out.append([
             r["stage_title"], r["group"],
-            dc.SUPPRESSED_MARK if r["suppressed"] else dc.count_text(r["count"]),
+            dt.SUPPRESSED_MARK if r["suppressed"] else dt.count_text(r["count"]),
             r["status"], _rate_text(r),
-            with_ci(dc.ratio_text(r["disparity_ratio"]), r["ratio_lower"], r["ratio_upper"]),
-            dc.mark(r, "disparity_ratio", "ratio_significant")
+            with_ci(dt.ratio_text(r["disparity_ratio"]), r["ratio_lower"], r["ratio_upper"]),
+            dt.mark(r, "disparity_ratio", "ratio_significant")
             or ("yes" if r["ratio_significant"] else "no"),
-            f"{dc.count_text(r['previous_count'])} ({(r['previous_stage'] or '').replace('_', ' ')})",
-            rate, with_ci(dc.ratio_text(r["rri"]), r["rri_lower"], r["rri_upper"]),
-            dc.mark(r, "rri", "significant") or ("yes" if r["significant"] else "no"),
+            f"{dt.count_text(r['previous_count'])} ({(r['previous_stage'] or '').replace('_', ' ')})",
+            rate, with_ci(dt.ratio_text(r["rri"]), r["rri_lower"], r["rri_upper"]),
+            dt.mark(r, "rri", "significant") or ("yes" if r["significant"] else "no"),
             "–" if r["excess"] is None or r["status"] == "reference" else f"{r['excess']:+,.0f}",
-            "–" if r["status"] == "reference" else dc.share_text(r["parity_reduction"]),
+            "–" if r["status"] == "reference" else dt.share_text(r["parity_reduction"]),
             r["note"] or "",
         ])
     return out
@@ -79,11 +79,11 @@ MATRIX_HEADERS = ["Stage", "Group", "Count", "Status", "Rate per 1,000 populatio
 
 def bounds_cell(r: dict[str, Any]) -> str:
     if r["bound_low"] is None:
-        return f"{dc.ratio_text(r['disparity_ratio'])}; {r['note'] or 'no bounds'}"
-    text = (f"{dc.ratio_text(r['disparity_ratio'])} (range {dc.ratio_text(r['bound_low'])} to "
-            f"{dc.ratio_text(r['bound_high'])})")
+        return f"{dt.ratio_text(r['disparity_ratio'])}; {r['note'] or 'no bounds'}"
+    text = (f"{dt.ratio_text(r['disparity_ratio'])} (range {dt.ratio_text(r['bound_low'])} to "
+            f"{dt.ratio_text(r['bound_high'])})")
     if r["tipping_share"] is not None:
-        text += f"; parity if {dc.share_text(r['tipping_share'])} were {r['group']}"
+        text += f"; parity if {dt.share_text(r['tipping_share'])} were {r['group']}"
     return text
 
 
@@ -102,20 +102,20 @@ def pivot(frame: pl.DataFrame, analysis: str, row_key: str, cell: Any
 
 
 def quality_rows(frame: pl.DataFrame) -> list[list[str]]:
-    return [[r["stage_title"], dc.count_text(r["total"]),
-             dc.SUPPRESSED_MARK if r["suppressed"] else dc.count_text(r["stated"]),
-             dc.SUPPRESSED_MARK if r["suppressed"] else dc.count_text(r["not_stated"]),
-             dc.share_text(r["share_recorded"]),
+    return [[r["stage_title"], dt.count_text(r["total"]),
+             dt.SUPPRESSED_MARK if r["suppressed"] else dt.count_text(r["stated"]),
+             dt.SUPPRESSED_MARK if r["suppressed"] else dt.count_text(r["not_stated"]),
+             dt.share_text(r["share_recorded"]),
              "" if r["lower"] is None else f"{r['lower']:.1%} to {r['upper']:.1%}",
              r["note"] or ""] for r in frame.iter_rows(named=True)]
 
 
 def forest_rows(frame: pl.DataFrame) -> list[list[str]]:
     return [[r["area_name"] + (" (all areas)" if r["is_national"] else ""),
-             with_ci(dc.ratio_text(r["value"]), r["lower"], r["upper"]),
+             with_ci(dt.ratio_text(r["value"]), r["lower"], r["upper"]),
              "yes" if r["significant"] else "no", r["status"],
-             dc.SUPPRESSED_MARK if r["suppressed"] else dc.count_text(r["count"]),
-             dc.count_text(r["denominator"]), r["note"] or ""]
+             dt.SUPPRESSED_MARK if r["suppressed"] else dt.count_text(r["count"]),
+             dt.count_text(r["denominator"]), r["note"] or ""]
             for r in frame.iter_rows(named=True)]
 
 

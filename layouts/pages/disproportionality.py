@@ -33,6 +33,7 @@ from layouts import components as cx
 from layouts import disproportionality_charts as dc
 from layouts import disproportionality_sections as sections
 from layouts import disproportionality_tables as tables
+from layouts import disproportionality_text as dt
 from layouts.context import get_context
 from layouts.inputs import check_value, checked, period_end
 from metrics import disproportionality as dq
@@ -137,7 +138,7 @@ def _summary(f: dict[str, Any], s: dict[str, Any], name: str) -> list[Any]:
         return [html.P(f"No stage of the justice process has counts by ethnicity for {name} at "
                        f"this grain ({GRAIN_LABELS[s['grain']].lower()}).",
                        id=f"{PREFIX}-summary", className="cjs-summary")]
-    stages = dc.stage_order(matrix)
+    stages = dt.stage_order(matrix)
     population = matrix["population_source"].drop_nulls()
     text = (f"{name}, {matrix['period_label'][0]}: {len(stages)} stage(s) with counts by "
             f"ethnicity ({', '.join(stages)}). Reference group {s['reference']}; "

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cjsdash.core.gateway import Warehouse
-from layouts import disproportionality_charts as dc
+from layouts import disproportionality_text as dt
 from metrics import disproportionality as dq
 from metrics import views
 from tests.browser.conftest import axe_violations
@@ -50,8 +50,8 @@ def _matrix_cells(page: Any) -> list[list[str]]:
 
 def _expected(matrix: pl.DataFrame, value: str, lower: str, upper: str
               ) -> dict[tuple[str, str], str]:
-    return {(r["stage_title"], r["group"]): f"{dc.ratio_text(r[value])} "
-            f"({dc.ci_text(r[lower], r[upper])})"
+    return {(r["stage_title"], r["group"]): f"{dt.ratio_text(r[value])} "
+            f"({dt.ci_text(r[lower], r[upper])})"
             for r in matrix.filter(pl.col("status") == "ok").iter_rows(named=True)}
 
 
@@ -93,9 +93,9 @@ def test_page_shows_the_stage_matrix_and_follows_the_area(
                             & (pl.col("group") == "Black")).row(0, named=True)
     matrix_chart = page.locator("#dispro-matrix-chart")
     # Each cell leads with the disparity ratio per population, the RRI under it, labelled.
-    per_population = dc.cell_text(black, "disparity_ratio")
+    per_population = dt.cell_text(black, "disparity_ratio")
     expect(matrix_chart).to_contain_text(per_population)
-    expect(matrix_chart).to_contain_text("RRI " + dc.cell_text(black, "rri"))
+    expect(matrix_chart).to_contain_text("RRI " + dt.cell_text(black, "rri"))
     cell = matrix_chart.locator("text", has_text=per_population).first.text_content() or ""
     assert cell.index(per_population) < cell.index("RRI "), cell
     headers = page.locator("#dispro-matrix-table thead th").all_text_contents()
@@ -135,7 +135,7 @@ def test_page_shows_the_stage_matrix_and_follows_the_area(
                                  & (pl.col("group") == "Black")).row(0, named=True)
     assert _shown_ratio(cells) == _expected_ratio(london)
     expect(page.locator("#dispro-matrix-chart")).to_contain_text(
-        dc.cell_text(london_black, "disparity_ratio"))
+        dt.cell_text(london_black, "disparity_ratio"))
 
     # The numbers are one click away: the CSV is the function's frame.
     with page.expect_download() as download_info:

@@ -16,6 +16,7 @@ import pytest
 
 from cjsdash.core.rollup import refresh_rollup
 from layouts import disproportionality_charts as dc
+from layouts import disproportionality_text as dt
 from layouts.figure_draft import Spec, height
 from metrics import disproportionality as dq
 from metrics.options import Options
@@ -175,8 +176,8 @@ def test_stage_matrix_cells_lead_with_the_ratio_per_population(
             if r["status"] != "ok" or r["suppressed"]:
                 continue
             first, second = heat.text[g][s].split("<br>")
-            assert first == dc.cell_text(r, "disparity_ratio")
-            assert second.endswith(f"RRI {dc.cell_text(r, 'rri')}</span>")
+            assert first == dt.cell_text(r, "disparity_ratio")
+            assert second.endswith(f"RRI {dt.cell_text(r, 'rri')}</span>")
             checked += 1
     assert checked >= 4
     # a later stage, where the two readings differ
@@ -185,4 +186,4 @@ def test_stage_matrix_cells_lead_with_the_ratio_per_population(
     assert later["rri"] != pytest.approx(later["disparity_ratio"])
     rri_only = go.Figure(dc.make_stage_matrix_figure(matrix, area_name="x", value="rri"))
     assert all("<br>RRI" not in t for row in rri_only.data[0].text for t in row)
-    assert "per population" in dc.describe_matrix(matrix, area_name="Greater Manchester")
+    assert "per population" in dt.describe_matrix(matrix, area_name="Greater Manchester")
