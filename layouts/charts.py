@@ -30,15 +30,14 @@ from layouts.figure_draft import Draft, Spec
 from metrics.registry import Indicator
 from metrics.views import format_value, target_text, unit_label
 
-_SPARK_HEIGHT = 40
 _TREND_HEIGHT = 460
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _headline_rows(frame: pl.DataFrame | None, ind: Indicator) -> pl.DataFrame:
+def headline_rows(frame: pl.DataFrame | None, ind: Indicator) -> pl.DataFrame:
     """The headline rows, in period order: breakdown '' (for a ratio indicator, its declared
     comparison, e.g. Black vs White, labelled '' or with the group's name)."""
     if frame is None or frame.height == 0:
@@ -50,7 +49,7 @@ def _headline_rows(frame: pl.DataFrame | None, ind: Indicator) -> pl.DataFrame:
 
 
 def format_count(value: Any) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return "–"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
@@ -65,7 +64,7 @@ def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
         lines.append(f"Suppressed {theme.SUPPRESSED_MARK}: {row.get('note') or 'small numbers'}")
     else:
         level = row.get("level") or 0.95
-        if not _is_missing(row.get("lower")) and not _is_missing(row.get("upper")):
+        if not is_missing(row.get("lower")) and not is_missing(row.get("upper")):
             lines.append(
                 f"{level:.0%} CI: {format_value(row['lower'], ind)} to "
                 f"{format_value(row['upper'], ind)}"
@@ -73,11 +72,11 @@ def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
         elif ind.ci_method == "none":
             lines.append(f"No CI: {ind.ci_note or 'not applicable'}")
         parts = [f"{ind.numerator.title}: {format_count(row.get('numerator'))}"]
-        if ind.denominator is not None or not _is_missing(row.get("denominator")):
+        if ind.denominator is not None or not is_missing(row.get("denominator")):
             title = ind.denominator.title if ind.denominator else "Denominator"
             parts.append(f"{title}: {format_count(row.get('denominator'))}")
         lines.extend(parts)
-    if not _is_missing(row.get("target")):
+    if not is_missing(row.get("target")):
         value = format_value(row["target"], ind)
         lines.append(f"{target_text(row, ind).removesuffix(' ' + value)}: {value}")
     if row.get("source"):
@@ -88,121 +87,6 @@ def hover_text(row: dict[str, Any], ind: Indicator, *, series_name: str) -> str:
     if row.get("synthetic"):
         lines.append(f"{theme.SYNTHETIC_MARK} synthetic demo data")
     return "<br>".join(lines)
-
-
-def headline_points(frame: pl.DataFrame | None, ind: Indicator) -> list[dict[str, Any]]:
-    """The headline rows as plain dicts, in period order (what sparklines are drawn from)."""
-    rows = _headline_rows(frame, ind)
-    return rows.to_dicts() if rows.height else []
-
-
-SPARK_COLUMNS = ("period_label", "value", "suppressed")
-"""What a sparkline and its text alternative read of each point (:func:`sparkline_svg`,
-:func:`describe_points`)."""
-
-
-def headline_points_by_indicator(indicators: Sequence[Indicator], history: pl.DataFrame
-                                 ) -> dict[str, list[dict[str, Any]]]:
-    """Every indicator's :func:`headline_points`, picked out of one history frame in a single
-    pass (the overview draws fifty sparklines; one filter each cost ~100 ms in all), with
-    only the :data:`SPARK_COLUMNS` a sparkline reads (a whole row each cost more than the
-    sparkline)."""
-    wanted = {i.id: ("", i.comparison.group if i.comparison else "") for i in indicators}
-    points: dict[str, list[dict[str, Any]]] = {}
-    if history.height == 0:
-        return points
-    rows = history.sort("indicator", "period_start").select(
-        "indicator", pl.col("breakdown").fill_null(""), *SPARK_COLUMNS).rows()
-    for ind_id, breakdown, *values in rows:
-        if breakdown in wanted.get(ind_id, ("",)):
-            points.setdefault(ind_id, []).append(dict(zip(SPARK_COLUMNS, values, strict=True)))
-    return points
-
-
-def describe_points(points: Sequence[dict[str, Any]], ind: Indicator) -> str:
-    """A sentence describing a trend, from its headline points."""
-    shown = [p for p in points if not p.get("suppressed") and not _is_missing(p.get("value"))]
-    if not shown:
-        return f"{ind.title}: no figures to show"
-    first, last = shown[0], shown[-1]
-    return (
-        f"{ind.title}: {len(points)} periods, from {format_value(first['value'], ind)} in "
-        f"{first['period_label']} to {format_value(last['value'], ind)} in "
-        f"{last['period_label']}"
-    )
-
-
-def describe_series(history: pl.DataFrame, ind: Indicator) -> str:
-    """A sentence describing a trend, for screen readers (the sparkline's accessible name)."""
-    return describe_points(headline_points(history, ind), ind)
-
-
-def make_sparkline_svg(history: pl.DataFrame, ind: Indicator, *, width: int = 140,
-                       height: int = 36) -> str:
-    """The sparkline as a small standalone SVG document: a line with gaps for missing or
-    suppressed periods and the latest point marked. Pure text, so a scorecard of fifty
-    indicators renders in the browser without fifty plotly graphs."""
-    return sparkline_svg(headline_points(history, ind), width=width, height=height)
-
-
-def sparkline_svg(points: Sequence[dict[str, Any]], *, width: int = 140, height: int = 36
-                  ) -> str:
-    """:func:`make_sparkline_svg` from headline points (:func:`headline_points`)."""
-    values = [p.get("value") for p in points]
-    known = [v for v in values if not _is_missing(v)]
-    pad = 3.0
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}">']
-    if len(known) >= 1:
-        low, high = min(known), max(known)
-        span = (high - low) or 1.0
-        step = (width - 2 * pad) / max(len(values) - 1, 1)
-
-        def point(i: int, v: float) -> tuple[float, float]:
-            return pad + i * step, height - pad - (v - low) / span * (height - 2 * pad)
-
-        runs: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(values):
-            if _is_missing(v):
-                runs.append([])
-            else:
-                runs[-1].append(point(i, v))
-        for run in runs:
-            if len(run) > 1:
-                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
-                svg.append(f'<polyline points="{path}" fill="none" '
-                           f'stroke="{theme.AREA_COLOUR}" stroke-width="1.5"/>')
-        last = next(i for i in range(len(values) - 1, -1, -1) if not _is_missing(values[i]))
-        x, y = point(last, values[last])
-        svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{theme.AREA_COLOUR}"/>')
-    svg.append("</svg>")
-    return "".join(svg)
-
-
-def make_sparkline_figure(history: pl.DataFrame, ind: Indicator) -> Spec:
-    """A tiny line of the indicator's history; the last point marked; no axes."""
-    rows = _headline_rows(history, ind)
-    fig = Draft()
-    title = describe_series(history, ind) if rows.height else f"{ind.title}: no data"
-    if rows.height:
-        values = rows["value"].to_list()
-        labels = rows["period_label"].to_list()
-        fig.add_scatter(x=labels, y=values, mode="lines", connectgaps=False,
-                        line={"color": theme.AREA_COLOUR, "width": 1.5}, hoverinfo="skip",
-                        name=ind.short_title)
-        last = next((i for i in range(len(values) - 1, -1, -1) if not _is_missing(values[i])),
-                    None)
-        if last is not None:
-            fig.add_scatter(x=[labels[last]], y=[values[last]], mode="markers",
-                            marker={"color": theme.AREA_COLOUR, "size": 6}, hoverinfo="skip",
-                            name="latest")
-    fig.update_layout(
-        template=theme.TEMPLATE_NAME, height=_SPARK_HEIGHT, showlegend=False,
-        margin={"l": 2, "r": 4, "t": 4, "b": 4},
-        xaxis={"visible": False, "type": "category"}, yaxis={"visible": False},
-        meta={"title": title},
-    )
-    return fig.spec()
 
 
 def _period_axis(*frames: pl.DataFrame) -> list[str]:
@@ -223,7 +107,7 @@ def _values(points: list[dict[str, Any] | None], column: str) -> list[float | No
     out: list[float | None] = []
     for p in points:
         v = None if p is None else p.get(column)
-        out.append(None if _is_missing(v) else v)
+        out.append(None if is_missing(v) else v)
     return out
 
 
@@ -244,7 +128,7 @@ def _ci_band(axis: Sequence[str], points: list[dict[str, Any] | None]) -> tuple[
             run.clear()
 
     for i, p in enumerate(points):
-        if p is not None and not _is_missing(p.get("lower")) and not _is_missing(p.get("upper")):
+        if p is not None and not is_missing(p.get("lower")) and not is_missing(p.get("upper")):
             run.append(i)
         else:
             close()
@@ -291,7 +175,7 @@ def _add_target(fig: Draft, axis: Sequence[str], targets: pl.DataFrame,
 def _target_name(points: Sequence[dict[str, Any] | None]) -> str:
     """'Target', 'Trajectory', 'Local trajectory', 'Local target and trajectory'…: what the
     line joins (a trajectory is a target per period: the line steps through it)."""
-    shown = [p for p in points if p is not None and not _is_missing(p.get("target"))]
+    shown = [p for p in points if p is not None and not is_missing(p.get("target"))]
     kinds = sorted({p.get("target_kind") or "target" for p in shown}, reverse=True)
     words = " and ".join(kinds).capitalize()
     if shown and all(p.get("target_scope") == "local" for p in shown):
@@ -365,13 +249,13 @@ def make_trend_figure(
     ``target`` column of ``area_series``. Pass ``national_series=None`` when the area is
     England and Wales itself.
     """
-    area = _headline_rows(area_series, ind)
-    national = _headline_rows(national_series, ind)
+    area = headline_rows(area_series, ind)
+    national = headline_rows(national_series, ind)
     fig = Draft()
     _base_layout(fig, ind, area_name)
     if area.height == 0 and national.height == 0:
         return fig.empty("No data for this area and grain")
-    targets = _headline_rows(target_series, ind) if target_series is not None else area
+    targets = headline_rows(target_series, ind) if target_series is not None else area
     axis = _period_axis(area, national)
     _period_xaxis(fig, axis)
     if area.height:

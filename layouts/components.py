@@ -22,7 +22,7 @@ from dash import dcc, html
 
 from cjsdash.core.periods import GRAIN_LABELS, GRAINS
 from cjsdash.core.safe_text import markup, neutralise
-from layouts import charts, theme
+from layouts import charts, sparklines, theme
 from metrics.analysis import changes
 from metrics.registry import Indicator
 from metrics.views import (  # vintages: the pages call it cx.vintages
@@ -255,14 +255,14 @@ def sparkline(history: pl.DataFrame | Sequence[dict[str, Any]], ind: Indicator, 
     """The sparkline as an SVG image whose text alternative describes the trend.
 
     ``history``: the indicator's rows, or its headline points already picked out
-    (:func:`layouts.charts.headline_points`; the overview picks them for every indicator at
+    (:func:`layouts.sparklines.headline_points`; the overview picks them for every indicator at
     once)."""
-    points = (charts.headline_points(history, ind) if isinstance(history, pl.DataFrame)
+    points = (sparklines.headline_points(history, ind) if isinstance(history, pl.DataFrame)
               else history)
-    svg = charts.sparkline_svg(points)
+    svg = sparklines.sparkline_svg(points)
     return html.Img(
         id=graph_id, src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
-        alt=charts.describe_points(points, ind), className="cjs-sparkline",
+        alt=sparklines.describe_points(points, ind), className="cjs-sparkline",
         width=140, height=36,
     )
 

@@ -16,7 +16,7 @@ import base64
 import html
 from typing import Any
 
-from layouts import charts, theme
+from layouts import sparklines, theme
 from metrics.views import format_value, target_text
 
 from .content import (
@@ -158,9 +158,9 @@ def _summary(section: SectionContent) -> str:
     for item in section.items:
         spark = ""
         if item.has_figures and not item.item.by:
-            svg = charts.make_sparkline_svg(item.history, item.indicator)
+            svg = sparklines.make_sparkline_svg(item.history, item.indicator)
             spark = (f'<img class="spark" src="{_data_uri(svg)}" '
-                     f'alt="{esc(charts.describe_series(item.history, item.indicator))}">')
+                     f'alt="{esc(sparklines.describe_series(item.history, item.indicator))}">')
         for r in item.rows.iter_rows(named=True):
             name = item.indicator.title + (f": {r['breakdown']}" if r["breakdown"] else "")
             rows.append(
@@ -237,8 +237,8 @@ def _item(item: ItemContent, content: PackContent, svg: bytes | None) -> str:
         parts.append(f'<img class="chart" src="{_data_uri(svg)}" '
                      f'alt="{esc(describe(item, content))}">')
     elif item.item.chart == "sparkline" and item.has_figures and not item.item.by:
-        svg_text = charts.make_sparkline_svg(item.history, item.indicator, width=480, height=90)
-        words = charts.describe_series(item.history, item.indicator)
+        svg_text = sparklines.make_sparkline_svg(item.history, item.indicator, width=480, height=90)
+        words = sparklines.describe_series(item.history, item.indicator)
         parts.append(f'<img class="spark-large" src="{_data_uri(svg_text)}" alt="{esc(words)}">'
                      f'<p class="source">{esc(words)}</p>')
     if item.item.chart == "table" or (item.item.by and svg is None):

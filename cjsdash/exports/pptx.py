@@ -2,7 +2,7 @@
 
 An indicator slide holds the chart — the indicator page's own figure
 (:func:`layouts.charts.make_trend_figure`, or the breakdown figure) as a PNG from kaleido, or
-the scorecard's sparkline (:func:`layouts.charts.make_sparkline_svg`) redrawn as native
+the scorecard's sparkline (:func:`layouts.sparklines.make_sparkline_svg`) redrawn as native
 lines, or a table — with the headline figure, its CI, target status (symbol and word, never
 colour alone), England and Wales, the commentary placeholders, and a footer with source,
 vintage and the synthetic mark. The notes field carries the commentary, the definition and
@@ -22,7 +22,7 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from layouts import charts, theme
+from layouts import sparklines, theme
 from metrics.views import format_value
 
 from .content import (
@@ -257,7 +257,7 @@ def _sparkline(slide: Any, item: ItemContent, left: int, top: int, width: int, h
                ) -> None:
     """The scorecard's sparkline (the same SVG the overview page shows), as native lines."""
     w_px, h_px = 840, 200
-    svg = charts.make_sparkline_svg(item.history, item.indicator, width=w_px, height=h_px)
+    svg = sparklines.make_sparkline_svg(item.history, item.indicator, width=w_px, height=h_px)
     sx, sy = width / w_px, height / h_px
     for match in _POINTS.finditer(svg):
         points = [tuple(float(v) for v in p.split(",")) for p in match.group(1).split()]
@@ -275,7 +275,7 @@ def _sparkline(slide: Any, item: ItemContent, left: int, top: int, width: int, h
         dot.fill.solid()
         dot.fill.fore_color.rgb = _rgb(theme.AREA_COLOUR)
         dot.line.fill.background()
-    caption = charts.describe_series(item.history, item.indicator)
+    caption = sparklines.describe_series(item.history, item.indicator)
     _text(slide, left, top + height + Inches(0.05), width, Inches(0.35),
           [(caption, {"size": 10, "colour": theme.SECONDARY_TEXT})])
 

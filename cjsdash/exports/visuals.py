@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from layouts import charts
+from layouts import charts, sparklines
 
 from .content import NATIONAL_NAME, ItemContent, PackContent
 
@@ -39,4 +39,4 @@ def describe(item: ItemContent, content: PackContent) -> str:
     if item.item.by:
         return (f"{item.indicator.title} for {content.area_label}, one line per {item.item.by} "
                 "group.")
-    return charts.describe_series(item.history, item.indicator)
+    return sparklines.describe_series(item.history, item.indicator)

@@ -33,7 +33,7 @@ from dash.exceptions import PreventUpdate
 
 from layouts import analysis_charts as ac
 from layouts import analysis_components as ax
-from layouts import charts
+from layouts import charts, sparklines
 from layouts import components as cx
 from layouts.context import get_context
 from layouts.indicator_compare import COMPARE_CSV, MSG_CSV, RANK_DRAWS, RANK_SEED, compare_blocks
@@ -123,7 +123,7 @@ def render(ind: Indicator, area: str, grain: str, by: str | None
         html.Figure([
             dcc.Graph(id=f"{PREFIX}-chart", figure=figure, responsive=True,
                       config={"displaylogo": False, "responsive": True}),
-            html.Figcaption(charts.describe_series(area_rows, ind)
+            html.Figcaption(sparklines.describe_series(area_rows, ind)
                             if not by else f"{ind.title} for {name}, one line per group.",
                             className="cjs-visually-hidden"),
         ], className="cjs-chart"),

@@ -19,8 +19,8 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cjsdash.core.periods import GRAIN_LABELS
-from layouts import charts
 from layouts import components as cx
+from layouts import sparklines
 from layouts.context import get_context
 from layouts.inputs import checked, period_end
 from metrics import views
@@ -42,7 +42,7 @@ def _period_choices(history: pl.DataFrame) -> list[tuple[date, str]]:
 def _theme_sections(registry: Any, headline: pl.DataFrame, history: pl.DataFrame, *,
                     area: str, grain: str) -> list[Any]:
     rows_by_id = {r["indicator"]: r for r in headline.iter_rows(named=True)}
-    points = charts.headline_points_by_indicator(registry.indicators, history)
+    points = sparklines.headline_points_by_indicator(registry.indicators, history)
     sections: list[Any] = []
     for theme_, indicators in registry.by_theme():
         rows = [

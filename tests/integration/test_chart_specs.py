@@ -20,7 +20,7 @@ import pytest
 from plotly.utils import PlotlyJSONEncoder
 
 from layouts import analysis_charts as ac
-from layouts import charts
+from layouts import charts, sparklines
 from layouts.figure_draft import height
 from metrics import analysis, views
 from metrics.registry import default_registry
@@ -88,7 +88,7 @@ def test_empty_figures_validate_and_say_why() -> None:
         "trend": charts.make_trend_figure(EMPTY, None, PROPORTION, area_name="X"),
         "trend, both empty": charts.make_trend_figure(EMPTY, EMPTY, COUNT, area_name="X"),
         "breakdown": charts.make_breakdown_figure(EMPTY, RATE, area_name="X"),
-        "sparkline": charts.make_sparkline_figure(EMPTY, PROPORTION),
+        "sparkline": sparklines.make_sparkline_figure(EMPTY, PROPORTION),
         "spc": ac.make_spc_figure(EMPTY, PROPORTION, area_name="X"),
         "funnel": ac.make_funnel_figure(EMPTY, PROPORTION, None),
         "funnel, not compared": ac.make_funnel_figure(EMPTY, REG.get("fine_payment_rate"),
@@ -144,7 +144,7 @@ def test_breakdown_and_sparkline_figures_validate(demo: duckdb.DuckDBPyConnectio
     assert [t.name for t in fig.data] == groups
     assert len({t.line.dash for t in fig.data}) == min(len(groups), 6)
     area, _ = _trend_frames(demo, PROPORTION.id, LCJB, "quarter")
-    spark = validated(charts.make_sparkline_figure(area, PROPORTION))
+    spark = validated(sparklines.make_sparkline_figure(area, PROPORTION))
     assert spark.data[-1].name == "latest" and spark.layout.height == 40
 
 

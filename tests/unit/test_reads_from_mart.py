@@ -93,13 +93,13 @@ def test_overview_sparklines_from_picked_points_equal_those_from_whole_rows(
         con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     """The overview picks each indicator's sparkline points out of one frame, keeping only
     the columns a sparkline reads: the image and its text are those of the whole rows."""
-    from layouts import charts
     from layouts import components as cx
+    from layouts import sparklines
 
     forces = _load(con, tmp_path)
     mart.refresh(con, REG)
     _, history = views.overview(con, REG, forces[0], grain="quarter")
-    points = charts.headline_points_by_indicator(REG.indicators, history)
+    points = sparklines.headline_points_by_indicator(REG.indicators, history)
     assert sorted(points) == ["ineffective_trial_rate_crown", "witness_attendance"]
     assert len(points["witness_attendance"]) == 2
     for ind in REG.indicators:
