@@ -58,16 +58,18 @@ import polars as pl
 
 from cjsdash.core.periods import label_period
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.home_office_files import (
+    read_table,
+    table_key,
+)
 from ingest.home_office_tables import (
     observations,
     parse_counts,
-    read_table,
     resolve_areas,
     resolve_periods,
     row_rejects,
     sort_rejects,
     sum_counts,
-    table_key,
 )
 from ingest.textio import normalise_header
 

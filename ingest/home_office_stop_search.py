@@ -70,24 +70,26 @@ from pathlib import Path
 import polars as pl
 
 from ingest.base import FileRefused, Loader, ReadContext, ReadResult, Reject, SourceSpec
+from ingest.home_office_files import (
+    head_text,
+    header_key,
+    read_table,
+    read_utf8_csv,
+    table_key,
+)
 from ingest.home_office_tables import (
     NOT_STATED,
     VEHICLE_SEARCH,
     age_group,
     ethnic_group,
-    head_text,
-    header_key,
     observations,
     parse_counts,
-    read_table,
-    read_utf8_csv,
     resolve_areas,
     resolve_periods,
     row_rejects,
     sex_group,
     sort_rejects,
     sum_counts,
-    table_key,
 )
 from ingest.textio import normalise_header
 
@@ -288,7 +290,7 @@ ARRESTS_SPEC = SourceSpec(
 )
 
 
-def _matcher(layouts: tuple[Layout, ...]):  # -> home_office_tables.Match
+def _matcher(layouts: tuple[Layout, ...]):  # -> home_office_files.Match
     return lambda key: any(lay.matches(key) for lay in layouts)
 
 
