@@ -62,6 +62,7 @@ def compact_svg(svg: bytes | str) -> bytes:
     _styles_to_attributes(root)
     _prune(root, {}, referenced)
     _unwrap_groups(root, referenced, keep_class=styled)
+    _drop_empty_groups(root, referenced)
     _merge_paths(root, {}, referenced, keep_class=styled)
     _fold_text_translate(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=False)
@@ -170,6 +171,16 @@ def _prune(parent: ET.Element, inherited: dict[str, str], referenced: frozenset[
             continue
         _prune(child, style, referenced)
         if (tag == "g" and len(child) == 0 and not (child.text or "").strip()
+                and child.get("id") not in referenced):
+            parent.remove(child)
+
+
+def _drop_empty_groups(parent: ET.Element, referenced: frozenset[str]) -> None:
+    """Drop, depth first, every group with nothing in it (in ``<defs>`` too) that nothing
+    refers to."""
+    for child in list(parent):
+        _drop_empty_groups(child, referenced)
+        if (_local(child.tag) == "g" and len(child) == 0 and not (child.text or "").strip()
                 and child.get("id") not in referenced):
             parent.remove(child)
 
