@@ -146,11 +146,23 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size of one process in bytes (its share of pages it shares with
+    others, so a tree's sum does not count Chromium's shared pages once per process)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and every process below it (from /proc; 0 if gone)."""
+    """Memory of ``pid`` and every process below it: the sum of their PSS (from /proc; 0 if
+    gone)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -160,11 +172,10 @@ def _tree_rss(pid: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * page
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        total += _pss(current)
         todo += children.get(current, [])
     return total
 
@@ -172,7 +183,7 @@ def _tree_rss(pid: int) -> int:
 def run_measured(command: list[str]) -> tuple[subprocess.CompletedProcess, dict[str, float]]:
     """Run ``command``; its wall seconds, CPU seconds (it and every process it waited for:
     layout workers, Chromium), the largest single process's peak RSS (``wait4``) and the
-    whole process tree's peak RSS (sampled every 0.2 s)."""
+    whole process tree's peak memory (the sum of its processes' PSS, sampled every 0.2 s)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
@@ -194,25 +205,27 @@ def run_measured(command: list[str]) -> tuple[subprocess.CompletedProcess, dict[
 
 def plain_read(con, registry, *, pack: str, period: str, repeats: int = 5) -> tuple[float, int]:
     """(median seconds, rows) of a plain DuckDB read of the figures every LCJB's pack shows:
-    the pack's indicators at its grain for every LCJB and England and Wales, every breakdown,
-    up to the period, from ``mart.figures`` into polars (as the gateway reads)."""
+    the pack's indicators at its grain for every LCJB and England and Wales, in every
+    breakdown it shows, up to the period, from ``mart.figures`` into polars (as the
+    gateway reads)."""
     from cjsdash.exports.content import resolve_period
     from cjsdash.exports.packs import resolve_items
     from metrics import views
 
     chosen = load_pack(pack)
     choice = resolve_period(period, default_grain=chosen.grain)
-    indicators = sorted({i.indicator for s in chosen.sections
-                         for i in resolve_items(chosen, s, registry)})
+    items = [i for s in chosen.sections for i in resolve_items(chosen, s, registry)]
+    indicators = sorted({i.indicator for i in items})
+    breakdowns = sorted({""} | {i.by for i in items if i.by})
     areas = [a.code for a in views.list_areas(con) if a.kind == "lcjb"] + [views.NATIONAL]
     sql = ("SELECT * FROM mart.figures WHERE grain = ? AND list_contains(?, indicator) "
-           "AND list_contains(?, area_code) AND (CAST(? AS DATE) IS NULL "
-           "OR period_end <= CAST(? AS DATE))")
-    params = [choice.grain, indicators, areas, choice.end, choice.end]
+           "AND list_contains(?, by_breakdown) AND list_contains(?, area_code) "
+           "AND (CAST(? AS DATE) IS NULL OR period_end <= CAST(? AS DATE))")
+    params = [choice.grain, indicators, breakdowns, areas, choice.end, choice.end]
     times, rows = [], 0
     for _ in range(repeats):
         started = time.perf_counter()
-        rows = con.execute(sql, params).pl().height
+        rows = con.sql(sql, params=params).pl().height
         times.append(time.perf_counter() - started)
     return statistics.median(times), rows
 
@@ -238,7 +251,8 @@ def measure_all_areas(con, registry, *, db: Path, pack: str, period: str, format
     print(f"whole run {run['wall']:6.1f} s (target < 300 s: {verdict}); CPU {run['cpu']:6.1f} s "
           f"(the command, its layout workers and Chromium; {run['cpu'] / run['wall']:.2f} "
           f"cores busy); peak RSS {run['peak_rss_mb']:,.0f} MB (largest process), "
-          f"{run['peak_tree_mb']:,.0f} MB (the whole tree, sampled)")
+          f"{run['peak_tree_mb']:,.0f} MB PSS (the whole tree with Chromium and the layout "
+          "workers, sampled)")
     for fmt in formats.split(","):
         times = [float(p[3]) for p in packs if p[1] == fmt and p[2] == "wrote"]
         if times:
