@@ -13,8 +13,9 @@ XLSX and PPTX, under 20 s for PDF. Usage::
 ``--all-areas`` measures instead ``cjsdash export pack --area all --format xlsx,pdf`` (every
 LCJB, one process; issue 14's aim: all 42 XLSX and PDF packs in under 5 minutes): the whole
 run in a fresh process, its CPU seconds (the command, its PDF layout workers and Chromium),
-each pack's own seconds (p50/p95 by format, from the command's progress lines), and where a
-pack's time goes (each stage timed in this process for ``--breakdown`` areas)::
+its peak RSS, each pack's own seconds (p50/p95 by format, from the command's progress
+lines), the ratio to a plain DuckDB read of the same figures from ``mart.figures``, and
+where a pack's time goes (each stage timed in this process for ``--breakdown`` areas)::
 
     python benchmarks/exports.py --all-areas [--formats xlsx,pdf] [--jobs N] [--breakdown 3]
 """
@@ -145,43 +146,147 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size of one process in bytes (its share of pages it shares with
+    others, so a tree's sum does not count Chromium's shared pages once per process)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree_rss(pid: int) -> int:
+    """Memory of ``pid`` and every process below it: the sum of their PSS (from /proc; 0 if
+    gone)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += _pss(current)
+        todo += children.get(current, [])
+    return total
+
+
+def run_measured(command: list[str]) -> tuple[subprocess.CompletedProcess, dict[str, float]]:
+    """Run ``command``; its wall seconds, CPU seconds (it and every process it waited for:
+    layout workers, Chromium), the largest single process's peak RSS (``wait4``) and the
+    whole process tree's peak memory (the sum of its processes' PSS, sampled every 0.2 s)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        peak_tree = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_tree = max(peak_tree, _tree_rss(proc.pid))
+            time.sleep(0.2)
+        whole = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read())
+    return done, {"wall": whole, "cpu": usage.ru_utime + usage.ru_stime,
+                  "peak_rss_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree / 2**20}
+
+
+def plain_read(con, registry, *, pack: str, period: str, repeats: int = 5) -> tuple[float, int]:
+    """(median seconds, rows) of a plain DuckDB read of the figures every LCJB's pack shows:
+    the pack's indicators at its grain for every LCJB and England and Wales, in every
+    breakdown it shows, up to the period, from ``mart.figures`` into polars (as the
+    gateway reads)."""
+    from cjsdash.exports.content import resolve_period
+    from cjsdash.exports.packs import resolve_items
+    from metrics import views
+
+    chosen = load_pack(pack)
+    choice = resolve_period(period, default_grain=chosen.grain)
+    items = [i for s in chosen.sections for i in resolve_items(chosen, s, registry)]
+    indicators = sorted({i.indicator for i in items})
+    breakdowns = sorted({""} | {i.by for i in items if i.by})
+    areas = [a.code for a in views.list_areas(con) if a.kind == "lcjb"] + [views.NATIONAL]
+    sql = ("SELECT * FROM mart.figures WHERE grain = ? AND list_contains(?, indicator) "
+           "AND list_contains(?, by_breakdown) AND list_contains(?, area_code) "
+           "AND (CAST(? AS DATE) IS NULL OR period_end <= CAST(? AS DATE))")
+    params = [choice.grain, indicators, breakdowns, areas, choice.end, choice.end]
+    times, rows = [], 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        rows = con.sql(sql, params=params).pl().height
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), rows
+
+
 def measure_all_areas(con, registry, *, db: Path, pack: str, period: str, formats: str,
                       jobs: int | None, breakdown: int, tmp: Path) -> None:
-    """Issue 14: `cjsdash export pack --area all` in a fresh process, and where a pack's time
-    goes."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    """Issue 14: `cjsdash export pack --area all` in a fresh process, against a plain DuckDB
+    read of the same figures, and where a pack's time goes."""
+    load = os.getloadavg()
     print(f"every LCJB, pack '{pack}', {period}, formats {formats}; {os.cpu_count()} cores, "
-          f"load average {load:.1f}\n")
+          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
     out = tmp / "all"
     command = [sys.executable, "-m", "cjsdash.cli", "export", "pack", "--area", "all",
                "--period", period, "--pack", pack, "--format", formats, "--out", str(out),
                "--db", str(db)] + ([] if jobs is None else ["--jobs", str(jobs)])
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    whole = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    done, run = run_measured(command)
     packs = [m.groups() for line in done.stdout.splitlines() if (m := PACK_LINE.match(line))]
     failed = [p for p in packs if p[2] == "FAILED"]
     summary = [line for line in done.stdout.splitlines() if " packs (" in line]
     print(f"exit {done.returncode}; {len(packs)} packs, {len(failed)} failed")
     print(summary[0] if summary else done.stderr[-2000:])
-    verdict = "ok" if whole < 300 and not failed and done.returncode == 0 else "OVER"
-    print(f"whole run {whole:6.1f} s (target < 300 s: {verdict}); CPU {cpu:6.1f} s "
-          f"(the command, its layout workers and Chromium; {cpu / whole:.2f} cores busy)")
+    verdict = "ok" if run["wall"] < 300 and not failed and done.returncode == 0 else "OVER"
+    print(f"whole run {run['wall']:6.1f} s (target < 300 s: {verdict}); CPU {run['cpu']:6.1f} s "
+          f"(the command, its layout workers and Chromium; {run['cpu'] / run['wall']:.2f} "
+          f"cores busy); peak RSS {run['peak_rss_mb']:,.0f} MB (largest process), "
+          f"{run['peak_tree_mb']:,.0f} MB PSS (the whole tree with Chromium and the layout "
+          "workers, sampled)")
     for fmt in formats.split(","):
         times = [float(p[3]) for p in packs if p[1] == fmt and p[2] == "wrote"]
         if times:
             print(f"{fmt:<5} {len(times):3d} packs: p50 {statistics.median(times):5.2f} s, "
                   f"p95 {_percentile(times, 0.95):5.2f} s, max {max(times):5.2f} s "
-                  "(each pack's own work: content, render, layout, write)")
-    size = sum(f.stat().st_size for f in out.glob("*")) if out.exists() else 0
-    print(f"{len(list(out.glob('*'))) if out.exists() else 0} files, {size / 1e6:.1f} MB")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average at the end: {load:.1f}")
+                  "(each pack's own work: content, render, layout, write; PDFs include "
+                  "waiting for a layout worker)")
+    files = sorted(out.glob("*")) if out.exists() else []
+    size = sum(f.stat().st_size for f in files)
+    modes = sorted({oct(f.stat().st_mode & 0o777) for f in files})
+    print(f"{len(files)} files, {size / 1e6:.1f} MB, modes {', '.join(modes) or '-'}")
+    plain, rows = plain_read(con, registry, pack=pack, period=period)
+    contents = _all_contents(con, registry, pack=pack, period=period)
+    print(f"plain DuckDB read of the same figures (every LCJB and England and Wales, "
+          f"{rows:,} rows): {plain * 1000:.1f} ms; every area's pack content in this process "
+          f"{contents:.2f} s ({contents / plain:,.0f}x); the whole run {run['wall'] / plain:,.0f}x")
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     if breakdown:
         _stages(con, registry, pack=pack, period=period, areas=breakdown)
+
+
+def _all_contents(con, registry, *, pack: str, period: str) -> float:
+    """Seconds to build every LCJB's pack content once (the figures each pack shows), after
+    one area's content has warmed the caches the batch also shares."""
+    from metrics import views
+
+    chosen = load_pack(pack)
+    lcjbs = [a for a in views.list_areas(con) if a.kind == "lcjb"]
+    build_content(con, registry, chosen, area=lcjbs[0].code, period=period)
+    started = time.perf_counter()
+    for area in lcjbs:
+        build_content(con, registry, chosen, area=area.code, period=period)
+    return time.perf_counter() - started
 
 
 def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
@@ -190,6 +295,7 @@ def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
     from cjsdash.exports.content import resolve_period
     from cjsdash.exports.pdf import render_html
     from cjsdash.exports.pdf_layout import layout_pdf
+    from cjsdash.exports.svg_compact import compact_svg
     from cjsdash.exports.visuals import TREND_HEIGHT, TREND_WIDTH, item_figure
     from cjsdash.exports.xlsx import render_xlsx
     from metrics import views
@@ -211,11 +317,13 @@ def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
         content = timed("content", lambda a=area: build_content(con, registry, chosen,
                                                                  area=a.code, period=period))
         timed("xlsx render", lambda c=content: render_xlsx(c))
-        figures = timed("chart figures", lambda c=content: [
-            f for i in c.items if (f := item_figure(i, c)) is not None])
-        svgs = timed("chart SVGs (kaleido)", lambda f=figures: images.render_images(
-            f, fmt="svg", width=TREND_WIDTH, height=TREND_HEIGHT))
-        html = timed("pdf html", lambda c=content, s=svgs: render_html(c, dict(enumerate(s))))
+        figures = timed("chart figures", lambda c=content: {
+            k: f for k, i in enumerate(c.items) if (f := item_figure(i, c)) is not None})
+        drawn = timed("chart SVGs (kaleido)", lambda f=figures: images.render_images(
+            list(f.values()), fmt="svg", width=TREND_WIDTH, height=TREND_HEIGHT))
+        svgs = timed("SVG compaction", lambda f=figures, d=drawn: {
+            k: compact_svg(svg) for k, svg in zip(f, d, strict=True)})
+        html = timed("pdf html", lambda c=content, s=svgs: render_html(c, s))
         timed("pdf layout (WeasyPrint)", lambda h=html: layout_pdf(h))
     print(f"\nwhere a pack's time goes (median of {len(lcjbs)} areas; wall and this "
           "process's CPU):")

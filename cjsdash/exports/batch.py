@@ -69,7 +69,7 @@ class Outcome:
 class BatchResult:
     outcomes: tuple[Outcome, ...]
     seconds: float  # the whole run
-    prefetch_seconds: float  # every area's figures, computed once
+    prefetch_seconds: float  # set-up before the first area: pack, period, folder, Chromium's start
 
     @property
     def failed(self) -> list[Outcome]:

@@ -166,8 +166,8 @@ def _batch(*, area: str, period: str, formats: tuple[str, ...], out: Path, pack:
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] if times else 0.0
     console.print(
         f"{len(result.outcomes) - len(result.failed)} of {len(result.outcomes)} packs "
-        f"({len(areas)} areas × {', '.join(formats)}) in {result.seconds:.1f} s; every "
-        f"area's figures computed once in {result.prefetch_seconds:.1f} s; per pack p50 "
+        f"({len(areas)} areas × {', '.join(formats)}) in {result.seconds:.1f} s (set-up "
+        f"{result.prefetch_seconds:.1f} s; the figures are read from the mart); per pack p50 "
         f"{statistics.median(times) if times else 0:.1f} s, p95 {p95:.1f} s",
         markup=False, highlight=False, soft_wrap=True)
     if result.failed:

@@ -30,6 +30,7 @@ from .content import (
 )
 from .images import render_images
 from .pdf_layout import layout_pdf
+from .svg_compact import compact_svg
 from .visuals import TREND_HEIGHT, TREND_WIDTH, describe, item_figure
 
 CSS = f"""
@@ -286,15 +287,21 @@ def render_html(content: PackContent, svgs: dict[int, bytes] | None = None) -> s
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
 
 
-def pdf_html(content: PackContent) -> str:
-    """The pack's HTML with its charts drawn (by kaleido, as SVG): all
-    :func:`.pdf_layout.layout_pdf` needs, so a batch can lay packs out in other processes."""
+def chart_svgs(content: PackContent) -> dict[int, bytes]:
+    """Each charted item's figure (by its index in ``content.items``) drawn by kaleido as SVG,
+    all in one batch on the process's one browser, then compacted for WeasyPrint
+    (:func:`.svg_compact.compact_svg`: the same shapes, about a fifth less layout time)."""
     figures = {i: fig for i, item in enumerate(content.items)
                if (fig := item_figure(item, content)) is not None}
-    svgs = dict(zip(figures, render_images(list(figures.values()), fmt="svg",
-                                           width=TREND_WIDTH, height=TREND_HEIGHT),
-                    strict=True))
-    return render_html(content, svgs)
+    drawn = render_images(list(figures.values()), fmt="svg", width=TREND_WIDTH,
+                          height=TREND_HEIGHT)
+    return {i: compact_svg(svg) for i, svg in zip(figures, drawn, strict=True)}
+
+
+def pdf_html(content: PackContent) -> str:
+    """The pack's HTML with its charts drawn: all :func:`.pdf_layout.layout_pdf` needs, so a
+    batch can lay packs out in other processes."""
+    return render_html(content, chart_svgs(content))
 
 
 def render_pdf(content: PackContent) -> bytes:

@@ -5,6 +5,11 @@ Each file is written to a temporary file in the destination's own folder (so the
 fsynced, then moved over the destination; the folder is fsynced so the rename survives a
 crash. If rendering or writing fails, the temporary file is removed and whatever was at the
 destination before is left untouched.
+
+A written file gets the mode a new file would get from ``open()`` (0666 less the umask:
+usually 0644, readable by the others who share a board-pack folder), not the 0600 that
+``tempfile.mkstemp`` gives its temporary file (decision 30). A folder whose files must stay
+private is kept so by its umask or its own permissions.
 """
 
 from __future__ import annotations
@@ -38,9 +43,33 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # reading it means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+_UMASK_AT_IMPORT = _read_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (other threads may
+    be creating files); else the one it had when this module was imported."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status",
+                                                        encoding="ascii") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return _UMASK_AT_IMPORT
+
+
 def _temp_beside(path: Path) -> Path:
+    """An empty temporary file beside ``path``, with the mode ``open(path, "w")`` would give."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return Path(name)
 
 
