@@ -12,7 +12,7 @@ a 200) or ``off`` (not cacheable, or the cache is off: ``CJSDASH_RESPONSE_CACHE_
 callback that is deterministic: none of its inputs or states is an upload's (``contents``,
 ``filename``, ``last_modified``), a timer's (``n_intervals``) or a person's action
 (``n_clicks``, ``n_submit``, … — exports and downloads, which may stamp the time), and it is
-not in :data:`UNCACHED_OUTPUTS`. No callback reads cookies, sessions or request headers.
+not in :data:`UNCACHED_OUTPUTS` nor for a page of :data:`UNCACHED_PAGES`. No callback reads cookies, sessions or request headers.
 
 **The data version** (:func:`data_version`) is read before the answer is computed, so an
 answer is kept under a version no newer than the data it was computed from: it can never be
@@ -55,8 +55,10 @@ FOLLOW_WAIT_S = 60.0
 UNCACHED_PROPERTIES = frozenset({"contents", "filename", "last_modified", "n_intervals"})
 """Inputs that carry an upload or a timer; every ``n_*`` property (a click, a submit) too."""
 UNCACHED_OUTPUTS = ("export-commentary.",)
-"""Outputs computed from files other than the warehouse: the export page's commentary
-fields read the pack's YAML file, which may be edited while the server runs."""
+UNCACHED_PAGES = ("/export",)
+"""Outputs, and pages' layouts (by the ``pathname`` a request carries), computed from files
+other than the warehouse: the export page lists the pack files and its commentary fields
+read a pack's YAML, which may be added or edited while the server runs."""
 PER_REQUEST_HEADERS = frozenset({"date", "server", "connection"})
 """Headers of an answer not kept with it (the server sets them for each answer)."""
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -96,6 +98,18 @@ def cacheable_callback(output: str, spec: Mapping[str, Any]) -> bool:
         if prop in UNCACHED_PROPERTIES or prop.startswith("n_"):
             return False
     return "callback" in spec
+
+
+def on_uncached_page(body: Mapping[str, Any]) -> bool:
+    """Whether a request carries a ``pathname`` of a page in :data:`UNCACHED_PAGES`."""
+    items = body.get("inputs", [])
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("property") == "pathname":
+            path = item.get("value")
+            if isinstance(path, str) and any(path == page or path.startswith(page + "/")
+                                             for page in UNCACHED_PAGES):
+                return True
+    return False
 
 
 def stamped_static(path: str, query: str) -> bool:
@@ -161,7 +175,8 @@ class CachedCallbacks:
         except ValueError:
             return None
         canonical = canonical_body(body)
-        if canonical is None or not self._callback_cacheable(body["output"]):
+        if canonical is None or not self._callback_cacheable(body["output"]) \
+                or on_uncached_page(body):
             return None
         return request_key(environ.get("SCRIPT_NAME", "") + CALLBACK_PATH,
                            environ.get("QUERY_STRING", ""), canonical)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from cjsdash.cached_callbacks import cacheable_callback, data_version, stamped_static
+from cjsdash.cached_callbacks import (
+    cacheable_callback,
+    data_version,
+    on_uncached_page,
+    stamped_static,
+)
 from cjsdash.core import snapshots
 from cjsdash.core.gateway import Warehouse
 from cjsdash.response_cache import Answer, ResponseCache, canonical_body, request_key
@@ -146,6 +151,13 @@ def test_uploads_clicks_timers_and_pack_files_are_not_cached() -> None:
         spec = {**SPEC, "state": [{"id": "x", "property": prop}]}
         assert not cacheable_callback(OUTPUT, spec), prop
     assert not cacheable_callback("export-commentary.children", SPEC)
+    page = {"output": "site-nav.children", "inputs": [
+        {"id": "_pages_location", "property": "pathname", "value": "/export"}]}
+    assert on_uncached_page(page)  # the export page lists the pack files
+    page["inputs"][0]["value"] = "/exports-elsewhere"
+    assert not on_uncached_page(page)
+    page["inputs"][0]["value"] = "/indicator/x"
+    assert not on_uncached_page(page)
     assert not cacheable_callback(OUTPUT, {"inputs": [], "state": []})  # clientside
 
 
