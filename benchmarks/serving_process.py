@@ -157,6 +157,7 @@ class Client:
     def __init__(self, port: int, timeout: float = 120.0) -> None:
         self.port, self.timeout = port, timeout
         self.conn: http.client.HTTPConnection | None = None
+        self.last_cache: str | None = None  # the last answer's X-Cjsdash-Cache, if any
 
     def post(self, body: bytes | str, path: str = CALLBACK_PATH) -> tuple[int, bytes]:
         data = body.encode() if isinstance(body, str) else body
@@ -168,6 +169,7 @@ class Client:
                 self.conn.request("POST", path, body=data, headers={
                     "Content-Type": "application/json", "Accept": "application/json"})
                 response = self.conn.getresponse()
+                self.last_cache = response.getheader("X-Cjsdash-Cache")
                 return response.status, response.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close()

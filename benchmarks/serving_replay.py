@@ -28,6 +28,7 @@ class Sample:
     started: float  # time.monotonic() when sent
     seconds: float
     error: str | None
+    cache: str | None = None  # the answer's X-Cjsdash-Cache: hit, miss, off (None: no cache)
 
 
 def replay(port: int, records: Sequence[dict[str, Any]], readers: int, *,
@@ -46,7 +47,7 @@ def replay(port: int, records: Sequence[dict[str, Any]], readers: int, *,
             i += 1
             started = time.monotonic()
             took, error, _ = timed_post(client, body)
-            samples.append(Sample(name, started, took, error))
+            samples.append(Sample(name, started, took, error, client.last_cache))
         client.close()
 
     threads = [threading.Thread(target=reader, args=(k,), daemon=True) for k in range(readers)]
@@ -76,12 +77,28 @@ def summarise(samples: Sequence[Sample], start: float | None = None,
     last = max(s.started + s.seconds for s in chosen)
     errors = Counter(s.error for s in chosen if s.error)
     overall = {**stats([s.seconds for s in chosen]), "errors": sum(errors.values()),
-               "error_kinds": dict(errors), "per_s": len(chosen) / max(last - first, 1e-9)}
+               "error_kinds": dict(errors), "per_s": len(chosen) / max(last - first, 1e-9),
+               **cache_figures(chosen)}
     names = sorted({s.callback for s in chosen})
     callbacks = {name: {**stats([s.seconds for s in chosen if s.callback == name]),
                         "errors": sum(1 for s in chosen if s.callback == name and s.error)}
                  for name in names}
     return {"overall": overall, "callbacks": callbacks}
+
+
+def cache_figures(samples: Sequence[Sample]) -> dict[str, Any]:
+    """How the server's response cache answered (decision 0027): the share of hits among
+    answers that could be cached, and p95 of hits and misses apart (a miss is a first view
+    at this data version, or a repeat the cache had let go)."""
+    kinds = Counter(s.cache for s in samples if s.cache)
+    if not kinds:
+        return {}
+    cached = kinds["hit"] + kinds["miss"]
+    return {"cache": dict(kinds), "hit_share": kinds["hit"] / cached if cached else None,
+            "hit_p95_ms": stats([s.seconds for s in samples if s.cache == "hit"]).get("p95_ms"),
+            "miss_p95_ms": stats([s.seconds for s in samples
+                                  if s.cache == "miss"]).get("p95_ms"),
+            "off_p95_ms": stats([s.seconds for s in samples if s.cache == "off"]).get("p95_ms")}
 
 
 def stable_probes(port: int, records: Sequence[dict[str, Any]], min_bytes: int = 2000

@@ -48,6 +48,8 @@ def summary(result: dict[str, Any]) -> list[str]:
         rows.append((f"{readers} readers: p50 / p95 / p99 ms (aim p95 < 300), errors, req/s",
                      f"{_pcts(overall)}, {overall['errors']} errors, "
                      f"{overall.get('per_s', 0):.1f}/s"))
+        if overall.get("cache"):
+            rows.append((f"{readers} readers: response cache", _cache(overall)))
     if upload:
         during, after = upload["during_upload"]["overall"], upload["after_upload"]["overall"]
         rows += [
@@ -57,10 +59,22 @@ def summary(result: dict[str, Any]) -> list[str]:
              "< 1,000), errors", f"{_pcts(during)}, {during.get('errors', 0)} errors"),
             ("readers after the upload's answer until shown", f"{_pcts(after)}, "
                                                              f"{after.get('errors', 0)} errors"),
+            ("response cache during / after the upload",
+             f"{_cache(during)}; after: {_cache(after)}"),
             ("new figures shown on every probed callback after the answer (aim ≤ 3 s)",
              _visible(upload)),
         ]
     return ["| what | measured |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+
+
+def _cache(overall: dict[str, Any]) -> str:
+    """Hits among cacheable answers, and p95 of hits, misses and uncacheable ones apart."""
+    if not overall.get("cache"):
+        return "–"
+    share = overall.get("hit_share")
+    return (f"{'–' if share is None else f'{share:.0%}'} hits {overall['cache']}; p95 ms hit "
+            f"{_ms(overall.get('hit_p95_ms'))}, miss {_ms(overall.get('miss_p95_ms'))}, "
+            f"off {_ms(overall.get('off_p95_ms'))}")
 
 
 def _visible(upload: dict[str, Any]) -> str:

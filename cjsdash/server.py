@@ -6,7 +6,8 @@ ships no Bootstrap CSS (``dbc.themes.*`` are CDN addresses), so the pages use pl
 components styled by ``style.css``.
 
 In front of it: :class:`cjsdash.guard.RequestGuard` (Host allow-list, request size limit,
-security headers); a Content-Security-Policy that allows this server's scripts and the
+security headers), then :mod:`cjsdash.cached_callbacks` (callback answers kept per data
+version, decision 0027); a Content-Security-Policy that allows this server's scripts and the
 hashes of Dash's inline ones only (:func:`content_security_policy`); and callback requests
 checked before Dash reads them (:mod:`cjsdash.callback_body`, :mod:`layouts.inputs`), so a
 malformed one is answered 400 with the reason, never 500.
@@ -26,7 +27,7 @@ from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 from dash import exceptions as dash_exceptions
 
-from cjsdash import request_log
+from cjsdash import cached_callbacks, fast_json, request_log
 from cjsdash.callback_body import CALLBACK_PATH, body_problem
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
@@ -200,6 +201,7 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     renders packs through ``exporter`` (default: :class:`cjsdash.exports.service.PackExporter`).
     """
     registry = registry or default_registry()
+    fast_json.install()  # callback answers serialised in one orjson pass (decision 0027)
     upload = uploader if uploader is not None else make_uploader(warehouse)
     set_context(warehouse, registry, upload,
                 exporter if exporter is not None else PackExporter())
@@ -223,8 +225,10 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     _hold_readers_per_request(app.server, warehouse)
     _check_requests(app)
     settings = get_settings()
-    app.server.wsgi_app = RequestGuard(  # type: ignore[method-assign]
-        app.server.wsgi_app, hosts=allowed_hosts(settings, bound_hosts),
+    app.server.wsgi_app = RequestGuard(  # type: ignore[method-assign]  # guard, then cache
+        cached_callbacks.install(app.server.wsgi_app, app, warehouse,
+                                 settings.response_cache_mb),
+        hosts=allowed_hosts(settings, bound_hosts),
         max_body=request_body_limit(settings), upload_max_bytes=settings.upload_max_bytes)
     request_log.install(app.server)
 
