@@ -43,12 +43,14 @@ class AnalysesReport:
     """The indicators whose baselines and comparisons were recomputed."""
     every_baseline: bool = False
     rows: int = 0
-    seconds: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds of CPU time per part (this process's threads)."""
 
     def line(self) -> str:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items())
         return (f"analyses refreshed: {len(self.baselines)} indicators' baselines and "
                 f"comparisons{' (every baseline)' if self.every_baseline else ''}, "
-                f"{self.rows:,} rows in {self.seconds:.1f} s")
+                f"{self.rows:,} rows; CPU s: {parts}")
 
 
 def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -78,6 +80,12 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
         con.unregister("_mart_analysis_rows")
 
 
+def _lap(report: AnalysesReport, part: str, since: float) -> float:
+    now = time.process_time()
+    report.seconds[part] = now - since
+    return now
+
+
 def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str], *,
             full: bool = False) -> AnalysesReport:
     """Bring the analyses up to date (see the module's docstring). ``now``: the fingerprints
@@ -86,10 +94,12 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     # here, not above: these read metrics.analysis, which imports metrics.mart, which imports this
     from metrics import mart, mart_baselines, mart_comparisons, mart_provenance
 
-    started = time.perf_counter()
+    clock = time.process_time()
     reads.ensure_state(con)
     areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
     groups = mart_baselines.peer_groups(con, areas)
+    report = AnalysesReport()
+    clock = _lap(report, "peer groups", clock)
     state = {k: v for k, v in now.items()
              if k in KEPT or k.startswith(("measure:", "targets:", "withheld:"))}
     state |= {"registry": reads.registry_key(registry),
@@ -100,16 +110,18 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     ids = sorted(i.id for i in changed)
     every = len(changed) == len(registry.indicators)
     whole_baselines = every or before.get("peer_groups") != state["peer_groups"]
-    report = AnalysesReport(baselines=ids, every_baseline=whole_baselines)
+    report.baselines, report.every_baseline = ids, whole_baselines
     if ids or whole_baselines:
         baseline_ids = {i.id for i in registry.indicators} if whole_baselines else set(ids)
         frame = mart_baselines.compute(con, registry, groups, baseline_ids)
         _write(con, "baselines", frame, None if whole_baselines else ids)
         report.rows += frame.height
+        clock = _lap(report, "baselines", clock)
     if ids:
         frame = mart_comparisons.compute(con, registry, set(ids))
         _write(con, "comparisons", frame, None if every else ids)
         report.rows += frame.height
+        clock = _lap(report, "comparisons", clock)
     _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
     for table, frame in mart_provenance.compute(con).items():
         _write(con, table, frame, None)
@@ -117,6 +129,6 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     con.execute("DELETE FROM mart.analysis_state")
     con.executemany("INSERT INTO mart.analysis_state VALUES (?, ?)",
                     [[k, v] for k, v in {**state, "version": version}.items()])
-    report.seconds = time.perf_counter() - started
+    _lap(report, "data page", clock)
     log.info(report.line())
     return report

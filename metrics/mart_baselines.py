@@ -32,6 +32,7 @@ from metrics.analysis.baseline import (
     AT_COLUMNS,
     BASELINE_COLUMNS,
     BASELINE_SCHEMA,
+    Quartiles,
     Setting,
     _latest_ends,
     baseline_rows,
@@ -90,6 +91,7 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str
     ids = [i.id for i in registry.indicators if i.id in only]
     names = area_names(con)
     codes = {kind: tuple(area_codes(con, kind)) for kind in COMPARABLE_KINDS}
+    compared = {code: codes[comparison_kind(con, code)] for code in groups}
     positions = _theme_positions(registry)
     out: list[pl.DataFrame] = []
     for grain in BASELINE_GRAINS:
@@ -97,13 +99,14 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str
                                "AND list_contains(?, indicator)", [grain, ids]
                           ).select(RESULT_COLUMNS)
         index = _index(frame)
+        memo: Quartiles = {}
         by_area = frame.partition_by("area_code", as_dict=True) if frame.height else {}
         for code, group in groups.items():
             mine_all = headline_rows(by_area.get((code,), frame.clear()))
             ends = _latest_ends(mine_all)
             at_all = {ind: index.get((ind, end), {}) for ind, end in ends.iter_rows()}
-            setting = Setting(code, codes[comparison_kind(con, code)], names, group, grain)
-            rows = baseline_rows(registry, setting, mine_all, at_all, only)
+            setting = Setting(code, compared[code], names, group, grain)
+            rows = baseline_rows(registry, setting, mine_all, at_all, only, memo)
             out.append(rows.select(
                 pl.lit(grain).alias("grain"), pl.lit(code).alias("area_code"),
                 pl.col("indicator").replace_strict(positions, return_dtype=pl.Int64)

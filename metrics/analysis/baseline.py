@@ -82,19 +82,30 @@ class Setting:
     grain: str
 
 
-def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicator
-                   ) -> tuple[int, int]:
+Quartiles = dict[tuple[int, tuple[str, ...]], tuple[Any, np.ndarray, int]]
+"""Every area's quartile per (``at`` dict, areas compared), kept by the mart's refresh, which
+shares one ``at`` dict between the areas at the same period (the dict is held, so its id is
+not reused)."""
+
+
+def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicator,
+                   memo: Quartiles | None = None) -> tuple[int, int]:
     if not size_comparable(ind) or setting.area_code not in setting.kind_codes:
         return 0, 0
     codes = list(setting.kind_codes)
-    value = np.array([np.nan if _missing(at.get(c, {}).get("value")) else at[c]["value"]
-                      for c in codes], dtype=np.float64)
-    found = quartiles(value, ind)
-    return int(found[codes.index(setting.area_code)]), int(np.isfinite(value).sum())
+    held = memo.get((id(at), setting.kind_codes)) if memo is not None else None
+    if held is None:
+        value = np.array([np.nan if _missing(at.get(c, {}).get("value")) else at[c]["value"]
+                          for c in codes], dtype=np.float64)
+        held = (at, quartiles(value, ind), int(np.isfinite(value).sum()))
+        if memo is not None:
+            memo[(id(at), setting.kind_codes)] = held
+    return int(held[1][codes.index(setting.area_code)]), held[2]
 
 
 def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
-                  at: dict[str, dict[str, Any]], setting: Setting) -> dict[str, Any]:
+                  at: dict[str, dict[str, Any]], setting: Setting,
+                  memo: Quartiles | None = None) -> dict[str, Any]:
     """One indicator's row of the baseline (pure): ``mine`` the area's series, ``at`` every
     area's row at the area's latest period."""
     out: dict[str, Any] = dict.fromkeys(BASELINE_COLUMNS)
@@ -112,7 +123,7 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
     signal, rules, assurance = (latest_spc_reading(mine, ind) if setting.grain != "r12"
                                 else ("", "", ""))
     change = changes.change_on_last_year(latest, ind)
-    quartile, of = _area_quartile(at, setting, ind)
+    quartile, of = _area_quartile(at, setting, ind, memo)
     ci = ("" if _missing(latest["lower"]) or latest["suppressed"]
           else f"{format_value(latest['lower'], ind)} to {format_value(latest['upper'], ind)}")
     nat_value = national["value"] if national else None
@@ -193,14 +204,16 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
 
 def baseline_rows(registry: Registry, setting: Setting, mine_all: pl.DataFrame,
                   at_all: dict[str, dict[str, dict[str, Any]]],
-                  only: set[str] | None = None) -> pl.DataFrame:
+                  only: set[str] | None = None, memo: Quartiles | None = None
+                  ) -> pl.DataFrame:
     """The baseline's rows (pure): ``mine_all`` the area's headline series of every
     indicator, ``at_all`` indicator → area → its row (:data:`AT_COLUMNS`) at the area's
-    latest period; ``only`` some indicators' rows (still in theme order)."""
+    latest period; ``only`` some indicators' rows (still in theme order); ``memo`` quartiles
+    kept between calls that share ``at_all``'s dicts."""
     mine = mine_all.partition_by("indicator", as_dict=True) if mine_all.height else {}
     rows = [
         _baseline_row(ind, theme.title, mine.get((ind.id,), mine_all.clear()),
-                      at_all.get(ind.id, {}), setting)
+                      at_all.get(ind.id, {}), setting, memo)
         for theme, members in registry.by_theme() for ind in members
         if only is None or ind.id in only
     ]
