@@ -11,8 +11,9 @@ took (stored again here with the peer groups'):
   (:func:`metrics.mart.affected`), for every area and grain; every baseline when a most
   similar group changed, or the areas, the sources, the registry or the options;
 - the comparisons of those indicators, for every grain and kind;
-- the peer groups and the data page's tables whole (they are small, and every load changes
-  the files loaded).
+- the peer groups when what they are made from changed (a reference file of groups, the
+  populations, the areas);
+- the data page's tables whole (they are small, and every load changes the files loaded).
 """
 
 from __future__ import annotations
@@ -96,16 +97,21 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
 
     clock = time.process_time()
     reads.ensure_state(con)
-    areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
-    groups = mart_baselines.peer_groups(con, areas)
+    held = _tables(con)
+    before = {} if full or not {*SCOPED, "peer_groups"} <= held else _stored(con)
     report = AnalysesReport()
+    peers = mart_baselines.peers_key(con, now)
+    if before and before.get("peers") == peers:  # made from the same: as they are held
+        groups = mart_baselines.stored_groups(con)
+    else:
+        areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code"
+                                           ).fetchall()]
+        groups = mart_baselines.peer_groups(con, areas)
     clock = _lap(report, "peer groups", clock)
     state = {k: v for k, v in now.items()
              if k in KEPT or k.startswith(("measure:", "targets:", "withheld:"))}
-    state |= {"registry": reads.registry_key(registry),
+    state |= {"registry": reads.registry_key(registry), "peers": peers,
               "peer_groups": mart_baselines.groups_key(groups)}
-    held = _tables(con)
-    before = {} if full or not {*SCOPED, "peer_groups"} <= held else _stored(con)
     changed = mart.affected(registry, before, state, Options())
     ids = sorted(i.id for i in changed)
     every = len(changed) == len(registry.indicators)
@@ -122,7 +128,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         _write(con, "comparisons", frame, None if every else ids)
         report.rows += frame.height
         clock = _lap(report, "comparisons", clock)
-    _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
+    if before.get("peer_groups") != state["peer_groups"]:
+        _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
     for table, frame in mart_provenance.compute(con).items():
         _write(con, table, frame, None)
     version = str(con.execute(STAMP_SQL).fetchall()[0][0])

@@ -51,6 +51,26 @@ def peer_groups(con: duckdb.DuckDBPyConnection, areas: list[str]) -> dict[str, P
     return {code: peer_group(con, code) for code in areas}
 
 
+PEERS_SQL = ("SELECT concat_ws(':', count(*), string_agg(concat_ws('|', area_code, peer_code, "
+             "vintage), ',' ORDER BY area_code, peer_code, vintage)) FROM core.area_peers")
+"""What a reference file of most similar groups holds (computed groups follow the
+populations and the areas, which the figure refresh fingerprints)."""
+
+
+def peers_key(con: duckdb.DuckDBPyConnection, now: dict[str, str]) -> str:
+    """A fingerprint of what the peer groups are made from."""
+    return "|".join((str(con.execute(PEERS_SQL).fetchall()[0][0]), now.get("populations", ""),
+                     now.get("areas", "")))
+
+
+def stored_groups(con: duckdb.DuckDBPyConnection) -> dict[str, PeerGroup]:
+    """The peer groups ``mart.peer_groups`` holds, by area."""
+    return {code: PeerGroup(code, tuple(members or ()), source, label, vintage)
+            for code, members, source, label, vintage in con.execute(
+                "SELECT area_code, members, source, label, vintage FROM mart.peer_groups "
+                "ORDER BY area_code").fetchall()}
+
+
 def groups_frame(groups: dict[str, PeerGroup]) -> pl.DataFrame:
     """``mart.peer_groups``'s rows."""
     return pl.DataFrame([(g.area_code, list(g.members), g.source, g.label, g.vintage)
