@@ -238,3 +238,26 @@ def test_a_failed_refresh_leaves_figures_and_analyses_as_they_were(
         assert con.execute("SELECT * FROM mart.state ORDER BY key").fetchall() == state
         assert not mart.ready(con) and not reads.ready(con, REG)  # stale: pages compute
     cache.clear_cache()
+
+
+def test_serving_a_mart_made_before_these_tables_fills_them(demo_db: Path,
+                                                            tmp_path: Path) -> None:
+    from cjsdash.cli import prepare_to_serve
+
+    path = tmp_path / "older.duckdb"
+    shutil.copyfile(demo_db, path)
+    with duckdb.connect(str(path)) as con:
+        for table in ("baselines", "comparisons", "peer_groups", "analysis_state"):
+            con.execute(f"DROP TABLE mart.{table}")
+        assert mart.ready(con) and not reads.ready(con, REG)
+    cache.clear_cache()
+    _, report = prepare_to_serve(path)  # what `cjsdash serve` does first
+    assert report is not None and report.indicators == []  # the figures were current
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert reads.ready(con, REG)
+        stored = analysis.baseline(con, REG, "CJA03", "quarter")[0]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(reads, "ready", lambda _con, _registry: False)
+            cache.clear_cache()
+            assert_frame_equal(stored, analysis.baseline(con, REG, "CJA03", "quarter")[0])
+    cache.clear_cache()
