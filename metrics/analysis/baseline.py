@@ -211,8 +211,9 @@ def baseline_rows(registry: Registry, setting: Setting, mine_all: pl.DataFrame,
     latest period; ``only`` some indicators' rows (still in theme order); ``memo`` quartiles
     kept between calls that share ``at_all``'s dicts."""
     mine = mine_all.partition_by("indicator", as_dict=True) if mine_all.height else {}
+    none = mine_all.clear()
     rows = [
-        _baseline_row(ind, theme.title, mine.get((ind.id,), mine_all.clear()),
+        _baseline_row(ind, theme.title, mine.get((ind.id,), none),
                       at_all.get(ind.id, {}), setting, memo)
         for theme, members in registry.by_theme() for ind in members
         if only is None or ind.id in only
