@@ -349,12 +349,14 @@ def prepare_to_serve(path: Path, *, publish: bool = False) -> tuple[int, object]
     several workers read is brought up to date too (decision 0017)."""
     from cjsdash.bootstrap import refresh_figures
     from cjsdash.core.rollup import refresh_pending
-    from metrics import mart_stage_reads
+    from metrics import mart_analysis_reads, mart_stage_reads
     from metrics.mart import ready
+    from metrics.registry import default_registry
 
     with Warehouse(path, snapshots=publish).writer() as con:
         finished = refresh_pending(con)
-        current = ready(con) and mart_stage_reads.ready(con)  # a mart made before stage tables
+        current = (ready(con) and mart_stage_reads.ready(con)  # a mart made before their tables
+                   and mart_analysis_reads.ready(con, default_registry()))
         return finished, (None if current else refresh_figures(con))
 
 

@@ -38,7 +38,7 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
-from metrics import cache, mart_stages, mart_withheld
+from metrics import cache, mart_analyses, mart_stages, mart_withheld
 from metrics.compute import RESULT_COLUMNS, compute_indicators
 from metrics.derive import RESULT_SCHEMA, label_periods
 from metrics.options import Options
@@ -275,6 +275,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         con.executemany("INSERT INTO mart.state VALUES (?, ?)",
                         [[k, v] for k, v in {**now, "version": version}.items()])
         mart_stages.refresh_stages(con, registry, now, full=full)  # stage counts, coverage
+        mart_analyses.refresh(con, registry, now, full=full)  # baselines, comparisons, data page
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

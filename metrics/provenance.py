@@ -17,6 +17,7 @@ import polars as pl
 from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import GRAIN_MONTHS, add_months, bucket_end, bucket_start, label_period
 from cjsdash.core.schema import BREAKDOWNS, OBSERVATION_KEY
+from metrics import mart_analysis_reads as analysis_reads
 from metrics import mart_stage_reads as stage_reads
 from metrics.registry import Registry
 
@@ -37,14 +38,17 @@ _BUCKET_SQL = {
 }
 
 
-def sources_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def sources_frame(con: duckdb.DuckDBPyConnection, *, stored: bool = True) -> pl.DataFrame:
     """One row per source: who publishes it, how much of it is loaded, which vintages.
 
     Every source in ``meta.sources``, and any that facts or runs name without registering it
     (kind ``unregistered``). ``figures`` counts current rows (observations and population
     denominators), ``superseded`` the older vintages kept beside them; ``runs`` the loads
-    that brought rows of this source or named it.
+    that brought rows of this source or named it. ``stored``: as the mart holds it
+    (:mod:`metrics.mart_analysis_reads`) where it answers for the warehouse as it is.
     """
+    if stored and (held := analysis_reads.provenance_table(con, "sources")) is not None:
+        return held
     return fetch(con, """
         WITH facts AS (  -- grouped first: one row per source, run, vintage and currency
             SELECT source, run_id, vintage, is_current, count(*) AS n,
@@ -97,12 +101,15 @@ def sources_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """)
 
 
-def runs_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def runs_frame(con: duckdb.DuckDBPyConnection, *, stored: bool = True) -> pl.DataFrame:
     """Every file ever offered to ingest, newest first, with its source's title.
 
     ``source`` is what the run loaded (a board extract naming several sources lists them
     comma-separated); ``synthetic`` is true when any of them is a synthetic source.
+    ``stored`` as for :func:`sources_frame`.
     """
+    if stored and (held := analysis_reads.provenance_table(con, "runs")) is not None:
+        return held
     return fetch(con, """
         SELECT r.run_id, r.file_name, r.loader, r.source,
                coalesce((SELECT string_agg(s.title, '; ' ORDER BY s.title) FROM meta.sources AS s
@@ -146,7 +153,9 @@ def rejects_frame(con: duckdb.DuckDBPyConnection, run_id: int | None = None,
 def rejects_count(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> int:
     """How many rejected rows there are (for one run, or in all)."""
     if run_id is None:
-        return int(con.execute("SELECT count(*) FROM meta.rejects").fetchall()[0][0])
+        held = analysis_reads.provenance_summary(con)
+        return held["rejects"] if held else int(
+            con.execute("SELECT count(*) FROM meta.rejects").fetchall()[0][0])
     return int(con.execute("SELECT count(*) FROM meta.rejects WHERE run_id = ?",
                            [int(run_id)]).fetchall()[0][0])
 
@@ -170,13 +179,17 @@ def quality_flags_frame(con: duckdb.DuckDBPyConnection, limit: int | None = REJE
     """, params)  # noqa: S608 - the only interpolation is a fixed SQL fragment
 
 
-def revisions_frame(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.DataFrame:
+def revisions_frame(con: duckdb.DuckDBPyConnection, limit: int | None = None, *,
+                    stored: bool = True) -> pl.DataFrame:
     """Figures loaded more than once with different values: each older row and what replaced it.
 
     One row per replaced version of a key of ``core.observations`` (measure, area, period,
     breakdowns, source), newest revision first: the old and new value, vintage and run.
-    ``change`` is new minus old (NULL when either was withheld).
+    ``change`` is new minus old (NULL when either was withheld). ``stored`` as for
+    :func:`sources_frame` (the newest revisions are held, not all of them).
     """
+    if stored and (held := analysis_reads.provenance_table(con, "revisions", limit)) is not None:
+        return held
     tail = "" if limit is None else "LIMIT ?"
     params = [] if limit is None else [int(limit)]
     return fetch(con, f"""
@@ -403,8 +416,11 @@ def coverage_periods(con: duckdb.DuckDBPyConnection, registry: Registry, grain: 
     return [(s, label_period(s, bucket_end(s, grain), grain)) for s in sorted(starts)]
 
 
-def coverage_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Counts for the page's opening line: sources, runs by status, figures, rejects, revisions."""
+def coverage_summary(con: duckdb.DuckDBPyConnection, *, stored: bool = True) -> dict[str, int]:
+    """Counts for the page's opening line: sources, runs by status, figures, rejects, revisions
+    (``stored`` as for :func:`sources_frame`)."""
+    if stored and (held := analysis_reads.provenance_summary(con)) is not None:
+        return held
     row = con.execute("""
         SELECT (SELECT count(*) FROM meta.sources),
                (SELECT count(*) FROM meta.ingest_runs),

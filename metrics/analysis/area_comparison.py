@@ -5,6 +5,7 @@ bootstrap rank interval. Where is the funnel of a page computed? Here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from metrics import mart_analysis_reads as reads
 from metrics.analysis.areas import (
     COMPARABLE_KINDS,
     NATIONAL,
@@ -25,7 +27,8 @@ from metrics.analysis.areas import (
     kind_frame,
 )
 from metrics.analysis.spc_readings import p_chart_applies
-from metrics.compute import empty_result
+from metrics.compute import RESULT_COLUMNS, empty_result
+from metrics.derive import RESULT_SCHEMA
 from metrics.registry import Indicator, Registry
 from metrics.statistics import funnel, ranks, targets
 
@@ -34,6 +37,13 @@ COMPARE_EXTRA: tuple[str, ...] = (
     "rank_upper", "ranked", "quartile", "funnel_position_unadjusted", "funnel_adjustment",
     "rank_draws", "rank_mc_error",
 )
+COMPARE_SCHEMA: dict[str, Any] = {**{c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}, **{
+    c: pl.String for c in ("area_name", "funnel_kind", "funnel_position",
+                           "funnel_position_unadjusted", "funnel_adjustment")}, **{
+    c: pl.Float64 for c in ("national_value", "rank", "rank_lower", "rank_upper",
+                            "rank_mc_error")}, **{
+    c: pl.Int64 for c in ("ranked", "quartile", "rank_draws")}}
+"""What :func:`compare_areas` gives when an area has a figure (the mart's rows read back)."""
 UNIT_SUFFIX = {"percent": " pts"}
 
 
@@ -158,6 +168,9 @@ def compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_
     """
     if kind not in COMPARABLE_KINDS:
         raise ValueError(f"kind must be one of {COMPARABLE_KINDS}, got {kind!r}")
+    stored = _stored(con, registry, indicator_id, period_end, grain, kind, seed, draws)
+    if stored is not None:
+        return stored
     return _cached(con, ("compare", id(registry), indicator_id, period_end, grain, kind, seed,
                          draws),
                    lambda: _compare_areas(con, registry, indicator_id, period_end, grain,
@@ -169,16 +182,44 @@ def _compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
                    draws: int | None) -> pl.DataFrame:
     ind = registry.get(indicator_id)
     frame = kind_frame(con, registry, [ind.id], kind, grain)
+    return compare_frame(frame, ind, period_end, area_codes(con, kind), area_names(con),
+                         seed=seed, draws=draws)[0]
+
+
+def _stored(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,
+            period_end: date | None, grain: str, kind: str, seed: int, draws: int | None
+            ) -> pl.DataFrame | None:
+    """The comparison as the mart holds it (:mod:`metrics.mart_analysis_reads`), when it
+    answers: the latest period, the stored bootstrap or none."""
+    if (period_end is not None or seed != reads.COMPARE_SEED
+            or draws not in (None, reads.COMPARE_DRAWS) or not reads.ready(con, registry)):
+        return None
+    registry.get(indicator_id)  # an unknown indicator is refused as when computed
+    frame, _ = reads.read_comparison(con, indicator_id, grain, kind)
+    if frame.height == 0:
+        return empty_compare()
+    frame = frame.cast(COMPARE_SCHEMA)  # type: ignore[arg-type]
+    return frame if draws else reads.without_ranks(frame)
+
+
+def empty_compare() -> pl.DataFrame:
+    """:func:`compare_areas` when no area has a figure."""
+    base = empty_result()
+    return base.with_columns(*[pl.lit(None).alias(c) for c in COMPARE_EXTRA]).clear()
+
+
+def compare_frame(frame: pl.DataFrame, ind: Indicator, period_end: date | None,
+                  codes: Sequence[str], names: dict[str, str], *, seed: int, draws: int | None
+                  ) -> tuple[pl.DataFrame, dict[str, Any] | None]:
+    """(:func:`compare_areas` from ``frame``, the headline rows of the areas ``codes`` and
+    England and Wales (pure), England and Wales's row at the period compared)."""
     end = _latest_end(frame, period_end)
     if end is None:
-        base = empty_result()
-        return base.with_columns(*[pl.lit(None).alias(c) for c in COMPARE_EXTRA]).clear()
+        return empty_compare(), None
     at = frame.filter(pl.col("period_end") == end)
     national_rows = at.filter(pl.col("area_code") == NATIONAL)
     national = national_rows.row(0, named=True) if national_rows.height else None
-    codes = area_codes(con, kind)
-    names = area_names(con)
-    rows = pl.DataFrame({"area_code": codes}).join(
+    rows = pl.DataFrame({"area_code": list(codes)}, schema={"area_code": pl.String}).join(
         at.filter(pl.col("area_code") != NATIONAL), on="area_code", how="left",
         maintain_order="left")
     rows = rows.with_columns(
@@ -189,7 +230,7 @@ def _compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
         pl.col("area_code").replace_strict(names, default=pl.col("area_code"))
         .alias("area_name"),
     )
-    return _compare_stats(rows, national, ind, seed=seed, draws=draws)
+    return _compare_stats(rows, national, ind, seed=seed, draws=draws), national
 
 
 def overdispersed(compare: pl.DataFrame) -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from metrics import mart
+from metrics import mart_analysis_reads as reads
 from metrics.analysis import changes
 from metrics.analysis.area_comparison import quartiles
 from metrics.analysis.areas import (
@@ -71,7 +72,7 @@ def short_position(pos: Position) -> str:
 
 
 @dataclass(frozen=True)
-class _Setting:
+class Setting:
     """What every indicator's baseline row shares: read once per page."""
 
     area_code: str
@@ -81,19 +82,30 @@ class _Setting:
     grain: str
 
 
-def _area_quartile(at: dict[str, dict[str, Any]], setting: _Setting, ind: Indicator
-                   ) -> tuple[int, int]:
+Quartiles = dict[tuple[int, tuple[str, ...]], tuple[Any, np.ndarray, int]]
+"""Every area's quartile per (``at`` dict, areas compared), kept by the mart's refresh, which
+shares one ``at`` dict between the areas at the same period (the dict is held, so its id is
+not reused)."""
+
+
+def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicator,
+                   memo: Quartiles | None = None) -> tuple[int, int]:
     if not size_comparable(ind) or setting.area_code not in setting.kind_codes:
         return 0, 0
     codes = list(setting.kind_codes)
-    value = np.array([np.nan if _missing(at.get(c, {}).get("value")) else at[c]["value"]
-                      for c in codes], dtype=np.float64)
-    found = quartiles(value, ind)
-    return int(found[codes.index(setting.area_code)]), int(np.isfinite(value).sum())
+    held = memo.get((id(at), setting.kind_codes)) if memo is not None else None
+    if held is None:
+        value = np.array([np.nan if _missing(at.get(c, {}).get("value")) else at[c]["value"]
+                          for c in codes], dtype=np.float64)
+        held = (at, quartiles(value, ind), int(np.isfinite(value).sum()))
+        if memo is not None:
+            memo[(id(at), setting.kind_codes)] = held
+    return int(held[1][codes.index(setting.area_code)]), held[2]
 
 
 def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
-                  at: dict[str, dict[str, Any]], setting: _Setting) -> dict[str, Any]:
+                  at: dict[str, dict[str, Any]], setting: Setting,
+                  memo: Quartiles | None = None) -> dict[str, Any]:
     """One indicator's row of the baseline (pure): ``mine`` the area's series, ``at`` every
     area's row at the area's latest period."""
     out: dict[str, Any] = dict.fromkeys(BASELINE_COLUMNS)
@@ -111,7 +123,7 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
     signal, rules, assurance = (latest_spc_reading(mine, ind) if setting.grain != "r12"
                                 else ("", "", ""))
     change = changes.change_on_last_year(latest, ind)
-    quartile, of = _area_quartile(at, setting, ind)
+    quartile, of = _area_quartile(at, setting, ind, memo)
     ci = ("" if _missing(latest["lower"]) or latest["suppressed"]
           else f"{format_value(latest['lower'], ind)} to {format_value(latest['upper'], ind)}")
     nat_value = national["value"] if national else None
@@ -149,9 +161,20 @@ def baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str,
     """Every indicator for one area at its latest period, against its MSG and England &
     Wales: one row per indicator (:data:`BASELINE_COLUMNS`), in theme order, and the peer
     group used. Compared with areas of its own kind (LCJBs for an LCJB, forces otherwise);
-    the weighted MSG average is the one tested against. Cached per data version."""
+    the weighted MSG average is the one tested against. Read from the mart where it holds it
+    (:mod:`metrics.mart_analysis_reads`), else computed and cached per data version."""
+    if grain in reads.BASELINE_GRAINS and reads.ready(con, registry):
+        stored = reads.read_baseline(con, area_code, grain)
+        if stored.height:
+            return stored.cast(BASELINE_SCHEMA), peer_group(con, area_code)
     return _cached(con, ("baseline", id(registry), area_code, grain),
                    lambda: _baseline(con, registry, area_code, grain))
+
+
+AT_COLUMNS = ("indicator", "area_code", "period_label", "numerator", "denominator", "value",
+              "lower", "upper", "suppressed", "synthetic", "source", "vintage", "change",
+              "change_significant")
+"""What a baseline row reads of every area's row at the area's latest period."""
 
 
 def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str,
@@ -159,7 +182,7 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
     kind = comparison_kind(con, area_code)
     ids = [i.id for i in registry.indicators]
     codes = tuple(area_codes(con, kind))
-    setting = _Setting(area_code, codes, area_names(con), peer_group(con, area_code), grain)
+    setting = Setting(area_code, codes, area_names(con), peer_group(con, area_code), grain)
     if mart.ready(con):  # the area's series, then every area at its latest periods only
         mine_all = _own_rows(con, registry, ids, area_code, grain)
         ends = _latest_ends(mine_all)
@@ -173,19 +196,29 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
         mine_all = frame.filter(pl.col("area_code") == area_code)
         ends = _latest_ends(mine_all)
     at_all: dict[str, dict[str, dict[str, Any]]] = {}
-    needed = ("indicator", "area_code", "period_label", "numerator", "denominator", "value",
-              "lower", "upper", "suppressed", "synthetic", "source", "vintage", "change",
-              "change_significant")
     for r in frame.join(ends, on=["indicator", "period_end"], how="semi").select(
-            needed).iter_rows(named=True):
+            AT_COLUMNS).iter_rows(named=True):
         at_all.setdefault(r["indicator"], {})[r["area_code"]] = r
+    return baseline_rows(registry, setting, mine_all, at_all), setting.group
+
+
+def baseline_rows(registry: Registry, setting: Setting, mine_all: pl.DataFrame,
+                  at_all: dict[str, dict[str, dict[str, Any]]],
+                  only: set[str] | None = None, memo: Quartiles | None = None
+                  ) -> pl.DataFrame:
+    """The baseline's rows (pure): ``mine_all`` the area's headline series of every
+    indicator, ``at_all`` indicator → area → its row (:data:`AT_COLUMNS`) at the area's
+    latest period; ``only`` some indicators' rows (still in theme order); ``memo`` quartiles
+    kept between calls that share ``at_all``'s dicts."""
     mine = mine_all.partition_by("indicator", as_dict=True) if mine_all.height else {}
+    none = mine_all.clear()
     rows = [
-        _baseline_row(ind, theme.title, mine.get((ind.id,), mine_all.clear()),
-                      at_all.get(ind.id, {}), setting)
+        _baseline_row(ind, theme.title, mine.get((ind.id,), none),
+                      at_all.get(ind.id, {}), setting, memo)
         for theme, members in registry.by_theme() for ind in members
+        if only is None or ind.id in only
     ]
-    return pl.DataFrame(rows, schema=BASELINE_SCHEMA), setting.group
+    return pl.DataFrame(rows, schema=BASELINE_SCHEMA)
 
 
 def _listed(titles: list[str], limit: int = 6) -> str:

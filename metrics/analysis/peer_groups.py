@@ -14,6 +14,7 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from metrics import cache, mart, sql
+from metrics import mart_analysis_reads as reads
 from metrics.analysis.area_comparison import compare_areas, funnel_kind
 from metrics.analysis.areas import (
     CITY_OF_LONDON,
@@ -30,6 +31,8 @@ from metrics.analysis.areas import (
     comparison_kind,
     kind_frame,
 )
+from metrics.compute import RESULT_COLUMNS
+from metrics.derive import RESULT_SCHEMA
 from metrics.registry import Indicator, Registry
 from metrics.statistics import funnel, intervals, peers, targets
 from metrics.views import format_value
@@ -122,6 +125,10 @@ def peer_group(con: duckdb.DuckDBPyConnection, code: str, *, k: int = peers.DEFA
     reference file), else a computed peer group (``k`` nearest neighbours on Census 2011
     demographics among areas of its kind), labelled :data:`COMPUTED_PEER_LABEL`. City of
     London, and areas that are not forces or LCJBs, have none."""
+    if k == peers.DEFAULT_K and reads.current(con):
+        stored = reads.read_peer_group(con, code)
+        if stored is not None:
+            return PeerGroup(code, *stored)
     kind = area_kind(con, code)
     if code == CITY_OF_LONDON:
         return PeerGroup(code, (), NO_PEERS, "City of London has no most similar group")
@@ -309,9 +316,12 @@ def msg_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
     if compare.height:
         # England and Wales's rows (and a region's, below): the mart's when it answers,
         # not every area's every period; else the frame of the kind, computed and cached
-        at = (_own_rows(con, registry, [ind.id], NATIONAL, grain) if mart.ready(con)
+        end = compare["period_end"][0]
+        stored = _stored_national(con, registry, ind.id, grain, kind, end)
+        at = (stored if stored is not None
+              else _own_rows(con, registry, [ind.id], NATIONAL, grain) if mart.ready(con)
               else kind_frame(con, registry, [ind.id], kind, grain)).filter(
-            pl.col("period_end") == compare["period_end"][0])
+            pl.col("period_end") == end)
         if area is None:  # a region or the nation: its own figure
             own = at if area_code == NATIONAL else _own_rows(
                 con, registry, [ind.id], area_code, grain
@@ -329,6 +339,19 @@ def msg_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
         ind.id, area_code, names.get(area_code, area_code),
         compare["period_label"][0] if compare.height else "", group, area, frame, simple,
         weighted, interval, national, vs_msg, vs_national, notes)
+
+
+def _stored_national(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,
+                     grain: str, kind: str, end: date) -> pl.DataFrame | None:
+    """England and Wales's row at ``end`` as the mart's comparison holds it (one row, or
+    none when it has no figure then), or None when the mart does not answer for it."""
+    if not reads.ready(con, registry):
+        return None
+    frame, national = reads.read_comparison(con, indicator_id, grain, kind)
+    if not frame.height or frame["period_end"][0] != end:
+        return None  # a comparison of another period: read England and Wales's rows
+    return national.select(RESULT_COLUMNS).cast(  # type: ignore[arg-type]
+        {c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS})
 
 
 def _msg_averages(area: dict[str, Any] | None, members: list[dict[str, Any]],

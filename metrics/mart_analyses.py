@@ -1,0 +1,141 @@
+"""Refreshing the figure mart's analyses after a load: baselines, peer groups, comparisons and
+the data page's tables (the tables of :mod:`metrics.mart_analysis_reads`; decision 0029).
+
+:func:`refresh` runs inside :func:`metrics.mart.refresh`'s transaction, after the new figures
+have replaced the old and the stage tables are refreshed, so a reader sees the old figures and
+analyses together or the new ones together; it computes on that connection, from the figures
+the transaction has just written. What it recomputes, from the fingerprints the figure refresh
+took (stored again here with the peer groups'):
+
+- the baselines of the indicators whose figures may have changed
+  (:func:`metrics.mart.affected`), for every area and grain; every baseline when a most
+  similar group changed, or the areas, the sources, the registry or the options;
+- the comparisons of those indicators, for every grain and kind;
+- the peer groups when what they are made from changed (a reference file of groups, the
+  populations, the areas);
+- the data page's tables whole (they are small, and every load changes the files loaded).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.snapshots import STAMP_SQL
+from metrics import mart_analysis_reads as reads
+from metrics.options import Options
+from metrics.registry import Registry
+
+log = logging.getLogger(__name__)
+
+KEPT = ("populations", "areas", "sources", "registry", "options")
+"""The figure refresh's fingerprints kept beside each measure's, target's and plan's."""
+SCOPED = ("baselines", "comparisons")
+"""Tables refreshed for the indicators a load changed (the others are rewritten whole)."""
+
+
+@dataclass
+class AnalysesReport:
+    baselines: list[str] = field(default_factory=list)
+    """The indicators whose baselines and comparisons were recomputed."""
+    every_baseline: bool = False
+    rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds of CPU time per part (this process's threads)."""
+
+    def line(self) -> str:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items())
+        return (f"analyses refreshed: {len(self.baselines)} indicators' baselines and "
+                f"comparisons{' (every baseline)' if self.every_baseline else ''}, "
+                f"{self.rows:,} rows; CPU s: {parts}")
+
+
+def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT key, value FROM mart.analysis_state").fetchall())
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'mart'").fetchall()}
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+           ids: list[str] | None) -> None:
+    """``frame`` as ``mart.<table>`` (a fixed name): whole, or (``ids``) in place of those
+    indicators' rows."""
+    con.register("_mart_analysis_rows", frame.to_arrow())
+    try:
+        if ids is None:
+            con.execute(f"CREATE OR REPLACE TABLE mart.{table} AS "  # noqa: S608
+                        "SELECT * FROM _mart_analysis_rows")
+            return
+        con.execute(f"DELETE FROM mart.{table} WHERE list_contains(?, indicator)",  # noqa: S608
+                    [ids])
+        con.execute(f"INSERT INTO mart.{table} BY NAME "  # noqa: S608
+                    "SELECT * FROM _mart_analysis_rows")
+    finally:
+        con.unregister("_mart_analysis_rows")
+
+
+def _lap(report: AnalysesReport, part: str, since: float) -> float:
+    now = time.process_time()
+    report.seconds[part] = now - since
+    return now
+
+
+def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str], *,
+            full: bool = False) -> AnalysesReport:
+    """Bring the analyses up to date (see the module's docstring). ``now``: the fingerprints
+    :func:`metrics.mart.fingerprints` took for this refresh. Called inside the refresh's
+    transaction on the writer's connection, after the figures were swapped in."""
+    # here, not above: these read metrics.analysis, which imports metrics.mart, which imports this
+    from metrics import mart, mart_baselines, mart_comparisons, mart_provenance
+
+    clock = time.process_time()
+    reads.ensure_state(con)
+    held = _tables(con)
+    before = {} if full or not {*SCOPED, "peer_groups"} <= held else _stored(con)
+    report = AnalysesReport()
+    peers = mart_baselines.peers_key(con, now)
+    if before and before.get("peers") == peers:  # made from the same: as they are held
+        groups = mart_baselines.stored_groups(con)
+    else:
+        areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code"
+                                           ).fetchall()]
+        groups = mart_baselines.peer_groups(con, areas)
+    clock = _lap(report, "peer groups", clock)
+    state = {k: v for k, v in now.items()
+             if k in KEPT or k.startswith(("measure:", "targets:", "withheld:"))}
+    state |= {"registry": reads.registry_key(registry), "peers": peers,
+              "peer_groups": mart_baselines.groups_key(groups)}
+    changed = mart.affected(registry, before, state, Options())
+    ids = sorted(i.id for i in changed)
+    every = len(changed) == len(registry.indicators)
+    whole_baselines = every or before.get("peer_groups") != state["peer_groups"]
+    report.baselines, report.every_baseline = ids, whole_baselines
+    if ids or whole_baselines:
+        baseline_ids = {i.id for i in registry.indicators} if whole_baselines else set(ids)
+        frame = mart_baselines.compute(con, registry, groups, baseline_ids)
+        _write(con, "baselines", frame, None if whole_baselines else ids)
+        report.rows += frame.height
+        clock = _lap(report, "baselines", clock)
+    if ids:
+        frame = mart_comparisons.compute(con, registry, set(ids))
+        _write(con, "comparisons", frame, None if every else ids)
+        report.rows += frame.height
+        clock = _lap(report, "comparisons", clock)
+    if before.get("peer_groups") != state["peer_groups"]:
+        _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
+    for table, frame in mart_provenance.compute(con).items():
+        _write(con, table, frame, None)
+    version = str(con.execute(STAMP_SQL).fetchall()[0][0])
+    con.execute("DELETE FROM mart.analysis_state")
+    con.executemany("INSERT INTO mart.analysis_state VALUES (?, ?)",
+                    [[k, v] for k, v in {**state, "version": version}.items()])
+    _lap(report, "data page", clock)
+    log.info(report.line())
+    return report

@@ -1,0 +1,95 @@
+"""What every area shares, computed at load time for the figure mart: each indicator's
+comparison of the areas of a kind (funnel positions and the funnel's adjustment, rank
+intervals, quartiles) at its latest period, and England and Wales's row there (the MSG
+comparison's other comparator).
+
+:func:`compute` gives, for every grain and both kinds, what :func:`metrics.analysis.
+compare_areas` computes with the indicator page's bootstrap (:data:`metrics.
+mart_analysis_reads.COMPARE_SEED`, :data:`~metrics.mart_analysis_reads.COMPARE_DRAWS`), from
+the figures the refresh has just written: each grain's headline figures are read once and
+each indicator's comparison is made by the same pure function the computing path uses
+(:func:`metrics.analysis.area_comparison.compare_frame`). A comparison depends on its
+indicator's figures alone, so a load recomputes the indicators it changed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from cjsdash.core.periods import GRAINS
+from metrics import mart
+from metrics.analysis.area_comparison import COMPARE_SCHEMA, compare_frame
+from metrics.analysis.areas import COMPARABLE_KINDS, NATIONAL, area_codes, area_names, headline_rows
+from metrics.compute import RESULT_COLUMNS
+from metrics.derive import RESULT_SCHEMA
+from metrics.mart_analysis_reads import COMPARE_DRAWS, COMPARE_SEED
+from metrics.registry import Registry
+
+TAGS = {"grain": pl.String, "kind": pl.String, "role": pl.String, "position": pl.Int64}
+NATIONAL_SCHEMA = {c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}
+
+
+def _tagged(frame: pl.DataFrame, grain: str, kind: str, role: str) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(grain).alias("grain"), pl.lit(kind).alias("kind"),
+                              pl.lit(role).alias("role"),
+                              pl.int_range(pl.len(), dtype=pl.Int64).alias("position"))
+
+
+_ORDER = ("area_code", "period_start", "source")
+
+
+def _same_figures(rows: pl.DataFrame, other: pl.DataFrame) -> bool:
+    """Whether two grains' rows differ only in their periods' names (financial quarters are
+    the calendar quarters: :data:`metrics.mart.SAME_PERIODS`)."""
+    return rows.height == other.height and rows.drop("period_label").sort(_ORDER).equals(
+        other.drop("period_label").sort(_ORDER))
+
+
+def _relabelled(found: pl.DataFrame, national: dict | None, rows: pl.DataFrame
+                ) -> tuple[pl.DataFrame, dict | None]:
+    """The comparison of the same figures under ``rows``' names for their periods: every
+    compared row is at one period, whose name is the only difference."""
+    if found.height == 0:
+        return found, national
+    label = rows.filter(pl.col("period_end") == found["period_end"][0])["period_label"][0]
+    found = found.with_columns(pl.lit(label, dtype=pl.String).alias("period_label"))
+    return found, None if national is None else {**national, "period_label": label}
+
+
+def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str]
+            ) -> pl.DataFrame:
+    """``mart.comparisons``'s rows for the indicators ``only``: every grain and kind."""
+    ids = [i.id for i in registry.indicators if i.id in only]
+    names = area_names(con)
+    codes = {kind: area_codes(con, kind) for kind in COMPARABLE_KINDS}
+    out: list[pl.DataFrame] = []
+    made: dict[tuple[str, str, str], tuple[pl.DataFrame, pl.DataFrame, dict | None]] = {}
+    for grain in GRAINS:
+        frame = headline_rows(mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
+                                             "AND list_contains(?, indicator)", [grain, ids]
+                                        ).select(RESULT_COLUMNS))
+        by_indicator = frame.partition_by("indicator", as_dict=True) if frame.height else {}
+        for kind, kind_codes in codes.items():
+            wanted = [*kind_codes, NATIONAL]
+            for indicator_id in ids:
+                rows = by_indicator.get((indicator_id,))
+                if rows is None:
+                    continue
+                rows = rows.filter(pl.col("area_code").is_in(wanted))
+                same = made.get((mart.SAME_PERIODS.get(grain, ""), kind, indicator_id))
+                if same is not None and _same_figures(rows, same[0]):
+                    found, national = _relabelled(same[1], same[2], rows)
+                else:
+                    found, national = compare_frame(
+                        rows, registry.get(indicator_id), None, kind_codes, names,
+                        seed=COMPARE_SEED, draws=COMPARE_DRAWS)
+                made[(grain, kind, indicator_id)] = (rows, found, national)
+                if found.height == 0:
+                    continue  # no area has a figure: read back as none
+                out.append(_tagged(found.cast(COMPARE_SCHEMA), grain, kind, "area"))  # type: ignore[arg-type]
+                if national is not None:
+                    out.append(_tagged(pl.DataFrame([national], schema=NATIONAL_SCHEMA), grain, kind, "national"))
+    if not out:
+        return pl.DataFrame(schema={**COMPARE_SCHEMA, **TAGS})
+    return pl.concat(out, how="diagonal")
