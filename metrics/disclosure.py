@@ -29,8 +29,8 @@ from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache, sql
 from metrics.disclosure_relations import (
     CELL_KEY,
-    overlapping_windows,
     relations_for,
+    window_pieces,
     with_cell_keys,
 )
 from metrics.options import Options
@@ -169,10 +169,9 @@ def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
         pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
     for lo, hi in bounds.select("lo", "hi").iter_rows():  # no identity crosses two measures
         part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
-        relations = relations_for(part, sources)
-        window, inside = overlapping_windows(part)
-        mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1], relations,
-                                     contains=(window.to_numpy(), inside.to_numpy()))
+        mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1],
+                                     relations_for(part, sources),
+                                     windows=window_pieces(part))
     hidden = cells.with_columns(pl.Series("primary", primary), pl.Series("_hidden", mask)).filter(
         "_hidden").select(pl.col("series").alias("measure"), "area_code", "period_start",
                           "period_end", "bdim", pl.col("bval").alias("breakdown"), "primary")
