@@ -46,8 +46,9 @@ def _not_stated(counts: pl.DataFrame) -> pl.DataFrame:
 def unpublished_stages(stage_list: Sequence[Stage], ethnicity_source: EthnicitySource,
                        grain: str, options: Options) -> set[str]:
     """Under whole-set control, the stages whose counts by ethnic group are not published at
-    ``grain`` (:data:`metrics.disclosure.STAGE_GRAINS`): shown nowhere, withheld whole."""
-    if options.disclosure != "whole_set":
+    ``grain`` (:data:`metrics.disclosure.STAGE_GRAINS`): shown nowhere, withheld whole.
+    None when suppression is off (a threshold of 0 or 1: no count is small)."""
+    if options.disclosure != "whole_set" or options.suppression_threshold <= 1:
         return set()
     registry = default_registry()
     return {s.id for s in stage_list if (m := s.measure_for(ethnicity_source))
