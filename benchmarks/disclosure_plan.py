@@ -9,8 +9,9 @@ planner can be compared cell for cell (``--compare DIR``: cells hidden by one an
 other). Measure, don't assert: never part of the test suite.
 
 Usage: ``python benchmarks/disclosure_plan.py [--db PATH] [--measures a,b] [--repeats N]
-[--save DIR] [--compare DIR] [--load DIR]`` (``--load``: the inputs a ``--save`` wrote,
-measures with a primary only).
+[--save DIR] [--compare DIR] [--load DIR] [--rule pieces|contains]`` (``--load``: the
+inputs a ``--save`` wrote, measures with a primary only; ``--rule contains``: decision 8's
+windows, withheld whenever they hold a hidden cell).
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ import numpy as np
 import polars as pl
 
 from metrics import disclosure as d
-from metrics.disclosure_relations import overlapping_windows, relations_for
+from metrics.disclosure_relations import overlapping_windows, relations_for, window_pieces
 from metrics.options import Options
 from metrics.registry import load_registry
 from metrics.statistics import disclosure as dc
+from metrics.statistics.disclosure_windows import WindowPieces
 from metrics.statistics.suppression import primary_suppression
 
+PIECES = ("is_window", "month_window", "month", "month_quarter", "quarter_window", "quarter",
+          "quarter_month")
 
-def _inputs(con: duckdb.DuckDBPyConnection, only: set[str] | None):
+
+def _inputs(con: duckdb.DuckDBPyConnection, only: set[str] | None, rule: str):
     measures = d.protected_measures(load_registry(), Options(disclosure="whole_set"))
     started = time.process_time()
     cells = d.measure_cells(con, measures)
@@ -48,9 +53,13 @@ def _inputs(con: duckdb.DuckDBPyConnection, only: set[str] | None):
         primary = primary_suppression(values, threshold=spec.threshold)
         started = time.process_time()
         relations = relations_for(part, sources)
-        window, inside = overlapping_windows(part)
+        if rule == "contains":  # decision 8's rule: every window holding a hidden cell
+            window, inside = overlapping_windows(part)
+            windows = WindowPieces.containing(part.height, window.to_numpy(), inside.to_numpy())
+        else:
+            windows = window_pieces(part)
         built = time.process_time() - started
-        yield name, values, primary, relations, (window.to_numpy(), inside.to_numpy()), built
+        yield name, values, primary, relations, windows, built
 
 
 def _saved(folder: Path, only: set[str] | None):
@@ -62,7 +71,9 @@ def _saved(folder: Path, only: set[str] | None):
         if not z["primary"].any():
             continue
         relations = dc.Relations(z["relation"], z["cell"], z["coef"])
-        yield path.stem, z["values"], z["primary"], relations, (z["outer"], z["inner"]), 0.0
+        windows = (WindowPieces(*(z[f] for f in PIECES)) if "is_window" in z
+                   else WindowPieces.containing(z["values"].size, z["outer"], z["inner"]))
+        yield path.stem, z["values"], z["primary"], relations, windows, 0.0
 
 
 def main() -> None:
@@ -73,19 +84,22 @@ def main() -> None:
     parser.add_argument("--save", type=Path)
     parser.add_argument("--compare", type=Path)
     parser.add_argument("--load", type=Path, help="inputs saved by --save, not the warehouse")
+    parser.add_argument("--rule", choices=("pieces", "contains"), default="pieces",
+                        help="windows withheld unless sums of visible cells (decision 26), or "
+                             "whenever they hold a hidden cell (decision 8)")
     args = parser.parse_args()
     only = set(filter(None, args.measures.split(","))) or None
     inputs = (_saved(args.load, only) if args.load
-              else _inputs(duckdb.connect(args.db, read_only=True), only))
+              else _inputs(duckdb.connect(args.db, read_only=True), only, args.rule))
     total = 0.0
     totals = {"cells": 0, "primary": 0, "hidden": 0}
     print(f"{'measure':42s} {'cells':>8s} {'primary':>7s} {'hidden':>7s} {'rel s':>6s} "
           f"{'p50 s':>7s} {'p95 s':>7s}  vs saved")
-    for name, values, primary, relations, contains, built in inputs:
+    for name, values, primary, relations, windows, built in inputs:
         runs: list[float] = []
         while True:
             started = time.process_time()
-            mask = dc.protect(values, primary, relations, contains=contains)
+            mask = dc.protect(values, primary, relations, windows=windows)
             runs.append(time.process_time() - started)
             if len(runs) >= args.repeats or sum(runs) > 1.0:
                 break
@@ -100,8 +114,8 @@ def main() -> None:
             args.save.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(args.save / f"{name}.npz", values=values, primary=primary,
                                 relation=relations.relation, cell=relations.cell,
-                                coef=relations.coef, outer=contains[0], inner=contains[1],
-                                hidden=mask)
+                                coef=relations.coef, hidden=mask,
+                                **{f: getattr(windows, f) for f in PIECES})
         totals["cells"] += values.size
         totals["primary"] += int(primary.sum())
         totals["hidden"] += int(mask.sum())

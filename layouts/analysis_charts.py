@@ -353,11 +353,27 @@ def make_funnel_figure(compare: pl.DataFrame, ind: Indicator, highlight_area: st
                            showarrow=True, arrowhead=0, ax=30, ay=-30,
                            font={"size": 13, "color": theme.TEXT_COLOUR},
                            bgcolor="rgba(255,255,255,0.85)")
+    elif note := withheld_note(compare, highlight_area):
+        fig.add_annotation(xref="paper", yref="paper", x=0.01, y=0.99, xanchor="left",
+                           yanchor="top", text=note, showarrow=False,
+                           font={"size": 13, "color": theme.TEXT_COLOUR},
+                           bgcolor="rgba(255,255,255,0.85)")
     fig.update_xaxes(type="log", title={"text": f"{_denominator_title(ind)} (log scale)"},
                      tickvals=_log_ticks(float(n.min()), float(n.max())), tickformat=",")
     fig.update_yaxes(title={"text": unit_label(ind)})
     fig.update_layout(margin={"b": 110})
     return fig.spec()
+
+
+def withheld_note(compare: pl.DataFrame, area: str | None) -> str | None:
+    """Why ``area`` has no point on a funnel plot when its figure is withheld (disclosure
+    control), else None: an area left out is said, not silently missing."""
+    if not area or compare.height == 0 or "suppressed" not in compare.columns:
+        return None
+    row = compare.filter((pl.col("area_code") == area) & pl.col("suppressed").fill_null(False))
+    if row.height == 0:
+        return None
+    return f"{row['area_name'][0]}: figure withheld (disclosure control), not plotted"
 
 
 def _log_ticks(low: float, high: float) -> list[float]:

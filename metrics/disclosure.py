@@ -29,8 +29,8 @@ from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache, sql
 from metrics.disclosure_relations import (
     CELL_KEY,
-    overlapping_windows,
     relations_for,
+    window_pieces,
     with_cell_keys,
 )
 from metrics.options import Options
@@ -45,6 +45,11 @@ STAGE_BREAKDOWN = "ethnicity"
 PUBLISHED_GRAINS = ("month", "quarter", "year", "fy", "r12")
 """Every period length the pages, CLI and exports show (``fquarter`` periods are the
 calendar quarters, labelled by financial year)."""
+STAGE_GRAINS = ("quarter", "fy")
+"""The grains a stage's counts by ethnic group are published at when no indicator publishes
+its measure (charges, prosecutions, convictions, custodial sentences): quarters and
+financial years, as the Ministry of Justice publishes them. At any other grain the stage
+matrix withholds them whole (decision 26)."""
 
 HIDDEN_SCHEMA = {
     "measure": pl.String, "area_code": pl.String, "period_start": pl.Date,
@@ -57,6 +62,7 @@ class ProtectedMeasure:
     threshold: int
     breakdowns: tuple[str, ...]
     aggregation: str
+    grains: tuple[str, ...] = PUBLISHED_GRAINS
 
 
 def counted_measures(indicator: Indicator) -> list[str]:
@@ -84,11 +90,17 @@ def protected_measures(registry: Registry, options: Options) -> dict[str, Protec
             out[m] = ProtectedMeasure(max(old.threshold, threshold),
                                       tuple(sorted(set(old.breakdowns) | dims)), old.aggregation)
     for m in default_stages().measures():
-        old = out.get(m, ProtectedMeasure(0, (), "sum"))
+        old = out.get(m, ProtectedMeasure(0, (), "sum", STAGE_GRAINS))
         out[m] = ProtectedMeasure(max(old.threshold, options.suppression_threshold),
                                   tuple(sorted({*old.breakdowns, STAGE_BREAKDOWN})),
-                                  old.aggregation)
+                                  old.aggregation, old.grains)
     return out
+
+
+def published_grains(measure: str, registry: Registry, options: Options) -> tuple[str, ...]:
+    """The grains ``measure``'s cells are planned (and so may be shown) at."""
+    spec = protected_measures(registry, options).get(measure)
+    return spec.grains if spec else PUBLISHED_GRAINS
 
 
 SPEC_KEY = "withheld:spec"
@@ -97,6 +109,7 @@ SPEC_KEY = "withheld:spec"
 
 def spec_key(protected: dict[str, ProtectedMeasure]) -> str:
     return ";".join(f"{m}={p.threshold}/{','.join(p.breakdowns)}/{p.aggregation}"
+                    + ("" if p.grains == PUBLISHED_GRAINS else f"/{','.join(p.grains)}")
                     for m, p in sorted(protected.items()))
 
 
@@ -169,10 +182,9 @@ def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
         pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
     for lo, hi in bounds.select("lo", "hi").iter_rows():  # no identity crosses two measures
         part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
-        relations = relations_for(part, sources)
-        window, inside = overlapping_windows(part)
-        mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1], relations,
-                                     contains=(window.to_numpy(), inside.to_numpy()))
+        mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1],
+                                     relations_for(part, sources),
+                                     windows=window_pieces(part))
     hidden = cells.with_columns(pl.Series("primary", primary), pl.Series("_hidden", mask)).filter(
         "_hidden").select(pl.col("series").alias("measure"), "area_code", "period_start",
                           "period_end", "bdim", pl.col("bval").alias("breakdown"), "primary")
@@ -193,8 +205,9 @@ def area_sources(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def measure_cells(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedMeasure]
                   ) -> pl.DataFrame:
-    """Every published cell of ``measures``: all areas, grains, and the breakdowns shown;
-    where two sources hold a cell, the one the figures use (lowest priority number)."""
+    """Every published cell of ``measures``: all areas, the grains each is shown at, and the
+    breakdowns shown; where two sources hold a cell, the one the figures use (lowest
+    priority number)."""
     if not measures:
         return pl.DataFrame()
     areas = [c for (c,) in con.execute("SELECT code FROM core.areas").fetchall()]
@@ -209,7 +222,11 @@ def measure_cells(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedM
             continue
         native = native.with_columns(pl.col("value").cast(pl.Float64))
         for grain in PUBLISHED_GRAINS:
-            periods = to_grain(native, grain, aggregation)
+            shown = native.filter(pl.col("measure").is_in(
+                [m for m in wanted if grain in measures[m].grains]))
+            if shown.height == 0:
+                continue
+            periods = to_grain(shown, grain, aggregation)
             frames.append(periods.select(
                 pl.col("measure").alias("series"), "area_code", "period_start", "period_end",
                 pl.lit(by or "").alias("bdim"), pl.col("breakdown").alias("bval"), "source",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from metrics.statistics.disclosure import Relations
+from metrics.statistics.disclosure_windows import WindowPieces
 
 CELL_KEY = ("series", "area_code", "s_idx", "months", "bdim", "bval")
 """What names a cell: series, area, first month (year·12 + month − 1), length in months,
@@ -177,3 +178,45 @@ def overlapping_windows(cells: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
         .alias("w_idx")).explode("w_idx")
     pairs = candidates.join(windows, on=[*other, "w_idx"], how="inner")
     return pairs["window"].cast(pl.Int64), pairs["cell"].cast(pl.Int64)
+
+
+def window_pieces(cells: pl.DataFrame) -> WindowPieces:
+    """What each overlapping window of ``cells`` (CELL_KEY, ``aggregation``, ``cell`` =
+    row index) is made of (:class:`WindowPieces`): its months, each with the calendar
+    quarter holding it where that quarter lies wholly inside the window, and its whole
+    quarters, each with its months. A stock's window (aggregation ``last``) is its last
+    month: only that month and its quarter are pieces."""
+    other = ["series", "area_code", "bdim", "bval"]
+    keyed = cells.select(*other, "aggregation", "s_idx", "months", pl.col("cell").cast(pl.Int64))
+    windows = keyed.filter(~is_nested_window(pl.col("s_idx"), pl.col("months"))
+                           & (pl.col("months") == 12)).select(
+        *other, "aggregation", pl.col("s_idx").alias("w_idx"), pl.col("cell").alias("window"))
+    stock = pl.col("aggregation") == "last"
+
+    def inside(length: int) -> pl.DataFrame:
+        inner = keyed.filter(pl.col("months") == length).select(
+            *other, pl.col("s_idx").alias("c_idx"), "cell")
+        pairs = inner.with_columns(pl.int_ranges(pl.col("c_idx") + length - 12,
+                                                 pl.col("c_idx") + 1).alias("w_idx")
+                                   ).explode("w_idx").join(windows, on=[*other, "w_idx"])
+        return pairs.filter(~stock | (pl.col("c_idx") + length == pl.col("w_idx") + 12))
+
+    def cells_at(length: int, name: str) -> pl.DataFrame:
+        return keyed.filter(pl.col("months") == length).select(
+            *other, pl.col("s_idx").alias("at"), pl.col("cell").alias(name))
+
+    months = inside(1).with_columns((pl.col("c_idx") - pl.col("c_idx") % 3).alias("at"))
+    months = months.join(cells_at(3, "quarter"), on=[*other, "at"], how="left")
+    whole = (pl.col("at") >= pl.col("w_idx")) & (pl.col("at") + 3 <= pl.col("w_idx") + 12)
+    months = months.with_columns(pl.when(whole).then(pl.col("quarter")).otherwise(None)
+                                 .fill_null(-1).alias("quarter"))
+    quarters = inside(3).with_columns(
+        pl.int_ranges(pl.col("c_idx"), pl.col("c_idx") + 3).alias("at")).explode("at").filter(
+        ~stock | (pl.col("at") == pl.col("c_idx") + 2))  # a stock's quarter is its last month
+    quarters = quarters.join(cells_at(1, "month"), on=[*other, "at"], how="left").with_columns(
+        pl.col("month").fill_null(-1))
+    return WindowPieces.build(
+        cells.height, windows["window"].to_numpy(),
+        (months["window"].to_numpy(), months["cell"].to_numpy(), months["quarter"].to_numpy()),
+        (quarters["window"].to_numpy(), quarters["cell"].to_numpy(),
+         quarters["month"].to_numpy()))

@@ -36,7 +36,7 @@ def plan_keys(registry: Registry, options: Options, now: dict[str, str]) -> dict
     protected = disclosure.protected_measures(registry, options)
     shared = f"{now.get('areas', '')}|{now.get('sources', '')}"
     keys = {f"{PREFIX}{m}": f"{now.get(f'measure:{m}', '')}|{shared}|{p.threshold}|"
-                            f"{','.join(p.breakdowns)}|{p.aggregation}"
+                            f"{','.join(p.breakdowns)}|{p.aggregation}|{','.join(p.grains)}"
             for m, p in protected.items()}
     keys[disclosure.SPEC_KEY] = disclosure.spec_key(protected)
     return keys

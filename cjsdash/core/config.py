@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     suppression_rounding: int = Field(default=0, ge=0, description="round counts to this base; 0 = off")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
     disclosure: Literal["breakdown", "whole_set"] = Field(
-        default="breakdown", description="secondary suppression within each breakdown, or "
+        default="whole_set", description="secondary suppression within each breakdown, or "
         "over the whole published set (areas, periods, breakdowns; decisions 0008 and 0025)")
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     allowed_hosts: str = Field(default="", description="comma-separated extra Host names the "

@@ -30,6 +30,7 @@ from metrics.disproportionality.schema import (
     MATRIX_COLUMNS,
     MATRIX_SCHEMA,
     NOT_STATED,
+    UNPUBLISHED_NOTE,
 )
 from metrics.options import Options
 from metrics.registry import default_registry
@@ -42,29 +43,48 @@ def _not_stated(counts: pl.DataFrame) -> pl.DataFrame:
         "area_code", "stage", "period_start", "period_end", pl.col("value").alias("unknown"))
 
 
+def unpublished_stages(stage_list: Sequence[Stage], ethnicity_source: EthnicitySource,
+                       grain: str, options: Options) -> set[str]:
+    """Under whole-set control, the stages whose counts by ethnic group are not published at
+    ``grain`` (:data:`metrics.disclosure.STAGE_GRAINS`): shown nowhere, withheld whole.
+    None when suppression is off (a threshold of 0 or 1: no count is small)."""
+    if options.disclosure != "whole_set" or options.suppression_threshold <= 1:
+        return set()
+    registry = default_registry()
+    return {s.id for s in stage_list if (m := s.measure_for(ethnicity_source))
+            and grain not in disclosure.published_grains(m, registry, options)}
+
+
 def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[Stage],
-             ethnicity_source: EthnicitySource) -> pl.DataFrame | None:
+             ethnicity_source: EthnicitySource, grain: str
+             ) -> tuple[pl.DataFrame | None, set[str]]:
     """The stage counts by ethnic group that whole-set disclosure control withholds
     (:func:`metrics.disclosure.hidden_cells`, which plans the stages' measures too), keyed
-    as the matrix is: area_code, stage, period_start, period_end, group."""
+    as the matrix is: area_code, stage, period_start, period_end, group; and the stages
+    whose counts by ethnic group are not published at ``grain`` at all
+    (:data:`metrics.disclosure.STAGE_GRAINS`: withheld whole)."""
     if options.disclosure != "whole_set":
-        return None
+        return None, set()
+    registry = default_registry()
     stage_of = {s.measure_for(ethnicity_source): s.id for s in stage_list
                 if s.measure_for(ethnicity_source)}
-    hidden = disclosure.hidden_cells(con, default_registry(), options)
+    unpublished = unpublished_stages(stage_list, ethnicity_source, grain, options)
+    hidden = disclosure.hidden_cells(con, registry, options)
     return hidden.filter(pl.col("measure").is_in(list(stage_of))
                          & (pl.col("bdim") == disclosure.STAGE_BREAKDOWN)).select(
         "area_code", pl.col("measure").replace_strict(stage_of).alias("stage"),
-        "period_start", "period_end", pl.col("breakdown").alias("group")).unique()
+        "period_start", "period_end", pl.col("breakdown").alias("group")).unique(), unpublished
 
 
 def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options,
-              withheld: pl.DataFrame | None = None) -> pl.DataFrame:
+              withheld: pl.DataFrame | None = None,
+              unpublished: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
     """Primary suppression of small counts, secondary across each stage's groups (with the
     Not stated count: together they add up to the published total); blank what they hide.
 
     ``withheld``: the cells (area, stage, period, group) the whole-set plan withholds
-    (:func:`_planned`), hidden as well, so the matrix shows no count the plan keeps back."""
+    (:func:`_planned`), hidden as well, so the matrix shows no count the plan keeps back;
+    ``unpublished``: stages whose counts by ethnic group are withheld whole at this grain."""
     staged = frame.filter(pl.col("stage") != POPULATION)
     if staged.height == 0:
         return frame.with_columns(pl.lit(False).alias("suppressed"), pl.lit(None, pl.String)
@@ -85,11 +105,14 @@ def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options,
             withheld.with_columns(pl.lit(True).alias("_planned")), on=[*key, "group"],
             how="left")["_planned"].fill_null(False).to_numpy()
         mask = mask | planned
+    whole = cells["stage"].is_in(list(unpublished)).to_numpy()
+    mask = mask | whole
     rule = st.PRIMARY_RULE_TEMPLATE.format(threshold=options.suppression_threshold)
     hidden = cells.with_columns(
         pl.Series("suppressed", mask, dtype=pl.Boolean),
-        pl.Series("note", np.where(primary, f"suppressed: {rule}",
-                                   np.where(mask, f"suppressed: {st.SECONDARY_RULE}", "")),
+        pl.Series("note", np.where(whole, UNPUBLISHED_NOTE, np.where(
+            primary, f"suppressed: {rule}",
+            np.where(mask, f"suppressed: {st.SECONDARY_RULE}", ""))),
                   dtype=pl.String).replace("", None),
     ).select(*key, "group", "suppressed", "note")
     out = frame.join(hidden, on=[*key, "group"], how="left").with_columns(
@@ -181,7 +204,7 @@ def stage_frame(
     frame = pl.concat([_chain_frame(chain, cells, reference, min_count, options.level)
                        for chain, cells in by_chain.values()], how="diagonal_relaxed")
     frame = _disclose(frame, counts, options,
-                      _planned(con, options, stage_list, ethnicity_source))
+                      *_planned(con, options, stage_list, ethnicity_source, grain))
     frame = _annotate(frame, counts, stage_list, reference, grain, ethnicity_source,
                       options.level)
     for column, dtype in MATRIX_SCHEMA.items():

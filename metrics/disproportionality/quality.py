@@ -12,7 +12,8 @@ import polars as pl
 from cjsdash.core.periods import label_period
 from metrics import statistics as st
 from metrics.disproportionality.counts import latest_period, stage_counts
-from metrics.disproportionality.schema import GROUPS, NOT_STATED
+from metrics.disproportionality.matrix import unpublished_stages
+from metrics.disproportionality.schema import GROUPS, NOT_STATED, UNPUBLISHED_NOTE
 from metrics.options import Options
 from metrics.stages import EthnicitySource, default_stages
 
@@ -60,6 +61,9 @@ def ethnicity_quality(
     lo, hi = st.wilson_interval(stated, total, z=st.z_for(options.level))
     hidden = (st.primary_suppression(unknown, threshold=options.suppression_threshold)
               | st.primary_suppression(stated, threshold=options.suppression_threshold))
+    whole = np.array([r["stage"] in unpublished_stages(
+        default_stages().counted(), ethnicity_source, grain, options) for r in rows])
+    hidden |= whole
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, stated / total, np.nan)
     rule = st.PRIMARY_RULE_TEMPLATE.format(threshold=options.suppression_threshold)
@@ -68,13 +72,14 @@ def ethnicity_quality(
         "period_label": [label_period(r["start"], r["end"], grain) for r in rows],
         "stage": [r["stage"] for r in rows],
         "stage_title": [titles[r["stage"]] for r in rows],
-        "total": total, "stated": np.where(hidden, np.nan, stated),
+        "total": np.where(whole, np.nan, total), "stated": np.where(hidden, np.nan, stated),
         "not_stated": np.where(hidden, np.nan, unknown),
         "share_recorded": np.where(hidden, np.nan, share),
         "lower": np.where(hidden, np.nan, lo), "upper": np.where(hidden, np.nan, hi),
         "suppressed": hidden, "source": [r["source"] for r in rows],
         "synthetic": [r["synthetic"] for r in rows],
-        "note": np.where(hidden, f"suppressed: {rule}", "").tolist(),
+        "note": np.where(whole, UNPUBLISHED_NOTE,
+                         np.where(hidden, f"suppressed: {rule}", "")).tolist(),
     })
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None),
                               pl.col("note").replace("", None)).select(QUALITY_COLUMNS)

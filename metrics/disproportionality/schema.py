@@ -38,6 +38,11 @@ MATRIX_SCHEMA: dict[str, pl.DataType] = {
         else pl.String())
     for c in MATRIX_COLUMNS
 }
+UNPUBLISHED_NOTE = ("withheld: this stage's counts by ethnic group are published by quarter "
+                    "and financial year only")
+"""Whole-set disclosure control plans a stage no indicator publishes at quarters and
+financial years only (:data:`metrics.disclosure.STAGE_GRAINS`); at another grain its counts
+are withheld whole."""
 _BLANK_IF_SUPPRESSED = ("count", "stage_rate", "rri", "rri_lower", "rri_upper", "p_exact",
                         "rate_per_1000", "rate_lower", "rate_upper", "disparity_ratio",
                         "ratio_lower", "ratio_upper", "excess", "parity_reduction")

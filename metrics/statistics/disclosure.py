@@ -35,6 +35,7 @@ from scipy.sparse.linalg import lsqr
 
 from metrics.statistics import exact_recovery as exact
 from metrics.statistics.disclosure_repair import leak_complements
+from metrics.statistics.disclosure_windows import WindowPieces
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -108,9 +109,11 @@ def _check(values: FloatArray, mask: BoolArray, relations: Relations) -> None:
 
 
 def _complements(values: FloatArray, hidden: BoolArray, relations: Relations,
-                 lone: BoolArray) -> IntArray:
-    """For each relation flagged ``lone``, the cell to hide beside its one unknown: the
-    smallest non-zero visible part, else the total (coef > 0) if non-zero; ties: lowest index."""
+                 lone: BoolArray, opens: FloatArray | None = None) -> IntArray:
+    """For each relation flagged ``lone``, the cell to hide beside its one unknown: a
+    non-zero visible part, else the total (coef > 0) if non-zero; of those, the one that
+    leaves the fewest other relations with a lone hidden cell (``opens``: per cell, its
+    relations with no unknown yet), then the smallest; ties: lowest index."""
     members = np.flatnonzero(lone[relations.relation])
     cells = relations.cell[members]
     usable = ~hidden[cells] & ~np.isnan(values[cells]) & (values[cells] != 0)
@@ -119,7 +122,8 @@ def _complements(values: FloatArray, hidden: BoolArray, relations: Relations,
         return np.empty(0, dtype=np.int64)
     is_total = relations.coef[members] > 0
     rel = relations.relation[members]
-    order = np.lexsort((cells, np.abs(values[cells]), is_total, rel))
+    cost = np.zeros(cells.size) if opens is None else opens[cells]
+    order = np.lexsort((cells, np.abs(values[cells]), cost, is_total, rel))
     ordered_rel = rel[order]
     first = np.ones(order.size, dtype=bool)
     first[1:] = ordered_rel[1:] != ordered_rel[:-1]
@@ -127,15 +131,18 @@ def _complements(values: FloatArray, hidden: BoolArray, relations: Relations,
 
 
 def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations, *,
+            windows: WindowPieces | None = None,
             contains: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
             max_rounds: int = 50) -> BoolArray:
     """The suppression mask: ``primary`` plus complements so that :func:`linear_attack`
     recovers no primary cell (inputs are not modified). A complement may itself be worked
     out (a large count hidden beside a small one discloses nothing); the small one may not.
 
-    ``contains`` (outer cells, inner cells), if given: an outer cell is withheld whenever an
-    inner one is (used for overlapping windows, such as rolling 12 months beside quarters,
-    whose differences would otherwise chain every year's same quarter together).
+    ``windows``, if given: overlapping windows (rolling 12 months, calendar years) are
+    withheld unless they are sums of visible cells, and relations among windows alone get
+    no complement of their own (:mod:`metrics.statistics.disclosure_windows`).
+    ``contains`` (outer cells, inner cells): decision 8's older rule instead, an outer cell
+    withheld whenever an inner one is.
 
     Each round gives every relation left with one hidden cell a complement, then runs the
     exact attack; each primary it recovers gets one more complement in every relation
@@ -154,18 +161,19 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     relations = holding(relations, vals)
     if relations.count == 0 or not mask.any():
         return mask
-    outer, inner = (np.empty(0, np.int64),) * 2 if contains is None else (
-        np.asarray(contains[0], dtype=np.int64), np.asarray(contains[1], dtype=np.int64))
+    if windows is None:
+        windows = WindowPieces.containing(vals.size, *(contains or ([], [])))
+    plan = _Plan(vals, missing, relations, windows)
     targets = primary_mask
     widened = np.zeros_like(mask)
     for _ in range(max_rounds):
-        _settle(vals, mask, missing, relations, outer, inner)
+        plan.settle(mask)
         exposed = linear_attack(mask, relations, missing=missing,
                                 targets=targets).recovered & targets
         if not exposed.any():
             return mask
         before = int(mask.sum())
-        _repair(vals, mask, missing, relations, exposed, outer, inner, max_rounds)
+        _repair(plan, mask, exposed, max_rounds)
         if int(mask.sum()) == before:
             _widen(vals, mask, missing, relations, exposed, whole=bool((exposed & widened).any()))
             widened |= exposed
@@ -176,21 +184,19 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
 REPROVE_AT_MOST = 64
 
 
-def _repair(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
-            exposed: BoolArray, outer: IntArray, inner: IntArray, max_rounds: int) -> None:
+def _repair(plan: _Plan, mask: BoolArray, exposed: BoolArray, max_rounds: int) -> None:
     """Hide a term of a proof of each exposed cell, again while proofs are found (a cell
     may have several) for up to ``REPROVE_AT_MOST`` cells: most proofs break at the first
     term, and past that many cells one attack finds the few still exposed sooner than a
     proof search round each (it finds none for a safe cell)."""
     proved = exposed
     for _ in range(max_rounds):
-        terms, proved = leak_complements(vals, mask, missing, relations, proved)
-        if terms.size == 0 or int(proved.sum()) > REPROVE_AT_MOST:
-            mask[terms] = True
-            _settle(vals, mask, missing, relations, outer, inner)
-            return
+        terms, proved = leak_complements(plan.vals, mask, plan.missing, plan.relations,
+                                         proved)
         mask[terms] = True
-        _settle(vals, mask, missing, relations, outer, inner)
+        plan.settle(mask)
+        if terms.size == 0 or int(proved.sum()) > REPROVE_AT_MOST:
+            return
 
 
 def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
@@ -222,29 +228,41 @@ def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Rel
         frontier = wider
 
 
-def _settle(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
-            outer: IntArray, inner: IntArray) -> None:
-    """Complements until no relation has a lone hidden cell and no window shows a hidden
-    period inside it."""
-    while True:
-        _fill_lone_relations(vals, mask, missing, relations)
-        spread = outer[mask[inner] & ~mask[outer] & ~missing[outer]]
-        if spread.size == 0:
-            return
-        mask[spread] = True
+class _Plan:
+    """What stays fixed while a mask grows: the values, the missing cells, the relations
+    (and which join windows alone) and the windows' pieces."""
 
+    def __init__(self, vals: FloatArray, missing: BoolArray, relations: Relations,
+                 windows: WindowPieces) -> None:
+        self.vals, self.missing, self.relations, self.windows = vals, missing, relations, windows
+        self.exempt = windows.with_window(relations)
 
-def _fill_lone_relations(vals: FloatArray, mask: BoolArray, missing: BoolArray,
-                         relations: Relations) -> None:
-    while True:
-        lone = relations.unknowns_per_relation(mask | missing) == 1
-        # Only relations whose lone unknown is a suppressed cell (a missing one hides nothing).
-        lone &= relations.unknowns_per_relation(mask) == 1
-        extra = _complements(vals, mask, relations, lone)
-        extra = extra[~mask[extra]]
-        if extra.size == 0:
-            return
-        mask[extra] = True
+    def settle(self, mask: BoolArray) -> None:
+        """Complements until no relation has a lone hidden cell (but those holding a
+        window) and every visible window is a sum of visible cells."""
+        while True:
+            self.fill_lone_relations(mask)
+            spread = self.windows.to_hide(mask, self.missing)
+            if spread.size == 0:
+                return
+            mask[spread] = True
+
+    def fill_lone_relations(self, mask: BoolArray) -> None:
+        relations = self.relations
+        while True:
+            unknowns = relations.unknowns_per_relation(mask | self.missing)
+            # Only relations whose lone unknown is a suppressed cell (a missing one hides
+            # nothing), and none holding a window (WindowPieces.with_window).
+            lone = (unknowns == 1) & (relations.unknowns_per_relation(mask) == 1) & ~self.exempt
+            if not lone.any():
+                return
+            opens = np.bincount(relations.cell, weights=((unknowns == 0) & ~self.exempt)[
+                relations.relation], minlength=mask.size)
+            extra = _complements(self.vals, mask, relations, lone, opens)
+            extra = extra[~mask[extra]]
+            if extra.size == 0:
+                return
+            mask[extra] = True
 
 
 def peeling_attack(hidden: npt.ArrayLike, relations: Relations, *,
