@@ -127,7 +127,7 @@ def test_only_the_newest_snapshots_are_kept(served: Warehouse, tmp_path: Path) -
     assert snapshots.current(served.snapshot_folder).path in files
 
 
-def _contents(path: Path) -> dict[str, list[tuple]]:
+def _contents(path: Path) -> dict[str, list[object]]:
     """Every table of the snapshot's core, meta and mart schemas, rows sorted; and which
     schemas it holds at all."""
     con = duckdb.connect(str(path), read_only=True)
@@ -137,9 +137,8 @@ def _contents(path: Path) -> dict[str, list[tuple]]:
         out: dict[str, list[tuple]] = {"schemas": sorted({(s,) for s, _ in tables})}
         for schema, table in tables:
             if schema in snapshots.SCHEMAS:
-                out[f"{schema}.{table}"] = sorted(
-                    con.execute(f"SELECT * FROM {schema}.{table}").fetchall(),  # noqa: S608
-                    key=repr)
+                out[f"{schema}.{table}"] = sorted(  # as text: a NaN equals a NaN
+                    map(repr, con.execute(f"SELECT * FROM {schema}.{table}").fetchall()))  # noqa: S608
         return out
     finally:
         con.close()
