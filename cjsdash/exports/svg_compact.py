@@ -18,8 +18,8 @@ these charts half of a PDF pack's layout time. :func:`compact_svg`:
 - moves a text's ``translate`` into its ``x`` and ``y``.
 
 It never touches ``<defs>`` (clip paths draw nothing themselves), referenced elements, text
-content, or anything inside a ``<style>``-styled SVG's classes. An SVG it cannot read is
-returned unchanged. ``tests/unit/test_svg_compact.py`` shows, on real plotly charts, that the
+content, or anything inside a ``<style>``-styled SVG's classes. An SVG it cannot read, or
+one with a ``<switch>`` (whose first fitting child alone is drawn), is returned unchanged. ``tests/unit/test_svg_compact.py`` shows, on real plotly charts, that the
 compacted SVG draws the same subpaths with the same styles.
 """
 
@@ -55,8 +55,8 @@ def compact_svg(svg: bytes | str) -> bytes:
         root = ET.fromstring(data)
     except ET.ParseError:
         return data
-    if root.tag != _S + "svg":
-        return data
+    if root.tag != _S + "svg" or root.find(f".//{_S}switch") is not None:
+        return data  # not an SVG; or one whose <switch> draws only its first fitting child
     styled = root.find(f".//{_S}style") is not None  # classes then matter
     referenced = _referenced_ids(data)
     _styles_to_attributes(root)
