@@ -133,12 +133,16 @@ class RefreshReport:
     seconds: float = 0.0
     replanned: list[str] = field(default_factory=list)
     """Measures whose whole-set disclosure plan was made afresh (:mod:`metrics.mart_withheld`)."""
+    everywhere: list[str] = field(default_factory=list)
+    """The indicators recomputed in every area; the others only in :attr:`areas`."""
+    areas: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if not self.indicators:
             return "figures up to date"
-        return (f"figures refreshed: {len(self.indicators)} indicators, {self.rows:,} rows "
-                f"in {self.seconds:.1f} s")
+        return (f"figures refreshed: {len(self.indicators)} indicators ("
+                f"{len(self.everywhere)} in every area, the others in {len(self.areas)}), "
+                f"{self.rows:,} rows in {self.seconds:.1f} s")
 
 
 def _stored_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -180,6 +184,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
     report = RefreshReport(indicators=[i.id for i in todo], replanned=plan[2] if plan else [])
     replaced = scopes(todo, before, now, found)
+    report.everywhere = [i.id for group, a in replaced if a is None for i in group]
+    report.areas = next((a for _, a in replaced if a is not None), [])
     everything = len(todo) == len(registry.indicators) and all(a is None for _, a in replaced)
     # only indicators with rows to compute from are computed (the others' old rows go)
     computed = [([i for i in group if any(f"measure:{m}" in now for m in i.measures)], areas)

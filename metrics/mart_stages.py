@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFINITIONS = ("officer", "self")
 """The ethnicity definitions the disproportionality page offers."""
 THREADS = 2
+COVERAGE_MEASURES = 8
+"""Measures per coverage job (a job's memory grows with them; each job scans the rollup)."""
 WHOLE = ("areas", "sources")
 """Fingerprints whose change recomputes every stage and every coverage cell."""
 
@@ -139,19 +141,21 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
     jobs: list[tuple[str, tuple[object, ...], Callable[[duckdb.DuckDBPyConnection],
                                                          pl.DataFrame]]] = []
+    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum
     for definition, chosen in report.stages.items():
         areas = report.stage_areas[definition]
-        if chosen and areas != []:
+        if areas != []:
             jobs += [("stage_counts", (grain, definition),
-                      lambda c, g=grain, d=definition, s=chosen, a=areas: _stage_counts(
-                          c, every if a is None else a, g, d, s))  # type: ignore[misc]
-                     for grain in GRAINS]
+                      lambda c, g=grain, d=definition, s=stage, a=areas: _stage_counts(
+                          c, every if a is None else a, g, d, [s]))  # type: ignore[misc]
+                     for stage in chosen for grain in GRAINS]
     if report.populations:
         jobs.append(("stage_populations", (), lambda c: _populations(c, every)))
-    if report.coverage and report.coverage_areas != []:
-        jobs += [("coverage", (grain,), lambda c, g=grain: coverage_cells(
-            c, report.coverage, g, areas=report.coverage_areas))  # type: ignore[misc]
-            for grain in COVERAGE_GRAINS]
+    if report.coverage_areas != []:
+        jobs += [("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
+            c, m, g, areas=report.coverage_areas))  # type: ignore[misc]
+            for k in range(0, len(report.coverage), COVERAGE_MEASURES)
+            for part in [report.coverage[k:k + COVERAGE_MEASURES]] for grain in COVERAGE_GRAINS]
     for table in dict.fromkeys(job[0] for job in jobs):
         staging.create_staged(con, f"mart.{table}", _ddl(table))
         report.staged[table] = 0
