@@ -142,15 +142,18 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, scopes: Sequence[S
                          if same == task[0])]
 
     mart_staging.create_staged(con, TABLE, figures_ddl())
-    rows = 0
+    rows, batches = 0, mart_staging.Batches(con)
     con.register("_mart_indicators", _indicator_table(registry).to_arrow())
     try:
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             for group in mart_staging.in_order(pool, compute, tasks, THREADS):
-                for frame in group:  # each staged (committed) as it comes, then let go
-                    rows += mart_staging.insert_frame(con, mart_staging.staged_name(TABLE),
-                                                      frame, PRESENT_SQL)
+                for frame in group:  # each staged as it comes (committed in batches), let go
+                    rows += batches.insert(mart_staging.staged_name(TABLE), frame, PRESENT_SQL)
                 del group
+        batches.close()
+    except BaseException:
+        batches.abandon()
+        raise
     finally:
         con.unregister("_mart_indicators")
     return rows

@@ -144,18 +144,20 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     # small jobs, one stage or a few measures each: the memory held is a job's, not the sum
     for definition, chosen in report.stages.items():
         areas = report.stage_areas[definition]
-        if areas != []:
+        if areas != []:  # a few areas' stages together: their memory is small
+            split = [[s] for s in chosen] if areas is None else [chosen] if chosen else []
             jobs += [("stage_counts", (grain, definition),
-                      lambda c, g=grain, d=definition, s=stage, a=areas: _stage_counts(
-                          c, every if a is None else a, g, d, [s]))  # type: ignore[misc]
-                     for stage in chosen for grain in GRAINS]
+                      lambda c, g=grain, d=definition, s=some, a=areas: _stage_counts(
+                          c, every if a is None else a, g, d, s))  # type: ignore[misc]
+                     for some in split for grain in GRAINS]
     if report.populations:
         jobs.append(("stage_populations", (), lambda c: _populations(c, every)))
     if report.coverage_areas != []:
+        size = COVERAGE_MEASURES if report.coverage_areas is None else len(report.coverage)
         jobs += [("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
             c, m, g, areas=report.coverage_areas))  # type: ignore[misc]
-            for k in range(0, len(report.coverage), COVERAGE_MEASURES)
-            for part in [report.coverage[k:k + COVERAGE_MEASURES]] for grain in COVERAGE_GRAINS]
+            for k in range(0, len(report.coverage), max(1, size))
+            for part in [report.coverage[k:k + size]] for grain in COVERAGE_GRAINS]
     for table in dict.fromkeys(job[0] for job in jobs):
         staging.create_staged(con, f"mart.{table}", _ddl(table))
         report.staged[table] = 0
@@ -167,13 +169,19 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
         finally:
             cursor.close()
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        frames = staging.in_order(pool, run, [job[2] for job in jobs], THREADS)
-        for (table, tags, _), frame in zip(jobs, frames, strict=True):
-            rows = _insert(con, table, tags, frame)
-            report.staged[table] += rows
-            report.rows += rows
-            del frame
+    batches = staging.Batches(con)
+    try:
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            frames = staging.in_order(pool, run, [job[2] for job in jobs], THREADS)
+            for (table, tags, _), frame in zip(jobs, frames, strict=True):
+                rows = _insert(batches, table, tags, frame)
+                report.staged[table] += rows
+                report.rows += rows
+                del frame
+        batches.close()
+    except BaseException:
+        batches.abandon()
+        raise
     report.seconds = time.perf_counter() - started
     return report
 
@@ -231,11 +239,11 @@ _ORDER = {"stage_counts": ("area_code", "stage", "period_start"),
 """Rows stored by area: DuckDB skips the row groups a one-area read does not need."""
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, tags: tuple[object, ...],
+def _insert(batches: staging.Batches, table: str, tags: tuple[object, ...],
             frame: pl.DataFrame) -> int:
-    """Stage ``frame`` (committed: outside the refresh's transaction); the rows staged."""
+    """Stage ``frame`` (outside the refresh's transaction); the rows staged."""
     if frame.height == 0:
         return 0
     frame = frame.with_columns(pl.lit(v).alias(k) for k, v in zip(
         _TAGS[table], tags, strict=True)).sort(_ORDER[table])
-    return staging.insert_frame(con, staging.staged_name(f"mart.{table}"), frame)
+    return batches.insert(staging.staged_name(f"mart.{table}"), frame)

@@ -43,7 +43,7 @@ def create_staged(con: duckdb.DuckDBPyConnection, table: str, ddl: str) -> str:
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
                  select: str = "SELECT * FROM _mart_staged_rows") -> int:
     """Insert ``frame`` (registered as ``_mart_staged_rows``) into ``table`` by name through
-    ``select``; the rows inserted. Outside a transaction, each insert commits."""
+    ``select``; the rows inserted."""
     if frame.height == 0:
         return 0
     con.register("_mart_staged_rows", frame.to_arrow())
@@ -52,6 +52,39 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     finally:
         con.unregister("_mart_staged_rows")
     return frame.height
+
+
+COMMIT_ROWS = 100_000
+"""Staged rows committed together: a commit per frame cost a write-ahead-log sync per frame
+(a hundred for one area's refresh), one for everything would hold every row in memory."""
+
+
+class Batches:
+    """Staged inserts committed every :data:`COMMIT_ROWS` rows (and at :meth:`close`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.pending = con, 0
+
+    def insert(self, table: str, frame: pl.DataFrame,
+               select: str = "SELECT * FROM _mart_staged_rows") -> int:
+        if frame.height == 0:
+            return 0
+        if not self.pending:
+            self.con.execute("BEGIN TRANSACTION")
+        self.pending += insert_frame(self.con, table, frame, select) or 1
+        if self.pending >= COMMIT_ROWS:
+            self.close()
+        return frame.height
+
+    def close(self) -> None:
+        if self.pending:
+            self.pending = 0
+            self.con.execute("COMMIT")
+
+    def abandon(self) -> None:
+        if self.pending:
+            self.pending = 0
+            self.con.execute("ROLLBACK")
 
 
 def swap(con: duckdb.DuckDBPyConnection, table: str, gone: str, params: list[object],

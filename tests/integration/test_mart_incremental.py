@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from cjsdash.core.gateway import Warehouse
 from ingest.pipeline import ingest_paths
@@ -31,7 +32,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _keep(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     con.execute(f"CREATE SCHEMA {schema}")
     for table in _tables(con):
-        con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM mart.{table}")
+        con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM mart.{table}")  # noqa: S608
 
 
 def _differences(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, tuple[int, int]]:
@@ -63,6 +64,7 @@ def _latest_quarter_of_cumbria(demo_db: Path, out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_an_area_refresh_equals_a_full_rebuild(demo_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     shutil.copyfile(demo_db, path)
