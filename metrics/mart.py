@@ -8,13 +8,15 @@ with the display text the pages, ``cjsdash query`` and the packs show
 :func:`refresh` brings it up to date after a load. It works out what changed from
 fingerprints of what the figures depend on (each measure's rows in the area rollup, the
 populations, each indicator's targets, the areas, the sources, the registry and the options)
-and recomputes only the indicators that depend on something that changed, for every area,
-grain and breakdown. An indicator's figures in one area depend on the other areas only through
-disclosure control over the whole set: each measure's plan is kept in ``mart.withheld``
-(:mod:`metrics.mart_withheld`) and re-planned only when that measure's cells, the areas or
-the sources change, and the indicators built on a re-planned measure are recomputed. The new
-rows replace the old in one transaction: a reader sees all of the old figures or all of the
-new.
+and recomputes only the indicators that depend on something that changed, for every grain
+and breakdown, and only in the areas whose rows of their measures changed
+(:mod:`metrics.mart_areas`: a print per measure × area). An indicator's figures in one area
+depend on the other areas only through disclosure control over the whole set: each measure's
+plan is kept in ``mart.withheld`` (:mod:`metrics.mart_withheld`) and re-planned only when that
+measure's cells, the areas or the sources change, and the indicators built on a re-planned
+measure are recomputed in every area. The new rows are staged outside any transaction, then
+replace the old in one short transaction: a reader sees all of the old figures or all of the
+new (decision 0028).
 
 :func:`ready` says whether the mart answers for the warehouse as it is now (the version stamp
 written with the last refresh equals the warehouse's, and the options are those it was built

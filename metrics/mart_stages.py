@@ -145,7 +145,7 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     for definition, chosen in report.stages.items():
         areas = report.stage_areas[definition]
         if areas != []:  # a few areas' stages together: their memory is small
-            split = [[s] for s in chosen] if areas is None else [chosen] if chosen else []
+            split = [chosen] if chosen and _few(areas, every) else [[s] for s in chosen]
             jobs += [("stage_counts", (grain, definition),
                       lambda c, g=grain, d=definition, s=some, a=areas: _stage_counts(
                           c, every if a is None else a, g, d, s))  # type: ignore[misc]
@@ -153,7 +153,8 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     if report.populations:
         jobs.append(("stage_populations", (), lambda c: _populations(c, every)))
     if report.coverage_areas != []:
-        size = COVERAGE_MEASURES if report.coverage_areas is None else len(report.coverage)
+        size = (len(report.coverage) if _few(report.coverage_areas, every)
+                else COVERAGE_MEASURES)
         jobs += [("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
             c, m, g, areas=report.coverage_areas))  # type: ignore[misc]
             for k in range(0, len(report.coverage), max(1, size))
@@ -184,6 +185,11 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
         raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _few(areas: list[str] | None, every: list[str]) -> bool:
+    """Whether ``areas`` are few enough (a quarter of them at most) to compute in one job."""
+    return areas is not None and 4 * len(areas) <= len(every)
 
 
 def _ddl(table: str) -> str:
