@@ -47,12 +47,12 @@ def staged(module, name, label):
     original = getattr(module, name)
     @functools.wraps(original)
     def wrapper(*args, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         before = rss()
         try:
             return original(*args, **kwargs)
         finally:
-            stages.append((label, start, time.perf_counter(), before))
+            stages.append((label, start, time.perf_counter(), before, time.process_time() - cpu))
     setattr(module, name, wrapper)
 
 db, upload = Path(sys.argv[1]), Path(sys.argv[2])
@@ -78,9 +78,9 @@ threading.Thread(target=sample, daemon=True).start()
 time.sleep(0.05)
 contents = "data:text/csv;base64," + base64.b64encode(upload.read_bytes()).decode("ascii")
 base = rss()
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 result = data_upload.receive(contents, upload.name)
-ended = time.perf_counter()
+ended, cpu = time.perf_counter(), time.process_time() - cpu
 time.sleep(0.05)
 stop.set()
 def peak(a, b):
@@ -88,10 +88,11 @@ def peak(a, b):
 with open("/proc/self/status") as f:
     hwm = next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmHWM"))
 print(json.dumps({
-    "outcome": result.line, "seconds": ended - started, "rss_before_mb": base,
+    "outcome": result.line, "seconds": ended - started, "cpu_s": cpu, "rss_before_mb": base,
     "peak_mb": peak(started, ended), "vmhwm_mb": hwm,
-    "stages": [{"stage": label, "seconds": round(b - a, 2), "rss_before_mb": before,
-                "peak_mb": peak(a, b)} for label, a, b, before in stages]}))
+    "stages": [{"stage": label, "seconds": round(b - a, 2), "cpu_s": round(c, 2),
+                "rss_before_mb": before, "peak_mb": peak(a, b)}
+               for label, a, b, before, c in stages]}))
 """
 
 
@@ -112,11 +113,12 @@ def main() -> None:
         if out.returncode:
             sys.exit(out.stderr[-3000:])
         result = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"{result['outcome']}\nupload {result['seconds']:.1f} s; RSS before "
+    print(f"{result['outcome']}\nupload {result['seconds']:.1f} s ({result['cpu_s']:.1f} CPU s); RSS before "
           f"{result['rss_before_mb']} MB, peak sampled {result['peak_mb']} MB, VmHWM "
           f"{result['vmhwm_mb']} MB; load average {os.getloadavg()[0]:.1f}")
     for s in result["stages"]:
-        print(f"  {s['stage']:<26} {s['seconds']:>7.2f} s  RSS before {s['rss_before_mb']:>5} MB"
+        print(f"  {s['stage']:<26} {s['seconds']:>7.2f} s {s['cpu_s']:>7.2f} CPU s  "
+              f"RSS before {s['rss_before_mb']:>5} MB"
               f"  peak {s['peak_mb']:>5} MB")
 
 

@@ -32,7 +32,9 @@ import polars as pl
 from cjsdash.core.periods import GRAINS
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import mart_stage_reads as tables
+from metrics import mart_staging as staging
 from metrics.disproportionality.counts import _populations, _stage_counts
+from metrics.mart_areas import AreaChanges
 from metrics.provenance import COVERAGE_GRAINS, coverage_cells
 from metrics.registry import Registry
 from metrics.stages import Stages, default_stages
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFINITIONS = ("officer", "self")
 """The ethnicity definitions the disproportionality page offers."""
 THREADS = 2
+COVERAGE_MEASURES = 8
+"""Measures per coverage job (a job's memory grows with them; each job scans the rollup)."""
 WHOLE = ("areas", "sources")
 """Fingerprints whose change recomputes every stage and every coverage cell."""
 
@@ -53,8 +57,16 @@ class StageReport:
     populations: bool = False
     coverage: list[str] = field(default_factory=list)
     """The measures whose coverage was recomputed."""
+    stage_areas: dict[str, list[str] | None] = field(default_factory=dict)
+    """definition → the areas its stages were recomputed for (None: every area)."""
+    coverage_areas: list[str] | None = None
+    """The areas the coverage was recomputed for (None: every area)."""
     rows: int = 0
     seconds: float = 0.0
+    staged: dict[str, int] = field(default_factory=dict)
+    """table → the rows staged for it (:mod:`metrics.mart_staging`)."""
+    state: dict[str, str] = field(default_factory=dict)
+    """What :func:`refresh_stages` writes to ``mart.stage_state`` with the swap."""
 
     def line(self) -> str:
         if not (any(self.stages.values()) or self.populations or self.coverage):
@@ -76,9 +88,18 @@ def _changed(before: dict[str, str], now: dict[str, str], keys: set[str]) -> set
     return {k for k in keys if before.get(k) != now.get(k)}
 
 
+def _areas(found: AreaChanges | None, measures: set[str]) -> list[str] | None:
+    """The areas in which ``measures`` changed; None (every area) when not known."""
+    if found is None or not measures <= found.areas.keys():
+        return None
+    areas = found.of(measures)
+    return None if areas is None else sorted(areas)
+
+
 def plan(before: dict[str, str], now: dict[str, str], stages: Stages, measures: list[str],
-         full: bool) -> StageReport:
-    """What to recompute, from the stored fingerprints (``before``) and the warehouse's."""
+         full: bool, found: AreaChanges | None = None) -> StageReport:
+    """What to recompute, from the stored fingerprints (``before``) and the warehouse's, and
+    for which areas (``found``: the areas each changed measure changed in)."""
     whole = full or bool(_changed(before, now, {*WHOLE, "stages"}))
     held = set(json.loads(before.get("coverage_measures", "[]")))
     report = StageReport()
@@ -87,9 +108,14 @@ def plan(before: dict[str, str], now: dict[str, str], stages: Stages, measures: 
             s.id for s in stages.counted()
             if (s.self_defined_measure if definition == "self" else s.measure) and (
                 whole or _changed(before, now, {f"measure:{s.measure_for(definition)}"}))]
+        counted = {s.measure_for(definition) for s in stages.counted()
+                   if s.id in report.stages[definition]}
+        report.stage_areas[definition] = None if whole else _areas(found, counted)
     report.populations = whole or bool(_changed(before, now, {"populations"}))
     report.coverage = [m for m in measures
                        if whole or m not in held or _changed(before, now, {f"measure:{m}"})]
+    report.coverage_areas = (None if whole or not held.issuperset(report.coverage)
+                             else _areas(found, set(report.coverage)))
     return report
 
 
@@ -97,56 +123,46 @@ def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT key, value FROM mart.stage_state").fetchall())
 
 
-def refresh_stages(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str],
-                   *, full: bool = False) -> StageReport:
-    """Bring the stage tables up to date (see the module's docstring). ``now``: the
-    fingerprints :func:`metrics.mart.fingerprints` took for this refresh. Called inside the
-    refresh's transaction on the writer's connection; the counts are computed on cursors of
-    it, reading the committed warehouse."""
+def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str],
+          found: AreaChanges | None = None, *, full: bool = False) -> StageReport:
+    """Compute what changed (see the module's docstring) into staging tables, outside any
+    transaction, one job at a time (:func:`metrics.mart_staging.in_order`), each committed
+    and let go; :func:`refresh_stages` swaps them in. ``now``: the fingerprints
+    :func:`metrics.mart.fingerprints` took for this refresh; ``found``: the areas each
+    changed measure changed in (:mod:`metrics.mart_areas`; None: every area)."""
     started = time.perf_counter()
     tables.ensure_tables(con)
     stages = default_stages()
     state = {**{k: v for k, v in now.items() if k.startswith("measure:") or k in (
         *WHOLE, "populations")}, "stages": stages_key(stages)}
     measures = coverage_measures(registry)
-    report = plan(_stored(con), state, stages, measures, full)
-    areas = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
+    report = plan(_stored(con), state, stages, measures, full, found)
+    report.state = {**state, "coverage_measures": json.dumps(measures)}
+    every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
     jobs: list[tuple[str, tuple[object, ...], Callable[[duckdb.DuckDBPyConnection],
                                                          pl.DataFrame]]] = []
+    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum
     for definition, chosen in report.stages.items():
-        if chosen:
+        areas = report.stage_areas[definition]
+        if areas != []:  # a few areas' stages together: their memory is small
+            split = [chosen] if chosen and _few(areas, every) else [[s] for s in chosen]
             jobs += [("stage_counts", (grain, definition),
-                      lambda c, g=grain, d=definition, s=chosen: _stage_counts(
-                          c, areas, g, d, s)) for grain in GRAINS]  # type: ignore[misc]
+                      lambda c, g=grain, d=definition, s=some, a=areas: _stage_counts(
+                          c, every if a is None else a, g, d, s))  # type: ignore[misc]
+                     for some in split for grain in GRAINS]
     if report.populations:
-        jobs.append(("stage_populations", (), lambda c: _populations(c, areas)))
-    if report.coverage:
-        jobs += [("coverage", (grain,), lambda c, g=grain: coverage_cells(
-            c, report.coverage, g)) for grain in COVERAGE_GRAINS]  # type: ignore[misc]
-    frames = _compute(con, [job[2] for job in jobs])
-    for definition, chosen in report.stages.items():
-        if chosen:
-            con.execute("DELETE FROM mart.stage_counts WHERE ethnicity_source = ? "
-                        "AND list_contains(?, stage)", [definition, chosen])
-    if report.populations:
-        con.execute("DELETE FROM mart.stage_populations")
-    con.execute("DELETE FROM mart.coverage WHERE NOT list_contains(?, measure) "
-                "OR list_contains(?, measure)", [measures, report.coverage])
-    for (table, tags, _), frame in zip(jobs, frames, strict=True):
-        report.rows += frame.height
-        _insert(con, table, tags, frame)
-    version = str(con.execute(STAMP_SQL).fetchall()[0][0])
-    con.execute("DELETE FROM mart.stage_state")
-    con.executemany("INSERT INTO mart.stage_state VALUES (?, ?)", [[k, v] for k, v in {
-        **state, "coverage_measures": json.dumps(measures), "version": version}.items()])
-    report.seconds = time.perf_counter() - started
-    log.info(report.line())
-    return report
+        jobs.append(("stage_populations", (), lambda c: _populations(c, every)))
+    if report.coverage_areas != []:
+        size = (len(report.coverage) if _few(report.coverage_areas, every)
+                else COVERAGE_MEASURES)
+        jobs += [("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
+            c, m, g, areas=report.coverage_areas))  # type: ignore[misc]
+            for k in range(0, len(report.coverage), max(1, size))
+            for part in [report.coverage[k:k + size]] for grain in COVERAGE_GRAINS]
+    for table in dict.fromkeys(job[0] for job in jobs):
+        staging.create_staged(con, f"mart.{table}", _ddl(table))
+        report.staged[table] = 0
 
-
-def _compute(con: duckdb.DuckDBPyConnection,
-             work: list[Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]]
-             ) -> list[pl.DataFrame]:
     def run(job: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]) -> pl.DataFrame:
         cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
         try:
@@ -154,8 +170,71 @@ def _compute(con: duckdb.DuckDBPyConnection,
         finally:
             cursor.close()
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(run, work))
+    batches = staging.Batches(con)
+    try:
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            frames = staging.in_order(pool, run, [job[2] for job in jobs], THREADS)
+            for (table, tags, _), frame in zip(jobs, frames, strict=True):
+                rows = _insert(batches, table, tags, frame)
+                report.staged[table] += rows
+                report.rows += rows
+                del frame
+        batches.close()
+    except BaseException:
+        batches.abandon()
+        raise
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _few(areas: list[str] | None, every: list[str]) -> bool:
+    """Whether ``areas`` are few enough (a quarter of them at most) to compute in one job."""
+    return areas is not None and 4 * len(areas) <= len(every)
+
+
+def _ddl(table: str) -> str:
+    return next(d for d in tables.DDL if d.startswith(f"CREATE TABLE IF NOT EXISTS mart.{table} ("))
+
+
+def refresh_stages(con: duckdb.DuckDBPyConnection, report: StageReport) -> StageReport:
+    """Swap what :func:`stage` staged into the stage tables and write their state; called
+    inside :func:`metrics.mart.refresh`'s transaction on the writer's connection."""
+    started = time.perf_counter()
+    for table, rows in report.staged.items():
+        staging.swap(con, f"mart.{table}", *_gone(table, report), rows)
+    if "coverage" not in report.staged:  # measures that left the registry
+        con.execute("DELETE FROM mart.coverage WHERE NOT list_contains(?, measure)",
+                    [json.loads(report.state["coverage_measures"])])
+    version = str(con.execute(STAMP_SQL).fetchall()[0][0])
+    con.execute("DELETE FROM mart.stage_state")
+    con.executemany("INSERT INTO mart.stage_state VALUES (?, ?)",
+                    [[k, v] for k, v in {**report.state, "version": version}.items()])
+    report.seconds += time.perf_counter() - started
+    log.info(report.line())
+    return report
+
+
+def _gone(table: str, report: StageReport) -> tuple[str, list[object]]:
+    """SQL (and its values) matching the rows of ``table`` the staged rows replace."""
+    params: list[object] = []
+
+    def bind(value: object) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    def within(areas: list[str] | None) -> str:
+        return "" if areas is None else f" AND list_contains({bind(areas)}, area_code)"
+
+    if table == "stage_populations":
+        return "TRUE", params
+    if table == "coverage":
+        measures = json.loads(report.state["coverage_measures"])
+        return (f"NOT list_contains({bind(measures)}, measure) OR (list_contains("
+                f"{bind(report.coverage)}, measure){within(report.coverage_areas)})", params)
+    terms = [f"(ethnicity_source = {bind(d)} AND list_contains({bind(chosen)}, stage)"
+             f"{within(report.stage_areas[d])})"
+             for d, chosen in report.stages.items() if chosen]
+    return " OR ".join(terms) or "FALSE", params
 
 
 _TAGS = {"stage_counts": ("grain", "ethnicity_source"), "stage_populations": (),
@@ -166,14 +245,11 @@ _ORDER = {"stage_counts": ("area_code", "stage", "period_start"),
 """Rows stored by area: DuckDB skips the row groups a one-area read does not need."""
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, tags: tuple[object, ...],
-            frame: pl.DataFrame) -> None:
+def _insert(batches: staging.Batches, table: str, tags: tuple[object, ...],
+            frame: pl.DataFrame) -> int:
+    """Stage ``frame`` (outside the refresh's transaction); the rows staged."""
     if frame.height == 0:
-        return
+        return 0
     frame = frame.with_columns(pl.lit(v).alias(k) for k, v in zip(
         _TAGS[table], tags, strict=True)).sort(_ORDER[table])
-    con.register("_mart_stage_rows", frame.to_arrow())
-    try:
-        con.execute(f"INSERT INTO mart.{table} BY NAME SELECT * FROM _mart_stage_rows")  # noqa: S608
-    finally:
-        con.unregister("_mart_stage_rows")
+    return batches.insert(staging.staged_name(f"mart.{table}"), frame)
