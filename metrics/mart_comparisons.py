@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.periods import GRAINS
-from metrics import mart
+from metrics import mart, mart_figures
 from metrics.analysis.area_comparison import COMPARE_SCHEMA, compare_frame
 from metrics.analysis.areas import COMPARABLE_KINDS, NATIONAL, area_codes, area_names, headline_rows
 from metrics.compute import RESULT_COLUMNS
@@ -41,7 +41,7 @@ _ORDER = ("area_code", "period_start", "source")
 
 def _same_figures(rows: pl.DataFrame, other: pl.DataFrame) -> bool:
     """Whether two grains' rows differ only in their periods' names (financial quarters are
-    the calendar quarters: :data:`metrics.mart.SAME_PERIODS`)."""
+    the calendar quarters: :data:`metrics.mart_figures.SAME_PERIODS`)."""
     return rows.height == other.height and rows.drop("period_label").sort(_ORDER).equals(
         other.drop("period_label").sort(_ORDER))
 
@@ -77,7 +77,7 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str]
                 if rows is None:
                     continue
                 rows = rows.filter(pl.col("area_code").is_in(wanted))
-                same = made.get((mart.SAME_PERIODS.get(grain, ""), kind, indicator_id))
+                same = made.get((mart_figures.SAME_PERIODS.get(grain, ""), kind, indicator_id))
                 if same is not None and _same_figures(rows, same[0]):
                     found, national = _relabelled(same[1], same[2], rows)
                 else:
