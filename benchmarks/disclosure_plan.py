@@ -106,8 +106,11 @@ def main() -> None:
         p50, p95 = np.percentile(runs, 50), np.percentile(runs, 95)
         total += p50
         versus = ""
-        if args.compare and (args.compare / f"{name}.npz").exists():
-            old = np.load(args.compare / f"{name}.npz")["hidden"]
+        saved = args.compare / f"{name}.npz" if args.compare else None
+        old = np.load(saved)["hidden"] if saved and saved.exists() else None
+        if old is not None and old.size != mask.size:
+            versus = f"saved {int(old.sum())} of {old.size} cells (other grains)"
+        elif old is not None:
             versus = (f"saved {int(old.sum())}: +{int((mask & ~old).sum())} "
                       f"-{int((old & ~mask).sum())}")
         if args.save:

@@ -89,12 +89,22 @@ def protected_measures(registry: Registry, options: Options) -> dict[str, Protec
             old = out.get(m, ProtectedMeasure(0, (), ind.aggregation))
             out[m] = ProtectedMeasure(max(old.threshold, threshold),
                                       tuple(sorted(set(old.breakdowns) | dims)), old.aggregation)
-    for m in default_stages().measures():
-        old = out.get(m, ProtectedMeasure(0, (), "sum", STAGE_GRAINS))
-        out[m] = ProtectedMeasure(max(old.threshold, options.suppression_threshold),
-                                  tuple(sorted({*old.breakdowns, STAGE_BREAKDOWN})),
-                                  old.aggregation, old.grains)
+    published = set(out)
+    for stage in default_stages().counted():
+        # a stage an indicator publishes (stop and search) is planned at every grain, its
+        # self-defined count too; the others at quarters and financial years
+        grains = PUBLISHED_GRAINS if stage.measure in published else STAGE_GRAINS
+        for m in filter(None, (stage.measure, stage.self_defined_measure)):
+            _add_stage(out, m, grains, options)
     return out
+
+
+def _add_stage(out: dict[str, ProtectedMeasure], m: str, grains: tuple[str, ...],
+               options: Options) -> None:
+    old = out.get(m, ProtectedMeasure(0, (), "sum", grains))
+    out[m] = ProtectedMeasure(max(old.threshold, options.suppression_threshold),
+                              tuple(sorted({*old.breakdowns, STAGE_BREAKDOWN})),
+                              old.aggregation, old.grains)
 
 
 def published_grains(measure: str, registry: Registry, options: Options) -> tuple[str, ...]:
