@@ -191,6 +191,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                                                              now, full=full)
         now |= keys
         plan = (withheld, keys, planned)
+        if not full:  # recomputed where the new plan differs, with the areas whose rows did
+            mart_areas.widen(found, mart_withheld.moved_areas(con, withheld, planned))
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
     report = RefreshReport(indicators=[i.id for i in todo], replanned=plan[2] if plan else [])
     replaced = scopes(todo, before, now, found)

@@ -51,6 +51,9 @@ class AreaChanges:
     prints: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_SCHEMA))
     """The examined measures' prints now (stored by :func:`store`)."""
     full: bool = False
+    scoped_plans: set[str] = field(default_factory=set)
+    """Re-planned measures (whole-set disclosure) whose changed areas include every area
+    where the plan changed (:func:`widen`): recomputed there, not everywhere."""
 
     def of(self, measures: Iterable[str]) -> frozenset[str] | None:
         """The areas in which any of ``measures`` changed (``None``: every area)."""
@@ -93,6 +96,18 @@ def changes(con: duckdb.DuckDBPyConnection, before: dict[str, str], now: dict[st
     return found
 
 
+def widen(found: AreaChanges, plan_areas: dict[str, frozenset[str]]) -> None:
+    """Add to each re-planned measure's changed areas those in which its withheld cells
+    changed: an area's figures depend on its own rows and on its own cells' plan only, so a
+    new whole-set plan recomputes the areas it moved, not every area (decision 28). A
+    measure whose areas are unknown (``None``) or not examined stays whole."""
+    for measure, areas in plan_areas.items():
+        held = found.areas.get(measure)
+        if held is not None:
+            found.areas[measure] = held | areas
+            found.scoped_plans.add(measure)
+
+
 def _frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.cast(_SCHEMA) if frame.height else pl.DataFrame(schema=_SCHEMA)  # type: ignore[arg-type]
 
@@ -131,6 +146,7 @@ def whole(indicator: Indicator, before: dict[str, str], now: dict[str, str],
         return True
     if indicator.population_denominator and _changed(before, now, "populations"):
         return True
-    if any(_changed(before, now, f"{withheld_prefix}{m}") for m in indicator.measures):
+    if any(_changed(before, now, f"{withheld_prefix}{m}") and m not in found.scoped_plans
+           for m in indicator.measures):
         return True
     return found.of(indicator.measures) is None

@@ -65,6 +65,19 @@ def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Op
     return every, keys, changed
 
 
+def moved_areas(con: duckdb.DuckDBPyConnection, every: pl.DataFrame, changed: list[str]
+                ) -> dict[str, frozenset[str]]:
+    """The areas in which each re-planned measure's withheld cells differ from the stored
+    plan (read before :func:`store` replaces it)."""
+    old = disclosure.stored_plan(con, changed)
+    new = every.filter(pl.col("measure").is_in(changed))
+    keys = list(disclosure.HIDDEN_SCHEMA)
+    moved = pl.concat([old.join(new, on=keys, how="anti", nulls_equal=True),
+                       new.join(old, on=keys, how="anti", nulls_equal=True)])
+    return {m: frozenset(moved.filter(pl.col("measure") == m)["area_code"].to_list())
+            for m in changed}
+
+
 def store(con: duckdb.DuckDBPyConnection, every: pl.DataFrame, keys: dict[str, str],
           changed: list[str]) -> None:
     """Replace the changed measures' rows (and drop measures no longer protected); called
