@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -85,10 +86,18 @@ def options_key(options: Options) -> str:
     return repr(options)
 
 
+_REGISTRY_KEYS: weakref.WeakKeyDictionary[Registry, str] = weakref.WeakKeyDictionary()
+
+
 def registry_key(registry: Registry) -> str:
-    text = json.dumps([i.model_dump(mode="json") for i in registry.indicators], sort_keys=True,
-                      default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A hash of every indicator's definition, worked out once per registry object (the
+    mart analyses' readiness check asks for it on every page view)."""
+    key = _REGISTRY_KEYS.get(registry)
+    if key is None:
+        text = json.dumps([i.model_dump(mode="json") for i in registry.indicators],
+                          sort_keys=True, default=str)
+        key = _REGISTRY_KEYS[registry] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return key
 
 
 def fingerprints(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options

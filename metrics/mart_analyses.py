@@ -110,7 +110,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     clock = _lap(report, "peer groups", clock)
     state = {k: v for k, v in now.items()
              if k in KEPT or k.startswith(("measure:", "targets:", "withheld:"))}
-    state |= {"registry": reads.registry_key(registry), "peers": peers,
+    state |= {"registry": mart.registry_key(registry), "peers": peers,
               "peer_groups": mart_baselines.groups_key(groups)}
     changed = mart.affected(registry, before, state, Options())
     ids = sorted(i.id for i in changed)

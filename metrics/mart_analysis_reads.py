@@ -22,8 +22,6 @@ as it is, and compute as before otherwise.
 
 from __future__ import annotations
 
-import weakref
-
 import duckdb
 import polars as pl
 
@@ -78,17 +76,6 @@ def _answered(con: duckdb.DuckDBPyConnection) -> tuple[bool, str | None, str | N
     return cache.cached(con, ("mart-analyses-ready",), lambda: _state(con))
 
 
-_KEYS: weakref.WeakKeyDictionary[Registry, str] = weakref.WeakKeyDictionary()
-
-
-def registry_key(registry: Registry) -> str:
-    """:func:`metrics.mart.registry_key`, worked out once per registry object."""
-    from metrics import mart  # here: metrics.mart imports the provenance that reads this
-
-    key = _KEYS.get(registry)
-    if key is None:
-        key = _KEYS[registry] = mart.registry_key(registry)
-    return key
 
 
 def current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -103,7 +90,7 @@ def ready(con: duckdb.DuckDBPyConnection, registry: Registry) -> bool:
     from metrics import mart
 
     found, held, options = _answered(con)
-    return found and held == registry_key(registry) and options == mart.options_key(Options())
+    return found and held == mart.registry_key(registry) and options == mart.options_key(Options())
 
 
 # --- reading -------------------------------------------------------------------------------
