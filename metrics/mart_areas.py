@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from cjsdash.core.gateway import fetch
+from cjsdash.core.gateway import fetch, insert_frame
 from metrics.registry import Indicator
 
 DDL = ("CREATE TABLE IF NOT EXISTS mart.area_prints (measure VARCHAR NOT NULL, "
@@ -120,13 +120,7 @@ def store(con: duckdb.DuckDBPyConnection, found: AreaChanges) -> None:
     elif found.areas:
         con.execute("DELETE FROM mart.area_prints WHERE list_contains($1, measure)",
                     [sorted(found.areas)])
-    if found.prints.height:
-        con.register("_mart_area_prints", found.prints.to_arrow())
-        try:
-            con.execute("INSERT INTO mart.area_prints SELECT measure, area_code, print "
-                        "FROM _mart_area_prints ORDER BY measure, area_code")
-        finally:
-            con.unregister("_mart_area_prints")
+    insert_frame(con, "mart.area_prints", found.prints.sort("measure", "area_code"))
 
 
 def _changed(before: dict[str, str], now: dict[str, str], key: str) -> bool:
