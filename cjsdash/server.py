@@ -27,7 +27,7 @@ from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 from dash import exceptions as dash_exceptions
 
-from cjsdash import cached_callbacks, fast_json, request_log
+from cjsdash import cached_callbacks, request_log
 from cjsdash.callback_body import CALLBACK_PATH, body_problem
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
@@ -201,7 +201,6 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     renders packs through ``exporter`` (default: :class:`cjsdash.exports.service.PackExporter`).
     """
     registry = registry or default_registry()
-    fast_json.install()  # callback answers serialised in one orjson pass (decision 0027)
     upload = uploader if uploader is not None else make_uploader(warehouse)
     set_context(warehouse, registry, upload,
                 exporter if exporter is not None else PackExporter())
