@@ -350,8 +350,13 @@ def disclosure_text(options: Options, indicators: list[Indicator] | None = None)
                   != options.suppression_threshold})
     text = (f"Disclosure control, as on the dashboard: counts below "
             f"{options.suppression_threshold}, and every rate, ratio and percentage built on "
-            f"them, are suppressed and shown as {theme.SUPPRESSED_MARK}; secondary suppression "
-            "hides a further group wherever a hidden one could be worked out from the total.")
+            f"them, are suppressed and shown as {theme.SUPPRESSED_MARK}; " + (
+                "secondary suppression is decided once over everything published (breakdowns "
+                "within their total, areas within their region and England and Wales, months "
+                "within quarters and years), so no hidden count can be worked out from any "
+                "figures shown beside it." if options.disclosure == "whole_set" else
+                "secondary suppression hides a further group wherever a hidden one could be "
+                "worked out from the total."))
     if own:
         text += (" Some indicators set their own threshold ("
                  + ", ".join(str(t) for t in own) + "; see the notes).")
