@@ -74,6 +74,14 @@ staged(pipeline, "write_batch", "write (one transaction)")
 staged(pipeline, "refresh_pending", "area rollup")
 staged(pipeline, "check_quality", "quality checks")
 staged(uploads, "refresh_figures", "figure mart refresh")
+import metrics.mart_analyses as mart_analyses
+import metrics.mart_figures as mart_figures
+import metrics.mart_stages as mart_stages
+import metrics.mart_withheld as mart_withheld
+staged(mart_withheld, "refresh_plan", "  of which: disclosure plan")
+staged(mart_figures, "stage", "  of which: figures staged")
+staged(mart_stages, "stage", "  of which: stage tables staged")
+staged(mart_analyses, "refresh", "  of which: analyses")
 threading.Thread(target=sample, daemon=True).start()
 time.sleep(0.05)
 contents = "data:text/csv;base64," + base64.b64encode(upload.read_bytes()).decode("ascii")

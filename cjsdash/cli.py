@@ -109,6 +109,29 @@ def ingest(
         raise typer.Exit(code)
 
 
+@app.command()
+def refresh(db: DbOption = None,
+            full: Annotated[bool, typer.Option(help="recompute every figure")] = False,
+            replan: Annotated[bool, typer.Option(
+                help="plan disclosure control afresh, dropping complements kept from "
+                     "earlier plans (decision 32)")] = False) -> None:
+    """Bring the figure mart up to date (every load does this itself)."""
+    from cjsdash.bootstrap import prepare
+    from metrics import mart
+    from metrics.registry import default_registry
+
+    warehouse = _warehouse(db)
+    if not warehouse.exists():
+        _fail(f"no warehouse at {warehouse.path}: run `cjsdash demo` or `cjsdash ingest` first")
+    try:
+        with warehouse.writer() as con:
+            prepare(con)
+            report = mart.refresh(con, default_registry(), full=full, replan=replan)
+    except WarehouseBusy as exc:
+        _fail(str(exc))
+    console.print(report.line(), markup=False)
+
+
 def _ingest_summary(reports: list) -> tuple[str, int]:
     """One line of counts, and the exit status (2: a refusal; 3: unrecognised files)."""
     from ingest.pipeline import NOT_A_DATA_FILE

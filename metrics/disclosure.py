@@ -37,6 +37,7 @@ from metrics.options import Options
 from metrics.registry import Indicator, Registry
 from metrics.stages import default_stages
 from metrics.statistics import disclosure as dc
+from metrics.statistics.disclosure_stable import Earlier
 from metrics.statistics.suppression import primary_suppression
 from metrics.timeseries import to_grain
 
@@ -163,20 +164,85 @@ def stored_plan(con: duckdb.DuckDBPyConnection, measures: list[str] | None = Non
     return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
 
 
+EarlierPlans = dict[str, tuple[pl.DataFrame, frozenset[str] | None]]
+"""measure → (its stored plan's withheld cells, HIDDEN_SCHEMA; the areas whose rows changed
+since it was made, ``None``: not known, every area)."""
+
+
 def plan_hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
-                      options: Options, only: list[str] | None = None) -> pl.DataFrame:
+                      options: Options, only: list[str] | None = None,
+                      earlier: EarlierPlans | None = None) -> pl.DataFrame:
     """:func:`hidden_cells` computed afresh, without the per-version cache or the stored plan
     (for a load that materialises the figures once per data version); ``only``: plan these
-    measures alone (no identity crosses two measures)."""
-    return _plan(con, registry, options, only)[0]
+    measures alone (no identity crosses two measures); ``earlier``: start each measure named
+    from its stored plan, keeping its complements and checking again only the blocks the
+    changed areas reach (:mod:`metrics.statistics.disclosure_stable`, decision 32)."""
+    return _plan(con, registry, options, only, earlier)[0]
+
+
+def _earlier(part: pl.DataFrame, plan: tuple[pl.DataFrame, frozenset[str] | None]) -> Earlier:
+    """The stored plan laid over one measure's cells (``part``, in cell order)."""
+    stored, areas = plan
+    keys = ["area_code", "period_start", "period_end", "bdim", "bval"]
+    flags = part.select(*keys).join(
+        stored.select("area_code", "period_start", "period_end", "bdim",
+                      pl.col("breakdown").alias("bval"), "primary")
+        .unique(keys).with_columns(pl.lit(True).alias("_hidden")),
+        on=keys, how="left", maintain_order="left")
+    hidden = flags["_hidden"].fill_null(False).to_numpy()
+    kept = hidden & ~flags["primary"].fill_null(False).to_numpy()
+    same = (np.zeros(part.height, dtype=bool) if areas is None
+            else ~part["area_code"].is_in(list(areas)).to_numpy())
+    return Earlier.build(hidden, kept, same)
+
+
+BATCH_ROWS = 100_000
+"""Area rollup rows planned together at most (but one measure's, however many): a measure's
+cells, relations and attack are held while it is planned, and only its withheld cells after,
+so the memory a plan holds is its largest batch's (decision 32)."""
+
+
+def batches(con: duckdb.DuckDBPyConnection, measures: list[str],
+            most: int = BATCH_ROWS) -> list[list[str]]:
+    """``measures`` in groups of at most ``most`` area rollup rows (a larger measure alone),
+    in the order given."""
+    rows = dict(con.execute("SELECT measure, count(*) FROM core.area_observations "
+                            "WHERE list_contains(?, measure) GROUP BY measure",
+                            [measures]).fetchall())
+    out: list[list[str]] = []
+    held = most
+    for m in measures:
+        n = int(rows.get(m, 0))
+        if held + n > most or not out:
+            out.append([])
+            held = 0
+        out[-1].append(m)
+        held += n
+    return out
 
 
 def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
-          only: list[str] | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
-    """(hidden cells, counts of cells, primary and secondary)."""
+          only: list[str] | None = None, earlier: EarlierPlans | None = None
+          ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """(hidden cells, counts of cells, primary and secondary), planned in :func:`batches`."""
     measures = protected_measures(registry, options)
     if only is not None:
         measures = {m: p for m, p in measures.items() if m in set(only)}
+    sources = area_sources(con)
+    frames: list[pl.DataFrame] = []
+    stats = {"cells": 0, "primary": 0, "hidden": 0}
+    for names in batches(con, sorted(measures)):
+        hidden, counts = _plan_batch(con, {m: measures[m] for m in names}, sources,
+                                     earlier or {})
+        frames.append(hidden)
+        stats = {k: stats[k] + counts[k] for k in stats}
+    hidden = pl.concat(frames) if frames else pl.DataFrame(schema=HIDDEN_SCHEMA)
+    return hidden.cast(HIDDEN_SCHEMA), stats  # type: ignore[arg-type]
+
+
+def _plan_batch(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedMeasure],
+                sources: pl.DataFrame, earlier: EarlierPlans
+                ) -> tuple[pl.DataFrame, dict[str, int]]:
     cells = measure_cells(con, measures)
     if cells.height == 0:
         return pl.DataFrame(schema=HIDDEN_SCHEMA), {"cells": 0, "primary": 0, "hidden": 0}
@@ -186,15 +252,16 @@ def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
     primary = np.zeros(values.size, dtype=bool)
     for t in np.unique(thresholds):
         primary |= (thresholds == t) & primary_suppression(values, threshold=t)
-    sources = area_sources(con)
     mask = np.zeros(values.size, dtype=bool)
     bounds = cells.with_row_index("_i").group_by("series").agg(
         pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
-    for lo, hi in bounds.select("lo", "hi").iter_rows():  # no identity crosses two measures
+    for series, lo, hi in bounds.select("series", "lo", "hi").iter_rows():
+        # no identity crosses two measures
         part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
+        before = _earlier(part, earlier[series]) if series in earlier else None
         mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1],
                                      relations_for(part, sources),
-                                     windows=window_pieces(part))
+                                     windows=window_pieces(part), earlier=before)
     hidden = cells.with_columns(pl.Series("primary", primary), pl.Series("_hidden", mask)).filter(
         "_hidden").select(pl.col("series").alias("measure"), "area_code", "period_start",
                           "period_end", "bdim", pl.col("bval").alias("breakdown"), "primary")

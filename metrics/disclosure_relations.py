@@ -98,32 +98,55 @@ def _breakdown(cells: pl.DataFrame) -> pl.DataFrame:
 
 
 def _areas(cells: pl.DataFrame, area_sources: pl.DataFrame) -> pl.DataFrame:
+    """Twins and sums of areas. Joined on integer codes (a line of series, breakdown and
+    value; an area), not on the key's strings: each of England and Wales's cells meets
+    every area it is summed from, and the strings were most of the plan's memory (decision
+    32)."""
     sources = area_sources.filter(
         (pl.col("strategy") > 0) & (pl.col("area_code") != pl.col("source_area_code"))
     ).select("area_code", "strategy", "source_area_code", "set_size")
     if sources.height == 0 or cells.height == 0:
         return pl.DataFrame(schema={"relation": pl.Int64, "cell": pl.Int64, "coef": pl.Float64})
-    other = ["series", "s_idx", "months", "bdim", "bval"]
-    parents = cells.select(*other, "area_code", pl.col("cell").alias("parent")).join(
-        sources, on="area_code", how="inner")
+    names = cells["area_code"].unique().sort().to_list()
+    code = dict(zip(names, range(len(names)), strict=True))
+
+    def coded(column: str) -> pl.Expr:
+        return pl.col(column).replace_strict(code, default=None, return_dtype=pl.Int32)
+
+    keyed = cells.select(pl.struct("series", "bdim", "bval").rank("dense").cast(pl.Int32)
+                         .alias("line"), "s_idx", "months", coded("area_code").alias("area"),
+                         "cell")
+    sources = sources.select(coded("area_code").alias("area"), "strategy",
+                             coded("source_area_code").alias("source"), "set_size"
+                             ).drop_nulls("area")
+    other = ["line", "s_idx", "months"]
+    parents = keyed.select(*other, "area", pl.col("cell").alias("parent")).join(
+        sources, on="area", how="inner")
     children = parents.join(
-        cells.select(*other, pl.col("area_code").alias("source_area_code"), "cell"),
-        on=[*other, "source_area_code"], how="inner",
+        keyed.select(*other, pl.col("area").alias("source"), "cell"),
+        on=[*other, "source"], how="inner",
     )
     # Twins (strategy 1) are one identity each; a sum needs every one of its areas present.
     children = children.filter(
         pl.len().over("parent", "strategy") == pl.col("set_size").cast(pl.UInt32)
     )
     children = children.with_columns(
-        pl.when(pl.col("strategy") == 1).then(pl.col("source_area_code")).otherwise(pl.lit(""))
+        pl.when(pl.col("strategy") == 1).then(pl.col("source")).otherwise(pl.lit(-1))
         .alias("twin"))
     children = _number(children, ["parent", "strategy", "twin"])
     parents_rows = children.unique("relation").select("relation", pl.col("parent").alias("cell"))
     return _members(parents_rows, children)
 
 
+def _lines(cells: pl.DataFrame) -> pl.Expr:
+    """An integer per series, area and breakdown value (a *line* of periods): the time
+    families join on it rather than on the four strings (decision 32)."""
+    return pl.struct("series", "area_code", "bdim", "bval").rank("dense").cast(pl.Int32)
+
+
 def _time(cells: pl.DataFrame) -> pl.DataFrame:
-    other = ["series", "area_code", "bdim", "bval"]
+    other = ["line"]
+    cells = cells.select(_lines(cells).alias("line"), "aggregation", "s_idx", "months", "cell")
     frames: list[pl.DataFrame] = []
     offset = 0
     for parent_len, child_len in _PARENT_CHILD_MONTHS:
@@ -186,8 +209,9 @@ def window_pieces(cells: pl.DataFrame) -> WindowPieces:
     quarter holding it where that quarter lies wholly inside the window, and its whole
     quarters, each with its months. A stock's window (aggregation ``last``) is its last
     month: only that month and its quarter are pieces."""
-    other = ["series", "area_code", "bdim", "bval"]
-    keyed = cells.select(*other, "aggregation", "s_idx", "months", pl.col("cell").cast(pl.Int64))
+    other = ["line"]
+    keyed = cells.select(_lines(cells).alias("line"), "aggregation", "s_idx", "months",
+                         pl.col("cell").cast(pl.Int64))
     windows = keyed.filter(~is_nested_window(pl.col("s_idx"), pl.col("months"))
                            & (pl.col("months") == 12)).select(
         *other, "aggregation", pl.col("s_idx").alias("w_idx"), pl.col("cell").alias("window"))

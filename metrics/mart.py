@@ -180,8 +180,12 @@ def scopes(todo: Sequence[Indicator], before: dict[str, str], now: dict[str, str
 
 def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             options: Options | None = None, grains: Iterable[str] = GRAINS,
-            full: bool = False) -> RefreshReport:
+            full: bool = False, replan: bool = False) -> RefreshReport:
     """Bring ``mart.figures`` up to date with the warehouse (see the module's docstring).
+
+    ``full``: recompute every figure; whole-set plans are still re-planned only where their
+    inputs changed, each from its stored plan (decision 32). ``replan``: plan every measure
+    afresh, forgetting the stored plans' complements.
 
     Runs on the writer's connection after a load has committed; the figures, stage counts
     and coverage are computed from the committed data, staged as they are computed (never
@@ -190,19 +194,23 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     options = options or Options()
     started = time.perf_counter()
     ensure_mart(con)
-    before = {} if full else _stored_state(con)
+    stored = _stored_state(con)
+    before = {} if full else stored
     now = fingerprints(con, registry, options)
     version = warehouse_version(con)
     found = mart_areas.changes(con, before, now, full=full)
     plan = None
     if options.disclosure == "whole_set":  # each measure's plan, re-planned where it changed
-        withheld, keys, planned = mart_withheld.refresh_plan(con, registry, options, before,
-                                                             now, full=full)
+        rows = mart_areas.changes(con, stored, now) if full else found
+        withheld, keys, planned = mart_withheld.refresh_plan(
+            con, registry, options, stored, now, areas=rows.areas, full=replan)
         now |= keys
         plan = (withheld, keys, planned)
         if not full:  # recomputed where the new plan differs, with the areas whose rows did
             mart_areas.widen(found, mart_withheld.moved_areas(con, withheld, planned))
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
+    todo += [i for i in registry.indicators  # a fresh plan moved, the rows unchanged
+             if i not in todo and set(found.moved).intersection(i.measures)]
     report = RefreshReport(indicators=[i.id for i in todo], replanned=plan[2] if plan else [])
     replaced = scopes(todo, before, now, found)
     report.everywhere = [i.id for group, a in replaced if a is None for i in group]
@@ -229,13 +237,25 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         con.executemany("INSERT INTO mart.state VALUES (?, ?)",
                         [[k, v] for k, v in {**now, "version": version}.items()])
         mart_stages.refresh_stages(con, staged)  # stage counts, coverage: swapped in
-        mart_analyses.refresh(con, registry, now, full=full)  # baselines, comparisons, data page
         mart_staging.drop_leftovers(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     cache.clear_cache()  # "is the mart ready?" was answered per data version: ask again
+    # baselines, comparisons, the data page: from the figures just committed, in a
+    # transaction of their own (decision 32); until it commits they do not answer for the
+    # warehouse (their own version stamp), and pages compute them from the new figures
+    con.execute("BEGIN TRANSACTION")
+    try:
+        mart_analyses.refresh(con, registry, now, full=full, since=stored.get("version"),
+                              scoped={i.id: None if a is None else frozenset(a)
+                                      for group, a in replaced for i in group})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    cache.clear_cache()
     report.seconds = time.perf_counter() - started
     log.info(report.line())
     return report

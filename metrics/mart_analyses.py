@@ -1,11 +1,15 @@
 """Refreshing the figure mart's analyses after a load: baselines, peer groups, comparisons and
 the data page's tables (the tables of :mod:`metrics.mart_analysis_reads`; decision 0029).
 
-:func:`refresh` runs inside :func:`metrics.mart.refresh`'s transaction, after the new figures
-have replaced the old and the stage tables are refreshed, so a reader sees the old figures and
-analyses together or the new ones together; it computes on that connection, from the figures
-the transaction has just written. What it recomputes, from the fingerprints the figure refresh
-took (stored again here with the peer groups'):
+:func:`refresh` runs right after :func:`metrics.mart.refresh` has committed the new figures,
+in a transaction of its own (decision 32: inside the figures' transaction, DuckDB held two
+million uncommitted figure rows in memory while these were computed). Its tables answer only
+when their own version stamp (``mart.analysis_state``) is the warehouse's, so between the two
+commits the pages compute baselines and comparisons from the new figures rather than show
+the old ones beside them; a refresh that fails here leaves the new figures and the old,
+unanswering analyses, which the next refresh brings up to date. It computes on the writer's
+connection from the committed figures. What it recomputes, from the fingerprints the figure
+refresh took (stored again here with the peer groups'):
 
 - the baselines of the indicators whose figures may have changed
   (:func:`metrics.mart.affected`), for every area and grain; every baseline when a most
@@ -88,10 +92,14 @@ def _lap(report: AnalysesReport, part: str, since: float) -> float:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str], *,
-            full: bool = False) -> AnalysesReport:
+            full: bool = False, scoped: dict[str, frozenset[str] | None] | None = None,
+            since: str | None = None) -> AnalysesReport:
     """Bring the analyses up to date (see the module's docstring). ``now``: the fingerprints
-    :func:`metrics.mart.fingerprints` took for this refresh. Called inside the refresh's
-    transaction on the writer's connection, after the figures were swapped in."""
+    :func:`metrics.mart.fingerprints` took for this refresh; ``scoped``: indicator → the
+    areas whose figures the refresh recomputed (``None``: every area) since the figures
+    answered for the warehouse version ``since``; if the analyses answered for that version
+    too, the baselines' SPC readings stand outside those areas. Called on the writer's
+    connection in a transaction of its own, after the new figures were committed."""
     # here, not above: these read metrics.analysis, which imports metrics.mart, which imports this
     from metrics import mart, mart_baselines, mart_comparisons, mart_provenance
 
@@ -119,7 +127,12 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     report.baselines, report.every_baseline = ids, whole_baselines
     if ids or whole_baselines:
         baseline_ids = {i.id for i in registry.indicators} if whole_baselines else set(ids)
-        frame = mart_baselines.compute(con, registry, groups, baseline_ids)
+        # an indicator the refresh did not recompute kept its figures in every area
+        in_step = scoped is not None and since is not None and before.get("version") == since
+        kept = mart_baselines.kept_readings(con, {i: scoped.get(i, frozenset())
+                                                  for i in baseline_ids}) \
+            if in_step and not full and "baselines" in held else {}
+        frame = mart_baselines.compute(con, registry, groups, baseline_ids, kept)
         _write(con, "baselines", frame, None if whole_baselines else ids)
         report.rows += frame.height
         clock = _lap(report, "baselines", clock)

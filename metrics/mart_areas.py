@@ -54,6 +54,9 @@ class AreaChanges:
     scoped_plans: set[str] = field(default_factory=set)
     """Re-planned measures (whole-set disclosure) whose changed areas include every area
     where the plan changed (:func:`widen`): recomputed there, not everywhere."""
+    moved: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Re-planned measures whose rows did not change (a fresh plan asked for), and the areas
+    in which their withheld cells moved (:func:`widen`)."""
 
     def of(self, measures: Iterable[str]) -> frozenset[str] | None:
         """The areas in which any of ``measures`` changed (``None``: every area)."""
@@ -64,6 +67,7 @@ class AreaChanges:
                 if areas is None:
                     return None
                 found |= areas
+            found |= self.moved.get(m, frozenset())
         return frozenset(found)
 
 
@@ -102,7 +106,12 @@ def widen(found: AreaChanges, plan_areas: dict[str, frozenset[str]]) -> None:
     new whole-set plan recomputes the areas it moved, not every area (decision 28). A
     measure whose areas are unknown (``None``) or not examined stays whole."""
     for measure, areas in plan_areas.items():
-        held = found.areas.get(measure)
+        if measure not in found.areas:  # its rows did not change: its prints stay as stored
+            if areas:
+                found.moved[measure] = areas
+                found.scoped_plans.add(measure)
+            continue
+        held = found.areas[measure]
         if held is not None:
             found.areas[measure] = held | areas
             found.scoped_plans.add(measure)

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from cjsdash.core.gateway import fetch
 from metrics import mart
 from metrics.analysis.areas import (
     COMPARABLE_KINDS,
@@ -39,6 +40,7 @@ from metrics.analysis.baseline import (
 )
 from metrics.analysis.peer_groups import PeerGroup, peer_group
 from metrics.compute import RESULT_COLUMNS
+from metrics.derive import RESULT_SCHEMA
 from metrics.mart_analysis_reads import BASELINE_GRAINS
 from metrics.registry import Registry
 
@@ -103,11 +105,61 @@ def _index(frame: pl.DataFrame) -> dict[tuple[str, Any], dict[str, dict[str, Any
     return index
 
 
+Readings = dict[tuple[str, str], dict[str, tuple[str, str, str]]]
+"""(grain, area) → indicator → its SPC reading (signal, rules, assurance)."""
+
+
+def kept_readings(con: duckdb.DuckDBPyConnection, scoped: dict[str, frozenset[str] | None]
+                  ) -> Readings:
+    """The SPC readings ``mart.baselines`` holds for the indicators in ``scoped`` outside the
+    areas named there (indicator → the areas whose figures changed; ``None``: every area).
+    A reading depends on the area's own series alone, so it stands where that did not
+    change; the rest of a baseline row (England and Wales, the group, the quartile) is
+    recomputed."""
+    usable = {i: a for i, a in scoped.items() if a is not None}
+    if not usable:
+        return {}
+    out: Readings = {}
+    for grain, area, ind, signal, rules, assurance in con.execute(
+            "SELECT grain, area_code, indicator, spc_signal, spc_rules, assurance "
+            "FROM mart.baselines WHERE list_contains(?, indicator)", [sorted(usable)]
+    ).fetchall():
+        if area not in usable[ind]:
+            out.setdefault((grain, area), {})[ind] = (signal or "", rules or "",
+                                                      assurance or "")
+    return out
+
+
+SERIES_AREAS = 20
+"""Areas whose whole series are read at once (decision 32: reading a grain's every series
+at once held about 600 MB)."""
+_LATEST_SQL = f"""
+WITH h AS (
+    SELECT {", ".join(RESULT_COLUMNS)} FROM mart.figures
+    WHERE grain = $1 AND by_breakdown = '' AND breakdown = '' AND list_contains($2, indicator)),
+ends AS (
+    SELECT DISTINCT indicator, max(period_end) AS period_end FROM h
+    WHERE value IS NOT NULL OR suppressed GROUP BY indicator, area_code)
+SELECT h.* FROM h SEMI JOIN ends USING (indicator, period_end)
+ORDER BY indicator, area_code, period_start
+"""  # noqa: S608 - column names from the schema contracts only
+"""A grain's headline rows at the periods that are some area's latest (with a figure, or a
+suppressed one): what every area's baseline row compares."""
+
+
+def _latest_rows(con: duckdb.DuckDBPyConnection, grain: str, ids: list[str]) -> pl.DataFrame:
+    frame = fetch(con, _LATEST_SQL, [grain, ids])
+    schema = {c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}
+    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+
 def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str, PeerGroup],
-            only: set[str]) -> pl.DataFrame:
+            only: set[str], readings: Readings | None = None) -> pl.DataFrame:
     """``mart.baselines``'s rows for the indicators ``only``: every area in ``groups``, each
     grain of :data:`BASELINE_GRAINS` (``grain``, ``area_code``, ``position``, then
-    :data:`BASELINE_COLUMNS`)."""
+    :data:`BASELINE_COLUMNS`); ``readings``: SPC readings still standing
+    (:func:`kept_readings`)."""
+    readings = readings or {}
     ids = [i.id for i in registry.indicators if i.id in only]
     names = area_names(con)
     codes = {kind: tuple(area_codes(con, kind)) for kind in COMPARABLE_KINDS}
@@ -115,21 +167,38 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str
     positions = _theme_positions(registry)
     out: list[pl.DataFrame] = []
     for grain in BASELINE_GRAINS:
-        frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
-                               "AND list_contains(?, indicator)", [grain, ids]
-                          ).select(RESULT_COLUMNS)
-        index = _index(frame)
+        at_ends = _latest_rows(con, grain, ids)
+        index = _index(at_ends)
         memo: Quartiles = {}
-        by_area = frame.partition_by("area_code", as_dict=True) if frame.height else {}
-        for code, group in groups.items():
-            mine_all = headline_rows(by_area.get((code,), frame.clear()))
+
+        def rows_of(code: str, mine_all: pl.DataFrame, grain: str = grain,
+                    index: dict = index, memo: Quartiles = memo) -> None:
             ends = _latest_ends(mine_all)
             at_all = {ind: index.get((ind, end), {}) for ind, end in ends.iter_rows()}
-            setting = Setting(code, compared[code], names, group, grain)
-            rows = baseline_rows(registry, setting, mine_all, at_all, only, memo)
+            setting = Setting(code, compared[code], names, groups[code], grain)
+            rows = baseline_rows(registry, setting, mine_all, at_all, only, memo,
+                                 readings.get((grain, code)))
             out.append(rows.select(
                 pl.lit(grain).alias("grain"), pl.lit(code).alias("area_code"),
                 pl.col("indicator").replace_strict(positions, return_dtype=pl.Int64)
                 .alias("position"), *BASELINE_COLUMNS))
+
+        # an area whose every reading stands (and every area at r12: no SPC reading) needs
+        # only its rows at its latest periods; the others their whole series, a few at a time
+        whole = [code for code in groups if grain != "r12"
+                 and not set(ids) <= set(readings.get((grain, code), {}))]
+        by_area = at_ends.partition_by("area_code", as_dict=True) if at_ends.height else {}
+        for code in groups:
+            if code not in whole:
+                rows_of(code, headline_rows(by_area.get((code,), at_ends.clear())))
+        for k in range(0, len(whole), SERIES_AREAS):
+            chunk = whole[k:k + SERIES_AREAS]
+            frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
+                                   "AND list_contains(?, indicator) "
+                                   "AND list_contains(?, area_code)", [grain, ids, chunk]
+                              ).select(RESULT_COLUMNS)
+            series = frame.partition_by("area_code", as_dict=True) if frame.height else {}
+            for code in chunk:
+                rows_of(code, headline_rows(series.get((code,), frame.clear())))
     return pl.concat(out) if out else pl.DataFrame(schema={
         "grain": pl.String, "area_code": pl.String, "position": pl.Int64, **BASELINE_SCHEMA})

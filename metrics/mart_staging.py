@@ -133,3 +133,4 @@ def drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
                                "'mart' AND database_name = current_database() "
                                "AND ends_with(table_name, '_staged')").fetchall():
         con.execute(f'DROP TABLE IF EXISTS mart."{name}"')
+

@@ -43,26 +43,51 @@ def plan_keys(registry: Registry, options: Options, now: dict[str, str]) -> dict
 
 
 def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
-                 before: dict[str, str], now: dict[str, str], *, full: bool = False
+                 before: dict[str, str], now: dict[str, str], *,
+                 areas: dict[str, frozenset[str] | None] | None = None, full: bool = False
                  ) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
-    """(every withheld cell, the plan keys to store, the measures planned afresh).
+    """(every withheld cell, the plan keys to store, the measures planned again).
 
     Reads the stored plans of the measures whose inputs are unchanged and plans the others;
-    nothing is written (:func:`store` does that inside the refresh's transaction)."""
+    nothing is written (:func:`store` does that inside the refresh's transaction). A measure
+    whose rows alone changed starts from its stored plan (:func:`earlier_plans`, decision
+    32): ``areas`` gives, per measure, the areas whose rows changed (``None``: unknown, every
+    area). ``full``: plan every measure afresh."""
     con.execute(DDL)
     keys = plan_keys(registry, options, now)
     measures = [k.removeprefix(PREFIX) for k in keys if k != disclosure.SPEC_KEY]
     if full or before.get(disclosure.SPEC_KEY) != keys[disclosure.SPEC_KEY]:
-        changed = measures
+        changed, earlier = measures, {}
     else:
         changed = [m for m in measures if before.get(f"{PREFIX}{m}") != keys[f"{PREFIX}{m}"]]
+        earlier = earlier_plans(con, changed, before, keys, areas or {})
     unchanged = [m for m in measures if m not in changed]
     kept = disclosure.stored_plan(con, unchanged)
-    fresh = (disclosure.plan_hidden_cells(con, registry, options, only=changed) if changed
+    fresh = (disclosure.plan_hidden_cells(con, registry, options, only=changed,
+                                          earlier=earlier) if changed
              else pl.DataFrame(schema=disclosure.HIDDEN_SCHEMA))
     frames = [f for f in (kept, fresh) if f.height]
     every = pl.concat(frames) if frames else pl.DataFrame(schema=disclosure.HIDDEN_SCHEMA)
     return every, keys, changed
+
+
+def _beyond_rows(key: str) -> str:
+    """A plan key without its first part (the measure's rows)."""
+    return key.split("|", 1)[1] if "|" in key else ""
+
+
+def earlier_plans(con: duckdb.DuckDBPyConnection, changed: list[str], before: dict[str, str],
+                  keys: dict[str, str], areas: dict[str, frozenset[str] | None]
+                  ) -> disclosure.EarlierPlans:
+    """The stored plans to start from: those of the ``changed`` measures whose plan key
+    differs only in the measure's rows (the areas, sources, threshold, breakdowns,
+    aggregation and grains as when the plan was made), with the areas whose rows changed."""
+    startable = [m for m in changed if f"{PREFIX}{m}" in before
+                 and _beyond_rows(before[f"{PREFIX}{m}"]) == _beyond_rows(keys[f"{PREFIX}{m}"])]
+    if not startable:
+        return {}
+    stored = disclosure.stored_plan(con, startable)
+    return {m: (stored.filter(pl.col("measure") == m), areas.get(m)) for m in startable}
 
 
 def moved_areas(con: duckdb.DuckDBPyConnection, every: pl.DataFrame, changed: list[str]

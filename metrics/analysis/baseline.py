@@ -105,9 +105,11 @@ def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicat
 
 def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
                   at: dict[str, dict[str, Any]], setting: Setting,
-                  memo: Quartiles | None = None) -> dict[str, Any]:
+                  memo: Quartiles | None = None,
+                  reading: tuple[str, str, str] | None = None) -> dict[str, Any]:
     """One indicator's row of the baseline (pure): ``mine`` the area's series, ``at`` every
-    area's row at the area's latest period."""
+    area's row at the area's latest period; ``reading``: its SPC reading (signal, rules,
+    assurance) when already known (it depends on ``mine`` alone)."""
     out: dict[str, Any] = dict.fromkeys(BASELINE_COLUMNS)
     out.update(theme=theme_title, indicator=ind.id, title=ind.title,
                npcc_objective=ind.npcc_objective, msg_source=setting.group.source,
@@ -120,8 +122,9 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
     members = _member_rows(at, setting.group, setting.names)
     _, weighted, _, vs_msg, vs_national, _ = _msg_core(
         ind, setting.area_code, setting.group, latest, members, national)
-    signal, rules, assurance = (latest_spc_reading(mine, ind) if setting.grain != "r12"
-                                else ("", "", ""))
+    if reading is None:
+        reading = latest_spc_reading(mine, ind) if setting.grain != "r12" else ("", "", "")
+    signal, rules, assurance = reading
     change = changes.change_on_last_year(latest, ind)
     quartile, of = _area_quartile(at, setting, ind, memo)
     ci = ("" if _missing(latest["lower"]) or latest["suppressed"]
@@ -204,17 +207,19 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
 
 def baseline_rows(registry: Registry, setting: Setting, mine_all: pl.DataFrame,
                   at_all: dict[str, dict[str, dict[str, Any]]],
-                  only: set[str] | None = None, memo: Quartiles | None = None
-                  ) -> pl.DataFrame:
+                  only: set[str] | None = None, memo: Quartiles | None = None,
+                  readings: dict[str, tuple[str, str, str]] | None = None) -> pl.DataFrame:
     """The baseline's rows (pure): ``mine_all`` the area's headline series of every
     indicator, ``at_all`` indicator → area → its row (:data:`AT_COLUMNS`) at the area's
     latest period; ``only`` some indicators' rows (still in theme order); ``memo`` quartiles
-    kept between calls that share ``at_all``'s dicts."""
+    kept between calls that share ``at_all``'s dicts; ``readings`` indicator → its SPC
+    reading where the area's series is as when it was read."""
     mine = mine_all.partition_by("indicator", as_dict=True) if mine_all.height else {}
     none = mine_all.clear()
+    readings = readings or {}
     rows = [
         _baseline_row(ind, theme.title, mine.get((ind.id,), none),
-                      at_all.get(ind.id, {}), setting, memo)
+                      at_all.get(ind.id, {}), setting, memo, readings.get(ind.id))
         for theme, members in registry.by_theme() for ind in members
         if only is None or ind.id in only
     ]

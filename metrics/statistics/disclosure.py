@@ -35,6 +35,7 @@ from scipy.sparse.linalg import lsqr
 
 from metrics.statistics import exact_recovery as exact
 from metrics.statistics.disclosure_repair import leak_complements
+from metrics.statistics.disclosure_stable import Earlier, touched
 from metrics.statistics.disclosure_windows import WindowPieces
 
 FloatArray = npt.NDArray[np.float64]
@@ -133,7 +134,7 @@ def _complements(values: FloatArray, hidden: BoolArray, relations: Relations,
 def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations, *,
             windows: WindowPieces | None = None,
             contains: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-            max_rounds: int = 50) -> BoolArray:
+            earlier: Earlier | None = None, max_rounds: int = 50) -> BoolArray:
     """The suppression mask: ``primary`` plus complements so that :func:`linear_attack`
     recovers no primary cell (inputs are not modified). A complement may itself be worked
     out (a large count hidden beside a small one discloses nothing); the small one may not.
@@ -142,7 +143,9 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     withheld unless they are sums of visible cells, and relations among windows alone get
     no complement of their own (:mod:`metrics.statistics.disclosure_windows`).
     ``contains`` (outer cells, inner cells): decision 8's older rule instead, an outer cell
-    withheld whenever an inner one is.
+    withheld whenever an inner one is. ``earlier``: a plan made before over the same cells,
+    whose complements are kept and whose unchanged blocks are not attacked again
+    (:mod:`metrics.statistics.disclosure_stable`).
 
     Each round gives every relation left with one hidden cell a complement, then runs the
     exact attack; each primary it recovers gets one more complement in every relation
@@ -161,15 +164,19 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     relations = holding(relations, vals)
     if relations.count == 0 or not mask.any():
         return mask
+    if earlier is not None:
+        mask |= earlier.seed(vals)
     if windows is None:
         windows = WindowPieces.containing(vals.size, *(contains or ([], [])))
     plan = _Plan(vals, missing, relations, windows)
     targets = primary_mask
     widened = np.zeros_like(mask)
-    for _ in range(max_rounds):
+    for round_ in range(max_rounds):
         plan.settle(mask)
-        exposed = linear_attack(mask, relations, missing=missing,
-                                targets=targets).recovered & targets
+        scope = touched(earlier, mask, relations) if earlier is not None and round_ == 0 \
+            else None
+        exposed = linear_attack(mask, relations, missing=missing, targets=targets,
+                                changed=scope).recovered & targets
         if not exposed.any():
             return mask
         before = int(mask.sum())

@@ -125,6 +125,29 @@ def test_ingest_command_loads_refuses_and_is_idempotent(tmp_path: Path) -> None:
     assert rows[0]["value"] == pytest.approx(80.0)
 
 
+def test_refresh_command_keeps_or_remakes_the_plan(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    extract = tmp_path / "trials.csv"
+    extract.write_text("area,period,measure,numerator,denominator\n"
+                       "Cumbria,2024-25 Q1,ineffective_trial_rate_crown,3,40\n"
+                       "Lancashire,2024-25 Q1,ineffective_trial_rate_crown,12,80\n"
+                       "Merseyside,2024-25 Q1,ineffective_trial_rate_crown,15,90\n",
+                       encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(extract), "--db", str(db)]).exit_code == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        plan = con.execute("SELECT * FROM mart.withheld ORDER BY ALL").fetchall()
+    assert any(row[-1] for row in plan)  # Cumbria's 3 is withheld, with complements
+    kept = runner.invoke(app, ["refresh", "--db", str(db)])
+    assert kept.exit_code == 0 and "figures up to date" in kept.output
+    remade = runner.invoke(app, ["refresh", "--replan", "--db", str(db)])
+    assert remade.exit_code == 0, remade.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT * FROM mart.withheld ORDER BY ALL").fetchall() == plan
+    missing = runner.invoke(app, ["refresh", "--db", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 1 and "cjsdash demo" in missing.output
+    assert not (tmp_path / "none.duckdb").exists()
+
+
 def test_validate_and_indicators_commands() -> None:
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 0 and "0 problem(s)" in result.output

@@ -21,7 +21,7 @@ from polars.testing import assert_frame_equal
 
 from cjsdash.core.gateway import Warehouse, fetch
 from ingest.pipeline import ingest_paths
-from metrics import analysis, cache, mart, mart_comparisons, provenance
+from metrics import analysis, cache, mart, mart_comparisons, mart_stages, provenance
 from metrics import mart_analysis_reads as reads
 from metrics.registry import default_registry
 from tests.conftest import write_csv
@@ -215,28 +215,48 @@ def test_a_load_makes_them_stale_until_the_refresh_rewrites_what_it_touched(
 
 def test_a_failed_refresh_leaves_figures_and_analyses_as_they_were(
         demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The figures' transaction fails whole; the analyses' own transaction (decision 32)
+    fails without taking the new figures back, and the old analyses stop answering until
+    the next refresh fills them (pages compute from the new figures meanwhile)."""
     path = tmp_path / "w.duckdb"
     shutil.copyfile(demo_db, path)
     extract = write_csv(tmp_path / "cumbria.csv", (
         "area,period,measure,numerator,denominator\n"
         f"Cumbria,2025-26 Q4,{TRIALS},100,400\n"))
     figures = "SELECT count(*), sum(numerator) FROM mart.figures WHERE indicator = ?"
+    comparisons = "SELECT * FROM mart.comparisons ORDER BY ALL"
     with Warehouse(path).writer() as con:
         held = con.execute(figures, [TRIALS]).fetchall()
-        stored = fetch(con, "SELECT * FROM mart.comparisons ORDER BY ALL")
+        stored = fetch(con, comparisons)
         state = con.execute("SELECT * FROM mart.state ORDER BY key").fetchall()
         ingest_paths(con, [extract])
 
-        def broken(*_args: object) -> None:
-            raise RuntimeError("the comparisons failed")
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("the stage tables failed")
 
-        monkeypatch.setattr(mart_comparisons, "compute", broken)
-        with pytest.raises(RuntimeError, match="comparisons failed"):
-            mart.refresh(con, REG)
+        with monkeypatch.context() as patch:
+            patch.setattr(mart_stages, "refresh_stages", broken)
+            with pytest.raises(RuntimeError, match="stage tables failed"):
+                mart.refresh(con, REG)
         assert con.execute(figures, [TRIALS]).fetchall() == held  # the old figures stand
-        assert_frame_equal(fetch(con, "SELECT * FROM mart.comparisons ORDER BY ALL"), stored)
+        assert_frame_equal(fetch(con, comparisons), stored)
         assert con.execute("SELECT * FROM mart.state ORDER BY key").fetchall() == state
         assert not mart.ready(con) and not reads.ready(con, REG)  # stale: pages compute
+
+        def failed(*_args: object) -> None:
+            raise RuntimeError("the comparisons failed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(mart_comparisons, "compute", failed)
+            with pytest.raises(RuntimeError, match="comparisons failed"):
+                mart.refresh(con, REG)
+        assert con.execute(figures, [TRIALS]).fetchall() != held  # the new figures …
+        assert mart.ready(con)
+        assert_frame_equal(fetch(con, comparisons), stored)  # … beside the old comparisons,
+        assert not reads.ready(con, REG)  # which no longer answer
+        mart.refresh(con, REG)
+        assert reads.ready(con, REG)
+        assert not fetch(con, comparisons).equals(stored)
     cache.clear_cache()
 
 
