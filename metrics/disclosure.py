@@ -297,7 +297,11 @@ def measure_cells(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedM
         native = fetch(con, sql.observations_sql(by), [areas, wanted])
         if native.height == 0:
             continue
-        native = native.with_columns(pl.col("value").cast(pl.Float64))
+        # the plan needs each cell's value, not its vintage or notes: nulls keep to_grain's
+        # rolling years (a row per month per window) from copying their strings (decision 32)
+        native = native.with_columns(pl.col("value").cast(pl.Float64),
+                                     pl.lit(None, dtype=pl.String).alias("vintage"),
+                                     pl.lit(None, dtype=pl.String).alias("value_note"))
         for grain in PUBLISHED_GRAINS:
             shown = native.filter(pl.col("measure").is_in(
                 [m for m in wanted if grain in measures[m].grains]))
