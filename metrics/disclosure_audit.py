@@ -23,6 +23,7 @@ from metrics.disclosure import counted_measures
 from metrics.disclosure_relations import CELL_KEY, relations_for, with_cell_keys
 from metrics.registry import Registry
 from metrics.statistics import disclosure as dc
+from metrics.statistics.disclosure_solve import solve_recovered
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def audit(frames: list[pl.DataFrame], registry: Registry, area_sources: pl.DataF
     hidden = cells["suppressed"].to_numpy()
     shown = np.where(hidden, np.nan, cells["value"].fill_null(np.nan).to_numpy())
     attack = dc.linear_attack(hidden, relations)
-    values = dc.solve_recovered(shown, hidden, relations, attack.recovered)
+    values = solve_recovered(shown, hidden, relations, attack.recovered)
     recovered = cells.with_columns(pl.Series("recovered_value", values)).filter(
         pl.Series(attack.recovered)).select(*CELL_KEY, "period_start", "period_end",
                                              "threshold", "recovered_value")

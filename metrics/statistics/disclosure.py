@@ -31,7 +31,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import lsqr
 
 from metrics.statistics import exact_recovery as exact
 from metrics.statistics.disclosure_repair import leak_complements
@@ -292,7 +291,7 @@ def peeling_attack(hidden: npt.ArrayLike, relations: Relations, *,
     return Attack(recovered)
 
 
-def _unknown_blocks(unknown: BoolArray, relations: Relations
+def unknown_blocks(unknown: BoolArray, relations: Relations
                     ) -> tuple[IntArray, IntArray, int, sparse.csc_matrix, IntArray]:
     """The relations restricted to the unknown cells, split into blocks of connected
     unknowns: (cell of each column, block of each column, number of blocks, the matrix —
@@ -308,7 +307,7 @@ def _unknown_blocks(unknown: BoolArray, relations: Relations
     return cols, block_of.astype(np.int64), int(n_blocks), matrix.tocsc(), rows
 
 
-def _block(csc: sparse.csc_matrix, block_cols: IntArray) -> tuple[sparse.csr_matrix, IntArray]:
+def block(csc: sparse.csc_matrix, block_cols: IntArray) -> tuple[sparse.csr_matrix, IntArray]:
     """One block's columns and the rows that hold them (and those rows' numbers)."""
     sub = csc[:, block_cols]
     used = np.unique(sub.nonzero()[0])
@@ -336,7 +335,7 @@ def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
     unknown = (hid | miss) & ~recovered
     if not (want & unknown).any() or relations.count == 0:
         return Attack(recovered)
-    cols, block_of, n_blocks, csc, _ = _unknown_blocks(unknown, relations)
+    cols, block_of, n_blocks, csc, _ = unknown_blocks(unknown, relations)
     order = np.argsort(block_of, kind="stable")
     bounds = np.searchsorted(block_of[order], np.arange(n_blocks + 1))
     chosen = np.zeros(n_blocks, dtype=bool)
@@ -347,58 +346,8 @@ def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
         chosen &= touched
     for b in np.flatnonzero(chosen):
         block_cols = order[bounds[b]:bounds[b + 1]]
-        sub, _ = _block(csc, block_cols)
+        sub, _ = block(csc, block_cols)
         fixed = exact.determined_columns(sub.indptr, sub.indices, sub.data, block_cols.size)
         cells = cols[block_cols[fixed]]
         recovered[cells[hid[cells]]] = True
     return Attack(recovered, int(np.diff(bounds).max(initial=0)))
-
-
-def solve_recovered(values_shown: npt.ArrayLike, hidden: npt.ArrayLike, relations: Relations,
-                    recovered: npt.ArrayLike) -> FloatArray:
-    """What an analyst computes for each recovered cell from the shown values alone (NaN
-    for cells not recovered): peeling first, then least squares on each block of the
-    unknowns left (exact at the determined cells)."""
-    vals = np.asarray(values_shown, dtype=np.float64).ravel().copy()
-    hid = np.asarray(hidden, dtype=bool).ravel()
-    want = np.asarray(recovered, dtype=bool).ravel()
-    vals[hid] = np.nan
-    unknown = hid.copy()
-    while relations.count:
-        counts = relations.unknowns_per_relation(unknown)
-        lone = counts[relations.relation] == 1
-        known_sum = np.bincount(relations.relation[lone & ~unknown[relations.cell]],
-                                weights=(relations.coef * np.nan_to_num(vals[relations.cell]))[
-                                    lone & ~unknown[relations.cell]], minlength=relations.count)
-        targets = np.flatnonzero(lone & unknown[relations.cell])
-        if targets.size == 0:
-            break
-        cells, first = np.unique(relations.cell[targets], return_index=True)
-        chosen = targets[first]
-        vals[cells] = -known_sum[relations.relation[chosen]] / relations.coef[chosen]
-        unknown[cells] = False
-    rest = np.flatnonzero(want & unknown)
-    if rest.size:
-        _solve_blocks(vals, unknown, relations, rest)
-    return np.where(want, vals, np.nan)
-
-
-def _solve_blocks(vals: FloatArray, unknown: BoolArray, relations: Relations,
-                  targets: IntArray) -> None:
-    """Set each target's block to a solution (at a determined cell, the value every solution
-    gives it): exactly over GF(p) when the figures are integers, else by least squares."""
-    cols, block_of, _, csc, rows = _unknown_blocks(unknown, relations)
-    in_rows = np.isin(relations.relation, rows) & ~unknown[relations.cell]
-    rhs = -np.bincount(relations.relation[in_rows],
-                       weights=relations.coef[in_rows] * vals[relations.cell[in_rows]],
-                       minlength=relations.count)[rows]
-    for b in np.unique(block_of[np.searchsorted(cols, targets)]):
-        block_cols = np.flatnonzero(block_of == b)
-        sub, used = _block(csc, block_cols)
-        side = rhs[used]
-        if np.all(side == np.round(side)):
-            solved = exact.solution(exact.eliminate(sub.indptr, sub.indices, sub.data,
-                                                    block_cols.size, side))
-        else:
-            solved = lsqr(sub, side, atol=1e-14, btol=1e-14, iter_lim=100_000)[0]
-        vals[cols[block_cols]] = solved

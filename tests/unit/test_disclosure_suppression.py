@@ -16,6 +16,7 @@ from metrics.disclosure_relations import overlapping_windows, relations_for, wit
 from metrics.registry import load_registry
 from metrics.statistics import disclosure as dc
 from metrics.statistics import primary_suppression, secondary_suppression
+from metrics.statistics.disclosure_solve import solve_recovered
 
 # Three forces and their region, one quarter, charge-rate numerator by offence group.
 FORCES = ("E23000001", "E23000002", "E23000003")
@@ -107,7 +108,7 @@ def test_linear_attack_finds_what_peeling_misses() -> None:
     found = dc.linear_attack(hidden, relations).recovered
     assert found.tolist() == [False, False, False, False, True]
     shown = np.array([10.0, np.nan, np.nan, 14.0, np.nan])
-    assert abs(dc.solve_recovered(shown, hidden, relations, found)[4] - 4.0) < 1e-9
+    assert abs(solve_recovered(shown, hidden, relations, found)[4] - 4.0) < 1e-9
 
 
 def test_overlapping_windows_withheld_with_what_is_inside() -> None:
