@@ -208,7 +208,7 @@ def plain_read(con, registry, *, pack: str, period: str, repeats: int = 5) -> tu
     the pack's indicators at its grain for every LCJB and England and Wales, in every
     breakdown it shows, up to the period, from ``mart.figures`` into polars (as the
     gateway reads)."""
-    from cjsdash.exports.content import resolve_period
+    from cjsdash.exports.pack_inputs import resolve_period
     from cjsdash.exports.packs import resolve_items
     from metrics import views
 
@@ -292,7 +292,7 @@ def _all_contents(con, registry, *, pack: str, period: str) -> float:
 def _stages(con, registry, *, pack: str, period: str, areas: int) -> None:
     """CPU seconds of each stage of a pack (this process; Chromium's own CPU not counted),
     with every area's figures computed first as the batch does."""
-    from cjsdash.exports.content import resolve_period
+    from cjsdash.exports.pack_inputs import resolve_period
     from cjsdash.exports.pdf import render_html
     from cjsdash.exports.pdf_layout import layout_pdf
     from cjsdash.exports.svg_compact import compact_svg

@@ -36,7 +36,8 @@ from metrics.options import Options
 from metrics.registry import Registry
 from metrics.views import AreaChoice
 
-from .content import Commentary, ContentError, build_content, resolve_period, slug
+from .content import build_content, slug
+from .pack_inputs import Commentary, ContentError, resolve_period
 from .packs import PackError, draws_charts, load_pack
 from .render import FORMATS, FormatError, write_content
 from .write import ExportPathError, write_bytes

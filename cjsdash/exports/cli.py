@@ -82,8 +82,8 @@ def pack_command(
     from metrics.options import Options
     from metrics.registry import default_registry
 
-    from .content import ContentError, load_commentary
     from .images import ImageError
+    from .pack_inputs import ContentError, load_commentary
     from .render import export_pack
     from .write import ExportPathError
 
@@ -136,7 +136,7 @@ def _batch(*, area: str, period: str, formats: tuple[str, ...], out: Path, pack:
     from metrics.registry import default_registry
 
     from .batch import BatchError, Outcome, choose_areas, export_packs
-    from .content import ContentError, load_commentary
+    from .pack_inputs import ContentError, load_commentary
     from .packs import PackError
     from .render import FormatError
     from .write import ExportPathError

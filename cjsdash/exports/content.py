@@ -9,47 +9,31 @@ Disclosure control is the pages' own: :func:`metrics.compute.compute_indicators`
 small counts (and secondary cells) and blanks their numbers before any frame reaches this
 module, so no renderer can show a hidden figure. The rounding option
 (:attr:`metrics.options.Options.rounding`) is passed through to compute and stated in every
-pack, with the suppression rule, by :func:`disclosure_text`.
+pack, with the suppression rule, by :func:`.pack_notes.disclosure_text`.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import polars as pl
-import yaml
 
-from cjsdash import OGL_ATTRIBUTION
-from cjsdash.core.periods import (
-    GRAIN_LABELS,
-    GRAINS,
-    PeriodError,
-    bucket_start,
-    grain_of,
-    label_period,
-    parse_period,
-)
-from layouts import theme
+from cjsdash.core.periods import GRAIN_LABELS
 from metrics import views
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
-from metrics.statistics import peers
 from metrics.views import NATIONAL, AreaChoice, format_value, unit_label
-from metrics.wording import CI_WORDS, POLARITY_WORDS
 
+from .cells import is_missing
+from .msg_average import MsgInfo, msg_lookup
+from .pack_inputs import Commentary, ContentError, PeriodChoice, check_commentary, resolve_period
+from .pack_notes import disclosure_text
 from .packs import Pack, Placeholder, ResolvedItem, Section, resolve_items
 
-SYNTHETIC_TEXT = (f"{theme.SYNTHETIC_MARK} Synthetic demo data: figures marked "
-                  f"{theme.SYNTHETIC_MARK} are generated, not real.")
-MSG_UNAVAILABLE = "MSG average: not available for this area."
 NATIONAL_NAME = "England and Wales"
 AREA_KIND_SUFFIX = {"lcjb": " (LCJB)", "force": " (police force area)", "region": " (region)",
                     "country": " (country)"}  # as layouts.components.area_label writes them
@@ -66,125 +50,7 @@ FIGURE_COLUMNS: tuple[str, ...] = (
 )
 
 
-class ContentError(ValueError):
-    """The pack cannot be built for this choice (unknown area, unreadable period …)."""
-
-
-# --- periods ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PeriodChoice:
-    grain: str
-    end: date | None  # None: the latest available for each indicator
-    label: str
-
-
-_FQUARTER = re.compile(r"(?:fy\s*)?\d{4}\s*[-/]\s*\d{2,4}\s*q[1-4]", re.I)
-_YEAR_ENDING = re.compile(r"(?:the\s+)?(?:year|12 months)\s+(?:ending|to)\s", re.I)
-
-
-def resolve_period(text: str | date | None, *, grain: str | None = None,
-                   default_grain: str = "fquarter") -> PeriodChoice:
-    """``"2024-25 Q1"`` → financial quarter ending 30 June 2024; ``"latest"`` → each
-    indicator's latest period at ``grain`` (or the pack's grain); a ``date`` → the period of
-    ``grain`` ending then (the web page's period choices).
-
-    The grain is the one the label names (2024-25: financial year; 2024 Q2: calendar quarter;
-    Jun 2024: month; year ending June 2024: rolling 12 months) unless ``grain`` is given.
-    """
-    if grain is not None and grain not in GRAINS:
-        raise ContentError(f"unknown grain '{grain}' (one of {', '.join(GRAINS)})")
-    if isinstance(text, date):
-        chosen = grain or default_grain
-        start = bucket_start(text, chosen)
-        return PeriodChoice(chosen, text, label_period(start, text, chosen))
-    text = (text or "latest").strip()
-    if text.lower() in ("latest", ""):
-        chosen = grain or default_grain
-        return PeriodChoice(chosen, None, "latest available")
-    try:
-        period = parse_period(text)
-    except PeriodError as exc:
-        raise ContentError(str(exc)) from exc
-    if _YEAR_ENDING.match(text):
-        natural = "r12"
-    elif _FQUARTER.fullmatch(" ".join(text.split())):
-        natural = "fquarter"
-    else:
-        natural = grain_of(period.start, period.end)
-    chosen = grain or natural
-    if chosen == "other":
-        raise ContentError(f"'{text}' is not a month, quarter or year: name the period as "
-                           "2024-25 Q1, 2024-25, Jun 2024 or year ending June 2024")
-    return PeriodChoice(chosen, period.end, label_period(period.start, period.end, natural))
-
-
-# --- commentary -------------------------------------------------------------------------------
-
-Commentary = Mapping[str, Mapping[str, str]]
-MAX_COMMENTARY = 4000
-
-
-def load_commentary(path: Path) -> dict[str, dict[str, str]]:
-    """Commentary for the placeholders: ``{indicator id: {placeholder id: text}}`` in YAML."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot read commentary: {exc}") from exc
-    try:
-        return clean_commentary(raw)
-    except ContentError as exc:
-        raise ContentError(f"{path.name}: {exc}") from exc
-
-
-def clean_commentary(raw: object) -> dict[str, dict[str, str]]:
-    """``{indicator id: {placeholder id: text}}`` with every text a string of at most
-    MAX_COMMENTARY characters and empty texts dropped (from a YAML file or the /export page)."""
-    if not isinstance(raw, Mapping):
-        raise ContentError("expected indicator id → placeholder id → text")
-    out: dict[str, dict[str, str]] = {}
-    for ind, fields in raw.items():
-        if not isinstance(fields, Mapping):
-            raise ContentError(f"{ind}: expected placeholder id → text")
-        kept = {str(k): str(v)[:MAX_COMMENTARY] for k, v in fields.items()
-                if v is not None and str(v).strip()}
-        if kept:
-            out[str(ind)] = kept
-    return out
-
-
-def _check_commentary(commentary: Commentary, items: dict[str, list[ResolvedItem]]) -> None:
-    unknown: list[str] = []
-    for ind, fields in commentary.items():
-        placeholders = {p.id for item in items.get(ind, []) for p in item.commentary}
-        if ind not in items:
-            unknown.append(f"{ind} (not in this pack)")
-        unknown.extend(f"{ind}.{k} (no such placeholder)" for k in fields if k not in placeholders)
-    if unknown:
-        raise ContentError("commentary for unknown fields: " + ", ".join(unknown))
-
-
 # --- content ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MsgInfo:
-    """The area's most similar group and its weighted averages, by (indicator, period end)."""
-
-    label: str = ""
-    members: tuple[str, ...] = ()
-    values: dict[tuple[str, date], float] = field(default_factory=dict)
-
-    @property
-    def available(self) -> bool:
-        return bool(self.members)
-
-    def describe(self) -> str:
-        if not self.available:
-            return MSG_UNAVAILABLE if not self.label else f"MSG average: none ({self.label})."
-        return (f"{peers.WEIGHTED_LABEL}; the group: {self.label}: "
-                + ", ".join(self.members) + ". Counts and amounts of money are totals that "
-                "grow with the area, so they have no MSG average here.")
-
 
 @dataclass(frozen=True)
 class ItemContent:
@@ -282,92 +148,9 @@ class PackContent:
         return sorted(s for s in self.figures["source"].drop_nulls().unique().to_list() if s)
 
 
-def _msg_lookup(con: duckdb.DuckDBPyConnection, registry: Registry, area: AreaChoice,
-                history: pl.DataFrame, grain: str) -> MsgInfo:
-    """The weighted MSG average (including the area, as the baseline page computes it) for
-    each indicator at its headline period. Reads the peer group and every area's figures
-    through :mod:`metrics.analysis` (cached there per data version)."""
-    try:
-        from metrics import analysis
-    except ImportError:  # pragma: no cover - a build without the analysis module
-        return MsgInfo()
-    cursor = con.cursor()  # its own cursor: a half-read result there cannot block ours
-    try:
-        return _msg_values(analysis, cursor, registry, area, history, grain)
-    finally:
-        cursor.close()
-
-
-def _msg_values(analysis: Any, con: duckdb.DuckDBPyConnection, registry: Registry,
-                area: AreaChoice, history: pl.DataFrame, grain: str) -> MsgInfo:
-    group = analysis.peer_group(con, area.code)
-    if not group.members or history.height == 0:
-        return MsgInfo(label=group.label)
-    names = analysis.area_names(con)
-    heads = _latest_by_indicator(history.filter(~pl.col("indicator").is_in(
-        [i.id for i in registry.indicators if i.type in ("count", "amount")])))
-    if heads.height == 0:
-        return MsgInfo(group.label, tuple(names.get(c, c) for c in group.members))
-    frame = analysis.kind_frame(con, registry, heads["indicator"].unique().to_list(),
-                                analysis.comparison_kind(con, area.code), grain)
-    members = frame.filter(pl.col("area_code").is_in(list(group.members))).join(
-        heads.select("indicator", "period_end"), on=["indicator", "period_end"], how="semi")
-    by_key: dict[tuple[str, date], list[tuple[Any, Any]]] = {}
-    for r in members.iter_rows(named=True):
-        by_key.setdefault((r["indicator"], r["period_end"]), []).append(
-            (r["value"], r["denominator"]))
-    values: dict[tuple[str, date], float] = {}
-    for r in heads.iter_rows(named=True):
-        pairs = [(r["value"], r["denominator"]), *by_key.get((r["indicator"], r["period_end"]),
-                                                              [])]
-        v = np.array([np.nan if _missing(a) else a for a, _ in pairs], dtype=np.float64)
-        d = np.array([np.nan if _missing(b) else b for _, b in pairs], dtype=np.float64)
-        weighted, _ = peers.msg_average(v, d, np.ones(v.size, dtype=bool), weighted=True)
-        if np.isfinite(weighted):
-            values[(r["indicator"], r["period_end"])] = float(weighted)
-    return MsgInfo(group.label, tuple(names.get(c, c) for c in group.members), values)
-
-
-def _latest_by_indicator(frame: pl.DataFrame) -> pl.DataFrame:
-    if frame.height == 0:
-        return frame
-    return frame.filter(pl.col("period_end") == pl.col("period_end").max().over("indicator"))
-
-
 def _any_true(*frames: pl.DataFrame | None) -> bool:
     return any(f is not None and f.height and "synthetic" in f.columns
                and bool(f["synthetic"].fill_null(False).any()) for f in frames)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def disclosure_text(options: Options, indicators: list[Indicator] | None = None) -> str:
-    """The disclosure control applied, in words: the same rule as the pages."""
-    own = sorted({i.suppression_threshold for i in indicators or []
-                  if i.suppression_threshold and i.suppression_threshold
-                  != options.suppression_threshold})
-    text = (f"Disclosure control, as on the dashboard: counts below "
-            f"{options.suppression_threshold}, and every rate, ratio and percentage built on "
-            f"them, are suppressed and shown as {theme.SUPPRESSED_MARK}; " + (
-                "secondary suppression is decided once over everything published (breakdowns "
-                "within their total, areas within their region and England and Wales, months "
-                "within quarters and years), so no hidden count can be worked out from any "
-                "figures shown beside it." if options.disclosure == "whole_set" else
-                "secondary suppression hides a further group wherever a hidden one could be "
-                "worked out from the total."))
-    if own:
-        text += (" Some indicators set their own threshold ("
-                 + ", ".join(str(t) for t in own) + "; see the notes).")
-    if options.rounding:
-        text += (f" Counts (numerators, denominators and the values of count indicators) "
-                 f"are rounded to the nearest {options.rounding}; rates, percentages and "
-                 "ratios and their intervals are computed from the unrounded counts, and "
-                 "rounding does not replace suppression.")
-    else:
-        text += " Counts are not rounded."
-    return text
 
 
 def _frames(con: duckdb.DuckDBPyConnection, registry: Registry, area: str, period: PeriodChoice,
@@ -440,13 +223,13 @@ def _rows(ind: Indicator, current: pl.DataFrame, national: pl.DataFrame | None, 
             "synthetic")}}
         row.update(
             breakdown=r["breakdown"] or "",
-            value=None if _missing(r["value"]) else r["value"],
+            value=None if is_missing(r["value"]) else r["value"],
             suppressed=suppressed,
             suppression_rule=note.split(";")[0].removeprefix("suppressed: ")
             if suppressed else "",
             note=note,
             msg_value=None if r["breakdown"] else msg.values.get((ind.id, r["period_end"])),
-            national_value=None if nat is None or _missing(nat["value"]) else nat["value"],
+            national_value=None if nat is None or is_missing(nat["value"]) else nat["value"],
             national_display="" if nat is None else format_value(
                 nat["value"], ind, suppressed=bool(nat["suppressed"])),
             synthetic=bool(r["synthetic"]) or bool(nat and nat["synthetic"]),
@@ -514,11 +297,11 @@ def build_content(
     if unknown:
         raise ContentError(f"pack '{pack.id}' names unknown indicators: {', '.join(unknown)} "
                            "(run `cjsdash validate`)")
-    _check_commentary(commentary, by_indicator)
+    check_commentary(commentary, by_indicator)
     history, national = _frames(con, registry, choice.code, chosen, options)
     wanted = history.filter(pl.col("indicator").is_in(list(by_indicator))) if history.height \
         else history
-    msg = _msg_lookup(con, registry, choice, wanted, chosen.grain) if (
+    msg = msg_lookup(con, registry, choice, wanted, chosen.grain) if (
         with_msg and choice.code != NATIONAL) else MsgInfo()
     sections: list[SectionContent] = []
     all_rows: list[dict[str, Any]] = []
@@ -539,51 +322,7 @@ def build_content(
     )
 
 
-# --- words shared by the formats --------------------------------------------------------------
-
-def definition_rows(ind: Indicator, registry: Registry, options: Options) -> list[tuple[str, str]]:
-    """The registry's definition and methods of one indicator, as (term, text)."""
-    theme_ = registry.theme(ind.theme)
-    threshold = ind.suppression_threshold or options.suppression_threshold
-    denominator = (ind.denominator.title if ind.denominator else
-                   "resident population (per 1,000)" if ind.population_denominator
-                   else "none: a count")
-    return [
-        ("What it measures", ind.description),
-        ("Numerator", ind.numerator.title),
-        ("Denominator", denominator),
-        ("Type and unit", f"{ind.type}; {unit_label(ind)}"),
-        ("Polarity", POLARITY_WORDS[ind.polarity]),
-        ("Confidence interval", CI_WORDS[ind.ci_method] + (f" ({ind.ci_note})"
-                                                          if ind.ci_note else "")),
-        ("Suppression", f"counts below {threshold} suppressed ({theme.SUPPRESSED_MARK})"),
-        ("Theme", f"{theme_.title} ({ind.psa or theme_.psa})"),
-        ("National reference", ind.national_reference or "–"),
-        ("Targets", "; ".join(f"{t.kind} {format_value(t.value, ind)} ({t.source})"
-                              for t in ind.targets) or "no default target"),
-        ("Source notes", ind.source_notes or "–"),
-    ]
-
-
-def method_notes(content: PackContent) -> list[tuple[str, str]]:
-    """The pack-wide notes: disclosure control, comparisons, synthetic data, licence."""
-    notes = [
-        ("Disclosure control", content.disclosure()),
-        ("Comparisons", "England and Wales is the same indicator computed for K04000001 for "
-                        "the same period. " + content.msg.describe()),
-        ("Confidence intervals", f"{content.options.level:.0%} intervals; the method of each "
-                                 "figure is in its 'method' column."),
-        ("Period", f"{content.period_text}: each indicator's figure is for this period or, "
-                   "where it has none, the latest period before it (its period is shown)."),
-        ("Generated", f"{content.generated_text} by cjsdash from the warehouse's committed "
-                      "data."),
-        ("Data vintages", "; ".join(content.vintages) or "no figures"),
-        ("Licence", OGL_ATTRIBUTION),
-    ]
-    if content.synthetic:
-        notes.insert(0, ("Synthetic data", SYNTHETIC_TEXT))
-    return notes
-
+# --- download names ---------------------------------------------------------------------------
 
 def slug(text: str) -> str:
     """A file-name-safe slug (for download names; never a path from the user)."""

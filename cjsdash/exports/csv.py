@@ -22,13 +22,8 @@ from cjsdash import OGL_ATTRIBUTION
 from layouts import theme
 
 from .cells import SUPPRESSED, hidden, is_missing, neutralise
-from .content import (
-    FIGURE_COLUMNS,
-    SYNTHETIC_TEXT,
-    PackContent,
-    definition_rows,
-    method_notes,
-)
+from .content import FIGURE_COLUMNS, PackContent
+from .pack_notes import SYNTHETIC_TEXT, definition_rows, method_notes
 
 NUMBERS = ("numerator", "denominator", "value", "lower", "upper", "level", "target",
            "msg_value", "national_value")

@@ -19,16 +19,9 @@ from typing import Any
 from layouts import sparklines, theme
 from metrics.views import format_value, target_text
 
-from .content import (
-    NATIONAL_NAME,
-    SYNTHETIC_TEXT,
-    ItemContent,
-    PackContent,
-    SectionContent,
-    definition_rows,
-    method_notes,
-)
+from .content import NATIONAL_NAME, ItemContent, PackContent, SectionContent
 from .images import render_images
+from .pack_notes import SYNTHETIC_TEXT, definition_rows, method_notes
 from .pdf_layout import layout_pdf
 from .svg_compact import compact_svg
 from .visuals import TREND_HEIGHT, TREND_WIDTH, describe, item_figure

@@ -25,15 +25,9 @@ from pptx.util import Emu, Inches, Pt
 from layouts import sparklines, theme
 from metrics.views import format_value
 
-from .content import (
-    NATIONAL_NAME,
-    SYNTHETIC_TEXT,
-    ItemContent,
-    PackContent,
-    definition_rows,
-    method_notes,
-)
+from .content import NATIONAL_NAME, ItemContent, PackContent
 from .images import render_images
+from .pack_notes import SYNTHETIC_TEXT, definition_rows, method_notes
 from .visuals import TREND_HEIGHT, TREND_WIDTH, describe, item_figure
 
 FONT = "Arial"  # theme.FONT_FAMILY's first family that every Office install has

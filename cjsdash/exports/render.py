@@ -17,7 +17,8 @@ import duckdb
 from metrics.options import Options
 from metrics.registry import Registry
 
-from .content import Commentary, PackContent, build_content
+from .content import PackContent, build_content
+from .pack_inputs import Commentary
 from .packs import draws_charts, load_pack
 from .write import write_bytes, write_many
 

@@ -22,7 +22,8 @@ import duckdb
 from metrics.options import Options
 from metrics.registry import Registry
 
-from .content import build_content, clean_commentary, default_filename
+from .content import build_content, default_filename
+from .pack_inputs import clean_commentary
 from .packs import PACKS_DIR, PackError, draws_charts, list_packs, load_pack, resolve_items
 from .render import FORMATS, MEDIA_TYPES, FormatError, write_content
 

@@ -25,15 +25,8 @@ from layouts import charts, theme
 from metrics.registry import Indicator
 
 from .cells import SUPPRESSED, hidden, is_missing, neutralise
-from .content import (
-    NATIONAL_NAME,
-    SYNTHETIC_TEXT,
-    ItemContent,
-    PackContent,
-    SectionContent,
-    definition_rows,
-    method_notes,
-)
+from .content import NATIONAL_NAME, ItemContent, PackContent, SectionContent
+from .pack_notes import SYNTHETIC_TEXT, definition_rows, method_notes
 from .packs import Placeholder
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (

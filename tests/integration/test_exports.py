@@ -33,8 +33,10 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.exports import write as atomic
 from cjsdash.exports.cells import FORMULA_TRIGGERS, neutralise
 from cjsdash.exports.cli import export_app
-from cjsdash.exports.content import SYNTHETIC_TEXT, ContentError, build_content, resolve_period
+from cjsdash.exports.content import build_content
 from cjsdash.exports.images import ImageError
+from cjsdash.exports.pack_inputs import ContentError, resolve_period
+from cjsdash.exports.pack_notes import SYNTHETIC_TEXT
 from cjsdash.exports.packs import list_packs, load_pack, validate_packs
 from metrics import views
 from metrics.registry import default_registry

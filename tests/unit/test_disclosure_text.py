@@ -1,8 +1,8 @@
-"""The board pack says which disclosure rule it applied (cjsdash.exports.content)."""
+"""The board pack says which disclosure rule it applied (cjsdash.exports.pack_notes)."""
 
 from __future__ import annotations
 
-from cjsdash.exports.content import disclosure_text
+from cjsdash.exports.pack_notes import disclosure_text
 from metrics.options import Options
 
 
