@@ -9,8 +9,8 @@ import polars as pl
 from dash import html
 
 from cjsdash.core.config import get_settings
-from layouts import analysis_charts as ac
 from layouts import analysis_components as ax
+from layouts import comparison_charts as cc
 from layouts import components as cx
 from layouts.indicator_controls import PREFIX
 from metrics import analysis, views
@@ -65,7 +65,7 @@ def funnel_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
         html.H3("Funnel plot"),
         html.P(where, id=f"{PREFIX}-funnel-position"),
         ax.chart_block(
-            f"{PREFIX}-funnel-chart", ac.make_funnel_figure(frame, ind, area,
+            f"{PREFIX}-funnel-chart", cc.make_funnel_figure(frame, ind, area,
                                                             kind_words=kind_words),
             _compare_caption(ind, frame, "Funnel limits: 95% and 99.8% limits around the "
                              "England and Wales value where an area's own confidence interval "
@@ -87,7 +87,7 @@ def _draws_used(frame: pl.DataFrame) -> int:
 
 def rank_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
                 kind_words: str) -> list[Any]:
-    ordered = ac.rank_order(frame)
+    ordered = cc.rank_order(frame)
     mine = ordered.filter(pl.col("area_code") == area)
     where = (f"{name}: median rank {mine['rank'][0]:g} of {mine['ranked'][0]}, 95% rank "
              f"interval {mine['rank_lower'][0]:g} to {mine['rank_upper'][0]:g}."
@@ -102,7 +102,7 @@ def rank_block(ind: Indicator, frame: pl.DataFrame, area: str, name: str,
         html.H3("Ranking, with rank intervals"),
         html.P(where, id=f"{PREFIX}-rank-position"),
         ax.chart_block(
-            f"{PREFIX}-rank-chart", ac.make_rank_figure(frame, ind, area,
+            f"{PREFIX}-rank-chart", cc.make_rank_figure(frame, ind, area,
                                                         kind_words=kind_words),
             _compare_caption(ind, frame, f"Rank intervals: parametric bootstrap of the counts "
                              f"({_draws_used(frame):,} draws, seed {RANK_SEED}: enough that "

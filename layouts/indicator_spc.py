@@ -10,8 +10,8 @@ import polars as pl
 from dash import html
 
 from cjsdash.core.config import get_settings
-from layouts import analysis_charts as ac
 from layouts import analysis_components as ax
+from layouts import spc_chart
 from layouts.indicator_controls import NO_REBASE, PREFIX
 from metrics import analysis, views
 from metrics.registry import Indicator
@@ -99,7 +99,8 @@ def spc_section(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str, name:
                    code=assurance.code),
         ax.reading(analysis.RAG_LABEL, rag.text, element_id=f"{PREFIX}-rag", code=rag.code),
         ax.chart_block(f"{PREFIX}-spc-chart",
-                       ac.make_spc_figure(frame, ind, area_name=name, trajectory=frame),
+                       spc_chart.make_spc_figure(frame, ind, area_name=name,
+                                                 trajectory=frame),
                        caption, description=description, wide=True),
         html.H3("The special-cause rules"),
         ax.rules_list(analysis.RULE_TEXT, analysis.RULE_SHORT),

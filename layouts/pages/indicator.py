@@ -31,9 +31,9 @@ import polars as pl
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from layouts import analysis_charts as ac
 from layouts import analysis_components as ax
 from layouts import charts, sparklines
+from layouts import comparison_charts as cc
 from layouts import components as cx
 from layouts.context import get_context
 from layouts.indicator_compare import COMPARE_CSV, MSG_CSV, RANK_DRAWS, RANK_SEED, compare_blocks
@@ -325,7 +325,7 @@ def _compare_download(n_clicks: int, area: str, grain: str, indicator_id: str, w
     grain = cx.pick_grain(grain)
     frame, _ = _compare_frame(ctx.reader(), ind, area, grain)
     if what == "rank":
-        frame = ac.rank_order(frame)
+        frame = cc.rank_order(frame)
     return {"content": ax.frame_csv(frame, COMPARE_CSV), "type": "text/csv",
             "filename": f"{ind.id}_{grain}_{what}.csv"}
 

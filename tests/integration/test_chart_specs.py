@@ -19,8 +19,8 @@ import polars as pl
 import pytest
 from plotly.utils import PlotlyJSONEncoder
 
-from layouts import analysis_charts as ac
-from layouts import charts, sparklines
+from layouts import charts, sparklines, spc_chart
+from layouts import comparison_charts as cc
 from layouts.figure_draft import height
 from metrics import analysis, views
 from metrics.registry import default_registry
@@ -89,11 +89,11 @@ def test_empty_figures_validate_and_say_why() -> None:
         "trend, both empty": charts.make_trend_figure(EMPTY, EMPTY, COUNT, area_name="X"),
         "breakdown": charts.make_breakdown_figure(EMPTY, RATE, area_name="X"),
         "sparkline": sparklines.make_sparkline_figure(EMPTY, PROPORTION),
-        "spc": ac.make_spc_figure(EMPTY, PROPORTION, area_name="X"),
-        "funnel": ac.make_funnel_figure(EMPTY, PROPORTION, None),
-        "funnel, not compared": ac.make_funnel_figure(EMPTY, REG.get("fine_payment_rate"),
+        "spc": spc_chart.make_spc_figure(EMPTY, PROPORTION, area_name="X"),
+        "funnel": cc.make_funnel_figure(EMPTY, PROPORTION, None),
+        "funnel, not compared": cc.make_funnel_figure(EMPTY, REG.get("fine_payment_rate"),
                                                       None),
-        "rank": ac.make_rank_figure(EMPTY, PROPORTION, LCJB),
+        "rank": cc.make_rank_figure(EMPTY, PROPORTION, LCJB),
     }
     for name, spec in specs.items():
         fig = validated(spec)
@@ -151,18 +151,18 @@ def test_breakdown_and_sparkline_figures_validate(demo: duckdb.DuckDBPyConnectio
 def test_spc_figures_validate(demo: duckdb.DuckDBPyConnection) -> None:
     for ind_id in (PROPORTION.id, COUNT.id):
         frame = _spc_frame(demo, ind_id, LCJB)
-        spec = ac.make_spc_figure(frame, REG.get(ind_id), area_name="Cumbria",
-                                  trajectory=frame)
+        spec = spc_chart.make_spc_figure(frame, REG.get(ind_id), area_name="Cumbria",
+                                         trajectory=frame)
         fig = validated(spec)
-        assert height(spec, 0) == ac.SPC_HEIGHT
+        assert height(spec, 0) == spc_chart.SPC_HEIGHT
         assert fig.layout.meta["chart"] == frame["chart"][0]
         limits = [t for t in fig.data if t.name == "Process limits"]
         assert limits and all(t.line.shape == ("hvh" if frame["chart"][0] == analysis.P_CHART
                                                else "linear") for t in limits)
         [band] = [s for s in fig.layout.shapes if s.type == "rect"]
         assert (band.yref, band.y0, band.y1, band.line.width) == ("y domain", 0, 1, 0)
-    rebased = validated(ac.make_spc_figure(_spc_frame(demo, PROPORTION.id, LCJB, rebase=True),
-                                           PROPORTION, area_name="Cumbria"))
+    rebased = validated(spc_chart.make_spc_figure(
+        _spc_frame(demo, PROPORTION.id, LCJB, rebase=True), PROPORTION, area_name="Cumbria"))
     [line] = [s for s in rebased.layout.shapes if s.type == "line"]
     assert (line.xref, line.yref, line.line.dash) == ("x", "y domain", "dash")
     assert any(a.text == " rebased here" for a in rebased.layout.annotations)
@@ -170,13 +170,13 @@ def test_spc_figures_validate(demo: duckdb.DuckDBPyConnection) -> None:
 
 def test_funnel_and_rank_figures_validate(demo: duckdb.DuckDBPyConnection) -> None:
     frame = _compare(demo, PROPORTION.id)
-    funnel = validated(ac.make_funnel_figure(frame, PROPORTION, LCJB, kind_words="LCJBs"))
+    funnel = validated(cc.make_funnel_figure(frame, PROPORTION, LCJB, kind_words="LCJBs"))
     assert funnel.layout.xaxis.type == "log"
     assert [t.name for t in funnel.data][-1] == frame.filter(
         pl.col("area_code") == LCJB)["area_name"][0]
-    spec = ac.make_rank_figure(frame, PROPORTION, LCJB, kind_words="LCJBs")
+    spec = cc.make_rank_figure(frame, PROPORTION, LCJB, kind_words="LCJBs")
     rank = validated(spec)
-    ranked = ac.rank_order(frame).height
-    assert height(spec, 0) == max(360, 150 + ac.RANK_ROW_PX * ranked)
+    ranked = cc.rank_order(frame).height
+    assert height(spec, 0) == max(360, 150 + cc.RANK_ROW_PX * ranked)
     assert sum(len(t.y) for t in rank.data) == ranked
     assert all(t.error_x.type == "data" for t in rank.data)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from ingest.local_targets import SPEC
 from ingest.pipeline import detect_loader, ingest_paths
-from layouts.analysis_charts import make_spc_figure
 from layouts.charts import make_trend_figure
+from layouts.spc_chart import make_spc_figure
 from metrics import analysis
 from metrics.compute import compute_indicators
 from metrics.registry import default_registry
