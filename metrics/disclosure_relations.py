@@ -138,7 +138,7 @@ def _areas(cells: pl.DataFrame, area_sources: pl.DataFrame) -> pl.DataFrame:
     return _members(parents_rows, children)
 
 
-def _lines(cells: pl.DataFrame) -> pl.Expr:
+def _lines() -> pl.Expr:
     """An integer per series, area and breakdown value (a *line* of periods): the time
     families join on it rather than on the four strings (decision 32)."""
     return pl.struct("series", "area_code", "bdim", "bval").rank("dense").cast(pl.Int32)
@@ -146,7 +146,7 @@ def _lines(cells: pl.DataFrame) -> pl.Expr:
 
 def _time(cells: pl.DataFrame) -> pl.DataFrame:
     other = ["line"]
-    cells = cells.select(_lines(cells).alias("line"), "aggregation", "s_idx", "months", "cell")
+    cells = cells.select(_lines().alias("line"), "aggregation", "s_idx", "months", "cell")
     frames: list[pl.DataFrame] = []
     offset = 0
     for parent_len, child_len in _PARENT_CHILD_MONTHS:
@@ -210,7 +210,7 @@ def window_pieces(cells: pl.DataFrame) -> WindowPieces:
     quarters, each with its months. A stock's window (aggregation ``last``) is its last
     month: only that month and its quarter are pieces."""
     other = ["line"]
-    keyed = cells.select(_lines(cells).alias("line"), "aggregation", "s_idx", "months",
+    keyed = cells.select(_lines().alias("line"), "aggregation", "s_idx", "months",
                          pl.col("cell").cast(pl.Int64))
     windows = keyed.filter(~is_nested_window(pl.col("s_idx"), pl.col("months"))
                            & (pl.col("months") == 12)).select(

@@ -48,6 +48,7 @@ from metrics import (
     mart_staging,
     mart_withheld,
 )
+from metrics.compute import RESULT_COLUMNS
 from metrics.derive import RESULT_SCHEMA
 from metrics.mart_figures import FIGURE_COLUMNS, GRAINS, PRESENTATION_COLUMNS
 from metrics.options import Options
@@ -209,8 +210,9 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         if not full:  # recomputed where the new plan differs, with the areas whose rows did
             mart_areas.widen(found, mart_withheld.moved_areas(con, withheld, planned))
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
+    listed = {i.id for i in todo}
     todo += [i for i in registry.indicators  # a fresh plan moved, the rows unchanged
-             if i not in todo and set(found.moved).intersection(i.measures)]
+             if i.id not in listed and set(found.moved).intersection(i.measures)]
     report = RefreshReport(indicators=[i.id for i in todo], replanned=plan[2] if plan else [])
     replaced = scopes(todo, before, now, found)
     report.everywhere = [i.id for group, a in replaced if a is None for i in group]
@@ -293,3 +295,31 @@ def read(con: duckdb.DuckDBPyConnection, where: str, params: Sequence[object]) -
                        f"WHERE {where} ORDER BY indicator, area_code, breakdown, period_start",
                   params)
     return frame.cast(_SCHEMA) if frame.height else pl.DataFrame(schema=_SCHEMA)
+
+
+_LATEST_SQL = f"""
+WITH h AS (
+    SELECT {", ".join(RESULT_COLUMNS)} FROM mart.figures
+    WHERE grain = $1 AND by_breakdown = '' AND breakdown = '' AND list_contains($2, indicator)),
+g AS (SELECT unnest($3) AS area_code, unnest($4) AS grp),
+ends AS (
+    SELECT DISTINCT h.indicator, max(h.period_end) AS period_end
+    FROM h JOIN g USING (area_code)
+    WHERE h.value IS NOT NULL OR h.suppressed GROUP BY h.indicator, g.grp)
+SELECT h.* FROM h SEMI JOIN ends USING (indicator, period_end)
+ORDER BY indicator, area_code, period_start
+"""  # noqa: S608 - column names from the schema contracts only
+_RESULT_SCHEMA = {c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}
+
+
+def headline_at_latest(con: duckdb.DuckDBPyConnection, grain: str, ids: Sequence[str],
+                       groups: dict[str, Sequence[str]]) -> pl.DataFrame:
+    """A grain's headline rows (RESULT_COLUMNS) of the indicators ``ids``, every area's, at
+    the periods that are some group's latest with a figure (or a suppressed one) for an
+    indicator; ``groups``: name → its areas. What the baselines (each area its own group)
+    and the comparisons (England and Wales, each kind) read instead of every period
+    (decision 32)."""
+    codes = [c for members in groups.values() for c in members]
+    names = [name for name, members in groups.items() for _ in members]
+    frame = fetch(con, _LATEST_SQL, [grain, list(ids), codes, names])
+    return frame.cast(_RESULT_SCHEMA) if frame.height else pl.DataFrame(schema=_RESULT_SCHEMA)  # type: ignore[arg-type]

@@ -76,8 +76,6 @@ def _answered(con: duckdb.DuckDBPyConnection) -> tuple[bool, str | None, str | N
     return cache.cached(con, ("mart-analyses-ready",), lambda: _state(con))
 
 
-
-
 def current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the tables answer for the warehouse as it is now (the data page's need no
     registry)."""

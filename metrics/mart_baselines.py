@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from cjsdash.core.gateway import fetch
 from metrics import mart
 from metrics.analysis.areas import (
     COMPARABLE_KINDS,
@@ -40,7 +39,6 @@ from metrics.analysis.baseline import (
 )
 from metrics.analysis.peer_groups import PeerGroup, peer_group
 from metrics.compute import RESULT_COLUMNS
-from metrics.derive import RESULT_SCHEMA
 from metrics.mart_analysis_reads import BASELINE_GRAINS
 from metrics.registry import Registry
 
@@ -133,26 +131,6 @@ def kept_readings(con: duckdb.DuckDBPyConnection, scoped: dict[str, frozenset[st
 SERIES_AREAS = 20
 """Areas whose whole series are read at once (decision 32: reading a grain's every series
 at once held about 600 MB)."""
-_LATEST_SQL = f"""
-WITH h AS (
-    SELECT {", ".join(RESULT_COLUMNS)} FROM mart.figures
-    WHERE grain = $1 AND by_breakdown = '' AND breakdown = '' AND list_contains($2, indicator)),
-ends AS (
-    SELECT DISTINCT indicator, max(period_end) AS period_end FROM h
-    WHERE value IS NOT NULL OR suppressed GROUP BY indicator, area_code)
-SELECT h.* FROM h SEMI JOIN ends USING (indicator, period_end)
-ORDER BY indicator, area_code, period_start
-"""  # noqa: S608 - column names from the schema contracts only
-"""A grain's headline rows at the periods that are some area's latest (with a figure, or a
-suppressed one): what every area's baseline row compares."""
-
-
-def _latest_rows(con: duckdb.DuckDBPyConnection, grain: str, ids: list[str]) -> pl.DataFrame:
-    frame = fetch(con, _LATEST_SQL, [grain, ids])
-    schema = {c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}
-    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
-
-
 def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str, PeerGroup],
             only: set[str], readings: Readings | None = None) -> pl.DataFrame:
     """``mart.baselines``'s rows for the indicators ``only``: every area in ``groups``, each
@@ -167,7 +145,7 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str
     positions = _theme_positions(registry)
     out: list[pl.DataFrame] = []
     for grain in BASELINE_GRAINS:
-        at_ends = _latest_rows(con, grain, ids)
+        at_ends = mart.headline_at_latest(con, grain, ids, {c: [c] for c in groups})
         index = _index(at_ends)
         memo: Quartiles = {}
 

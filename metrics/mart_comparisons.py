@@ -17,9 +17,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import GRAINS
-from metrics import mart_figures
+from metrics import mart, mart_figures
 from metrics.analysis.area_comparison import COMPARE_SCHEMA, compare_frame
 from metrics.analysis.areas import COMPARABLE_KINDS, NATIONAL, area_codes, area_names, headline_rows
 from metrics.compute import RESULT_COLUMNS
@@ -58,35 +57,6 @@ def _relabelled(found: pl.DataFrame, national: dict | None, rows: pl.DataFrame
     return found, None if national is None else {**national, "period_label": label}
 
 
-_LATEST_SQL = f"""
-WITH h AS (
-    SELECT {", ".join(RESULT_COLUMNS)} FROM mart.figures
-    WHERE grain = $1 AND by_breakdown = '' AND breakdown = ''
-      AND list_contains($2, indicator)),
-ends AS (
-    SELECT DISTINCT indicator, unnest(list_value(
-        max(period_end) FILTER (WHERE area_code = $3),
-        max(period_end) FILTER (WHERE list_contains($4, area_code)),
-        max(period_end) FILTER (WHERE list_contains($5, area_code)))) AS period_end
-    FROM h WHERE value IS NOT NULL OR suppressed GROUP BY indicator)
-SELECT h.* FROM h SEMI JOIN ends USING (indicator, period_end)
-ORDER BY indicator, area_code, period_start
-"""  # noqa: S608 - column names from the schema contracts only
-"""A grain's headline rows at the periods a comparison can be made at: each indicator's
-latest with a figure for England and Wales, and for each kind's areas (:func:`metrics.
-analysis.area_comparison.compare_frame` compares at England and Wales's latest, else its
-areas'). A comparison reads nothing else; reading every period of every grain, and holding
-them, was most of the analyses' memory (decision 32)."""
-
-
-def _latest_rows(con: duckdb.DuckDBPyConnection, grain: str, ids: list[str],
-                 codes: dict[str, list[str]]) -> pl.DataFrame:
-    frame = fetch(con, _LATEST_SQL, [grain, ids, NATIONAL, codes.get("lcjb", []),
-                                     codes.get("force", [])])
-    return frame.cast({c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}) if frame.height \
-        else pl.DataFrame(schema={c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS})
-
-
 def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str]
             ) -> pl.DataFrame:
     """``mart.comparisons``'s rows for the indicators ``only``: every grain and kind."""
@@ -96,7 +66,9 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str]
     out: list[pl.DataFrame] = []
     made: dict[tuple[str, str, str], tuple[pl.DataFrame, pl.DataFrame, dict | None]] = {}
     for grain in GRAINS:
-        frame = headline_rows(_latest_rows(con, grain, ids, codes))
+        # compare_frame compares at England and Wales's latest period, else the kind's
+        frame = headline_rows(mart.headline_at_latest(
+            con, grain, ids, {"national": [NATIONAL], **codes}))
         by_indicator = frame.partition_by("indicator", as_dict=True) if frame.height else {}
         for kind, kind_codes in codes.items():
             wanted = [*kind_codes, NATIONAL]
