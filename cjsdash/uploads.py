@@ -27,12 +27,15 @@ import secrets
 import unicodedata
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cjsdash.bootstrap import prepare, refresh_figures
 from cjsdash.core.config import Settings, get_settings
 from cjsdash.core.gateway import Warehouse, WarehouseBusy
-from ingest.pipeline import IngestReport, ingest_paths
 from layouts.context import Uploader, UploadOutcome
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport
 
 ALLOWED_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".xlsm", ".ods")
 SPREADSHEET_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm", ".ods")
@@ -141,6 +144,8 @@ def save_upload(file_name: str, content: bytes, settings: Settings) -> Path:
 
 def ingest_upload(warehouse: Warehouse, path: Path) -> IngestReport:
     """Load one saved upload exactly as ``cjsdash ingest PATH`` does (one transaction)."""
+    from ingest.pipeline import ingest_paths  # here: the readers never need the loaders
+
     with warehouse.writer() as con:
         prepare(con)
         [report] = ingest_paths(con, [Path(path)])
