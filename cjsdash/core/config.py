@@ -37,8 +37,9 @@ class Settings(BaseSettings):
                                "server answers (DNS-rebinding guard); '*' turns the check off")
     rag_tolerance: float = Field(default=0.10, ge=0.0, le=1.0)
     serve_duckdb_memory_mb: int = Field(default=300, ge=64, description="DuckDB's memory "
-                                        "limit in `cjsdash serve` (one worker), MB: its cache "
-                                        "of the file's blocks stays within it (decision 0023)")
+                                        "limit for each database `cjsdash serve` opens (the file, "
+                                        "a snapshot), MB: its cache of blocks stays within it "
+                                        "(decision 0023)")
     response_cache_mb: int = Field(default=64, ge=0, description="each server process keeps "
                                    "callback answers per data version up to this many MB; "
                                    "0 turns the cache off (cjsdash.cached_callbacks, decision 0027)")

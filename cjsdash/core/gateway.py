@@ -153,6 +153,9 @@ class Warehouse:
         self._local = threading.local()
         self._writing = threading.Lock()
         self.generation = 0  # writes finished (a held warehouse's data version)
+        self.memory_mb = memory_mb
+        """DuckDB's memory limit for each database this opens (the file, a snapshot), not
+        its default 80 % of RAM (decision 0023): a server's cache of blocks stays within it."""
         self.held = held and not self.in_memory
         """One read-write instance held open for the life of the process (``cjsdash serve``
         with one worker): readers' cursors read the last committed state while a writer's
@@ -162,8 +165,6 @@ class Warehouse:
             ensure_schema(self._shared)
         elif self.held:
             self._shared = self._open_file(read_only=False)
-            if memory_mb:  # DuckDB's limit, not its default 80 % of RAM (decision 0023)
-                self._shared.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
             ensure_schema(self._shared)
 
     @property
@@ -184,12 +185,17 @@ class Warehouse:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             con = _connect_after_close(self.path, read_only=read_only)
             con.execute("SET enable_progress_bar = false")  # never on a loader's terminal
-            return con
+            return self._limited(con)
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             raise WarehouseBusy(
                 f"cannot open {self.path}: {exc}. Another cjsdash process (a running dashboard "
                 "or ingest) holds it; stop that process or load through it."
             ) from exc
+
+    def _limited(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        if self.memory_mb:
+            con.execute(f"SET memory_limit = '{int(self.memory_mb)}MB'")  # an int: not a value
+        return con
 
     @property
     def snapshot_folder(self) -> Path:
@@ -267,7 +273,7 @@ class Warehouse:
                 if published is None:
                     return None
                 try:
-                    con = duckdb.connect(str(published.path), read_only=True)
+                    con = self._limited(duckdb.connect(str(published.path), read_only=True))
                 except duckdb.Error:
                     return None
                 # the old snapshot's connection is let go, not closed: a request still

@@ -29,3 +29,21 @@ def test_a_held_warehouse_has_the_memory_limit_it_is_given(tmp_path: Path) -> No
 
 def test_serve_limits_duckdb_by_default() -> None:
     assert Settings().serve_duckdb_memory_mb == 300
+
+
+def test_a_workers_warehouse_limits_its_snapshots_and_its_writer(tmp_path: Path) -> None:
+    """``cjsdash serve --workers N``: each worker reads published snapshots and writes the file
+    itself; both databases get the limit (they took 80 % of RAM each before)."""
+    path = tmp_path / "w.duckdb"
+    warehouse = Warehouse(path, snapshots=True, memory_mb=200)
+    try:
+        with warehouse.writer() as con:  # publishes the first snapshot
+            con.execute("CREATE TABLE IF NOT EXISTS main.t AS SELECT 1 AS x")
+            text = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            assert text.endswith("MiB") and abs(float(text.split()[0]) * 1.048576 - 200) < 1
+        with warehouse.reading():
+            reader = warehouse.reader()
+            assert reader.execute("SELECT x FROM main.t").fetchall() == [(1,)]  # a snapshot
+            assert abs(_limit_mb(warehouse) - 200) < 1
+    finally:
+        warehouse.close()
