@@ -46,7 +46,7 @@ unit: install-test java
 	$(PYTHON) -m pytest -m "not browser" -q
 
 test: install-test browser java lint
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --durations=25
 
 bench: install-test
 	$(PYTHON) benchmarks/run.py
