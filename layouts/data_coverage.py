@@ -19,11 +19,11 @@ from layouts import components as cx
 from layouts import theme
 from layouts.context import get_context
 from layouts.data_tables import PREFIX, esc, frame_csv, table_block
-from metrics import provenance, views
+from metrics import figure_coverage, views
 from metrics.registry import Registry
 
 GRAINS = ("fy", "year", "fquarter", "quarter", "month")
-DEFAULT_GRAIN = provenance.COVERAGE_DEFAULT_GRAIN
+DEFAULT_GRAIN = figure_coverage.COVERAGE_DEFAULT_GRAIN
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lcjb": ("LCJB areas", ("lcjb",)),
     "force": ("police force areas", ("force",)),
@@ -226,8 +226,8 @@ def coverage(area: str, grain: str, group: str, period: str | None
     choice = cx.pick_area(areas, area)
     members = _group_areas(areas, group)
     codes = [a.code for a in members]
-    per_area = provenance.coverage(con, ctx.registry, grain, areas=[choice.code])
-    choices = provenance.coverage_periods(con, ctx.registry, grain, areas=codes)
+    per_area = figure_coverage.coverage(con, ctx.registry, grain, areas=[choice.code])
+    choices = figure_coverage.coverage_periods(con, ctx.registry, grain, areas=codes)
     options = [{"label": "Latest available", "value": cx.LATEST}] + [
         {"label": label, "value": start.isoformat()} for start, label in reversed(choices)]
     starts = {start.isoformat(): (start, label) for start, label in choices}
@@ -238,7 +238,7 @@ def coverage(area: str, grain: str, group: str, period: str | None
     ]
     if choices:
         start, label = starts[value] if value != cx.LATEST else choices[-1]
-        per_group = provenance.coverage(con, ctx.registry, grain, areas=codes, period=start)
+        per_group = figure_coverage.coverage(con, ctx.registry, grain, areas=codes, period=start)
         content += [html.H3(f"Every one of the {GROUPS[group][0]} in {label}",
                             id=f"{PREFIX}-coverage-h-group"),
                     group_matrix(per_group, ctx.registry, members, group, label)]
@@ -253,7 +253,7 @@ def coverage_csv(area: str, grain: str, group: str) -> str:
     con = ctx.reader()
     areas = views.list_areas(con)
     codes = [cx.pick_area(areas, area).code] + [a.code for a in _group_areas(areas, group)]
-    frame = provenance.coverage(con, ctx.registry, grain, areas=sorted(set(codes)))
+    frame = figure_coverage.coverage(con, ctx.registry, grain, areas=sorted(set(codes)))
     names = {a.code: a.name for a in areas}
     frame = frame.with_columns(pl.col("area_code").replace_strict(names, default=None)
                                .alias("area_name"))

@@ -29,19 +29,21 @@ import polars as pl
 from layouts import theme
 from metrics import analysis, views
 from metrics.registry import Indicator
-from metrics.statistics import spc
+from metrics.statistics import spc_assurance, spc_signals
 
 NATIONAL_NAME = "England and Wales"
 CHANGE_WORDS = {
-    spc.COMMON: "no sign of real change (common cause variation)",
-    spc.IMPROVEMENT: "a sign of real improvement (special cause{why})",
-    spc.CONCERN: "a sign of real change for the worse (special cause: concern{why})",
-    spc.NEUTRAL_SIGNAL: "a sign of real change, neither better nor worse (special cause{why})",
+    spc_signals.COMMON: "no sign of real change (common cause variation)",
+    spc_signals.IMPROVEMENT: "a sign of real improvement (special cause{why})",
+    spc_signals.CONCERN: "a sign of real change for the worse (special cause: concern{why})",
+    spc_signals.NEUTRAL_SIGNAL:
+        "a sign of real change, neither better nor worse (special cause{why})",
 }
 ASSURANCE_TAIL = {
-    spc.CONSISTENTLY_PASSES: "and the process will consistently meet it",
-    spc.CONSISTENTLY_FAILS: "and the process will not meet it unless something changes",
-    spc.INCONSISTENT: "and the process will meet it in some periods and miss it in others",
+    spc_assurance.CONSISTENTLY_PASSES: "and the process will consistently meet it",
+    spc_assurance.CONSISTENTLY_FAILS: "and the process will not meet it unless something changes",
+    spc_assurance.INCONSISTENT:
+        "and the process will meet it in some periods and miss it in others",
 }
 
 
@@ -80,7 +82,8 @@ def _changing(rows: pl.DataFrame, ind: Indicator) -> tuple[str, str]:
     signal, rules, assurance = analysis.latest_spc_reading(rows, ind)
     if not signal:
         return "too few figures to tell whether it is changing", ""
-    why = f": {rules}" if rules and signal != spc.CONCERN else (f", {rules}" if rules else "")
+    why = (f": {rules}" if rules and signal != spc_signals.CONCERN
+           else (f", {rules}" if rules else ""))
     return CHANGE_WORDS.get(signal, signal).format(why=why), assurance
 
 

@@ -24,7 +24,7 @@ from layouts.charts import is_missing
 from layouts.figure_draft import Draft, Spec
 from metrics import analysis
 from metrics.registry import Indicator
-from metrics.statistics import spc
+from metrics.statistics import spc_rules, spc_signals
 from metrics.views import format_value, unit_label
 
 SPC_HEIGHT = 520
@@ -36,14 +36,14 @@ SIGMA_COLOUR = "#8a9296"
 BASELINE_FILL = "rgba(86, 180, 233, 0.12)"  # Okabe–Ito sky blue, faint
 SIGNAL_STYLE: dict[str, tuple[str, str, int]] = {
     # signal: (colour, marker symbol, size)
-    spc.IMPROVEMENT: (IMPROVEMENT_COLOUR, "diamond", 13),
-    spc.CONCERN: (CONCERN_COLOUR, "square", 11),
-    spc.NEUTRAL_SIGNAL: (NEUTRAL_SIGNAL_COLOUR, "triangle-up", 12),
+    spc_signals.IMPROVEMENT: (IMPROVEMENT_COLOUR, "diamond", 13),
+    spc_signals.CONCERN: (CONCERN_COLOUR, "square", 11),
+    spc_signals.NEUTRAL_SIGNAL: (NEUTRAL_SIGNAL_COLOUR, "triangle-up", 12),
 }
 RULES_LEGEND = ("Special-cause rules: " + "; ".join(
-    f"{analysis.RULE_SHORT[r]} = {analysis.RULE_TEXT[r]}" for r in spc.RULES) + ". "
+    f"{analysis.RULE_SHORT[r]} = {analysis.RULE_TEXT[r]}" for r in spc_rules.RULES) + ". "
     "Where several fire, the colour follows " + ", then ".join(
-        analysis.RULE_SHORT[r] for r in spc.PRECEDENCE) + " (Making Data Count).")
+        analysis.RULE_SHORT[r] for r in spc_rules.PRECEDENCE) + " (Making Data Count).")
 
 
 def _chart_name(frame: pl.DataFrame, chart: str) -> str:
@@ -129,7 +129,7 @@ def _spc_hover(row: dict[str, Any], ind: Indicator, area_name: str) -> str:
                  f"{format_value(row['lower_limit'], ind)} to "
                  f"{format_value(row['upper_limit'], ind)}" + (" (trial)" if row["trial"]
                                                                else ""))
-    signal = row["signal"] or spc.COMMON
+    signal = row["signal"] or spc_signals.COMMON
     lines.append(analysis.SIGNAL_WORDS.get(signal, signal).capitalize())
     for code in (row["rules"] or "").split(","):
         if code:

@@ -2,7 +2,7 @@
 
 :mod:`metrics.mart_stages` fills these tables at load time (decision 0017); the
 disproportionality package (:mod:`metrics.disproportionality.counts`) and the data page's
-coverage (:mod:`metrics.provenance`) read them here with bound SQL when :func:`ready` says they
+coverage (:mod:`metrics.figure_coverage`) read them here with bound SQL when :func:`ready` says they
 answer for the warehouse as it is, and compute from the core tables otherwise.
 
 - ``mart.stage_counts``: what :func:`metrics.disproportionality.counts.stage_counts` gives for
@@ -11,8 +11,8 @@ answer for the warehouse as it is, and compute from the core tables otherwise.
   a self-defined measure of their own (the others are counted alike under both);
 - ``mart.stage_populations``: :func:`~metrics.disproportionality.counts.populations` of every
   area;
-- ``mart.coverage``: :func:`metrics.provenance.coverage_cells` of every measure an indicator
-  counts, for every coverage grain (``grain`` then :data:`metrics.provenance.CELL_SCHEMA`);
+- ``mart.coverage``: :func:`metrics.figure_coverage.coverage_cells` of every measure an indicator
+  counts, for every coverage grain (``grain`` then :data:`metrics.figure_coverage.CELL_SCHEMA`);
 - ``mart.stage_state``: what they were computed from (fingerprints), the warehouse stamp they
   answer for (``version``) and the measures coverage holds (``coverage_measures``).
 
@@ -148,7 +148,7 @@ def _coverage_where(grain: str, measures: Sequence[str], areas: Sequence[str] | 
 
 def read_coverage(con: duckdb.DuckDBPyConnection, grain: str, measures: Sequence[str],
                   areas: Sequence[str] | None, period: date | None) -> pl.DataFrame:
-    """Coverage cells (:data:`metrics.provenance.CELL_SCHEMA`) of these measures."""
+    """Coverage cells (:data:`metrics.figure_coverage.CELL_SCHEMA`) of these measures."""
     where, params = _coverage_where(grain, measures, areas, period)
     return fetch(con, f"SELECT {', '.join(_quoted(CELL_COLUMNS))} FROM mart.coverage "  # noqa: S608
                       f"WHERE {where}", params)

@@ -34,8 +34,8 @@ from cjsdash.core.snapshots import STAMP_SQL
 from metrics import mart_stage_reads as tables
 from metrics import mart_staging as staging
 from metrics.disproportionality.counts import _populations, _stage_counts
+from metrics.figure_coverage import COVERAGE_GRAINS, coverage_cells
 from metrics.mart_areas import AreaChanges
-from metrics.provenance import COVERAGE_GRAINS, coverage_cells
 from metrics.registry import Registry
 from metrics.stages import Stages, default_stages
 

@@ -36,7 +36,7 @@ from metrics.analysis.peer_groups import (
 )
 from metrics.analysis.spc_readings import latest_spc_reading
 from metrics.registry import Indicator, Registry
-from metrics.statistics import spc
+from metrics.statistics import spc_assurance, spc_signals
 from metrics.views import format_value
 
 # --- the force baseline ------------------------------------------------------------------------
@@ -247,10 +247,10 @@ _SUMMARY_CHECKS: tuple[tuple[str, Any, str, str], ...] = (
      "series, and no better than the same period last year)", ""),
     ("_spc_differs", True, "The two readings differ (an SPC signal against the whole series "
      "but a change the other way on the same period last year: read the row)", ""),
-    ("assurance", spc.CONSISTENTLY_FAILS, "Will consistently fail the target unless the "
+    ("assurance", spc_assurance.CONSISTENTLY_FAILS, "Will consistently fail the target unless the "
      "process changes (SPC assurance)", ""),
-    ("assurance", spc.CONSISTENTLY_PASSES, "Consistently passes the target (SPC assurance)",
-     ""),
+    ("assurance", spc_assurance.CONSISTENTLY_PASSES,
+     "Consistently passes the target (SPC assurance)", ""),
 )
 
 
@@ -267,10 +267,10 @@ def summarise_baseline(frame: pl.DataFrame, area_name: str) -> list[str]:
     out: list[str] = []
     if frame.height:
         agree = pl.col("readings_agree").fill_null(False)
-        signal = pl.col("spc_signal").is_in([spc.IMPROVEMENT, spc.CONCERN])
+        signal = pl.col("spc_signal").is_in([spc_signals.IMPROVEMENT, spc_signals.CONCERN])
         frame = frame.with_columns(
-            ((pl.col("spc_signal") == spc.IMPROVEMENT) & agree).alias("_spc_improving"),
-            ((pl.col("spc_signal") == spc.CONCERN) & agree).alias("_spc_concern"),
+            ((pl.col("spc_signal") == spc_signals.IMPROVEMENT) & agree).alias("_spc_improving"),
+            ((pl.col("spc_signal") == spc_signals.CONCERN) & agree).alias("_spc_concern"),
             (signal & ~agree).alias("_spc_differs"))
     for column, wanted, lead, how in _SUMMARY_CHECKS:
         found = (frame.filter(pl.col(column) == wanted)["title"].to_list()

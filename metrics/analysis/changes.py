@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metrics.registry import Indicator
-from metrics.statistics import spc, targets
+from metrics.statistics import spc_signals, targets
 from metrics.views import format_value
 
 NOT_TESTED_WHY = {
@@ -33,8 +33,8 @@ NOT_TESTED_WHY = {
     "proportion": "a proportion of money, not of counted cases",
     "rate": "no sampling model declared",
 }
-SPC_WORDS = {spc.IMPROVEMENT: "improvement", spc.CONCERN: "concern",
-             spc.NEUTRAL_SIGNAL: "special cause", spc.COMMON: "common cause"}
+SPC_WORDS = {spc_signals.IMPROVEMENT: "improvement", spc_signals.CONCERN: "concern",
+             spc_signals.NEUTRAL_SIGNAL: "special cause", spc_signals.COMMON: "common cause"}
 
 
 def tested(ind: Indicator) -> bool:
@@ -96,7 +96,7 @@ def spc_reading(signal: str, rules: str) -> str:
     the whole series'``; '' when there is none."""
     if not signal:
         return ""
-    if signal == spc.COMMON:
+    if signal == spc_signals.COMMON:
         return "common cause variation against the whole series"
     why = f" ({rules})" if rules else ""
     return f"{SPC_WORDS.get(signal, signal)}{why} against the whole series"
@@ -106,9 +106,9 @@ def readings_agree(signal: str, change: Change) -> bool:
     """Whether the SPC signal and the change on last year point the same way: an SPC
     improvement (concern) with a change on last year that is not significantly the other
     way, and not the other way at all where it is untested."""
-    if signal not in (spc.IMPROVEMENT, spc.CONCERN):
+    if signal not in (spc_signals.IMPROVEMENT, spc_signals.CONCERN):
         return False
-    want_better = signal == spc.IMPROVEMENT
+    want_better = signal == spc_signals.IMPROVEMENT
     if change.better is None:
         return True  # no change, or neutral: nothing against the signal
     if change.better == want_better:
@@ -123,7 +123,8 @@ def paired_text(signal: str, rules: str, change: Change) -> str:
     if not spc_text:
         return change.text[:1].upper() + change.text[1:] + "."
     out = f"{change.text[:1].upper() + change.text[1:]}; SPC: {spc_text}."
-    if signal in (spc.IMPROVEMENT, spc.CONCERN) and not readings_agree(signal, change):
+    if (signal in (spc_signals.IMPROVEMENT, spc_signals.CONCERN)
+            and not readings_agree(signal, change)):
         out += (" The two differ because SPC compares the latest run of periods with the "
                 "mean of the whole series, not with the same period last year.")
     return out

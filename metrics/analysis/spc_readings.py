@@ -18,7 +18,7 @@ from cjsdash.core.gateway import fetch
 from metrics import sql
 from metrics.analysis.areas import NATIONAL, _bools, _floats, _missing, headline_rows
 from metrics.registry import Indicator
-from metrics.statistics import spc, targets
+from metrics.statistics import spc_assurance, spc_limits, spc_rules, spc_signals, targets
 from metrics.views import format_value
 
 XMR, P_CHART, LANEY = "xmr", "p", "p_prime"
@@ -39,30 +39,33 @@ CHART_NOTES = {
             "measured as an XmR chart measures it. A p-chart would flag ordinary variation."),
 }
 RULE_TEXT: dict[str, str] = {
-    spc.OUTSIDE: "a point outside the process limits",
-    spc.SHIFT: f"{spc.RUN_LENGTH} or more points in a row on one side of the mean",
-    spc.TREND: f"{spc.TREND_LENGTH} or more points in a row, each higher (or each lower) "
-               "than the one before",
-    spc.TWO_OF_THREE: "2 of 3 points in a row beyond two-thirds of the way to a process limit, "
-                      "on the same side",
+    spc_rules.OUTSIDE: "a point outside the process limits",
+    spc_rules.SHIFT: f"{spc_rules.RUN_LENGTH} or more points in a row on one side of the mean",
+    spc_rules.TREND: f"{spc_rules.TREND_LENGTH} or more points in a row, each higher "
+                     "(or each lower) than the one before",
+    spc_rules.TWO_OF_THREE: "2 of 3 points in a row beyond two-thirds of the way to a process "
+                            "limit, on the same side",
 }
-RULE_SHORT = {spc.OUTSIDE: "outside the limits", spc.SHIFT: "shift", spc.TREND: "trend",
-              spc.TWO_OF_THREE: "2 of 3 near a limit"}
+RULE_SHORT = {spc_rules.OUTSIDE: "outside the limits", spc_rules.SHIFT: "shift",
+              spc_rules.TREND: "trend", spc_rules.TWO_OF_THREE: "2 of 3 near a limit"}
 SIGNAL_WORDS = {
-    spc.IMPROVEMENT: "special cause: improvement",
-    spc.CONCERN: "special cause: concern",
-    spc.NEUTRAL_SIGNAL: "special cause (neither better nor worse)",
-    spc.COMMON: "common cause variation",
+    spc_signals.IMPROVEMENT: "special cause: improvement",
+    spc_signals.CONCERN: "special cause: concern",
+    spc_signals.NEUTRAL_SIGNAL: "special cause (neither better nor worse)",
+    spc_signals.COMMON: "common cause variation",
 }
 ASSURANCE_WORDS = {
-    spc.CONSISTENTLY_PASSES: "The target lies beyond the process limits on the good side: "
-                             "the process will consistently meet it unless something changes.",
-    spc.CONSISTENTLY_FAILS: "The target lies beyond the process limits on the wrong side: "
-                            "the process will not meet it unless something changes.",
-    spc.INCONSISTENT: "The target lies within the process limits: the process will meet it "
-                      "in some periods and miss it in others, by common-cause variation alone.",
-    spc.NO_TARGET: "There is no target for this indicator and area.",
-    spc.NOT_ASSESSED: "Not assessed: a neutral indicator, or too few points for limits.",
+    spc_assurance.CONSISTENTLY_PASSES:
+        "The target lies beyond the process limits on the good side: "
+        "the process will consistently meet it unless something changes.",
+    spc_assurance.CONSISTENTLY_FAILS:
+        "The target lies beyond the process limits on the wrong side: "
+        "the process will not meet it unless something changes.",
+    spc_assurance.INCONSISTENT:
+        "The target lies within the process limits: the process will meet it "
+        "in some periods and miss it in others, by common-cause variation alone.",
+    spc_assurance.NO_TARGET: "There is no target for this indicator and area.",
+    spc_assurance.NOT_ASSESSED: "Not assessed: a neutral indicator, or too few points for limits.",
 }
 RAG_LABEL = "RAG (board-pack rule)"
 
@@ -184,16 +187,16 @@ def spc_frame(series_frame: pl.DataFrame, ind: Indicator, *,
 
 
 def _proportion_limits(x: np.ndarray, n: np.ndarray, chart: str, fix_after: int | None,
-                       cuts: list[int]) -> tuple[str, spc.SpcLimits]:
+                       cuts: list[int]) -> tuple[str, spc_limits.SpcLimits]:
     """Laney p′ where the periods are overdispersed (σz > 1 in the latest segment), else the
     p-chart; a forced ``chart`` ('p' or 'p_prime') is kept."""
-    laney = spc.laney_limits(x, n, fix_after=fix_after, rebase_at=cuts)
+    laney = spc_limits.laney_limits(x, n, fix_after=fix_after, rebase_at=cuts)
     if chart == "auto":
         latest = laney.sigma_z[-1] if laney.sigma_z is not None and laney.sigma_z.size else 0
         chart = LANEY if np.isfinite(latest) and latest > 1.0 else P_CHART
     if chart == LANEY:
         return LANEY, laney
-    return P_CHART, spc.p_chart_limits(x, n, fix_after=fix_after, rebase_at=cuts)
+    return P_CHART, spc_limits.p_chart_limits(x, n, fix_after=fix_after, rebase_at=cuts)
 
 
 def _spc_parts(rows: pl.DataFrame, ind: Indicator, *, rebase_at: Sequence[date | str | int] = (),
@@ -213,10 +216,10 @@ def _spc_parts(rows: pl.DataFrame, ind: Indicator, *, rebase_at: Sequence[date |
             y = np.where(n > 0, x / np.where(n > 0, n, 1.0), np.nan)
         scale = ind.multiplier
     else:
-        limits = spc.xmr_limits(value, fix_after=fix_after, rebase_at=cuts)
+        limits = spc_limits.xmr_limits(value, fix_after=fix_after, rebase_at=cuts)
         y, scale = value, 1.0
-    codes = spc.special_causes(y, limits)
-    signal = spc.classify_signals(y, limits, codes, ind.polarity)
+    codes = spc_rules.special_causes(y, limits)
+    signal = spc_signals.classify_signals(y, limits, codes, ind.polarity)
     return kind, limits, scale, y, codes, signal, suppressed, value
 
 
@@ -246,17 +249,18 @@ def latest_spc_reading(rows: pl.DataFrame, ind: Indicator, *, fix_after: int | N
     last = int(known[-1])
     rules = ", ".join(RULE_SHORT[c] for c in codes[last])
     target = latest_target(rows)
-    reading = spc.assurance(None if target is None else target / scale, limits, ind.polarity)
+    reading = spc_assurance.assurance(None if target is None else target / scale, limits,
+                                      ind.polarity)
     return str(signal[last]), rules, reading
 
 
-def _limits_from_frame(frame: pl.DataFrame) -> spc.SpcLimits:
+def _limits_from_frame(frame: pl.DataFrame) -> spc_limits.SpcLimits:
     def col(name: str) -> np.ndarray:
         return _floats(frame, name)
 
     size = frame.height
     sigma = (col("upper_one_sigma") - col("centre")) if size else np.zeros(0)
-    return spc.SpcLimits(
+    return spc_limits.SpcLimits(
         col("centre"), col("lower_limit"), col("upper_limit"), sigma, col("lower_one_sigma"),
         col("upper_one_sigma"), col("lower_two_sigma"), col("upper_two_sigma"),
         frame["trial"].to_numpy().astype(bool) if size else np.zeros(0, dtype=bool),
@@ -287,11 +291,12 @@ def assurance_for(spc_rows: pl.DataFrame, ind: Indicator, target: float | None =
     current segment's process limits (METHODS.md; Making Data Count)."""
     target = latest_target(spc_rows) if target is None else target
     if spc_rows.height == 0:
-        return Reading(spc.NOT_ASSESSED, "not assessed", "No figures to assess.")
-    code = spc.assurance(target, _limits_from_frame(spc_rows), ind.polarity)
+        return Reading(spc_assurance.NOT_ASSESSED, "not assessed", "No figures to assess.")
+    code = spc_assurance.assurance(target, _limits_from_frame(spc_rows), ind.polarity)
     text = ASSURANCE_WORDS[code]
     last = spc_rows.row(-1, named=True)
-    if code in (spc.CONSISTENTLY_PASSES, spc.CONSISTENTLY_FAILS, spc.INCONSISTENT):
+    if code in (spc_assurance.CONSISTENTLY_PASSES, spc_assurance.CONSISTENTLY_FAILS,
+                spc_assurance.INCONSISTENT):
         text = (f"Target {format_value(target, ind)}; current process limits "
                 f"{format_value(last['lower_limit'], ind)} to "
                 f"{format_value(last['upper_limit'], ind)}. " + text)

@@ -23,7 +23,7 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.core.periods import GRAINS
 from ingest import catalogue, police_uk_stop_search
 from ingest.pipeline import ingest_paths
-from metrics import cache, mart, mart_stage_reads, provenance
+from metrics import cache, figure_coverage, mart, mart_stage_reads
 from metrics import disproportionality as dq
 from metrics.registry import default_registry
 from tests.conftest import REPO
@@ -118,24 +118,24 @@ def test_populations_and_the_page_figures_from_the_mart(con: duckdb.DuckDBPyConn
             assert_frame_equal(frame, computed)
 
 
-@pytest.mark.parametrize("grain", provenance.COVERAGE_GRAINS)
+@pytest.mark.parametrize("grain", figure_coverage.COVERAGE_GRAINS)
 def test_coverage_from_the_mart_equals_that_computed(con: duckdb.DuckDBPyConnection,
                                                      grain: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     registry = default_registry()
     measures = sorted({i.numerator.measure for i in registry.indicators})
     assert mart_stage_reads.coverage_ready(con, measures)
-    every = provenance.coverage(con, registry, grain)
+    every = figure_coverage.coverage(con, registry, grain)
     assert every["indicator"].n_unique() > 1
-    assert_frame_equal(every, provenance.coverage_frame(con, registry, grain))
-    periods = provenance.coverage_periods(con, registry, grain, areas=SOME)
+    assert_frame_equal(every, figure_coverage.coverage_frame(con, registry, grain))
+    periods = figure_coverage.coverage_periods(con, registry, grain, areas=SOME)
     latest = periods[-1][0]
     for areas, period in ((["E23000002"], None), (SOME, latest), (None, latest)):
-        assert_frame_equal(provenance.coverage(con, registry, grain, areas=areas, period=period),
-                           provenance.coverage_frame(con, registry, grain, areas=areas,
-                                                     period=period))
+        assert_frame_equal(
+            figure_coverage.coverage(con, registry, grain, areas=areas, period=period),
+            figure_coverage.coverage_frame(con, registry, grain, areas=areas, period=period))
     monkeypatch.setattr(mart_stage_reads, "coverage_ready", lambda _con, _measures: False)
-    assert periods == provenance.coverage_periods(con, registry, grain, areas=SOME)
+    assert periods == figure_coverage.coverage_periods(con, registry, grain, areas=SOME)
 
 
 def _rowids(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> list[int]:
@@ -174,8 +174,8 @@ def test_a_load_of_one_stage_measure_refreshes_that_stage_only(small_db: Path,
                     dq._stage_counts(con, every, grain, eth, None).sort(KEY))
         stored = dq.stage_counts(con, ["E23000006"], "month", stages=["stop_and_search"])
         assert_frame_equal(stored.sort(KEY), computed.sort(KEY))
-        assert_frame_equal(provenance.coverage(con, registry, "month"),
-                           provenance.coverage_frame(con, registry, "month"))
+        assert_frame_equal(figure_coverage.coverage(con, registry, "month"),
+                           figure_coverage.coverage_frame(con, registry, "month"))
     finally:
         con.close()
         cache.clear_cache()

@@ -29,7 +29,7 @@ from cjsdash.uploads import (
     upload_dir,
 )
 from ingest.pipeline import ingest_paths
-from metrics import provenance
+from metrics import figure_coverage, provenance
 from metrics.compute import compute_indicators
 from metrics.registry import default_registry
 from tests.conftest import write_csv
@@ -168,7 +168,7 @@ def test_coverage_from_the_mart_equals_the_areas_read_alone(demo_db: Path, grain
                                        "ORDER BY code").fetchall()]
     try:
         cache.clear_cache()
-        alone = provenance.coverage_frame(con, registry, grain, areas=lcjbs)
+        alone = figure_coverage.coverage_frame(con, registry, grain, areas=lcjbs)
         alone_periods = list(alone.select("period_start", "period_label").unique()
                              .sort("period_start").iter_rows())
         assert len(alone_periods) > 8
@@ -176,16 +176,18 @@ def test_coverage_from_the_mart_equals_the_areas_read_alone(demo_db: Path, grain
         # test_mart_stages.py compares it with the query on a small warehouse)
         assert mart_stage_reads.coverage_ready(
             con, sorted({i.numerator.measure for i in registry.indicators}))
-        assert provenance.coverage_periods(con, registry, grain, areas=lcjbs) == alone_periods
+        periods = figure_coverage.coverage_periods(con, registry, grain, areas=lcjbs)
+        assert periods == alone_periods
         for areas in (["CJA03"], ["K04000001", "E23000002"], lcjbs):
-            got = provenance.coverage(con, registry, grain, areas=areas)
+            got = figure_coverage.coverage(con, registry, grain, areas=areas)
             assert got.height > 0
-            assert_frame_equal(got, provenance.coverage_frame(con, registry, grain, areas=areas))
+            assert_frame_equal(got, figure_coverage.coverage_frame(con, registry, grain,
+                                                                   areas=areas))
         for start, _ in alone_periods[-3:]:
-            got = provenance.coverage(con, registry, grain, areas=lcjbs, period=start)
+            got = figure_coverage.coverage(con, registry, grain, areas=lcjbs, period=start)
             assert got.height > 0
-            assert_frame_equal(got, provenance.coverage_frame(con, registry, grain,
-                                                              areas=lcjbs, period=start))
+            assert_frame_equal(got, figure_coverage.coverage_frame(con, registry, grain,
+                                                                   areas=lcjbs, period=start))
     finally:
         cache.clear_cache()
         con.close()
@@ -200,8 +202,8 @@ def _cell(frame: pl.DataFrame, area: str, start: date) -> dict:
 
 def test_coverage_counts_figures_months_and_withheld(loaded) -> None:
     registry = default_registry()
-    quarters = provenance.coverage_frame(loaded, registry, "fquarter",
-                                         areas=[CUMBRIA, CUMBRIA_LCJB, DEVON])
+    quarters = figure_coverage.coverage_frame(loaded, registry, "fquarter",
+                                              areas=[CUMBRIA, CUMBRIA_LCJB, DEVON])
     for area in (CUMBRIA, CUMBRIA_LCJB):  # the LCJB is covered through its twin force
         q1 = _cell(quarters, area, date(2024, 4, 1))
         assert (q1["figures"], q1["months_covered"], q1["months_expected"], q1["complete"]) == (
@@ -210,7 +212,7 @@ def test_coverage_counts_figures_months_and_withheld(loaded) -> None:
         q4 = _cell(quarters, area, date(2025, 1, 1))
         assert (q4["figures"], q4["withheld"], q4["months_covered"], q4["complete"]) == (
             0, 1, 0, False)
-    years = provenance.coverage_frame(loaded, registry, "fy", areas=[CUMBRIA, DEVON])
+    years = figure_coverage.coverage_frame(loaded, registry, "fy", areas=[CUMBRIA, DEVON])
     cumbria = _cell(years, CUMBRIA, date(2024, 4, 1))
     assert (cumbria["figures"], cumbria["withheld"], cumbria["months_covered"],
             cumbria["months_expected"], cumbria["complete"]) == (3, 1, 9, 12, False)
@@ -220,16 +222,17 @@ def test_coverage_counts_figures_months_and_withheld(loaded) -> None:
     assert devon["sources"] == "board_extract, synthetic_demo"
     # Only the indicators whose numerator was loaded appear, and no area without figures.
     assert set(years["measure"].to_list()) == {NUM}
-    everywhere = provenance.coverage_frame(loaded, registry, "fy")
+    everywhere = figure_coverage.coverage_frame(loaded, registry, "fy")
     assert "K04000001" not in everywhere["area_code"].to_list()  # not every force reported
-    assert provenance.coverage_periods(loaded, registry, "fquarter", areas=[CUMBRIA]) == [
+    assert figure_coverage.coverage_periods(loaded, registry, "fquarter",
+                                            areas=[CUMBRIA]) == [
         (date(2024, 4, 1), "2024-25 Q1"), (date(2024, 7, 1), "2024-25 Q2"),
         (date(2024, 10, 1), "2024-25 Q3"), (date(2025, 1, 1), "2024-25 Q4")]
-    one = provenance.coverage_frame(loaded, registry, "fquarter", areas=[CUMBRIA],
-                                    period=date(2024, 7, 1))
+    one = figure_coverage.coverage_frame(loaded, registry, "fquarter", areas=[CUMBRIA],
+                                         period=date(2024, 7, 1))
     assert one["period_start"].unique().to_list() == [date(2024, 7, 1)]
     with pytest.raises(ValueError, match="coverage grain"):
-        provenance.coverage_frame(loaded, registry, "r12")
+        figure_coverage.coverage_frame(loaded, registry, "r12")
 
 
 def test_an_empty_warehouse_gives_empty_frames(warehouse: Warehouse) -> None:
@@ -238,9 +241,10 @@ def test_an_empty_warehouse_gives_empty_frames(warehouse: Warehouse) -> None:
     assert provenance.runs_frame(con).height == 0
     assert provenance.rejects_frame(con).height == 0
     assert provenance.revisions_frame(con).height == 0
-    assert provenance.coverage_frame(con, registry).columns == list(provenance.COVERAGE_SCHEMA)
-    assert provenance.coverage_frame(con, registry).height == 0
-    assert provenance.coverage_periods(con, registry) == []
+    assert (figure_coverage.coverage_frame(con, registry).columns
+            == list(figure_coverage.COVERAGE_SCHEMA))
+    assert figure_coverage.coverage_frame(con, registry).height == 0
+    assert figure_coverage.coverage_periods(con, registry) == []
     assert provenance.coverage_summary(con)["figures"] == 0
 
 

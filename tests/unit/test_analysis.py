@@ -23,7 +23,7 @@ from metrics import analysis as an
 from metrics import views
 from metrics.compute import RESULT_COLUMNS
 from metrics.registry import default_registry
-from metrics.statistics import funnel, peers, ranks, spc
+from metrics.statistics import funnel, peers, ranks, spc_assurance
 from tests.conftest import write_csv
 
 REG = default_registry()
@@ -150,11 +150,11 @@ def test_rebase_indices() -> None:
 def test_assurance_and_rag_readings() -> None:
     frame = an.spc_frame(series(BASE, PROP.id), PROP, chart="xmr")  # limits 8.37 to 15.63
     fails = an.assurance_for(frame, PROP, 20.0)  # higher is better, target above the UCL
-    assert fails.code == spc.CONSISTENTLY_FAILS
+    assert fails.code == spc_assurance.CONSISTENTLY_FAILS
     assert "process limits 8.4% to 15.6%" in fails.text
-    assert an.assurance_for(frame, PROP, 5.0).code == spc.CONSISTENTLY_PASSES
-    assert an.assurance_for(frame, PROP, 12.0).code == spc.INCONSISTENT
-    assert an.assurance_for(frame, PROP).code == spc.NO_TARGET
+    assert an.assurance_for(frame, PROP, 5.0).code == spc_assurance.CONSISTENTLY_PASSES
+    assert an.assurance_for(frame, PROP, 12.0).code == spc_assurance.INCONSISTENT
+    assert an.assurance_for(frame, PROP).code == spc_assurance.NO_TARGET
     # RAG: 83% target, 10% tolerance → amber down to 74.7%.
     assert an.rag_for(85.0, 83.0, PROP, tolerance=0.1).code == "green"
     amber = an.rag_for(80.0, 83.0, PROP, tolerance=0.1)
@@ -175,7 +175,7 @@ def test_latest_spc_reading_agrees_with_the_frame() -> None:
         frame["signal"][-1], "outside the limits",
         an.assurance_for(frame, PROP).code)
     assert frame["signal"][-1] == "improvement"  # higher is better
-    assert an.assurance_for(frame, PROP).code == spc.CONSISTENTLY_FAILS  # 25% > 14.5%
+    assert an.assurance_for(frame, PROP).code == spc_assurance.CONSISTENTLY_FAILS  # 25% > 14.5%
     assert an.latest_spc_reading(rows.clear(), PROP) == ("", "", "")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from metrics.statistics import funnel, spc
+from metrics.statistics import funnel, spc_limits
 
 DATA = (Path(__file__).resolve().parents[1] / "data" / "statistics"
         / "charge_rate_force_quarters_2017-18_DERIVED.csv")
@@ -40,7 +40,7 @@ def test_force_quarters_p_chart_flags_ordinary_variation_laney_does_not() -> Non
     for (_,), g in _frame().group_by("force_name", maintain_order=True):
         x, n = g["charged"].to_numpy(), g["outcomes_assigned"].to_numpy()
         y = x / n
-        p_lim, l_lim = spc.p_chart_limits(x, n), spc.laney_limits(x, n)
+        p_lim, l_lim = spc_limits.p_chart_limits(x, n), spc_limits.laney_limits(x, n)
         outside_p += int(((y > p_lim.upper) | (y < p_lim.lower)).sum())
         outside_laney += int(((y > l_lim.upper) | (y < l_lim.lower)).sum())
         points += y.size
@@ -55,9 +55,9 @@ def test_national_quarters_every_one_outside_a_p_chart() -> None:
                                                    ).sort("financial_quarter")
     x, n = q["charged"].to_numpy(), q["outcomes_assigned"].to_numpy()
     y = x / n
-    p_lim = spc.p_chart_limits(x, n)
+    p_lim = spc_limits.p_chart_limits(x, n)
     assert ((y > p_lim.upper) | (y < p_lim.lower)).all()
-    laney = spc.laney_limits(x, n)
+    laney = spc_limits.laney_limits(x, n)
     assert laney.sigma_z is not None and laney.sigma_z[0] > 5
     assert not ((y > laney.upper) | (y < laney.lower)).any()
 

@@ -1,4 +1,5 @@
-"""Hand-worked tests for metrics.statistics.spc (METHODS.md, "Trends against targets: SPC")."""
+"""Hand-worked tests for the SPC modules metrics.statistics.spc_limits, spc_rules, spc_signals
+and spc_assurance (METHODS.md, "Trends against targets: SPC")."""
 
 from __future__ import annotations
 
@@ -7,15 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from metrics.statistics.spc import (
-    assurance,
-    classify_signals,
-    laney_limits,
-    p_chart_limits,
-    special_cause_flags,
-    special_causes,
-    xmr_limits,
-)
+from metrics.statistics.spc_assurance import assurance
+from metrics.statistics.spc_limits import laney_limits, p_chart_limits, xmr_limits
+from metrics.statistics.spc_rules import special_cause_flags, special_causes
+from metrics.statistics.spc_signals import classify_signals
 
 # Baseline: sum 144 → mean 12. Moving ranges 2,1,2,1,2,1,1,1,2,1,1 → sum 15 → mean 15/11.
 BASE = [10, 12, 11, 13, 12, 14, 13, 12, 11, 13, 12, 11]

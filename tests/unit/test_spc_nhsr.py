@@ -3,8 +3,9 @@ commit 050b07d, tests/testthat/: test-ptd_spc_standard.R and its snapshot
 _snaps/ptd_spc_standard.md, _snaps/ptd_spc.md, test-ptd_calculate_point_type.R).
 
 The package's unit tests call its internal vector helpers; each case is reproduced here
-through :mod:`metrics.statistics.spc`'s public functions with the same inputs and the
-expected values the package publishes. Where the package's helper reports the *end* of a run
+through the public functions of the SPC modules (:mod:`metrics.statistics.spc_limits`,
+``spc_rules``, ``spc_signals``) with the same inputs and the expected values the package
+publishes. Where the package's helper reports the *end* of a run
 and then marks its members (``ptd_seven_point_trend`` then ``ptd_part_of_seven_trend``), we
 compare the marked members, which is what a chart shows.
 """
@@ -14,13 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrics.statistics.spc import (
-    SpcLimits,
-    classify_signals,
-    special_cause_flags,
-    special_causes,
-    xmr_limits,
-)
+from metrics.statistics.spc_limits import SpcLimits, xmr_limits
+from metrics.statistics.spc_rules import special_cause_flags, special_causes
+from metrics.statistics.spc_signals import classify_signals
 
 # R: set.seed(123); rnorm(20) — the data of test-ptd_spc_standard.R and test-ptd_spc.R.
 RNORM_123 = [
