@@ -43,7 +43,7 @@ from street_ingest import DEFAULT_ZIP, replicate_months
 from cjsdash.bootstrap import refresh_figures
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
-from cjsdash.server import create_app
+from cjsdash.server import create_app, settle
 from ingest.pipeline import ingest_paths
 from metrics import analysis
 from metrics.registry import default_registry
@@ -196,6 +196,7 @@ def main() -> None:
         load_street(warehouse, path, tmp, args.street_months)
     registry = default_registry()
     create_app(warehouse, registry)
+    settle()  # as every serving process does
     from layouts.pages import baseline, data, disproportionality, export, indicator, overview
 
     pages = {"overview": overview, "indicator": indicator, "baseline": baseline,
