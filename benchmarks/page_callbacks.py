@@ -10,6 +10,8 @@ the first call after a load (nothing computed yet); and a plain DuckDB baseline 
 ``SELECT *`` of the same areas' rows of ``core.area_observations`` into a polars frame (what
 the gateway reads before any computing). "CPU p50" is the process's CPU time per view seen
 before (every thread's), which a busy shared machine inflates far less than the wall time.
+The app is built and settled (:func:`cjsdash.server.settle`: its start-up objects frozen out
+of the garbage collector's way) as every serving process does (decision 33).
 
 ``--street-months N`` first loads N months of record-level police.uk street crime into a copy
 of the warehouse: the real June 2021 ZIP for 40 forces (PROVENANCE.md) loaded as each of the N
