@@ -24,7 +24,7 @@ from typing import Any
 
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
-from cjsdash.server import create_app
+from cjsdash.server import create_app, settle
 
 _built: dict[str, Any] = {}
 
@@ -38,6 +38,7 @@ def build() -> Any:
 
             print(build_demo(path))
         _built["app"] = create_app(Warehouse(path))
+        settle()
     return _built["app"]
 
 

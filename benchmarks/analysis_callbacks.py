@@ -23,7 +23,7 @@ import plotly.utils
 
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
-from cjsdash.server import create_app
+from cjsdash.server import create_app, settle
 from metrics import analysis
 from metrics.registry import default_registry
 
@@ -155,6 +155,7 @@ def main() -> None:
     warehouse = Warehouse(path)
     registry = default_registry()
     create_app(warehouse, registry)  # sets the pages' context, as the server does
+    settle()  # as every serving process does
     from layouts.pages import baseline as baseline_page
     from layouts.pages import indicator as indicator_page
 

@@ -10,6 +10,8 @@ the first call after a load (nothing computed yet); and a plain DuckDB baseline 
 ``SELECT *`` of the same areas' rows of ``core.area_observations`` into a polars frame (what
 the gateway reads before any computing). "CPU p50" is the process's CPU time per view seen
 before (every thread's), which a busy shared machine inflates far less than the wall time.
+The app is built and settled (:func:`cjsdash.server.settle`: its start-up objects frozen out
+of the garbage collector's way) as every serving process does (decision 33).
 
 ``--street-months N`` first loads N months of record-level police.uk street crime into a copy
 of the warehouse: the real June 2021 ZIP for 40 forces (PROVENANCE.md) loaded as each of the N
@@ -43,7 +45,7 @@ from street_ingest import DEFAULT_ZIP, replicate_months
 from cjsdash.bootstrap import refresh_figures
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
-from cjsdash.server import create_app
+from cjsdash.server import create_app, settle
 from ingest.pipeline import ingest_paths
 from metrics import analysis
 from metrics.registry import default_registry
@@ -196,6 +198,7 @@ def main() -> None:
         load_street(warehouse, path, tmp, args.street_months)
     registry = default_registry()
     create_app(warehouse, registry)
+    settle()  # as every serving process does
     from layouts.pages import baseline, data, disproportionality, export, indicator, overview
 
     pages = {"overview": overview, "indicator": indicator, "baseline": baseline,

@@ -314,7 +314,7 @@ def serve(
     from cjsdash import request_log
     from cjsdash.demo.build import build_demo
     from cjsdash.guard import request_body_limit
-    from cjsdash.server import create_app
+    from cjsdash.server import create_app, settle
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter("choose debug, info, warning or error", param_hint="--log-level")
@@ -337,6 +337,7 @@ def serve(
     dash_app = create_app(Warehouse(path, held=True,
                                     memory_mb=get_settings().serve_duckdb_memory_mb),
                           bound_hosts=(host,))
+    settle()
     console.print(f"cjsdash on http://{host}:{port}  (warehouse {path})")
     if host in ("0.0.0.0", "::", ""):
         console.print("listening on every address: only the Host names localhost, 127.0.0.1 "

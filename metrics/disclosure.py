@@ -18,6 +18,7 @@ populations are not counts of people or events and are not withheld.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import duckdb
@@ -78,10 +79,24 @@ def counted_measures(indicator: Indicator) -> list[str]:
     return measures
 
 
+_PROTECTED: dict[tuple[int, Options], tuple[weakref.ref, dict[str, ProtectedMeasure]]] = {}
+
+
 def protected_measures(registry: Registry, options: Options) -> dict[str, ProtectedMeasure]:
     """Measure → the largest threshold of its indicators and every breakdown they publish;
     and the disproportionality stages' counts by ethnic group (:mod:`metrics.stages`), which
-    the race disproportionality page and packs publish for every area and grain."""
+    the race disproportionality page and packs publish for every area and grain. Worked out
+    once per registry object and options (a disproportionality page asks ~40 times)."""
+    key = (id(registry), options)
+    found = _PROTECTED.get(key)
+    if found is None or found[0]() is not registry:
+        if len(_PROTECTED) >= 32:  # tests make many registries: keep a few
+            _PROTECTED.clear()
+        found = _PROTECTED[key] = (weakref.ref(registry), _protected(registry, options))
+    return dict(found[1])
+
+
+def _protected(registry: Registry, options: Options) -> dict[str, ProtectedMeasure]:
     out: dict[str, ProtectedMeasure] = {}
     for ind in registry.indicators:
         threshold = ind.suppression_threshold or options.suppression_threshold
