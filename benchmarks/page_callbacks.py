@@ -43,6 +43,7 @@ import plotly.utils
 from street_ingest import DEFAULT_ZIP, replicate_months
 
 from cjsdash.bootstrap import refresh_figures
+from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
 from cjsdash.server import create_app, settle
@@ -193,7 +194,8 @@ def main() -> None:
         started = time.perf_counter()
         build_demo(path, echo=lambda _: None)
         print(f"demo build: {time.perf_counter() - started:.1f} s")
-    warehouse = Warehouse(path, held=True)  # as `cjsdash serve` holds it
+    # as `cjsdash serve` holds it, DuckDB's memory limited alike
+    warehouse = Warehouse(path, held=True, memory_mb=get_settings().serve_duckdb_memory_mb)
     if args.street_months:
         load_street(warehouse, path, tmp, args.street_months)
     registry = default_registry()
