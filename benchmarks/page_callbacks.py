@@ -200,7 +200,7 @@ def main() -> None:
         load_street(warehouse, path, tmp, args.street_months)
     registry = default_registry()
     create_app(warehouse, registry)
-    settle()  # as every serving process does
+    settle(wait=True)  # as every serving process does, some seconds after its start
     from layouts.pages import baseline, data, disproportionality, export, indicator, overview
 
     pages = {"overview": overview, "indicator": indicator, "baseline": baseline,

@@ -15,7 +15,10 @@ malformed one is answered 400 with the reason, never 500.
 
 from __future__ import annotations
 
+import atexit
 import gc
+import importlib
+import threading
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -256,13 +259,37 @@ def _finish_setup(app: Dash) -> None:
                            f"{answer.status_code}: {answer.get_data(as_text=True)[:300]}")
 
 
-def settle() -> None:
+LATER = ("scipy.stats",)
+"""Modules some views need that a server should not wait for before its first answer:
+``scipy.stats`` (0.6 CPU s to import; the disproportionality page's exact tests) is
+imported by :func:`settle` after the start, so the first view that needs it does not pay
+for it (decision 34)."""
+
+
+def settle(*, wait: bool = False) -> threading.Thread | None:
     """Before a server takes requests: collect once, then move every object alive into the
     interpreter's permanent generation (:func:`gc.freeze`). The ~180,000 objects of the
     modules, Dash and plotly are never garbage, but each full collection walked them all:
-    about 100 ms of CPU, landing in whichever callback was running (decision 33). Called by
-    ``cjsdash serve``, ``app.py`` and the page benchmarks after :func:`create_app`; each
-    ``--workers`` process does the same once its app is built (:mod:`cjsdash.workers`).
-    Not by tests, which make many apps in one process."""
+    about 100 ms of CPU, landing in whichever callback was running (decision 33). Then the
+    modules :data:`LATER` are imported and frozen too: in a background thread (returned),
+    or before returning with ``wait`` (the page benchmarks, which time first calls). Called
+    by ``cjsdash serve``, ``app.py``, each ``--workers`` process
+    (:func:`cjsdash.worker_app.dashboard`) and the page benchmarks after :func:`create_app`;
+    not by tests, which make many apps in one process. The frozen objects are handed back
+    to the collector at exit, so that the interpreter's last collections free them."""
     gc.collect()
     gc.freeze()
+    atexit.register(gc.unfreeze)
+    if wait:
+        _import_later()
+        return None
+    thread = threading.Thread(target=_import_later, name="cjsdash-import-later", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_later() -> None:
+    for name in LATER:
+        importlib.import_module(name)
+    gc.collect()  # a young collection's worth: the start-up objects are frozen already
+    gc.freeze()  # with them whatever a request had alive then: kept, a few objects at most

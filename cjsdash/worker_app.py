@@ -18,8 +18,10 @@ def dashboard(db: str, host: str, log_level: str) -> Any:
     from cjsdash import request_log
     from cjsdash.core.config import get_settings
     from cjsdash.core.gateway import Warehouse
-    from cjsdash.server import create_app
+    from cjsdash.server import create_app, settle
 
     request_log.configure(log_level)
     warehouse = Warehouse(db, snapshots=True, memory_mb=get_settings().serve_duckdb_memory_mb)
-    return create_app(warehouse, bound_hosts=(host,)).server
+    app = create_app(warehouse, bound_hosts=(host,)).server
+    settle()  # start-up objects frozen, scipy.stats imported after the start (decisions 33, 34)
+    return app

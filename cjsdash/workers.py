@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import importlib
 import os
 import select
@@ -130,8 +129,6 @@ def _run_worker(sock: socket.socket, make_app: Callable[[], WSGIApp], threads: i
 
         server = create_server(tag_worker(make_app()), sockets=[sock], threads=threads,
                                max_request_body_size=max_request_body_size)
-        gc.collect()  # the app's start-up objects out of the collector's way (decision 33,
-        gc.freeze()   # cjsdash.server.settle)
         os.write(ready, b"1")
         os.close(ready)
         server.run()  # returns after SIGTERM once its request threads have finished

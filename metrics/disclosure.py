@@ -19,6 +19,7 @@ populations are not counts of people or events and are not withheld.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -177,6 +178,22 @@ def stored_plan(con: duckdb.DuckDBPyConnection, measures: list[str] | None = Non
     frame = fetch(con, f"SELECT {HIDDEN_COLUMNS} FROM mart.withheld {where}",  # noqa: S608
                   params)
     return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
+
+
+def withheld_in(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
+                measures: list[str], bdim: str, areas: Sequence[str]) -> pl.DataFrame:
+    """:func:`hidden_cells`' rows for ``measures`` by the breakdown ``bdim`` in ``areas``:
+    read from ``mart.withheld`` alone when it holds the current plan (a view's few areas,
+    the same cost on its first call as on any other), else picked out of the whole plan."""
+    spec = spec_key(protected_measures(registry, options))
+    if stored_plan_current(con, spec):
+        frame = fetch(con, f"SELECT {HIDDEN_COLUMNS} FROM mart.withheld "  # noqa: S608
+                      "WHERE bdim = ? AND list_contains(?, measure) "
+                      "AND list_contains(?, area_code)", [bdim, measures, list(areas)])
+        return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
+    return hidden_cells(con, registry, options).filter(
+        pl.col("measure").is_in(measures) & (pl.col("bdim") == bdim)
+        & pl.col("area_code").is_in(list(areas)))
 
 
 EarlierPlans = dict[str, tuple[pl.DataFrame, frozenset[str] | None]]

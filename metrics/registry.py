@@ -150,14 +150,15 @@ class Registry(_Strict):
         return out
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader where PyYAML was built with it: the same documents, a tenth of the
-time (0.15 CPU s a process for the definitions in pure Python, paid at every start)."""
+time (0.15 CPU s a process for the definitions in pure Python, paid at every start). The
+loader for every definitions file (indicators, stages)."""
 
 
 def _read_yaml(path: Path) -> object:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         raise RegistryError(f"{path.name}: not valid YAML: {exc}") from exc
 

@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from metrics.registry import YAML_LOADER
+
 STAGES_PATH = Path(__file__).resolve().parent / "stages.yaml"
 POPULATION = "population"
 EXPECTED_ORDER: tuple[str, ...] = (
@@ -87,7 +89,7 @@ class Stages(BaseModel):
 
 def load_stages(path: Path = STAGES_PATH) -> Stages:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         raise StagesError(f"{path.name}: not valid YAML: {exc}") from exc
     try:

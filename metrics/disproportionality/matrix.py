@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from cjsdash.core.periods import label_period
-from metrics import cache, disclosure
+from metrics import disclosure
 from metrics import statistics as st
 from metrics.disproportionality.counts import (
     _choose_population,
@@ -62,28 +62,19 @@ def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[
     withholds (:func:`metrics.disclosure.hidden_cells`, which plans the stages' measures
     too), keyed as the matrix is: area_code, stage, period_start, period_end, group; and the
     stages whose counts by ethnic group are not published at ``grain`` at all
-    (:data:`metrics.disclosure.STAGE_GRAINS`: withheld whole). Every area's withheld stage
-    cells are picked out of the plan once per data version (~130,000 of ~180,000 cells in
-    the demo: 30 ms a page view), then the areas shown out of them."""
+    (:data:`metrics.disclosure.STAGE_GRAINS`: withheld whole). Only the areas shown are
+    read (:func:`metrics.disclosure.withheld_in`): a first view after a load costs what any
+    other does."""
     if options.disclosure != "whole_set":
         return None, set()
-    registry = default_registry()
     stage_of = {s.measure_for(ethnicity_source): s.id for s in stage_list
                 if s.measure_for(ethnicity_source)}
     unpublished = unpublished_stages(stage_list, ethnicity_source, grain, options)
-    key = ("stage-withheld", id(registry), options, tuple(sorted(stage_of.items())))
-    cells = cache.cached(con, key, lambda: _stage_cells(
-        disclosure.hidden_cells(con, registry, options), stage_of))
-    return cells.filter(pl.col("area_code").is_in(list(areas))), unpublished
-
-
-def _stage_cells(hidden: pl.DataFrame, stage_of: dict[str, str]) -> pl.DataFrame:
-    """The withheld cells of the stages' measures (``stage_of``: measure → stage) by
-    ethnic group, as the matrix keys them."""
-    return hidden.filter(pl.col("measure").is_in(list(stage_of))
-                         & (pl.col("bdim") == disclosure.STAGE_BREAKDOWN)).select(
+    hidden = disclosure.withheld_in(con, default_registry(), options, list(stage_of),
+                                    disclosure.STAGE_BREAKDOWN, areas)
+    return hidden.select(
         "area_code", pl.col("measure").replace_strict(stage_of).alias("stage"),
-        "period_start", "period_end", pl.col("breakdown").alias("group")).unique()
+        "period_start", "period_end", pl.col("breakdown").alias("group")).unique(), unpublished
 
 
 def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options,

@@ -166,3 +166,32 @@ def test_the_stage_matrix_withholds_every_count_the_plan_withholds(reader) -> No
         assert withheld["suppressed"].all(), withheld.filter(~pl.col("suppressed"))
         assert withheld["count"].null_count() == withheld.height
     assert checked > 50, "the demo's monthly stop and search counts should withhold cells here"
+
+
+def test_the_withheld_cells_of_a_few_areas_are_the_plans_for_them(
+        reader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disproportionality page reads only its areas' withheld stage cells from the
+    stored plan (a first view costs what any other does); they are the whole plan's, and
+    so is the fallback's when the stored plan is not the current one."""
+    from metrics import disclosure
+    from metrics.stages import default_stages
+
+    registry, options = default_registry(), Options()
+    measures = sorted({m for s in default_stages().stages
+                       for m in (s.measure_for("self"), s.measure_for("officer"))
+                       if m})
+    areas = ["E23000002", "CJA03", "K04000001"]
+    whole = disclosure.hidden_cells(reader, registry, options).filter(
+        pl.col("measure").is_in(measures) & (pl.col("bdim") == disclosure.STAGE_BREAKDOWN)
+        & pl.col("area_code").is_in(areas))
+    assert whole.height > 0  # the demo withholds some of these areas' stage counts
+
+    def rows(frame: pl.DataFrame) -> list[tuple]:
+        return sorted(frame.select(sorted(frame.columns)).iter_rows())
+
+    assert rows(disclosure.withheld_in(reader, registry, options, measures,
+                                       disclosure.STAGE_BREAKDOWN, areas)) == rows(whole)
+    # were the stored plan not the current one: the same, picked out of the whole plan
+    monkeypatch.setattr(disclosure, "stored_plan_current", lambda con, spec: False)
+    assert rows(disclosure.withheld_in(reader, registry, options, measures,
+                                       disclosure.STAGE_BREAKDOWN, areas)) == rows(whole)
