@@ -14,7 +14,9 @@ refresh took (stored again here with the peer groups'):
 - the baselines of the indicators whose figures may have changed
   (:func:`metrics.mart.affected`), for every area and grain; every baseline when a most
   similar group changed, or the areas, the sources, the registry or the options;
-- the comparisons of those indicators, for every grain and kind;
+- the comparisons of those indicators, for every grain and kind, but those whose inputs are
+  as when they were stored (:func:`metrics.mart_comparisons.inputs_key`, held in
+  ``mart.comparison_inputs``), which stand;
 - the peer groups when what they are made from changed (a reference file of groups, the
   populations, the areas);
 - the data page's tables whole (they are small, and every load changes the files loaded).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -33,6 +36,9 @@ from cjsdash.core.snapshots import STAMP_SQL
 from metrics import mart_analysis_reads as reads
 from metrics.options import Options
 from metrics.registry import Registry
+
+if TYPE_CHECKING:
+    from metrics.mart_comparisons import Comparisons
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,18 @@ class AnalysesReport:
     """The indicators whose baselines and comparisons were recomputed."""
     every_baseline: bool = False
     rows: int = 0
+    comparisons: int = 0
+    """The comparisons (indicator, grain, kind) of those indicators …"""
+    comparisons_kept: int = 0
+    """… and how many of them stood, their inputs unchanged."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Seconds of CPU time per part (this process's threads)."""
 
     def line(self) -> str:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items())
         return (f"analyses refreshed: {len(self.baselines)} indicators' baselines and "
-                f"comparisons{' (every baseline)' if self.every_baseline else ''}, "
+                f"comparisons{' (every baseline)' if self.every_baseline else ''} "
+                f"({self.comparisons_kept} of {self.comparisons} comparisons unchanged), "
                 f"{self.rows:,} rows; CPU s: {parts}")
 
 
@@ -83,6 +94,26 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
                     "SELECT * FROM _mart_analysis_rows")
     finally:
         con.unregister("_mart_analysis_rows")
+
+
+def _write_comparisons(con: duckdb.DuckDBPyConnection, made: Comparisons,
+                       ids: list[str] | None, held: set[str]) -> None:
+    """``mart.comparisons`` and ``mart.comparison_inputs``: whole (``ids`` None), or in place
+    of the comparisons of the indicators ``ids`` but those :attr:`~metrics.mart_comparisons.
+    Comparisons.kept`, whose rows stand (``made.rows`` holds the others')."""
+    if ids is None or not made.kept:
+        _write(con, "comparisons", made.rows, ids)
+    else:
+        kept = [_SEP.join(k) for k in sorted(made.kept)]
+        con.execute("DELETE FROM mart.comparisons WHERE list_contains(?, indicator) AND NOT "
+                    "list_contains(?, concat_ws(?, indicator, grain, kind))", [ids, kept, _SEP])
+        _write(con, "comparisons", made.rows, [])
+    # a warehouse from before the fingerprints holds none for the indicators not recomputed
+    _write(con, "comparison_inputs", made.inputs,
+           ids if "comparison_inputs" in held else None)
+
+
+_SEP = "\x1f"
 
 
 def _lap(report: AnalysesReport, part: str, since: float) -> float:
@@ -137,9 +168,14 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         report.rows += frame.height
         clock = _lap(report, "baselines", clock)
     if ids:
-        frame = mart_comparisons.compute(con, registry, set(ids))
-        _write(con, "comparisons", frame, None if every else ids)
-        report.rows += frame.height
+        # the stored comparisons' fingerprints, when they and the rows stand for the indicators
+        # not recomputed (not after a change that recomputes every indicator)
+        held_inputs = mart_comparisons.stored_inputs(con, ids) \
+            if before and not every and "comparison_inputs" in held else {}
+        made = mart_comparisons.compute(con, registry, set(ids), held_inputs)
+        _write_comparisons(con, made, None if every else ids, held)
+        report.rows += made.rows.height
+        report.comparisons, report.comparisons_kept = made.inputs.height, len(made.kept)
         clock = _lap(report, "comparisons", clock)
     if before.get("peer_groups") != state["peer_groups"]:
         _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)

@@ -13,6 +13,9 @@ as it is, and compute as before otherwise.
   grain at its latest period, with the bootstrap of :data:`COMPARE_SEED` and
   :data:`COMPARE_DRAWS` (``role`` 'area', in the kind's area order), and England and Wales's
   row at that period (``role`` 'national'), which the MSG comparison reads;
+- ``mart.comparison_inputs``: each comparison's fingerprint (indicator, grain, kind,
+  ``inputs``: :func:`metrics.mart_comparisons.inputs_key`), by which a refresh keeps the
+  comparisons whose inputs did not change;
 - ``mart.provenance_*``: the data page's tables (:data:`PROVENANCE_TABLES`) and its opening
   counts (``provenance_summary``);
 - ``mart.analysis_state``: what they were computed from (the figure refresh's fingerprints,

@@ -9,10 +9,20 @@ mart_analysis_reads.COMPARE_SEED`, :data:`~metrics.mart_analysis_reads.COMPARE_D
 the figures the refresh has just written: each grain's headline figures are read once and
 each indicator's comparison is made by the same pure function the computing path uses
 (:func:`metrics.analysis.area_comparison.compare_frame`). A comparison depends on its
-indicator's figures alone, so a load recomputes the indicators it changed.
+indicator's figures alone, so a load recomputes the indicators it changed; and of those, only
+the comparisons whose inputs changed: each (indicator, grain, kind) is stored with a
+fingerprint of everything :func:`compare_frame` reads (:func:`inputs_key`: the headline rows it
+is given, the kind's areas and their names, the indicator's definition, the bootstrap's seed
+and draws), and a comparison whose fingerprint is the stored one keeps its stored rows (a
+revision of an earlier period than the latest, or of areas of another kind, changes none).
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
@@ -24,10 +34,50 @@ from metrics.analysis.areas import COMPARABLE_KINDS, NATIONAL, area_codes, area_
 from metrics.compute import RESULT_COLUMNS
 from metrics.derive import RESULT_SCHEMA
 from metrics.mart_analysis_reads import COMPARE_DRAWS, COMPARE_SEED
-from metrics.registry import Registry
+from metrics.registry import Indicator, Registry
 
 TAGS = {"grain": pl.String, "kind": pl.String, "role": pl.String, "position": pl.Int64}
 NATIONAL_SCHEMA = {c: RESULT_SCHEMA[c] for c in RESULT_COLUMNS}
+INPUTS_SCHEMA = {"indicator": pl.String, "grain": pl.String, "kind": pl.String,
+                 "inputs": pl.String}
+"""``mart.comparison_inputs``: each stored comparison's :func:`inputs_key`."""
+METHOD = "1"
+"""Part of every :func:`inputs_key`: change it when :func:`compare_frame` computes differently,
+so that no comparison made the old way is kept."""
+
+Key = tuple[str, str, str]
+"""(indicator, grain, kind)"""
+
+
+def inputs_key(rows: pl.DataFrame, ind: Indicator, codes: Sequence[str],
+               names: dict[str, str]) -> str:
+    """A fingerprint of what ``compare_frame(rows, ind, None, codes, names, seed=COMPARE_SEED,
+    draws=COMPARE_DRAWS)`` reads: every column of ``rows`` in their order (polars writes floats
+    so that they read back the same), the areas compared in order with their names, the
+    indicator's whole definition, the bootstrap's settings and :data:`METHOD`."""
+    text = json.dumps([METHOD, COMPARE_SEED, COMPARE_DRAWS,
+                       ind.model_dump(mode="json"), [(c, names.get(c)) for c in codes]],
+                      sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode())
+    digest.update(rows.write_csv().encode())
+    return digest.hexdigest()[:32]
+
+
+def stored_inputs(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[Key, str]:
+    """The fingerprints held in ``mart.comparison_inputs`` for the indicators ``ids``."""
+    return {(i, g, k): f for i, g, k, f in con.execute(
+        "SELECT indicator, grain, kind, inputs FROM mart.comparison_inputs "
+        "WHERE list_contains(?, indicator)", [list(ids)]).fetchall()}
+
+
+@dataclass
+class Comparisons:
+    """What :func:`compute` made: the rows of the comparisons it recomputed, the fingerprint
+    of every comparison of the indicators asked for, and those whose stored rows stand."""
+
+    rows: pl.DataFrame
+    inputs: pl.DataFrame
+    kept: set[Key] = field(default_factory=set)
 
 
 def _tagged(frame: pl.DataFrame, grain: str, kind: str, role: str) -> pl.DataFrame:
@@ -57,14 +107,19 @@ def _relabelled(found: pl.DataFrame, national: dict | None, rows: pl.DataFrame
     return found, None if national is None else {**national, "period_label": label}
 
 
-def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str]
-            ) -> pl.DataFrame:
-    """``mart.comparisons``'s rows for the indicators ``only``: every grain and kind."""
+def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str],
+            held: dict[Key, str] | None = None) -> Comparisons:
+    """``mart.comparisons``'s rows for the indicators ``only``: every grain and kind, but for
+    the comparisons whose fingerprint (:func:`inputs_key`) is the one ``held`` for them, whose
+    stored rows stand (:attr:`Comparisons.kept`)."""
+    held = held or {}
     ids = [i.id for i in registry.indicators if i.id in only]
     names = area_names(con)
     codes = {kind: area_codes(con, kind) for kind in COMPARABLE_KINDS}
     out: list[pl.DataFrame] = []
-    made: dict[tuple[str, str, str], tuple[pl.DataFrame, pl.DataFrame, dict | None]] = {}
+    keys: list[tuple[str, str, str, str]] = []
+    kept: set[Key] = set()
+    made: dict[Key, tuple[pl.DataFrame, pl.DataFrame, dict | None]] = {}
     for grain in GRAINS:
         # compare_frame compares at England and Wales's latest period, else the kind's
         frame = headline_rows(mart.headline_at_latest(
@@ -77,19 +132,26 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, only: set[str]
                 if rows is None:
                     continue
                 rows = rows.filter(pl.col("area_code").is_in(wanted))
-                same = made.get((mart_figures.SAME_PERIODS.get(grain, ""), kind, indicator_id))
+                ind = registry.get(indicator_id)
+                key = inputs_key(rows, ind, kind_codes, names)
+                keys.append((indicator_id, grain, kind, key))
+                if held.get((indicator_id, grain, kind)) == key:
+                    kept.add((indicator_id, grain, kind))
+                    continue  # the stored rows are what this would make
+                same = made.get((indicator_id, mart_figures.SAME_PERIODS.get(grain, ""), kind))
                 if same is not None and _same_figures(rows, same[0]):
                     found, national = _relabelled(same[1], same[2], rows)
                 else:
                     found, national = compare_frame(
-                        rows, registry.get(indicator_id), None, kind_codes, names,
-                        seed=COMPARE_SEED, draws=COMPARE_DRAWS)
-                made[(grain, kind, indicator_id)] = (rows, found, national)
+                        rows, ind, None, kind_codes, names, seed=COMPARE_SEED,
+                        draws=COMPARE_DRAWS)
+                made[(indicator_id, grain, kind)] = (rows, found, national)
                 if found.height == 0:
                     continue  # no area has a figure: read back as none
                 out.append(_tagged(found.cast(COMPARE_SCHEMA), grain, kind, "area"))  # type: ignore[arg-type]
                 if national is not None:
                     out.append(_tagged(pl.DataFrame([national], schema=NATIONAL_SCHEMA), grain, kind, "national"))
-    if not out:
-        return pl.DataFrame(schema={**COMPARE_SCHEMA, **TAGS})
-    return pl.concat(out, how="diagonal")
+    rows_out = (pl.concat(out, how="diagonal") if out
+                else pl.DataFrame(schema={**COMPARE_SCHEMA, **TAGS}))
+    inputs = pl.DataFrame(keys, schema=INPUTS_SCHEMA, orient="row")
+    return Comparisons(rows_out, inputs, kept)

@@ -11,12 +11,15 @@ median and percentiles of each area's ranks are reported. Vectorised over a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 
 PROPORTION, RATE = "proportion", "rate"
 DEFAULT_DRAWS = 2000
@@ -65,26 +68,101 @@ def bootstrap_rank_intervals(
     median, lower, upper = (np.full(xa.size, np.nan) for _ in range(3))
     if not ok.any():
         return median, lower, upper
-    ranks = _draw_ranks(np.random.default_rng(seed), xa[ok], na[ok], draws, kind,
+    codes = _draw_codes(np.random.default_rng(seed), xa[ok], na[ok], int(draws), kind,
                         higher_is_better)
-    tail = (1.0 - level) / 2.0
-    median[ok] = np.median(ranks, axis=0)
-    lower[ok] = np.quantile(ranks, tail, axis=0, method="inverted_cdf")
-    upper[ok] = np.quantile(ranks, 1.0 - tail, axis=0, method="inverted_cdf")
+    median[ok], lower[ok], upper[ok] = _summary(codes, int(ok.sum()), (1.0 - level) / 2.0)
     return median, lower, upper
 
 
-def _draw_ranks(rng: np.random.Generator, xs: FloatArray, ns: FloatArray, draws: int,
-                kind: str, higher_is_better: bool) -> FloatArray:
-    from scipy import stats  # here: 0.6 s to import; serving reads the mart (cold start)
+# Each draw's ranks are held as codes, ``area × (2m + 1) + 2 × rank`` for the ``m`` areas
+# ranked (twice the average rank is a whole number), so that the ranks' quantiles come from
+# counts of each area's ranks (one ``np.bincount``) rather than from sorting the draws. The
+# quantiles are the same order statistics ``np.median`` and ``np.quantile(...,
+# method="inverted_cdf")`` take from the draws × areas matrix of ranks, so the numbers are
+# those of ranking with ``scipy.stats.rankdata`` and taking quantiles of the matrix.
 
+def _draw_codes(rng: np.random.Generator, xs: FloatArray, ns: FloatArray, draws: int,
+                kind: str, higher_is_better: bool) -> IntArray:
     if kind == PROPORTION:
         counts = rng.binomial(ns.astype(np.int64), xs / ns, size=(draws, xs.size))
     else:
         counts = rng.poisson(xs, size=(draws, xs.size))
     values = counts / ns
-    return np.asarray(stats.rankdata(-values if higher_is_better else values,
-                                     method="average", axis=1), dtype=np.float64)
+    if higher_is_better:
+        np.negative(values, out=values)
+    return rank_codes(values)
+
+
+def rank_codes(values: FloatArray) -> IntArray:
+    """Each row's average ranks (ties share the mean of their ranks; rank 1 the smallest
+    value) as codes ``column × (2m + 1) + 2 × rank``, in no particular order within a row:
+    ``scipy.stats.rankdata(values, method="average", axis=1)`` is ``(codes % (2m + 1)) / 2``
+    put back in the columns ``codes // (2m + 1)``. Sorts each row once; ties (rare but for
+    small counts) are resolved only in the rows that have them."""
+    rows, m = values.shape
+    order = np.argsort(values, axis=1)
+    ordered = np.sort(values, axis=1)
+    same = ordered[:, 1:] == ordered[:, :-1]
+    pos = np.arange(m, dtype=np.intp)
+    codes = order
+    codes *= 2 * m + 1
+    codes += 2 * pos + 2  # the k-th smallest of distinct values has rank k + 1
+    tied = np.flatnonzero(same.any(axis=1))
+    if tied.size:
+        # a run of equal values from position a to b shares the rank (a + b)/2 + 1
+        same = same[tied]
+        first = np.zeros((tied.size, m), dtype=np.intp)
+        first[:, 1:] = np.where(same, 0, pos[1:])
+        np.maximum.accumulate(first, axis=1, out=first)
+        last = np.full((tied.size, m), m - 1, dtype=np.intp)
+        last[:, :-1] = np.where(same, m - 1, pos[:-1])
+        last = np.minimum.accumulate(last[:, ::-1], axis=1)[:, ::-1]
+        codes[tied] += first + last - 2 * pos
+    return codes
+
+
+def _ranks(codes: IntArray, m: int) -> FloatArray:
+    """The draws × areas matrix of ranks the codes stand for."""
+    width = 2 * m + 1
+    out = np.empty(codes.shape, dtype=np.float64)
+    np.put_along_axis(out, codes // width, (codes % width) / 2.0, axis=1)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _position(size: int, q: float) -> int:
+    """Which order statistic (0 = the smallest) of ``size`` values is their ``q`` quantile by
+    the inverted-CDF rule: numpy's own choice, so the two agree to the last draw."""
+    return int(np.quantile(np.arange(size, dtype=np.float64), q, method="inverted_cdf"))
+
+
+def _order_statistics(counts: IntArray, positions: Sequence[int]) -> list[FloatArray]:
+    """``counts[..., r]``: how many draws gave twice the rank ``r``; each of ``positions``'
+    order statistics of those ranks."""
+    below = np.cumsum(counts, axis=-1)
+    return [np.count_nonzero(below <= k, axis=-1) / 2.0 for k in positions]
+
+
+def _summary(codes: IntArray, m: int, tail: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(median, ``tail`` and ``1 − tail`` quantiles) of each area's ranks over all draws, as
+    ``np.median`` and ``np.quantile(..., method="inverted_cdf")`` give them."""
+    draws = codes.shape[0]
+    if m > _COUNTED:
+        ranks = _ranks(codes, m)
+        return (np.median(ranks, axis=0),
+                np.quantile(ranks, tail, axis=0, method="inverted_cdf"),
+                np.quantile(ranks, 1.0 - tail, axis=0, method="inverted_cdf"))
+    counts = np.bincount(codes.ravel(), minlength=m * (2 * m + 1)).reshape(m, -1)
+    half = draws // 2
+    low, high, ends_low, ends_high = _order_statistics(
+        counts, (half - 1 if draws % 2 == 0 else half, half, _position(draws, tail),
+                 _position(draws, 1.0 - tail)))
+    return (low + high) / 2, ends_low, ends_high  # np.median: the mean of the middle two
+
+
+_COUNTED = 250
+"""Up to this many areas the quantiles are counted (:func:`_order_statistics`); beyond, the
+counts would outnumber the draws and the ranks are sorted instead."""
 
 
 BATCHES = 20
@@ -102,7 +180,30 @@ def quantile_mc_error(ranks: FloatArray, q: float, batches: int = BATCHES) -> Fl
         return np.full(ranks.shape[1], np.inf)
     qs = np.array([np.quantile(ranks[i * size:(i + 1) * size], q, axis=0,
                                method="inverted_cdf") for i in range(batches)])
+    return _batch_error(qs, batches)
+
+
+def _batch_error(qs: FloatArray, batches: int) -> FloatArray:
     return np.asarray(qs.std(axis=0, ddof=1) / np.sqrt(batches))
+
+
+def _largest_error(codes: IntArray, m: int, tail: float, batches: int = BATCHES) -> float:
+    """The largest :func:`quantile_mc_error` of the ``tail`` and ``1 − tail`` quantiles of the
+    ranks the codes stand for: each batch's ranks counted at once (one ``np.bincount`` over
+    batch × area × rank)."""
+    size = codes.shape[0] // batches
+    if size < 1:
+        return float("inf")
+    if m > _COUNTED:
+        ranks = _ranks(codes, m)
+        return float(max(quantile_mc_error(ranks, tail, batches).max(),
+                         quantile_mc_error(ranks, 1.0 - tail, batches).max()))
+    cells = m * (2 * m + 1)
+    batched = codes[:size * batches].reshape(batches, size, m) + (
+        np.arange(batches, dtype=np.intp) * cells)[:, None, None]
+    counts = np.bincount(batched.ravel(), minlength=batches * cells).reshape(batches, m, -1)
+    low, high = _order_statistics(counts, (_position(size, tail), _position(size, 1.0 - tail)))
+    return float(max(_batch_error(low, batches).max(), _batch_error(high, batches).max()))
 
 
 @dataclass(frozen=True)
@@ -145,16 +246,13 @@ def rank_intervals(
         return RankIntervals(median, lower, upper, 0, 0.0)
     rng = np.random.default_rng(seed)
     tail = (1.0 - level) / 2.0
-    ranks = _draw_ranks(rng, xa[ok], na[ok], int(start), kind, higher_is_better)
+    xs, ns, m = xa[ok], na[ok], int(ok.sum())
+    codes = _draw_codes(rng, xs, ns, int(start), kind, higher_is_better)
     while True:
-        error = float(max(quantile_mc_error(ranks, tail).max(),
-                          quantile_mc_error(ranks, 1.0 - tail).max()))
-        if error < target or ranks.shape[0] >= most:
+        error = _largest_error(codes, m, tail)
+        if error < target or codes.shape[0] >= most:
             break
-        more = min(ranks.shape[0], most - ranks.shape[0])
-        ranks = np.vstack([ranks, _draw_ranks(rng, xa[ok], na[ok], more, kind,
-                                              higher_is_better)])
-    median[ok] = np.median(ranks, axis=0)
-    lower[ok] = np.quantile(ranks, tail, axis=0, method="inverted_cdf")
-    upper[ok] = np.quantile(ranks, 1.0 - tail, axis=0, method="inverted_cdf")
-    return RankIntervals(median, lower, upper, int(ranks.shape[0]), error)
+        more = min(codes.shape[0], most - codes.shape[0])
+        codes = np.vstack([codes, _draw_codes(rng, xs, ns, more, kind, higher_is_better)])
+    median[ok], lower[ok], upper[ok] = _summary(codes, m, tail)
+    return RankIntervals(median, lower, upper, int(codes.shape[0]), error)

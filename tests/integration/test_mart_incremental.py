@@ -18,7 +18,7 @@ from metrics.registry import default_registry
 from tests.conftest import write_csv
 
 TABLES = ("figures", "stage_counts", "stage_populations", "coverage", "area_prints",
-          "withheld", "baselines", "comparisons")
+          "withheld", "baselines", "comparisons", "comparison_inputs")
 CUMBRIA = ("CJA03", "E23000002")  # the LCJB and its force (one footprint)
 SUMMED = ("E12000002", "K04000001")  # North West, England and Wales
 
@@ -142,3 +142,48 @@ def test_a_breakdown_rule_refresh_touching_one_area_recomputes_only_its_areas(
     _keep(con, "incremental")
     mart.refresh(con, registry, options=rule, full=True)
     assert _differences(con, "incremental") == {}
+
+
+def test_a_revision_of_an_earlier_quarter_keeps_the_comparisons(
+        con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comparison is made at the latest period: revising an earlier quarter leaves every
+    comparison's inputs as they were, so their stored rows stand, and the mart still equals a
+    full rebuild, whose comparisons are all made afresh; revising the latest quarter makes
+    them again."""
+    from metrics import mart_comparisons
+
+    registry, rule = default_registry(), Options(disclosure="breakdown")
+    header = "area,period,measure,numerator,denominator\n"
+    ingest_paths(con, [write_csv(tmp_path / "a.csv", header + "".join(
+        f"{area},2024-25 {q},ineffective_trial_rate_crown,{x},{n}\n"
+        for area, q, x, n in (("Cumbria", "Q1", 3, 40), ("Lancashire", "Q1", 12, 80),
+                              ("Merseyside", "Q1", 15, 90), ("Cumbria", "Q2", 4, 41),
+                              ("Lancashire", "Q2", 13, 80), ("Merseyside", "Q2", 16, 95))))])
+    mart.refresh(con, registry, options=rule)
+    held = con.execute("SELECT * FROM mart.comparison_inputs ORDER BY ALL").fetchall()
+    assert {(g, k) for _, g, k, _ in held} == {(g, k) for g in ("quarter", "fquarter")
+                                               for k in ("force", "lcjb")}
+    made: list[tuple[str, str]] = []
+    compare_frame = mart_comparisons.compare_frame
+
+    def spy(rows: pl.DataFrame, ind, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append((ind.id, rows["period_label"][0]))
+        return compare_frame(rows, ind, *args, **kwargs)
+
+    monkeypatch.setattr(mart_comparisons, "compare_frame", spy)
+    ingest_paths(con, [write_csv(tmp_path / "b.csv", header + (
+        "Cumbria,2024-25 Q1,ineffective_trial_rate_crown,5,40\n"))])
+    second = mart.refresh(con, registry, options=rule)
+    assert second.indicators == ["ineffective_trial_rate_crown"] and made == []
+    assert con.execute("SELECT * FROM mart.comparison_inputs ORDER BY ALL").fetchall() == held
+    _keep(con, "incremental")
+    mart.refresh(con, registry, options=rule, full=True)
+    assert [i for i, _ in made] == ["ineffective_trial_rate_crown"] * 2  # afresh, both kinds
+    assert _differences(con, "incremental") == {}
+    made.clear()
+    ingest_paths(con, [write_csv(tmp_path / "c.csv", header + (
+        "Cumbria,2024-25 Q2,ineffective_trial_rate_crown,6,41\n"))])
+    mart.refresh(con, registry, options=rule)
+    assert [i for i, _ in made] == ["ineffective_trial_rate_crown"] * 2
+    assert con.execute("SELECT count(*) FROM mart.comparison_inputs WHERE inputs IN ("
+                       "SELECT inputs FROM incremental.comparison_inputs)").fetchall() == [(0,)]
