@@ -173,8 +173,12 @@ HIDDEN_COLUMNS = ", ".join(f'"{c}"' for c in HIDDEN_SCHEMA)
 def stored_plan(con: duckdb.DuckDBPyConnection, measures: list[str] | None = None
                 ) -> pl.DataFrame:
     """The withheld cells ``mart.withheld`` holds (only ``measures``' when given)."""
-    where, params = ("WHERE list_contains(?, measure)", [measures]) if measures is not None \
-        else ("", [])
+    if measures is None:
+        return _stored(con, "", [])
+    return _stored(con, "WHERE list_contains(?, measure)", [measures])
+
+
+def _stored(con: duckdb.DuckDBPyConnection, where: str, params: list[object]) -> pl.DataFrame:
     frame = fetch(con, f"SELECT {HIDDEN_COLUMNS} FROM mart.withheld {where}",  # noqa: S608
                   params)
     return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
@@ -187,10 +191,8 @@ def withheld_in(con: duckdb.DuckDBPyConnection, registry: Registry, options: Opt
     the same cost on its first call as on any other), else picked out of the whole plan."""
     spec = spec_key(protected_measures(registry, options))
     if stored_plan_current(con, spec):
-        frame = fetch(con, f"SELECT {HIDDEN_COLUMNS} FROM mart.withheld "  # noqa: S608
-                      "WHERE bdim = ? AND list_contains(?, measure) "
-                      "AND list_contains(?, area_code)", [bdim, measures, list(areas)])
-        return frame.cast(HIDDEN_SCHEMA) if frame.height else pl.DataFrame(schema=HIDDEN_SCHEMA)  # type: ignore[arg-type]
+        return _stored(con, "WHERE bdim = ? AND list_contains(?, measure) "
+                       "AND list_contains(?, area_code)", [bdim, measures, list(areas)])
     return hidden_cells(con, registry, options).filter(
         pl.col("measure").is_in(measures) & (pl.col("bdim") == bdim)
         & pl.col("area_code").is_in(list(areas)))
