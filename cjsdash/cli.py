@@ -87,7 +87,7 @@ def ingest(
 
             reports = ingest_paths(con, paths, loader_name=source, progress=progress,
                                    max_reject_share=max_reject_share)
-            if any(r.status == "loaded" for r in reports):
+            if reports:  # a refused or unchanged file is logged too: the mart follows it
                 bar.update(task, description="figures", completed=0, total=None)
                 refreshed = refresh_figures(con)
     except (WarehouseBusy, ValueError, OSError) as exc:
@@ -103,7 +103,7 @@ def ingest(
             console.print("    check: " + flag, markup=False)
     summary, code = _ingest_summary(reports)
     console.print(summary, markup=False)
-    if refreshed is not None:
+    if refreshed is not None and any(r.status == "loaded" for r in reports):
         console.print(refreshed.line(), markup=False)
     if code:
         raise typer.Exit(code)

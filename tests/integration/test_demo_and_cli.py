@@ -121,6 +121,10 @@ def test_ingest_command_loads_refuses_and_is_idempotent(tmp_path: Path) -> None:
     bad.write_text("who,when\nKent,2024\n", encoding="utf-8")
     refused = runner.invoke(app, ["ingest", str(bad), "--db", str(db), "--source", "board_extract"])
     assert refused.exit_code == 2 and "bad.csv: refused: missing column(s)" in refused.output
+    with duckdb.connect(str(db), read_only=True) as con:  # the logged refusal is in the mart
+        from metrics import mart
+
+        assert mart.ready(con)
     rows = query_json(db, "witness_attendance", "--area", "Kent")
     assert rows[0]["value"] == pytest.approx(80.0)
 

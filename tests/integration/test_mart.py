@@ -170,3 +170,36 @@ def test_pages_query_and_packs_all_read_the_mart(demo_db: Path, tmp_path: Path) 
         reader.close()
     text = "".join(p.read_text(encoding="utf-8") for p in written.paths)
     assert "987654" in text.replace(",", "") and "obtj" in text
+
+
+def test_a_refused_or_unchanged_upload_leaves_the_mart_current(demo_db: Path, tmp_path: Path
+                                                               ) -> None:
+    """A file that loads nothing is still logged (its run, its rejects), which moves the
+    warehouse's stamp: the upload refreshes the mart too, or every page would fall back to
+    computing (a stage matrix then re-plans the whole-set disclosure: minutes, not ms)."""
+    from cjsdash.uploads import ingest_upload
+    from metrics import disclosure, mart_analysis_reads, mart_stage_reads, provenance
+
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(demo_db, path)
+    warehouse = Warehouse(path)
+    refused = write_csv(tmp_path / "bad.csv", (
+        "area,period,measure,numerator,denominator\n"
+        "Narnia,2013-14 Q1,ineffective_trial_rate_crown,5,50\n"
+        "Cumbria,2013-14 Q2,ineffective_trial_rate_crown,=1+2,100\n"))
+    good = write_csv(tmp_path / "good.csv", (
+        "area,period,measure,numerator,denominator\n"
+        "Cumbria,2013-14 Q1,ineffective_trial_rate_crown,12,100\n"))
+    spec = disclosure.spec_key(disclosure.protected_measures(default_registry(), Options()))
+    for extract, status in ((refused, "refused"), (good, "loaded"), (good, "unchanged")):
+        assert ingest_upload(warehouse, extract).status == status
+        con = warehouse.reader()
+        with warehouse.reading():
+            assert mart.ready(con), status
+            assert disclosure.stored_plan_current(con, spec), status
+            assert mart_stage_reads.ready(con) and mart_analysis_reads.current(con), status
+            runs = provenance.runs_frame(con)  # the data page's table, from the mart
+            assert_frame_equal(runs, provenance.runs_frame(con, stored=False))
+            if status != "unchanged":  # the same bytes again are not a new run
+                assert runs["status"][0] == status and runs["file_name"][0] == extract.name
+    warehouse.close()
