@@ -371,17 +371,17 @@ def prepare_to_serve(path: Path, *, publish: bool = False) -> tuple[int, object]
     the figure mart up to date if a load left it behind: (figures rolled up, the mart's
     refresh report or None when it was up to date); with ``publish``, the snapshot that
     several workers read is brought up to date too (decision 0017)."""
-    from cjsdash.bootstrap import refresh_figures
     from cjsdash.core.rollup import refresh_pending
-    from metrics import mart_analysis_reads, mart_stage_reads
-    from metrics.mart import ready
+    from metrics import mart_ready
     from metrics.registry import default_registry
 
     with Warehouse(path, snapshots=publish).writer() as con:
         finished = refresh_pending(con)
-        current = (ready(con) and mart_stage_reads.ready(con)  # a mart made before their tables
-                   and mart_analysis_reads.ready(con, default_registry()))
-        return finished, (None if current else refresh_figures(con))
+        if mart_ready.current(con, default_registry()):  # the mart's machinery not imported
+            return finished, None
+        from cjsdash.bootstrap import refresh_figures
+
+        return finished, refresh_figures(con)
 
 
 def _register_subcommands() -> None:

@@ -144,13 +144,26 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
                  options: Options | None = None) -> pl.DataFrame:
     """Every withheld measure cell (HIDDEN_SCHEMA; ``bdim``/``breakdown`` '' for totals):
     the plan the last figure refresh stored when it is the warehouse's current one
-    (:mod:`metrics.mart_withheld`), else computed once per data version."""
+    (:mod:`metrics.mart_withheld`), else computed once per data version: as the next refresh
+    will plan it (only the measures whose rows changed, each from its stored plan) where the
+    mart has a stored plan, else afresh."""
     options = options or Options()
     spec = spec_key(protected_measures(registry, options))
     key = ("disclosure", id(registry), spec)
     return cache.cached(con, key, lambda: stored_plan(con)
                         if stored_plan_current(con, spec)
-                        else plan_hidden_cells(con, registry, options))
+                        else _plan_now(con, registry, options))
+
+
+def _plan_now(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
+              ) -> pl.DataFrame:
+    """The plan for the warehouse as it is, when the stored one is behind (a load not yet
+    refreshed, a refresh that failed): re-planning every measure took minutes on the demo
+    warehouse, and a page waited for it."""
+    from metrics import mart  # here: the mart builds on this module
+
+    plan = mart.plan_as_refreshed(con, registry, options)
+    return plan if plan is not None else plan_hidden_cells(con, registry, options)
 
 
 _CURRENT_SQL = (
@@ -160,7 +173,13 @@ _CURRENT_SQL = (
 
 def stored_plan_current(con: duckdb.DuckDBPyConnection, spec: str) -> bool:
     """Whether ``mart.withheld`` holds the plan for the warehouse as it is now and for the
-    protected measures ``spec`` names."""
+    protected measures ``spec`` names: asked once per data version (a stage matrix asks up
+    to three times a request; a refresh clears it)."""
+    return bool(cache.cached(con, ("stored-plan-current", spec),
+                             lambda: _stored_plan_current(con, spec)))
+
+
+def _stored_plan_current(con: duckdb.DuckDBPyConnection, spec: str) -> bool:
     try:
         return bool(con.execute(_CURRENT_SQL, {"key": SPEC_KEY, "spec": spec}).fetchall()[0][0])
     except duckdb.CatalogException:

@@ -26,11 +26,8 @@ or other options), the views compute what they need as before.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +38,7 @@ from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import (
     cache,
+    disclosure,
     mart_analyses,
     mart_areas,
     mart_figures,
@@ -51,12 +49,14 @@ from metrics import (
 from metrics.compute import RESULT_COLUMNS
 from metrics.derive import RESULT_SCHEMA
 from metrics.mart_figures import FIGURE_COLUMNS, GRAINS, PRESENTATION_COLUMNS
+from metrics.mart_ready import options_key, registry_key
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FIGURE_COLUMNS", "GRAINS", "PRESENTATION_COLUMNS", "read", "ready", "refresh"]
+__all__ = ["FIGURE_COLUMNS", "GRAINS", "PRESENTATION_COLUMNS", "options_key", "read", "ready",
+           "refresh", "registry_key"]
 
 
 def _ddl() -> list[str]:
@@ -83,22 +83,6 @@ def warehouse_version(con: duckdb.DuckDBPyConnection) -> str:
     return str(con.execute(VERSION_SQL).fetchall()[0][0])
 
 
-def options_key(options: Options) -> str:
-    return repr(options)
-
-
-_REGISTRY_KEYS: weakref.WeakKeyDictionary[Registry, str] = weakref.WeakKeyDictionary()
-
-
-def registry_key(registry: Registry) -> str:
-    """A hash of every indicator's definition, worked out once per registry object (the
-    mart analyses' readiness check asks for it on every page view)."""
-    key = _REGISTRY_KEYS.get(registry)
-    if key is None:
-        text = json.dumps([i.model_dump(mode="json") for i in registry.indicators],
-                          sort_keys=True, default=str)
-        key = _REGISTRY_KEYS[registry] = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return key
 
 
 def fingerprints(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
@@ -167,6 +151,24 @@ class RefreshReport:
 
 def _stored_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT key, value FROM mart.state").fetchall())
+
+
+def plan_as_refreshed(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
+                      ) -> pl.DataFrame | None:
+    """The whole-set plan :func:`refresh` would store for the warehouse as it is now, made
+    without writing (a reader's connection will do): the stored plans of the measures whose
+    inputs are unchanged, the others planned from theirs (decision 32). None when the mart
+    holds no plan to start from."""
+    try:
+        before = _stored_state(con)
+        if disclosure.SPEC_KEY not in before:
+            return None
+        now = fingerprints(con, registry, options)
+        found = mart_areas.changes(con, before, now, create=False)
+        return mart_withheld.refresh_plan(con, registry, options, before, now,
+                                          areas=found.areas, create=False)[0]
+    except duckdb.CatalogException:  # a warehouse whose mart predates these tables
+        return None
 
 
 def scopes(todo: Sequence[Indicator], before: dict[str, str], now: dict[str, str],

@@ -76,9 +76,11 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def changes(con: duckdb.DuckDBPyConnection, before: dict[str, str], now: dict[str, str], *,
-            full: bool = False) -> AreaChanges:
-    """The areas changed per measure whose fingerprint changed (every measure when ``full``)."""
-    ensure_table(con)
+            full: bool = False, create: bool = True) -> AreaChanges:
+    """The areas changed per measure whose fingerprint changed (every measure when ``full``).
+    ``create=False``: the mart's table is there already (a read-only connection)."""
+    if create:
+        ensure_table(con)
     measures = sorted({k.split(":", 1)[1] for k in before.keys() | now.keys()
                        if k.startswith("measure:") and (full or before.get(k) != now.get(k))})
     found = AreaChanges(full=full)

@@ -109,6 +109,9 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     # the self-defined rows are held only for stages counted by a self-defined measure; the
     # other stages are counted alike under both definitions (the officer-defined rows)
     own = [] if ethnicity_source == "officer" else self_defined_stages()
+    if own and stages is not None and set(stages) <= set(own) and not any(
+            (grain, area) in _self_defined_at(con) for area in areas):
+        return pl.DataFrame(schema=COUNT_SCHEMA)  # what the read finds: no row
     where = ("grain = $1 AND list_contains($2, area_code) AND CASE WHEN list_contains($3, "
              "stage) THEN ethnicity_source = 'self' ELSE ethnicity_source = 'officer' END")
     params: list[object] = [grain, list(areas), own]
@@ -120,15 +123,30 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
 
 
+def _self_defined_at(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[str, str]]:
+    """(grain, area) of every count by self-defined ethnicity: few (most forces publish
+    officer-defined only), read once per data version, so that the disproportionality
+    page's sensitivity to the definition skips a scan of the counts for the other areas."""
+    return cache.cached(con, ("mart-self-defined-at",), lambda: frozenset(con.execute(
+        "SELECT DISTINCT grain, area_code FROM mart.stage_counts "
+        "WHERE ethnicity_source = 'self'").fetchall()))
+
+
 def self_defined_stages() -> list[str]:
     """The stages counted by a measure of their own under self-defined ethnicity."""
     return [s.id for s in default_stages().counted() if s.self_defined_measure]
 
 
 def read_populations(con: duckdb.DuckDBPyConnection, areas: Sequence[str]) -> pl.DataFrame:
+    """These areas' populations: every area's are read once per data version (a few hundred
+    rows; a disproportionality view asks up to five times)."""
+    return cache.cached(con, ("mart-stage-populations",), lambda: _all_populations(con)
+                        ).filter(pl.col("area_code").is_in(list(areas)))
+
+
+def _all_populations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     frame = fetch(con, 'SELECT area_code, year, "group", source, population '
-                       "FROM mart.stage_populations WHERE list_contains($1, area_code) "
-                       'ORDER BY area_code, year, "group", source', [list(areas)])
+                       'FROM mart.stage_populations ORDER BY area_code, year, "group", source')
     return (frame.cast(POPULATION_SCHEMA) if frame.height  # type: ignore[arg-type]
             else pl.DataFrame(schema=POPULATION_SCHEMA))
 

@@ -44,16 +44,18 @@ def plan_keys(registry: Registry, options: Options, now: dict[str, str]) -> dict
 
 def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
                  before: dict[str, str], now: dict[str, str], *,
-                 areas: dict[str, frozenset[str] | None] | None = None, full: bool = False
-                 ) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
+                 areas: dict[str, frozenset[str] | None] | None = None, full: bool = False,
+                 create: bool = True) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
     """(every withheld cell, the plan keys to store, the measures planned again).
 
     Reads the stored plans of the measures whose inputs are unchanged and plans the others;
     nothing is written (:func:`store` does that inside the refresh's transaction). A measure
     whose rows alone changed starts from its stored plan (:func:`earlier_plans`, decision
     32): ``areas`` gives, per measure, the areas whose rows changed (``None``: unknown, every
-    area). ``full``: plan every measure afresh."""
-    con.execute(DDL)
+    area). ``full``: plan every measure afresh. ``create=False``: ``mart.withheld`` is there
+    already (a read-only connection)."""
+    if create:
+        con.execute(DDL)
     keys = plan_keys(registry, options, now)
     measures = [k.removeprefix(PREFIX) for k in keys if k != disclosure.SPEC_KEY]
     if full or before.get(disclosure.SPEC_KEY) != keys[disclosure.SPEC_KEY]:

@@ -176,3 +176,22 @@ def test_loaded_counts_are_per_theme_complete(demo_db: Path) -> None:
     for ind in default_registry().indicators:
         if ind.id not in published_only:
             assert len(counts[ind.numerator.measure]) == 42, ind.id
+
+
+def test_serve_asks_whether_the_mart_is_current_without_importing_it(demo_db: Path,
+                                                                      tmp_path: Path) -> None:
+    """``cjsdash serve``'s parent prepares the warehouse before its workers start: on a
+    current mart it neither refreshes nor imports the mart's machinery (decision 35)."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(demo_db, path)
+    probe = ("import sys; from pathlib import Path; from cjsdash.cli import prepare_to_serve; "
+             f"print(prepare_to_serve(Path({str(path)!r}))[1], "
+             "sorted(m for m in ('metrics.mart', 'metrics.compute', 'cjsdash.bootstrap') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.splitlines()[0] == "None []", done.stdout + done.stderr

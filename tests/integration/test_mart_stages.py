@@ -87,7 +87,8 @@ def test_stage_counts_from_the_mart_equal_those_computed(con: duckdb.DuckDBPyCon
     assert stored.height == 0 or stored.filter(pl.col("group") == "Black").height > 0
     assert_frame_equal(stored.sort(KEY), dq._stage_counts(con, every, grain, eth, None).sort(KEY))
     for areas, stages in ((SOME[:1], None), (SOME[1:3], ["arrest"]), (SOME, ["stop_and_search"]),
-                          (["E23000005", "no such area"], ["arrest", "charge"])):
+                          (["E23000005", "no such area"], ["arrest", "charge"]),
+                          (["E23000002", "CJA03"], ["stop_and_search"])):  # none self-defined
         got = dq.stage_counts(con, areas, grain, ethnicity_source=eth,  # type: ignore[arg-type]
                               stages=stages)
         assert_frame_equal(got.sort(KEY), dq._stage_counts(con, areas, grain, eth,
