@@ -312,9 +312,7 @@ def serve(
     127.0.0.1, [::1], ``--host`` and ``CJSDASH_ALLOWED_HOSTS``, and refuses a request body
     over the upload limit before reading it (cjsdash.guard)."""
     from cjsdash import request_log
-    from cjsdash.demo.build import build_demo
     from cjsdash.guard import request_body_limit
-    from cjsdash.server import create_app, settle
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter("choose debug, info, warning or error", param_hint="--log-level")
@@ -322,6 +320,8 @@ def serve(
 
     path = Path(db or get_settings().db)
     if not path.exists():
+        from cjsdash.demo.build import build_demo
+
         console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
         console.print(build_demo(path, echo=console.print))
     try:
@@ -332,8 +332,10 @@ def serve(
         console.print(f"finished an interrupted load's area sums ({finished:,} figures)")
     if refreshed is not None and refreshed.indicators:
         console.print(refreshed.line())
-    if workers > 1:
+    if workers > 1:  # the workers import the app: the parent need not (decision 35)
         _serve_workers(path, host, port, workers, threads, log_level, debug)
+    from cjsdash.server import create_app, settle
+
     dash_app = create_app(Warehouse(path, held=True,
                                     memory_mb=get_settings().serve_duckdb_memory_mb),
                           bound_hosts=(host,))
