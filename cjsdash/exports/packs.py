@@ -39,7 +39,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from metrics.registry import Indicator, Registry
+from metrics.registry import YAML_LOADER, Indicator, Registry
 from metrics.rules import Problem
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
@@ -163,7 +163,7 @@ def read_pack(path: Path) -> Pack:
 @functools.lru_cache(maxsize=64)
 def _read_pack(path: Path, _mtime_ns: int, _size: int) -> Pack:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except OSError as exc:
         raise PackError(f"{path.name}: cannot be read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

@@ -54,6 +54,7 @@ class PackExporter:
 
     def __init__(self, directory: Path = PACKS_DIR) -> None:
         self.directory = directory
+        self.packs()  # read once here (a few ms), not by the first view of /export
 
     def packs(self) -> list[tuple[str, str]]:
         """(id, title) of every shipped pack."""
