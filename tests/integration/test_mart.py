@@ -48,13 +48,20 @@ def test_the_mart_holds_what_the_views_compute(demo_db: Path, grain: str, by: st
         con.close()
 
 
-def test_a_load_refreshes_only_what_it_touched(demo_db: Path, tmp_path: Path) -> None:
+def _copy_with_trials(demo_db: Path, tmp_path: Path, numerator: int, denominator: int
+                      ) -> tuple[Path, Path]:
+    """A copy of the demo warehouse, and an extract of Cumbria's 2025-26 Q4 Crown Court
+    ineffective trials to load into it."""
     path = tmp_path / "w.duckdb"
     shutil.copyfile(demo_db, path)
-    registry = default_registry()
-    extract = write_csv(tmp_path / "cumbria.csv", (
+    return path, write_csv(tmp_path / "cumbria.csv", (
         "area,period,measure,numerator,denominator\n"
-        "Cumbria,2025-26 Q4,ineffective_trial_rate_crown,100,400\n"))
+        f"Cumbria,2025-26 Q4,ineffective_trial_rate_crown,{numerator},{denominator}\n"))
+
+
+def test_a_load_refreshes_only_what_it_touched(demo_db: Path, tmp_path: Path) -> None:
+    path, extract = _copy_with_trials(demo_db, tmp_path, 100, 400)
+    registry = default_registry()
     with Warehouse(path).writer() as con:
         before = mart.read(con, "grain = 'fy' AND by_breakdown = '' AND indicator = ?",
                            ["ineffective_trial_rate_crown"])
@@ -213,12 +220,8 @@ def test_a_stale_mart_plans_as_the_next_refresh_will(demo_db: Path, tmp_path: Pa
     plans. Planning every measure afresh took minutes, and a page waited for it."""
     from metrics import disclosure
 
-    path = tmp_path / "w.duckdb"
-    shutil.copyfile(demo_db, path)
+    path, extract = _copy_with_trials(demo_db, tmp_path, 3, 40)
     registry = default_registry()
-    extract = write_csv(tmp_path / "cumbria.csv", (
-        "area,period,measure,numerator,denominator\n"
-        "Cumbria,2025-26 Q4,ineffective_trial_rate_crown,3,40\n"))
     keys = ["measure", "area_code", "period_start", "period_end", "bdim", "breakdown"]
     with Warehouse(path).writer() as con:
         prepare(con)
