@@ -141,7 +141,9 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
     jobs: list[tuple[str, tuple[object, ...], Callable[[duckdb.DuckDBPyConnection],
                                                          pl.DataFrame]]] = []
-    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum
+    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum;
+    # a grain's jobs in a row, so that its rows are stored together and a read of one grain
+    # skips the other grains' row groups
     for definition, chosen in report.stages.items():
         areas = report.stage_areas[definition]
         if areas != []:  # a few areas' stages together: their memory is small
@@ -149,7 +151,7 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
             jobs += [("stage_counts", (grain, definition),
                       lambda c, g=grain, d=definition, s=some, a=areas: _stage_counts(
                           c, every if a is None else a, g, d, s))  # type: ignore[misc]
-                     for some in split for grain in GRAINS]
+                     for grain in GRAINS for some in split]
     if report.populations:
         jobs.append(("stage_populations", (), lambda c: _populations(c, every)))
     if report.coverage_areas != []:
@@ -157,8 +159,8 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
                 else COVERAGE_MEASURES)
         jobs += [("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
             c, m, g, areas=report.coverage_areas))  # type: ignore[misc]
-            for k in range(0, len(report.coverage), max(1, size))
-            for part in [report.coverage[k:k + size]] for grain in COVERAGE_GRAINS]
+            for grain in COVERAGE_GRAINS for k in range(0, len(report.coverage), max(1, size))
+            for part in [report.coverage[k:k + size]]]
     for table in dict.fromkeys(job[0] for job in jobs):
         staging.create_staged(con, f"mart.{table}", _ddl(table))
         report.staged[table] = 0
