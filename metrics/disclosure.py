@@ -151,15 +151,12 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
     spec = spec_key(protected_measures(registry, options))
     key = ("disclosure", id(registry), spec)
     return cache.cached(con, key, lambda: stored_plan(con)
-                        if stored_plan_current(con, spec)
-                        else _plan_now(con, registry, options))
+                        if stored_plan_current(con, spec) else _plan_now(con, registry, options))
 
 
 def _plan_now(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options
               ) -> pl.DataFrame:
-    """The plan for the warehouse as it is, when the stored one is behind (a load not yet
-    refreshed, a refresh that failed): re-planning every measure took minutes on the demo
-    warehouse, and a page waited for it."""
+    """The plan when the stored one is behind: afresh, it took a page minutes (decision 35)."""
     from metrics import mart  # here: the mart builds on this module
 
     plan = mart.plan_as_refreshed(con, registry, options)
@@ -173,8 +170,7 @@ _CURRENT_SQL = (
 
 def stored_plan_current(con: duckdb.DuckDBPyConnection, spec: str) -> bool:
     """Whether ``mart.withheld`` holds the plan for the warehouse as it is now and for the
-    protected measures ``spec`` names: asked once per data version (a stage matrix asks up
-    to three times a request; a refresh clears it)."""
+    protected measures ``spec`` names (asked once per data version)."""
     return bool(cache.cached(con, ("stored-plan-current", spec),
                              lambda: _stored_plan_current(con, spec)))
 
