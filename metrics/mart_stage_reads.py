@@ -109,9 +109,6 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     # the self-defined rows are held only for stages counted by a self-defined measure; the
     # other stages are counted alike under both definitions (the officer-defined rows)
     own = [] if ethnicity_source == "officer" else self_defined_stages()
-    if own and stages is not None and set(stages) <= set(own) and not any(
-            (grain, area) in _self_defined_at(con) for area in areas):
-        return pl.DataFrame(schema=COUNT_SCHEMA)  # what the read finds: no row
     where = ("grain = $1 AND list_contains($2, area_code) AND CASE WHEN list_contains($3, "
              "stage) THEN ethnicity_source = 'self' ELSE ethnicity_source = 'officer' END")
     params: list[object] = [grain, list(areas), own]
@@ -121,15 +118,6 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))} "  # noqa: S608
                        f"FROM mart.stage_counts WHERE {where}", params)
     return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
-
-
-def _self_defined_at(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[str, str]]:
-    """(grain, area) of every count by self-defined ethnicity: few (most forces publish
-    officer-defined only), read once per data version, so that the disproportionality
-    page's sensitivity to the definition skips a scan of the counts for the other areas."""
-    return cache.cached(con, ("mart-self-defined-at",), lambda: frozenset(con.execute(
-        "SELECT DISTINCT grain, area_code FROM mart.stage_counts "
-        "WHERE ethnicity_source = 'self'").fetchall()))
 
 
 def self_defined_stages() -> list[str]:
