@@ -19,6 +19,8 @@ refresh took (stored again here with the peer groups'):
   ``mart.comparison_inputs``), which stand;
 - the peer groups when what they are made from changed (a reference file of groups, the
   populations, the areas);
+- the disproportionality page's stored stage matrices (:mod:`metrics.mart_matrices`) when
+  the stage counts, populations or plans they are made from changed;
 - the data page's tables whole (they are small, and every load changes the files loaded).
 """
 
@@ -58,6 +60,8 @@ class AnalysesReport:
     """The comparisons (indicator, grain, kind) of those indicators …"""
     comparisons_kept: int = 0
     """… and how many of them stood, their inputs unchanged."""
+    matrices: int | None = None
+    """The stage matrix rows written (:mod:`metrics.mart_matrices`); None: they stood."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Seconds of CPU time per part (this process's threads)."""
 
@@ -66,7 +70,9 @@ class AnalysesReport:
         return (f"analyses refreshed: {len(self.baselines)} indicators' baselines and "
                 f"comparisons{' (every baseline)' if self.every_baseline else ''} "
                 f"({self.comparisons_kept} of {self.comparisons} comparisons unchanged), "
-                f"{self.rows:,} rows; CPU s: {parts}")
+                f"{self.rows:,} rows, stage matrices "
+                f"{'unchanged' if self.matrices is None else f'{self.matrices:,} rows'}; "
+                f"CPU s: {parts}")
 
 
 def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -132,7 +138,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     too, the baselines' SPC readings stand outside those areas. Called on the writer's
     connection in a transaction of its own, after the new figures were committed."""
     # here, not above: these read metrics.analysis, which imports metrics.mart, which imports this
-    from metrics import mart, mart_baselines, mart_comparisons, mart_provenance
+    from metrics import mart, mart_baselines, mart_comparisons, mart_matrices, mart_provenance
 
     clock = time.process_time()
     reads.ensure_state(con)
@@ -179,6 +185,9 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         clock = _lap(report, "comparisons", clock)
     if before.get("peer_groups") != state["peer_groups"]:
         _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
+    state[mart_matrices.STATE_KEY], report.matrices = mart_matrices.refresh(
+        con, now, before, held)
+    clock = _lap(report, "stage matrices", clock)
     for table, frame in mart_provenance.compute(con).items():
         _write(con, table, frame, None)
     version = str(con.execute(STAMP_SQL).fetchall()[0][0])

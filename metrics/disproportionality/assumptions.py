@@ -129,8 +129,11 @@ def sensitivity(
             # its row is the same with or without the later stages
             other = matrix
         else:
+            # every stage chained when every stage is chosen (the row is the same): the
+            # figure mart stores that matrix (metrics.disproportionality.stored)
             other = stage_matrix(con, area, period_end, ethnicity_source=definition,  # type: ignore[arg-type]
-                                 population_source=population_source, stages=chosen, **args)
+                                 population_source=population_source,
+                                 stages=None if stages is None else chosen, **args)
         other = other.filter(pl.col("stage") == "stop_and_search")
         if other.height:
             rows += _ratios(other, ETHNICITY_WORDS[definition], ANALYSIS_DEFINITION)

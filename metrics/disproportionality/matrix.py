@@ -20,6 +20,7 @@ from metrics.disproportionality.counts import (
     populations,
     stage_counts,
 )
+from metrics.disproportionality import stored
 from metrics.disproportionality.ratios import _cell_lookup, _chain, _chain_frame
 from metrics.disproportionality.schema import (
     _BLANK_IF_PREVIOUS_SUPPRESSED,
@@ -174,7 +175,31 @@ def stage_frame(
     Columns :data:`MATRIX_COLUMNS`; the ``population`` stage rows carry the group's
     population as ``count`` (status ``base``). See :func:`stage_matrix`. ``counts``: the
     :func:`stage_counts` of these areas, grain, definition and stages, when already read.
+    One period at the settings the figure mart stores matrices with is read from it
+    (:mod:`metrics.disproportionality.stored`); anything else is computed
+    (:func:`compute_frame`).
     """
+    if period_end is not None and stored.stored(
+            ethnicity_source, grain, reference=reference, population_source=population_source,
+            min_count=min_count, stages=stages, options=options):
+        found = stored.read(con, ethnicity_source, list(areas), period_end)
+        if found is not None:
+            return found
+    return compute_frame(con, areas, grain=grain, reference=reference,
+                         ethnicity_source=ethnicity_source, population_source=population_source,
+                         min_count=min_count, stages=stages, period_end=period_end,
+                         options=options, counts=counts)
+
+
+def compute_frame(
+    con: duckdb.DuckDBPyConnection, areas: list[str], *, grain: str = "fy",
+    reference: str = "White", ethnicity_source: EthnicitySource = "officer",
+    population_source: str | None = None, min_count: float = dp.DEFAULT_MIN_COUNT,
+    stages: Sequence[str] | None = None, period_end: date | None = None,
+    options: Options | None = None, counts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`stage_frame` computed from the stage counts (never read from the mart's
+    stored matrices, which are made with it)."""
     if reference not in GROUPS:
         raise ValueError(f"reference group must be one of {', '.join(GROUPS)}")
     options = options or Options()
@@ -239,10 +264,10 @@ def stage_matrix(
     and period are chained (a missing stage is skipped: ``previous_stage`` says which
     count is the denominator). ``counts``: this area's :func:`stage_counts`, when read.
     """
-    if counts is None:
-        counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source,
-                              stages=stages)
     if period_end is None:
+        if counts is None:
+            counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source,
+                                  stages=stages)
         period_end = latest_period(counts)
         if period_end is None:
             return pl.DataFrame(schema=MATRIX_SCHEMA)
