@@ -52,7 +52,7 @@ from metrics.disproportionality.counts import (
     populations,
     stage_counts,
 )
-from metrics.disproportionality.matrix import stage_frame, stage_matrix
+from metrics.disproportionality.matrix import compute_frame, stage_frame, stage_matrix
 from metrics.disproportionality.quality import QUALITY_COLUMNS, ethnicity_quality
 from metrics.disproportionality.query_rows import QUERY_COLUMNS, disparity_rows
 from metrics.disproportionality.schema import (
@@ -74,7 +74,7 @@ __all__ = [
     "BASES", "DEFAULT_GRAIN", "ETHNICITY_WORDS", "FOREST_COLUMNS", "GROUPS", "INDICATOR",
     "MATRIX_COLUMNS", "MATRIX_SCHEMA", "NOT_STATED", "QUALITY_COLUMNS", "QUERY_COLUMNS",
     "SENSITIVITY_COLUMNS", "SENSITIVITY_SCHEMA", "STATUS_BASE", "_populations", "_stage_counts",
-    "available_periods", "data_reach_note", "default_stages", "disparity_rows",
+    "available_periods", "compute_frame", "data_reach_note", "default_stages", "disparity_rows",
     "ethnicity_quality", "forest", "latest_period", "missing_stages",
     "population_sources", "populations", "sensitivity", "stage_counts", "stage_frame",
     "stage_matrix",

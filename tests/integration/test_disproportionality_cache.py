@@ -1,7 +1,8 @@
 """Race disproportionality on the real demo warehouse: the counts and populations read from
 the figure mart (the demo build refreshed it) give each area exactly what reading it alone
-gives; and the stage matrix of many areas at once (one vectorised pass) equals each area's
-computed alone."""
+gives; the stage matrix of many areas at once (one vectorised pass) equals each area's
+computed alone; and the matrices stored at load time (metrics.mart_matrices) equal each area's
+computed alone, as do the forest and the sensitivity table read from them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from polars.testing import assert_frame_equal
 from cjsdash.core.gateway import Warehouse
 from metrics import cache, mart_stage_reads
 from metrics import disproportionality as dq
+from metrics.disproportionality import stored
+from metrics.statistics.disproportionality import DEFAULT_MIN_COUNT
 
 AREAS = ["K04000001", "CJA03", "E23000002", "CJA01", "E12000002", "W92000004", "CJA20"]
 KEY = ["area_code", "stage", "period_start", "period_end", "group", "source"]
@@ -76,3 +79,59 @@ def test_many_areas_at_once_equal_each_area_alone(warehouse: Warehouse, grain: s
             one = dq.stage_matrix(con, area, end, grain=grain, reference=reference,
                                   stages=stages)
             assert_frame_equal(one, alone.filter(pl.col("period_end") == end))
+
+
+def _computed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, nothing is read from the mart's stored matrices."""
+    monkeypatch.setattr(stored, "read", lambda *_args, **_kw: None)
+
+
+@pytest.mark.parametrize("eth", ["officer", "self"])
+def test_the_stored_stage_matrices_equal_each_area_computed(warehouse: Warehouse, eth: str,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    con = warehouse.reader()
+    every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
+    counts = dq.stage_counts(con, every, stored.GRAIN, ethnicity_source=eth)  # type: ignore[arg-type]
+    ends = counts["period_end"].unique().sort()
+    assert len(ends) >= 3
+    held = 0
+    for end in (ends[0], ends[-2], ends[-1]):
+        kept = stored.read(con, eth, every, end)
+        assert kept is not None  # the stored path is the one under test
+        held += kept.height
+        # every area at once (equal to each alone: test_many_areas_at_once_equal_…)
+        assert_frame_equal(kept, dq.compute_frame(con, every, grain=stored.GRAIN,  # type: ignore[arg-type]
+                                                  ethnicity_source=eth, period_end=end))
+        for area in AREAS:
+            alone = dq.compute_frame(con, [area], grain=stored.GRAIN,  # type: ignore[arg-type]
+                                     ethnicity_source=eth, period_end=end)
+            assert_frame_equal(dq.stage_matrix(con, area, end, ethnicity_source=eth),  # type: ignore[arg-type]
+                               alone)
+    assert held > 1000
+    # another setting is computed: nothing stored answers for it
+    assert not stored.stored(eth, "quarter", reference="White", population_source=None,
+                             min_count=DEFAULT_MIN_COUNT,
+                             stages=None, options=None)
+
+
+def test_the_forest_and_the_sensitivity_read_from_the_stored_matrices_as_computed(
+        warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    con = warehouse.reader()
+    views = [(s.id, basis, kind, group) for s in dq.default_stages().counted()
+             for basis, kind, group in (("population", "lcjb", "Black"),
+                                        ("previous_stage", "force", "Asian"))]
+    forests = [dq.forest(con, stage, grain=stored.GRAIN, group=group, basis=basis, kind=kind)
+               for stage, basis, kind, group in views]
+    ends = {area: dq.latest_period(dq.stage_counts(con, [area], stored.GRAIN))
+            for area in AREAS}
+    sensitivities = [dq.sensitivity(con, area, ends[area]) for area in AREAS]
+    assert sum(f["value"].is_not_null().sum() for f in forests) > 100
+    assert any((s["analysis"] == dq.ANALYSIS_DEFINITION).any() for s in sensitivities)
+    _computed(monkeypatch)
+    for view, got in zip(views, forests, strict=True):
+        stage, basis, kind, group = view
+        assert_frame_equal(got, dq.forest(con, stage, grain=stored.GRAIN, group=group,
+                                          basis=basis, kind=kind))
+    for area, got in zip(AREAS, sensitivities, strict=True):
+        assert_frame_equal(got, dq.sensitivity(con, area, ends[area]))

@@ -5,7 +5,7 @@ load that changes one stage measure rewrites that stage's rows and nothing else.
 A small warehouse loaded through the real ingest path from real files: the Census 2011 force
 populations by ethnicity, the Home Office arrests open data (Cumbria, Gwent, British Transport
 Police; two financial years) and police.uk stop and search for Cheshire, Merseyside and Greater
-Manchester (February–March 2018, June 2019); then April 2018 for Cheshire as a second load.
+Manchester (February–March 2018, June 2019); then April 2018 for Cheshire as a second load, which makes the stored stage matrices again.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.core.periods import GRAINS
 from ingest import catalogue, police_uk_stop_search
 from ingest.pipeline import ingest_paths
-from metrics import cache, figure_coverage, mart, mart_stage_reads
+from metrics import cache, figure_coverage, mart, mart_matrices, mart_stage_reads
 from metrics import disproportionality as dq
+from metrics.disproportionality import stored as stored_matrices
 from metrics.registry import default_registry
 from tests.conftest import REPO
 
@@ -39,6 +40,7 @@ FIRST = [SEARCHES / f for f in ("2018-02-cheshire-stop-and-search.csv",
 LATER = SEARCHES / "2018-04-cheshire-stop-and-search.csv"
 SOME = ["K04000001", "E23000002", "CJA03", "E23000005", "E12000002", "W92000004"]
 KEY = ["area_code", "stage", "period_start", "period_end", "group", "source"]
+MATRICES_KEY = "SELECT value FROM mart.analysis_state WHERE key = 'matrices'"
 
 
 def _load(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
@@ -158,6 +160,8 @@ def test_a_load_of_one_stage_measure_refreshes_that_stage_only(small_db: Path,
         assert arrests and searches and arrest_cells
         april = dq.stage_counts(con, ["E23000006"], "month", stages=["stop_and_search"])
         assert april.height and april["period_end"].max().month == 3  # Cheshire to March 2018
+        matrices_key = con.execute(MATRICES_KEY).fetchall()
+        assert matrices_key
         _load(con, [LATER])
         assert not mart_stage_reads.ready(con)  # loaded, not yet refreshed: computed
         computed = dq.stage_counts(con, ["E23000006"], "month", stages=["stop_and_search"])
@@ -177,6 +181,17 @@ def test_a_load_of_one_stage_measure_refreshes_that_stage_only(small_db: Path,
         assert_frame_equal(stored.sort(KEY), computed.sort(KEY))
         assert_frame_equal(figure_coverage.coverage(con, registry, "month"),
                            figure_coverage.coverage_frame(con, registry, "month"))
+        # the stored stage matrices were made again (a stage measure changed) and answer
+        assert con.execute(MATRICES_KEY).fetchall() != matrices_key
+        end = dq.latest_period(dq.stage_counts(con, ["E23000002"], stored_matrices.GRAIN))
+        assert stored_matrices.read(con, "officer", ["E23000002"], end) is not None
+        assert_frame_equal(dq.stage_matrix(con, "E23000002", end),
+                           dq.compute_frame(con, ["E23000002"], period_end=end))
+        # a refresh with nothing changed leaves them as they are
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(mart_matrices, "compute", lambda _con: pytest.fail("made again"))
+            mart.refresh(con, registry)
+        assert stored_matrices.read(con, "officer", ["E23000002"], end) is not None
     finally:
         con.close()
         cache.clear_cache()
