@@ -137,6 +137,9 @@ def cases(pages: dict[str, Any]) -> dict[str, list[Callable[[], object]]]:
         "disproportionality update": [
             lambda a=a: dis.update(a, d["grain"], d["period"], d["reference"], d["eth"],
                                    d["pop"], d["chain"]) for a in AREAS],
+        "disproportionality, other settings": [  # computed: nothing stored for them
+            lambda a=a, g=g: dis.update(a, g, d["period"], "Black", d["eth"], d["pop"],
+                                        d["chain"]) for a in AREAS for g in ("quarter", "fy")],
         "disproportionality forest": [
             lambda s=s: dis.update_forest(s, "Black", "population", "lcjb", d["grain"],
                                           d["period"], d["reference"], d["eth"], d["pop"],

@@ -87,6 +87,11 @@ def esc_kept(value: str) -> str:
     return esc(value)
 
 
+_CELL_FIELDS = ("figures", "months_covered", "months_expected", "withheld", "breakdown_figures",
+                "sources", "complete", "_mark_synthetic")
+"""What :func:`_cell` reads of a coverage row."""
+
+
 def _cell(row: dict[str, Any] | None, *, counts: bool, label: str) -> tuple[str, str]:
     """(HTML, class) of one coverage cell: a symbol, the count, words for screen readers.
     ``label`` is escaped HTML already (the cell's numbers need no escaping)."""
@@ -127,7 +132,9 @@ def area_matrix(frame: pl.DataFrame, registry: Registry, area: views.AreaChoice,
     """Indicators (rows, by theme) × periods (columns) for one area."""
     frame, note = _mark_synthetic(frame)
     periods = _periods_in(frame)
-    by_key = {(r["indicator"], r["period_start"]): r for r in frame.iter_rows(named=True)}
+    by_key = {(r["indicator"], r["period_start"]): r
+              for r in frame.select("indicator", "period_start", *_CELL_FIELDS)
+              .iter_rows(named=True)}
     name = cx.area_label(area)
     caption = (f"Figures present for {name}, by {GRAIN_LABELS[grain].lower()}: "
                f"{len(registry.indicators)} indicators × {len(periods)} periods")
@@ -162,7 +169,9 @@ def group_matrix(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.
                  group: str, period_label: str) -> html.Div:
     """Areas (rows) × indicators (columns, by theme) for one period."""
     frame, note = _mark_synthetic(frame)
-    by_key = {(r["area_code"], r["indicator"]): r for r in frame.iter_rows(named=True)}
+    by_key = {(r["area_code"], r["indicator"]): r
+              for r in frame.select("area_code", "indicator", *_CELL_FIELDS)
+              .iter_rows(named=True)}
     themes = [(t, inds) for t, inds in registry.by_theme() if inds]
     indicators = [ind for _, inds in themes for ind in inds]
     group_name = GROUPS[group][0]

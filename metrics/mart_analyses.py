@@ -185,8 +185,10 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         clock = _lap(report, "comparisons", clock)
     if before.get("peer_groups") != state["peer_groups"]:
         _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
-    state[mart_matrices.STATE_KEY], report.matrices = mart_matrices.refresh(
-        con, now, before, held)
+    state[mart_matrices.STATE_KEY], matrices = mart_matrices.refresh(con, now, before, held)
+    if matrices is not None:
+        _write(con, "stage_matrices", matrices, None)
+        report.matrices = matrices.height
     clock = _lap(report, "stage matrices", clock)
     for table, frame in mart_provenance.compute(con).items():
         _write(con, table, frame, None)

@@ -1,23 +1,23 @@
 """The disproportionality page's first view, stored at load time: every area's stage matrix
 at the page's default settings (decision 0036).
 
-``mart.stage_matrices`` holds :func:`metrics.disproportionality.stage_frame` of every area and
-every financial year (:data:`GRAIN`, the page's default grain: decision 0016), under each
+``mart.stage_matrices`` holds :func:`metrics.disproportionality.compute_frame` of every area
+and every financial year (:data:`GRAIN`, the page's default grain: decision 0016), under each
 ethnicity definition (``definition``), with the page's other defaults: White as the reference
 group, the closest census year as the population, every stage chained, the default options
 and minimum count. The page's stage matrix, its self-defined stop and search row (the
-sensitivity table), the all-areas forest and ``cjsdash query disparity_ratio --stage`` read it
-with one bound query where their settings are these
-(:mod:`metrics.disproportionality.stored`); any other grain or
-setting is computed from the stored stage counts as before (tested equal).
+sensitivity table) and the all-areas forest read one period of it with one bound query where
+their settings are these (:mod:`metrics.disproportionality.stored`); any other grain or
+setting, and every period at once (``cjsdash query``), is computed from the stored stage
+counts as before (tested equal).
 
 Every grain and setting would be 35 s and 2.2 million rows a refresh on the demo warehouse
 (the month and rolling-year grains are four fifths of it); the default grain is 1.1 s and
-68,000 rows. :func:`refresh` runs in :func:`metrics.mart_analyses.refresh`'s transaction and
-rewrites the table only when what a matrix depends on changed (:func:`inputs_key`): the stage
-measures' rows and whole-set plans, the populations, the areas, the sources, the stage
-declarations and the options; the table answers when the analyses do
-(:func:`metrics.mart_analysis_reads.current`).
+68,000 rows. :func:`refresh`, called in :func:`metrics.mart_analyses.refresh`'s transaction
+(which writes the table), makes them afresh only when what a matrix depends on changed
+(:func:`inputs_key`): the stage measures' rows and the cells their whole-set plans withhold,
+the populations, the areas, the sources, the stage declarations and the options; the table
+answers when the analyses do (:func:`metrics.mart_analysis_reads.current`).
 """
 
 from __future__ import annotations
@@ -33,18 +33,30 @@ from metrics.disproportionality.schema import MATRIX_COLUMNS
 from metrics.disproportionality.stored import DEFINITIONS, GRAIN, REFERENCE, STATE_KEY
 from metrics.mart_stages import stages_key
 from metrics.stages import default_stages
+
 _KEPT = ("populations", "areas", "sources", "options")
 
 
-def inputs_key(now: dict[str, str]) -> str:
-    """A key of everything the stored matrices depend on, from the figure refresh's
-    fingerprints (``now``): the stage measures' rows and plans, :data:`_KEPT`, the stages."""
+_PLANNED_SQL = ("SELECT concat_ws(':', count(*), coalesce(sum(hash(measure, area_code, "
+                "period_start, period_end, bdim, breakdown, \"primary\")), 0)) "
+                "FROM mart.withheld WHERE list_contains($1, measure)")
+
+
+def inputs_key(con: duckdb.DuckDBPyConnection, now: dict[str, str]) -> str:
+    """A key of everything the stored matrices depend on: the figure refresh's fingerprints
+    (``now``) of the stage measures' rows, :data:`_KEPT`, the stages, and the cells the
+    stored whole-set plans withhold from the stage measures (a plan made afresh may differ
+    with the same inputs)."""
     stages = default_stages()
     measures = sorted({m for s in stages.counted() for d in DEFINITIONS
                        if (m := s.measure_for(d))})  # type: ignore[arg-type]
-    parts = {k: now.get(k) for k in (*_KEPT, *[f"measure:{m}" for m in measures],
-                                      *[f"withheld:{m}" for m in measures], "withheld:spec")}
-    parts |= {"stages": stages_key(stages), "grain": GRAIN, "reference": REFERENCE}
+    try:
+        planned = str(con.execute(_PLANNED_SQL, [measures]).fetchall()[0][0])
+    except duckdb.CatalogException:  # no whole-set plan stored
+        planned = ""
+    parts = {k: now.get(k) for k in (*_KEPT, *[f"measure:{m}" for m in measures])}
+    parts |= {"stages": stages_key(stages), "grain": GRAIN, "reference": REFERENCE,
+              "planned": planned}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -57,16 +69,10 @@ def compute(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, now: dict[str, str], before: dict[str, str],
-            held: set[str]) -> tuple[str, int | None]:
-    """(the inputs key to store, the rows written: None when the stored table stands)."""
-    key = inputs_key(now)
+            held: set[str]) -> tuple[str, pl.DataFrame | None]:
+    """(the inputs key to store, every matrix to write as ``mart.stage_matrices``: None when
+    the stored table stands, made from the same inputs)."""
+    key = inputs_key(con, now)
     if before.get(STATE_KEY) == key and "stage_matrices" in held:
         return key, None
-    frame = compute(con)
-    con.register("_mart_stage_matrices", frame.to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TABLE mart.stage_matrices AS "
-                    "SELECT * FROM _mart_stage_matrices")
-    finally:
-        con.unregister("_mart_stage_matrices")
-    return key, frame.height
+    return key, compute(con)

@@ -162,10 +162,14 @@ def read_coverage(con: duckdb.DuckDBPyConnection, grain: str, measures: Sequence
 
 def coverage_periods(con: duckdb.DuckDBPyConnection, grain: str, measures: Sequence[str],
                      areas: Sequence[str] | None) -> list[tuple[date, str]]:
+    """The periods these areas' cells cover, oldest first: read once per data version (a
+    scan of every cell of the grain for a list of a few dozen)."""
     where, params = _coverage_where(grain, measures, areas, None)
-    return [(start, label) for start, label in con.execute(
+    key = ("coverage-periods", grain, tuple(sorted(measures)),
+           None if areas is None else tuple(areas))
+    return list(cache.cached(con, key, lambda: [(start, label) for start, label in con.execute(
         f"SELECT DISTINCT period_start, period_label FROM mart.coverage "  # noqa: S608
-        f"WHERE {where} ORDER BY period_start", params).fetchall()]
+        f"WHERE {where} ORDER BY period_start", params).fetchall()]))
 
 
 def _quoted(columns: Sequence[str] | dict[str, object]) -> list[str]:

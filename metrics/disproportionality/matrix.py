@@ -11,8 +11,9 @@ import numpy as np
 import polars as pl
 
 from cjsdash.core.periods import label_period
-from metrics import disclosure
+from metrics import cache, disclosure
 from metrics import statistics as st
+from metrics.disproportionality import stored
 from metrics.disproportionality.counts import (
     _choose_population,
     _stage_list,
@@ -20,7 +21,6 @@ from metrics.disproportionality.counts import (
     populations,
     stage_counts,
 )
-from metrics.disproportionality import stored
 from metrics.disproportionality.ratios import _cell_lookup, _chain, _chain_frame
 from metrics.disproportionality.schema import (
     _BLANK_IF_PREVIOUS_SUPPRESSED,
@@ -33,6 +33,7 @@ from metrics.disproportionality.schema import (
     NOT_STATED,
     UNPUBLISHED_NOTE,
 )
+from metrics.mart_ready import options_key
 from metrics.options import Options
 from metrics.registry import default_registry
 from metrics.stages import POPULATION, EthnicitySource, Stage, default_stages
@@ -65,17 +66,22 @@ def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[
     stages whose counts by ethnic group are not published at ``grain`` at all
     (:data:`metrics.disclosure.STAGE_GRAINS`: withheld whole). Only the areas shown are
     read (:func:`metrics.disclosure.withheld_in`): a first view after a load costs what any
-    other does."""
+    other does; every stage measure's at once, kept for the data version, so that another
+    grain, definition or setting for the same areas reads nothing again."""
     if options.disclosure != "whole_set":
         return None, set()
     stage_of = {s.measure_for(ethnicity_source): s.id for s in stage_list
                 if s.measure_for(ethnicity_source)}
     unpublished = unpublished_stages(stage_list, ethnicity_source, grain, options)
-    hidden = disclosure.withheld_in(con, default_registry(), options, list(stage_of),
-                                    disclosure.STAGE_BREAKDOWN, areas)
-    return hidden.select(
+    every = sorted({m for s in default_stages().counted() for d in ETHNICITY_WORDS
+                    if (m := s.measure_for(d))})  # type: ignore[arg-type]
+    hidden = cache.cached(con, ("stage-withheld", options_key(options), tuple(areas)),
+                          lambda: disclosure.withheld_in(con, default_registry(), options, every,
+                                                         disclosure.STAGE_BREAKDOWN, areas))
+    return hidden.lazy().filter(pl.col("measure").is_in(list(stage_of))).select(
         "area_code", pl.col("measure").replace_strict(stage_of).alias("stage"),
-        "period_start", "period_end", pl.col("breakdown").alias("group")).unique(), unpublished
+        "period_start", "period_end", pl.col("breakdown").alias("group")).unique().collect(), \
+        unpublished
 
 
 def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options,
@@ -117,50 +123,58 @@ def _disclose(frame: pl.DataFrame, counts: pl.DataFrame, options: Options,
             np.where(mask, f"suppressed: {st.SECONDARY_RULE}", ""))),
                   dtype=pl.String).replace("", None),
     ).select(*key, "group", "suppressed", "note")
-    out = frame.join(hidden, on=[*key, "group"], how="left").with_columns(
-        pl.col("suppressed").fill_null(False))
-    previous = hidden.filter("suppressed").select(
+    previous = hidden.lazy().filter("suppressed").select(
         "area_code", pl.col("stage").alias("previous_stage"), "period_start", "period_end",
         "group", pl.lit(True).alias("_prev_hidden"))
-    out = out.join(previous, on=["area_code", "previous_stage", "period_start", "period_end",
-                                 "group"], how="left")
-    prev_hidden = pl.col("_prev_hidden").fill_null(False)
-    out = out.with_columns(
-        *[pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
-          for c in _BLANK_IF_SUPPRESSED],
-    ).with_columns(
-        *[pl.when(prev_hidden).then(None).otherwise(pl.col(c)).alias(c)
-          for c in _BLANK_IF_PREVIOUS_SUPPRESSED],
-        pl.when(pl.col("suppressed")).then(pl.col("note"))
-        .when(prev_hidden).then(pl.lit("previous stage's count suppressed: stage rate hidden"))
-        .otherwise(pl.col("note")).alias("note"),
-        pl.when(pl.col("suppressed") | prev_hidden).then(False).otherwise(pl.col("significant"))
-        .alias("significant"),
-        pl.when(pl.col("suppressed")).then(False).otherwise(pl.col("ratio_significant"))
-        .alias("ratio_significant"),
-    )
-    return out.drop("_prev_hidden")
+    return (frame.lazy().join(hidden.lazy(), on=[*key, "group"], how="left")
+            .with_columns(pl.col("suppressed").fill_null(False))
+            .join(previous, on=["area_code", "previous_stage", "period_start", "period_end",
+                                "group"], how="left")
+            .with_columns(_BLANK_SUPPRESSED).with_columns(_BLANK_AFTER_SUPPRESSED)
+            .drop("_prev_hidden").collect())
+
+
+_PREV_HIDDEN = pl.col("_prev_hidden").fill_null(False)
+_BLANK_SUPPRESSED = [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+                     for c in _BLANK_IF_SUPPRESSED]
+"""What a suppressed count hides; then (:data:`_BLANK_AFTER_SUPPRESSED`) what the previous
+stage's suppressed count hides (built once: a view makes two matrices)."""
+_BLANK_AFTER_SUPPRESSED = [
+    *[pl.when(_PREV_HIDDEN).then(None).otherwise(pl.col(c)).alias(c)
+      for c in _BLANK_IF_PREVIOUS_SUPPRESSED],
+    pl.when(pl.col("suppressed")).then(pl.col("note"))
+    .when(_PREV_HIDDEN).then(pl.lit("previous stage's count suppressed: stage rate hidden"))
+    .otherwise(pl.col("note")).alias("note"),
+    pl.when(pl.col("suppressed") | _PREV_HIDDEN).then(False).otherwise(pl.col("significant"))
+    .alias("significant"),
+    pl.when(pl.col("suppressed")).then(False).otherwise(pl.col("ratio_significant"))
+    .alias("ratio_significant"),
+]
 
 
 def _annotate(frame: pl.DataFrame, counts: pl.DataFrame, stage_list: list[Stage],
-              reference: str, grain: str, ethnicity_source: str, level: float) -> pl.DataFrame:
+              reference: str, grain: str, ethnicity_source: str, level: float
+              ) -> pl.LazyFrame:
     titles = {s.id: s.title for s in stage_list}
-    provenance = counts.filter(pl.col("group").is_in(GROUPS)).group_by(
-        "area_code", "stage", "period_start", "period_end").agg(
+    key = ["area_code", "stage", "period_start", "period_end"]
+    provenance = counts.lazy().filter(pl.col("group").is_in(GROUPS)).group_by(key).agg(
         pl.col("source").first(), pl.col("vintage").max(), pl.col("synthetic").any())
-    labels = {(s, e): label_period(s, e, grain)
-              for s, e in frame.select("period_start", "period_end").unique().iter_rows()}
-    return frame.join(provenance, on=["area_code", "stage", "period_start", "period_end"],
-                      how="left").with_columns(
+    periods = frame.select("period_start", "period_end").unique()
+    labels = periods.with_columns(pl.Series("period_label", [
+        label_period(s, e, grain) for s, e in periods.iter_rows()], dtype=pl.String))
+    return frame.lazy().join(provenance, on=key, how="left").join(
+        labels.lazy(), on=["period_start", "period_end"], how="left").with_columns(
         pl.col("stage").replace_strict(titles, return_dtype=pl.String).alias("stage_title"),
-        pl.struct("period_start", "period_end").map_elements(
-            lambda p: labels[(p["period_start"], p["period_end"])], return_dtype=pl.String)
-        .alias("period_label"),
         pl.lit(reference).alias("reference"),
         pl.lit(ETHNICITY_WORDS[ethnicity_source]).alias("ethnicity_source"),
         pl.lit(level).alias("level"),
         pl.col("synthetic").fill_null(False),
     )
+
+
+_FINISH = [pl.col(c).fill_nan(None) for c in _FLOAT_COLUMNS]
+_ORDER = ["area_code", "period_start", "stage_order", pl.col("group").replace_strict(
+    {g: i for i, g in enumerate(GROUPS)}, return_dtype=pl.Int64)]
 
 
 def stage_frame(
@@ -232,15 +246,13 @@ def compute_frame(
     frame = _disclose(frame, counts, options,
                       *_planned(con, options, stage_list, ethnicity_source, grain,
                                 counts["area_code"].unique().to_list()))
-    frame = _annotate(frame, counts, stage_list, reference, grain, ethnicity_source,
-                      options.level)
-    for column, dtype in MATRIX_SCHEMA.items():
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    frame = frame.select(MATRIX_COLUMNS).cast(MATRIX_SCHEMA)  # type: ignore[arg-type]
-    return frame.with_columns(pl.col(c).fill_nan(None) for c in _FLOAT_COLUMNS).sort(
-        "area_code", "period_start", "stage_order", pl.col("group").replace_strict(
-            {g: i for i, g in enumerate(GROUPS)}, return_dtype=pl.Int64))
+    lazy = _annotate(frame, counts, stage_list, reference, grain, ethnicity_source,
+                     options.level)
+    held = set(lazy.collect_schema().names())
+    return lazy.with_columns(pl.lit(None, dtype=dtype).alias(column)
+                             for column, dtype in MATRIX_SCHEMA.items() if column not in held
+                             ).select(MATRIX_COLUMNS).cast(MATRIX_SCHEMA).with_columns(  # type: ignore[arg-type]
+        _FINISH).sort(_ORDER).collect()
 
 
 
