@@ -75,7 +75,7 @@ def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[
     unpublished = unpublished_stages(stage_list, ethnicity_source, grain, options)
     every = sorted({m for s in default_stages().counted() for d in ETHNICITY_WORDS
                     if (m := s.measure_for(d))})  # type: ignore[arg-type]
-    hidden = cache.cached(con, ("stage-withheld", options_key(options), tuple(areas)),
+    hidden = cache.cached(con, ("stage-withheld", options_key(options), tuple(sorted(areas))),
                           lambda: disclosure.withheld_in(con, default_registry(), options, every,
                                                          disclosure.STAGE_BREAKDOWN, areas))
     return hidden.lazy().filter(pl.col("measure").is_in(list(stage_of))).select(
