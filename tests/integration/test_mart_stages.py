@@ -26,6 +26,7 @@ from ingest.pipeline import ingest_paths
 from metrics import cache, figure_coverage, mart, mart_matrices, mart_stage_reads
 from metrics import disproportionality as dq
 from metrics.disproportionality import stored as stored_matrices
+from metrics.options import Options
 from metrics.registry import default_registry
 from tests.conftest import REPO
 
@@ -214,3 +215,17 @@ def test_serving_a_mart_made_before_the_stage_tables_fills_them(small_db: Path,
         assert_frame_equal(dq.stage_counts(con, every, "fy").sort(KEY),
                            dq._stage_counts(con, every, "fy", "officer", None).sort(KEY))
     cache.clear_cache()
+
+
+def test_the_stored_matrices_are_made_again_when_what_they_read_changes(
+        con: duckdb.DuckDBPyConnection) -> None:
+    now = mart.fingerprints(con, default_registry(), Options())
+    key = mart_matrices.inputs_key(con, now)
+    assert mart_matrices.inputs_key(con, dict(now)) == key
+    for changed in ("measure:stop_searches", "measure:stop_searches_self_defined",
+                    "measure:custodial_sentences", "populations", "areas", "sources",
+                    "options"):
+        assert mart_matrices.inputs_key(con, {**now, changed: "changed"}) != key, changed
+    # a measure no stage counts, and a target, leave them as they are
+    assert mart_matrices.inputs_key(con, {**now, "measure:recorded_crimes": "changed",
+                                          "targets:charge_rate": "changed"}) == key
