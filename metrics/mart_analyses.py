@@ -185,7 +185,9 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         clock = _lap(report, "comparisons", clock)
     if before.get("peer_groups") != state["peer_groups"]:
         _write(con, "peer_groups", mart_baselines.groups_frame(groups), None)
-    state[mart_matrices.STATE_KEY], matrices = mart_matrices.refresh(con, now, before, held)
+    key, matrices = mart_matrices.refresh(con, now, before, held)
+    if key is not None:
+        state[mart_matrices.STATE_KEY] = key
     if matrices is not None:
         _write(con, "stage_matrices", matrices, None)
         report.matrices = matrices.height

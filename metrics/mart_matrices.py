@@ -31,7 +31,9 @@ import polars as pl
 from metrics.disproportionality.matrix import compute_frame
 from metrics.disproportionality.schema import MATRIX_COLUMNS
 from metrics.disproportionality.stored import DEFINITIONS, GRAIN, REFERENCE, STATE_KEY
+from metrics.mart_ready import options_key
 from metrics.mart_stages import stages_key
+from metrics.options import Options
 from metrics.stages import default_stages
 
 _KEPT = ("populations", "areas", "sources", "options")
@@ -69,9 +71,13 @@ def compute(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, now: dict[str, str], before: dict[str, str],
-            held: set[str]) -> tuple[str, pl.DataFrame | None]:
+            held: set[str]) -> tuple[str | None, pl.DataFrame | None]:
     """(the inputs key to store, every matrix to write as ``mart.stage_matrices``: None when
-    the stored table stands, made from the same inputs)."""
+    the stored table stands, made from the same inputs). No key and nothing made when the
+    figures are refreshed under other options than the pages' (a test's): the matrices are
+    the default options', and the pages then compute theirs."""
+    if now.get("options") != options_key(Options()):
+        return None, None
     key = inputs_key(con, now)
     if before.get(STATE_KEY) == key and "stage_matrices" in held:
         return key, None
