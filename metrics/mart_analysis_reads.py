@@ -61,20 +61,24 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
 _READY_SQL = (
     "SELECT coalesce((SELECT value FROM mart.analysis_state WHERE key = 'version') = ("  # noqa: S608
     + STAMP_SQL + "), FALSE), (SELECT value FROM mart.analysis_state WHERE key = 'registry'), "
-    "(SELECT value FROM mart.analysis_state WHERE key = 'options')")
+    "(SELECT value FROM mart.analysis_state WHERE key = 'options'), "
+    "(SELECT value FROM mart.analysis_state WHERE key = 'matrices') IS NOT NULL")
+
+State = tuple[bool, str | None, str | None, bool]
 
 
-def _state(con: duckdb.DuckDBPyConnection) -> tuple[bool, str | None, str | None]:
+def _state(con: duckdb.DuckDBPyConnection) -> State:
     try:
-        current_, registry, options = con.execute(_READY_SQL).fetchall()[0]
+        current_, registry, options, matrices = con.execute(_READY_SQL).fetchall()[0]
     except duckdb.CatalogException:  # a warehouse whose mart predates these tables
-        return False, None, None
-    return bool(current_), registry, options
+        return False, None, None, False
+    return bool(current_), registry, options, bool(matrices)
 
 
-def _answered(con: duckdb.DuckDBPyConnection) -> tuple[bool, str | None, str | None]:
+def _answered(con: duckdb.DuckDBPyConnection) -> State:
     """(whether the tables answer for the warehouse as it is, the registry they follow, the
-    options of the figures they were computed from): asked once per data version
+    options of the figures they were computed from, whether the refresh stored the stage
+    matrices: :mod:`metrics.mart_matrices`): asked once per data version
     (:func:`metrics.cache.cached`; a refresh clears it)."""
     return cache.cached(con, ("mart-analyses-ready",), lambda: _state(con))
 
@@ -85,12 +89,18 @@ def current(con: duckdb.DuckDBPyConnection) -> bool:
     return _answered(con)[0]
 
 
+def matrices_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the stored stage matrices answer for the warehouse as it is now."""
+    found, _, _, matrices = _answered(con)
+    return found and matrices
+
+
 def ready(con: duckdb.DuckDBPyConnection, registry: Registry) -> bool:
     """Whether the baselines and comparisons answer for the warehouse as it is now, under
     this registry and the default options (those the pages compute with)."""
     from metrics import mart
 
-    found, held, options = _answered(con)
+    found, held, options, _ = _answered(con)
     return found and held == mart.registry_key(registry) and options == mart.options_key(Options())
 
 

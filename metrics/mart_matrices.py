@@ -37,8 +37,6 @@ from metrics.options import Options
 from metrics.stages import default_stages
 
 _KEPT = ("populations", "areas", "sources", "options")
-
-
 _PLANNED_SQL = ("SELECT concat_ws(':', count(*), coalesce(sum(hash(measure, area_code, "
                 "period_start, period_end, bdim, breakdown, \"primary\")), 0)) "
                 "FROM mart.withheld WHERE list_contains($1, measure)")
@@ -50,8 +48,7 @@ def inputs_key(con: duckdb.DuckDBPyConnection, now: dict[str, str]) -> str:
     stored whole-set plans withhold from the stage measures (a plan made afresh may differ
     with the same inputs)."""
     stages = default_stages()
-    measures = sorted({m for s in stages.counted() for d in DEFINITIONS
-                       if (m := s.measure_for(d))})  # type: ignore[arg-type]
+    measures = sorted(stages.measures())  # officer- and self-defined alike
     # asked, not tried: a failed query would abort the analyses' transaction it runs in
     stored = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'mart' "
                          "AND table_name = 'withheld'").fetchall()[0][0]

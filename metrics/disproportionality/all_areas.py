@@ -62,9 +62,9 @@ def forest(
         period_end = here["period_end"].max()
     # a stage's rows are the same in the whole chain as in the chain up to it: the mart's
     # matrices (every stage chained) answer for the default chain
-    matrix = stored.read(con, ethnicity_source, codes, period_end, stage) if stored.stored(
-        ethnicity_source, grain, reference=reference, population_source=population_source,
-        min_count=min_count, stages=stages, options=options) else None
+    matrix = stored.read(con, codes, period_end, ethnicity_source=ethnicity_source, grain=grain,
+                         reference=reference, population_source=population_source,
+                         min_count=min_count, stages=stages, options=options, stage=stage)
     if matrix is None:
         matrix = stage_frame(con, codes, grain=grain, reference=reference,
                              ethnicity_source=ethnicity_source,

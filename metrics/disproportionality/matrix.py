@@ -73,8 +73,7 @@ def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[
     stage_of = {s.measure_for(ethnicity_source): s.id for s in stage_list
                 if s.measure_for(ethnicity_source)}
     unpublished = unpublished_stages(stage_list, ethnicity_source, grain, options)
-    every = sorted({m for s in default_stages().counted() for d in ETHNICITY_WORDS
-                    if (m := s.measure_for(d))})  # type: ignore[arg-type]
+    every = sorted(default_stages().measures())  # officer- and self-defined alike
     hidden = cache.cached(con, ("stage-withheld", options_key(options), tuple(sorted(areas))),
                           lambda: disclosure.withheld_in(con, default_registry(), options, every,
                                                          disclosure.STAGE_BREAKDOWN, areas))
@@ -193,13 +192,10 @@ def stage_frame(
     (:mod:`metrics.disproportionality.stored`); anything else is computed
     (:func:`compute_frame`).
     """
-    if period_end is not None and stored.stored(
-            ethnicity_source, grain, reference=reference, population_source=population_source,
-            min_count=min_count, stages=stages, options=options):
-        found = stored.read(con, ethnicity_source, list(areas), period_end)
-        if found is not None:
-            return found
-    return compute_frame(con, areas, grain=grain, reference=reference,
+    found = stored.read(con, list(areas), period_end, ethnicity_source=ethnicity_source,
+                        grain=grain, reference=reference, population_source=population_source,
+                        min_count=min_count, stages=stages, options=options)
+    return found if found is not None else compute_frame(con, areas, grain=grain, reference=reference,
                          ethnicity_source=ethnicity_source, population_source=population_source,
                          min_count=min_count, stages=stages, period_end=period_end,
                          options=options, counts=counts)

@@ -7,7 +7,6 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics import cache
 from metrics import mart_analysis_reads as reads
 from metrics.disproportionality.schema import DEFAULT_GRAIN, ETHNICITY_WORDS, MATRIX_SCHEMA
 from metrics.mart_ready import options_key
@@ -17,37 +16,29 @@ from metrics.statistics import disproportionality as dp
 GRAIN = DEFAULT_GRAIN
 REFERENCE = "White"
 DEFINITIONS = tuple(ETHNICITY_WORDS)
+SETTINGS: dict[str, object] = {"grain": GRAIN, "reference": REFERENCE, "population_source": None,
+                               "min_count": dp.DEFAULT_MIN_COUNT, "stages": None,
+                               "options": None}
+"""The settings (besides the definition) the matrices are stored with: :func:`read`'s."""
 STATE_KEY = "matrices"
 """``mart.analysis_state``'s key of the inputs the table was made from."""
 
 
-def stored(ethnicity_source: str, grain: str, *, reference: str,
-           population_source: str | None, min_count: float, stages: object,
-           options: Options | None) -> bool:
-    """Whether these are the settings the matrices are stored with: the page's default
-    grain, White as the reference, the closest census population, the default minimum
-    count, every stage chained and the default options."""
-    return (grain == GRAIN and reference == REFERENCE and population_source is None
-            and min_count == dp.DEFAULT_MIN_COUNT and stages is None
-            and ethnicity_source in DEFINITIONS
-            and (options is None or options_key(options) == options_key(Options())))
-
-
-def _held(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the analyses were refreshed with the matrices (not by an older cjsdash)."""
-    try:
-        return bool(con.execute("SELECT count(*) FROM mart.analysis_state WHERE key = $1",
-                                [STATE_KEY]).fetchall()[0][0])
-    except duckdb.CatalogException:
-        return False
-
-
-def read(con: duckdb.DuckDBPyConnection, ethnicity_source: str, areas: list[str],
-         period_end: object, stage: str | None = None) -> pl.DataFrame | None:
+def read(con: duckdb.DuckDBPyConnection, areas: list[str], period_end: object, *,
+         ethnicity_source: str, grain: str, reference: str, population_source: str | None,
+         min_count: float, stages: object, options: Options | None,
+         stage: str | None = None) -> pl.DataFrame | None:
     """The stored matrix rows of ``areas`` at ``period_end`` (of one ``stage`` when given),
-    ordered as :func:`~metrics.disproportionality.stage_frame` orders them; None when the
-    stored matrices do not answer for the warehouse as it is."""
-    if not (reads.current(con) and cache.cached(con, ("mart-matrices",), lambda: _held(con))):
+    ordered as :func:`~metrics.disproportionality.stage_frame` orders them; None unless the
+    settings are those the matrices are stored with (the page's default grain, White as the
+    reference, the closest census population, the default minimum count, every stage
+    chained, the default options) and the stored matrices answer for the warehouse as it
+    is."""
+    if not (period_end is not None and grain == GRAIN and reference == REFERENCE
+            and population_source is None and min_count == dp.DEFAULT_MIN_COUNT
+            and stages is None and ethnicity_source in DEFINITIONS
+            and (options is None or options_key(options) == options_key(Options()))
+            and reads.matrices_current(con)):
         return None
     frame = fetch(con, "SELECT * EXCLUDE (definition) FROM mart.stage_matrices "
                        "WHERE definition = $1 AND list_contains($2, area_code) "

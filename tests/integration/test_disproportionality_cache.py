@@ -17,7 +17,6 @@ from cjsdash.core.gateway import Warehouse
 from metrics import cache, mart_stage_reads
 from metrics import disproportionality as dq
 from metrics.disproportionality import stored
-from metrics.statistics.disproportionality import DEFAULT_MIN_COUNT
 
 AREAS = ["K04000001", "CJA03", "E23000002", "CJA01", "E12000002", "W92000004", "CJA20"]
 KEY = ["area_code", "stage", "period_start", "period_end", "group", "source"]
@@ -97,7 +96,7 @@ def test_the_stored_stage_matrices_equal_each_area_computed(warehouse: Warehouse
     assert len(ends) >= 3
     held = 0
     for end in (ends[0], ends[-2], ends[-1]):
-        kept = stored.read(con, eth, every, end)
+        kept = stored.read(con, every, end, ethnicity_source=eth, **stored.SETTINGS)
         assert kept is not None  # the stored path is the one under test
         held += kept.height
         # every area at once (equal to each alone: test_many_areas_at_once_equal_…)
@@ -110,9 +109,8 @@ def test_the_stored_stage_matrices_equal_each_area_computed(warehouse: Warehouse
                                alone)
     assert held > 1000
     # another setting is computed: nothing stored answers for it
-    assert not stored.stored(eth, "quarter", reference="White", population_source=None,
-                             min_count=DEFAULT_MIN_COUNT,
-                             stages=None, options=None)
+    assert stored.read(con, every, ends[-1], ethnicity_source=eth,
+                       **{**stored.SETTINGS, "grain": "quarter"}) is None
 
 
 def test_the_forest_and_the_sensitivity_read_from_the_stored_matrices_as_computed(

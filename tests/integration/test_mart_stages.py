@@ -185,14 +185,16 @@ def test_a_load_of_one_stage_measure_refreshes_that_stage_only(small_db: Path,
         # the stored stage matrices were made again (a stage measure changed) and answer
         assert con.execute(MATRICES_KEY).fetchall() != matrices_key
         end = dq.latest_period(dq.stage_counts(con, ["E23000002"], stored_matrices.GRAIN))
-        assert stored_matrices.read(con, "officer", ["E23000002"], end) is not None
+        assert stored_matrices.read(con, ["E23000002"], end, ethnicity_source="officer",
+                                    **stored_matrices.SETTINGS) is not None
         assert_frame_equal(dq.stage_matrix(con, "E23000002", end),
                            dq.compute_frame(con, ["E23000002"], period_end=end))
         # a refresh with nothing changed leaves them as they are
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(mart_matrices, "compute", lambda _con: pytest.fail("made again"))
             mart.refresh(con, registry)
-        assert stored_matrices.read(con, "officer", ["E23000002"], end) is not None
+        assert stored_matrices.read(con, ["E23000002"], end, ethnicity_source="officer",
+                                    **stored_matrices.SETTINGS) is not None
     finally:
         con.close()
         cache.clear_cache()
