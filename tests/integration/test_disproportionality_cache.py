@@ -17,6 +17,7 @@ from cjsdash.core.gateway import Warehouse
 from metrics import cache, mart_stage_reads
 from metrics import disproportionality as dq
 from metrics.disproportionality import stored
+from metrics.statistics import disproportionality as dp
 
 AREAS = ["K04000001", "CJA03", "E23000002", "CJA01", "E12000002", "W92000004", "CJA20"]
 KEY = ["area_code", "stage", "period_start", "period_end", "group", "source"]
@@ -133,3 +134,33 @@ def test_the_forest_and_the_sensitivity_read_from_the_stored_matrices_as_compute
                                           basis=basis, kind=kind))
     for area, got in zip(AREAS, sensitivities, strict=True):
         assert_frame_equal(got, dq.sensitivity(con, area, ends[area]))
+
+
+@pytest.mark.parametrize(("grain", "reference"), [("quarter", "White"), ("fy", "Black")])
+def test_the_other_definition_row_at_other_settings_equals_the_whole_chain(
+        warehouse: Warehouse, grain: str, reference: str) -> None:
+    """At settings nothing stores, the sensitivity table's row for the other ethnicity
+    definition is computed for stop and search alone: it equals that row of the whole
+    chain's matrix, the disparity ratio of every group."""
+    con = warehouse.reader()
+    compared = 0
+    for area in AREAS:
+        for eth, other in (("officer", "self"), ("self", "officer")):
+            end = dq.latest_period(dq.stage_counts(con, [area], grain, ethnicity_source=eth))  # type: ignore[arg-type]
+            if end is None:
+                continue
+            table = dq.sensitivity(con, area, end, grain=grain, reference=reference,
+                                   ethnicity_source=eth)  # type: ignore[arg-type]
+            got = table.filter((pl.col("analysis") == dq.ANALYSIS_DEFINITION)
+                               & (pl.col("assumption") == dq.ETHNICITY_WORDS[other])
+                               & pl.col("group").is_not_null())
+            whole = dq.compute_frame(con, [area], grain=grain, reference=reference,
+                                     ethnicity_source=other, period_end=end)  # type: ignore[arg-type]
+            want = whole.filter((pl.col("stage") == "stop_and_search")
+                                & (pl.col("group") != reference)
+                                & (pl.col("status") != dp.STATUS_EXCLUDED)
+                                & ~pl.col("suppressed"))
+            assert got["group"].to_list() == want["group"].to_list()
+            assert got["disparity_ratio"].to_list() == want["disparity_ratio"].to_list()
+            compared += got.height
+    assert compared > 10
