@@ -77,11 +77,15 @@ staged(uploads, "refresh_figures", "figure mart refresh")
 import metrics.mart_analyses as mart_analyses
 import metrics.mart_figures as mart_figures
 import metrics.mart_stages as mart_stages
+import metrics.mart_matrices as mart_matrices
 import metrics.mart_withheld as mart_withheld
 staged(mart_withheld, "refresh_plan", "  of which: disclosure plan")
 staged(mart_figures, "stage", "  of which: figures staged")
 staged(mart_stages, "stage", "  of which: stage tables staged")
 staged(mart_analyses, "refresh", "  of which: analyses")
+staged(mart_matrices, "compute", "    of which: stage matrices")
+if os.environ.get("UPLOAD_STAGES_NO_MATRICES"):  # what the stored matrices cost, by their absence
+    mart_matrices.refresh = lambda con, now, before, held: (None, None)
 threading.Thread(target=sample, daemon=True).start()
 time.sleep(0.05)
 contents = "data:text/csv;base64," + base64.b64encode(upload.read_bytes()).decode("ascii")
