@@ -77,12 +77,16 @@ staged(uploads, "refresh_figures", "figure mart refresh")
 import metrics.mart_analyses as mart_analyses
 import metrics.mart_figures as mart_figures
 import metrics.mart_stages as mart_stages
+import metrics.mart_baselines as mart_baselines
+import metrics.mart_comparisons as mart_comparisons
 import metrics.mart_matrices as mart_matrices
 import metrics.mart_withheld as mart_withheld
 staged(mart_withheld, "refresh_plan", "  of which: disclosure plan")
 staged(mart_figures, "stage", "  of which: figures staged")
 staged(mart_stages, "stage", "  of which: stage tables staged")
 staged(mart_analyses, "refresh", "  of which: analyses")
+staged(mart_baselines, "compute", "    of which: baselines")
+staged(mart_comparisons, "compute", "    of which: comparisons")
 staged(mart_matrices, "compute", "    of which: stage matrices")
 if os.environ.get("UPLOAD_STAGES_NO_MATRICES"):  # what the stored matrices cost, by their absence
     mart_matrices.refresh = lambda con, now, before, held: (None, None)
