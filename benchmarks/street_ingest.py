@@ -49,6 +49,7 @@ from cjsdash.bootstrap import prepare  # noqa: E402
 from cjsdash.core.gateway import Warehouse  # noqa: E402
 from ingest import (  # noqa: E402
     pipeline,
+    pipeline_batch,
     pipeline_files,
     pipeline_reads,
     pipeline_writes,
@@ -142,7 +143,7 @@ def run_pipeline_paths(paths: list[Path], folder: Path, phases: Phases | None
             phases.wrap(pipeline_reads, "read_context", "read context (meta queries)")
             phases.wrap(pipeline_writes, "withdraw_outside_slices", "withdraw outside slices")
             phases.wrap(pipeline, "check_quality", "quality check (after the rollup)")
-            phases.wrap(pipeline, "_loaded_run", "sha256 lookup (idempotence)")
+            phases.wrap(pipeline_batch, "loaded_runs", "sha256 lookup (idempotence)")
             phases.wrap(pipeline_files, "zip_members", "ZIP inflate")
             target = TimedConnection(con, phases)
         started = time.perf_counter()
