@@ -9,6 +9,7 @@ three in turn.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,8 +51,9 @@ def classify_batch(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path, 
     """Each file's slot: a report for a file that will not be read (skipped, unchanged),
     else the file (its refusal already settled when no loader recognises it). One query
     says which files' bytes are already loaded."""
-    hashed = [(name, path, data, None if _skipped(name, path, refuse_unrecognised)
-               else hashlib.sha256(data).hexdigest()) for name, path, data in files]
+    shas = _sha256s([None if _skipped(name, path, refuse_unrecognised) else data
+                     for name, path, data in files])
+    hashed = [(*file, sha) for file, sha in zip(files, shas, strict=True)]
     done = loaded_runs(con, sorted({sha for *_, sha in hashed if sha is not None}))
     slots: list[IngestReport | FileToRead] = []
     first: dict[str, FileToRead] = {}
@@ -86,6 +88,18 @@ def write_prepared(con: duckdb.DuckDBPyConnection, prepared: Prepared, progress:
             if copy.pending is None:  # the original loaded: the copy changes nothing
                 copy.report = unchanged(copy.name, original.report.run_id or 0)
     return [s if isinstance(s, IngestReport) else s.report for s in slots]
+
+
+def _sha256s(datas: list[bytes | None]) -> list[str | None]:
+    """Each file's sha256 (None for None), two at a time when there are several: hashing
+    releases the GIL (a month's forty forces: 0.05 → 0.03 s)."""
+    def sha(data: bytes | None) -> str | None:
+        return None if data is None else hashlib.sha256(data).hexdigest()
+
+    if len(datas) < 2:
+        return [sha(data) for data in datas]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(sha, datas))
 
 
 def _skipped(name: str, path: Path, refuse_unrecognised: bool) -> bool:
