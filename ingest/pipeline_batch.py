@@ -34,6 +34,8 @@ class Prepared:
     slots: list[IngestReport | FileToRead]
     first: dict[str, FileToRead]
     """The files to read, by sha256: the same bytes twice in a batch are read once."""
+    shas: frozenset[str] = frozenset()
+    """The sha256 of every file hashed (all but a folder's or ZIP's README and the like)."""
 
     def loading(self) -> frozenset[str]:
         """The sha256 of every file this batch may load (read, and not refused)."""
@@ -65,7 +67,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path, 
                 first[slot.sha].copies.append(slot)
             else:
                 first[slot.sha] = slot
-    return Prepared(slots, first)
+    return Prepared(slots, first, frozenset(sha for *_, sha in hashed if sha is not None))
 
 
 def read_prepared(con: duckdb.DuckDBPyConnection, prepared: Prepared, progress: Progress | None,

@@ -14,7 +14,8 @@ What makes the overlap give exactly what one batch after the other gives
   ids are drawn when it is written, in order, as before.
 - The reader sees what is committed, so it cannot know whether the batch being written
   will load bytes the next batch repeats. When a file of the next batch has bytes the batch
-  being written may load (:meth:`Prepared.loading`), the reader leaves that batch unread,
+  being written may load (:meth:`Prepared.loading`), whatever its name or loader (a file is
+  "unchanged" before anything else is asked of it), the reader leaves that batch unread,
   and once the write settles the batch is classified and read on ``con``, as in turn: its
   copies are "unchanged" if the write loaded them, read if it refused them or rolled back.
 - A file refused whole (a ZIP that cannot be opened) is logged in its place; any other
@@ -121,7 +122,7 @@ def _read_next(
     try:
         files = list(batch)
         prepared = classify_batch(cursor, files, loader_name, refuse_unrecognised=named)
-        if in_flight & prepared.first.keys():
+        if in_flight & prepared.shas:  # "unchanged" is asked before anything else
             return _Unread(files, named)
         del files
         read_prepared(cursor, prepared, progress, max_reject_share)

@@ -328,3 +328,15 @@ def test_at_most_two_batches_in_memory(tmp_path, monkeypatch) -> None:
     for k in range(len(months) - 2):
         assert order.index(f"written {months[k]}.zip") < order.index(f"read {months[k + 2]}.zip")
     assert [e for e in order if e.startswith("written")] == [f"written {m}.zip" for m in months]
+
+
+def test_bytes_in_flight_under_a_name_no_loader_knows_are_unchanged(tmp_path) -> None:
+    """Bytes the batch before loads are "unchanged" whatever their name: the sha256 is asked
+    before the loader, so a copy no loader would recognise (.dat) is not skipped or refused."""
+    name, data = member("gwent", "2021-04")
+    first = make_zip(tmp_path / "first.zip", [(name, data)])
+    second = make_zip(tmp_path / "second.zip", [("renamed.dat", data), member("btp", "2021-04")])
+    loose = tmp_path / "renamed.dat"
+    loose.write_bytes(member("btp", "2021-04")[1])
+    reports = same_either_way([first, second, loose])
+    assert [s for _, s in statuses(reports)] == ["loaded", "loaded", "unchanged", "unchanged"]
