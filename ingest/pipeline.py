@@ -13,15 +13,15 @@ is logged as ever and the others load; loose files keep one transaction each.
 The steps live beside this module, by concern: :mod:`ingest.pipeline_files` (batches and
 detection), :mod:`ingest.pipeline_reads` (reading, with quarantined rows),
 :mod:`ingest.pipeline_refusals` (the reject-share threshold, refused and unchanged files),
-:mod:`ingest.pipeline_writes` (the batch's one transaction) and
-:mod:`ingest.pipeline_reports` (:class:`IngestReport` and the records passed between steps).
+:mod:`ingest.pipeline_writes` (the batch's one transaction),
+:mod:`ingest.pipeline_reports` (:class:`IngestReport` and the records passed between steps),
+:mod:`ingest.pipeline_batch` (a batch's steps: classify, read, write) and
+:mod:`ingest.pipeline_overlap` (the next batch read while this one is written).
 The entry points stay here, and every name imported from here before.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -32,8 +32,13 @@ from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import transaction
 from cjsdash.core.rollup import refresh_pending
 from ingest.base import FileRefused, Progress
-from ingest.catalogue import LOADERS
-from ingest.diagnose import why_unrecognised
+from ingest.pipeline_batch import (
+    check_loader_name,
+    classify_batch,
+    log_refusal,
+    read_prepared,
+    write_prepared,
+)
 from ingest.pipeline_files import (
     NOT_A_DATA_FILE,
     SKIP_SUFFIXES,
@@ -43,16 +48,10 @@ from ingest.pipeline_files import (
     iter_batches,
     named_batches,
 )
-from ingest.pipeline_reads import read_all, read_context
-from ingest.pipeline_refusals import (
-    SHOWN_REJECTS,
-    mostly_rejected,
-    refused,
-    unchanged,
-    write_failed,
-)
-from ingest.pipeline_reports import FileToRead, IngestReport
-from ingest.pipeline_writes import write_batch
+from ingest.pipeline_overlap import ingest_overlapped
+from ingest.pipeline_reads import read_context
+from ingest.pipeline_refusals import SHOWN_REJECTS, mostly_rejected
+from ingest.pipeline_reports import IngestReport
 
 __all__ = [
     "NOT_A_DATA_FILE", "SHOWN_REJECTS", "SKIP_SUFFIXES", "UNRECOGNISED", "Batch",
@@ -64,21 +63,31 @@ __all__ = [
 def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: list[Path], *, loader_name: str | None = None,
     progress: Progress | None = None, max_reject_share: float | None = None,
+    overlap: bool = True,
 ) -> list[IngestReport]:
     """Load every file (one transaction each; a ZIP's members in one), then refresh the area
     rollup once. A file with more than ``max_reject_share`` of its rows rejected (default:
-    the ``max_reject_share`` setting) is refused whole."""
-    reports = []
+    the ``max_reject_share`` setting) is refused whole. Each batch is read while the one
+    before is written (:mod:`ingest.pipeline_overlap`); ``overlap=False`` reads and writes
+    them in turn, with the same outcome."""
+    reports: list[IngestReport] = []
     # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
     con.execute("SET checkpoint_threshold = '1GB'")
     try:
-        for batch, named in named_batches(paths, named=True):
-            try:
-                reports += ingest_batch(con, batch, loader_name=loader_name,
-                                        progress=progress, refuse_unrecognised=named,
+        if max_reject_share is None:
+            max_reject_share = get_settings().max_reject_share
+        if overlap:
+            reports = ingest_overlapped(con, named_batches(paths, named=True),
+                                        loader_name=loader_name, progress=progress,
                                         max_reject_share=max_reject_share)
-            except FileRefused as exc:  # a ZIP that cannot be opened: refused, logged
-                reports.append(_log_refusal(con, exc))
+        else:
+            for batch, named in named_batches(paths, named=True):
+                try:
+                    reports += ingest_batch(con, batch, loader_name=loader_name,
+                                            progress=progress, refuse_unrecognised=named,
+                                            max_reject_share=max_reject_share)
+                except FileRefused as exc:  # a ZIP that cannot be opened: refused, logged
+                    reports.append(log_refusal(con, exc))
     finally:
         if progress:
             progress("summing up areas", 0, 1)
@@ -144,69 +153,9 @@ def ingest_batch(
     report per file, in order. A file no loader recognises is refused and logged (a file
     the user named), or skipped with its reason (``refuse_unrecognised=False``: a folder's
     or a ZIP's)."""
-    if loader_name and loader_name not in LOADERS:
-        raise ValueError(f"unknown source '{loader_name}' (one of {', '.join(LOADERS)})")
-    slots: list[IngestReport | FileToRead] = []
-    first: dict[str, FileToRead] = {}  # by sha256: the same bytes twice in a batch are read once
-    for name, path, data in files:
-        slot = _classify(con, name, path, data, loader_name, first, refuse_unrecognised)
-        slots.append(slot)
-        if isinstance(slot, FileToRead) and slot.pending is None:
-            if slot.sha in first:
-                first[slot.sha].copies.append(slot)
-            else:
-                first[slot.sha] = slot
+    check_loader_name(loader_name)
+    prepared = classify_batch(con, list(files), loader_name, refuse_unrecognised)
     if max_reject_share is None:
         max_reject_share = get_settings().max_reject_share
-    read_all(con, list(first.values()), progress, max_reject_share)
-    items = [s.pending for s in slots if isinstance(s, FileToRead) and s.pending is not None]
-    try:
-        write_batch(con, items, progress)
-    except duckdb.Error as exc:  # rolled back: log the batch as refused, never a traceback
-        write_batch(con, [write_failed(item, exc) for item in items], progress)
-    for original in first.values():
-        for copy in original.copies:
-            if copy.pending is None:  # the original loaded: the copy changes nothing
-                copy.report = unchanged(copy.name, original.report.run_id or 0)
-    return [s if isinstance(s, IngestReport) else s.report for s in slots]
-
-
-def _classify(con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes,
-              loader_name: str | None, first: dict[str, FileToRead], refuse_unrecognised: bool
-              ) -> IngestReport | FileToRead:
-    """A report for a file that will not be read (skipped, unchanged), else the file (with
-    its refusal already settled when no loader recognises it)."""
-    skip = path.suffix.casefold() in SKIP_SUFFIXES or name.startswith(".")
-    if skip and not refuse_unrecognised:
-        return IngestReport(name, "skipped", message=NOT_A_DATA_FILE)
-    sha = hashlib.sha256(data).hexdigest()
-    if (done := _loaded_run(con, sha)) is not None:
-        return unchanged(name, done)
-    if sha in first:
-        return FileToRead(name, path, data, sha, first[sha].loader)
-    loader = LOADERS[loader_name] if loader_name else (None if skip else detect_loader(path, data))
-    if loader is None:
-        reason = why_unrecognised(path, data)
-        if not refuse_unrecognised:
-            return IngestReport(name, "skipped", message=reason)
-        file = FileToRead(name, path, b"", sha, UNRECOGNISED)
-        file.pending = refused(file, datetime.now(), reason, [], rows_in=0)
-        file.report = file.pending.report
-        return file
-    return FileToRead(name, path, data, sha, loader)
-
-
-def _log_refusal(con: duckdb.DuckDBPyConnection, refusal: FileRefused) -> IngestReport:
-    """Log a file refused before any loader read it (a ZIP that cannot be opened)."""
-    file = FileToRead(refusal.file_name, Path(refusal.file_name), b"", "", UNRECOGNISED)
-    pending = refused(file, datetime.now(), refusal.reason, refusal.rejects, rows_in=0)
-    write_batch(con, [pending], None)
-    return pending.report
-
-
-def _loaded_run(con: duckdb.DuckDBPyConnection, sha: str) -> int | None:
-    done = con.execute(
-        "SELECT run_id FROM meta.ingest_runs WHERE sha256 = ? AND status = 'loaded' "
-        "ORDER BY run_id LIMIT 1", [sha],
-    ).fetchone()
-    return done[0] if done else None
+    read_prepared(con, prepared, progress, max_reject_share)
+    return write_prepared(con, prepared, progress)

@@ -230,7 +230,8 @@ def rollup_frame(source: str, records: pl.DataFrame) -> pl.DataFrame:
     con = duckdb.connect()
     try:
         needed = [c for c in records.columns if c in columns_read(source)]
-        con.register(table, records.select(needed).to_arrow())
+        con.register(table, records.select(needed).to_arrow(  # string views: no copy
+            compat_level=pl.CompatLevel.newest()))
         result = con.sql(duckdb_sql(source)).to_arrow_table()
     finally:
         con.close()
