@@ -361,9 +361,6 @@ def bench(zip_path: Path, repeats: int, tmp: Path) -> None:
           f"{base_rate:>10,.0f} rows/s  ({min(base):.2f} s)")
     print(f"  ratio pipeline / DuckDB: best {ours_rate / base_rate:.2f}, median of runs "
           f"{paired:.2f} (aim: at least 0.5)")
-    o_cpu, b_cpu = (statistics.median(c for _, _, c in runs) for runs in (ours, base))
-    print(f"  CPU seconds of each process (median, imports included): pipeline {o_cpu:.1f}, "
-          f"DuckDB {b_cpu:.1f}, ratio {b_cpu / o_cpu:.2f}")
 
     phases = Phases()
     total, _ = run_pipeline(zip_path, Path(tempfile.mkdtemp(dir=tmp)), phases)
