@@ -260,28 +260,19 @@ def _failing_on(call: int, exc: BaseException, function: Callable[..., Any]
     return failing
 
 
-@pytest.mark.parametrize("exc", [RuntimeError("a loader's bug, simulated"), KeyboardInterrupt()])
-def test_an_exception_of_the_reader_is_raised_here_and_leaves_no_thread(
-        tmp_path, monkeypatch, exc) -> None:
-    monkeypatch.setattr(pipeline_overlap, "read_prepared",
-                        _failing_on(2, exc, pipeline_overlap.read_prepared))
-    paths = [month_zip(tmp_path, m) for m in ("2021-04", "2021-05", "2021-06")]
-    wh = Warehouse()
-    with wh.writer() as con:
-        prepare(con)
-        with pytest.raises(type(exc)):
-            ingest_paths(con, paths)
-        _no_reader_left()
-        assert con.execute("SELECT count(*) FROM meta.ingest_runs").fetchone()[0] == 3
-    wh.close()
-
-
-@pytest.mark.parametrize("exc", [RuntimeError("a write bug, simulated"), KeyboardInterrupt()])
-def test_an_exception_while_writing_leaves_no_thread(tmp_path, monkeypatch, exc) -> None:
-    """Ctrl-C (or any exception) while a batch is written, the next being read: the reader
-    finishes its batch and is joined; nothing of the batch is written."""
-    monkeypatch.setattr(pipeline_overlap, "write_prepared",
-                        _failing_on(2, exc, pipeline_overlap.write_prepared))
+@pytest.mark.parametrize(("step", "exc"), [
+    ("read_prepared", RuntimeError("a loader's bug, simulated")),
+    ("read_prepared", KeyboardInterrupt()),
+    ("write_prepared", RuntimeError("a write bug, simulated")),
+    ("write_prepared", KeyboardInterrupt()),
+])
+def test_an_exception_reading_or_writing_is_raised_here_and_leaves_no_thread(
+        tmp_path, monkeypatch, step, exc) -> None:
+    """An exception of the reader (raised here when its batch's turn comes), or Ctrl-C or
+    any exception while a batch is written, the next being read: the reader finishes its
+    batch and is joined; nothing of the failing batch is written."""
+    monkeypatch.setattr(pipeline_overlap, step,
+                        _failing_on(2, exc, getattr(pipeline_overlap, step)))
     paths = [month_zip(tmp_path, m) for m in ("2021-04", "2021-05", "2021-06")]
     wh = Warehouse()
     with wh.writer() as con:
