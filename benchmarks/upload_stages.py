@@ -61,6 +61,8 @@ from cjsdash.core.gateway import Warehouse
 from cjsdash.server import create_app
 import cjsdash.uploads as uploads
 import ingest.pipeline as pipeline
+import ingest.pipeline_batch as pipeline_batch
+import ingest.pipeline_overlap as pipeline_overlap
 import ingest.pipeline_reads as reads
 import layouts.data_upload as data_upload
 
@@ -68,9 +70,9 @@ app = create_app(Warehouse(db, held=True, memory_mb=get_settings().serve_duckdb_
 staged(data_upload, "decode_upload", "decode the data URL")
 staged(uploads, "save_upload", "save under uploads/")
 staged(uploads, "prepare", "prepare")
-staged(pipeline, "_classify", "hash and detect")
+staged(pipeline_overlap, "classify_batch", "hash and detect")
 staged(reads, "_read_one", "read and validate")
-staged(pipeline, "write_batch", "write (one transaction)")
+staged(pipeline_batch, "write_batch", "write (one transaction)")
 staged(pipeline, "refresh_pending", "area rollup")
 staged(pipeline, "check_quality", "quality checks")
 staged(uploads, "refresh_figures", "figure mart refresh")
