@@ -61,6 +61,10 @@ def ingest(
     max_reject_share: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="refuse a file whole when more than this share of its rows is "
         "rejected (default 0.10, or CJSDASH_MAX_REJECT_SHARE)")] = None,
+    overlap: Annotated[bool, typer.Option(
+        help="read each ZIP while the one before is written (decision 37): the same "
+        "outcome, a year of street crime about 7% faster on 2 cores for about 170 MB "
+        "more memory; --no-overlap reads and writes them in turn")] = True,
 ) -> None:
     """Load files into the warehouse (one transaction each; the same file twice is a no-op).
 
@@ -86,7 +90,7 @@ def ingest(
                 bar.update(task, description=stage, completed=done, total=total or None)
 
             reports = ingest_paths(con, paths, loader_name=source, progress=progress,
-                                   max_reject_share=max_reject_share)
+                                   max_reject_share=max_reject_share, overlap=overlap)
             if reports:  # a refused or unchanged file is logged too: the mart follows it
                 bar.update(task, description="figures", completed=0, total=None)
                 refreshed = refresh_figures(con)

@@ -278,7 +278,7 @@ def test_an_exception_reading_or_writing_is_raised_here_and_leaves_no_thread(
     with wh.writer() as con:
         prepare(con)
         with pytest.raises(type(exc)):
-            ingest_paths(con, paths)
+            ingest_paths(con, paths, overlap=True)
         _no_reader_left()
         assert con.execute("SELECT count(*) FROM meta.ingest_runs").fetchone()[0] == 3
     wh.close()
