@@ -331,3 +331,30 @@ def test_bytes_in_flight_under_a_name_no_loader_knows_are_unchanged(tmp_path) ->
     loose.write_bytes(member("btp", "2021-04")[1])
     reports = same_either_way([first, second, loose])
     assert [s for _, s in statuses(reports)] == ["loaded", "loaded", "unchanged", "unchanged"]
+
+
+def test_the_command_reads_in_turn_with_no_overlap_and_gives_the_same(tmp_path,
+                                                                       monkeypatch) -> None:
+    """`cjsdash ingest` overlaps by default; `--no-overlap` reads and writes in turn: the same
+    rows in every table, the same lines printed (the figures refreshed after both)."""
+    from typer.testing import CliRunner
+
+    from cjsdash.cli import app
+
+    overlapped: list[int] = []
+    real = pipeline.ingest_overlapped
+    monkeypatch.setattr(pipeline, "ingest_overlapped",
+                        lambda *a, **k: overlapped.append(1) or real(*a, **k))
+    paths = [str(month_zip(tmp_path, m)) for m in ("2021-05", "2021-06")]
+    states, lines = [], []
+    for flags, times in (([], 1), (["--no-overlap"], 1)):
+        db = tmp_path / f"w{len(flags)}.duckdb"
+        result = CliRunner().invoke(app, ["ingest", *paths, "--db", str(db), *flags])
+        assert result.exit_code == 0, result.output
+        assert len(overlapped) == times  # the default overlapped; --no-overlap did not
+        lines.append([line for line in result.output.splitlines() if "loaded" in line])
+        wh = Warehouse(db)
+        states.append(state(wh.reader()))
+        wh.close()
+    assert lines[0] == lines[1] and len(lines[0]) >= 2
+    assert states[0] == states[1]
