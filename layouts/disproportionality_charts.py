@@ -365,6 +365,8 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
     ticks = _log_ticks(extent, max_ticks=4)
     fig.update_xaxes(type="log", **ticks)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=stages[::-1])
+    for col in range(2, len(groups) + 1):  # the shared axes: no stray tick marks, no labels
+        fig.update_yaxes(col=col, ticks="")
     fig.update_layout(template=theme.TEMPLATE_NAME, height=max(320, 150 + 44 * len(stages)),
                       title={"text": title, "subtitle": {"text": (
                           f"{area_name}: dot = the ratio as recorded; grey bar = every "

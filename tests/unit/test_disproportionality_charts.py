@@ -51,6 +51,8 @@ def test_bounds_figure_draws_one_grey_bar_per_stage_and_the_ratio_per_group() ->
     assert bars[0].xaxis in (None, "x") and bars[1].xaxis == "x2"
     assert markers["Asian"].xaxis == "x2"
     assert "not confidence intervals" in fig.layout.title.text
+    # the second panel shares the first's stage labels: no tick marks of its own
+    assert fig.layout.yaxis2.ticks == "" and fig.layout.yaxis.ticks != ""
 
 
 def test_rates_figure_puts_each_stage_in_its_own_panel_with_its_groups() -> None:
