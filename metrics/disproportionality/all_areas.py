@@ -9,7 +9,6 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
-from metrics.disproportionality import stored
 from metrics.disproportionality.counts import _chain_to, stage_counts
 from metrics.disproportionality.matrix import stage_frame
 from metrics.disproportionality.schema import GROUPS
@@ -60,17 +59,10 @@ def forest(
         if here.height == 0:
             return pl.DataFrame(schema=dict.fromkeys(FOREST_COLUMNS, pl.String))
         period_end = here["period_end"].max()
-    # a stage's rows are the same in the whole chain as in the chain up to it: the mart's
-    # matrices (every stage chained) answer for the default chain
-    matrix = stored.read(con, codes, period_end, ethnicity_source=ethnicity_source, grain=grain,
-                         reference=reference, population_source=population_source,
-                         min_count=min_count, stages=stages, options=options, stage=stage)
-    if matrix is None:
-        matrix = stage_frame(con, codes, grain=grain, reference=reference,
-                             ethnicity_source=ethnicity_source,
-                             population_source=population_source, min_count=min_count,
-                             stages=chain, period_end=period_end, options=options,
-                             counts=counts)
+    matrix = stage_frame(con, codes, grain=grain, reference=reference,
+                         ethnicity_source=ethnicity_source, population_source=population_source,
+                         min_count=min_count, stages=stages, period_end=period_end,
+                         options=options, counts=counts, stage=stage)
     rows = matrix.filter((pl.col("stage") == stage) & (pl.col("group") == group))
     by_population = basis == "population"
     out = rows.join(areas, on="area_code", how="inner").select(

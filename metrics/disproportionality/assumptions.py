@@ -11,9 +11,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from metrics.disproportionality import stored
 from metrics.disproportionality.counts import population_sources, stage_counts
-from metrics.disproportionality.matrix import _not_stated, stage_matrix
+from metrics.disproportionality.matrix import _not_stated, stage_frame, stage_matrix
 from metrics.disproportionality.schema import ASSUMPTIONS_LABEL, ETHNICITY_WORDS
 from metrics.options import Options
 from metrics.stages import POPULATION, EthnicitySource, default_stages
@@ -81,26 +80,6 @@ def _ratios(matrix: pl.DataFrame, assumption: str, analysis: str) -> list[dict]:
             for r in _compared(matrix).iter_rows(named=True)]
 
 
-def _stop_and_search(con: duckdb.DuckDBPyConnection, area: str, period_end: date,
-                     definition: str, population_source: str | None,
-                     stages: Sequence[str] | None, *, grain: str, reference: str,
-                     options: Options) -> pl.DataFrame:
-    """The stop and search rows of ``area`` by another ethnicity ``definition``. Stop and
-    search is the first stage (over the population) in any chain, and disclosure control
-    works stage by stage, so its rows are the same whichever later stages are chained: read
-    from the stored matrices (every stage chained) when they answer for these settings,
-    else computed for that one stage (a sixth of a whole matrix's work)."""
-    found = stored.read(con, [area], period_end, ethnicity_source=definition, grain=grain,
-                        reference=reference, population_source=population_source,
-                        min_count=dp.DEFAULT_MIN_COUNT, stages=stages, options=options,
-                        stage="stop_and_search")
-    if found is not None:
-        return found
-    return stage_matrix(con, area, period_end, ethnicity_source=definition,  # type: ignore[arg-type]
-                        population_source=population_source, stages=["stop_and_search"],
-                        grain=grain, reference=reference, options=options)
-
-
 def sensitivity(
     con: duckdb.DuckDBPyConnection, area: str, period_end: date | None = None, *,
     grain: str = "fy", reference: str = "White", ethnicity_source: EthnicitySource = "officer",
@@ -150,8 +129,11 @@ def sensitivity(
             # its row is the same with or without the later stages
             other = matrix
         else:
-            other = _stop_and_search(con, area, period_end, definition, population_source,
-                                     stages, **args)
+            # the stop and search rows alone (the same in any chain): stored, or computed
+            # for that stage only
+            other = stage_frame(con, [area], ethnicity_source=definition,  # type: ignore[arg-type]
+                                population_source=population_source, stages=stages,
+                                period_end=period_end, stage="stop_and_search", **args)
         other = other.filter(pl.col("stage") == "stop_and_search")
         if other.height:
             rows += _ratios(other, ETHNICITY_WORDS[definition], ANALYSIS_DEFINITION)

@@ -15,6 +15,7 @@ from metrics import cache, disclosure
 from metrics import statistics as st
 from metrics.disproportionality import stored
 from metrics.disproportionality.counts import (
+    _chain_to,
     _choose_population,
     _stage_list,
     latest_period,
@@ -182,23 +183,30 @@ def stage_frame(
     population_source: str | None = None, min_count: float = dp.DEFAULT_MIN_COUNT,
     stages: Sequence[str] | None = None, period_end: date | None = None,
     options: Options | None = None, counts: pl.DataFrame | None = None,
+    stage: str | None = None,
 ) -> pl.DataFrame:
     """The stage × group matrix for every area and every period (or only ``period_end``).
 
     Columns :data:`MATRIX_COLUMNS`; the ``population`` stage rows carry the group's
     population as ``count`` (status ``base``). See :func:`stage_matrix`. ``counts``: the
     :func:`stage_counts` of these areas, grain, definition and stages, when already read.
-    One period at the settings the figure mart stores matrices with is read from it
-    (:mod:`metrics.disproportionality.stored`); anything else is computed
+    ``stage``: only that stage's rows, which are the same in the whole chain as in the
+    chain up to it (:func:`_chain_to`: disclosure control works stage by stage), so only
+    that much is computed. One period at the settings the figure mart stores matrices with
+    is read from it (:mod:`metrics.disproportionality.stored`); anything else is computed
     (:func:`compute_frame`).
     """
     found = stored.read(con, list(areas), period_end, ethnicity_source=ethnicity_source,
                         grain=grain, reference=reference, population_source=population_source,
-                        min_count=min_count, stages=stages, options=options)
-    return found if found is not None else compute_frame(con, areas, grain=grain, reference=reference,
-                         ethnicity_source=ethnicity_source, population_source=population_source,
-                         min_count=min_count, stages=stages, period_end=period_end,
-                         options=options, counts=counts)
+                        min_count=min_count, stages=stages, options=options, stage=stage)
+    if found is not None:
+        return found
+    frame = compute_frame(con, areas, grain=grain, reference=reference,
+                          ethnicity_source=ethnicity_source, population_source=population_source,
+                          min_count=min_count,
+                          stages=stages if stage is None else _chain_to(stage, stages),
+                          period_end=period_end, options=options, counts=counts)
+    return frame if stage is None else frame.filter(pl.col("stage") == stage)
 
 
 def compute_frame(
