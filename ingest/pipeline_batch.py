@@ -104,10 +104,14 @@ def _sha256s(datas: list[bytes | None]) -> list[str | None]:
         return list(pool.map(sha, datas))
 
 
+def _not_data(name: str, path: Path) -> bool:
+    """A README, a hidden file and the like, by name."""
+    return path.suffix.casefold() in SKIP_SUFFIXES or name.startswith(".")
+
+
 def _skipped(name: str, path: Path, refuse_unrecognised: bool) -> bool:
     """A folder's or ZIP's file that is not data (a README): skipped unread, unhashed."""
-    return not refuse_unrecognised and (
-        path.suffix.casefold() in SKIP_SUFFIXES or name.startswith("."))
+    return not refuse_unrecognised and _not_data(name, path)
 
 
 def _classify(name: str, path: Path, data: bytes, sha: str | None, done: dict[str, int],
@@ -119,7 +123,7 @@ def _classify(name: str, path: Path, data: bytes, sha: str | None, done: dict[st
         return unchanged(name, done[sha])
     if sha in first:
         return FileToRead(name, path, data, sha, first[sha].loader)
-    skip = path.suffix.casefold() in SKIP_SUFFIXES or name.startswith(".")
+    skip = _not_data(name, path)
     loader = LOADERS[loader_name] if loader_name else (None if skip else detect_loader(path, data))
     if loader is None:
         reason = why_unrecognised(path, data)
