@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from cjsdash.core import allocators
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import (
@@ -209,6 +210,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             con, registry, options, stored, now, areas=rows.areas, full=replan)
         now |= keys
         plan = (withheld, keys, planned)
+        allocators.release()  # each step's freed working memory given back (decision 38)
         if not full:  # recomputed where the new plan differs, with the areas whose rows did
             mart_areas.widen(found, mart_withheld.moved_areas(con, withheld, planned))
     todo = list(registry.indicators) if full else affected(registry, before, now, options)
@@ -229,6 +231,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         report.rows = mart_figures.stage(con, registry, computed, every_area, options, grains,
                                          plan[0] if plan else None)
     staged = mart_stages.stage(con, registry, now, found, full=full)
+    allocators.release()
     con.execute("BEGIN TRANSACTION")
     try:
         if todo:
@@ -247,6 +250,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         con.execute("ROLLBACK")
         raise
     cache.clear_cache()  # "is the mart ready?" was answered per data version: ask again
+    allocators.release()
     # baselines, comparisons, the data page: from the figures just committed, in a
     # transaction of their own (decision 32); until it commits they do not answer for the
     # warehouse (their own version stamp), and pages compute them from the new figures
@@ -260,6 +264,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         con.execute("ROLLBACK")
         raise
     cache.clear_cache()
+    allocators.release()
     report.seconds = time.perf_counter() - started
     log.info(report.line())
     return report

@@ -20,6 +20,8 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
+from cjsdash.core import allocators
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -80,6 +82,7 @@ class Batches:
         if self.pending:
             self.pending = 0
             self.con.execute("COMMIT")
+            allocators.release()  # the batch's working memory, freed by DuckDB: given back
 
     def abandon(self) -> None:
         if self.pending:

@@ -1,0 +1,96 @@
+"""Memory given back when it is freed: the allocators' settings, made before any library loads.
+
+A cjsdash process holds three allocators besides Python's own: glibc's ``malloc`` (numpy,
+pandas, Arrow's conversions, Python's large objects), polars' jemalloc and DuckDB's jemalloc.
+Measured on a 332,640-row upload (``benchmarks/upload_stages.py``, decision 38), most of what
+the process held above its working set was memory already freed but kept by them:
+
+- glibc's dynamic mmap threshold: after a large block is freed, glibc raises the size above
+  which it maps blocks (up to 32 MiB), so later large blocks come from the heap, where freed
+  ones are kept (273 MB kept, 211 MB in use, at the start of the analyses). A fixed
+  threshold of 64 KiB keeps every large block mapped, so freeing it unmaps it; a trim
+  threshold of 128 KiB gives back the heap's free top.
+- polars' jemalloc (polars sets 500 ms dirty and 1 s "muzzy" decays) purges freed pages only
+  as its threads allocate, and muzzy pages (``MADV_FREE``) stay resident until the kernel
+  wants them: a 29 MB board extract's read left 480 MB resident when the write that follows
+  it began. A background purging thread, 250 ms dirty decay and no muzzy stage give them
+  back between the steps of a load. No decay at all cost the upload a third more CPU time
+  (pages faulted in again).
+- DuckDB's jemalloc (configured by DuckDB: 1 s decays) still held 120-150 MB of freed pages
+  between the steps of a load (resident 245 MB, 94 MB of it in use), since its decay purges
+  only as its threads allocate. :func:`release` purges them; the load's steps call it where
+  one step's working memory is done with (:mod:`metrics.mart`, :mod:`metrics.mart_staging`,
+  :mod:`metrics.mart_analyses`).
+
+:func:`apply` sets both; it runs when :mod:`cjsdash` is imported, before polars is, since
+jemalloc reads its environment once, when polars first allocates. A value already in the
+environment is left as it is (``_RJEM_MALLOC_CONF``, which polars appends to its own
+defaults, or ``MALLOC_MMAP_THRESHOLD_``), so either can be set another way by whoever runs
+the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from functools import cache
+
+POLARS_JEMALLOC = "_RJEM_MALLOC_CONF"
+POLARS_SETTING = "dirty_decay_ms:250,muzzy_decay_ms:0,background_thread:true"
+MMAP_THRESHOLD = 64 * 1024
+TRIM_THRESHOLD = 128 * 1024
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+_applied: dict[str, bool] = {}
+
+
+def apply() -> dict[str, bool]:
+    """Set the allocators (once per process); says what was set: ``polars`` (False when
+    polars was already loaded or the environment names its own setting) and ``glibc`` (False
+    where there is no glibc ``mallopt``, or the environment names its own threshold)."""
+    if _applied:
+        return _applied
+    polars_loaded = any(name.startswith(("polars", "_polars_runtime")) for name in sys.modules)
+    _applied["polars"] = not polars_loaded and POLARS_JEMALLOC not in os.environ
+    if _applied["polars"]:
+        os.environ[POLARS_JEMALLOC] = POLARS_SETTING
+    _applied["glibc"] = "MALLOC_MMAP_THRESHOLD_" not in os.environ and _mallopt()
+    return _applied
+
+
+def _mallopt() -> bool:
+    name = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux") or not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def release() -> bool:
+    """Give DuckDB's freed pages back to the system now (all of its jemalloc arenas purged);
+    False where DuckDB's library has no jemalloc (macOS, Windows, a build without it)."""
+    mallctl = _duckdb_mallctl()
+    return mallctl is not None and mallctl(b"arena.4096.purge", None, None, None, 0) == 0
+
+
+@cache
+def _duckdb_mallctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """DuckDB's ``mallctl`` (jemalloc's control call, which DuckDB's library exports)."""
+    library = getattr(sys.modules.get("_duckdb"), "__file__", None)
+    if not library or not sys.platform.startswith("linux"):
+        return None
+    try:
+        mallctl = ctypes.CDLL(library).duckdb_je_mallctl  # already loaded: the same handle
+    except (OSError, AttributeError):
+        return None
+    mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                        ctypes.c_size_t]
+    mallctl.restype = ctypes.c_int
+    return mallctl
