@@ -60,6 +60,9 @@ def test_a_batch_is_written_in_whole_row_groups_and_every_row_kept(tmp_path: Pat
     assert row_groups(con) == [ROW_GROUP, ROW_GROUP, ROW_GROUP, 384_170 - 3 * ROW_GROUP]
     stored = pl.from_arrow(con.sql("SELECT * FROM raw.police_uk_street").to_arrow_table())
     expected = pl.concat([f.with_columns(pl.lit(r, pl.Int64).alias("run_id")) for f, r in runs])
+    assert con.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('raw.police_uk_street') "
+        "WHERE column_name = 'crime_id' AND segment_type = 'VARCHAR'").fetchall() == [("ZSTD",)]
     assert isinstance(stored, pl.DataFrame)
     assert stored.sort("crime_id").equals(expected.sort("crime_id"))
     assert con.execute("SELECT current_setting('threads'), "
