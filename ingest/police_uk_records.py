@@ -248,7 +248,12 @@ def replace_raw_slices_runs(con: duckdb.DuckDBPyConnection, table: str, ddl: str
     con.execute(ddl)
     frame = pl.concat([f.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
                        for f, run_id in runs])
-    slices = frame.group_by("month", "area_code").agg(
+    # Each file's slices first (a file is one force and month: a few rows each), then the
+    # batch's: about half the time of grouping every record (0.02–0.05 → 0.014 s for
+    # a month's 384,170 records, on the writer's thread).
+    slices = pl.concat([f.select("month", "area_code").unique().with_columns(
+        pl.lit(run_id, pl.Int64).alias("run_id")) for f, run_id in runs]).group_by(
+        "month", "area_code").agg(
         pl.col("run_id").min().alias("first"), pl.col("run_id").max().alias("last"))
     if (slices["first"] != slices["last"]).any():  # only then filter (a copy of every row)
         last = pl.col("run_id").max().over("month", "area_code")
