@@ -76,7 +76,9 @@ RAW_TABLE = "raw.police_uk_street"
 RAW_DDL = f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
     month DATE NOT NULL,              -- first day of the file's Month
     area_code VARCHAR NOT NULL,       -- "Falls within", resolved (BTP, N23000001 included)
-    crime_id VARCHAR,                 -- NULL for anti-social behaviour rows
+    crime_id VARCHAR USING COMPRESSION zstd,  -- NULL for anti-social behaviour rows; 64 hex
+                                      -- digits: zstd, not DuckDB's dictionary + FSST: the insert
+                                      -- 7% faster, the table 3% larger (decision 37, "Since")
     reported_by VARCHAR,
     falls_within VARCHAR NOT NULL,
     longitude DOUBLE,                 -- NULL for "No Location" rows
