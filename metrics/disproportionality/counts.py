@@ -3,7 +3,7 @@ grain period, with the population chosen for each period."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import duckdb
@@ -138,24 +138,33 @@ def population_sources(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
     return sorted(pops.filter(pl.col("group").is_in(GROUPS))["source"].unique().to_list())
 
 
-def _choose_population(periods: pl.DataFrame, pops: pl.DataFrame, source: str | None
-                       ) -> pl.DataFrame:
-    """Per area and period: the population from ``source`` (any source when None) counted most
-    recently before the period starts, else the earliest after (see
-    :mod:`metrics.population_choice`: Census 2021 from 21 March 2021 when it is loaded)."""
-    if source:
-        pops = pops.filter(pl.col("source") == source)
-    options = pops.filter(pl.col("group").is_in(GROUPS)).select(
-        "area_code", "year", "source").unique()
-    chosen = population_choice.choose(
-        periods.select("area_code", "period_start").unique()
-        .join(options, on="area_code", how="inner"),
-        ["area_code", "period_start"])
-    return chosen.join(pops, on=["area_code", "year", "source"], how="inner").select(
-        "area_code", "period_start", "group", "population",
-        pl.concat_str([pl.col("source"), pl.lit(" ("), pl.col("year").cast(pl.String),
-                       pl.lit(")")]).alias("population_source"))
-
+def _choose_population(cells: Iterable[tuple[str, date]], pops: pl.DataFrame,
+                       source: str | None) -> dict[tuple[str, date], tuple[dict[str, float], str]]:
+    """Per area and period start: the population from ``source`` (any source when None)
+    counted most recently before the period starts, else the earliest after (see
+    :mod:`metrics.population_choice`: Census 2021 from 21 March 2021 when it is loaded), as
+    (group → population, its label: "Census 2021 (2021)"). The areas' populations are a few
+    dozen rows each: chosen in Python, as :func:`metrics.population_choice.choose` ranks."""
+    by_year: dict[tuple[str, int, str], dict[str, float]] = {}
+    options: dict[str, set[tuple[int, str]]] = {}
+    for area, year, group, src, value in pops.select(
+            "area_code", "year", "group", "source", "population").iter_rows():
+        if source and src != source:
+            continue
+        by_year.setdefault((area, year, src), {})[group] = value
+        if group in GROUPS:
+            options.setdefault(area, set()).add((year, src))
+    out: dict[tuple[str, date], tuple[dict[str, float], str]] = {}
+    for area, start in cells:
+        ranked = []
+        for year, src in options.get(area, ()):
+            day = population_choice.reference_date(src, int(year))
+            after = day > start
+            ranked.append((after, (day - start) if after else (start - day), src, year))
+        if ranked:
+            _, _, src, year = min(ranked)
+            out[(area, start)] = (by_year[(area, year, src)], f"{src} ({year})")
+    return out
 
 
 def latest_period(counts: pl.DataFrame) -> date | None:
