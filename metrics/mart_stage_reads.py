@@ -120,6 +120,32 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
 
 
+def read_counts_for(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str,
+                    asks: Sequence[tuple[str, Sequence[str] | None]]) -> list[pl.DataFrame]:
+    """:func:`read_counts` of these areas at this grain for each (definition, stages) asked,
+    in one read (a page view wants its definition's counts and the other's stop and search:
+    each read is a scan of the grain's rows)."""
+    params: list[object] = [grain, list(areas)]
+    wanted = []
+    for ethnicity_source, stages in asks:
+        params.append([] if ethnicity_source == "officer" else self_defined_stages())
+        condition = (f"CASE WHEN list_contains(${len(params)}, stage) THEN ethnicity_source = "
+                     "'self' ELSE ethnicity_source = 'officer' END")
+        if stages is not None:
+            params.append(list(stages))
+            condition += f" AND list_contains(${len(params)}, stage)"
+        wanted.append(f"({condition})")
+    flags = ", ".join(f"{w} AS _ask{i}" for i, w in enumerate(wanted))
+    frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))}, {flags} "  # noqa: S608
+                       "FROM mart.stage_counts WHERE grain = $1 AND list_contains($2, "
+                       f"area_code) AND ({' OR '.join(wanted)})", params)
+    if frame.height == 0:
+        return [pl.DataFrame(schema=COUNT_SCHEMA) for _ in asks]
+    frame = frame.cast(COUNT_SCHEMA)  # type: ignore[arg-type]
+    return [frame.lazy().filter(f"_ask{i}").select(list(COUNT_SCHEMA)).collect()
+            for i in range(len(asks))]
+
+
 def self_defined_stages() -> list[str]:
     """The stages counted by a measure of their own under self-defined ethnicity."""
     return [s.id for s in default_stages().counted() if s.self_defined_measure]

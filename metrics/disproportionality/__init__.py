@@ -51,6 +51,7 @@ from metrics.disproportionality.counts import (
     population_sources,
     populations,
     stage_counts,
+    stage_counts_and_other,
 )
 from metrics.disproportionality.matrix import compute_frame, stage_frame, stage_matrix
 from metrics.disproportionality.quality import QUALITY_COLUMNS, ethnicity_quality
@@ -76,6 +77,7 @@ __all__ = [
     "SENSITIVITY_COLUMNS", "SENSITIVITY_SCHEMA", "STATUS_BASE", "_populations", "_stage_counts",
     "available_periods", "compute_frame", "data_reach_note", "default_stages", "disparity_rows",
     "ethnicity_quality", "forest", "latest_period", "missing_stages",
-    "population_sources", "populations", "sensitivity", "stage_counts", "stage_frame",
+    "population_sources", "populations", "sensitivity", "stage_counts",
+    "stage_counts_and_other", "stage_frame",
     "stage_matrix",
 ]

@@ -199,3 +199,25 @@ def test_the_stage_matrix_equals_the_polars_computation_it_replaced(
         assert_frame_equal(one, reference_matrix.compute_frame(con, [area], period_end=end,
                                                                **args))  # type: ignore[arg-type]
     assert whole["suppressed"].any() and whole["note"].is_not_null().any()
+
+
+@pytest.mark.parametrize(("grain", "eth", "stages"), [
+    ("fy", "officer", None), ("quarter", "self", None), ("month", "officer", None),
+    ("fy", "self", ["stop_and_search", "arrest"]), ("fy", "officer", ["arrest", "custody"])])
+def test_counts_and_the_other_definitions_stop_and_search_in_one_read(
+        warehouse: Warehouse, grain: str, eth: str, stages: list[str] | None) -> None:
+    """A page view reads its definition's counts and the other's stop and search at once:
+    the same rows as reading each alone."""
+    con = warehouse.reader()
+    other = "self" if eth == "officer" else "officer"
+    for area in AREAS[:4]:
+        counts, others = dq.stage_counts_and_other(con, [area], grain, ethnicity_source=eth,  # type: ignore[arg-type]
+                                                   stages=stages)
+        assert_frame_equal(counts.sort(KEY), dq.stage_counts(
+            con, [area], grain, ethnicity_source=eth, stages=stages).sort(KEY))  # type: ignore[arg-type]
+        if stages is not None and "stop_and_search" not in stages:
+            assert others is None
+            continue
+        assert others is not None
+        assert_frame_equal(others.sort(KEY), dq.stage_counts(
+            con, [area], grain, ethnicity_source=other, stages=["stop_and_search"]).sort(KEY))  # type: ignore[arg-type]
