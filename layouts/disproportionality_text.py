@@ -114,7 +114,7 @@ def staged(matrix: pl.DataFrame) -> pl.DataFrame:
     """The matrix's stages after the population, in order."""
     if matrix.height == 0:
         return matrix
-    return matrix.filter(pl.col("stage") != "population").sort("stage_order")
+    return matrix.lazy().filter(pl.col("stage") != "population").sort("stage_order").collect()
 
 
 def describe_matrix(matrix: pl.DataFrame, *, area_name: str) -> str:
