@@ -11,9 +11,10 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from metrics.disproportionality import small
 from metrics.disproportionality.counts import population_sources, stage_counts
-from metrics.disproportionality.matrix import _not_stated, stage_frame, stage_matrix
-from metrics.disproportionality.schema import ASSUMPTIONS_LABEL, ETHNICITY_WORDS
+from metrics.disproportionality.matrix import stage_frame, stage_matrix
+from metrics.disproportionality.schema import ASSUMPTIONS_LABEL, ETHNICITY_WORDS, NOT_STATED
 from metrics.options import Options
 from metrics.stages import POPULATION, EthnicitySource, default_stages
 from metrics.statistics import disproportionality as dp
@@ -45,8 +46,8 @@ def _missing_bounds(matrix: pl.DataFrame, counts: pl.DataFrame, options: Options
     rows = matrix.iter_rows(named=True)
     key = ("area_code", "stage", "period_start", "period_end")
     ref = {tuple(r[k] for k in key): r for r in rows if r["group"] == r["reference"]}
-    unknown_of = {k[:4]: k[4] for k in _not_stated(counts).select(
-        *key, "unknown").iter_rows()}
+    unknown_of = {k[:4]: k[5] for k in small.tuples(counts, *key, "group", "value")
+                  if k[4] == NOT_STATED}
     out = []
     for r in _compared(matrix):
         cell = tuple(r[k] for k in key)
@@ -117,7 +118,7 @@ def sensitivity(
     if matrix.height == 0:
         return pl.DataFrame(schema=SENSITIVITY_SCHEMA)
     period_end = matrix["period_end"][0]
-    counts = counts.filter(pl.col("period_end") == period_end)
+    counts = small.equal(counts, "period_end", period_end)
     rows = [{**r, "analysis": ANALYSIS_MISSING}
             for r in _missing_bounds(matrix, counts, options)]
     used = set(matrix["population_source"].drop_nulls().to_list())
@@ -142,7 +143,7 @@ def sensitivity(
                                 population_source=population_source, stages=stages,
                                 period_end=period_end, stage="stop_and_search",
                                 counts=other_counts, **args)
-        other = other.filter(pl.col("stage") == "stop_and_search")
+        other = small.equal(other, "stage", "stop_and_search")
         if other.height:
             rows += _ratios(other, ETHNICITY_WORDS[definition], ANALYSIS_DEFINITION)
         else:

@@ -13,6 +13,7 @@ from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import GRAINS, label_period
 from metrics import mart_stage_reads as stage_reads
 from metrics import population_choice, sql
+from metrics.disproportionality import small
 from metrics.disproportionality.schema import (
     _UNKNOWN_LABELS,
     ETHNICITY_WORDS,
@@ -176,8 +177,8 @@ def _choose_population(cells: Iterable[tuple[str, date]], pops: pl.DataFrame,
     dozen rows each: chosen in Python, as :func:`metrics.population_choice.choose` ranks."""
     by_year: dict[tuple[str, int, str], dict[str, float]] = {}
     options: dict[str, set[tuple[int, str]]] = {}
-    for area, year, group, src, value in pops.select(
-            "area_code", "year", "group", "source", "population").iter_rows():
+    for area, year, group, src, value in small.tuples(
+            pops, "area_code", "year", "group", "source", "population"):
         if source and src != source:
             continue
         by_year.setdefault((area, year, src), {})[group] = value
@@ -209,9 +210,8 @@ def available_periods(con: duckdb.DuckDBPyConnection, area: str, grain: str, *,
     """Period ends with any stage counted by ethnic group at this area, newest first."""
     if counts is None:
         counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source)
-    counts = counts.filter(pl.col("group").is_in(GROUPS))
-    ends = counts.select("period_start", "period_end").unique().sort("period_end",
-                                                                     descending=True)
+    ends = counts.lazy().filter(pl.col("group").is_in(GROUPS)).select(
+        "period_start", "period_end").unique().sort("period_end", descending=True).collect()
     return [(e, label_period(s, e, grain)) for s, e in ends.iter_rows()]
 
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from cjsdash.core.periods import label_period
 from metrics import cache, disclosure
-from metrics.disproportionality import stored
+from metrics.disproportionality import small, stored
 from metrics.disproportionality.counts import (
     _chain_to,
     _choose_population,
@@ -26,18 +26,12 @@ from metrics.disproportionality.schema import (
     ETHNICITY_WORDS,
     GROUPS,
     MATRIX_SCHEMA,
-    NOT_STATED,
 )
 from metrics.mart_ready import options_key
 from metrics.options import Options
 from metrics.registry import default_registry
 from metrics.stages import EthnicitySource, Stage, default_stages
 from metrics.statistics import disproportionality as dp
-
-
-def _not_stated(counts: pl.DataFrame) -> pl.DataFrame:
-    return counts.filter(pl.col("group") == NOT_STATED).select(
-        "area_code", "stage", "period_start", "period_end", pl.col("value").alias("unknown"))
 
 
 def unpublished_stages(stage_list: Sequence[Stage], ethnicity_source: EthnicitySource,
@@ -73,12 +67,11 @@ def _planned(con: duckdb.DuckDBPyConnection, options: Options, stage_list: list[
     hidden = cache.cached(con, ("stage-withheld", options_key(options), tuple(sorted(areas))),
                           lambda: disclosure.withheld_in(con, default_registry(), options, every,
                                                          disclosure.STAGE_BREAKDOWN, areas))
-    if period_end is not None:
-        hidden = hidden.filter(pl.col("period_end") == period_end)
     return frozenset(
         (area, stage_of[measure], start, end, group) for measure, area, start, end, group
-        in hidden.select("measure", "area_code", "period_start", "period_end", "breakdown")
-        .iter_rows() if measure in stage_of), frozenset(unpublished)
+        in small.tuples(hidden, "measure", "area_code", "period_start", "period_end",
+                        "breakdown") if measure in stage_of and period_end in (None, end)
+    ), frozenset(unpublished)
 
 
 def stage_frame(
@@ -110,7 +103,7 @@ def stage_frame(
                           min_count=min_count,
                           stages=stages if stage is None else _chain_to(stage, stages),
                           period_end=period_end, options=options, counts=counts)
-    return frame if stage is None else frame.filter(pl.col("stage") == stage)
+    return frame if stage is None else small.equal(frame, "stage", stage)
 
 
 def compute_frame(
@@ -130,11 +123,11 @@ def compute_frame(
         counts = stage_counts(con, areas, grain, ethnicity_source=ethnicity_source,
                               stages=stages)
     if period_end is not None:
-        counts = counts.filter(pl.col("period_end") == period_end)
+        counts = small.equal(counts, "period_end", period_end)
     if counts.height == 0:
         return pl.DataFrame(schema=MATRIX_SCHEMA)
     chosen = _choose_population(
-        dict.fromkeys(counts.select("area_code", "period_start").iter_rows()),
+        dict.fromkeys(small.tuples(counts, "area_code", "period_start")),
         populations(con, areas), population_source)
     lookup, provenance = _cell_lookup(counts)
     by_chain: dict[tuple[str, ...], tuple[list[Stage], list[Cell]]] = {}

@@ -11,6 +11,7 @@ import polars as pl
 
 from cjsdash.core.periods import label_period
 from metrics import statistics as st
+from metrics.disproportionality import small
 from metrics.disproportionality.counts import latest_period, stage_counts
 from metrics.disproportionality.matrix import unpublished_stages
 from metrics.disproportionality.schema import GROUPS, NOT_STATED, UNPUBLISHED_NOTE
@@ -40,13 +41,13 @@ def ethnicity_quality(
         period_end = latest_period(counts)
     if period_end is None:  # nothing loaded for this area and grain
         return pl.DataFrame(schema=dict.fromkeys(QUALITY_COLUMNS, pl.String))
-    counts = counts.filter(pl.col("period_end") == period_end)
+    counts = small.equal(counts, "period_end", period_end)
     order = {s.id: i for i, s in enumerate(default_stages().stages)}
     titles = {s.id: s.title for s in default_stages().stages}
     by_stage: dict[str, dict] = {}
-    for stage, group, value, source, synthetic, start, end in counts.select(
-            "stage", "group", "value", "source", "synthetic", "period_start",
-            "period_end").iter_rows():
+    for stage, group, value, source, synthetic, start, end in small.tuples(
+            counts, "stage", "group", "value", "source", "synthetic", "period_start",
+            "period_end"):
         held = by_stage.setdefault(stage, {"values": {}, "source": source, "synthetic": False,
                                            "start": start, "end": end})
         held["values"][group] = value

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from metrics import statistics as st
+from metrics.disproportionality import small
 from metrics.disproportionality.schema import GROUPS
 from metrics.stages import Stage
 from metrics.statistics import disproportionality as dp
@@ -22,9 +23,9 @@ def _cell_lookup(counts: pl.DataFrame) -> tuple[dict[tuple, dict[str, dict[str, 
     out: dict[tuple, dict[str, dict[str, float]]] = {}
     provenance: dict[tuple, tuple[str | None, str | None, bool]] = {}
     groups = set(GROUPS)
-    for area, stage, start, end, group, value, source, vintage, synthetic in counts.select(
-            "area_code", "stage", "period_start", "period_end", "group", "value", "source",
-            "vintage", "synthetic").iter_rows():
+    for area, stage, start, end, group, value, source, vintage, synthetic in small.tuples(
+            counts, "area_code", "stage", "period_start", "period_end", "group", "value",
+            "source", "vintage", "synthetic"):
         cell = out.setdefault((area, start, end), {}).setdefault(stage, {})
         cell[group] = math.nan if value is None else float(value)
         if group in groups:

@@ -209,7 +209,10 @@ def matrix_frame(parts: list[dict[str, object]], labels: Labels) -> pl.DataFrame
         "vintage": pl.Series("vintage", [f[1] for f in found], dtype=pl.String),
         "synthetic": pl.Series("synthetic", [f[2] for f in found], dtype=pl.Boolean),
     })
-    return pl.DataFrame([columns[c] for c in MATRIX_COLUMNS]).sort(
+    frame = pl.DataFrame([columns[c] for c in MATRIX_COLUMNS])
+    if len(labels.period_labels) == 1 and columns["area_code"].n_unique() == 1:
+        return frame  # one area and period: made in the matrix's order already
+    return frame.sort(
         "area_code", "period_start", "stage_order",
         pl.col("group").replace_strict({g: i for i, g in enumerate(GROUPS)},
                                        return_dtype=pl.Int64))

@@ -16,7 +16,7 @@ from cjsdash.core.periods import label_period
 from metrics import cache, disclosure, population_choice
 from metrics import statistics as st
 from metrics.disproportionality.counts import _stage_list, populations, stage_counts
-from metrics.disproportionality.matrix import _not_stated, unpublished_stages
+from metrics.disproportionality.matrix import unpublished_stages
 from metrics.disproportionality.ratios import _cell_figures, _chain
 from metrics.disproportionality.schema import (
     _BLANK_IF_PREVIOUS_SUPPRESSED,
@@ -35,6 +35,11 @@ from metrics.options import Options
 from metrics.registry import default_registry
 from metrics.stages import POPULATION, EthnicitySource, Stage, default_stages
 from metrics.statistics import disproportionality as dp
+
+
+def _not_stated(counts: pl.DataFrame) -> pl.DataFrame:
+    return counts.filter(pl.col("group") == NOT_STATED).select(
+        "area_code", "stage", "period_start", "period_end", pl.col("value").alias("unknown"))
 
 
 def _choose_population(periods: pl.DataFrame, pops: pl.DataFrame, source: str | None
