@@ -128,13 +128,24 @@ def read_counts_for(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain:
     params: list[object] = [grain, list(areas)]
     wanted = []
     for ethnicity_source, stages in asks:
-        params.append([] if ethnicity_source == "officer" else self_defined_stages())
-        condition = (f"CASE WHEN list_contains(${len(params)}, stage) THEN ethnicity_source = "
-                     "'self' ELSE ethnicity_source = 'officer' END")
-        if stages is not None:
-            params.append(list(stages))
-            condition += f" AND list_contains(${len(params)}, stage)"
-        wanted.append(f"({condition})")
+        own = set() if ethnicity_source == "officer" else set(self_defined_stages())
+        parts = []  # the stages counted under each definition, as plain comparisons
+        for definition, held in (("self", True), ("officer", False)):
+            if definition == "self" and not own:
+                continue
+            if stages is None:
+                if not own:
+                    parts.append("ethnicity_source = 'officer'")
+                    continue
+                params.append(sorted(own))
+                test = f"coalesce(list_contains(${len(params)}, stage), FALSE)"
+                parts.append(f"(ethnicity_source = '{definition}' AND "
+                             f"{test if held else f'NOT {test}'})")
+            elif chosen := [st for st in stages if (st in own) == held]:
+                params.append(chosen)
+                parts.append(f"(ethnicity_source = '{definition}' AND "
+                             f"list_contains(${len(params)}, stage))")
+        wanted.append(f"({' OR '.join(parts) or 'FALSE'})")
     flags = ", ".join(f"{w} AS _ask{i}" for i, w in enumerate(wanted))
     frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))}, {flags} "  # noqa: S608
                        "FROM mart.stage_counts WHERE grain = $1 AND list_contains($2, "
