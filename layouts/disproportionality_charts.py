@@ -128,12 +128,12 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
     if rows.height == 0:
         return fig.empty("No stage has counts by ethnicity for this area and period")
     stages = rows["stage_title"].unique(maintain_order=True).to_list()
+    every = list(rows.iter_rows(named=True))
     shown = False
     for group, (colour, dash, symbol) in GROUP_STYLE.items():
         if group == reference:
             continue
-        part = {r["stage_title"]: r for r in rows.filter(pl.col("group") == group)
-                .iter_rows(named=True)}
+        part = {r["stage_title"]: r for r in every if r["group"] == group}
         points = [part.get(s) for s in stages]
         usable = [p if p and p.get("status") in ("ok", "insufficient")
                   and not p.get("suppressed") and not missing(p.get("rri")) else None
@@ -162,8 +162,8 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
     fig.add_annotation(x=0, xref="paper", xanchor="left", y=0, yanchor="bottom",
                        showarrow=False, text=f"parity ({reference})",
                        font={"size": 12, "color": theme.SECONDARY_TEXT})  # y: log10(1)
-    values = [v for col in ("rri_lower", "rri_upper", "rri") for v in
-              rows.filter(pl.col("status").is_in(["ok", "insufficient"]))[col].drop_nulls()]
+    values = [r[col] for col in ("rri_lower", "rri_upper", "rri") for r in every
+              if r["status"] in ("ok", "insufficient") and r[col] is not None]
     fig.update_yaxes(type="log", title={"text": "RRI (log scale; 1 = parity)"},
                      **_log_ticks(values))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=stages,
@@ -204,11 +204,13 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
     fig = Draft()
     fig.grid(n_rows, cols, titles=stages, vertical_spacing=0.22 / n_rows + 0.08,
              horizontal_spacing=0.06)
-    parts = {k[0]: v for k, v in rows.partition_by("stage_title", as_dict=True).items()}
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for r in rows.iter_rows(named=True):
+        parts.setdefault(r["stage_title"], []).append(r)
     for i, stage in enumerate(stages):
         part = parts[stage]
-        groups = [g for g in GROUP_STYLE if g in set(part["group"])]
-        by_group = {r["group"]: r for r in part.iter_rows(named=True)}
+        groups = [g for g in GROUP_STYLE if g in {r["group"] for r in part}]
+        by_group = {r["group"]: r for r in part}
         values = [by_group[g].get("rate_per_1000") for g in groups]
         lows = [by_group[g].get("rate_lower") for g in groups]
         highs = [by_group[g].get("rate_upper") for g in groups]

@@ -32,10 +32,11 @@ def download_button(name: str, label: str) -> html.Div:
 
 def _headlines(matrix: pl.DataFrame) -> html.Ul:
     """'X times as likely' sentences for the first stage loaded (Ethnicity facts and figures)."""
-    rows = matrix.filter((pl.col("stage_order") == 1) & (pl.col("status") == "ok")
-                         & pl.col("disparity_ratio").is_not_null())
     items = []
-    for r in rows.iter_rows(named=True):
+    for r in matrix.iter_rows(named=True):
+        if not (r["stage_order"] == 1 and r["status"] == "ok"
+                and r["disparity_ratio"] is not None):
+            continue
         more = "more" if r["excess"] >= 0 else "fewer"
         change = "reduction" if r["parity_reduction"] >= 0 else "increase"
         items.append(html.Li(

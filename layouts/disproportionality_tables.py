@@ -90,11 +90,12 @@ def bounds_cell(r: dict[str, Any]) -> str:
 def pivot(frame: pl.DataFrame, analysis: str, row_key: str, cell: Any
            ) -> tuple[list[str], list[list[str]]]:
     """Rows: ``row_key`` values (stages or assumptions); columns: the compared groups."""
-    part = frame.filter((pl.col("analysis") == analysis) & pl.col("group").is_not_null())
-    groups = [g for g in dq.GROUPS if g in set(part["group"])]
-    columns = list(dict.fromkeys(["stage_title", row_key]))
-    keys = [(r[0], r[-1]) for r in part.select(columns).unique(maintain_order=True).rows()]
-    cells = {(r["stage_title"], r[row_key], r["group"]): r for r in part.iter_rows(named=True)}
+    part = [r for r in frame.iter_rows(named=True)
+            if r["analysis"] == analysis and r["group"] is not None]
+    present = {r["group"] for r in part}
+    groups = [g for g in dq.GROUPS if g in present]
+    keys = list(dict.fromkeys((r["stage_title"], r[row_key]) for r in part))
+    cells = {(r["stage_title"], r[row_key], r["group"]): r for r in part}
     rows = [[stage, *([key] if row_key != "stage_title" else []),
              *[cell(cells[(stage, key, g)]) if (stage, key, g) in cells else "–"
                for g in groups]] for stage, key in keys]

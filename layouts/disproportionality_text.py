@@ -114,7 +114,8 @@ def staged(matrix: pl.DataFrame) -> pl.DataFrame:
     """The matrix's stages after the population, in order."""
     if matrix.height == 0:
         return matrix
-    return matrix.filter(pl.col("stage") != "population").sort("stage_order")
+    rows = matrix.filter(pl.col("stage") != "population")
+    return rows if rows["stage_order"].is_sorted() else rows.sort("stage_order")
 
 
 def describe_matrix(matrix: pl.DataFrame, *, area_name: str) -> str:

@@ -120,6 +120,44 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
 
 
+def read_counts_for(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str,
+                    asks: Sequence[tuple[str, Sequence[str] | None]]) -> list[pl.DataFrame]:
+    """:func:`read_counts` of these areas at this grain for each (definition, stages) asked,
+    in one read (a page view wants its definition's counts and the other's stop and search:
+    each read is a scan of the grain's rows)."""
+    params: list[object] = [grain, list(areas)]
+    wanted = []
+    for ethnicity_source, stages in asks:
+        own = set() if ethnicity_source == "officer" else set(self_defined_stages())
+        parts = []  # the stages counted under each definition, as plain comparisons
+        for definition, held in (("self", True), ("officer", False)):
+            if definition == "self" and not own:
+                continue
+            if stages is None:
+                if not own:
+                    parts.append("ethnicity_source = 'officer'")
+                    continue
+                params.append(sorted(own))
+                test = f"coalesce(list_contains(${len(params)}, stage), FALSE)"
+                parts.append(f"(ethnicity_source = '{definition}' AND "
+                             f"{test if held else f'NOT {test}'})")
+            elif chosen := [st for st in stages if (st in own) == held]:
+                params.append(chosen)
+                parts.append(f"(ethnicity_source = '{definition}' AND "
+                             f"list_contains(${len(params)}, stage))")
+        wanted.append(f"({' OR '.join(parts) or 'FALSE'})")
+    flags = ", ".join(f"{w} AS _ask{i}" for i, w in enumerate(wanted))
+    frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))}, {flags} "  # noqa: S608
+                       "FROM mart.stage_counts WHERE grain = $1 AND list_contains($2, "
+                       f"area_code) AND ({' OR '.join(wanted)})", params)
+    if frame.height == 0:
+        return [pl.DataFrame(schema=COUNT_SCHEMA) for _ in asks]
+    frame = frame.cast(COUNT_SCHEMA)  # type: ignore[arg-type]
+    columns = [frame.get_column(c) for c in COUNT_SCHEMA]
+    return [pl.DataFrame([c.filter(frame.get_column(f"_ask{i}")) for c in columns])
+            for i in range(len(asks))]
+
+
 def self_defined_stages() -> list[str]:
     """The stages counted by a measure of their own under self-defined ethnicity."""
     return [s.id for s in default_stages().counted() if s.self_defined_measure]
@@ -128,8 +166,11 @@ def self_defined_stages() -> list[str]:
 def read_populations(con: duckdb.DuckDBPyConnection, areas: Sequence[str]) -> pl.DataFrame:
     """These areas' populations: every area's are read once per data version (a few hundred
     rows; a disproportionality view asks up to five times)."""
-    return cache.cached(con, ("mart-stage-populations",), lambda: _all_populations(con)
-                        ).filter(pl.col("area_code").is_in(list(areas)))
+    every = cache.cached(con, ("mart-stage-populations",), lambda: _all_populations(con))
+    if len(areas) == 1:  # a page's one area: compared column-wise, without a query
+        mask = every.get_column("area_code") == areas[0]
+        return pl.DataFrame([column.filter(mask) for column in every.get_columns()])
+    return every.filter(pl.col("area_code").is_in(list(areas)))
 
 
 def _all_populations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

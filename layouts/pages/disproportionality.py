@@ -97,8 +97,8 @@ def _figures(s: dict[str, Any]) -> dict[str, Any]:
     con = get_context().reader()
     choice = cx.pick_area(views.list_areas(con), s["area"])
     stages = _stages(s["chain"])
-    counts = dq.stage_counts(con, [choice.code], s["grain"], ethnicity_source=s["eth"],
-                             stages=stages)
+    counts, other_counts = dq.stage_counts_and_other(con, [choice.code], s["grain"],
+                                                     ethnicity_source=s["eth"], stages=stages)
     periods = dq.available_periods(con, choice.code, s["grain"], counts=counts)
     ends = {end.isoformat(): end for end, _ in periods}
     period_value = s["period"] if s["period"] in ends else cx.LATEST
@@ -114,7 +114,8 @@ def _figures(s: dict[str, Any]) -> dict[str, Any]:
         "period_end": period_end, "sources": sources, "population": population,
         "matrix": matrix,
         "sensitivity": dq.sensitivity(con, choice.code, period_end, reference=s["reference"],
-                                      population_source=population, matrix=matrix, **args)
+                                      population_source=population, matrix=matrix,
+                                      other_counts=other_counts, sources=sources, **args)
         if matrix.height else pl.DataFrame(schema=dq.SENSITIVITY_SCHEMA),
         "quality": dq.ethnicity_quality(con, choice.code, period_end, **args),
     }

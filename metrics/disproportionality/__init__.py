@@ -25,10 +25,12 @@ across the groups of a stage.
 
 The package, by concern: :mod:`.schema` (columns, groups, words), :mod:`.counts` (reading
 stage counts and populations), :mod:`.ratios` (the pure figures of a chain of stages: RRI,
-rates, disparity ratios), :mod:`.matrix` (the stage matrix, disclosed and labelled),
+rates, disparity ratios), :mod:`.rows` (a chain's rows in numpy, disclosed and labelled, the
+frame made once), :mod:`.matrix` (the stage matrix: computed, or read where stored),
 :mod:`.assumptions` (:func:`sensitivity`), :mod:`.all_areas` (:func:`forest`),
-:mod:`.quality` (:func:`ethnicity_quality`), :mod:`.query_rows` (:func:`disparity_rows`)
-and :mod:`.wording` (:func:`data_reach_note`). Every name the pages, the CLI, the server and
+:mod:`.quality` (:func:`ethnicity_quality`), :mod:`.query_rows` (:func:`disparity_rows`),
+:mod:`.wording` (:func:`data_reach_note`) and :mod:`.small` (a view's few dozen rows picked
+column by column, without a polars query each). Every name the pages, the CLI, the server and
 the tests use is re-exported here.
 """
 
@@ -51,6 +53,7 @@ from metrics.disproportionality.counts import (
     population_sources,
     populations,
     stage_counts,
+    stage_counts_and_other,
 )
 from metrics.disproportionality.matrix import compute_frame, stage_frame, stage_matrix
 from metrics.disproportionality.quality import QUALITY_COLUMNS, ethnicity_quality
@@ -76,6 +79,7 @@ __all__ = [
     "SENSITIVITY_COLUMNS", "SENSITIVITY_SCHEMA", "STATUS_BASE", "_populations", "_stage_counts",
     "available_periods", "compute_frame", "data_reach_note", "default_stages", "disparity_rows",
     "ethnicity_quality", "forest", "latest_period", "missing_stages",
-    "population_sources", "populations", "sensitivity", "stage_counts", "stage_frame",
+    "population_sources", "populations", "sensitivity", "stage_counts",
+    "stage_counts_and_other", "stage_frame",
     "stage_matrix",
 ]

@@ -11,9 +11,10 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from metrics.disproportionality import small
 from metrics.disproportionality.counts import population_sources, stage_counts
-from metrics.disproportionality.matrix import _not_stated, stage_frame, stage_matrix
-from metrics.disproportionality.schema import ASSUMPTIONS_LABEL, ETHNICITY_WORDS
+from metrics.disproportionality.matrix import stage_frame, stage_matrix
+from metrics.disproportionality.schema import ASSUMPTIONS_LABEL, ETHNICITY_WORDS, NOT_STATED
 from metrics.options import Options
 from metrics.stages import POPULATION, EthnicitySource, default_stages
 from metrics.statistics import disproportionality as dp
@@ -32,34 +33,37 @@ ANALYSIS_DENOMINATOR = "population denominator"
 ANALYSIS_DEFINITION = "ethnicity definition"
 
 
-def _compared(matrix: pl.DataFrame) -> pl.DataFrame:
-    """Stage rows of groups that are compared: not the reference, not excluded, shown."""
-    return matrix.filter(
-        (pl.col("stage") != POPULATION) & (pl.col("group") != pl.col("reference"))
-        & (pl.col("status") != dp.STATUS_EXCLUDED) & ~pl.col("suppressed"))
+def _compared(matrix: pl.DataFrame) -> list[dict]:
+    """Stage rows of groups that are compared: not the reference, not excluded, shown (a
+    matrix is a few dozen rows: picked out in Python)."""
+    return [r for r in matrix.iter_rows(named=True)
+            if r["stage"] != POPULATION and r["group"] != r["reference"]
+            and r["status"] != dp.STATUS_EXCLUDED and not r["suppressed"]]
 
 
 def _missing_bounds(matrix: pl.DataFrame, counts: pl.DataFrame, options: Options
                     ) -> list[dict]:
-    key = ["area_code", "stage", "period_start", "period_end"]
-    ref = matrix.filter(pl.col("group") == pl.col("reference")).select(
-        *key, pl.col("count").alias("ref_count"), pl.col("population").alias("ref_pop"),
-        pl.col("suppressed").alias("ref_hidden"))
-    rows = (_compared(matrix).join(ref, on=key, how="inner")
-            .join(_not_stated(counts), on=key, how="left"))
+    rows = matrix.iter_rows(named=True)
+    key = ("area_code", "stage", "period_start", "period_end")
+    ref = {tuple(r[k] for k in key): r for r in rows if r["group"] == r["reference"]}
+    unknown_of = {k[:4]: k[5] for k in small.tuples(counts, *key, "group", "value")
+                  if k[4] == NOT_STATED}
     out = []
-    for r in rows.iter_rows(named=True):
-        unknown = r["unknown"] or 0.0
+    for r in _compared(matrix):
+        cell = tuple(r[k] for k in key)
+        if cell not in ref:
+            continue
+        ref_count, ref_pop = ref[cell]["count"], ref[cell]["population"]
+        unknown = unknown_of.get(cell) or 0.0
         base = {"stage": r["stage"], "stage_title": r["stage_title"], "group": r["group"],
                 "reference": r["reference"], "disparity_ratio": r["disparity_ratio"]}
-        if r["ref_hidden"] or 0 < unknown < options.suppression_threshold:
+        if ref[cell]["suppressed"] or 0 < unknown < options.suppression_threshold:
             out.append({**base, "assumption": "not stated count suppressed (small numbers)",
                         "note": "bounds not shown: they would reveal a suppressed count"})
             continue
-        low, high = dp.missing_ethnicity_bounds(r["population"], r["count"], r["ref_pop"],
-                                                r["ref_count"], unknown)
-        tip = dp.tipping_share(r["population"], r["count"], r["ref_pop"], r["ref_count"],
-                               unknown)
+        low, high = dp.missing_ethnicity_bounds(r["population"], r["count"], ref_pop,
+                                                ref_count, unknown)
+        tip = dp.tipping_share(r["population"], r["count"], ref_pop, ref_count, unknown)
         out.append({
             **base, "bound_low": float(low), "bound_high": float(high),
             "tipping_share": float(tip),
@@ -77,7 +81,7 @@ def _ratios(matrix: pl.DataFrame, assumption: str, analysis: str) -> list[dict]:
              "group": r["group"], "reference": r["reference"], "assumption": assumption,
              "disparity_ratio": r["disparity_ratio"],
              "note": f"{r['population_source']}; {r['ethnicity_source']}"}
-            for r in _compared(matrix).iter_rows(named=True)]
+            for r in _compared(matrix)]
 
 
 def sensitivity(
@@ -85,11 +89,15 @@ def sensitivity(
     grain: str = "fy", reference: str = "White", ethnicity_source: EthnicitySource = "officer",
     population_source: str | None = None, stages: Sequence[str] | None = None,
     options: Options | None = None, counts: pl.DataFrame | None = None,
-    matrix: pl.DataFrame | None = None,
+    matrix: pl.DataFrame | None = None, other_counts: pl.DataFrame | None = None,
+    sources: list[str] | None = None,
 ) -> pl.DataFrame:
     """How the disparity ratios move under other assumptions — labelled as assumptions,
     never as confidence intervals (:data:`ASSUMPTIONS_LABEL`). ``matrix``: the
-    :func:`stage_matrix` of these settings, when already computed.
+    :func:`stage_matrix` of these settings, when already computed; ``other_counts``: stop
+    and search's counts under the other definition, when already read
+    (:func:`~metrics.disproportionality.counts.stage_counts_and_other`); ``sources``: the
+    area's :func:`~metrics.disproportionality.counts.population_sources`, when read.
 
     - ``missing ethnicity``: every stage and compared group, the bounds with every
       not-stated record assigned to the reference group (low) or to the group (high), and
@@ -110,11 +118,11 @@ def sensitivity(
     if matrix.height == 0:
         return pl.DataFrame(schema=SENSITIVITY_SCHEMA)
     period_end = matrix["period_end"][0]
-    counts = counts.filter(pl.col("period_end") == period_end)
+    counts = small.equal(counts, "period_end", period_end)
     rows = [{**r, "analysis": ANALYSIS_MISSING}
             for r in _missing_bounds(matrix, counts, options)]
     used = set(matrix["population_source"].drop_nulls().to_list())
-    for source in population_sources(con, area):
+    for source in population_sources(con, area) if sources is None else sources:
         if used and all(u.startswith(f"{source} (") for u in used):
             other = matrix  # the closest population was this source's throughout: the same
         else:
@@ -133,8 +141,9 @@ def sensitivity(
             # for that stage only
             other = stage_frame(con, [area], ethnicity_source=definition,  # type: ignore[arg-type]
                                 population_source=population_source, stages=stages,
-                                period_end=period_end, stage="stop_and_search", **args)
-        other = other.filter(pl.col("stage") == "stop_and_search")
+                                period_end=period_end, stage="stop_and_search",
+                                counts=other_counts, **args)
+        other = small.equal(other, "stage", "stop_and_search")
         if other.height:
             rows += _ratios(other, ETHNICITY_WORDS[definition], ANALYSIS_DEFINITION)
         else:
@@ -143,16 +152,14 @@ def sensitivity(
                          "reference": reference, "assumption": ETHNICITY_WORDS[definition],
                          "note": f"no stop and search counts by {ETHNICITY_WORDS[definition]} "
                                  "loaded for this area and period"})
-    frame = pl.DataFrame(rows, schema={c: SENSITIVITY_SCHEMA[c] for c in
-                                       dict.fromkeys(k for r in rows for k in r)},
-                         strict=False) if rows else pl.DataFrame(schema=SENSITIVITY_SCHEMA)
-    frame = frame.with_columns(
-        pl.lit(area).alias("area_code"), pl.lit(matrix["period_label"][0]).alias("period_label"),
-        pl.lit(ASSUMPTIONS_LABEL).alias("label"))
-    for column, dtype in SENSITIVITY_SCHEMA.items():
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    return frame.select(SENSITIVITY_COLUMNS).with_columns(
-        pl.col(c).fill_nan(None) for c in ("disparity_ratio", "bound_low", "bound_high",
-                                           "tipping_share"))
+    return pl.DataFrame(rows, schema=_ROW_SCHEMA, strict=False).lazy().with_columns(
+        pl.lit(area, pl.String).alias("area_code"),
+        pl.lit(matrix["period_label"][0], pl.String).alias("period_label"),
+        pl.lit(ASSUMPTIONS_LABEL).alias("label"),
+        *(pl.col(c).fill_nan(None) for c in ("disparity_ratio", "bound_low", "bound_high",
+                                             "tipping_share")),
+    ).select(SENSITIVITY_COLUMNS).collect()
 
+
+_ROW_SCHEMA = {c: t for c, t in SENSITIVITY_SCHEMA.items()
+               if c not in ("area_code", "period_label", "label")}

@@ -3,7 +3,7 @@ grain period, with the population chosen for each period."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import duckdb
@@ -13,6 +13,7 @@ from cjsdash.core.gateway import fetch
 from cjsdash.core.periods import GRAINS, label_period
 from metrics import mart_stage_reads as stage_reads
 from metrics import population_choice, sql
+from metrics.disproportionality import small
 from metrics.disproportionality.schema import (
     _UNKNOWN_LABELS,
     ETHNICITY_WORDS,
@@ -21,6 +22,10 @@ from metrics.disproportionality.schema import (
 )
 from metrics.stages import EthnicitySource, Stage, Stages, default_stages
 from metrics.timeseries import to_grain
+
+FIRST_STAGE = "stop_and_search"
+"""The first stage of either chain, over the population: the one the sensitivity table
+compares across ethnicity definitions."""
 
 
 def _stage_list(stages: Stages, chosen: Sequence[str] | None) -> list[Stage]:
@@ -64,6 +69,31 @@ def stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, *
         return stage_reads.read_counts(con, list(dict.fromkeys(areas)), grain,
                                        ethnicity_source, None if stages is None else chosen)
     return _stage_counts(con, areas, grain, ethnicity_source, stages)
+
+
+def stage_counts_and_other(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str, *,
+                           ethnicity_source: EthnicitySource = "officer",
+                           stages: Sequence[str] | None = None
+                           ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """:func:`stage_counts` and, when stop and search is among ``stages``, its counts under
+    the other ethnicity definition (``stage_counts(…, stages=[FIRST_STAGE])``, which the
+    sensitivity table's other-definition row is computed from at settings nothing stores;
+    else None): from the figure mart in one read where it answers."""
+    if ethnicity_source not in ETHNICITY_WORDS:
+        raise ValueError(f"ethnicity_source must be one of {', '.join(ETHNICITY_WORDS)}")
+    if stages is not None and FIRST_STAGE not in stages:
+        return stage_counts(con, areas, grain, ethnicity_source=ethnicity_source,
+                            stages=stages), None
+    other = next(d for d in ETHNICITY_WORDS if d != ethnicity_source)
+    if grain in GRAINS and stage_reads.ready(con):
+        declared = default_stages()
+        counts, others = stage_reads.read_counts_for(con, list(dict.fromkeys(areas)), grain, [
+            (ethnicity_source, None if stages is None
+             else [s.id for s in _stage_list(declared, stages)]),
+            (other, [s.id for s in _stage_list(declared, [FIRST_STAGE])])])
+        return counts, others
+    return (_stage_counts(con, areas, grain, ethnicity_source, stages),
+            _stage_counts(con, areas, grain, other, [FIRST_STAGE]))  # type: ignore[arg-type]
 
 
 def _stage_counts(con: duckdb.DuckDBPyConnection, areas: list[str], grain: str,
@@ -138,24 +168,33 @@ def population_sources(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
     return sorted(pops.filter(pl.col("group").is_in(GROUPS))["source"].unique().to_list())
 
 
-def _choose_population(periods: pl.DataFrame, pops: pl.DataFrame, source: str | None
-                       ) -> pl.DataFrame:
-    """Per area and period: the population from ``source`` (any source when None) counted most
-    recently before the period starts, else the earliest after (see
-    :mod:`metrics.population_choice`: Census 2021 from 21 March 2021 when it is loaded)."""
-    if source:
-        pops = pops.filter(pl.col("source") == source)
-    options = pops.filter(pl.col("group").is_in(GROUPS)).select(
-        "area_code", "year", "source").unique()
-    chosen = population_choice.choose(
-        periods.select("area_code", "period_start").unique()
-        .join(options, on="area_code", how="inner"),
-        ["area_code", "period_start"])
-    return chosen.join(pops, on=["area_code", "year", "source"], how="inner").select(
-        "area_code", "period_start", "group", "population",
-        pl.concat_str([pl.col("source"), pl.lit(" ("), pl.col("year").cast(pl.String),
-                       pl.lit(")")]).alias("population_source"))
-
+def _choose_population(cells: Iterable[tuple[str, date]], pops: pl.DataFrame,
+                       source: str | None) -> dict[tuple[str, date], tuple[dict[str, float], str]]:
+    """Per area and period start: the population from ``source`` (any source when None)
+    counted most recently before the period starts, else the earliest after (see
+    :mod:`metrics.population_choice`: Census 2021 from 21 March 2021 when it is loaded), as
+    (group → population, its label: "Census 2021 (2021)"). The areas' populations are a few
+    dozen rows each: chosen in Python, as :func:`metrics.population_choice.choose` ranks."""
+    by_year: dict[tuple[str, int, str], dict[str, float]] = {}
+    options: dict[str, set[tuple[int, str]]] = {}
+    for area, year, group, src, value in small.tuples(
+            pops, "area_code", "year", "group", "source", "population"):
+        if source and src != source:
+            continue
+        by_year.setdefault((area, year, src), {})[group] = value
+        if group in GROUPS:
+            options.setdefault(area, set()).add((year, src))
+    out: dict[tuple[str, date], tuple[dict[str, float], str]] = {}
+    for area, start in cells:
+        ranked = []
+        for year, src in options.get(area, ()):
+            day = population_choice.reference_date(src, int(year))
+            after = day > start
+            ranked.append((after, (day - start) if after else (start - day), src, year))
+        if ranked:
+            _, _, src, year = min(ranked)
+            out[(area, start)] = (by_year[(area, year, src)], f"{src} ({year})")
+    return out
 
 
 def latest_period(counts: pl.DataFrame) -> date | None:
@@ -171,9 +210,8 @@ def available_periods(con: duckdb.DuckDBPyConnection, area: str, grain: str, *,
     """Period ends with any stage counted by ethnic group at this area, newest first."""
     if counts is None:
         counts = stage_counts(con, [area], grain, ethnicity_source=ethnicity_source)
-    counts = counts.filter(pl.col("group").is_in(GROUPS))
-    ends = counts.select("period_start", "period_end").unique().sort("period_end",
-                                                                     descending=True)
+    ends = counts.lazy().filter(pl.col("group").is_in(GROUPS)).select(
+        "period_start", "period_end").unique().sort("period_end", descending=True).collect()
     return [(e, label_period(s, e, grain)) for s, e in ends.iter_rows()]
 
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from cjsdash.core.periods import label_period
 from metrics import statistics as st
+from metrics.disproportionality import small
 from metrics.disproportionality.counts import latest_period, stage_counts
 from metrics.disproportionality.matrix import unpublished_stages
 from metrics.disproportionality.schema import GROUPS, NOT_STATED, UNPUBLISHED_NOTE
@@ -40,18 +41,26 @@ def ethnicity_quality(
         period_end = latest_period(counts)
     if period_end is None:  # nothing loaded for this area and grain
         return pl.DataFrame(schema=dict.fromkeys(QUALITY_COLUMNS, pl.String))
-    counts = counts.filter(pl.col("period_end") == period_end)
+    counts = small.equal(counts, "period_end", period_end)
     order = {s.id: i for i, s in enumerate(default_stages().stages)}
     titles = {s.id: s.title for s in default_stages().stages}
+    by_stage: dict[str, dict] = {}
+    for stage, group, value, source, synthetic, start, end in small.tuples(
+            counts, "stage", "group", "value", "source", "synthetic", "period_start",
+            "period_end"):
+        held = by_stage.setdefault(stage, {"values": {}, "source": source, "synthetic": False,
+                                           "start": start, "end": end})
+        held["values"][group] = value
+        held["synthetic"] = held["synthetic"] or synthetic is True
     rows = []
-    for (stage,), part in counts.group_by(["stage"]):
-        values = dict(zip(part["group"].to_list(), part["value"].to_list(), strict=True))
+    for stage, held in by_stage.items():
+        values = held["values"]
         stated = sum(values.get(g) or 0.0 for g in GROUPS)
         unknown = values.get(NOT_STATED) or 0.0
         total = values.get("") if values.get("") is not None else stated + unknown
         rows.append({"stage": stage, "total": total, "stated": stated, "not_stated": unknown,
-                     "source": part["source"][0], "synthetic": bool(part["synthetic"].any()),
-                     "start": part["period_start"][0], "end": part["period_end"][0]})
+                     "source": held["source"], "synthetic": held["synthetic"],
+                     "start": held["start"], "end": held["end"]})
     if not rows:
         return pl.DataFrame(schema=dict.fromkeys(QUALITY_COLUMNS, pl.String))
     rows.sort(key=lambda r: order[r["stage"]])
@@ -61,8 +70,9 @@ def ethnicity_quality(
     lo, hi = st.wilson_interval(stated, total, z=st.z_for(options.level))
     hidden = (st.primary_suppression(unknown, threshold=options.suppression_threshold)
               | st.primary_suppression(stated, threshold=options.suppression_threshold))
-    whole = np.array([r["stage"] in unpublished_stages(
-        default_stages().counted(), ethnicity_source, grain, options) for r in rows])
+    unpublished = unpublished_stages(default_stages().counted(), ethnicity_source, grain,
+                                     options)
+    whole = np.array([r["stage"] in unpublished for r in rows])
     hidden |= whole
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, stated / total, np.nan)

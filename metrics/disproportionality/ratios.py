@@ -4,25 +4,40 @@ rates per 1,000, disparity ratios, excess and parity reduction (pure functions o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 
 from metrics import statistics as st
-from metrics.disproportionality.schema import GROUPS, MATRIX_SCHEMA, STATUS_BASE
-from metrics.stages import POPULATION, Stage
+from metrics.disproportionality import small
+from metrics.disproportionality.schema import GROUPS
+from metrics.stages import Stage
 from metrics.statistics import disproportionality as dp
 
 
-def _cell_lookup(counts: pl.DataFrame) -> dict[tuple, dict[str, dict[str, float]]]:
-    """(area, period_start, period_end) → stage → group → count."""
+def _cell_lookup(counts: pl.DataFrame) -> tuple[dict[tuple, dict[str, dict[str, float]]],
+                                                 dict[tuple, tuple[str | None, str | None, bool]]]:
+    """(area, period_start, period_end) → stage → group → count; and (area, stage,
+    period_start, period_end) → the source of its counts by ethnic group (the first row's),
+    their latest vintage and whether any is synthetic."""
     out: dict[tuple, dict[str, dict[str, float]]] = {}
-    for area, stage, start, end, group, value in counts.select(
-            "area_code", "stage", "period_start", "period_end", "group", "value").iter_rows():
+    provenance: dict[tuple, tuple[str | None, str | None, bool]] = {}
+    groups = set(GROUPS)
+    for area, stage, start, end, group, value, source, vintage, synthetic in small.tuples(
+            counts, "area_code", "stage", "period_start", "period_end", "group", "value",
+            "source", "vintage", "synthetic"):
         cell = out.setdefault((area, start, end), {}).setdefault(stage, {})
         cell[group] = math.nan if value is None else float(value)
-    return out
+        if group in groups:
+            key = (area, stage, start, end)
+            held = provenance.get(key)
+            if held is None:
+                provenance[key] = (source, vintage, synthetic is True)
+            else:
+                latest = held[1] if vintage is None or (held[1] is not None
+                                                        and held[1] >= vintage) else vintage
+                provenance[key] = (held[0], latest, held[2] or synthetic is True)
+    return out, provenance
 
 
 def _chain(stage_list: list[Stage], by_stage: dict[str, dict[str, float]]) -> list[Stage]:
@@ -101,67 +116,3 @@ def _exclude_small_reference(figures: dict[str, np.ndarray], pops: np.ndarray, r
     out["significant"] = out["significant"] & ~others
     out["ratio_significant"] = out["ratio_significant"] & ~others
     return out
-
-
-def _column(name: str, values: Sequence[object] | np.ndarray) -> pl.Series:
-    return pl.Series(name, values, dtype=MATRIX_SCHEMA[name], strict=False)
-
-
-def _chain_frame(chain: list[Stage], cells: list[tuple[tuple, dict, dict[str, float], str]],
-                 reference: str, min_count: float, level: float) -> pl.DataFrame:
-    """The rows of every cell (area and period) sharing one chain of stages: the population
-    rows, then each stage × group with its figures (:func:`_cell_figures`)."""
-    n_groups = len(GROUPS)
-    keys = [c[0] for c in cells]
-    pops = np.array([[c[2].get(g, math.nan) for g in GROUPS] for c in cells],
-                    dtype=np.float64)
-    total = np.nansum(np.where(pops > 0, pops, 0.0), axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, pops / total, math.nan)
-
-    def per_cell(values: list, times: int) -> list:
-        return [v for v in values for _ in range(times)]
-
-    sources = [c[3] for c in cells]
-    base = pl.DataFrame([
-        _column("area_code", per_cell([k[0] for k in keys], n_groups)),
-        _column("period_start", per_cell([k[1] for k in keys], n_groups)),
-        _column("period_end", per_cell([k[2] for k in keys], n_groups)),
-        _column("stage", [POPULATION] * pops.size),
-        _column("stage_order", np.zeros(pops.size, dtype=np.int64)),
-        _column("previous_stage", [None] * pops.size),
-        _column("group", list(GROUPS) * len(cells)),
-        _column("count", pops.ravel()), _column("population", pops.ravel()),
-        _column("population_share", share.ravel()),
-        _column("status", [STATUS_BASE] * pops.size),
-        _column("significant", np.zeros(pops.size, dtype=np.bool_)),
-        _column("ratio_significant", np.zeros(pops.size, dtype=np.bool_)),
-        _column("population_source", per_cell(sources, n_groups)),
-    ])
-    if len(chain) < 2:
-        return base
-    later = chain[1:]
-    counts = np.stack([pops, *[
-        np.array([[by_stage[s.id].get(g, 0.0) for g in GROUPS] for _, by_stage, _, _ in cells],
-                 dtype=np.float64)
-        for s in later]], axis=1)
-    figures = _cell_figures(counts, pops, GROUPS.index(reference), min_count, level)
-    per = len(later) * n_groups
-    shape = (len(cells), len(later), n_groups)
-    staged = pl.DataFrame([
-        _column("area_code", per_cell([k[0] for k in keys], per)),
-        _column("period_start", per_cell([k[1] for k in keys], per)),
-        _column("period_end", per_cell([k[2] for k in keys], per)),
-        _column("stage", [s.id for s in later for _ in GROUPS] * len(cells)),
-        _column("stage_order", [i + 1 for i in range(len(later)) for _ in GROUPS]
-                * len(cells)),
-        _column("previous_stage", [chain[i].id for i in range(len(later)) for _ in GROUPS]
-                * len(cells)),
-        _column("group", list(GROUPS) * (len(later) * len(cells))),
-        _column("population", np.broadcast_to(pops[:, None, :], shape).ravel()),
-        _column("population_share", np.broadcast_to(share[:, None, :], shape).ravel()),
-        _column("population_source", per_cell(sources, per)),
-        *[_column(name, np.asarray(values).ravel()) for name, values in figures.items()],
-    ])
-    return pl.concat([base, staged], how="diagonal_relaxed")
-

@@ -17,7 +17,9 @@ from cjsdash.core.gateway import Warehouse
 from metrics import cache, mart_stage_reads
 from metrics import disproportionality as dq
 from metrics.disproportionality import stored
+from metrics.options import Options
 from metrics.statistics import disproportionality as dp
+from tests.integration import matrix_reference as reference_matrix
 
 AREAS = ["K04000001", "CJA03", "E23000002", "CJA01", "E12000002", "W92000004", "CJA20"]
 KEY = ["area_code", "stage", "period_start", "period_end", "group", "source"]
@@ -164,3 +166,58 @@ def test_the_other_definition_row_at_other_settings_equals_the_whole_chain(
             assert got["disparity_ratio"].to_list() == want["disparity_ratio"].to_list()
             compared += got.height
     assert compared > 10
+
+
+@pytest.mark.parametrize(("grain", "reference", "eth", "population", "stages", "options"), [
+    ("fy", "White", "officer", None, None, None),
+    ("quarter", "Black", "officer", None, None, None),
+    ("fy", "Black", "self", "Census 2011", None, None),
+    ("r12", "Asian", "officer", None, ["arrest", "charge", "prosecution", "conviction",
+                                       "custody"], None),
+    ("quarter", "White", "officer", "Census 2011", ["stop_and_search"], None),
+    ("fy", "White", "officer", None, None,
+     Options(suppression_threshold=10, level=0.9, disclosure="breakdown")),
+])
+def test_the_stage_matrix_equals_the_polars_computation_it_replaced(
+        warehouse: Warehouse, grain: str, reference: str, eth: str, population: str | None,
+        stages: list[str] | None, options: Options | None) -> None:
+    """The matrix computed column by column (metrics.disproportionality.rows) gives exactly
+    the frames the chain of polars steps it replaced gave (tests/integration/
+    matrix_reference.py): every area and period at once, as the refresh stores them, and
+    each area's latest period alone, as a page view computes it."""
+    con = warehouse.reader()
+    every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
+    args = {"grain": grain, "reference": reference, "ethnicity_source": eth,
+            "population_source": population, "stages": stages, "options": options}
+    whole = dq.compute_frame(con, every, **args)  # type: ignore[arg-type]
+    assert whole["area_code"].n_unique() > 20
+    assert_frame_equal(whole, reference_matrix.compute_frame(con, every, **args))  # type: ignore[arg-type]
+    for area in AREAS:
+        end = dq.latest_period(dq.stage_counts(con, [area], grain, ethnicity_source=eth,  # type: ignore[arg-type]
+                                               stages=stages))
+        one = dq.compute_frame(con, [area], period_end=end, **args)  # type: ignore[arg-type]
+        assert_frame_equal(one, reference_matrix.compute_frame(con, [area], period_end=end,
+                                                               **args))  # type: ignore[arg-type]
+    assert whole["suppressed"].any() and whole["note"].is_not_null().any()
+
+
+@pytest.mark.parametrize(("grain", "eth", "stages"), [
+    ("fy", "officer", None), ("quarter", "self", None), ("month", "officer", None),
+    ("fy", "self", ["stop_and_search", "arrest"]), ("fy", "officer", ["arrest", "custody"])])
+def test_counts_and_the_other_definitions_stop_and_search_in_one_read(
+        warehouse: Warehouse, grain: str, eth: str, stages: list[str] | None) -> None:
+    """A page view reads its definition's counts and the other's stop and search at once:
+    the same rows as reading each alone."""
+    con = warehouse.reader()
+    other = "self" if eth == "officer" else "officer"
+    for area in AREAS[:4]:
+        counts, others = dq.stage_counts_and_other(con, [area], grain, ethnicity_source=eth,  # type: ignore[arg-type]
+                                                   stages=stages)
+        assert_frame_equal(counts.sort(KEY), dq.stage_counts(
+            con, [area], grain, ethnicity_source=eth, stages=stages).sort(KEY))  # type: ignore[arg-type]
+        if stages is not None and "stop_and_search" not in stages:
+            assert others is None
+            continue
+        assert others is not None
+        assert_frame_equal(others.sort(KEY), dq.stage_counts(
+            con, [area], grain, ethnicity_source=other, stages=["stop_and_search"]).sort(KEY))  # type: ignore[arg-type]
