@@ -2,7 +2,7 @@
 
 from cjsdash.core import allocators
 
-allocators.apply()  # before polars loads: its allocator reads the environment once
+allocators.apply()  # freed memory given back (decision 38)
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""Memory given back when it is freed: the allocators' settings, made before any library loads.
+"""Memory given back when it is freed: glibc's thresholds fixed, DuckDB's freed pages purged.
 
 A cjsdash process holds three allocators besides Python's own: glibc's ``malloc`` (numpy,
 pandas, Arrow's conversions, Python's large objects), polars' jemalloc and DuckDB's jemalloc.
@@ -10,23 +10,19 @@ the process held above its working set was memory already freed but kept by them
   ones are kept (273 MB kept, 211 MB in use, at the start of the analyses). A fixed
   threshold of 64 KiB keeps every large block mapped, so freeing it unmaps it; a trim
   threshold of 128 KiB gives back the heap's free top.
-- polars' jemalloc (polars sets 500 ms dirty and 1 s "muzzy" decays) purges freed pages only
-  as its threads allocate, and muzzy pages (``MADV_FREE``) stay resident until the kernel
-  wants them: a 29 MB board extract's read left 480 MB resident when the write that follows
-  it began. A background purging thread, 250 ms dirty decay and no muzzy stage give them
-  back between the steps of a load. No decay at all cost the upload a third more CPU time
-  (pages faulted in again).
+- polars' jemalloc (polars sets 500 ms dirty and 1 s "muzzy" decays) is left as polars sets
+  it: a background purging thread with 250 ms decays took the upload's peak from 1,012-1,020 to
+  935 MB but made page callbacks slower (the worst p95 of `benchmarks/page_callbacks.py`
+  65 ms against 45-47, paired runs), and serving is what the process does most of the time.
 - DuckDB's jemalloc (configured by DuckDB: 1 s decays) still held 120-150 MB of freed pages
   between the steps of a load (resident 245 MB, 94 MB of it in use), since its decay purges
   only as its threads allocate. :func:`release` purges them; the load's steps call it where
   one step's working memory is done with (:mod:`metrics.mart`, :mod:`metrics.mart_staging`,
   :mod:`metrics.mart_analyses`).
 
-:func:`apply` sets both; it runs when :mod:`cjsdash` is imported, before polars is, since
-jemalloc reads its environment once, when polars first allocates. A value already in the
-environment is left as it is (``_RJEM_MALLOC_CONF``, which polars appends to its own
-defaults, or ``MALLOC_MMAP_THRESHOLD_``), so either can be set another way by whoever runs
-the process.
+:func:`apply` sets glibc's thresholds (``mallopt``); it runs when :mod:`cjsdash` is imported.
+Where ``MALLOC_MMAP_THRESHOLD_`` is in the environment, glibc took its setting from there and
+it is left as it is.
 """
 
 from __future__ import annotations
@@ -37,8 +33,6 @@ import os
 import sys
 from functools import cache
 
-POLARS_JEMALLOC = "_RJEM_MALLOC_CONF"
-POLARS_SETTING = "dirty_decay_ms:250,muzzy_decay_ms:0,background_thread:true"
 MMAP_THRESHOLD = 64 * 1024
 TRIM_THRESHOLD = 128 * 1024
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
@@ -46,16 +40,10 @@ _applied: dict[str, bool] = {}
 
 
 def apply() -> dict[str, bool]:
-    """Set the allocators (once per process); says what was set: ``polars`` (False when
-    polars was already loaded or the environment names its own setting) and ``glibc`` (False
-    where there is no glibc ``mallopt``, or the environment names its own threshold)."""
-    if _applied:
-        return _applied
-    polars_loaded = any(name.startswith(("polars", "_polars_runtime")) for name in sys.modules)
-    _applied["polars"] = not polars_loaded and POLARS_JEMALLOC not in os.environ
-    if _applied["polars"]:
-        os.environ[POLARS_JEMALLOC] = POLARS_SETTING
-    _applied["glibc"] = "MALLOC_MMAP_THRESHOLD_" not in os.environ and _mallopt()
+    """Set glibc's thresholds (once per process); says whether they were set (``glibc``:
+    False where there is no glibc ``mallopt``, or the environment names its own threshold)."""
+    if not _applied:
+        _applied["glibc"] = "MALLOC_MMAP_THRESHOLD_" not in os.environ and _mallopt()
     return _applied
 
 
