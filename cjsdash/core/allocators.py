@@ -11,9 +11,10 @@ the process held above its working set was memory already freed but kept by them
   threshold of 64 KiB keeps every large block mapped, so freeing it unmaps it; a trim
   threshold of 128 KiB gives back the heap's free top.
 - polars' jemalloc (polars sets 500 ms dirty and 1 s "muzzy" decays) is left as polars sets
-  it: a background purging thread with 250 ms decays took the upload's peak from 1,012-1,020 to
-  935 MB but made page callbacks slower (the worst p95 of `benchmarks/page_callbacks.py`
-  65 ms against 45-47, paired runs), and serving is what the process does most of the time.
+  it: a background purging thread with 250 ms decays lowered the upload's peak (1,012-1,020
+  to 915-919 MB) but made page callbacks slower (the worst p95 of
+  `benchmarks/page_callbacks.py` 65 ms against 45-47, paired runs), and serving is what the
+  process does most of the time.
 - DuckDB's jemalloc (configured by DuckDB: 1 s decays) still held 120-150 MB of freed pages
   between the steps of a load (resident 245 MB, 94 MB of it in use), since its decay purges
   only as its threads allocate. :func:`release` purges them; the load's steps call it where
