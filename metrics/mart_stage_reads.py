@@ -106,18 +106,7 @@ def read_counts(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str
     """Stage counts of these areas (and stages: every one when None) at this grain and
     definition, in no particular order (as computed: every caller groups or sorts them;
     an ORDER BY was a third of the read)."""
-    # the self-defined rows are held only for stages counted by a self-defined measure; the
-    # other stages are counted alike under both definitions (the officer-defined rows)
-    own = [] if ethnicity_source == "officer" else self_defined_stages()
-    where = ("grain = $1 AND list_contains($2, area_code) AND CASE WHEN list_contains($3, "
-             "stage) THEN ethnicity_source = 'self' ELSE ethnicity_source = 'officer' END")
-    params: list[object] = [grain, list(areas), own]
-    if stages is not None:
-        where += " AND list_contains($4, stage)"
-        params.append(list(stages))
-    frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))} "  # noqa: S608
-                       f"FROM mart.stage_counts WHERE {where}", params)
-    return frame.cast(COUNT_SCHEMA) if frame.height else pl.DataFrame(schema=COUNT_SCHEMA)
+    return read_counts_for(con, areas, grain, [(ethnicity_source, stages)])[0]
 
 
 def read_counts_for(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain: str,
@@ -127,6 +116,8 @@ def read_counts_for(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain:
     each read is a scan of the grain's rows)."""
     params: list[object] = [grain, list(areas)]
     wanted = []
+    # the self-defined rows are held only for stages counted by a self-defined measure; the
+    # other stages are counted alike under both definitions (the officer-defined rows)
     for ethnicity_source, stages in asks:
         own = set() if ethnicity_source == "officer" else set(self_defined_stages())
         parts = []  # the stages counted under each definition, as plain comparisons
@@ -146,13 +137,15 @@ def read_counts_for(con: duckdb.DuckDBPyConnection, areas: Sequence[str], grain:
                 parts.append(f"(ethnicity_source = '{definition}' AND "
                              f"list_contains(${len(params)}, stage))")
         wanted.append(f"({' OR '.join(parts) or 'FALSE'})")
-    flags = ", ".join(f"{w} AS _ask{i}" for i, w in enumerate(wanted))
-    frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))}, {flags} "  # noqa: S608
+    flags = "".join(f", {w} AS _ask{i}" for i, w in enumerate(wanted) if len(wanted) > 1)
+    frame = fetch(con, f"SELECT {', '.join(_quoted(COUNT_SCHEMA))}{flags} "  # noqa: S608
                        "FROM mart.stage_counts WHERE grain = $1 AND list_contains($2, "
                        f"area_code) AND ({' OR '.join(wanted)})", params)
     if frame.height == 0:
         return [pl.DataFrame(schema=COUNT_SCHEMA) for _ in asks]
     frame = frame.cast(COUNT_SCHEMA)  # type: ignore[arg-type]
+    if len(asks) == 1:
+        return [frame]
     columns = [frame.get_column(c) for c in COUNT_SCHEMA]
     return [pl.DataFrame([c.filter(frame.get_column(f"_ask{i}")) for c in columns])
             for i in range(len(asks))]
