@@ -155,7 +155,7 @@ def main() -> None:
     warehouse = Warehouse(path)
     registry = default_registry()
     create_app(warehouse, registry)  # sets the pages' context, as the server does
-    settle(wait=True)  # as every serving process does, some seconds after its start
+    settle()  # as every serving process does before its first request
     from layouts.pages import baseline as baseline_page
     from layouts.pages import indicator as indicator_page
 

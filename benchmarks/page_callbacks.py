@@ -203,7 +203,7 @@ def main() -> None:
         load_street(warehouse, path, tmp, args.street_months)
     registry = default_registry()
     create_app(warehouse, registry)
-    settle(wait=True)  # as every serving process does, some seconds after its start
+    settle()  # as every serving process does before its first request
     from layouts.pages import baseline, data, disproportionality, export, indicator, overview
 
     pages = {"overview": overview, "indicator": indicator, "baseline": baseline,

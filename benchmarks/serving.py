@@ -20,7 +20,8 @@ rebuilt one alike:
   ``core.area_observations`` into polars, in the same run (ratio).
 
 Usage: ``python benchmarks/serving.py [--db PATH] [--workers N] [--seconds 30]
-[--readers 20,50] [--bodies bodies.json] [--out serving.json]``. Never part of the test suite.
+[--readers 20,50] [--bodies bodies.json] [--out serving.json] [--start-only]``
+(``--start-only``: the start, memory and first-against-warm calls alone, about a minute). Never part of the test suite.
 """
 
 from __future__ import annotations
@@ -189,6 +190,9 @@ def main() -> None:
                         "exists, else recorded into it")
     parser.add_argument("--visible-timeout", type=float, default=120,
                         help="seconds to wait for the upload's figures to show")
+    parser.add_argument("--start-only", action="store_true",
+                        help="stop after the start, first calls and warm calls (about 1 "
+                        "minute): no replay, no upload")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir())
                         / "cjsdash-serving.json")
     args = parser.parse_args()
@@ -250,16 +254,17 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "plain_duckdb_p50_ms": median(plain[",".join(capture.areas_of(r))] for r in records
                                           if capture.label(r) == name),
         } for name in labels}
-        result["replay"] = {}
-        for readers in (int(n) for n in args.readers.split(",")):
-            print(f"replaying with {readers} readers for {args.seconds:.0f} s", flush=True)
-            samples = replay(port, records, readers, seconds=args.seconds)
-            result["replay"][str(readers)] = summarise(samples)
-        result["memory_before_upload"] = memory_mb(child.pid)
-        print("upload with readers replaying", flush=True)
-        result["upload"] = upload_phase(port, records, args.upload_readers, extract, sampler,
-                                        folder, args.visible_timeout)
-        result["memory_end"] = memory_mb(child.pid)
+        if not args.start_only:
+            result["replay"] = {}
+            for readers in (int(n) for n in args.readers.split(",")):
+                print(f"replaying with {readers} readers for {args.seconds:.0f} s", flush=True)
+                samples = replay(port, records, readers, seconds=args.seconds)
+                result["replay"][str(readers)] = summarise(samples)
+            result["memory_before_upload"] = memory_mb(child.pid)
+            print("upload with readers replaying", flush=True)
+            result["upload"] = upload_phase(port, records, args.upload_readers, extract, sampler,
+                                            folder, args.visible_timeout)
+            result["memory_end"] = memory_mb(child.pid)
         result["peak_rss_sampled_mb"] = sampler.peak(started, time.monotonic())
     finally:
         sampler.stop()

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import atexit
 import gc
-import importlib
-import threading
+import logging
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -259,39 +258,44 @@ def _finish_setup(app: Dash) -> None:
                            f"{answer.status_code}: {answer.get_data(as_text=True)[:300]}")
 
 
-LATER = ("pyarrow", "scipy.stats")
-"""Modules some views need that a server should not wait for before its first answer:
-``pyarrow`` (0.1 s, 38 MB; DuckDB imports it for the first result read into a polars frame,
-so every first request paid it: first, as the first request needs it soonest) and
-``scipy.stats`` (0.6 CPU s; the disproportionality page's exact tests) are imported by
-:func:`settle` after the start, so the first view that needs them does not pay for them
-(decision 34)."""
-
-
-def settle(*, wait: bool = False) -> threading.Thread | None:
-    """Before a server takes requests: collect once, then move every object alive into the
-    interpreter's permanent generation (:func:`gc.freeze`). The ~180,000 objects of the
-    modules, Dash and plotly are never garbage, but each full collection walked them all:
-    about 100 ms of CPU, landing in whichever callback was running (decision 33). Then the
-    modules :data:`LATER` are imported and frozen too: in a background thread (returned),
-    or before returning with ``wait`` (the page benchmarks, which time first calls). Called
-    by ``cjsdash serve``, ``app.py``, each ``--workers`` process
-    (:func:`cjsdash.worker_app.dashboard`) and the page benchmarks after :func:`create_app`;
-    not by tests, which make many apps in one process. The frozen objects are handed back
-    to the collector at exit, so that the interpreter's last collections free them."""
+def settle() -> None:
+    """Before a server takes requests: lay the landing page out once (:func:`prime`), then
+    collect once and move every object alive into the interpreter's permanent generation
+    (:func:`gc.freeze`). The ~180,000 objects of the modules, Dash and plotly are never
+    garbage, but each full collection walked them all: about 100 ms of CPU, landing in
+    whichever callback was running (decision 33). Called by ``cjsdash serve``, ``app.py``,
+    each ``--workers`` process (:func:`cjsdash.worker_app.dashboard`) and the page
+    benchmarks after :func:`create_app`; not by tests, which make many apps in one process.
+    The frozen objects are handed back to the collector at exit, so that the interpreter's
+    last collections free them."""
+    prime()
     gc.collect()
     gc.freeze()
     atexit.register(gc.unfreeze)
-    if wait:
-        _import_later()
-        return None
-    thread = threading.Thread(target=_import_later, name="cjsdash-import-later", daemon=True)
-    thread.start()
-    return thread
 
 
-def _import_later() -> None:
-    for name in LATER:
-        importlib.import_module(name)
-    gc.collect()  # a young collection's worth: the start-up objects are frozen already
-    gc.freeze()  # with them whatever a request had alive then: kept, a few objects at most
+def prime() -> bool:
+    """Lay the overview out once for its default view (England and Wales), the answer
+    discarded, so that a process's first request does not pay what every process pays once:
+    pyarrow's import (0.1 s, DuckDB needs it for its first result read into a frame), the
+    read-only connection, DuckDB's first read of the figure mart and the first pass through
+    the page's code; the process's first call cost 2.0–2.8× the same call warm (decision
+    0039). It holds no figures: DuckDB's buffers and the interpreter keep what any first
+    request would have left. A warehouse the page cannot lay out yet (no figures, a file
+    being replaced) is logged and skipped: the first request shows why. True when primed."""
+    import json
+
+    import plotly.utils
+
+    try:
+        from layouts.context import get_context
+
+        landing = next(page for page in dash.page_registry.values() if page["path"] == "/")
+        with get_context().warehouse.reading():
+            json.dumps(landing["layout"](), cls=plotly.utils.PlotlyJSONEncoder)
+    except Exception as exc:  # a start must not fail on what a page shows
+        logging.getLogger(__name__).warning(
+            "could not lay out the overview before the first request (%s: %s); serving on",
+            type(exc).__name__, exc)
+        return False
+    return True

@@ -23,5 +23,5 @@ def dashboard(db: str, host: str, log_level: str) -> Any:
     request_log.configure(log_level)
     warehouse = Warehouse(db, snapshots=True, memory_mb=get_settings().serve_duckdb_memory_mb)
     app = create_app(warehouse, bound_hosts=(host,)).server
-    settle()  # start-up objects frozen, scipy.stats imported after the start (decisions 33, 34)
+    settle()  # the overview laid out once, start-up objects frozen (decisions 33, 39)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from metrics.statistics.distributions import binom_cdf, binom_pmf, binom_sf
 from metrics.statistics.intervals import Z95
 
 FloatArray = npt.NDArray[np.float64]
@@ -120,10 +121,7 @@ def binomtest_two_sided(k: npt.ArrayLike, n: npt.ArrayLike, p: npt.ArrayLike) ->
     """
     k, n, p = np.broadcast_arrays(_float(k), _float(n), _float(p))
     k, n, p = k.ravel(), n.ravel(), p.ravel()
-    from scipy import stats  # here: 0.6 s to import; serving reads the mart (cold start)
-
-    binom = stats.binom
-    d = binom.pmf(k, n, p)
+    d = binom_pmf(k, n, p)
     rerr = 1 + 1e-7
     pn = p * n
     lower, upper = k < pn, k > pn
@@ -135,7 +133,7 @@ def binomtest_two_sided(k: npt.ArrayLike, n: npt.ArrayLike, p: npt.ArrayLike) ->
     active = (lower | upper) & (lo < hi)
     while active.any():
         mid = lo + np.floor((hi - lo) / 2)
-        value = sign * binom.pmf(mid, n, p)
+        value = sign * binom_pmf(mid, n, p)
         below = active & (value < target)
         above = active & (value > target)
         equal = active & ~below & ~above
@@ -144,10 +142,10 @@ def binomtest_two_sided(k: npt.ArrayLike, n: npt.ArrayLike, p: npt.ArrayLike) ->
         found = np.where(equal, mid, found)
         active &= ~equal & (lo < hi)
     ix = np.where(np.isnan(found),
-                  np.where(sign * binom.pmf(lo, n, p) <= target, lo, lo - 1), found)
-    y_low = n - ix + (d * rerr == binom.pmf(ix, n, p))
-    p_low = binom.cdf(k, n, p) + binom.sf(n - y_low, n, p)
-    p_high = binom.cdf(ix, n, p) + binom.sf(k - 1, n, p)  # y = ix + 1: cdf(y - 1)
+                  np.where(sign * binom_pmf(lo, n, p) <= target, lo, lo - 1), found)
+    y_low = n - ix + (d * rerr == binom_pmf(ix, n, p))
+    p_low = binom_cdf(k, n, p) + binom_sf(n - y_low, n, p)
+    p_high = binom_cdf(ix, n, p) + binom_sf(k - 1, n, p)  # y = ix + 1: cdf(y - 1)
     return np.minimum(1.0, np.where(lower, p_low, np.where(upper, p_high, 1.0)))
 
 

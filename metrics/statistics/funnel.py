@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from metrics.statistics.distributions import binom_sf, poisson_sf
 from metrics.statistics.intervals import z_for
 
 FloatArray = npt.NDArray[np.float64]
@@ -314,8 +315,8 @@ def nominal_exceedance(p0: float, n: float, level: float, *, kind: str = RATE) -
     """The chance that an in-control area (events ``Poisson(p0·n)``, or ``Binomial(n, p0)``)
     lands strictly above the upper limit at ``level``: at most ``(1 − level)/2`` for exact
     limits (tested), the over-signalling the interpolated limits had."""
-    from scipy import stats  # here: 0.6 s to import; serving reads the mart (cold start)
-
     hi = funnel_limits(p0, [n], levels=(level,), kind=kind)[level][1][0]
-    dist = stats.binom(int(round(n)), p0) if kind == PROPORTION else stats.poisson(p0 * n)
-    return float(dist.sf(np.floor(hi * n + 1e-9)))
+    above = np.floor(hi * n + 1e-9)
+    if kind == PROPORTION:
+        return float(binom_sf(above, round(n), p0))
+    return float(poisson_sf(above, p0 * n))

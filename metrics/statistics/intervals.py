@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from metrics.statistics.distributions import chi2_ppf, t_ppf
+
 FloatArray = npt.NDArray[np.float64]
 StrArray = npt.NDArray[np.str_]
 
@@ -89,15 +91,13 @@ def _byar(x: FloatArray, z: float) -> tuple[FloatArray, FloatArray]:
 
 def _exact_poisson(x: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
     """Exact (Garwood) interval: ``χ²(α/2; 2x)/2`` (0 when x = 0), ``χ²(1−α/2; 2x+2)/2``."""
-    from scipy import stats  # here: 0.6 s to import, and serving reads the mart (cold start)
-
     with np.errstate(invalid="ignore"):
         positive = x > 0
         lower = np.where(
-            positive, stats.chi2.ppf(alpha / 2.0, np.where(positive, 2.0 * x, 1.0)), 0.0
+            positive, chi2_ppf(alpha / 2.0, np.where(positive, 2.0 * x, 1.0)), 0.0
         )
         lower = lower / 2.0
-        upper = stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
+        upper = chi2_ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
     return np.where(np.isnan(x), np.nan, lower), upper
 
 
@@ -161,9 +161,7 @@ def mean_interval(
     m, s, k = np.broadcast_arrays(_float(mean), _float(sd), _float(n))
     valid = (k >= 2) & (s >= 0) & np.isfinite(m)
     df = np.where(valid, k - 1.0, 1.0)
-    from scipy import stats  # here: 0.6 s to import, and serving reads the mart (cold start)
-
-    t = stats.t.ppf(1.0 - (1.0 - level) / 2.0, df)
+    t = t_ppf(1.0 - (1.0 - level) / 2.0, df)
     with np.errstate(invalid="ignore", divide="ignore"):
         half = np.where(valid, t * s / np.sqrt(np.where(valid, k, 1.0)), np.nan)
     return np.asarray(m - half), np.asarray(m + half)
