@@ -28,6 +28,9 @@ THREADS = max(1, min(2, os.cpu_count() or 1))
 PRESENTATION_COLUMNS = ("indicator_title", "area_name", "display_value", "display_ci", "theme")
 FIGURE_COLUMNS = (*RESULT_COLUMNS, *PRESENTATION_COLUMNS)
 TABLE = "mart.figures"
+CLUSTER = "grain, area_code, indicator, by_breakdown, breakdown, period_start"
+"""The order staged figures are written in: the pages read one grain and area at a time, so
+DuckDB reads a row group or two of the table, not every one (decision 0039)."""
 
 _SQL_TYPES = {pl.String: "VARCHAR", pl.Date: "DATE", pl.Float64: "DOUBLE",
               pl.Boolean: "BOOLEAN"}
@@ -156,6 +159,7 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, scopes: Sequence[S
         raise
     finally:
         con.unregister("_mart_indicators")
+    mart_staging.cluster(con, TABLE, figures_ddl(), CLUSTER)
     return rows
 
 

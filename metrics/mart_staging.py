@@ -42,6 +42,29 @@ def create_staged(con: duckdb.DuckDBPyConnection, table: str, ddl: str) -> str:
     return staged
 
 
+def cluster(con: duckdb.DuckDBPyConnection, table: str, ddl: str, order_by: str) -> None:
+    """Rewrite the staging table of ``table`` (DDL ``ddl``) in the order ``order_by``,
+    outside the refresh's transaction (DuckDB sorts within its memory limit, spilling to
+    disk; the rows are written as they come). DuckDB skips every row group whose min/max
+    cannot match a filter, so a table clustered by what the pages filter on is read a row
+    group or two at a time instead of whole (decision 0039). The rows kept by :func:`swap`
+    follow, in their own order; rows a later refresh replaces are appended, clustered."""
+    staged = staged_name(table)
+    head = f"CREATE TABLE IF NOT EXISTS {table} ("
+    sorting = create_staged(con, f"{table}_sorting",
+                            f"CREATE TABLE IF NOT EXISTS {table}_sorting (" + ddl[len(head):]
+                            if ddl.startswith(head) else ddl)
+    con.execute(f"INSERT INTO {sorting} SELECT * FROM {staged} ORDER BY {order_by}")  # noqa: S608
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DROP TABLE {staged}")
+        con.execute(f"ALTER TABLE {sorting} RENAME TO {staged.split('.')[-1]}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
                  select: str = "SELECT * FROM _mart_staged_rows") -> int:
     """Insert ``frame`` (registered as ``_mart_staged_rows``) into ``table`` by name through

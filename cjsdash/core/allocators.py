@@ -10,16 +10,20 @@ the process held above its working set was memory already freed but kept by them
   ones are kept (273 MB kept, 211 MB in use, at the start of the analyses). A fixed
   threshold of 64 KiB keeps every large block mapped, so freeing it unmaps it; a trim
   threshold of 128 KiB gives back the heap's free top.
-- polars' jemalloc (polars sets 500 ms dirty and 1 s "muzzy" decays) is left as polars sets
-  it: a background purging thread with 250 ms decays lowered the upload's peak (1,012-1,020
-  to 915-919 MB) but made page callbacks slower (the worst p95 of
-  `benchmarks/page_callbacks.py` 65 ms against 45-47, paired runs), and serving is what the
-  process does most of the time.
+- polars' jemalloc (polars sets 500 ms dirty and 1 s "muzzy" decays, applied only as polars
+  allocates again) is left as polars sets it: a background purging thread with 250 ms
+  decays lowered the upload's peak (1,012-1,020 to 915-919 MB) but made page callbacks
+  slower (the worst p95 of `benchmarks/page_callbacks.py` 65 ms against 45-47, paired
+  runs), and so did purging on every free (`dirty_decay_ms:0`: 57-88 ms against 44-46,
+  decision 39); serving is what the process does most of the time. :func:`release` purges
+  it too, through its own ``mallctl`` (:mod:`cjsdash.core.polars_jemalloc`): a board
+  extract's read kept 400 MB of freed pages into the write that followed.
 - DuckDB's jemalloc (configured by DuckDB: 1 s decays) still held 120-150 MB of freed pages
   between the steps of a load (resident 245 MB, 94 MB of it in use), since its decay purges
   only as its threads allocate. :func:`release` purges them; the load's steps call it where
   one step's working memory is done with (:mod:`metrics.mart`, :mod:`metrics.mart_staging`,
-  :mod:`metrics.mart_analyses`).
+  :mod:`metrics.mart_analyses`, and after a file's read, before its write:
+  :mod:`ingest.pipeline_batch`).
 
 :func:`apply` sets glibc's thresholds (``mallopt``); it runs when :mod:`cjsdash` is imported.
 Where ``MALLOC_MMAP_THRESHOLD_`` is in the environment, glibc took its setting from there and
@@ -33,6 +37,8 @@ import ctypes.util
 import os
 import sys
 from functools import cache
+
+from cjsdash.core import polars_jemalloc
 
 MMAP_THRESHOLD = 64 * 1024
 TRIM_THRESHOLD = 128 * 1024
@@ -62,11 +68,16 @@ def _mallopt() -> bool:
                 and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-def release() -> bool:
-    """Give DuckDB's freed pages back to the system now (all of its jemalloc arenas purged);
-    False where DuckDB's library has no jemalloc (macOS, Windows, a build without it)."""
-    mallctl = _duckdb_mallctl()
-    return mallctl is not None and mallctl(b"arena.4096.purge", None, None, None, 0) == 0
+def release(*, duckdb: bool = True) -> bool:
+    """Give DuckDB's and polars' freed pages back to the system now (all of each jemalloc's
+    arenas purged; DuckDB's left alone with ``duckdb=False``, where another thread is busy
+    writing); False where none could be purged (macOS, Windows, builds without jemalloc
+    or, for polars, without its symbol table: :mod:`cjsdash.core.polars_jemalloc`)."""
+    purged = False
+    for mallctl in (_duckdb_mallctl() if duckdb else None, polars_jemalloc.mallctl()):
+        if mallctl is not None:
+            purged = (mallctl(b"arena.4096.purge", None, None, None, 0) == 0) or purged
+    return purged
 
 
 @cache

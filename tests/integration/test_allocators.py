@@ -102,3 +102,42 @@ def test_duckdb_freed_pages_are_given_back_by_release() -> None:
     assert seen["released"] is True
     assert seen["held"] > 100, seen  # DuckDB kept what its query freed
     assert seen["after"] < seen["held"] / 2, seen
+
+
+FREED_BY_POLARS = """
+import polars as pl
+from cjsdash.core import allocators, polars_jemalloc
+frame = pl.DataFrame({"a": [str(i) for i in range(3_000_000)], "b": range(3_000_000)})
+frame = frame.with_columns(pl.col("a") + "x").sort("a")
+before = rss()
+del frame
+held = rss()
+released = allocators.release(duckdb=False)
+print(json.dumps({"before": before, "held": held, "released": released, "after": rss(),
+                  "found": polars_jemalloc.mallctl() is not None}))
+"""
+
+
+def test_polars_freed_pages_are_given_back_by_release() -> None:
+    """polars keeps what a frame freed until it allocates again (decision 39): release()
+    finds its jemalloc's mallctl in the library's symbol table and purges it."""
+    seen = _run(FREED_BY_POLARS)
+    assert seen["found"] and seen["released"], seen
+    assert seen["held"] > seen["before"] - 50, seen  # freed, yet still resident
+    assert seen["after"] < seen["held"] - 150, seen
+
+
+def test_the_mallctl_symbol_is_read_from_the_elf_symbol_table(tmp_path: Path) -> None:
+    import polars  # noqa: F401 - loads polars._plr
+
+    from cjsdash.core import polars_jemalloc
+
+    library = polars_jemalloc._polars_library()
+    assert library is not None
+    value = polars_jemalloc.symbol_value(library, polars_jemalloc.SYMBOL)
+    assert value is not None and value > 0
+    assert polars_jemalloc.symbol_value(library, b"_rjem_no_such_function") is None
+    not_elf = tmp_path / "not.so"
+    not_elf.write_bytes(b"#!/bin/sh\n" * 10)
+    with pytest.raises(ValueError, match="not a 64-bit little-endian ELF file"):
+        polars_jemalloc.symbol_value(not_elf, polars_jemalloc.SYMBOL)
