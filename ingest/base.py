@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
@@ -180,3 +181,16 @@ class Loader:
     """Optional: one write for a whole batch (else ``load_raw`` is called once per file)."""
     read_batch: BatchReader | None = None
     """Optional: one read for a batch's files (else ``read`` is called once per file)."""
+
+
+def with_run_ids(parts: list[tuple[pl.DataFrame, int]], how: str = "vertical"
+                 ) -> pl.DataFrame:
+    """The parts' frames one after the other, each row carrying its part's ``run_id``
+    (Int64): one concatenation and one column, not a literal column per part (a ZIP's
+    forty files: forty small polars queries, which wait for the reader thread's big ones).
+    The column is chunked as the parts are, so that Arrow takes the frame as it is, without
+    a copy of every record to align the chunks."""
+    frame = pl.concat([f for f, _ in parts], how=how, rechunk=False)  # type: ignore[arg-type]
+    ids = pl.concat([pl.Series("run_id", np.full(f.height, run_id, dtype=np.int64))
+                     for f, run_id in parts], rechunk=False)
+    return frame.with_columns(ids)

@@ -111,9 +111,12 @@ def check_quality(con: duckdb.DuckDBPyConnection, reports: list[IngestReport]) -
     with transaction(con):
         quality.record_flags(con, flags, months)
         names = dict(con.execute("SELECT code, name FROM core.areas").fetchall())
+        # Each report's flags from one join (a run's months are distinct), not one a report.
+        by_run = flags.join(months, on=["area_code", "measure", "period_start"], how="inner",
+                            maintain_order="left").partition_by(
+            "run_id", as_dict=True, include_key=False, maintain_order=True)
         for report in loaded:
-            mine = flags.join(report.months, on=["area_code", "measure", "period_start"],
-                              how="semi") if report.months is not None else flags.clear()
+            mine = by_run.get((report.run_id,), flags.clear())
             report.flags = [quality.describe(f, names.get(f["area_code"]))
                             for f in mine.iter_rows(named=True)]
             report.months = None

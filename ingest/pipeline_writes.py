@@ -13,6 +13,7 @@ from cjsdash.core.schema import OBSERVATION_KEY
 from ingest.base import (
     Progress,
     Reject,
+    with_run_ids,
 )
 from ingest.catalogue import source_spec
 from ingest.load import (
@@ -54,70 +55,76 @@ def write_batch(con: duckdb.DuckDBPyConnection, items: list[Pending],
 
 def _load_core(con: duckdb.DuckDBPyConnection, loads: list[Pending]) -> None:
     """Upsert the batch's frames, one statement per table when their keys do not overlap,
-    and note the measures the rollup must refresh."""
-    sources = {s for item in loads if item.result and item.result.table == "observations"
-               for s in item.result.frame["source"].unique().to_list()}
-    register_sources(con, [item.loader.spec for item in loads]
-                     + [source_spec(s) for s in sorted(sources)])
+    and note the measures the rollup must refresh. Each table's frames are tagged with their
+    run ids once (:func:`ingest.base.with_run_ids`), and what the reports need is taken
+    from that one frame: a few polars queries a batch, not a few per file."""
     touched: set[str] = set()
     periods: list[pl.DataFrame] = []
+    sources: set[str] = set()
+    tagged: dict[str, tuple[list[Pending], pl.DataFrame]] = {}
     for table in ("observations", "populations", "targets"):
-        parts = [(item, item.result.frame) for item in loads
+        parts = [item for item in loads
                  if item.result is not None and item.result.table == table]
-        if not parts:
-            continue
-        withdrawn = _withdraw(con, parts) if table == "observations" else {}
-        counts = (_replace_targets(con, parts) if table == "targets"
-                  else _upsert(con, f"core.{table}", parts))
-        for item, frame in parts:
-            item.report.rows_withdrawn = withdrawn.get(item.report.run_id or 0, 0)
+        if parts:
+            frame = with_run_ids([(item.result.frame, item.report.run_id or 0)  # type: ignore[union-attr]
+                                  for item in parts], how="vertical_relaxed")
+            tagged[table] = (parts, frame)
+    if "observations" in tagged:
+        sources = set(tagged["observations"][1]["source"].unique().to_list())
+    register_sources(con, [item.loader.spec for item in loads]
+                     + [source_spec(s) for s in sorted(sources)])
+    for table, (parts, frame) in tagged.items():
+        withdrawn = _withdraw(con, frame) if table == "observations" else {}
+        counts = (_replace_targets(con, frame) if table == "targets"
+                  else upsert_versioned_runs(con, f"core.{table}", frame))
+        months = _months(frame) if table == "observations" else {}
+        changed = []
+        for item in parts:
+            run_id = item.report.run_id or 0
+            item.report.rows_withdrawn = withdrawn.get(run_id, 0)
             if item.report.rows_withdrawn:
                 item.report.message = "; ".join(filter(None, [item.report.message, (
                     f"{item.report.rows_withdrawn:,} figures of earlier loads withdrawn: "
                     "this file now supplies their area, period and measure whole")]))
-            new, revised, unchanged = counts.get(item.report.run_id or 0, (0, 0, 0))
+            new, revised, unchanged = counts.get(run_id, (0, 0, 0))
             item.report.rows_loaded, item.report.rows_revised = new, revised
             item.report.rows_unchanged = unchanged
             if table == "observations":
-                item.report.months = _months(frame)
-            if table == "observations" and (new or revised or item.report.rows_withdrawn):
-                touched.update(frame["measure"].unique().to_list())
-                periods.append(frame.select("measure", "period_start", "period_end").unique())
+                item.report.months = months.get(run_id, _NO_MONTHS)
+                if new or revised or item.report.rows_withdrawn:
+                    changed.append(run_id)
+        if changed:
+            mine = frame.filter(pl.col("run_id").is_in(changed)).select(
+                "measure", "period_start", "period_end").unique()
+            touched.update(mine["measure"].unique().to_list())
+            periods.append(mine)
     mark_pending(con, sorted(touched),
                  pl.concat(periods, how="vertical_relaxed") if periods else None)
 
 
-def _months(frame: pl.DataFrame) -> pl.DataFrame:
-    """The months (one-month periods) a frame of observations brings, per area and measure."""
-    return frame.filter(pl.col("period_end") == pl.col("period_start").dt.month_end()).select(
-        "area_code", "measure", "period_start").unique()
+_NO_MONTHS = pl.DataFrame(schema={"area_code": pl.String, "measure": pl.String,
+                                  "period_start": pl.Date})
 
 
-def _withdraw(con: duckdb.DuckDBPyConnection, parts: list[tuple[Pending, pl.DataFrame]]
-              ) -> dict[int, int]:
+def _months(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """The months (one-month periods) each run's observations bring, per area and measure."""
+    months = frame.filter(pl.col("period_end") == pl.col("period_start").dt.month_end()).select(
+        "run_id", "area_code", "measure", "period_start").unique()
+    return {run_id: part for (run_id,), part in
+            months.partition_by("run_id", as_dict=True, include_key=False).items()}
+
+
+def _withdraw(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> dict[int, int]:
     """A revision replaces its slices whole (:func:`ingest.load.withdraw_outside_slices`)."""
-    frames = [frame.select(*OBSERVATION_KEY).with_columns(
-        pl.lit(item.report.run_id, pl.Int64).alias("run_id")) for item, frame in parts]
-    return withdraw_outside_slices(con, pl.concat(frames, how="vertical_relaxed"))
+    return withdraw_outside_slices(con, frame.select(*OBSERVATION_KEY, "run_id"))
 
 
-def _replace_targets(con: duckdb.DuckDBPyConnection,
-                     parts: list[tuple[Pending, pl.DataFrame]]) -> dict[int, tuple[int, int, int]]:
+def _replace_targets(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
+                     ) -> dict[int, tuple[int, int, int]]:
     """Local targets: a later file of the batch wins for the same target."""
-    frames = [frame.with_columns(pl.lit(item.report.run_id, pl.Int64).alias("run_id"))
-              for item, frame in parts]
     key = ["indicator", "area_code", "period_start", "period_end", "kind"]
-    frame = pl.concat(frames, how="vertical_relaxed").sort("run_id").unique(
-        key, keep="last", maintain_order=True)
+    frame = frame.sort("run_id").unique(key, keep="last", maintain_order=True)
     return replace_local_targets(con, frame)
-
-
-def _upsert(con: duckdb.DuckDBPyConnection, table: str,
-            parts: list[tuple[Pending, pl.DataFrame]]) -> dict[int, tuple[int, int, int]]:
-    """All parts in one upsert, each row carrying its file's run id."""
-    frames = [frame.with_columns(pl.lit(item.report.run_id, pl.Int64).alias("run_id"))
-              for item, frame in parts]
-    return upsert_versioned_runs(con, table, pl.concat(frames, how="vertical_relaxed"))
 
 
 def _load_raw(con: duckdb.DuckDBPyConnection, loads: list[Pending]) -> None:

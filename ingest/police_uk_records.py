@@ -18,7 +18,7 @@ import polars as pl
 
 from cjsdash.core.periods import FIRST_YEAR, LAST_YEAR
 from cjsdash.core.schema import BREAKDOWNS
-from ingest.base import FileRefused, ReadContext, Reject
+from ingest.base import FileRefused, ReadContext, Reject, with_run_ids
 from ingest.textio import normalise_line_endings, parse_csv_text
 
 NOT_STATED = "Not stated"
@@ -246,13 +246,10 @@ def replace_raw_slices_runs(con: duckdb.DuckDBPyConnection, table: str, ddl: str
     """:func:`replace_raw_slices` for several files in one DELETE and one INSERT (a ZIP's
     members). A slice in two files is the later file's, as if they were loaded in turn."""
     con.execute(ddl)
-    frame = pl.concat([f.with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
-                       for f, run_id in runs])
-    # Each file's slices first (a file is one force and month: a few rows each), then the
-    # batch's: about half the time of grouping every record (0.02–0.05 → 0.014 s for
-    # a month's 384,170 records, on the writer's thread).
-    slices = pl.concat([f.select("month", "area_code").unique().with_columns(
-        pl.lit(run_id, pl.Int64).alias("run_id")) for f, run_id in runs]).group_by(
+    frame = with_run_ids(runs)
+    slices = pl.DataFrame(
+        [one for f, run_id in runs for one in _file_slices(f, run_id)], orient="row",
+        schema={"month": pl.Date, "area_code": pl.String, "run_id": pl.Int64}).group_by(
         "month", "area_code").agg(
         pl.col("run_id").min().alias("first"), pl.col("run_id").max().alias("last"))
     if (slices["first"] != slices["last"]).any():  # only then filter (a copy of every row)
@@ -270,6 +267,18 @@ def replace_raw_slices_runs(con: duckdb.DuckDBPyConnection, table: str, ddl: str
         con.unregister("_police_uk_raw")
         con.unregister("_police_uk_slices")
     return frame.height
+
+
+def _file_slices(frame: pl.DataFrame, run_id: int) -> list[tuple[date, str, int]]:
+    """A file's (month, area_code) slices: one, as published (one force and month a file),
+    told by each column's least and greatest value without a query (a ZIP's forty files:
+    0.02–0.05 s of small polars queries on the writer's thread before); else every one."""
+    months, areas = frame["month"], frame["area_code"]
+    if (frame.height and not months.null_count() and not areas.null_count()
+            and months.min() == months.max() and areas.min() == areas.max()):
+        return [(months.min(), areas.min(), run_id)]  # type: ignore[list-item]
+    return [(month, area, run_id) for month, area in
+            frame.select("month", "area_code").unique().iter_rows()]
 
 
 def _insert_unordered(con: duckdb.DuckDBPyConnection, table: str, view: str,
