@@ -35,7 +35,7 @@ def mallctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     try:
         offset = symbol_value(library, SYMBOL)
         mappings = _mappings(library)
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, IndexError, struct.error):  # unreadable or not as expected
         return None
     base = next((start for start, _, file_offset, _ in mappings if file_offset == 0), None)
     if offset is None or base is None:
