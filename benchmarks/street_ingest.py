@@ -185,13 +185,20 @@ year 4.4 → 4.9 s (decision 39), and so does a ``MALLOC_*`` setting in the envi
 baseline is plain DuckDB, as a user would run it."""
 
 
+def plain_duckdb(csvs: list[str], folder: Path) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of :data:`PLAIN_DUCKDB` loading ``csvs`` into a database
+    in ``folder``: no cjsdash on the path, no ``MALLOC_*`` settings."""
+    env = {k: v for k, v in os.environ.items()
+           if k != "PYTHONPATH" and not k.startswith("MALLOC_")}
+    return [sys.executable, "-c", PLAIN_DUCKDB, json.dumps(csvs),
+            str(folder / "baseline.duckdb")], env
+
+
 def run_duckdb(csvs: list[str], folder: Path) -> tuple[float, int]:
     """DuckDB's ``CREATE TABLE AS SELECT * FROM read_csv`` of ``csvs``, in a plain Python
-    process (:data:`PLAIN_DUCKDB`): (seconds, rows)."""
-    out = subprocess.run([sys.executable, "-c", PLAIN_DUCKDB, json.dumps(csvs),
-                          str(folder / "baseline.duckdb")], capture_output=True, text=True,
-                         check=True, env={k: v for k, v in os.environ.items()
-                                          if k != "PYTHONPATH" and not k.startswith("MALLOC_")})
+    process (:func:`plain_duckdb`): (seconds, rows)."""
+    command, env = plain_duckdb(csvs, folder)
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return result["seconds"], result["rows"]
 
@@ -207,7 +214,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="with --year: one more in-process pipeline run, timed by phase")
     parser.add_argument("--cprofile", type=Path, help="with --profile: dump cProfile stats here")
-    parser.add_argument("--child", choices=("pipeline", "duckdb"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("pipeline",), help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if police_uk_street.SPEC.name not in LOADERS:  # until the catalogue lists it
@@ -268,11 +275,8 @@ def child(kind: str, inputs: Path) -> None:
     """One measured run in this process: prints {"seconds", "rows"} as JSON."""
     spec = json.loads(inputs.read_text())
     folder = Path(tempfile.mkdtemp(dir=spec["tmp"]))
-    if kind == "pipeline":
-        seconds, rows = run_pipeline_paths([Path(p) for p in spec["zips"]], folder, None,
-                                           overlap=spec["overlap"])
-    else:
-        seconds, rows = run_duckdb(spec["csvs"], folder)
+    seconds, rows = run_pipeline_paths([Path(p) for p in spec["zips"]], folder, None,
+                                       overlap=spec["overlap"])
     shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps({"seconds": seconds, "rows": rows}))
 
@@ -286,10 +290,7 @@ def measured(kind: str, inputs: Path) -> tuple[float, int, float, float]:
     if kind == "duckdb":  # plain DuckDB, nothing of cjsdash imported (PLAIN_DUCKDB)
         spec = json.loads(inputs.read_text())
         folder = Path(tempfile.mkdtemp(dir=spec["tmp"]))
-        command = [sys.executable, "-c", PLAIN_DUCKDB, json.dumps(spec["csvs"]),
-                   str(folder / "baseline.duckdb")]
-        env = {k: v for k, v in os.environ.items()
-               if k != "PYTHONPATH" and not k.startswith("MALLOC_")}
+        command, env = plain_duckdb(spec["csvs"], folder)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     out = proc.stdout.read()

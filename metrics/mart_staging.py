@@ -50,10 +50,8 @@ def cluster(con: duckdb.DuckDBPyConnection, table: str, ddl: str, order_by: str)
     group or two at a time instead of whole (decision 0039). The rows kept by :func:`swap`
     follow, in their own order; rows a later refresh replaces are appended, clustered."""
     staged = staged_name(table)
-    head = f"CREATE TABLE IF NOT EXISTS {table} ("
     sorting = create_staged(con, f"{table}_sorting",
-                            f"CREATE TABLE IF NOT EXISTS {table}_sorting (" + ddl[len(head):]
-                            if ddl.startswith(head) else ddl)
+                            ddl.replace(f" {table} (", f" {table}_sorting (", 1))
     con.execute(f"INSERT INTO {sorting} SELECT * FROM {staged} ORDER BY {order_by}")  # noqa: S608
     con.execute("BEGIN TRANSACTION")
     try:

@@ -30,7 +30,6 @@ from metrics.compute import RESULT_COLUMNS, empty_result
 from metrics.derive import RESULT_SCHEMA
 from metrics.registry import Indicator, Registry
 from metrics.statistics import funnel, ranks, targets
-from metrics.statistics.distributions import rank_average
 
 COMPARE_EXTRA: tuple[str, ...] = (
     "area_name", "national_value", "funnel_kind", "funnel_position", "rank", "rank_lower",
@@ -90,7 +89,7 @@ def quartiles(value: np.ndarray, ind: Indicator) -> np.ndarray:
     if not ok.any():
         return out
     oriented = value[ok] if ind.polarity == targets.LOWER_IS_BETTER else -value[ok]
-    rank = rank_average(oriented)
+    rank = ranks.average_ranks(oriented)
     out[ok] = np.minimum(4, np.floor((rank - 1) * 4 / ok.sum()).astype(np.int64) + 1)
     return out
 

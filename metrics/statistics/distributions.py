@@ -5,7 +5,8 @@ to import; ``scipy.special`` is imported already (z values, funnel limits). Each
 here is the one ``scipy.stats`` itself evaluates (the same ``scipy.special`` routine, the
 same handling of the support's edges), so the results are identical to the last bit;
 ``tests/unit/test_statistics_distributions.py`` checks each against ``scipy.stats`` over
-grids that include the edges (decision 0039). Inputs are arrays; the callers pass valid
+grids that include the edges, and :func:`metrics.statistics.ranks.average_ranks` against
+``rankdata`` (decision 0039). Inputs are arrays; the callers pass valid
 parameters (``0 < p < 1``, ``n`` whole and ``>= 0``, ``df > 0``); a NaN gives NaN.
 """
 
@@ -77,20 +78,6 @@ def poisson_sf(k: npt.ArrayLike, mu: npt.ArrayLike) -> FloatArray:
     if inside.any():
         out[inside] = np.clip(special.pdtrc(np.floor(ka[inside]), mua[inside]), 0, 1)
     return _nan_where_any_nan(out, ka, mua)
-
-
-def rank_average(values: npt.ArrayLike) -> FloatArray:
-    """``scipy.stats.rankdata(values, method="average")`` of a 1-d array without NaN: ranks
-    from 1 (the smallest), ties sharing the mean of their ranks (SciPy's own algorithm)."""
-    a = np.asarray(values).ravel()
-    order = np.argsort(a, kind="mergesort")
-    inverse = np.empty(a.size, dtype=np.intp)
-    inverse[order] = np.arange(a.size, dtype=np.intp)
-    ordered = a[order]
-    starts = np.r_[True, ordered[1:] != ordered[:-1]]
-    dense = np.cumsum(starts)[inverse]
-    bounds = np.r_[np.flatnonzero(starts), a.size]
-    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
 
 
 def _nan_where_any_nan(out: FloatArray, *inputs: FloatArray) -> FloatArray:

@@ -121,6 +121,13 @@ def rank_codes(values: FloatArray) -> IntArray:
     return codes
 
 
+def average_ranks(values: npt.ArrayLike) -> FloatArray:
+    """``scipy.stats.rankdata(values, method="average")`` of a 1-d array without NaN (ranks
+    from 1, the smallest; ties share the mean of their ranks): :func:`rank_codes` of one row."""
+    row = np.asarray(values, dtype=np.float64).reshape(1, -1)
+    return _ranks(rank_codes(row), row.shape[1])[0]
+
+
 def _ranks(codes: IntArray, m: int) -> FloatArray:
     """The draws × areas matrix of ranks the codes stand for."""
     width = 2 * m + 1

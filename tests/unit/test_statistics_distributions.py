@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from metrics.statistics import distributions as d
+from metrics.statistics.ranks import average_ranks
 
 
 def _same(ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -53,4 +54,4 @@ def test_average_ranks_equal_scipy_with_and_without_ties(seed: int) -> None:
     rng = np.random.default_rng(seed)
     for values in (rng.normal(size=43), rng.integers(0, 6, size=43).astype(float),
                    np.array([3.0]), np.array([2.0, 2.0, 2.0]), np.array([-np.inf, 1, np.inf])):
-        _same(d.rank_average(values), stats.rankdata(values, method="average"))
+        _same(average_ranks(values), stats.rankdata(values, method="average"))
