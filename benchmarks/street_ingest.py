@@ -51,6 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from cjsdash.bootstrap import prepare  # noqa: E402
+from cjsdash.core.allocators import bulk_load  # noqa: E402
 from cjsdash.core.gateway import Warehouse  # noqa: E402
 from ingest import (  # noqa: E402
     pipeline,
@@ -155,7 +156,8 @@ def run_pipeline_paths(paths: list[Path], folder: Path, phases: Phases | None,
             target = TimedConnection(con, phases)
         started = time.perf_counter()
         try:
-            reports = pipeline.ingest_paths(target, paths, overlap=overlap)
+            with bulk_load():  # as `cjsdash ingest` runs it
+                reports = pipeline.ingest_paths(target, paths, overlap=overlap)
         finally:
             elapsed = time.perf_counter() - started
             if phases is not None:

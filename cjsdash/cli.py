@@ -74,6 +74,7 @@ def ingest(
     from rich.progress import Progress
 
     from cjsdash.bootstrap import prepare, refresh_figures
+    from cjsdash.core.allocators import bulk_load
     from ingest.pipeline import ingest_paths
 
     refreshed = None
@@ -89,8 +90,9 @@ def ingest(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total or None)
 
-            reports = ingest_paths(con, paths, loader_name=source, progress=progress,
-                                   max_reject_share=max_reject_share, overlap=overlap)
+            with bulk_load():  # this process loads and exits (decision 40)
+                reports = ingest_paths(con, paths, loader_name=source, progress=progress,
+                                       max_reject_share=max_reject_share, overlap=overlap)
             if reports:  # a refused or unchanged file is logged too: the mart follows it
                 bar.update(task, description="figures", completed=0, total=None)
                 refreshed = refresh_figures(con)

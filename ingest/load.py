@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from cjsdash.core.frames import arrow_table
 from cjsdash.core.schema import BREAKDOWNS, OBSERVATION_KEY
 from ingest.base import SourceSpec
 
@@ -57,7 +58,7 @@ def _upsert_runs(
     if table == "core.observations":
         differs = f"({differs} OR o.value_note IS DISTINCT FROM s.value_note)"
     columns = (*key, *payload)
-    con.register("_stage_frame", frame.select(*columns, "run_id").to_arrow())
+    con.register("_stage_frame", arrow_table(frame, (*columns, "run_id")))
     try:
         # Each row classified once against the current rows: the counts per run, the
         # revisions to retire and the rows to insert all follow from it.
@@ -102,7 +103,7 @@ def withdraw_outside_slices(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
     inside the caller's transaction.
     """
     runs = frame["run_id"].unique().to_list()
-    con.register("_slice_frame", frame.select(*OBSERVATION_KEY, "run_id").to_arrow())
+    con.register("_slice_frame", arrow_table(frame, (*OBSERVATION_KEY, "run_id")))
     try:
         on_slice = " AND ".join(f"o.{c} = s.{c}" for c in SLICE)
         on_key = " AND ".join(f"o.{c} = k.{c}" for c in OBSERVATION_KEY)
@@ -141,7 +142,7 @@ def replace_local_targets(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
     transaction."""
     columns = ("indicator", "area_code", "period_start", "period_end", "value", "kind",
                "source")
-    con.register("_targets_frame", frame.select(*columns, "run_id").to_arrow())
+    con.register("_targets_frame", arrow_table(frame, (*columns, "run_id")))
     try:
         match = " AND ".join(f"o.{c} IS NOT DISTINCT FROM s.{c}" for c in
                              ("indicator", "area_code", "period_start", "period_end", "kind"))

@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
+from cjsdash.core.frames import arrow_table
 from cjsdash.core.rollup import mark_pending
 from cjsdash.core.schema import OBSERVATION_KEY
 from ingest.base import (
@@ -184,7 +185,7 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, items: list[Pending]) -> Non
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Insert ``frame`` into ``table`` by column name (``table`` is one of our constants)."""
-    con.register("_insert_frame", frame.to_arrow())
+    con.register("_insert_frame", arrow_table(frame))
     try:
         columns = ", ".join(frame.columns)
         con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _insert_frame")  # noqa: S608

@@ -16,6 +16,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cjsdash.core.frames import arrow_table
 from cjsdash.core.periods import FIRST_YEAR, LAST_YEAR
 from cjsdash.core.schema import BREAKDOWNS
 from ingest.base import FileRefused, ReadContext, Reject, with_run_ids
@@ -255,7 +256,7 @@ def replace_raw_slices_runs(con: duckdb.DuckDBPyConnection, table: str, ddl: str
     if (slices["first"] != slices["last"]).any():  # only then filter (a copy of every row)
         last = pl.col("run_id").max().over("month", "area_code")
         frame = frame.filter(pl.col("run_id") == last)
-    con.register("_police_uk_slices", slices.select("month", "area_code").to_arrow())
+    con.register("_police_uk_slices", arrow_table(slices, ("month", "area_code")))
     # String views as polars holds them: no copy into Arrow's large strings, which DuckDB
     # reads alike (0.06 → 0.02 s for a month's 384,170 records, the insert 5% faster).
     con.register("_police_uk_raw", frame.to_arrow(compat_level=pl.CompatLevel.newest()))

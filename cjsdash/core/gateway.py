@@ -20,6 +20,7 @@ import polars as pl
 
 from cjsdash.core import snapshots
 from cjsdash.core.file_lock import LockTimeout, writer_lock
+from cjsdash.core.frames import arrow_table
 from cjsdash.core.schema import ensure_schema
 
 MEMORY = ":memory:"
@@ -353,7 +354,7 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     if frame.height == 0:
         return 0
     columns = ", ".join(frame.columns)
-    con.register("_cjsdash_insert", frame.to_arrow())
+    con.register("_cjsdash_insert", arrow_table(frame))
     try:
         con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _cjsdash_insert")  # noqa: S608
     finally:

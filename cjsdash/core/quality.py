@@ -29,6 +29,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cjsdash.core.frames import arrow_table
 from cjsdash.core.gateway import fetch
 from cjsdash.core.schema import BREAKDOWNS
 
@@ -184,7 +185,7 @@ def record_flags(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame,
                     "_checked_months AS c WHERE c.area_code = f.area_code AND "
                     "c.measure = f.measure AND c.period_start = f.period_start)")
         if flags.height:
-            con.register("_flags", flags.to_arrow())
+            con.register("_flags", arrow_table(flags))
             try:
                 con.execute(
                     "INSERT INTO meta.quality_flags SELECT c.run_id, f.* FROM _flags AS f "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from cjsdash.core.frames import arrow_table
 from cjsdash.core.schema import BREAKDOWNS
 
 _BB = ", ".join(BREAKDOWNS)
@@ -97,11 +98,13 @@ def mark_pending(con: duckdb.DuckDBPyConnection, measures: list[str],
     if not measures:
         return
     if periods is not None and periods.height:
-        con.register("_rollup_periods", periods.select(
-            "measure", "period_start", "period_end").unique().to_arrow())
+        # Distinct in DuckDB, not polars: the writer's polars calls wait for the reader's
+        # parse on polars' thread pool (:mod:`cjsdash.core.frames`).
+        con.register("_rollup_periods", arrow_table(
+            periods, ("measure", "period_start", "period_end")))
         try:
             con.execute(
-                "INSERT INTO meta.rollup_pending_periods SELECT * FROM _rollup_periods AS p "
+                "INSERT INTO meta.rollup_pending_periods SELECT DISTINCT * FROM _rollup_periods AS p "
                 "WHERE p.measure NOT IN (SELECT measure FROM meta.rollup_pending WHERE measure "
                 "NOT IN (SELECT measure FROM meta.rollup_pending_periods)) "
                 "AND (p.measure, p.period_start, p.period_end) NOT IN (SELECT (measure, "

@@ -141,3 +141,38 @@ def test_the_mallctl_symbol_is_read_from_the_elf_symbol_table(tmp_path: Path) ->
     not_elf.write_bytes(b"#!/bin/sh\n" * 10)
     with pytest.raises(ValueError, match="not a 64-bit little-endian ELF file"):
         polars_jemalloc.symbol_value(not_elf, polars_jemalloc.SYMBOL)
+
+
+MMAPPED = """
+    import ctypes
+    import cjsdash
+    from cjsdash.core import allocators
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    def mapped(size):  # glibc's chunk header: bit 2 of the size word says "mmapped"
+        pointer = libc.malloc(size)
+        flag = bool(ctypes.c_size_t.from_address(pointer - 8).value & 2)
+        libc.free(pointer)
+        return flag
+    seen = {"before": mapped(1 << 20)}
+    with allocators.bulk_load() as changed:
+        seen |= {"changed": changed, "during": mapped(1 << 20), "huge": mapped(40 << 20)}
+    seen["after"] = mapped(1 << 20)
+    print(json.dumps(seen))
+"""
+
+
+def test_bulk_load_keeps_large_blocks_on_the_heap_then_restores_the_threshold() -> None:
+    """``cjsdash ingest`` loads with glibc's 32 MiB ceiling (decision 40): a 1 MiB block
+    comes from the heap, reused, not mapped afresh; the server's 64 KiB threshold is back
+    after."""
+    seen = _run(MMAPPED)
+    assert seen == {"before": True, "changed": True, "during": False, "huge": True,
+                    "after": True}, seen
+
+
+def test_bulk_load_leaves_a_threshold_from_the_environment_alone() -> None:
+    seen = _run(MMAPPED, {"MALLOC_MMAP_THRESHOLD_": "131072"})
+    assert seen == {"before": True, "changed": False, "during": True, "huge": True,
+                    "after": True}, seen
