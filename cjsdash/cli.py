@@ -93,9 +93,9 @@ def ingest(
             with bulk_load():  # this process loads and exits (decision 40)
                 reports = ingest_paths(con, paths, loader_name=source, progress=progress,
                                        max_reject_share=max_reject_share, overlap=overlap)
-            if reports:  # a refused or unchanged file is logged too: the mart follows it
-                bar.update(task, description="figures", completed=0, total=None)
-                refreshed = refresh_figures(con)
+                if reports:  # a refused or unchanged file is logged too: the mart follows
+                    bar.update(task, description="figures", completed=0, total=None)
+                    refreshed = refresh_figures(con)
     except (WarehouseBusy, ValueError, OSError) as exc:
         _fail(str(exc))
     for report in reports:
@@ -123,6 +123,7 @@ def refresh(db: DbOption = None,
                      "earlier plans (decision 32)")] = False) -> None:
     """Bring the figure mart up to date (every load does this itself)."""
     from cjsdash.bootstrap import prepare
+    from cjsdash.core.allocators import bulk_load
     from metrics import mart
     from metrics.registry import default_registry
 
@@ -130,7 +131,7 @@ def refresh(db: DbOption = None,
     if not warehouse.exists():
         _fail(f"no warehouse at {warehouse.path}: run `cjsdash demo` or `cjsdash ingest` first")
     try:
-        with warehouse.writer() as con:
+        with warehouse.writer() as con, bulk_load():  # refreshes and exits (decision 40)
             prepare(con)
             report = mart.refresh(con, default_registry(), full=full, replan=replan)
     except WarehouseBusy as exc:
