@@ -195,6 +195,13 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     and coverage are computed from the committed data, staged as they are computed (never
     all held in memory at once: :mod:`metrics.mart_staging`), then swapped in by one short
     transaction with the new state (decision 0028)."""
+    with cache.pinned(con):  # the refresh writes mart.* alone (decision 40)
+        return _refresh(con, registry, options=options, grains=grains, full=full,
+                        replan=replan)
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *, options: Options | None,
+             grains: Iterable[str], full: bool, replan: bool) -> RefreshReport:
     options = options or Options()
     started = time.perf_counter()
     ensure_mart(con)

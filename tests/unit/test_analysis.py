@@ -468,6 +468,40 @@ def test_data_version_is_read_once_per_reader_but_always_on_the_writer(tmp_path:
         warehouse.close()
 
 
+def test_a_pinned_writer_keeps_the_version_read_on_entering(tmp_path: Path) -> None:
+    """The figure refresh pins its connection (decision 40): inside, the version is the one
+    read on entering, whatever is written; after, it is read again."""
+    from cjsdash.bootstrap import prepare
+    from metrics import cache, mart
+
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    try:
+        with warehouse.writer() as con:
+            prepare(con)
+            before = an.data_version(con)
+            with cache.pinned(con):
+                _load_witnesses(con, tmp_path)
+                assert an.data_version(con) == before
+            after = an.data_version(con)
+            assert after != before
+            seen: list[object] = []
+            original = mart.mart_areas.changes
+
+            def changes(*args: object, **kwargs: object) -> object:
+                seen.append(cache._PINNED.get(con))
+                return original(*args, **kwargs)
+
+            mart.mart_areas.changes = changes
+            try:
+                mart.refresh(con, REG)
+            finally:
+                mart.mart_areas.changes = original
+            assert seen == [after]  # the refresh ran pinned at the version it began with
+            assert con not in cache._PINNED
+    finally:
+        warehouse.close()
+
+
 def test_cache_follows_the_data_version(tmp_path: Path) -> None:
     from cjsdash.bootstrap import prepare
 
