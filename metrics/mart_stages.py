@@ -48,6 +48,13 @@ COVERAGE_MEASURES = 8
 """Measures per coverage job (a job's memory grows with them; each job scans the rollup)."""
 WHOLE = ("areas", "sources")
 """Fingerprints whose change recomputes every stage and every coverage cell."""
+CLUSTER = {"stage_counts": "grain, area_code, ethnicity_source, stage, period_start",
+           "coverage": "grain, area_code, measure, period_start"}
+"""The order each table's staged rows are written in (:func:`metrics.mart_staging.cluster`):
+the disproportionality pages read one grain and area's stage counts (the forest a kind's
+areas), the data page one grain and area's coverage cells and a group's areas in one period;
+DuckDB skips every row group whose min/max cannot match (decision 0039). The rows a
+swap keeps follow in their own (clustered) order."""
 
 
 @dataclass
@@ -141,9 +148,8 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
     jobs: list[tuple[str, tuple[object, ...], Callable[[duckdb.DuckDBPyConnection],
                                                          pl.DataFrame]]] = []
-    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum;
-    # a grain's jobs in a row, so that its rows are stored together and a read of one grain
-    # skips the other grains' row groups
+    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum
+    # (the rows are then written in the order the pages read them: CLUSTER)
     for definition, chosen in report.stages.items():
         areas = report.stage_areas[definition]
         if areas != []:  # a few areas' stages together: their memory is small
@@ -185,6 +191,8 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     except BaseException:
         batches.abandon()
         raise
+    for table in [t for t in report.staged if t in CLUSTER]:
+        staging.cluster(con, f"mart.{table}", _ddl(table), CLUSTER[table])
     report.seconds = time.perf_counter() - started
     return report
 
@@ -241,10 +249,8 @@ def _gone(table: str, report: StageReport) -> tuple[str, list[object]]:
 
 _TAGS = {"stage_counts": ("grain", "ethnicity_source"), "stage_populations": (),
          "coverage": ("grain",)}
-_ORDER = {"stage_counts": ("area_code", "stage", "period_start"),
-          "stage_populations": ("area_code", "year"),
-          "coverage": ("area_code", "measure", "period_start")}
-"""Rows stored by area: DuckDB skips the row groups a one-area read does not need."""
+_ORDER = {"stage_populations": ("area_code", "year")}
+"""The populations are read whole (once per data version), in area order."""
 
 
 def _insert(batches: staging.Batches, table: str, tags: tuple[object, ...],
@@ -253,5 +259,7 @@ def _insert(batches: staging.Batches, table: str, tags: tuple[object, ...],
     if frame.height == 0:
         return 0
     frame = frame.with_columns(pl.lit(v).alias(k) for k, v in zip(
-        _TAGS[table], tags, strict=True)).sort(_ORDER[table])
+        _TAGS[table], tags, strict=True))
+    if table in _ORDER:  # the others are written in CLUSTER's order once all are staged
+        frame = frame.sort(_ORDER[table])
     return batches.insert(staging.staged_name(f"mart.{table}"), frame)
