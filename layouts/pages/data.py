@@ -34,6 +34,7 @@ from layouts.data_coverage import (
     coverage,
     coverage_controls,
     coverage_csv,
+    group_periods,
     pick,
 )
 from layouts.data_quality import quality_table
@@ -55,7 +56,7 @@ from metrics import provenance, views
 
 dash.register_page(__name__, path="/data", title="Data – cjsdash", name="Data", order=80)
 
-__all__ = ["ALL_RUNS", "RUNS_SHOWN", "coverage", "layout", "refresh", "tables"]
+__all__ = ["ALL_RUNS", "RUNS_SHOWN", "coverage", "layout", "prime", "refresh", "tables"]
 SECTIONS = (
     ("sources", "Sources"),
     ("upload", "Add a file"),
@@ -155,6 +156,14 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
         ]),
         html.Div(footer, id=f"{PREFIX}-footer"),
     ], className="cjs-page cjs-data")
+
+
+def prime() -> None:
+    """Before a server's first request (decision 41): what every view reads whatever its
+    area, kept per data version (the tables, rejected rows, default coverage periods)."""
+    tables(ALL_RUNS)
+    rejects(ALL_RUNS)
+    group_periods(DEFAULT_GRAIN, DEFAULT_GROUP)
 
 
 # --- callbacks --------------------------------------------------------------------------------
