@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import sys
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -259,15 +260,16 @@ def _finish_setup(app: Dash) -> None:
 
 
 def settle() -> None:
-    """Before a server takes requests: lay the landing page out once (:func:`prime`), then
-    collect once and move every object alive into the interpreter's permanent generation
-    (:func:`gc.freeze`). The ~180,000 objects of the modules, Dash and plotly are never
-    garbage, but each full collection walked them all: about 100 ms of CPU, landing in
-    whichever callback was running (decision 33). Called by ``cjsdash serve``, ``app.py``,
-    each ``--workers`` process (:func:`cjsdash.worker_app.dashboard`) and the page
-    benchmarks after :func:`create_app`; not by tests, which make many apps in one process.
-    The frozen objects are handed back to the collector at exit, so that the interpreter's
-    last collections free them."""
+    """Before a server takes requests: lay the landing page out once and read what the
+    other pages' first views share (:func:`prime`), then collect once and move every object
+    alive into the interpreter's permanent generation (:func:`gc.freeze`). The ~180,000
+    objects of the modules, Dash and plotly are never garbage, but each full collection
+    walked them all: about 100 ms of CPU, landing in whichever callback was running
+    (decision 33). Called by ``cjsdash serve``, ``app.py``, each ``--workers`` process
+    (:func:`cjsdash.worker_app.dashboard`) and the page benchmarks after
+    :func:`create_app`; not by tests, which make many apps in one process. The frozen
+    objects are handed back to the collector at exit, so that the interpreter's last
+    collections free them."""
     prime()
     gc.collect()
     gc.freeze()
@@ -308,12 +310,12 @@ def prime_pages() -> bool:
     whatever their area, grain or indicator: the lookups the pages share
     (:func:`metrics.lookups.prime`: the area table, whether the mart's analyses and stage
     tables answer, every area's populations) and each page's own, by the ``prime()`` a page
-    module may define (the data page's tables and coverage periods). Without them a page's
-    first view in a process was up to 2.3× its warm view (the data page's layout: 64–75 ms
-    against 33–35); laying every page out instead cost 0.34 s and 41 MB a process (decision
-    0041). A lookup that cannot be read is logged; serving goes on. True when all were."""
-    import sys
-
+    module may define (the data page's tables). A page's first view in a process computed
+    them and its later views did not: the data page's layout was 1.7–1.8× its warm view at
+    p50 (67–72 ms against 38–40, up to 2.5×), a worker's first disproportionality update
+    2.0×; now 1.2–1.3× and 1.5×. They take 25–35 ms and 8 MB (5 anonymous) a process;
+    laying every page out instead took 0.34 s and 41 MB (decision 0041). A lookup that
+    cannot be read is logged and serving goes on. True when every one was read."""
     from layouts.context import get_context
     from metrics import lookups
 

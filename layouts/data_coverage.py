@@ -225,15 +225,6 @@ def _group_areas(areas: Sequence[views.AreaChoice], group: str) -> list[views.Ar
     return [a for a in areas if a.kind in kinds]
 
 
-def group_periods(grain: str, group: str) -> list[tuple[date, str]]:
-    """The periods any figure of the group's areas covers at ``grain``, oldest first (the
-    group matrix's period choices; kept per data version by the figure mart's reads)."""
-    ctx = get_context()
-    con = ctx.reader()
-    codes = [a.code for a in _group_areas(views.list_areas(con), group)]
-    return figure_coverage.coverage_periods(con, ctx.registry, grain, areas=codes)
-
-
 def coverage(area: str, grain: str, group: str, period: str | None
              ) -> tuple[list[Any], list[dict[str, str]], str]:
     """(content, period options, period value) of the coverage section, drawn from the
@@ -245,7 +236,7 @@ def coverage(area: str, grain: str, group: str, period: str | None
     members = _group_areas(areas, group)
     codes = [a.code for a in members]
     per_area = figure_coverage.coverage(con, ctx.registry, grain, areas=[choice.code])
-    choices = group_periods(grain, group)
+    choices = figure_coverage.coverage_periods(con, ctx.registry, grain, areas=codes)
     options = [{"label": "Latest available", "value": cx.LATEST}] + [
         {"label": label, "value": start.isoformat()} for start, label in reversed(choices)]
     starts = {start.isoformat(): (start, label) for start, label in choices}

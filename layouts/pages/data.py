@@ -34,7 +34,6 @@ from layouts.data_coverage import (
     coverage,
     coverage_controls,
     coverage_csv,
-    group_periods,
     pick,
 )
 from layouts.data_quality import quality_table
@@ -159,11 +158,10 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
 
 
 def prime() -> None:
-    """Before a server's first request (decision 41): what every view reads whatever its
-    area, kept per data version (the tables, rejected rows, default coverage periods)."""
+    """Before a server's first request (decision 41): the tables every view shows whatever
+    its area, kept per data version (sources, files, revisions, every file's rejected rows)."""
     tables(ALL_RUNS)
     rejects(ALL_RUNS)
-    group_periods(DEFAULT_GRAIN, DEFAULT_GROUP)
 
 
 # --- callbacks --------------------------------------------------------------------------------
