@@ -38,7 +38,7 @@ from layouts.data_coverage import (
 )
 from layouts.data_quality import quality_table
 from layouts.data_rejects import rejects
-from layouts.data_sources import RUNS_SHOWN, tables
+from layouts.data_sources import RUNS_SHOWN, prime, tables
 from layouts.data_tables import ALL_RUNS, PREFIX, frame_csv
 from layouts.data_upload import (
     BUSY_JS,
@@ -155,13 +155,6 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
         ]),
         html.Div(footer, id=f"{PREFIX}-footer"),
     ], className="cjs-page cjs-data")
-
-
-def prime() -> None:
-    """Before a server's first request (decision 41): the tables every view shows whatever
-    its area, kept per data version (sources, files, revisions, every file's rejected rows)."""
-    tables(ALL_RUNS)
-    rejects(ALL_RUNS)
 
 
 # --- callbacks --------------------------------------------------------------------------------
