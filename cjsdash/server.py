@@ -315,9 +315,9 @@ def prime_pages() -> bool:
     (:func:`metrics.lookups.prime`: the area table, whether the mart's analyses and stage
     tables answer, every area's populations) and each page's own, by the ``prime()`` a page
     module may define (the data page's tables). A page's first view in a process computed
-    them and its later views did not: the data page's layout was 1.7–1.8× its warm view at
-    p50 (67–72 ms against 38–40, up to 2.5×), a worker's first disproportionality update
-    2.0×; now 1.2–1.3× and 1.5×. They take 25–35 ms and 8 MB (5 anonymous) a process;
+    them and its later views did not: the data page's layout was 1.8× its warm view at p50
+    (65 ms against 37, 2.15× at worst), a worker's first disproportionality update 2.0×;
+    now 1.2× and 1.5×. With :func:`settle`'s purge they cost a process 19–24 ms and 3 MB;
     laying every page out instead took 0.34 s and 41 MB (decision 0041). A lookup that
     cannot be read is logged and serving goes on. True when every one was read."""
     from layouts.context import get_context

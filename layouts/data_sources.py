@@ -140,9 +140,9 @@ def tables(run: str) -> tuple[Any, ...]:
 def prime() -> None:
     """Before a server's first request (:func:`cjsdash.server.prime`, decision 41): the
     tables every view of the page shows whatever its area, kept per data version (sources,
-    files, revisions, every file's rejected rows): 15–20 ms and 4 MB of resident memory
-    (2.5 anonymous) a process. The page's first view in a process was 1.7–1.8× its warm
-    view without them, 1.2–1.3× with."""
+    files, revisions, every file's rejected rows): 11–18 ms a process. The page's first
+    view in a process was 1.8× its warm view at p50 without them (2.15× at worst), 1.2×
+    with (1.5×)."""
     tables(ALL_RUNS)
     rejects(ALL_RUNS)
 
