@@ -4,7 +4,7 @@ once before a server's first request (:func:`cjsdash.server.prime`, decision 004
 Each is a lookup of :mod:`metrics.cache`, computed by whichever request first asks and
 reused until a load makes a new data version, so a page's first view in a process paid for
 them and its later views did not. On the demo warehouse's figure mart, as a process's first
-call after the landing page: the baseline's layout 1.6× its warm view at p50 (the area
+call after the landing page: the baseline's layout 1.5× its warm view at p50 (the area
 table, whether the analyses answer), the disproportionality update 2.0× (every area's
 populations, whether the stage tables answer), the indicator's comparison 1.3–1.6×. Together
 they take about 13 ms and 2 MB to read, and are the same for every area, grain and
