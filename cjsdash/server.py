@@ -269,10 +269,9 @@ def settle() -> None:
     (decision 33). Called by ``cjsdash serve``, ``app.py``, each ``--workers`` process
     (:func:`cjsdash.worker_app.dashboard`) and the page benchmarks after
     :func:`create_app`; not by tests, which make many apps in one process. The pages DuckDB
-    freed while priming are given back to the system (:func:`cjsdash.core.allocators.release`,
-    decision 41).
-    The frozen objects are handed back to the collector at exit, so that the interpreter's
-    last collections free them."""
+    freed while priming are given back to the system first
+    (:func:`cjsdash.core.allocators.release`, decision 41). The frozen objects are handed
+    back to the collector at exit, so that the interpreter's last collections free them."""
     prime()
     gc.collect()
     allocators.release(polars=False)  # DuckDB's pages freed while priming: 4 MB, under 1 ms
