@@ -103,13 +103,16 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def release(*, duckdb: bool = True) -> bool:
+def release(*, duckdb: bool = True, polars: bool = True) -> bool:
     """Give DuckDB's and polars' freed pages back to the system now (all of each jemalloc's
     arenas purged; DuckDB's left alone with ``duckdb=False``, where another thread is busy
-    writing); False where none could be purged (macOS, Windows, builds without jemalloc
-    or, for polars, without its symbol table: :mod:`cjsdash.core.polars_jemalloc`)."""
+    writing; polars' with ``polars=False``, where finding its ``mallctl`` would cost more
+    than it gives back: reading its library's symbol table takes 21 ms, once a process);
+    False where none could be purged (macOS, Windows, builds without jemalloc or, for
+    polars, without its symbol table: :mod:`cjsdash.core.polars_jemalloc`)."""
     purged = False
-    for mallctl in (_duckdb_mallctl() if duckdb else None, polars_jemalloc.mallctl()):
+    for mallctl in (_duckdb_mallctl() if duckdb else None,
+                    polars_jemalloc.mallctl() if polars else None):
         if mallctl is not None:
             purged = (mallctl(b"arena.4096.purge", None, None, None, 0) == 0) or purged
     return purged

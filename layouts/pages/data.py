@@ -38,7 +38,7 @@ from layouts.data_coverage import (
 )
 from layouts.data_quality import quality_table
 from layouts.data_rejects import rejects
-from layouts.data_sources import RUNS_SHOWN, tables
+from layouts.data_sources import RUNS_SHOWN, prime, tables
 from layouts.data_tables import ALL_RUNS, PREFIX, frame_csv
 from layouts.data_upload import (
     BUSY_JS,
@@ -55,7 +55,7 @@ from metrics import provenance, views
 
 dash.register_page(__name__, path="/data", title="Data – cjsdash", name="Data", order=80)
 
-__all__ = ["ALL_RUNS", "RUNS_SHOWN", "coverage", "layout", "refresh", "tables"]
+__all__ = ["ALL_RUNS", "RUNS_SHOWN", "coverage", "layout", "prime", "refresh", "tables"]
 SECTIONS = (
     ("sources", "Sources"),
     ("upload", "Add a file"),
