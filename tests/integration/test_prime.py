@@ -71,16 +71,20 @@ def test_prime_lays_the_overview_out_and_reads_the_mart(served: Warehouse,
 def test_a_page_that_cannot_be_laid_out_is_logged_and_the_start_goes_on(
         served: Warehouse, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    overview = _landing_module()
+    _broken_then_primed(monkeypatch, caplog, _landing_module(), "render",
+                        "could not lay out the overview before the first request")
 
+
+def _broken_then_primed(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+                        owner: object, name: str, said: str) -> None:
+    """``owner.name`` fails: prime() says so in the log, returns False and the start goes on."""
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the mart is being rebuilt")
 
-    monkeypatch.setattr(overview, "render", broken)
+    monkeypatch.setattr(owner, name, broken)
     with caplog.at_level(logging.WARNING, logger="cjsdash.server"):
         assert prime() is False
-    assert "could not lay out the overview before the first request (RuntimeError: the " \
-           "mart is being rebuilt); serving on" in caplog.text
+    assert f"{said} (RuntimeError: the mart is being rebuilt); serving on" in caplog.text
 
 
 def test_after_prime_no_first_view_computes_a_result_every_view_shares(served: Warehouse
@@ -107,11 +111,5 @@ def test_after_prime_no_first_view_computes_a_result_every_view_shares(served: W
 def test_lookups_that_cannot_be_read_are_logged_and_the_start_goes_on(
         served: Warehouse, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    def broken(*_args: object) -> None:
-        raise RuntimeError("the mart is being rebuilt")
-
-    monkeypatch.setattr(lookups, "prime", broken)
-    with caplog.at_level(logging.WARNING, logger="cjsdash.server"):
-        assert prime() is False
-    assert "could not read the pages' lookups before the first request (RuntimeError: the " \
-           "mart is being rebuilt); serving on" in caplog.text
+    _broken_then_primed(monkeypatch, caplog, lookups, "prime",
+                        "could not read the pages' lookups before the first request")
