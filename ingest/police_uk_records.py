@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.frames import arrow_table
+from cjsdash.core.gateway import settings
 from cjsdash.core.periods import FIRST_YEAR, LAST_YEAR
 from cjsdash.core.schema import BREAKDOWNS
 from ingest.base import FileRefused, ReadContext, Reject, with_run_ids
@@ -293,20 +294,6 @@ def _insert_unordered(con: duckdb.DuckDBPyConnection, table: str, view: str,
     CHECKPOINT merged them: 0.9–2.5 s of one core at the end of a year of street crime
     (decision 37, "Since"). The rows and the transaction are the same; the records keep the
     frame's order."""
-    # Both settings are global; set and restored on a cursor of our own, outside the
-    # batch's transaction, so that they come back even when the insert fails and aborts it.
-    settings = con.cursor()
-    try:
-        keep, threads = settings.execute(
-            "SELECT current_setting('preserve_insertion_order'), current_setting('threads')"
-        ).fetchone()
-        settings.execute("SET preserve_insertion_order = false")
-        settings.execute("SET threads = 1")
-        try:
-            names = ", ".join(columns)
-            con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}").fetchall()  # noqa: S608
-        finally:
-            settings.execute(f"SET threads = {int(threads)}")
-            settings.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
-    finally:
-        settings.close()
+    names = ", ".join(columns)
+    with settings(con, preserve_insertion_order=False, threads=1):  # global: restored after
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}").fetchall()  # noqa: S608

@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core import allocators
+from cjsdash.core.gateway import settings
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,7 +53,8 @@ def cluster(con: duckdb.DuckDBPyConnection, table: str, ddl: str, order_by: str)
     staged = staged_name(table)
     sorting = create_staged(con, f"{table}_sorting",
                             ddl.replace(f" {table} (", f" {table}_sorting (", 1))
-    con.execute(f"INSERT INTO {sorting} SELECT * FROM {staged} ORDER BY {order_by}")  # noqa: S608
+    with settings(con, preserve_insertion_order=True):  # the ORDER BY is kept only with it
+        con.execute(f"INSERT INTO {sorting} SELECT * FROM {staged} ORDER BY {order_by}")  # noqa: S608
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DROP TABLE {staged}")

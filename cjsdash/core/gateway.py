@@ -344,6 +344,43 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+SETTINGS = {"threads": int, "preserve_insertion_order": bool}
+"""The DuckDB settings this package changes for a statement (:func:`settings`)."""
+
+
+def _setting_literal(name: str, value: object) -> str:
+    kind = SETTINGS.get(name)
+    if kind is None:
+        raise ValueError(f"not a setting cjsdash changes: {name!r}")
+    if kind is bool:
+        return "true" if value in (True, "true") else "false"
+    return str(int(value))  # type: ignore[call-overload]
+
+
+@contextmanager
+def settings(con: duckdb.DuckDBPyConnection, **values: object) -> Iterator[None]:
+    """DuckDB settings (global to the database) for a block, back as they were after it.
+
+    Set and restored on a cursor of its own, outside any transaction ``con`` has open, so
+    they come back even when the block's statement fails and aborts that transaction.
+    ``SET`` takes no bound parameters: names come from :data:`SETTINGS` only, values are
+    made literals by their type."""
+    wanted = {name: _setting_literal(name, value) for name, value in values.items()}
+    cursor = con.cursor()
+    try:
+        before = {name: _setting_literal(name, cursor.execute(
+            f"SELECT current_setting('{name}')").fetchall()[0][0]) for name in wanted}
+        for name, literal in wanted.items():
+            cursor.execute(f"SET {name} = {literal}")
+        try:
+            yield
+        finally:
+            for name, literal in before.items():
+                cursor.execute(f"SET {name} = {literal}")
+    finally:
+        cursor.close()
+
+
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
     """Run ``sql`` with bound ``params`` and return a polars frame."""
     return con.sql(sql, params=list(params or [])).pl()
