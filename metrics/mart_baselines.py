@@ -2,13 +2,20 @@
 
 :func:`compute` gives what :func:`metrics.analysis.baseline` computes for every area and each
 grain of :data:`metrics.mart_analysis_reads.BASELINE_GRAINS`, from the figures the refresh has
-just written (read on the refresh's own connection, inside its transaction): each grain's
-headline figures are read once, every area's rows at its latest periods are indexed once, and
-each area's rows are made by the same pure function the page's computing path uses
-(:func:`metrics.analysis.baseline.baseline_rows`). A baseline row of an indicator depends on
-that indicator's figures only (the area's series, every area of its kind and England and Wales
-at its latest period) and on the area's most similar group, so a load that changed some
-indicators recomputes their rows alone, unless a peer group changed.
+just written (read on the refresh's own connection, inside its transaction). Per grain, for
+every area at once: the headline figures at each area's latest periods are read in one query
+and indexed once; the series of the areas whose SPC readings are wanted are read in one more
+(only the columns a reading needs) and read together (:mod:`metrics.analysis.spc_latest`);
+an area's row of an indicator it has a figure for is made by the pure function the page's
+computing path uses (:func:`metrics.analysis.baseline._baseline_row`, quartiles shared
+between the areas at the same period), and the rows of the indicators it has none for are
+one template per indicator. Making them area by area through polars spent most of the time
+in per-call overhead (1.07 s of a year's refresh, 18-26 s on the demo warehouse).
+
+A baseline row of an indicator depends on that indicator's figures only (the area's series,
+every area of its kind and England and Wales at its latest period) and on the area's most
+similar group, so a load that changed some indicators recomputes their rows alone, unless a
+peer group changed.
 """
 
 from __future__ import annotations
@@ -20,27 +27,21 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from cjsdash.core.gateway import fetch
 from metrics import mart
-from metrics.analysis.areas import (
-    COMPARABLE_KINDS,
-    area_codes,
-    area_names,
-    comparison_kind,
-    headline_rows,
-)
+from metrics.analysis.areas import COMPARABLE_KINDS, area_codes, area_names, comparison_kind
 from metrics.analysis.baseline import (
     AT_COLUMNS,
-    BASELINE_COLUMNS,
     BASELINE_SCHEMA,
     Quartiles,
     Setting,
-    _latest_ends,
-    baseline_rows,
+    _baseline_row,
+    no_data_row,
 )
 from metrics.analysis.peer_groups import PeerGroup, peer_group
-from metrics.compute import RESULT_COLUMNS
+from metrics.analysis.spc_latest import SERIES_COLUMNS, latest_readings
 from metrics.mart_analysis_reads import BASELINE_GRAINS
-from metrics.registry import Registry
+from metrics.registry import Indicator, Registry
 
 GROUP_SCHEMA = {"area_code": pl.String, "members": pl.List(pl.String), "source": pl.String,
                 "label": pl.String, "vintage": pl.String}
@@ -128,55 +129,91 @@ def kept_readings(con: duckdb.DuckDBPyConnection, scoped: dict[str, frozenset[st
     return out
 
 
-SERIES_AREAS = 20
-"""Areas whose whole series are read at once (decision 32: reading a grain's every series
-at once held about 600 MB)."""
 def compute(con: duckdb.DuckDBPyConnection, registry: Registry, groups: dict[str, PeerGroup],
             only: set[str], readings: Readings | None = None) -> pl.DataFrame:
     """``mart.baselines``'s rows for the indicators ``only``: every area in ``groups``, each
     grain of :data:`BASELINE_GRAINS` (``grain``, ``area_code``, ``position``, then
     :data:`BASELINE_COLUMNS`); ``readings``: SPC readings still standing
     (:func:`kept_readings`)."""
-    readings = readings or {}
-    ids = [i.id for i in registry.indicators if i.id in only]
     names = area_names(con)
     codes = {kind: tuple(area_codes(con, kind)) for kind in COMPARABLE_KINDS}
-    compared = {code: codes[comparison_kind(con, code)] for code in groups}
+    settings = {grain: {code: Setting(code, codes[comparison_kind(con, code)], names, group,
+                                      grain) for code, group in groups.items()}
+                for grain in BASELINE_GRAINS}
+    themed = [(theme.title, ind) for theme, members in registry.by_theme() for ind in members
+              if ind.id in only]
     positions = _theme_positions(registry)
-    out: list[pl.DataFrame] = []
-    for grain in BASELINE_GRAINS:
-        at_ends = mart.headline_at_latest(con, grain, ids, {c: [c] for c in groups})
-        index = _index(at_ends)
-        memo: Quartiles = {}
+    out = [_grain_rows(con, grain, themed, settings[grain], positions, readings or {})
+           for grain in BASELINE_GRAINS]
+    return pl.concat(out) if out else pl.DataFrame(schema=ROW_SCHEMA)
 
-        def rows_of(code: str, mine_all: pl.DataFrame, grain: str = grain,
-                    index: dict = index, memo: Quartiles = memo) -> None:
-            ends = _latest_ends(mine_all)
-            at_all = {ind: index.get((ind, end), {}) for ind, end in ends.iter_rows()}
-            setting = Setting(code, compared[code], names, groups[code], grain)
-            rows = baseline_rows(registry, setting, mine_all, at_all, only, memo,
-                                 readings.get((grain, code)))
-            out.append(rows.select(
-                pl.lit(grain).alias("grain"), pl.lit(code).alias("area_code"),
-                pl.col("indicator").replace_strict(positions, return_dtype=pl.Int64)
-                .alias("position"), *BASELINE_COLUMNS))
 
-        # an area whose every reading stands (and every area at r12: no SPC reading) needs
-        # only its rows at its latest periods; the others their whole series, a few at a time
-        whole = [code for code in groups if grain != "r12"
-                 and not set(ids) <= set(readings.get((grain, code), {}))]
-        by_area = at_ends.partition_by("area_code", as_dict=True) if at_ends.height else {}
-        for code in groups:
-            if code not in whole:
-                rows_of(code, headline_rows(by_area.get((code,), at_ends.clear())))
-        for k in range(0, len(whole), SERIES_AREAS):
-            chunk = whole[k:k + SERIES_AREAS]
-            frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
-                                   "AND list_contains(?, indicator) "
-                                   "AND list_contains(?, area_code)", [grain, ids, chunk]
-                              ).select(RESULT_COLUMNS)
-            series = frame.partition_by("area_code", as_dict=True) if frame.height else {}
-            for code in chunk:
-                rows_of(code, headline_rows(series.get((code,), frame.clear())))
-    return pl.concat(out) if out else pl.DataFrame(schema={
-        "grain": pl.String, "area_code": pl.String, "position": pl.Int64, **BASELINE_SCHEMA})
+ROW_SCHEMA = {"grain": pl.String, "area_code": pl.String, "position": pl.Int64,
+              **BASELINE_SCHEMA}
+
+
+def _grain_rows(con: duckdb.DuckDBPyConnection, grain: str, themed: list[tuple[str, Indicator]],
+                settings: dict[str, Setting], positions: dict[str, int], readings: Readings
+                ) -> pl.DataFrame:
+    """One grain's rows: an area's row of an indicator it has a figure for (or a suppressed
+    one) is :func:`metrics.analysis.baseline._baseline_row`'s, as the page computes it; the
+    others are :func:`~metrics.analysis.baseline.no_data_row`, made once per indicator."""
+    ids = [ind.id for _, ind in themed]
+    at_ends = mart.headline_at_latest(con, grain, ids, {c: [c] for c in settings})
+    index = _index(at_ends)
+    ends = _ends_by_area(at_ends) if at_ends.height else {}
+    # an area whose every reading stands (and every area at r12: no SPC reading) needs only
+    # its rows at its latest periods; the others their whole series, read at once
+    whole = [code for code in settings if grain != "r12"
+             and not set(ids) <= set(readings.get((grain, code), {}))]
+    spc = latest_readings(_series(con, grain, ids, whole),
+                          {ind.id: ind for _, ind in themed}) if whole else {}
+    memo: Quartiles = {}
+    none = pl.DataFrame(schema=BASELINE_SCHEMA)
+    order = [code for code in settings if code not in whole] + whole
+    rows: list[dict[str, Any]] = []
+    for rank, code in enumerate(order):
+        kept = readings.get((grain, code), {})
+        for title, ind in themed:
+            end = ends.get((code, ind.id))
+            if end is None:
+                continue
+            reading = kept.get(ind.id)
+            if reading is None:
+                reading = ("", "", "") if grain == "r12" else spc[(code, ind.id)]
+            row = _baseline_row(ind, title, none, index.get((ind.id, end), {}),
+                                settings[code], memo, reading)
+            rows.append(row | {"_rank": rank, "area_code": code})
+    empty = pl.DataFrame([no_data_row(ind, title, "") for title, ind in themed],
+                         schema=BASELINE_SCHEMA).drop("msg_source")
+    areas = pl.DataFrame({"_rank": range(len(order)), "area_code": order,
+                          "msg_source": [settings[c].group.source for c in order]},
+                         schema={"_rank": pl.Int64, "area_code": pl.String,
+                                 "msg_source": pl.String})
+    found = pl.DataFrame(rows, schema={"_rank": pl.Int64, "area_code": pl.String,
+                                       **BASELINE_SCHEMA})
+    every = pl.concat([
+        areas.join(empty, how="cross").join(found, on=["area_code", "indicator"], how="anti"),
+        found], how="diagonal")
+    return every.with_columns(
+        pl.lit(grain).alias("grain"),
+        pl.col("indicator").replace_strict(positions, return_dtype=pl.Int64).alias("position"),
+    ).sort("_rank", "position").select(*ROW_SCHEMA)
+
+
+def _ends_by_area(at_ends: pl.DataFrame) -> dict[tuple[str, str], Any]:
+    """(area, indicator) → the area's latest period end with a figure (or a suppressed one):
+    among the rows at every area's latest periods, as in its whole series."""
+    return {(area, ind): end for area, ind, end in at_ends.filter(
+        pl.col("value").is_not_null() | pl.col("suppressed")).group_by(
+        "area_code", "indicator").agg(pl.col("period_end").max()).iter_rows()}
+
+
+def _series(con: duckdb.DuckDBPyConnection, grain: str, ids: list[str], areas: list[str]
+            ) -> pl.DataFrame:
+    """The headline series of ``areas`` (what an SPC reading reads of them), in indicator,
+    area and period order."""
+    return fetch(con, f"SELECT {', '.join(SERIES_COLUMNS)} FROM mart.figures "  # noqa: S608
+                      "WHERE grain = ? AND by_breakdown = '' AND breakdown = '' "
+                      "AND list_contains(?, indicator) AND list_contains(?, area_code) "
+                      "ORDER BY indicator, area_code, period_start", [grain, ids, areas])

@@ -103,6 +103,17 @@ def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicat
     return int(held[1][codes.index(setting.area_code)]), held[2]
 
 
+def no_data_row(ind: Indicator, theme_title: str, msg_source: str) -> dict[str, Any]:
+    """An indicator's row of the baseline where the area has no figure (nor a suppressed
+    one): what :func:`_baseline_row` starts from."""
+    out: dict[str, Any] = dict.fromkeys(BASELINE_COLUMNS)
+    out.update(theme=theme_title, indicator=ind.id, title=ind.title,
+               npcc_objective=ind.npcc_objective, msg_source=msg_source,
+               display_value="no data", vs_national="", vs_msg="", direction="",
+               quartile=0, quartile_of=0, spc_signal="", assurance="", suppressed=False)
+    return out
+
+
 def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
                   at: dict[str, dict[str, Any]], setting: Setting,
                   memo: Quartiles | None = None,
@@ -110,11 +121,7 @@ def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
     """One indicator's row of the baseline (pure): ``mine`` the area's series, ``at`` every
     area's row at the area's latest period; ``reading``: its SPC reading (signal, rules,
     assurance) when already known (it depends on ``mine`` alone)."""
-    out: dict[str, Any] = dict.fromkeys(BASELINE_COLUMNS)
-    out.update(theme=theme_title, indicator=ind.id, title=ind.title,
-               npcc_objective=ind.npcc_objective, msg_source=setting.group.source,
-               display_value="no data", vs_national="", vs_msg="", direction="",
-               quartile=0, quartile_of=0, spc_signal="", assurance="", suppressed=False)
+    out = no_data_row(ind, theme_title, setting.group.source)
     latest = at.get(setting.area_code)
     if latest is None:
         return out
@@ -206,22 +213,17 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
 
 
 def baseline_rows(registry: Registry, setting: Setting, mine_all: pl.DataFrame,
-                  at_all: dict[str, dict[str, dict[str, Any]]],
-                  only: set[str] | None = None, memo: Quartiles | None = None,
-                  readings: dict[str, tuple[str, str, str]] | None = None) -> pl.DataFrame:
+                  at_all: dict[str, dict[str, dict[str, Any]]]) -> pl.DataFrame:
     """The baseline's rows (pure): ``mine_all`` the area's headline series of every
     indicator, ``at_all`` indicator → area → its row (:data:`AT_COLUMNS`) at the area's
-    latest period; ``only`` some indicators' rows (still in theme order); ``memo`` quartiles
-    kept between calls that share ``at_all``'s dicts; ``readings`` indicator → its SPC
-    reading where the area's series is as when it was read."""
+    latest period. The figure mart makes the same rows from the same :func:`_baseline_row`
+    for every area at once (:func:`metrics.mart_baselines.compute`)."""
     mine = mine_all.partition_by("indicator", as_dict=True) if mine_all.height else {}
     none = mine_all.clear()
-    readings = readings or {}
     rows = [
-        _baseline_row(ind, theme.title, mine.get((ind.id,), none),
-                      at_all.get(ind.id, {}), setting, memo, readings.get(ind.id))
+        _baseline_row(ind, theme.title, mine.get((ind.id,), none), at_all.get(ind.id, {}),
+                      setting)
         for theme, members in registry.by_theme() for ind in members
-        if only is None or ind.id in only
     ]
     return pl.DataFrame(rows, schema=BASELINE_SCHEMA)
 

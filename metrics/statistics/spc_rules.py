@@ -3,7 +3,9 @@
 a point outside the limits, a shift, a trend and 2 of 3 near a limit, with MDC's precedence
 (:data:`PRECEDENCE`) for the rule that gives a signalling point its direction
 (:mod:`.spc_signals`). Runs and windows never cross a rebase or a missing period, and a
-missing point never signals. Pure and vectorised; bad settings raise ``ValueError``.
+missing point never signals. Pure and vectorised; bad settings raise ``ValueError``. The
+masks work along the last axis, so a 2-D array of many series (one per row, as
+:mod:`.spc_rows` makes their limits) is read at once.
 """
 
 from __future__ import annotations
@@ -27,20 +29,28 @@ outside the limits, then a trend (by its direction), then 2 of 3, then a shift (
 
 def _runs(values: IntArray, seg: IntArray, length: int) -> BoolArray:
     """Points that end a window of ``length`` consecutive periods in one segment whose
-    ``values`` are all equal and non-zero (0 marks a break: a gap, a tie, the centre line)."""
-    out = np.zeros(values.size, np.bool_)
-    for i in range(length - 1, values.size):
-        w = values[i - length + 1 : i + 1]
-        out[i] = w[-1] != 0 and bool((w == w[-1]).all()) and seg[i - length + 1] == seg[i]
+    ``values`` are all equal and non-zero (0 marks a break: a gap, a tie, the centre line).
+    Along the last axis: a 2-D array is many series, one per row."""
+    out = np.zeros(values.shape, np.bool_)
+    size = values.shape[-1]
+    if size < length:
+        return out
+    last = values[..., length - 1 :]  # the value each window ends on
+    found = last != 0
+    for back in range(1, length):
+        found &= values[..., length - 1 - back : size - back] == last
+    found &= seg[..., : size - length + 1] == seg[..., length - 1 :]
+    out[..., length - 1 :] = found
     return out
 
 
 def _part_of(ends: BoolArray, length: int) -> BoolArray:
     """``ptd_part_of_seven_trend``: a point is part of a run if a window of ``length`` that
-    contains it ends in a detected run."""
-    out = np.zeros(ends.size, np.bool_)
-    for i in np.flatnonzero(ends):
-        out[i - length + 1 : i + 1] = True
+    contains it ends in a detected run (along the last axis)."""
+    out = ends.copy()
+    size = ends.shape[-1]
+    for ahead in range(1, min(length, size)):
+        out[..., : size - ahead] |= ends[..., ahead:]
     return out
 
 
@@ -51,12 +61,13 @@ def side_of_centre(y: FloatArray, limits: SpcLimits) -> IntArray:
 
 
 def _steps(y: FloatArray, seg: IntArray) -> IntArray:
-    """Sign of each step ``y_i − y_{i−1}`` at index i (0 at a gap, a tie or a rebase)."""
-    step = np.zeros(y.size, np.int64)
-    if y.size > 1:
+    """Sign of each step ``y_i − y_{i−1}`` at index i (0 at a gap, a tie or a rebase), along
+    the last axis."""
+    step = np.zeros(y.shape, np.int64)
+    if y.shape[-1] > 1:
         with np.errstate(invalid="ignore"):
-            d = np.nan_to_num(np.sign(np.diff(y))).astype(np.int64)
-        step[1:] = np.where(seg[1:] == seg[:-1], d, 0)
+            d = np.nan_to_num(np.sign(np.diff(y, axis=-1))).astype(np.int64)
+        step[..., 1:] = np.where(seg[..., 1:] == seg[..., :-1], d, 0)
     return step
 
 
@@ -64,29 +75,37 @@ def trend_parts(y: FloatArray, limits: SpcLimits, length: int) -> tuple[BoolArra
     """(part of a trend, its direction at each point): ``length`` points each higher (lower)
     than the one before, as ``ptd_seven_point_trend``; the direction of a point in a trend
     is its step to the next point when that point is in the trend too, else its step from
-    the one before (``ptd_special_cause_type``'s ``sdy``)."""
+    the one before (``ptd_special_cause_type``'s ``sdy``). Along the last axis."""
     step = _steps(y, limits.segment)
-    ends = _runs(step, limits.segment, length - 1) if length > 1 else np.zeros(y.size, np.bool_)
+    ends = (_runs(step, limits.segment, length - 1) if length > 1
+            else np.zeros(y.shape, np.bool_))
     part = _part_of(ends, length)
-    nxt_in = np.r_[part[1:], False] & part
-    forward = np.r_[step[1:], step[-1:]] if y.size else step
+    if y.shape[-1] == 0:
+        return part, step
+    nxt_in = np.concatenate([part[..., 1:], np.zeros_like(part[..., :1])], axis=-1) & part
+    forward = np.concatenate([step[..., 1:], step[..., -1:]], axis=-1)
     return part, np.where(nxt_in, forward, step)
 
 
 def _two_of_three(y: FloatArray, limits: SpcLimits) -> BoolArray:
     """``ptd_two_in_three`` / ``ptd_part_of_two_in_three``: in a window of three consecutive
     periods of one segment, all three on the same side of the centre line and at least two
-    *close to the limits* (beyond two sigma, not outside the limits): those close points."""
+    *close to the limits* (beyond two sigma, not outside the limits): those close points.
+    Along the last axis."""
     with np.errstate(invalid="ignore"):
         outside = (y > limits.upper) | (y < limits.lower)
         close = ~outside & ((y > limits.upper_two_sigma) | (y < limits.lower_two_sigma))
     side, seg = side_of_centre(y, limits), limits.segment
-    hit = np.zeros(y.size, np.bool_)
-    for i in range(y.size - 2):
-        if seg[i] != seg[i + 2]:
-            continue
-        if close[i : i + 3].sum() >= 2 and abs(int(side[i : i + 3].sum())) == 3:
-            hit[i : i + 3] = True
+    hit = np.zeros(y.shape, np.bool_)
+    size = y.shape[-1]
+    if size < 3:
+        return hit
+    near = close.astype(np.int64)
+    window = ((seg[..., :-2] == seg[..., 2:])  # the window starting at each point
+              & (near[..., :-2] + near[..., 1:-1] + near[..., 2:] >= 2)
+              & (np.abs(side[..., :-2] + side[..., 1:-1] + side[..., 2:]) == 3))
+    for at in range(3):
+        hit[..., at : size - 2 + at] |= window
     return hit & close
 
 
@@ -111,7 +130,8 @@ def special_cause_flags(
 def as_points(values: npt.ArrayLike, limits: SpcLimits) -> FloatArray:
     """The values as one float per point of ``limits`` (else ``ValueError``), an infinite
     value NaN (missing)."""
-    y = np.asarray(values, dtype=np.float64).ravel()
+    y = np.asarray(values, dtype=np.float64)
+    y = y if y.ndim == 2 else y.ravel()  # 2-D: many series, one per row
     if y.shape != limits.centre.shape:
         raise ValueError(f"{y.size} values but limits for {limits.centre.size} points")
     return np.where(np.isfinite(y), y, np.nan)

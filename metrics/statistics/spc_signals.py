@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from metrics.statistics.spc_limits import SpcLimits, StrArray
+from metrics.statistics.spc_limits import BoolArray, SpcLimits, StrArray
 from metrics.statistics.spc_rules import (
     PRECEDENCE,
     TREND,
@@ -56,6 +56,36 @@ def classify_signals(
         if first is not None:
             direction[i] = trend_dir[i] if first == TREND else side[i]
     has = np.array([bool(c) for c in codes], dtype=np.bool_)
+    return _worded(direction, has, polarity)
+
+
+def classify_flags(
+    values: npt.ArrayLike,
+    limits: SpcLimits,
+    flags: dict[str, BoolArray],
+    polarity: str,
+    *,
+    trend_length: int = TREND_LENGTH,
+) -> StrArray:
+    """:func:`classify_signals` from the rules' masks (:func:`.spc_rules.special_cause_flags`)
+    rather than each point's codes, along the last axis: a 2-D array reads many series (one
+    per row) at once, as the figure mart reads every area's latest SPC reading."""
+    if polarity not in POLARITIES:
+        raise ValueError(f"unknown polarity {polarity!r}; expected one of {sorted(POLARITIES)!r}")
+    y = as_points(values, limits)
+    side = side_of_centre(y, limits)
+    _, trend_dir = trend_parts(y, limits, trend_length)
+    direction = np.zeros(y.shape)
+    has = np.zeros(y.shape, dtype=np.bool_)
+    for rule in PRECEDENCE:  # the first rule that fires gives the direction
+        first = flags[rule] & ~has
+        direction = np.where(first, trend_dir if rule == TREND else side, direction)
+        has |= flags[rule]
+    return _worded(direction, has, polarity)
+
+
+def _worded(direction: np.ndarray, has: BoolArray, polarity: str) -> StrArray:
+    """Each point's signal from its direction (up positive) and whether any rule fired."""
     if polarity == LOWER_IS_BETTER:
         direction = -direction
     out = np.select(
