@@ -28,26 +28,18 @@ import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
-from metrics import cache, sql
-from metrics.disclosure_relations import (
-    CELL_KEY,
-    relations_for,
-    window_pieces,
-    with_cell_keys,
-)
+from metrics import cache
+from metrics.disclosure_cells import PUBLISHED_GRAINS, measure_cells
+from metrics.disclosure_relations import relations_for, window_pieces
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
 from metrics.stages import default_stages
 from metrics.statistics import disclosure as dc
 from metrics.statistics.disclosure_stable import Earlier
 from metrics.statistics.suppression import primary_suppression
-from metrics.timeseries import to_grain
 
 STAGE_BREAKDOWN = "ethnicity"
 """The breakdown the disproportionality stages publish their counts by."""
-PUBLISHED_GRAINS = ("month", "quarter", "year", "fy", "r12")
-"""Every period length the pages, CLI and exports show (``fquarter`` periods are the
-calendar quarters, labelled by financial year)."""
 STAGE_GRAINS = ("quarter", "fy")
 """The grains a stage's counts by ethnic group are published at when no indicator publishes
 its measure (charges, prosecutions, convictions, custodial sentences): quarters and
@@ -327,53 +319,6 @@ def suppression_counts(con: duckdb.DuckDBPyConnection, registry: Registry,
 def area_sources(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return fetch(con, "SELECT area_code, strategy, source_area_code, set_size "
                       "FROM core.area_sources")
-
-
-def measure_cells(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedMeasure]
-                  ) -> pl.DataFrame:
-    """Every published cell of ``measures``: all areas, the grains each is shown at, and the
-    breakdowns shown; where two sources hold a cell, the one the figures use (lowest
-    priority number)."""
-    if not measures:
-        return pl.DataFrame()
-    areas = [c for (c,) in con.execute("SELECT code FROM core.areas").fetchall()]
-    aggregation = {m: p.aggregation for m, p in measures.items()}
-    priority = fetch(con, sql.sources_sql()).select("source", "priority")
-    frames: list[pl.DataFrame] = []
-    dims = sorted({d for p in measures.values() for d in p.breakdowns})
-    for by in (None, *dims):
-        wanted = [m for m, p in measures.items() if by is None or by in p.breakdowns]
-        native = fetch(con, sql.observations_sql(by), [areas, wanted])
-        if native.height == 0:
-            continue
-        # the plan needs each cell's value, not its vintage or notes: nulls keep to_grain's
-        # rolling years (a row per month per window) from copying their strings (decision 32)
-        native = native.with_columns(pl.col("value").cast(pl.Float64),
-                                     pl.lit(None, dtype=pl.String).alias("vintage"),
-                                     pl.lit(None, dtype=pl.String).alias("value_note"))
-        for grain in PUBLISHED_GRAINS:
-            shown = native.filter(pl.col("measure").is_in(
-                [m for m in wanted if grain in measures[m].grains]))
-            if shown.height == 0:
-                continue
-            periods = to_grain(shown, grain, aggregation)
-            frames.append(periods.select(
-                pl.col("measure").alias("series"), "area_code", "period_start", "period_end",
-                pl.lit(by or "").alias("bdim"), pl.col("breakdown").alias("bval"), "source",
-                "value"))
-    if not frames:
-        return pl.DataFrame()
-    cells = pl.concat(frames).join(priority, on="source", how="left").with_columns(
-        pl.col("priority").fill_null(50))
-    cells = cells.sort("priority").unique(
-        ["series", "area_code", "period_start", "period_end", "bdim", "bval"], keep="first")
-    cells = with_cell_keys(cells.sort("series", "area_code", "bdim", "bval", "period_start",
-                                      "period_end"))
-    return cells.with_columns(
-        pl.col("series").replace_strict(aggregation, return_dtype=pl.String)
-        .alias("aggregation"),
-    ).with_row_index("cell").select("cell", *CELL_KEY, "aggregation", "period_start",
-                                    "period_end", "value")
 
 
 def flag_hidden(pairs: pl.DataFrame, hidden: pl.DataFrame, indicators: list[Indicator],

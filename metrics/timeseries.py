@@ -15,6 +15,8 @@ each figure ("9 months + 1 quarter").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 GRAIN_MONTHS = {"month": 1, "quarter": 3, "fquarter": 3, "fy": 12, "year": 12, "r12": 12}
@@ -178,6 +180,31 @@ def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> p
     return pl.concat(parts, how="vertical_relaxed")
 
 
+def to_grains(native: pl.DataFrame, grains: Sequence[str], aggregation: dict[str, str]
+              ) -> list[pl.DataFrame]:
+    """:func:`to_grain` of ``native`` at each of ``grains``, sharing what they share: the
+    tiles of a longer grain are those of a shorter one whenever no observation lies between
+    their lengths (a year of months: one choice of tiles for all five grains, not five).
+    Observations with ``priority`` and ``synthetic`` are chosen across sources, grain by
+    grain, as :func:`to_grain` does."""
+    if native.height == 0 or set(RANKED) <= set(native.columns):
+        return [to_grain(native, grain, aggregation) for grain in grains]
+    frame = _with_months(native).with_columns(
+        pl.col("measure").replace_strict(aggregation, default="sum").alias("aggregation"))
+    chosen: dict[int, pl.DataFrame] = {}  # rows kept (the filters nest) → their tiles
+    out = []
+    for grain in grains:
+        kept = frame.filter(pl.col("months") <= GRAIN_MONTHS[grain])
+        if kept.height == 0:
+            out.append(native.head(0).with_columns(
+                pl.lit(None, dtype=pl.String).alias("built_from")))
+            continue
+        if kept.height not in chosen:
+            chosen[kept.height] = choose_tiles(kept, GROUP)
+        out.append(_aggregate(chosen[kept.height], grain, GROUP))
+    return out
+
+
 def _aggregate(frame: pl.DataFrame, grain: str, keys: list[str]) -> pl.DataFrame:
     """Tiles → complete grain periods (sums, or the period-end value of a stock)."""
     months = GRAIN_MONTHS[grain]
@@ -197,6 +224,16 @@ def _aggregate(frame: pl.DataFrame, grain: str, keys: list[str]) -> pl.DataFrame
     return out
 
 
+def _notes(frame: pl.DataFrame) -> pl.Expr:
+    """Aggregation: a figure's distinct value notes, joined ('' when it has none, read as no
+    note). Where no row has a note — the whole-set plan reads none — '' outright: the
+    per-group unique and join were a third of the plan's aggregation (decision 32's
+    nulls)."""
+    if frame["value_note"].null_count() == frame.height:
+        return pl.lit("", dtype=pl.String).alias("value_note")
+    return pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note")
+
+
 def _buckets(frame: pl.DataFrame, grain: str, months: int, keys: list[str],
              extra: list[pl.Expr]) -> pl.DataFrame:
     frame = frame.with_columns(_bucket(grain).alias("bucket"))
@@ -210,7 +247,7 @@ def _buckets(frame: pl.DataFrame, grain: str, months: int, keys: list[str],
             pl.col("months").sum().alias("covered"),
             pl.col("period_end").max().alias("last_end"),
             pl.col("vintage").max().alias("vintage"),
-            pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note"),
+            _notes(frame),
             *_tile_counts(pl.col("months")), *_last_tile_counts(pl.col("months")),
             *extra,
         )
@@ -278,7 +315,7 @@ def _rolling(frame: pl.DataFrame, keys: list[str], extra: list[pl.Expr]) -> pl.D
         pl.col("period_end").last().alias("period_end"),
         pl.col("aggregation").last().alias("aggregation"),
         pl.col("vintage").max().alias("vintage"),
-        pl.col("value_note").drop_nulls().unique().str.join("; ").alias("value_note"),
+        _notes(frame),
         *_tile_counts(pl.col("months")), *_last_tile_counts(pl.col("months")),
         *extra,
     )

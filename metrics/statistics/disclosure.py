@@ -1,6 +1,6 @@
 """Disclosure control over a whole published set: linear relations, protection, attack.
 
-Pure and vectorised (numpy, scipy.sparse). Cells are numbered 0…n−1; what ties them together
+Pure and vectorised (numpy). Cells are numbered 0…n−1; what ties them together
 is a set of *relations*, each a linear identity ``Σ coef·cell = 0`` that anyone holding the
 published figures can use: a total and its breakdown, a region and its forces, a year and
 its quarters or months, a force and its twin LCJB. A relation is given as its *members*:
@@ -29,11 +29,10 @@ from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from metrics.statistics import exact_recovery as exact
-from metrics.statistics.disclosure_repair import leak_complements
+from metrics.statistics.disclosure_blocks import unknown_blocks
+from metrics.statistics.disclosure_repair import LOCAL_CELLS, MemberIndex, leak_complements
 from metrics.statistics.disclosure_stable import Earlier, touched
 from metrics.statistics.disclosure_windows import WindowPieces
 
@@ -59,8 +58,8 @@ class Relations:
         k = np.asarray(coef, dtype=np.float64).ravel()
         if not (r.size == c.size == k.size):
             raise ValueError("relation, cell and coef must have the same length")
-        if r.size:  # relation ids 0…m−1 without gaps
-            _, r = np.unique(r, return_inverse=True)
+        if r.size:  # relation ids 0…m−1 without gaps, in the order of the ids given
+            r = _dense_ranks(r)
         return Relations(r.astype(np.int64), c, k)
 
     @cached_property
@@ -69,6 +68,16 @@ class Relations:
 
     def unknowns_per_relation(self, unknown: BoolArray) -> IntArray:
         return np.bincount(self.relation[unknown[self.cell]], minlength=self.count)
+
+
+def _dense_ranks(ids: IntArray) -> IntArray:
+    """Each id's rank among the distinct ids (``np.unique``'s inverse), by counting when
+    the ids are small numbers, as relation ids are."""
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high > 4 * ids.size:
+        return np.unique(ids, return_inverse=True)[1].astype(np.int64)
+    present = np.bincount(ids, minlength=high + 1) > 0
+    return (np.cumsum(present) - 1)[ids]
 
 
 @dataclass(frozen=True)
@@ -170,16 +179,18 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
     plan = _Plan(vals, missing, relations, windows)
     targets = primary_mask
     widened = np.zeros_like(mask)
+    attacked: BoolArray | None = None  # this round's attack, when the repair made it
     for round_ in range(max_rounds):
         plan.settle(mask)
         scope = touched(earlier, mask, relations) if earlier is not None and round_ == 0 \
             else None
-        exposed = linear_attack(mask, relations, missing=missing, targets=targets,
-                                changed=scope).recovered & targets
+        exposed = (attacked if attacked is not None else
+                   linear_attack(mask, relations, missing=missing, targets=targets,
+                                 changed=scope).recovered) & targets
         if not exposed.any():
             return mask
         before = int(mask.sum())
-        _repair(plan, mask, exposed, max_rounds)
+        attacked = _repair(plan, mask, exposed, max_rounds)
         if int(mask.sum()) == before:
             _widen(vals, mask, missing, relations, exposed, whole=bool((exposed & widened).any()))
             widened |= exposed
@@ -190,19 +201,32 @@ def protect(values: npt.ArrayLike, primary: npt.ArrayLike, relations: Relations,
 REPROVE_AT_MOST = 64
 
 
-def _repair(plan: _Plan, mask: BoolArray, exposed: BoolArray, max_rounds: int) -> None:
+def _repair(plan: _Plan, mask: BoolArray, exposed: BoolArray, max_rounds: int
+            ) -> BoolArray | None:
     """Hide a term of a proof of each exposed cell, again while proofs are found (a cell
     may have several) for up to ``REPROVE_AT_MOST`` cells: most proofs break at the first
     term, and past that many cells one attack finds the few still exposed sooner than a
-    proof search round each (it finds none for a safe cell)."""
+    proof search round each (it finds none for a safe cell).
+
+    Before seeking proofs again, the cells still recovered are found by attacking their
+    blocks when none is larger than the search would look (``LOCAL_CELLS``): a cell no
+    combination of the relations yields has no proof to find, and one elimination per
+    block costs less than a widening search per cell. When that attack leaves nothing to
+    prove, it is the next round's attack on the same mask: it is returned (else None)."""
     proved = exposed
     for _ in range(max_rounds):
         terms, proved = leak_complements(plan.vals, mask, plan.missing, plan.relations,
-                                         proved)
+                                         proved, index=plan.index)
         mask[terms] = True
         plan.settle(mask)
         if terms.size == 0 or int(proved.sum()) > REPROVE_AT_MOST:
-            return
+            return None
+        again = _attack(mask, plan.relations, plan.missing, exposed, None, LOCAL_CELLS)
+        if again is not None:
+            proved = proved & again
+            if not proved.any():
+                return again
+    return None
 
 
 def _widen(vals: FloatArray, mask: BoolArray, missing: BoolArray, relations: Relations,
@@ -242,6 +266,11 @@ class _Plan:
                  windows: WindowPieces) -> None:
         self.vals, self.missing, self.relations, self.windows = vals, missing, relations, windows
         self.exempt = windows.with_window(relations)
+
+    @cached_property
+    def index(self) -> MemberIndex:
+        """The relations' members by cell and by relation, for every proof search."""
+        return MemberIndex(self.relations, self.vals.size)
 
     def settle(self, mask: BoolArray) -> None:
         """Complements until no relation has a lone hidden cell (but those holding a
@@ -291,29 +320,6 @@ def peeling_attack(hidden: npt.ArrayLike, relations: Relations, *,
     return Attack(recovered)
 
 
-def unknown_blocks(unknown: BoolArray, relations: Relations
-                    ) -> tuple[IntArray, IntArray, int, sparse.csc_matrix, IntArray]:
-    """The relations restricted to the unknown cells, split into blocks of connected
-    unknowns: (cell of each column, block of each column, number of blocks, the matrix —
-    one row per relation holding an unknown — and the relation of each row)."""
-    members = np.flatnonzero(unknown[relations.cell])
-    cols, col_of = np.unique(relations.cell[members], return_inverse=True)
-    rows, row_of = np.unique(relations.relation[members], return_inverse=True)
-    matrix = sparse.csr_matrix((relations.coef[members], (row_of, col_of)),
-                               shape=(rows.size, cols.size))
-    incidence = (abs(matrix) > 0).astype(np.int8)
-    n_blocks, block_of = connected_components((incidence.T @ incidence).tocsr(),
-                                              directed=False)
-    return cols, block_of.astype(np.int64), int(n_blocks), matrix.tocsc(), rows
-
-
-def block(csc: sparse.csc_matrix, block_cols: IntArray) -> tuple[sparse.csr_matrix, IntArray]:
-    """One block's columns and the rows that hold them (and those rows' numbers)."""
-    sub = csc[:, block_cols]
-    used = np.unique(sub.nonzero()[0])
-    return sub[used].tocsr(), used
-
-
 def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
                   missing: npt.ArrayLike | None = None,
                   targets: npt.ArrayLike | None = None,
@@ -331,23 +337,38 @@ def linear_attack(hidden: npt.ArrayLike, relations: Relations, *,
     hid = np.asarray(hidden, dtype=bool).ravel()
     miss = np.zeros_like(hid) if missing is None else np.asarray(missing, dtype=bool).ravel()
     want = hid if targets is None else hid & np.asarray(targets, dtype=bool).ravel()
+    largest: list[int] = []
+    recovered = _attack(hid, relations, miss, want,
+                        None if changed is None else np.asarray(changed, dtype=bool).ravel(),
+                        None, largest)
+    assert recovered is not None  # no size limit
+    return Attack(recovered, largest[0] if largest else 0)
+
+
+def _attack(hid: BoolArray, relations: Relations, miss: BoolArray, want: BoolArray,
+            changed: BoolArray | None, most: int | None,
+            largest: list[int] | None = None) -> BoolArray | None:
+    """:func:`linear_attack`'s recovered cells; None, before any elimination, if a block
+    it would check has more than ``most`` unknowns. ``largest`` gets the largest block's
+    size (when there are blocks)."""
     recovered = peeling_attack(hid, relations, missing=miss).recovered
     unknown = (hid | miss) & ~recovered
     if not (want & unknown).any() or relations.count == 0:
-        return Attack(recovered)
-    cols, block_of, n_blocks, csc, _ = unknown_blocks(unknown, relations)
-    order = np.argsort(block_of, kind="stable")
-    bounds = np.searchsorted(block_of[order], np.arange(n_blocks + 1))
-    chosen = np.zeros(n_blocks, dtype=bool)
-    chosen[block_of[want[cols]]] = True
+        return recovered
+    blocks = unknown_blocks(unknown, relations)
+    if largest is not None:
+        largest.append(int(blocks.sizes().max(initial=0)))
+    chosen = np.zeros(blocks.count, dtype=bool)
+    chosen[blocks.block_of[want[blocks.cols]]] = True
     if changed is not None:
-        touched = np.zeros(n_blocks, dtype=bool)
-        touched[block_of[np.asarray(changed, dtype=bool).ravel()[cols]]] = True
+        touched = np.zeros(blocks.count, dtype=bool)
+        touched[blocks.block_of[changed[blocks.cols]]] = True
         chosen &= touched
+    if most is not None and (blocks.sizes()[chosen] > most).any():
+        return None
     for b in np.flatnonzero(chosen):
-        block_cols = order[bounds[b]:bounds[b + 1]]
-        sub, _ = block(csc, block_cols)
-        fixed = exact.determined_columns(sub.indptr, sub.indices, sub.data, block_cols.size)
-        cells = cols[block_cols[fixed]]
+        sub, _ = blocks.matrix(int(b))
+        fixed = exact.determined_columns(sub.indptr, sub.indices, sub.data, sub.shape[1])
+        cells = blocks.cols[blocks.columns(int(b))[fixed]]
         recovered[cells[hid[cells]]] = True
-    return Attack(recovered, int(np.diff(bounds).max(initial=0)))
+    return recovered

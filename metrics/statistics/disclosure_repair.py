@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from metrics.statistics import exact_recovery as exact
+from metrics.statistics.sparse_rows import Csr
 
 if TYPE_CHECKING:
     from metrics.statistics.disclosure import Relations
@@ -25,18 +25,25 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 
+LOCAL_CELLS = 600
+"""How many unknowns a proof is sought among, at most (around the exposed cell)."""
+
+
 def leak_complements(vals: FloatArray, mask: BoolArray, missing: BoolArray,
                       relations: Relations, exposed: BoolArray,
-                      max_cells: int = 600) -> tuple[IntArray, BoolArray]:
+                      max_cells: int = LOCAL_CELLS, index: MemberIndex | None = None
+                      ) -> tuple[IntArray, BoolArray]:
     """For each exposed cell, one visible non-zero cell whose hiding breaks the proof that
     gives it away: the proof (:func:`exact_recovery.certificate`) is sought among the
     unknowns near the cell, widening until it is found; a visible cell it uses with a net
     non-zero weight is a term of the differencing, and hiding it (the smallest) removes it.
     Returns (cells to hide, exposed cells a proof was found for); a cell proved only
-    through more than ``max_cells`` unknowns gets none here."""
+    through more than ``max_cells`` unknowns gets none here. ``index``: the relations'
+    :class:`MemberIndex`, when the caller holds one (it does not change as cells are
+    hidden)."""
     unknown = mask | missing
-    by_cell = _Index(relations.cell, unknown.size)
-    by_relation = _Index(relations.relation, relations.count)
+    index = index or MemberIndex(relations, unknown.size)
+    by_cell, by_relation = index.by_cell, index.by_relation
     chosen: list[int] = []
     proved = np.zeros_like(exposed)
     near = np.zeros(unknown.size, dtype=bool)
@@ -63,6 +70,14 @@ def leak_complements(vals: FloatArray, mask: BoolArray, missing: BoolArray,
     return np.unique(np.asarray(chosen, dtype=np.int64)), proved
 
 
+class MemberIndex:
+    """The members of each cell and of each relation, for a protection's whole run."""
+
+    def __init__(self, relations: Relations, cells: int) -> None:
+        self.by_cell = _Index(relations.cell, cells)
+        self.by_relation = _Index(relations.relation, relations.count)
+
+
 class _Index:
     """Members grouped by a key (cell or relation): the member positions of some keys."""
 
@@ -82,20 +97,19 @@ class _Index:
 def _local_proof(relations: Relations, inside: IntArray, near: BoolArray, unknown: BoolArray,
                  target: int) -> tuple[list[int] | None, IntArray]:
     """A certificate for ``target`` from the relations of the members ``inside`` (all of
-    whose unknowns are near), and those relations."""
+    whose unknowns are near), and those relations. The certificate's elimination is the
+    test itself (None: no combination of these rows yields the target), exact and
+    deterministic; testing first with the folded elimination
+    (:func:`exact_recovery.determined_columns`) found the same proofs more slowly."""
     keep = inside[unknown[relations.cell[inside]]]
     rows, row_of = np.unique(relations.relation[keep], return_inverse=True)
     cols, col_of = np.unique(relations.cell[keep], return_inverse=True)
-    if target not in set(cols.tolist()):
-        return None, rows
-    matrix = sparse.csr_matrix((relations.coef[keep], (row_of, col_of)),
-                               shape=(rows.size, cols.size))
     column = int(np.searchsorted(cols, target))
-    if not exact.determined_columns(matrix.indptr, matrix.indices, matrix.data,
-                                    cols.size)[column]:
-        return None, rows  # no proof here (the folded test is the cheaper one)
+    if column == cols.size or cols[column] != target:
+        return None, rows
+    matrix = Csr.from_entries(row_of, col_of, relations.coef[keep], (rows.size, cols.size))
     return exact.certificate(matrix.indptr, matrix.indices, matrix.data, cols.size,
-                             int(np.searchsorted(cols, target))), rows
+                             column), rows
 
 
 def _proof_terms(vals: FloatArray, unknown: BoolArray, relations: Relations,

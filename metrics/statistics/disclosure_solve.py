@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import lsqr
 
 from metrics.statistics import exact_recovery as exact
-from metrics.statistics.disclosure import (
-    BoolArray,
-    FloatArray,
-    IntArray,
-    Relations,
-    block,
-    unknown_blocks,
-)
+from metrics.statistics.disclosure import BoolArray, FloatArray, IntArray, Relations
+from metrics.statistics.disclosure_blocks import unknown_blocks
 
 
 def solve_recovered(values_shown: npt.ArrayLike, hidden: npt.ArrayLike, relations: Relations,
@@ -52,18 +47,18 @@ def _solve_blocks(vals: FloatArray, unknown: BoolArray, relations: Relations,
                   targets: IntArray) -> None:
     """Set each target's block to a solution (at a determined cell, the value every solution
     gives it): exactly over GF(p) when the figures are integers, else by least squares."""
-    cols, block_of, _, csc, rows = unknown_blocks(unknown, relations)
-    in_rows = np.isin(relations.relation, rows) & ~unknown[relations.cell]
+    blocks = unknown_blocks(unknown, relations)
+    in_rows = np.isin(relations.relation, blocks.rows) & ~unknown[relations.cell]
     rhs = -np.bincount(relations.relation[in_rows],
                        weights=relations.coef[in_rows] * vals[relations.cell[in_rows]],
-                       minlength=relations.count)[rows]
-    for b in np.unique(block_of[np.searchsorted(cols, targets)]):
-        block_cols = np.flatnonzero(block_of == b)
-        sub, used = block(csc, block_cols)
+                       minlength=relations.count)[blocks.rows]
+    for b in np.unique(blocks.block_of[np.searchsorted(blocks.cols, targets)]):
+        sub, used = blocks.matrix(int(b))
         side = rhs[used]
         if np.all(side == np.round(side)):
             solved = exact.solution(exact.eliminate(sub.indptr, sub.indices, sub.data,
-                                                    block_cols.size, side))
+                                                    sub.shape[1], side))
         else:
-            solved = lsqr(sub, side, atol=1e-14, btol=1e-14, iter_lim=100_000)[0]
-        vals[cols[block_cols]] = solved
+            solved = lsqr(csr_matrix((sub.data, sub.indices, sub.indptr), shape=sub.shape),
+                          side, atol=1e-14, btol=1e-14, iter_lim=100_000)[0]
+        vals[blocks.cols[blocks.columns(int(b))]] = solved

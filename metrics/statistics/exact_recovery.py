@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from metrics.statistics.sparse_rows import Csr
+
 PRIME = (1 << 61) - 1
 
 
@@ -166,14 +168,11 @@ def determined_columns(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.
     """:func:`determined` of the CSR matrix, after folding its equality rows
     (:func:`metrics.statistics.pair_reduction.fold_pairs`): the same answer, about half
     the work on the identities of a published set."""
-    from scipy import sparse  # local: the rest of the module needs only numpy
-
     from metrics.statistics.pair_reduction import fold_pairs
 
     ptr = np.asarray(indptr, dtype=np.int64)
-    folded = fold_pairs(sparse.csr_matrix((np.asarray(data, dtype=np.float64),
-                                           np.asarray(indices, dtype=np.int64), ptr),
-                                          shape=(ptr.size - 1, columns)))
+    folded = fold_pairs(Csr(ptr, np.asarray(indices, dtype=np.int64),
+                            np.asarray(data, dtype=np.float64), (ptr.size - 1, columns)))
     m = folded.matrix
     fixed = determined(eliminate(m.indptr, m.indices, m.data, m.shape[1]))
     return fixed[folded.root]
@@ -192,13 +191,9 @@ def certificate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLi
     """Weights (mod p) of the rows of the CSR matrix whose combination is the unit vector
     at column ``target`` — the proof that the target is determined — or None if it is
     not. Solves ``Aᵀ y = e_target`` by the same elimination, on the transpose."""
-    from scipy import sparse  # local: the rest of the module needs only numpy
-
     ptr = np.asarray(indptr, dtype=np.int64)
-    matrix = sparse.csr_matrix((np.asarray(data, dtype=np.float64),
-                                np.asarray(indices, dtype=np.int64), ptr),
-                               shape=(ptr.size - 1, columns))
-    transpose = matrix.T.tocsr()
+    transpose = Csr(ptr, np.asarray(indices, dtype=np.int64),
+                    np.asarray(data, dtype=np.float64), (ptr.size - 1, columns)).transpose()
     unit = np.zeros(columns)
     unit[target] = 1.0
     elim = eliminate(transpose.indptr, transpose.indices, transpose.data, ptr.size - 1, unit)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+
+from metrics.statistics.sparse_rows import Csr
 
 IntArray = npt.NDArray[np.int64]
 
@@ -34,16 +35,15 @@ class Folded:
     """The reduced system (CSR) and, for each original column, its root column in it and
     the sign relating them (``x = sign · y_root`` up to a constant)."""
 
-    matrix: sparse.csr_matrix
+    matrix: Csr
     root: IntArray
     sign: IntArray
 
 
-def fold_pairs(matrix: sparse.csr_matrix, max_passes: int = 8) -> Folded:
-    """Substitute away every equality row ``±x_u ∓ x_v`` of ``matrix`` (see module doc)."""
-    m = sparse.csr_matrix(matrix, dtype=np.float64, copy=True)
-    m.sum_duplicates()
-    m.eliminate_zeros()
+def fold_pairs(matrix: object, max_passes: int = 8) -> Folded:
+    """Substitute away every equality row ``±x_u ∓ x_v`` of ``matrix`` (compressed rows:
+    ``indptr``, ``indices``, ``data``, ``shape``; see module doc)."""
+    m = Csr.of(matrix).without_zeros()
     root = np.arange(m.shape[1], dtype=np.int64)
     sign = np.ones(m.shape[1], dtype=np.int64)
     for _ in range(max_passes):
@@ -52,22 +52,17 @@ def fold_pairs(matrix: sparse.csr_matrix, max_passes: int = 8) -> Folded:
             break
         step_root, step_sign = _union(m.shape[1], *pairs)
         roots, new_col = np.unique(step_root, return_inverse=True)
-        coo = m.tocoo()
-        m = sparse.csr_matrix((coo.data * step_sign[coo.col], (coo.row, new_col[coo.col])),
-                              shape=(m.shape[0], roots.size))
-        m.sum_duplicates()
-        m.eliminate_zeros()
-        m = m[np.diff(m.indptr) > 0]
+        m = Csr.from_entries(m.entry_rows(), new_col[m.indices], m.data * step_sign[m.indices],
+                             (m.shape[0], roots.size)).without_zeros()
+        m = m.take_rows(np.flatnonzero(np.diff(m.indptr) > 0))
         sign = sign * step_sign[root]
         root = new_col[root].astype(np.int64)
     return Folded(_distinct_rows(m), root, sign)
 
 
-def _distinct_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
+def _distinct_rows(m: Csr) -> Csr:
     """``m`` without repeated rows (a row equal to another up to sign adds nothing to the
     row space): after folding, a force's and its twin's identities are often the same."""
-    m = m.tocsr()
-    m.sort_indices()
     seen: dict[bytes, int] = {}
     ptr, idx = m.indptr, m.indices
     data = m.data.copy()
@@ -77,10 +72,10 @@ def _distinct_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
             data[a:b] = -data[a:b]
         seen.setdefault(idx[a:b].tobytes() + data[a:b].tobytes(), r)
     keep = np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
-    return m[np.sort(keep)]
+    return m.take_rows(np.sort(keep))
 
 
-def _pair_rows(m: sparse.csr_matrix) -> tuple[list[int], list[int], list[int]] | None:
+def _pair_rows(m: Csr) -> tuple[list[int], list[int], list[int]] | None:
     """(u, v, s) with ``x_u = s·x_v`` for each row of two entries of equal size."""
     starts = m.indptr[:-1][np.diff(m.indptr) == 2]
     a, b = m.data[starts], m.data[starts + 1]
