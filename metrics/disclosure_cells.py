@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from cjsdash.core.gateway import fetch
+from cjsdash.core.schema import BREAKDOWNS
 from metrics import sql
 from metrics.disclosure_relations import CELL_KEY, with_cell_keys
 from metrics.timeseries import to_grains
@@ -55,23 +56,9 @@ def measure_cells(con: duckdb.DuckDBPyConnection, measures: Mapping[str, Publish
     areas = [c for (c,) in con.execute("SELECT code FROM core.areas").fetchall()]
     aggregation = {m: p.aggregation for m, p in measures.items()}
     priority = fetch(con, sql.sources_sql()).select("source", "priority")
-    dims = ["", *sorted({d for p in measures.values() for d in p.breakdowns})]
-    natives: list[pl.DataFrame] = []
-    for number, by in enumerate(dims):
-        wanted = [m for m, p in measures.items() if not by or by in p.breakdowns]
-        native = fetch(con, sql.observations_sql(by or None), [areas, wanted])
-        if native.height == 0:
-            continue
-        # the plan needs each cell's value, not its vintage or notes: nulls keep to_grain's
-        # rolling years (a row per month per window) from copying their strings (decision 32)
-        natives.append(native.with_columns(
-            pl.col("value").cast(pl.Float64),
-            pl.lit(None, dtype=pl.String).alias("vintage"),
-            pl.lit(None, dtype=pl.String).alias("value_note"),
-            (pl.lit(f"{number}{_SEPARATOR}") + pl.col("breakdown")).alias("breakdown")))
-    if not natives:
+    native = _native(con, areas, measures)
+    if native.height == 0:
         return pl.DataFrame()
-    native = pl.concat(natives, how="vertical_relaxed")
     frames: list[pl.DataFrame] = []
     for shown_at, grains in _grains_by_measures(measures).items():
         shown = native.filter(pl.col("measure").is_in(list(shown_at)))
@@ -86,7 +73,7 @@ def measure_cells(con: duckdb.DuckDBPyConnection, measures: Mapping[str, Publish
     split = pl.col("breakdown").str.splitn(_SEPARATOR, 2)
     cells = pl.concat(frames).with_columns(
         split.struct.field("field_0").cast(pl.Int64)
-        .replace_strict(dict(enumerate(dims)), return_dtype=pl.String).alias("bdim"),
+        .replace_strict(dict(enumerate(DIMS)), return_dtype=pl.String).alias("bdim"),
         split.struct.field("field_1").alias("bval"),
     ).select("series", "area_code", "period_start", "period_end", "bdim", "bval", "source",
              "value")
@@ -112,3 +99,30 @@ def _grains_by_measures(measures: Mapping[str, Published]) -> dict[tuple[str, ..
         if shown:
             groups.setdefault(shown, []).append(grain)
     return groups
+
+
+DIMS = ("", *BREAKDOWNS)
+"""``dim`` of :func:`metrics.sql.observations_by_breakdown_sql`: the total, then each
+breakdown."""
+
+
+def _native(con: duckdb.DuckDBPyConnection, areas: list[str],
+            measures: Mapping[str, Published]) -> pl.DataFrame:
+    """Each measure's native observations for its total and each breakdown it is published
+    by, read in one scan; ``breakdown`` is the breakdown's number in :data:`DIMS` and its
+    value (split at the first separator)."""
+    unknown = sorted({d for p in measures.values() for d in p.breakdowns} - set(BREAKDOWNS))
+    if unknown:
+        raise ValueError(f"unknown breakdown '{unknown[0]}' (one of {', '.join(BREAKDOWNS)})")
+    shown = pl.DataFrame(
+        [(m, DIMS.index(d)) for m, p in measures.items() for d in ("", *p.breakdowns)],
+        schema={"measure": pl.String, "dim": pl.Int32}, orient="row")
+    native = fetch(con, sql.observations_by_breakdown_sql(), [areas, list(measures)])
+    # the plan needs each cell's value, not its vintage or notes: nulls keep to_grain's
+    # rolling years (a row per month per window) from copying their strings (decision 32)
+    return native.join(shown, on=["measure", "dim"], how="semi").select(
+        "area_code", "measure", "period_start", "period_end",
+        (pl.col("dim").cast(pl.String) + _SEPARATOR + pl.col("breakdown")).alias("breakdown"),
+        "source", pl.lit(None, dtype=pl.String).alias("vintage"),
+        pl.col("value").cast(pl.Float64), pl.lit(None, dtype=pl.String).alias("value_note"),
+        "run_id")

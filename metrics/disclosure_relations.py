@@ -55,7 +55,7 @@ def relations_for(cells: pl.DataFrame, area_sources: pl.DataFrame) -> Relations:
     """Every identity among ``cells`` (columns CELL_KEY, ``aggregation`` and ``cell``, the
     cell's index). ``area_sources`` has area_code, strategy, source_area_code, set_size."""
     keyed = cells.select(*CELL_KEY, "aggregation", pl.col("cell").cast(pl.Int64))
-    families = [_breakdown(keyed), _areas(keyed, area_sources), _time(keyed).drop("window")]
+    families = [_breakdown(keyed), _areas(keyed, area_sources), _time(keyed)]
     parts: list[pl.DataFrame] = []
     offset = 0
     for fam in families:
@@ -83,8 +83,8 @@ def _number(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """A dense relation number for each distinct ``by``."""
     if frame.height == 0:
         return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("relation"))
-    return frame.with_columns(pl.struct(by).rank("dense").cast(pl.Int64).sub(1)
-                              .alias("relation"))
+    key = pl.col(by[0]) if len(by) == 1 else pl.struct(by)  # the same ranks, sooner
+    return frame.with_columns(key.rank("dense").cast(pl.Int64).sub(1).alias("relation"))
 
 
 def _breakdown(cells: pl.DataFrame) -> pl.DataFrame:
@@ -156,14 +156,12 @@ def _time(cells: pl.DataFrame) -> pl.DataFrame:
             *other, pl.col("s_idx").alias("c_idx"), "cell")
         if parents.height == 0 or children.height == 0:
             continue
-        # Every parent window that could hold the child: it starts k months before it.
-        span = parent_len - child_len
-        candidates = children.with_columns(
-            pl.int_ranges(pl.col("c_idx") - span, pl.col("c_idx") + 1).alias("s_idx")
-        ).explode("s_idx")
-        joined = candidates.join(parents, on=[*other, "s_idx"], how="inner")
-        aligned = (pl.col("c_idx") - pl.col("s_idx")) % child_len == 0
-        joined = joined.filter(aligned)
+        # Every child the parent could hold: aligned with its start, inside it (a parent
+        # has a few such places; a month sits in twelve 12-month windows).
+        places = parents.with_columns(pl.int_ranges(
+            pl.col("s_idx"), pl.col("s_idx") + parent_len - child_len + 1, child_len,
+        ).alias("c_idx")).explode("c_idx")
+        joined = places.join(children, on=[*other, "c_idx"], how="inner")
         is_sum = pl.col("aggregation") != "last"
         sums = joined.filter(is_sum).filter(
             pl.len().over("parent") == parent_len // child_len)
@@ -174,15 +172,10 @@ def _time(cells: pl.DataFrame) -> pl.DataFrame:
             continue
         kept = kept.with_columns(pl.col("relation") + offset)
         offset = int(kept["relation"].max()) + 1
-        window = ~is_nested_window(pl.col("s_idx"), pl.lit(parent_len))
-        kept = kept.with_columns(window.alias("window"))
-        members = _members(kept.unique("relation").select(
-            "relation", pl.col("parent").alias("cell")), kept)
-        flags = kept.unique("relation").select("relation", "window")
-        frames.append(members.join(flags, on="relation", how="left"))
+        frames.append(_members(kept.unique("relation").select(
+            "relation", pl.col("parent").alias("cell")), kept))
     if not frames:
-        return pl.DataFrame(schema={"relation": pl.Int64, "cell": pl.Int64, "coef": pl.Float64,
-                                    "window": pl.Boolean})
+        return pl.DataFrame(schema={"relation": pl.Int64, "cell": pl.Int64, "coef": pl.Float64})
     return pl.concat(frames)
 
 
@@ -220,9 +213,9 @@ def window_pieces(cells: pl.DataFrame) -> WindowPieces:
     def inside(length: int) -> pl.DataFrame:
         inner = keyed.filter(pl.col("months") == length).select(
             *other, pl.col("s_idx").alias("c_idx"), "cell")
-        pairs = inner.with_columns(pl.int_ranges(pl.col("c_idx") + length - 12,
-                                                 pl.col("c_idx") + 1).alias("w_idx")
-                                   ).explode("w_idx").join(windows, on=[*other, "w_idx"])
+        places = windows.with_columns(pl.int_ranges(
+            pl.col("w_idx"), pl.col("w_idx") + 12 - length + 1).alias("c_idx")).explode("c_idx")
+        pairs = places.join(inner, on=[*other, "c_idx"])
         return pairs.filter(~stock | (pl.col("c_idx") + length == pl.col("w_idx") + 12))
 
     def cells_at(length: int, name: str) -> pl.DataFrame:

@@ -32,6 +32,22 @@ WHERE list_contains($1, o.area_code) AND list_contains($2, o.measure)
 """  # noqa: S608 - identifiers from the schema contracts only
 
 
+def observations_by_breakdown_sql() -> str:
+    """:func:`observations_sql` for the total and every breakdown at once, for areas ``$1``
+    and measures ``$2``: each row that is a total or has one breakdown column set, with
+    ``dim`` (0: the total; i + 1: ``BREAKDOWNS[i]``) and ``breakdown`` its value ('' for
+    the total). One scan, where one query per breakdown scanned the table each time."""
+    dim = " ".join(f"WHEN o.{b} <> '' THEN {i + 1}" for i, b in enumerate(BREAKDOWNS))
+    value = ", ".join(f"nullif(o.{b}, '')" for b in BREAKDOWNS)
+    count = " + ".join(f"(o.{b} <> '')::INTEGER" for b in BREAKDOWNS)
+    return f"""
+SELECT o.area_code, o.measure, o.period_start, o.period_end, o.source, o.value, o.run_id,
+       CASE {dim} ELSE 0 END AS dim, coalesce({value}, '') AS breakdown
+FROM core.area_observations AS o
+WHERE list_contains($1, o.area_code) AND list_contains($2, o.measure) AND {count} <= 1
+"""  # noqa: S608 - identifiers from the schema contracts only
+
+
 def populations_sql(by: str | None = None) -> str:
     """Populations for areas ``$1`` (list), by ``by`` (ethnicity) or in total, per year and
     source, summed up to each area by its first complete strategy."""
