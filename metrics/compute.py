@@ -11,11 +11,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from cjsdash.core.gateway import fetch
-from metrics import derive, disclosure, figures, pairing, sql
+from metrics import derive, disclosure, figures, pairing
+from metrics.compute_inputs import Inputs
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
-from metrics.timeseries import to_grain
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "indicator", "area_code", "period_start", "period_end", "period_label", "breakdown",
@@ -29,15 +28,19 @@ def compute_indicators(
     con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids: list[str],
     areas: list[str], *, grain: str = "quarter", by: str | None = None,
     options: Options | None = None, withheld: pl.DataFrame | None = None,
+    inputs: Inputs | None = None,
 ) -> pl.DataFrame:
     """Every period of every indicator for every area, as one frame of RESULT_COLUMNS.
 
     ``withheld``: the whole-set plan to apply (:func:`metrics.disclosure.hidden_cells` when
-    not given; a figure refresh passes the plan it is storing)."""
+    not given; a figure refresh passes the plan it is storing). ``inputs``: where the
+    warehouse's rows are read (a refresh shares one across its tasks:
+    :mod:`metrics.compute_inputs`); read afresh when not given."""
     options = options or Options()
+    inputs = inputs or Inputs()
     indicators = [registry.get(i) for i in indicator_ids]
     aggregation = {m: agg for m, (_, agg, _) in registry.measures().items()}
-    sources = fetch(con, sql.sources_sql())
+    sources = inputs.sources(con)
     if options.disclosure != "whole_set":
         withheld = None
     elif withheld is None:
@@ -45,16 +48,10 @@ def compute_indicators(
     frames: list[pl.DataFrame] = []
     for group_by, members in _group_by_breakdown(indicators, by).items():
         measures = sorted({m for i in members for m in i.measures})
-        native = fetch(con, sql.observations_sql(group_by), [areas, measures])
-        native = native.with_columns(pl.col("value").cast(pl.Float64)).join(
-            sources.select("source", "priority", pl.col("is_synthetic").alias("synthetic")),
-            on="source", how="left",
-        ).with_columns(pl.col("priority").fill_null(50), pl.col("synthetic").fill_null(False))
-        periods = to_grain(native, grain, aggregation)  # tiles across sources (decision 0012)
+        # tiles across sources (decision 0012), to the grain
+        periods = inputs.periods(con, group_by, areas, measures, sources, grain, aggregation)
         needs_pop = any(i.population_denominator for i in members)
-        pops = (
-            fetch(con, sql.populations_sql(group_by), [areas]) if needs_pop else pl.DataFrame()
-        )
+        pops = inputs.populations(con, group_by, areas) if needs_pop else pl.DataFrame()
         pairs = pairing.pair_measures(periods, members, pops, options.population_source)
         pairs = pairing.choose_source(pairs, sources)
         if withheld is not None:
@@ -70,7 +67,7 @@ def compute_indicators(
     if not frames:
         return empty_result()
     result = pl.concat(frames, how="diagonal_relaxed")
-    targets = fetch(con, sql.targets_sql(), [indicator_ids, areas])
+    targets = inputs.targets(con, indicator_ids, areas)
     result = derive.attach_targets(result, targets, {i.id: i for i in indicators})
     result = derive.attach_previous_year(result, {i.id: i for i in indicators})
     result = derive.label_periods(result, grain)

@@ -6,6 +6,8 @@ numbers here, so no view or export downstream can show them by mistake.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
@@ -16,10 +18,26 @@ from metrics.registry import Indicator
 _BLANKED = ("numerator", "denominator", "value", "lower", "upper")
 
 
-def _per_row(frame: pl.DataFrame, indicators: dict[str, Indicator], attr: str,
-             dtype: pl.DataType) -> np.ndarray:
-    mapping = {k: getattr(v, attr) for k, v in indicators.items()}
-    return frame["indicator"].replace_strict(mapping, return_dtype=dtype).to_numpy()
+class _Rows:
+    """Each row's indicator, to read an indicator's attributes once per indicator rather
+    than once per row (a refresh computes a few indicators over thousands of rows)."""
+
+    def __init__(self, frame: pl.DataFrame, indicators: dict[str, Indicator]) -> None:
+        self.indicators = list(indicators.values())
+        self.codes = frame["indicator"].replace_strict(
+            {k: n for n, k in enumerate(indicators)}, return_dtype=pl.UInt32).to_numpy()
+
+    def each(self, value_of: Callable[[Indicator], object], dtype: type | str) -> np.ndarray:
+        """``value_of(indicator)`` for each row's indicator."""
+        return np.array([value_of(i) for i in self.indicators], dtype=dtype)[self.codes]
+
+    def strings(self, value_of: Callable[[Indicator], str]) -> pl.Series:
+        """``value_of(indicator)`` for each row's indicator, as a polars string column."""
+        return pl.Series(self.codes).replace_strict(
+            {n: value_of(i) for n, i in enumerate(self.indicators)}, return_dtype=pl.String)
+
+    def threshold(self, default: int) -> np.ndarray:
+        return self.each(lambda i: i.suppression_threshold or default, np.int64)
 
 
 def figures(pairs: pl.DataFrame, indicators: dict[str, Indicator], options: Options
@@ -27,60 +45,54 @@ def figures(pairs: pl.DataFrame, indicators: dict[str, Indicator], options: Opti
     """Value, 95% CI and method for every pair, by each indicator's type and CI method."""
     x = pairs["numerator"].fill_null(np.nan).to_numpy().astype(float)
     n = pairs["denominator"].fill_null(np.nan).to_numpy().astype(float)
-    kind = _per_row(pairs, indicators, "type", pl.String())
-    mult = _per_row(pairs, indicators, "multiplier", pl.Float64())
-    ci = _per_row(pairs, indicators, "ci_method", pl.String())
+    rows = _Rows(pairs, indicators)
+    mult = rows.each(lambda i: float(i.multiplier), np.float64)
     z = st.z_for(options.level)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = x / n
-    value = np.where(np.isin(kind, ["proportion", "rate", "mean"]), ratio * mult, x)
+    value = np.where(rows.each(lambda i: i.type in ("proportion", "rate", "mean"), bool),
+                     ratio * mult, x)
     lower = np.full(x.shape, np.nan)
     upper = np.full(x.shape, np.nan)
-    method = ci.astype(object)
-    is_prop = (kind == "proportion") & (ci == "wilson")
+    method = rows.strings(lambda i: i.ci_method)
+    is_prop = rows.each(lambda i: i.type == "proportion" and i.ci_method == "wilson", bool)
     if is_prop.any():
         lo, hi = st.wilson_interval(x[is_prop], n[is_prop], z=z)
         lower[is_prop], upper[is_prop] = lo * mult[is_prop], hi * mult[is_prop]
-    is_rate = kind == "rate"
+    is_rate = rows.each(lambda i: i.type == "rate", bool)
     if is_rate.any():
         _, lo, hi, how = st.rate_interval(x[is_rate], n[is_rate], multiplier=1.0,
                                           level=options.level)
         lower[is_rate], upper[is_rate] = lo * mult[is_rate], hi * mult[is_rate]
-        method[is_rate] = how
-    is_count = (ci == "poisson") & (kind == "count")
+        method = method.scatter(np.flatnonzero(is_rate), pl.Series(how.astype(str)))
+    is_count = rows.each(lambda i: i.ci_method == "poisson" and i.type == "count", bool)
     if is_count.any():
         lo, hi, how = st.poisson_count_interval(x[is_count], level=options.level)
-        lower[is_count], upper[is_count], method[is_count] = lo, hi, how
+        lower[is_count], upper[is_count] = lo, hi
+        method = method.scatter(np.flatnonzero(is_count), pl.Series(how.astype(str)))
     out = pairs.with_columns(
         pl.Series("value", value, dtype=pl.Float64),
         pl.Series("lower", lower, dtype=pl.Float64),
         pl.Series("upper", upper, dtype=pl.Float64),
-        pl.Series("method", method.astype(str), dtype=pl.String),
+        method.alias("method"),
         pl.lit(options.level).alias("level"),
     )
     return suppress(out, indicators, options)
 
 
-def _thresholds(frame: pl.DataFrame, indicators: dict[str, Indicator], default: int
-                ) -> np.ndarray:
-    mapping = {k: v.suppression_threshold or default for k, v in indicators.items()}
-    return frame["indicator"].replace_strict(mapping, return_dtype=pl.Int64).to_numpy()
-
-
-def _primary(frame: pl.DataFrame, indicators: dict[str, Indicator], default: int) -> np.ndarray:
+def _primary(frame: pl.DataFrame, rows: _Rows, thresholds: np.ndarray) -> np.ndarray:
     """Small counts: numerators (and, for proportions and means, denominators) below the
     threshold. Amounts (£) are not counts of people or events and are never suppressed."""
-    kind = _per_row(frame, indicators, "type", pl.String())
-    thresholds = _thresholds(frame, indicators, default)
+    with_denominator = rows.each(lambda i: i.type in ("proportion", "mean"), bool)
     x = frame["numerator"].fill_null(np.nan).to_numpy().astype(float)
     n = frame["denominator"].fill_null(np.nan).to_numpy().astype(float)
     mask = np.zeros(frame.height, dtype=bool)
     for threshold in np.unique(thresholds):
-        rows = thresholds == threshold
+        chosen = thresholds == threshold
         small = st.primary_suppression(x, threshold=threshold)
         small_den = st.primary_suppression(n, threshold=threshold)
-        mask |= rows & (small | (np.isin(kind, ["proportion", "mean"]) & small_den))
-    return mask & (kind != "amount")
+        mask |= chosen & (small | (with_denominator & small_den))
+    return mask & rows.each(lambda i: i.type != "amount", bool)
 
 
 def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Options
@@ -90,7 +102,9 @@ def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Opt
     breakdowns, areas and periods at once); blank the numbers."""
     if frame.height == 0:
         return frame.with_columns(pl.lit(False).alias("suppressed"), pl.lit("").alias("note"))
-    primary = _primary(frame, indicators, options.suppression_threshold)
+    rows = _Rows(frame, indicators)
+    thresholds = rows.threshold(options.suppression_threshold)
+    primary = _primary(frame, rows, thresholds)
     mask = primary.copy()
     if "withheld" in frame.columns:  # whole-set disclosure control (metrics.disclosure)
         mask |= frame["withheld"].fill_null(False).to_numpy()
@@ -104,11 +118,12 @@ def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Opt
         order = np.lexsort((frame["breakdown"].to_numpy().astype(str), groups.astype(str)))
         mask = np.empty_like(primary)
         mask[order] = st.secondary_suppression(x[order], primary[order], groups[order])
-    thresholds = _thresholds(frame, indicators, options.suppression_threshold)
-    rules = np.array([st.PRIMARY_RULE_TEMPLATE.format(threshold=t) for t in thresholds],
-                     dtype=object)
     rule = st.WHOLE_SET_RULE if "withheld" in frame.columns else st.SECONDARY_RULE
-    note = np.where(primary, "suppressed: " + rules, np.where(mask, f"suppressed: {rule}", ""))
+    primary_note = pl.Series(thresholds).replace_strict(
+        {int(t): "suppressed: " + st.PRIMARY_RULE_TEMPLATE.format(threshold=t)
+         for t in np.unique(thresholds)}, return_dtype=pl.String)
+    note = pl.when(pl.Series(primary)).then(primary_note).when(pl.Series(mask)).then(
+        pl.lit(f"suppressed: {rule}"))
     out = frame.drop("withheld", strict=False).with_columns(
         pl.Series("suppressed", mask, dtype=pl.Boolean)).with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
@@ -118,10 +133,12 @@ def suppress(frame: pl.DataFrame, indicators: dict[str, Indicator], options: Opt
         pl.lit("denominator: ") + pl.col("denominator_source")
     )
     out = out.with_columns(
-        pl.concat_str([pl.Series("n", note.astype(str)).replace("", None), pl.col("value_note"),
-                       denominator_note], separator="; ", ignore_nulls=True).alias("note")
+        pl.concat_str([note, pl.col("value_note"), denominator_note], separator="; ",
+                      ignore_nulls=True).alias("note")
     )
-    return round_counts(out, _per_row(out, indicators, "type", pl.String()), options)
+    if not options.rounding:
+        return out
+    return round_counts(out, rows.each(lambda i: i.type, object), options)
 
 
 def round_counts(frame: pl.DataFrame, kinds: np.ndarray, options: Options) -> pl.DataFrame:

@@ -18,6 +18,7 @@ import polars as pl
 
 from metrics import mart_staging
 from metrics.compute import RESULT_COLUMNS, compute_indicators
+from metrics.compute_inputs import Inputs
 from metrics.derive import RESULT_SCHEMA, label_periods
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
@@ -45,10 +46,11 @@ def figures_ddl() -> str:
 
 def figures_for(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
                 areas: Sequence[str], grain: str, by: str | None, options: Options,
-                withheld: pl.DataFrame | None = None) -> pl.DataFrame:
+                withheld: pl.DataFrame | None = None, inputs: Inputs | None = None
+                ) -> pl.DataFrame:
     """compute_indicators' rows (RESULT_COLUMNS) for the mart, tagged with grain and by."""
     frame = compute_indicators(con, registry, list(ids), list(areas), grain=grain, by=by,
-                               options=options, withheld=withheld)
+                               options=options, withheld=withheld, inputs=inputs)
     return frame.select(pl.lit(grain).alias("grain"), pl.lit(by or "").alias("by_breakdown"),
                         *RESULT_COLUMNS)
 
@@ -101,6 +103,13 @@ PARTS = 3
 """Each grain and breakdown of every area is computed for a third of the indicators at a
 time: an indicator's figures do not depend on the others computed beside it, and a task's
 polars intermediates shrink with it (decision 0023). A scope of fewer areas is split less."""
+PART_ROWS = 150_000
+"""Observations (of the area rollup) a part is computed from at most: a scope with fewer
+(a year of street crime: 25,000; one area of the demo: 9,000) is computed whole in each grain
+and breakdown, its inputs read once for all of them (:mod:`metrics.compute_inputs`). Split
+in thirds, its tasks spent more on the steps each repeats (a query, a polars call: a few
+milliseconds however few the rows) than on its figures; the demo's 890,000 are still split
+in thirds."""
 
 
 def parts(indicators: Sequence[Indicator], count: int = PARTS) -> list[list[str]]:
@@ -110,18 +119,27 @@ def parts(indicators: Sequence[Indicator], count: int = PARTS) -> list[list[str]
     return [[i.id for i in ordered[k:k + size]] for k in range(0, len(ordered), size)]
 
 
+def observation_rows(con: duckdb.DuckDBPyConnection, indicators: Sequence[Indicator],
+                     areas: Sequence[str]) -> int:
+    """The area rollup's rows of the indicators' measures in ``areas`` (every breakdown)."""
+    measures = sorted({m for i in indicators for m in i.measures})
+    return int(con.execute(
+        "SELECT count(*) FROM core.area_observations "
+        "WHERE list_contains($1, area_code) AND list_contains($2, measure)",
+        [list(areas), measures]).fetchall()[0][0])
+
+
 Scope = tuple[list[Indicator], list[str] | None]
 """Indicators recomputed together, and the areas they are recomputed for (None: every area)."""
+Task = tuple[str, str | None, list[str], list[str], Inputs]
+"""A grain, a breakdown (None: none), the indicators, the areas, and where to read inputs."""
 
 
-def stage(con: duckdb.DuckDBPyConnection, registry: Registry, scopes: Sequence[Scope],
-          every_area: list[str], options: Options, grains: Iterable[str],
-          withheld: pl.DataFrame | None) -> int:
-    """Compute every scope's figures for every grain and breakdown into the staging table
-    (created empty here); the rows staged."""
-    grains = tuple(grains)
-    derived = {g: same for g, same in SAME_PERIODS.items() if {g, same} <= set(grains)}
-    tasks: list[tuple[str, str | None, list[str], list[str]]] = []
+def tasks(con: duckdb.DuckDBPyConnection, registry: Registry, scopes: Sequence[Scope],
+          every_area: list[str], grains: Sequence[str]) -> list[Task]:
+    """Each scope's tasks: every grain, breakdown and part of its indicators (a part's
+    grains side by side, so that a small scope's inputs are read once for all)."""
+    out: list[Task] = []
     for indicators, scoped in scopes:
         areas = every_area if scoped is None else sorted(scoped)
         if not indicators or not areas:
@@ -131,35 +149,51 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, scopes: Sequence[S
         breakdowns = sorted({b for i in (registry.indicators if ratios else indicators)
                              for b in i.breakdowns})
         count = -(-PARTS * len(areas) // max(1, len(every_area)))  # fewer areas, fewer parts
-        tasks += [(grain, by, part, areas) for grain in grains if grain not in derived
-                  for by in (None, *breakdowns) for part in parts(indicators, count)]
+        rows = observation_rows(con, indicators, areas)
+        count = max(1, min(count, -(-rows // PART_ROWS)))
+        inputs = Inputs(shared=count == 1, indicators=[i.id for i in indicators])
+        out += [(grain, by, part, areas, inputs if count == 1 else Inputs())
+                for by in (None, *breakdowns) for part in parts(indicators, count)
+                for grain in grains]
+    return out
 
-    def compute(task: tuple[str, str | None, list[str], list[str]]) -> list[pl.DataFrame]:
+
+def stage(con: duckdb.DuckDBPyConnection, registry: Registry, scopes: Sequence[Scope],
+          every_area: list[str], options: Options, grains: Iterable[str],
+          withheld: pl.DataFrame | None) -> int:
+    """Compute every scope's figures for every grain and breakdown into the staging table
+    (created empty here); the rows staged."""
+    grains = tuple(grains)
+    derived = {g: same for g, same in SAME_PERIODS.items() if {g, same} <= set(grains)}
+    todo = tasks(con, registry, scopes, every_area, [g for g in grains if g not in derived])
+
+    def compute(task: Task) -> list[pl.DataFrame]:
         cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
         try:
             frame = figures_for(cursor, registry, task[2], task[3], task[0], task[1],
-                                options, withheld)
+                                options, withheld, task[4])
         finally:
             cursor.close()
         return [frame, *(relabelled(frame, g) for g, same in derived.items()
                          if same == task[0])]
 
-    mart_staging.create_staged(con, TABLE, figures_ddl())
-    rows, batches = 0, mart_staging.Batches(con)
+    batches = mart_staging.Batches(con)
+    staged = mart_staging.Staged(batches, TABLE, figures_ddl(), CLUSTER, PRESENT_SQL)
+    rows = 0
     con.register("_mart_indicators", _indicator_table(registry).to_arrow())
     try:
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            for group in mart_staging.in_order(pool, compute, tasks, THREADS):
+            for group in mart_staging.in_order(pool, compute, todo, THREADS):
                 for frame in group:  # each staged as it comes (committed in batches), let go
-                    rows += batches.insert(mart_staging.staged_name(TABLE), frame, PRESENT_SQL)
+                    rows += staged.insert(frame)
                 del group
-        batches.close()
+        mart_staging.finish(batches, [staged])
     except BaseException:
         batches.abandon()
+        staged.abandon()
         raise
     finally:
         con.unregister("_mart_indicators")
-    mart_staging.cluster(con, TABLE, figures_ddl(), CLUSTER)
     return rows
 
 

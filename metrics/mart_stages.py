@@ -33,7 +33,12 @@ from cjsdash.core.periods import GRAINS
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import mart_stage_reads as tables
 from metrics import mart_staging as staging
-from metrics.disproportionality.counts import _populations, _stage_counts
+from metrics.disproportionality.counts import (
+    _measure_stages,
+    _populations,
+    _stage_counts,
+    _stage_list,
+)
 from metrics.figure_coverage import COVERAGE_GRAINS, coverage_cells
 from metrics.mart_areas import AreaChanges
 from metrics.registry import Registry
@@ -146,30 +151,14 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
     report = plan(_stored(con), state, stages, measures, full, found)
     report.state = {**state, "coverage_measures": json.dumps(measures)}
     every = [c for (c,) in con.execute("SELECT code FROM core.areas ORDER BY code").fetchall()]
-    jobs: list[tuple[str, tuple[object, ...], Callable[[duckdb.DuckDBPyConnection],
-                                                         pl.DataFrame]]] = []
-    # small jobs, one stage or a few measures each: the memory held is a job's, not the sum
-    # (the rows are then written in the order the pages read them: CLUSTER)
-    for definition, chosen in report.stages.items():
-        areas = report.stage_areas[definition]
-        if areas != []:  # a few areas' stages together: their memory is small
-            split = [chosen] if chosen and _few(areas, every) else [[s] for s in chosen]
-            jobs += [("stage_counts", (grain, definition),
-                      lambda c, g=grain, d=definition, s=some, a=areas: _stage_counts(
-                          c, every if a is None else a, g, d, s))  # type: ignore[misc]
-                     for grain in GRAINS for some in split]
-    if report.populations:
-        jobs.append(("stage_populations", (), lambda c: _populations(c, every)))
-    if report.coverage_areas != []:
-        size = (len(report.coverage) if _few(report.coverage_areas, every)
-                else COVERAGE_MEASURES)
-        jobs += [("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
-            c, m, g, areas=report.coverage_areas))  # type: ignore[misc]
-            for grain in COVERAGE_GRAINS for k in range(0, len(report.coverage), max(1, size))
-            for part in [report.coverage[k:k + size]]]
-    for table in dict.fromkeys(job[0] for job in jobs):
-        staging.create_staged(con, f"mart.{table}", _ddl(table))
-        report.staged[table] = 0
+    jobs = _jobs(report, stages, every)
+    batches = staging.Batches(con)  # one transaction at a time, for every table
+    staged = {table: staging.Staged(batches, f"mart.{table}", _ddl(table), CLUSTER.get(table))
+              for table in dict.fromkeys(job.table for job in jobs)}
+    report.staged = dict.fromkeys(staged, 0)
+    present = _measured(con) if jobs else set()
+    # a job whose measures have no rows stages none: its table is still swapped (emptied)
+    jobs = [job for job in jobs if job.measures is None or job.measures & present]
 
     def run(job: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]) -> pl.DataFrame:
         cursor = con.cursor()  # one per thread: polars and DuckDB release the GIL
@@ -178,23 +167,63 @@ def stage(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str
         finally:
             cursor.close()
 
-    batches = staging.Batches(con)
-    try:
-        with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            frames = staging.in_order(pool, run, [job[2] for job in jobs], THREADS)
-            for (table, tags, _), frame in zip(jobs, frames, strict=True):
-                rows = _insert(batches, table, tags, frame)
-                report.staged[table] += rows
-                report.rows += rows
-                del frame
-        batches.close()
-    except BaseException:
-        batches.abandon()
-        raise
-    for table in [t for t in report.staged if t in CLUSTER]:
-        staging.cluster(con, f"mart.{table}", _ddl(table), CLUSTER[table])
+    if staged:
+        try:
+            with ThreadPoolExecutor(max_workers=THREADS) as pool:
+                frames = staging.in_order(pool, run, [job.compute for job in jobs], THREADS)
+                for job, frame in zip(jobs, frames, strict=True):
+                    rows = _insert(staged[job.table], job.table, job.tags, frame)
+                    report.staged[job.table] += rows
+                    report.rows += rows
+                    del frame
+            staging.finish(batches, list(staged.values()))
+        except BaseException:
+            batches.abandon()
+            for table in staged.values():
+                table.abandon()
+            raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass(frozen=True)
+class _Job:
+    table: str
+    tags: tuple[object, ...]
+    compute: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]
+    measures: frozenset[str] | None
+    """The measures it reads (None: not measures'): none with rows, nothing to compute."""
+
+
+def _jobs(report: StageReport, stages: Stages, every: list[str]) -> list[_Job]:
+    """Small jobs, one stage or a few measures each: the memory held is a job's, not the sum
+    (the rows are then written in the order the pages read them: CLUSTER)."""
+    jobs: list[_Job] = []
+    for definition, chosen in report.stages.items():
+        areas = report.stage_areas[definition]
+        if areas != []:  # a few areas' stages together: their memory is small
+            split = [chosen] if chosen and _few(areas, every) else [[s] for s in chosen]
+            jobs += [_Job("stage_counts", (grain, definition),
+                          lambda c, g=grain, d=definition, s=some, a=areas: _stage_counts(
+                              c, every if a is None else a, g, d, s),  # type: ignore[misc]
+                          frozenset(_measure_stages(_stage_list(stages, some), definition)))
+                     for grain in GRAINS for some in split]
+    if report.populations:
+        jobs.append(_Job("stage_populations", (), lambda c: _populations(c, every), None))
+    if report.coverage_areas != []:
+        size = (len(report.coverage) if _few(report.coverage_areas, every)
+                else COVERAGE_MEASURES)
+        jobs += [_Job("coverage", (grain,), lambda c, g=grain, m=part: coverage_cells(
+            c, m, g, areas=report.coverage_areas), frozenset(part))  # type: ignore[misc]
+            for grain in COVERAGE_GRAINS for k in range(0, len(report.coverage), max(1, size))
+            for part in [report.coverage[k:k + size]]]
+    return jobs
+
+
+def _measured(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The measures with rows in the area rollup."""
+    return {m for (m,) in con.execute(
+        "SELECT DISTINCT measure FROM core.area_observations").fetchall()}
 
 
 def _few(areas: list[str] | None, every: list[str]) -> bool:
@@ -253,7 +282,7 @@ _ORDER = {"stage_populations": ("area_code", "year")}
 """The populations are read whole (once per data version), in area order."""
 
 
-def _insert(batches: staging.Batches, table: str, tags: tuple[object, ...],
+def _insert(staged: staging.Staged, table: str, tags: tuple[object, ...],
             frame: pl.DataFrame) -> int:
     """Stage ``frame`` (outside the refresh's transaction); the rows staged."""
     if frame.height == 0:
@@ -262,4 +291,4 @@ def _insert(batches: staging.Batches, table: str, tags: tuple[object, ...],
         _TAGS[table], tags, strict=True))
     if table in _ORDER:  # the others are written in CLUSTER's order once all are staged
         frame = frame.sort(_ORDER[table])
-    return batches.insert(staging.staged_name(f"mart.{table}"), frame)
+    return staged.insert(frame)

@@ -113,6 +113,78 @@ class Batches:
             self.con.execute("ROLLBACK")
 
 
+class Staged:
+    """One table's staged rows: held until they fill a batch, so that a refresh whose rows
+    all fit in one is written once, already in ``order_by``'s order.
+
+    Written as they came and then rewritten in cluster order (:func:`cluster`), a small
+    refresh's few thousand rows were written twice, each write committed (and, past
+    DuckDB's checkpoint threshold, checkpointed). The frames held stand for the rows a batch
+    held uncommitted anyway (:data:`COMMIT_ROWS`). Past it, they go into ``batches`` (shared
+    by a refresh's tables: one transaction at a time) as every later frame does, and the
+    table is clustered at :meth:`finish`, as before. ``order_by`` None: written as they
+    come (the frames come in their order)."""
+
+    def __init__(self, batches: Batches, table: str, ddl: str, order_by: str | None,
+                 select: str = "SELECT * FROM _mart_staged_rows") -> None:
+        create_staged(batches.con, table, ddl)
+        self.batches, self.table, self.ddl = batches, table, ddl
+        self.order_by, self.select = order_by, select
+        self.held: list[pl.DataFrame] = []
+        self.held_rows, self.spilled = 0, False
+
+    def insert(self, frame: pl.DataFrame) -> int:
+        """Stage ``frame``'s rows; the rows staged."""
+        if frame.height == 0:
+            return 0
+        if self.spilled:
+            return self.batches.insert(staged_name(self.table), frame, self.select)
+        self.held.append(frame)
+        self.held_rows += frame.height
+        if self.held_rows >= COMMIT_ROWS:  # more than a batch: written as they come
+            self.spilled = True
+            for held in self._release():
+                self.batches.insert(staged_name(self.table), held, self.select)
+        return frame.height
+
+    def _release(self) -> list[pl.DataFrame]:
+        held, self.held, self.held_rows = self.held, [], 0
+        return held
+
+    def write_held(self) -> None:
+        """Insert the frames held, in ``order_by``'s order, into the batch in progress."""
+        held = self._release()
+        if not held:
+            return
+        select = self.select if self.order_by is None else (
+            f"SELECT * FROM ({self.select}) ORDER BY {self.order_by}")  # noqa: S608
+        self.batches.insert(staged_name(self.table), pl.concat(held, how="diagonal_relaxed"),
+                            select)
+
+    def finish(self) -> None:
+        """After :meth:`write_held` and the batches' close: cluster a table that spilled."""
+        if self.spilled and self.order_by is not None:
+            cluster(self.batches.con, self.table, self.ddl, self.order_by)
+
+    def abandon(self) -> None:
+        self._release()
+
+
+def finish(batches: Batches, staged: list[Staged]) -> None:
+    """Write every table's held rows, commit, and cluster the tables that spilled."""
+    try:
+        for table in staged:
+            table.write_held()
+        batches.close()
+    except BaseException:
+        batches.abandon()
+        for table in staged:
+            table.abandon()
+        raise
+    for table in staged:
+        table.finish()
+
+
 def swap(con: duckdb.DuckDBPyConnection, table: str, gone: str, params: list[object],
          staged_rows: int) -> None:
     """Inside the refresh's transaction: the rows of ``table`` matching ``gone`` (SQL, values

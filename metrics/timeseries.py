@@ -16,6 +16,7 @@ each figure ("9 months + 1 quarter").
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -149,32 +150,74 @@ def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> p
     """
     if native.height == 0:
         return native
-    months = GRAIN_MONTHS[grain]
+    return from_tiles(choose(native, GRAIN_MONTHS[grain], aggregation), grain)
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """The tiles :func:`to_grain` builds a grain's periods from (:func:`choose`). They
+    depend on which observations fit in the grain's periods, not on the grain: a refresh
+    chooses them once for every grain its observations all fit in (a year of monthly street
+    crime: month, quarter, financial and calendar year, rolling year)."""
+
+    one: pl.DataFrame | None
+    """The tiles of every series with one source (without :data:`RANKED`: of every series);
+    None when no observation fits."""
+    mixed: pl.DataFrame | None = None
+    """The cross-source tiles of the series with several sources."""
+    own: pl.DataFrame | None = None
+    """Each source's own tiles of the series whose cross-source tiles left one out."""
+    empty: pl.DataFrame | None = None
+    """When none fits: ``native``'s columns and ``built_from``, no rows (the periods)."""
+
+
+def longest(native: pl.DataFrame) -> int:
+    """The months of ``native``'s longest observation (0 when it has none): every grain
+    whose periods are that long at least has the same :class:`Tiles`."""
+    if native.height == 0:
+        return 0
+    return int(_with_months(native)["months"].max())  # type: ignore[arg-type]
+
+
+def choose(native: pl.DataFrame, months: int, aggregation: dict[str, str]) -> Tiles:
+    """The tiles of the observations ``months`` long at most (see :func:`to_grain`)."""
     frame = _with_months(native).filter(pl.col("months") <= months).with_columns(
         pl.col("measure").replace_strict(aggregation, default="sum").alias("aggregation"))
     if frame.height == 0:
-        return native.head(0).with_columns(pl.lit(None, dtype=pl.String).alias("built_from"))
+        return Tiles(None, empty=native.head(0).with_columns(
+            pl.lit(None, dtype=pl.String).alias("built_from")))
     if not set(RANKED) <= set(native.columns):
-        return _aggregate(choose_tiles(frame, GROUP), grain, GROUP)
+        return Tiles(choose_tiles(frame, GROUP))
     # Series with one source: its own tiles are the cross-source tiles.
     several = frame.group_by(SERIES).agg(pl.col("source").n_unique().alias("_n")).filter(
         pl.col("_n") > 1).select(SERIES)
-    one = _aggregate(choose_tiles(frame.join(several, on=SERIES, how="anti"), GROUP), grain,
-                     GROUP)
     if several.height == 0:
-        return one
+        return Tiles(choose_tiles(frame, GROUP))
+    one = choose_tiles(frame.join(several, on=SERIES, how="anti"), GROUP)
     shared = frame.join(several, on=SERIES, how="semi")
     tiles = choose_tiles(shared, SERIES)
-    mixed = _aggregate(tiles, grain, SERIES)
     # Where the cross-source tiles left an observation out, a period they cannot make may
     # still be one source's own figure: those series are aggregated per source too.
     dropped = shared.group_by(SERIES).len().join(
         tiles.group_by(SERIES).len(), on=SERIES, how="left", suffix="_kept").filter(
         pl.col("len_kept").fill_null(0) < pl.col("len")).select(SERIES)
+    own = (choose_tiles(shared.join(dropped, on=SERIES, how="semi"), GROUP)
+           if dropped.height else None)
+    return Tiles(one, tiles, own)
+
+
+def from_tiles(tiles: Tiles, grain: str) -> pl.DataFrame:
+    """The complete periods of ``grain`` the tiles make (see :func:`to_grain`)."""
+    if tiles.one is None:
+        assert tiles.empty is not None
+        return tiles.empty
+    one = _aggregate(tiles.one, grain, GROUP)
+    if tiles.mixed is None:
+        return one
+    mixed = _aggregate(tiles.mixed, grain, SERIES)
     parts = [one, mixed.select(one.columns)]
-    if dropped.height:
-        own = _aggregate(choose_tiles(shared.join(dropped, on=SERIES, how="semi"), GROUP),
-                         grain, GROUP)
+    if tiles.own is not None:
+        own = _aggregate(tiles.own, grain, GROUP)
         period = [*SERIES, "period_start", "period_end"]
         parts.append(own.join(mixed.select(period), on=period, how="anti").select(one.columns))
     return pl.concat(parts, how="vertical_relaxed")
@@ -183,25 +226,19 @@ def to_grain(native: pl.DataFrame, grain: str, aggregation: dict[str, str]) -> p
 def to_grains(native: pl.DataFrame, grains: Sequence[str], aggregation: dict[str, str]
               ) -> list[pl.DataFrame]:
     """:func:`to_grain` of ``native`` at each of ``grains``, sharing what they share: the
-    tiles of a longer grain are those of a shorter one whenever no observation lies between
-    their lengths (a year of months: one choice of tiles for all five grains, not five).
-    Observations with ``priority`` and ``synthetic`` are chosen across sources, grain by
-    grain, as :func:`to_grain` does."""
-    if native.height == 0 or set(RANKED) <= set(native.columns):
-        return [to_grain(native, grain, aggregation) for grain in grains]
-    frame = _with_months(native).with_columns(
-        pl.col("measure").replace_strict(aggregation, default="sum").alias("aggregation"))
-    chosen: dict[int, pl.DataFrame] = {}  # rows kept (the filters nest) → their tiles
+    tiles of a longer grain are those of a shorter one whenever no observation is longer
+    than the shorter (a year of months: one choice of tiles for all five grains, not five;
+    :class:`Tiles`)."""
+    if native.height == 0:
+        return [native for _ in grains]
+    top = longest(native)
+    chosen: dict[int, Tiles] = {}
     out = []
     for grain in grains:
-        kept = frame.filter(pl.col("months") <= GRAIN_MONTHS[grain])
-        if kept.height == 0:
-            out.append(native.head(0).with_columns(
-                pl.lit(None, dtype=pl.String).alias("built_from")))
-            continue
-        if kept.height not in chosen:
-            chosen[kept.height] = choose_tiles(kept, GROUP)
-        out.append(_aggregate(chosen[kept.height], grain, GROUP))
+        months = min(GRAIN_MONTHS[grain], top)
+        if months not in chosen:
+            chosen[months] = choose(native, months, aggregation)
+        out.append(from_tiles(chosen[months], grain))
     return out
 
 

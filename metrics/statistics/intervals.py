@@ -91,13 +91,16 @@ def _byar(x: FloatArray, z: float) -> tuple[FloatArray, FloatArray]:
 
 def _exact_poisson(x: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
     """Exact (Garwood) interval: ``χ²(α/2; 2x)/2`` (0 when x = 0), ``χ²(1−α/2; 2x+2)/2``."""
+    # the quantiles of the counts that have them only (the others' were computed, then
+    # dropped: a Byar count's, or a blank's, cost as much as an exact one's)
     with np.errstate(invalid="ignore"):
         positive = x > 0
-        lower = np.where(
-            positive, chi2_ppf(alpha / 2.0, np.where(positive, 2.0 * x, 1.0)), 0.0
-        )
+        lower = np.zeros(x.shape)
+        lower[positive] = chi2_ppf(alpha / 2.0, 2.0 * x[positive])
         lower = lower / 2.0
-        upper = chi2_ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
+        counted = ~np.isnan(x)
+        upper = np.full(x.shape, np.nan)
+        upper[counted] = chi2_ppf(1.0 - alpha / 2.0, 2.0 * x[counted] + 2.0) / 2.0
     return np.where(np.isnan(x), np.nan, lower), upper
 
 

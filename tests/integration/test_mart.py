@@ -16,6 +16,7 @@ from cjsdash.core.gateway import Warehouse, fetch
 from ingest.pipeline import ingest_paths
 from metrics import cache, mart, mart_ready, views
 from metrics.compute import compute_indicators
+from metrics.compute_inputs import Inputs
 from metrics.disclosure import HIDDEN_SCHEMA, hidden_cells, plan_hidden_cells, protected_measures
 from metrics.options import Options
 from metrics.registry import default_registry
@@ -44,6 +45,29 @@ def test_the_mart_holds_what_the_views_compute(demo_db: Path, grain: str, by: st
                            [grain, by or "", AREAS]).sort(KEY)
         assert stored.height > 0
         assert_frame_equal(stored, _computed(con, grain, by), check_dtypes=False)
+    finally:
+        con.close()
+
+
+def test_shared_inputs_give_the_figures_of_separate_reads(demo_db: Path) -> None:
+    """A refresh's tasks share what they read and the tiles they choose
+    (:mod:`metrics.compute_inputs`: month's from monthly observations, the longer grains'
+    from quarters and years too, across the demo's several sources): every grain and
+    breakdown gives exactly the rows reading afresh gives."""
+    registry = default_registry()
+    ids = [i.id for i in registry.indicators]
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        withheld = hidden_cells(con, registry, Options())
+        shared = Inputs(shared=True, indicators=ids)
+        for grain in ("month", "quarter", "fy", "year", "r12"):
+            for by in (None, "ethnicity"):
+                alone = compute_indicators(con, registry, ids, AREAS, grain=grain, by=by,
+                                           withheld=withheld)
+                assert alone.height > 0
+                assert_frame_equal(compute_indicators(
+                    con, registry, ids, AREAS, grain=grain, by=by, withheld=withheld,
+                    inputs=shared), alone, check_exact=True)
     finally:
         con.close()
 

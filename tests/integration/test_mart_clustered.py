@@ -1,7 +1,9 @@
 """The figure mart's large tables are stored in the order the pages read them (decision 0039):
 ``mart.figures``, ``mart.stage_counts`` and ``mart.coverage`` hold the same rows as without
-the clustering, in their cluster order after a full refresh, as two ordered runs at most after
-an area's refresh, and a reader during a refresh sees all of the old tables or all of the new.
+the clustering, in their cluster order after a full refresh — written once, sorted, when their
+rows fit in a batch; written as computed and then clustered when they do not — as two ordered
+runs at most after an area's refresh, and a reader during a refresh sees all of the old tables
+or all of the new.
 
 The small warehouse of :mod:`tests.integration.test_mart_stages` (real files through the real
 ingest path) for the rows and their order; the demo warehouse for its row groups (its tables
@@ -26,8 +28,15 @@ ORDERS = {"figures": mart_figures.CLUSTER, **mart_stages.CLUSTER}
 """table → the order its rows are written in."""
 
 
-def _build(path: Path, *, clustered: bool = True) -> Path:
+def _build(path: Path, *, clustered: bool = True, batch: int | None = None) -> Path:
+    """``batch``: the staged rows committed together (:data:`metrics.mart_staging.COMMIT_ROWS`;
+    1: every table's rows written as computed, then clustered), and the figures computed as a
+    large warehouse's are (:data:`metrics.mart_figures.PART_ROWS`: in parts, each task
+    reading its own inputs)."""
     with pytest.MonkeyPatch.context() as mp:
+        if batch is not None:
+            mp.setattr(mart_staging, "COMMIT_ROWS", batch)
+            mp.setattr(mart_figures, "PART_ROWS", 1)
         if not clustered:  # the staged rows left as computed
             mp.setattr(mart_staging, "cluster", lambda *_args: None)
         with Warehouse(path).writer() as con:
@@ -39,11 +48,15 @@ def _build(path: Path, *, clustered: bool = True) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The small warehouse refreshed with its tables clustered, and without."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The small warehouse refreshed as it is (each table's rows in one batch: written
+    sorted; the figures computed whole, their inputs shared), with every row its own batch
+    (written as computed, then clustered; the figures in parts), and the same without the
+    clustering."""
     folder = tmp_path_factory.mktemp("mart-clustered")
     return (_build(folder / "clustered.duckdb"),
-            _build(folder / "unclustered.duckdb", clustered=False))
+            _build(folder / "batched.duckdb", batch=1),
+            _build(folder / "unclustered.duckdb", clustered=False, batch=1))
 
 
 @pytest.fixture
@@ -73,16 +86,19 @@ def _descents(con: duckdb.DuckDBPyConnection, table: str, schema: str = "mart") 
         WHERE back""").fetchall()[0][0]  # noqa: S608 - names from this module
 
 
-def test_the_clustered_tables_hold_the_same_rows_in_their_order(built: tuple[Path, Path]
-                                                                ) -> None:
-    clustered, unclustered = built
+def test_the_clustered_tables_hold_the_same_rows_in_their_order(
+        built: tuple[Path, Path, Path]) -> None:
+    clustered, batched, unclustered = built
     with duckdb.connect(str(clustered), read_only=True) as con:
+        con.execute(f"ATTACH '{batched}' AS batched (READ_ONLY)")
         con.execute(f"ATTACH '{unclustered}' AS plain (READ_ONLY)")
         for table in ORDERS:
             assert _contents(con)[table][0] > 100, table
-            assert _only_in(con, f"mart.{table}", f"plain.mart.{table}") == 0, table
-            assert _only_in(con, f"plain.mart.{table}", f"mart.{table}") == 0, table
+            for other in ("batched", "plain"):
+                assert _only_in(con, f"mart.{table}", f"{other}.mart.{table}") == 0, table
+                assert _only_in(con, f"{other}.mart.{table}", f"mart.{table}") == 0, table
             assert _descents(con, table) == 0, table
+            assert _descents(con, table, "batched.mart") == 0, table
         # the order is the clustering's, not the order the rows were computed in
         assert any(_descents(con, t, "plain.mart") for t in ORDERS)
 
@@ -106,21 +122,34 @@ def _contents(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[object, ...]]:
                            ).fetchall()[0] for t in ORDERS}
 
 
+@pytest.mark.parametrize(("batch", "steps"), [
+    (None, ["staged", "staged", "swap"]),
+    (1, ["mart.figures", "staged", "mart.stage_counts", "mart.coverage", "staged", "swap"])])
 def test_a_reader_during_a_refresh_sees_all_old_or_all_new(copy: duckdb.DuckDBPyConnection,
-                                                           monkeypatch: pytest.MonkeyPatch
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           batch: int | None, steps: list[str]
                                                            ) -> None:
-    """While the staged rows are clustered (outside the refresh's transaction) and after the
-    swap (inside it, not yet committed), another connection reads every old table; a reader
-    whose transaction began before the commit keeps reading them; after it, the new ones."""
+    """Once the staged rows are written (outside the refresh's transaction), while they are
+    clustered (``batch`` 1: each row its own batch) and after the swap (inside it, not yet
+    committed), another connection reads every old table; a reader whose transaction began
+    before the commit keeps reading them; after it, the new ones."""
+    if batch is not None:
+        monkeypatch.setattr(mart_staging, "COMMIT_ROWS", batch)
     old = _contents(copy)
     reader, early = copy.cursor(), copy.cursor()  # connections to the same database
     seen: list[str] = []
-    cluster, refresh_stages = mart_staging.cluster, mart_stages.refresh_stages
+    cluster, finish = mart_staging.cluster, mart_staging.finish
+    refresh_stages = mart_stages.refresh_stages
 
     def clustering(con: duckdb.DuckDBPyConnection, table: str, *args: object) -> None:
         cluster(con, table, *args)  # type: ignore[arg-type]
         assert _contents(reader) == old
         seen.append(table)
+
+    def finishing(*args: object) -> None:
+        finish(*args)  # type: ignore[arg-type]
+        assert _contents(reader) == old
+        seen.append("staged")
 
     def swapping(con: duckdb.DuckDBPyConnection, report: mart_stages.StageReport
                  ) -> mart_stages.StageReport:
@@ -131,10 +160,11 @@ def test_a_reader_during_a_refresh_sees_all_old_or_all_new(copy: duckdb.DuckDBPy
         return out
 
     monkeypatch.setattr(mart_staging, "cluster", clustering)
+    monkeypatch.setattr(mart_staging, "finish", finishing)
     monkeypatch.setattr(mart_stages, "refresh_stages", swapping)
     _load(copy, [LATER])
     mart.refresh(copy, default_registry())
-    assert seen == ["mart.figures", "mart.stage_counts", "mart.coverage", "swap"]
+    assert seen == steps
     new = _contents(copy)
     assert new["stage_counts"] != old["stage_counts"] and new["coverage"] != old["coverage"]
     assert _contents(early) == old  # its transaction began before the commit
