@@ -98,19 +98,21 @@ def ingest(
                     refreshed = refresh_figures(con)
     except (WarehouseBusy, ValueError, OSError) as exc:
         _fail(str(exc))
+    lines: list[str] = []
     for report in reports:
-        console.print(report.line(), markup=False)
-        for reject in report.rejects[:show_rejects]:
-            console.print("    " + reject.describe(report.file_name), markup=False)
+        lines.append(report.line())
+        lines += ["    " + reject.describe(report.file_name)
+                  for reject in report.rejects[:show_rejects]]
         if report.rows_rejected > show_rejects:
-            console.print(f"    … and {report.rows_rejected - show_rejects:,} more "
-                          "(see meta.rejects or the data page)")
-        for flag in report.flags:
-            console.print("    check: " + flag, markup=False)
+            lines.append(f"    … and {report.rows_rejected - show_rejects:,} more "
+                         "(see meta.rejects or the data page)")
+        lines += ["    check: " + flag for flag in report.flags]
     summary, code = _ingest_summary(reports)
-    console.print(summary, markup=False)
+    lines.append(summary)
     if refreshed is not None and any(r.status == "loaded" for r in reports):
-        console.print(refreshed.line(), markup=False)
+        lines.append(refreshed.line())
+    # one print: rich highlighting each of a year's 480 lines took 0.2-0.4 s of the command
+    console.print("\n".join(lines), markup=False, highlight=console.is_terminal)
     if code:
         raise typer.Exit(code)
 
