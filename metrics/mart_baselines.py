@@ -7,7 +7,7 @@ every area at once: the headline figures at each area's latest periods are read 
 and indexed once; the series of the areas whose SPC readings are wanted are read in one more
 (only the columns a reading needs) and read together (:mod:`metrics.analysis.spc_latest`);
 an area's row of an indicator it has a figure for is made by the pure function the page's
-computing path uses (:func:`metrics.analysis.baseline._baseline_row`, quartiles shared
+computing path uses (:func:`metrics.analysis.baseline.baseline_row`, quartiles shared
 between the areas at the same period), and the rows of the indicators it has none for are
 one template per indicator. Making them area by area through polars spent most of the time
 in per-call overhead (1.07 s of a year's refresh, 18-26 s on the demo warehouse).
@@ -35,7 +35,7 @@ from metrics.analysis.baseline import (
     BASELINE_SCHEMA,
     Quartiles,
     Setting,
-    _baseline_row,
+    baseline_row,
     no_data_row,
 )
 from metrics.analysis.peer_groups import PeerGroup, peer_group
@@ -156,7 +156,7 @@ def _grain_rows(con: duckdb.DuckDBPyConnection, grain: str, themed: list[tuple[s
                 settings: dict[str, Setting], positions: dict[str, int], readings: Readings
                 ) -> pl.DataFrame:
     """One grain's rows: an area's row of an indicator it has a figure for (or a suppressed
-    one) is :func:`metrics.analysis.baseline._baseline_row`'s, as the page computes it; the
+    one) is :func:`metrics.analysis.baseline.baseline_row`'s, as the page computes it; the
     others are :func:`~metrics.analysis.baseline.no_data_row`, made once per indicator."""
     ids = [ind.id for _, ind in themed]
     at_ends = mart.headline_at_latest(con, grain, ids, {c: [c] for c in settings})
@@ -181,7 +181,7 @@ def _grain_rows(con: duckdb.DuckDBPyConnection, grain: str, themed: list[tuple[s
             reading = kept.get(ind.id)
             if reading is None:
                 reading = ("", "", "") if grain == "r12" else spc[(code, ind.id)]
-            row = _baseline_row(ind, title, none, index.get((ind.id, end), {}),
+            row = baseline_row(ind, title, none, index.get((ind.id, end), {}),
                                 settings[code], memo, reading)
             rows.append(row | {"_rank": rank, "area_code": code})
     empty = pl.DataFrame([no_data_row(ind, title, "") for title, ind in themed],

@@ -105,7 +105,7 @@ def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicat
 
 def no_data_row(ind: Indicator, theme_title: str, msg_source: str) -> dict[str, Any]:
     """An indicator's row of the baseline where the area has no figure (nor a suppressed
-    one): what :func:`_baseline_row` starts from."""
+    one): what :func:`baseline_row` starts from."""
     out: dict[str, Any] = dict.fromkeys(BASELINE_COLUMNS)
     out.update(theme=theme_title, indicator=ind.id, title=ind.title,
                npcc_objective=ind.npcc_objective, msg_source=msg_source,
@@ -114,7 +114,7 @@ def no_data_row(ind: Indicator, theme_title: str, msg_source: str) -> dict[str, 
     return out
 
 
-def _baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
+def baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
                   at: dict[str, dict[str, Any]], setting: Setting,
                   memo: Quartiles | None = None,
                   reading: tuple[str, str, str] | None = None) -> dict[str, Any]:
@@ -216,12 +216,12 @@ def baseline_rows(registry: Registry, setting: Setting, mine_all: pl.DataFrame,
                   at_all: dict[str, dict[str, dict[str, Any]]]) -> pl.DataFrame:
     """The baseline's rows (pure): ``mine_all`` the area's headline series of every
     indicator, ``at_all`` indicator → area → its row (:data:`AT_COLUMNS`) at the area's
-    latest period. The figure mart makes the same rows from the same :func:`_baseline_row`
+    latest period. The figure mart makes the same rows from the same :func:`baseline_row`
     for every area at once (:func:`metrics.mart_baselines.compute`)."""
     mine = mine_all.partition_by("indicator", as_dict=True) if mine_all.height else {}
     none = mine_all.clear()
     rows = [
-        _baseline_row(ind, theme.title, mine.get((ind.id,), none), at_all.get(ind.id, {}),
+        baseline_row(ind, theme.title, mine.get((ind.id,), none), at_all.get(ind.id, {}),
                       setting)
         for theme, members in registry.by_theme() for ind in members
     ]
