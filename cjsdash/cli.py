@@ -111,7 +111,7 @@ def ingest(
     lines.append(summary)
     if refreshed is not None and any(r.status == "loaded" for r in reports):
         lines.append(refreshed.line())
-    # one print: rich highlighting each of a year's 480 lines took 0.2-0.4 s of the command
+    # one print: rich highlighting a year's 480 lines one at a time took 0.17 s (0.004 s once)
     console.print("\n".join(lines), markup=False, highlight=console.is_terminal)
     if code:
         raise typer.Exit(code)
