@@ -156,10 +156,14 @@ class Staged:
         held = self._release()
         if not held:
             return
-        select = self.select if self.order_by is None else (
-            f"SELECT * FROM ({self.select}) ORDER BY {self.order_by}")  # noqa: S608
-        self.batches.insert(staged_name(self.table), pl.concat(held, how="diagonal_relaxed"),
-                            select)
+        frame = pl.concat(held, how="diagonal_relaxed")
+        if self.order_by is None:
+            self.batches.insert(staged_name(self.table), frame, self.select)
+            return
+        # the ORDER BY is kept only with preserve_insertion_order on, as in cluster()
+        with settings(self.batches.con, preserve_insertion_order=True):
+            self.batches.insert(staged_name(self.table), frame,
+                                f"SELECT * FROM ({self.select}) ORDER BY {self.order_by}")  # noqa: S608
 
     def finish(self) -> None:
         """After :meth:`write_held` and the batches' close: cluster a table that spilled."""
