@@ -65,6 +65,10 @@ def ingest(
         help="read each ZIP while the one before is written (decision 37): the same "
         "outcome, a year of street crime about 7% faster on 2 cores for about 170 MB "
         "more memory; --no-overlap reads and writes them in turn")] = True,
+    accept_shrink: Annotated[bool, typer.Option(
+        help="load a file even when it would cut figures already loaded to under half "
+        "(CJSDASH_SHRINK_FLOOR): for a drop you know is real, such as data a publisher "
+        "withdrew; without it such a file is refused as cut short")] = False,
 ) -> None:
     """Load files into the warehouse (one transaction each; the same file twice is a no-op).
 
@@ -92,7 +96,8 @@ def ingest(
 
             with bulk_load():  # this process loads and exits (decision 40)
                 reports = ingest_paths(con, paths, loader_name=source, progress=progress,
-                                       max_reject_share=max_reject_share, overlap=overlap)
+                                       max_reject_share=max_reject_share, overlap=overlap,
+                                       shrink_floor=0.0 if accept_shrink else None)
                 if reports:  # a refused or unchanged file is logged too: the mart follows
                     bar.update(task, description="figures", completed=0, total=None)
                     refreshed = refresh_figures(con)

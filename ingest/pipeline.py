@@ -63,29 +63,35 @@ __all__ = [
 def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: list[Path], *, loader_name: str | None = None,
     progress: Progress | None = None, max_reject_share: float | None = None,
-    overlap: bool = True,
+    overlap: bool = True, shrink_floor: float | None = None,
 ) -> list[IngestReport]:
     """Load every file (one transaction each; a ZIP's members in one), then refresh the area
     rollup once. A file with more than ``max_reject_share`` of its rows rejected (default:
     the ``max_reject_share`` setting) is refused whole. Each batch is read while the one
     before is written (:mod:`ingest.pipeline_overlap`); ``overlap=False`` reads and writes
-    them in turn, with the same outcome."""
+    them in turn, with the same outcome. A file that would cut figures loaded now to under
+    ``shrink_floor`` of them (default: the ``shrink_floor`` setting; 0 never) is refused
+    (:mod:`ingest.pipeline_shrink`)."""
     reports: list[IngestReport] = []
     # Many small commits: let the WAL grow and checkpoint once at the end of the batch.
     con.execute("SET checkpoint_threshold = '1GB'")
     try:
         if max_reject_share is None:
             max_reject_share = get_settings().max_reject_share
+        if shrink_floor is None:
+            shrink_floor = get_settings().shrink_floor
         if overlap:
             reports = ingest_overlapped(con, named_batches(paths, named=True),
                                         loader_name=loader_name, progress=progress,
-                                        max_reject_share=max_reject_share)
+                                        max_reject_share=max_reject_share,
+                                        shrink_floor=shrink_floor)
         else:
             for batch, named in named_batches(paths, named=True):
                 try:
                     reports += ingest_batch(con, batch, loader_name=loader_name,
                                             progress=progress, refuse_unrecognised=named,
-                                            max_reject_share=max_reject_share)
+                                            max_reject_share=max_reject_share,
+                                            shrink_floor=shrink_floor)
                 except FileRefused as exc:  # a ZIP that cannot be opened: refused, logged
                     reports.append(log_refusal(con, exc))
     finally:
@@ -138,18 +144,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) ->
 def ingest_bytes(
     con: duckdb.DuckDBPyConnection, name: str, path: Path, data: bytes, *,
     loader_name: str | None = None, progress: Progress | None = None,
-    max_reject_share: float | None = None,
+    max_reject_share: float | None = None, shrink_floor: float | None = None,
 ) -> IngestReport:
     """One file in its own transaction."""
     [report] = ingest_batch(con, iter([(name, path, data)]), loader_name=loader_name,
-                            progress=progress, max_reject_share=max_reject_share)
+                            progress=progress, max_reject_share=max_reject_share,
+                            shrink_floor=shrink_floor)
     return report
 
 
 def ingest_batch(
     con: duckdb.DuckDBPyConnection, files: Batch, *, loader_name: str | None = None,
     progress: Progress | None = None, max_reject_share: float | None = None,
-    refuse_unrecognised: bool = True,
+    refuse_unrecognised: bool = True, shrink_floor: float | None = None,
 ) -> list[IngestReport]:
     """Read and validate every file of the batch, then write them in one transaction: one
     ``meta.ingest_runs`` row per file, one insert per table for all of them. Returns one
@@ -161,4 +168,6 @@ def ingest_batch(
     if max_reject_share is None:
         max_reject_share = get_settings().max_reject_share
     read_prepared(con, prepared, progress, max_reject_share)
-    return write_prepared(con, prepared, progress)
+    if shrink_floor is None:
+        shrink_floor = get_settings().shrink_floor
+    return write_prepared(con, prepared, progress, shrink_floor)

@@ -24,6 +24,7 @@ from ingest.pipeline_files import NOT_A_DATA_FILE, SKIP_SUFFIXES, UNRECOGNISED, 
 from ingest.pipeline_reads import read_all
 from ingest.pipeline_refusals import refused, unchanged, write_failed
 from ingest.pipeline_reports import FileToRead, IngestReport
+from ingest.pipeline_shrink import refuse_shrinking
 from ingest.pipeline_writes import write_batch
 
 
@@ -80,11 +81,14 @@ def read_prepared(con: duckdb.DuckDBPyConnection, prepared: Prepared, progress: 
     allocators.release(duckdb=False)
 
 
-def write_prepared(con: duckdb.DuckDBPyConnection, prepared: Prepared, progress: Progress | None
-                   ) -> list[IngestReport]:
-    """Write the batch in one transaction; one report per file, in order."""
+def write_prepared(con: duckdb.DuckDBPyConnection, prepared: Prepared, progress: Progress | None,
+                   shrink_floor: float) -> list[IngestReport]:
+    """Write the batch in one transaction; one report per file, in order. A file that would
+    cut figures loaded now to under ``shrink_floor`` of them is refused
+    (:mod:`ingest.pipeline_shrink`)."""
     slots = prepared.slots
     items = [s.pending for s in slots if isinstance(s, FileToRead) and s.pending is not None]
+    items = refuse_shrinking(con, items, shrink_floor)
     try:
         write_batch(con, items, progress)
     except duckdb.Error as exc:  # rolled back: log the batch as refused, never a traceback

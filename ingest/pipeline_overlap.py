@@ -72,6 +72,7 @@ Ahead = Prepared | _Unread | FileRefused | _End
 def ingest_overlapped(
     con: duckdb.DuckDBPyConnection, batches: Iterator[tuple[Batch, bool]], *,
     loader_name: str | None, progress: Progress | None, max_reject_share: float,
+    shrink_floor: float,
 ) -> list[IngestReport]:
     """Every batch's reports, in order, each batch written in its own transaction while the
     next is read."""
@@ -98,7 +99,7 @@ def ingest_overlapped(
                         reports.append(log_refusal(con, batch))
                         continue
                     future = pool.submit(ahead, batch.loading())
-                    reports += _write(con, batch, progress)
+                    reports += _write(con, batch, progress, shrink_floor)
                     del batch  # the batch written leaves memory before the next is taken
             finally:
                 future.cancel()  # not started: never will; started: joined on leaving
@@ -142,10 +143,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, batch: _Unread, loader_name: str | 
     return prepared
 
 
-def _write(con: duckdb.DuckDBPyConnection, batch: Prepared, progress: Progress | None
-           ) -> list[IngestReport]:
+def _write(con: duckdb.DuckDBPyConnection, batch: Prepared, progress: Progress | None,
+           shrink_floor: float) -> list[IngestReport]:
     try:
-        return write_prepared(con, batch, progress)
+        return write_prepared(con, batch, progress, shrink_floor)
     except FileRefused as exc:  # as a batch refused while it was read
         return [log_refusal(con, exc)]
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     max_reject_share: float = Field(default=0.10, ge=0.0, le=1.0, description="a file with a "
                                     "larger share of its rows rejected is refused whole "
                                     "(ingest.pipeline): it must not replace good figures")
+    shrink_floor: float = Field(default=0.5, ge=0.0, lt=1.0, description="a file that would "
+                                "cut a count already loaded to under this share of it, or "
+                                "withdraw more than the rest of a slice's figures, is refused "
+                                "(ingest.pipeline_shrink); 0 loads it (--accept-shrink)")
 
 
 @lru_cache(maxsize=1)

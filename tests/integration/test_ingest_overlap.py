@@ -306,7 +306,7 @@ def test_at_most_two_batches_in_memory(tmp_path, monkeypatch) -> None:
     def zip_of(files: list) -> str:
         return files[0][0].split("!")[0]
 
-    def written(con: duckdb.DuckDBPyConnection, prepared: pipeline_batch.Prepared, _: Any) -> str:
+    def written(con: duckdb.DuckDBPyConnection, prepared: pipeline_batch.Prepared, *_: Any) -> str:
         return prepared.slots[0].name.split("!")[0]  # type: ignore[union-attr]
 
     monkeypatch.setattr(pipeline_overlap, "classify_batch",

@@ -85,7 +85,11 @@ def test_a_revision_replaces_the_whole_slice_so_parts_never_exceed_the_whole(con
     revision = ("area,period,measure,numerator,ethnicity\n"
                 "Merseyside,2018-02,stop_searches,6,\n"
                 "Merseyside,2018-02,stop_searches,6,White\n")
-    [report] = ingest_paths(con, [write_csv(tmp_path / "revision.csv", revision)])
+    path = write_csv(tmp_path / "revision.csv", revision)
+    # 1,015 searches cut to 6: refused as a cut-short file unless the drop is accepted
+    [refused] = ingest_paths(con, [path])
+    assert refused.status == "refused" and "1,015 now, 6 in this file" in refused.message
+    [report] = ingest_paths(con, [path], shrink_floor=0.0)
     assert report.status == "loaded"
     assert (report.rows_revised, report.rows_unchanged, report.rows_withdrawn) == (2, 0, 3)
     assert "3 figures of earlier loads withdrawn" in report.message
