@@ -27,14 +27,15 @@ def prepare(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) ->
     refresh_pending(con)  # finish a batch of loads that was interrupted
 
 
-def refresh_figures(con: duckdb.DuckDBPyConnection, registry: Registry | None = None
-                    ) -> RefreshReport | None:
-    """Bring the figure mart up to date after loads have committed (:mod:`metrics.mart`).
+def refresh_figures(con: duckdb.DuckDBPyConnection, registry: Registry | None = None, *,
+                    concurrent: bool = False) -> RefreshReport | None:
+    """Bring the figure mart up to date after loads have committed (:mod:`metrics.mart`;
+    ``concurrent``: its independent steps side by side, for a command that loads and exits).
 
     A failure is logged and leaves the mart as it was, marked stale by its version stamp: the
     loads stand, and the pages compute their figures until the next refresh succeeds."""
     try:
-        return refresh(con, registry or default_registry())
+        return refresh(con, registry or default_registry(), concurrent=concurrent)
     except Exception:
         log.exception("refreshing the figure mart failed; pages compute figures until the "
                       "next load refreshes it")

@@ -100,7 +100,7 @@ def ingest(
                                        shrink_floor=0.0 if accept_shrink else None)
                 if reports:  # a refused or unchanged file is logged too: the mart follows
                     bar.update(task, description="figures", completed=0, total=None)
-                    refreshed = refresh_figures(con)
+                    refreshed = refresh_figures(con, concurrent=True)
     except (WarehouseBusy, ValueError, OSError) as exc:
         _fail(str(exc))
     lines: list[str] = []
@@ -140,7 +140,8 @@ def refresh(db: DbOption = None,
     try:
         with warehouse.writer() as con, bulk_load():  # refreshes and exits (decision 40)
             prepare(con)
-            report = mart.refresh(con, default_registry(), full=full, replan=replan)
+            report = mart.refresh(con, default_registry(), full=full, replan=replan,
+                                  concurrent=True)
     except WarehouseBusy as exc:
         _fail(str(exc))
     console.print(report.line(), markup=False)

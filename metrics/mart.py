@@ -29,7 +29,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import polars as pl
@@ -184,7 +185,8 @@ def scopes(todo: Sequence[Indicator], before: dict[str, str], now: dict[str, str
 
 def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             options: Options | None = None, grains: Iterable[str] = GRAINS,
-            full: bool = False, replan: bool = False) -> RefreshReport:
+            full: bool = False, replan: bool = False, concurrent: bool = False
+            ) -> RefreshReport:
     """Bring ``mart.figures`` up to date with the warehouse (see the module's docstring).
 
     ``full``: recompute every figure; whole-set plans are still re-planned only where their
@@ -194,14 +196,38 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     Runs on the writer's connection after a load has committed; the figures, stage counts
     and coverage are computed from the committed data, staged as they are computed (never
     all held in memory at once: :mod:`metrics.mart_staging`), then swapped in by one short
-    transaction with the new state (decision 0028)."""
+    transaction with the new state (decision 0028).
+
+    ``concurrent``: the stage counts and coverage are staged on a cursor of their own while
+    the plan and the figures are, and the analyses' parts side by side: the same rows, sooner
+    on two cores, for the memory of both at once (a command that loads and exits; a server's
+    upload refreshes one step at a time, decision 44)."""
     with cache.pinned(con):  # the refresh writes mart.* alone (decision 40)
         return _refresh(con, registry, options=options, grains=grains, full=full,
-                        replan=replan)
+                        replan=replan, concurrent=concurrent)
+
+
+def _stage_counts(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str],
+                  found: mart_areas.AreaChanges, full: bool) -> mart_stages.StageReport:
+    """:func:`metrics.mart_stages.stage` on a cursor of its own (another thread's)."""
+    cursor = con.cursor()
+    try:
+        return mart_stages.stage(cursor, registry, now, found, full=full)
+    finally:
+        cursor.close()
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *, options: Options | None,
-             grains: Iterable[str], full: bool, replan: bool) -> RefreshReport:
+             grains: Iterable[str], full: bool, replan: bool, concurrent: bool
+             ) -> RefreshReport:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mart-stages") as pool:
+        return _refresh_with(con, registry, options, grains, full, replan,
+                             pool if concurrent else None)
+
+
+def _refresh_with(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options | None,
+                  grains: Iterable[str], full: bool, replan: bool,
+                  pool: ThreadPoolExecutor | None) -> RefreshReport:
     options = options or Options()
     started = time.perf_counter()
     ensure_mart(con)
@@ -210,6 +236,12 @@ def _refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *, options: Opt
     now = fingerprints(con, registry, options)
     version = warehouse_version(con)
     found = mart_areas.changes(con, before, now, full=full)
+    # Stage counts and coverage depend on the rows, not on the disclosure plan: the areas
+    # the plan moves (widen, below) change no count, so they may be staged from here on
+    counts: Future[mart_stages.StageReport] | None = None if pool is None else pool.submit(
+        _stage_counts, con, registry, dict(now), replace(
+            found, areas=dict(found.areas), moved=dict(found.moved),
+            scoped_plans=set(found.scoped_plans)), full)
     plan = None
     if options.disclosure == "whole_set":  # each measure's plan, re-planned where it changed
         rows = mart_areas.changes(con, stored, now) if full else found
@@ -237,7 +269,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *, options: Opt
     if todo:  # staged outside the transaction, each job committed and let go
         report.rows = mart_figures.stage(con, registry, computed, every_area, options, grains,
                                          plan[0] if plan else None)
-    staged = mart_stages.stage(con, registry, now, found, full=full)
+    staged = (counts.result() if counts is not None
+              else mart_stages.stage(con, registry, now, found, full=full))
     allocators.release()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -265,7 +298,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *, options: Opt
     try:
         mart_analyses.refresh(con, registry, now, full=full, since=stored.get("version"),
                               scoped={i.id: None if a is None else frozenset(a)
-                                      for group, a in replaced for i in group})
+                                      for group, a in replaced for i in group}, pool=pool)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 import polars as pl
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from metrics.mart_comparisons import Comparisons
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KEPT = ("populations", "areas", "sources", "registry", "options")
 """The figure refresh's fingerprints kept beside each measure's, target's and plan's."""
@@ -123,6 +126,16 @@ def _write_comparisons(con: duckdb.DuckDBPyConnection, made: Comparisons,
 _SEP = "\x1f"
 
 
+def _on_cursor(con: duckdb.DuckDBPyConnection, compute: Callable[..., T], *args: object) -> T:
+    """``compute(cursor, *args)`` on a cursor of its own: another thread's reads of the
+    committed warehouse."""
+    cursor = con.cursor()
+    try:
+        return compute(cursor, *args)
+    finally:
+        cursor.close()
+
+
 def _lap(report: AnalysesReport, part: str, since: float) -> float:
     allocators.release()  # the part's freed working memory given back (decision 38)
     now = time.process_time()
@@ -132,13 +145,16 @@ def _lap(report: AnalysesReport, part: str, since: float) -> float:
 
 def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str], *,
             full: bool = False, scoped: dict[str, frozenset[str] | None] | None = None,
-            since: str | None = None) -> AnalysesReport:
+            since: str | None = None, pool: ThreadPoolExecutor | None = None
+            ) -> AnalysesReport:
     """Bring the analyses up to date (see the module's docstring). ``now``: the fingerprints
     :func:`metrics.mart.fingerprints` took for this refresh; ``scoped``: indicator → the
     areas whose figures the refresh recomputed (``None``: every area) since the figures
     answered for the warehouse version ``since``; if the analyses answered for that version
     too, the baselines' SPC readings stand outside those areas. Called on the writer's
-    connection in a transaction of its own, after the new figures were committed."""
+    connection in a transaction of its own, after the new figures were committed. With a
+    ``pool``, the comparisons are computed on a cursor of their own (from the same committed
+    figures) while the baselines are."""
     # here, not above: these read metrics.analysis, which imports metrics.mart, which imports this
     from metrics import mart, mart_baselines, mart_comparisons, mart_matrices, mart_provenance
 
@@ -168,6 +184,15 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
     every = len(changed) == len(registry.indicators)
     whole_baselines = every or before.get("peer_groups") != state["peer_groups"]
     report.baselines, report.every_baseline = ids, whole_baselines
+    comparing: Future[Comparisons] | None = None
+    if ids:
+        # the stored comparisons' fingerprints, when they and the rows stand for the indicators
+        # not recomputed (not after a change that recomputes every indicator)
+        held_inputs = mart_comparisons.stored_inputs(con, ids) \
+            if before and not every and "comparison_inputs" in held else {}
+        if pool is not None:
+            comparing = pool.submit(_on_cursor, con, mart_comparisons.compute, registry,
+                                    set(ids), held_inputs)
     if ids or whole_baselines:
         baseline_ids = {i.id for i in registry.indicators} if whole_baselines else set(ids)
         # an indicator the refresh did not recompute kept its figures in every area
@@ -180,11 +205,8 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         report.rows += frame.height
         clock = _lap(report, "baselines", clock)
     if ids:
-        # the stored comparisons' fingerprints, when they and the rows stand for the indicators
-        # not recomputed (not after a change that recomputes every indicator)
-        held_inputs = mart_comparisons.stored_inputs(con, ids) \
-            if before and not every and "comparison_inputs" in held else {}
-        made = mart_comparisons.compute(con, registry, set(ids), held_inputs)
+        made = (comparing.result() if comparing is not None
+                else mart_comparisons.compute(con, registry, set(ids), held_inputs))
         _write_comparisons(con, made, None if every else ids, held)
         report.rows += made.rows.height
         report.comparisons, report.comparisons_kept = made.inputs.height, len(made.kept)
