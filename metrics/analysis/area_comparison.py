@@ -17,12 +17,12 @@ from metrics import mart_analysis_reads as reads
 from metrics.analysis.areas import (
     COMPARABLE_KINDS,
     NATIONAL,
-    _bools,
     _cached,
-    _floats,
-    _missing,
     area_codes,
     area_names,
+    bool_column,
+    float_column,
+    is_missing,
     kind_frame,
 )
 from metrics.analysis.spc_readings import p_chart_applies
@@ -97,21 +97,21 @@ def quartiles(value: np.ndarray, ind: Indicator) -> np.ndarray:
 def _compare_stats(rows: pl.DataFrame, national: dict[str, Any] | None, ind: Indicator, *,
                    seed: int, draws: int | None) -> pl.DataFrame:
     how = funnel_kind(ind)
-    x, n = _floats(rows, "numerator"), _floats(rows, "denominator")
-    value = _floats(rows, "value")
+    x, n = float_column(rows, "numerator"), float_column(rows, "denominator")
+    value = float_column(rows, "value")
     position = np.full(rows.height, "not applicable", dtype=object)
     unadjusted, label = position, ""
     median = lower = upper = np.full(rows.height, np.nan)
     used, mc_error = 0, np.nan
-    nat_value = np.nan if national is None or _missing(national["value"]) else national["value"]
+    nat_value = np.nan if national is None or is_missing(national["value"]) else national["value"]
     if how is not None:
-        nx = np.nan if national is None or _missing(national["numerator"]) else national[
+        nx = np.nan if national is None or is_missing(national["numerator"]) else national[
             "numerator"]
-        nn = np.nan if national is None or _missing(national["denominator"]) else national[
+        nn = np.nan if national is None or is_missing(national["denominator"]) else national[
             "denominator"]
         p0 = nx / nn if np.isfinite(nx) and np.isfinite(nn) and nn > 0 else (
             np.nansum(x) / np.nansum(n) if np.nansum(n) > 0 else np.nan)
-        adj = _overdispersion(x, n, p0, how, _bools(rows, "suppressed"))
+        adj = _overdispersion(x, n, p0, how, bool_column(rows, "suppressed"))
         unadjusted = funnel.funnel_position(x, n, p0, kind=how).astype(object)
         position = funnel.funnel_position(x, n, p0, kind=how, adjustment=adj).astype(object)
         label = adj.label(ind.multiplier, UNIT_SUFFIX.get(ind.unit, ""))
@@ -121,7 +121,7 @@ def _compare_stats(rows: pl.DataFrame, national: dict[str, Any] | None, ind: Ind
             higher_is_better=ind.polarity != targets.LOWER_IS_BETTER)
         median, lower, upper = found.median, found.lower, found.upper
         used, mc_error = found.draws, found.mc_error
-    suppressed = _bools(rows, "suppressed")
+    suppressed = bool_column(rows, "suppressed")
     position = np.where(suppressed, "suppressed", position)
     unadjusted = np.where(suppressed, "suppressed", unadjusted)
     return rows.with_columns(
@@ -251,15 +251,15 @@ def funnel_curve(compare: pl.DataFrame, ind: Indicator, *, points: int = 120) ->
         "adjustment": pl.String})
     if how is None or compare.height == 0:
         return empty
-    n = _floats(compare, "denominator")
+    n = float_column(compare, "denominator")
     n = n[np.isfinite(n) & (n > 0)]
     p0 = compare["national_value"][0]
-    if n.size == 0 or _missing(p0):
+    if n.size == 0 or is_missing(p0):
         return empty
     grid = np.unique(np.round(np.geomspace(max(n.min() * 0.8, 1.0), n.max() * 1.25, points)))
     scale = ind.multiplier
-    adj = _overdispersion(_floats(compare, "numerator"), _floats(compare, "denominator"),
-                          p0 / scale, how, _bools(compare, "suppressed"))
+    adj = _overdispersion(float_column(compare, "numerator"), float_column(compare, "denominator"),
+                          p0 / scale, how, bool_column(compare, "suppressed"))
     lim = (funnel.adjusted_limits(adj, grid) if adj.applies
            else funnel.funnel_limits(p0 / scale, grid, kind=how))
     return pl.DataFrame({

@@ -30,11 +30,11 @@ KIND_WORDS = {"force": "police force areas", "lcjb": "Local Criminal Justice Boa
 
 # --- small helpers ---------------------------------------------------------------------------
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _floats(frame: pl.DataFrame, column: str) -> np.ndarray:
+def float_column(frame: pl.DataFrame, column: str) -> np.ndarray:
     """A column as float64 numpy, nulls as NaN (cheap: no polars expression)."""
     if frame.height == 0:
         return np.zeros(0)
@@ -44,7 +44,7 @@ def _floats(frame: pl.DataFrame, column: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _bools(frame: pl.DataFrame, column: str) -> np.ndarray:
+def bool_column(frame: pl.DataFrame, column: str) -> np.ndarray:
     """A boolean column as numpy, nulls as False (cheap: no polars expression)."""
     values = frame.get_column(column).to_numpy()
     if values.dtype == object:

@@ -18,11 +18,11 @@ from metrics.analysis.area_comparison import quartiles
 from metrics.analysis.areas import (
     NATIONAL,
     _cached,
-    _missing,
     _own_rows,
     area_codes,
     area_names,
     comparison_kind,
+    is_missing,
     kind_frame,
     rows_at,
 )
@@ -95,7 +95,7 @@ def _area_quartile(at: dict[str, dict[str, Any]], setting: Setting, ind: Indicat
     codes = list(setting.kind_codes)
     held = memo.get((id(at), setting.kind_codes)) if memo is not None else None
     if held is None:
-        value = np.array([np.nan if _missing(at.get(c, {}).get("value")) else at[c]["value"]
+        value = np.array([np.nan if is_missing(at.get(c, {}).get("value")) else at[c]["value"]
                           for c in codes], dtype=np.float64)
         held = (at, quartiles(value, ind), int(np.isfinite(value).sum()))
         if memo is not None:
@@ -134,7 +134,7 @@ def baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
     signal, rules, assurance = reading
     change = changes.change_on_last_year(latest, ind)
     quartile, of = _area_quartile(at, setting, ind, memo)
-    ci = ("" if _missing(latest["lower"]) or latest["suppressed"]
+    ci = ("" if is_missing(latest["lower"]) or latest["suppressed"]
           else f"{format_value(latest['lower'], ind)} to {format_value(latest['upper'], ind)}")
     nat_value = national["value"] if national else None
     out.update(
@@ -142,7 +142,7 @@ def baseline_row(ind: Indicator, theme_title: str, mine: pl.DataFrame,
         display_value=format_value(latest["value"], ind, suppressed=bool(latest["suppressed"])),
         display_ci=ci, suppressed=bool(latest["suppressed"]), national_value=nat_value,
         display_national=format_value(nat_value, ind),
-        msg_value=None if _missing(weighted) else weighted,
+        msg_value=None if is_missing(weighted) else weighted,
         display_msg=format_value(weighted, ind) if setting.group.members else "–",
         vs_national=vs_national.text, vs_national_code=vs_national.code,
         vs_national_better=vs_national.better, vs_msg=vs_msg.text, vs_msg_code=vs_msg.code,

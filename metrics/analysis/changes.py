@@ -48,7 +48,7 @@ def not_tested_reason(ind: Indicator) -> str:
     return f"not tested: {note}"
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -71,7 +71,7 @@ def change_on_last_year(row: dict[str, Any] | None, ind: Indicator) -> Change:
     """Read the latest row's ``change`` and ``change_significant`` (from
     :func:`metrics.derive.attach_previous_year`, tested by the declared sampling model)."""
     change = None if row is None else row.get("change")
-    if row is None or _missing(change) or row.get("suppressed"):
+    if row is None or is_missing(change) or row.get("suppressed"):
         return Change("no data", "no figure a year before", "no figure for the same period "
                       "last year", None, None)
     code = "up" if change > 0 else ("down" if change < 0 else "flat")

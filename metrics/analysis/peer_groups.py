@@ -22,13 +22,13 @@ from metrics.analysis.areas import (
     NATIONAL,
     NATIONAL_NAME,
     _cached,
-    _floats,
-    _missing,
     _own_rows,
     area_codes,
     area_kind,
     area_names,
     comparison_kind,
+    float_column,
+    is_missing,
     kind_frame,
 )
 from metrics.compute import RESULT_COLUMNS
@@ -111,8 +111,8 @@ def demographic_features(con: duckdb.DuckDBPyConnection, kind: str
             wide, on="area_code", how="left")
         table = pl.DataFrame({"area_code": codes}).join(table, on="area_code", how="inner",
                                                         maintain_order="left")
-        tot = _floats(table, "_total")
-        feats = [np.log(tot)] + [_floats(table, g) / tot for g in names]
+        tot = float_column(table, "_total")
+        feats = [np.log(tot)] + [float_column(table, g) / tot for g in names]
         return (table["area_code"].to_list(), np.column_stack(feats),
                 vintage.item() if vintage.height else "Census 2011")
 
@@ -163,7 +163,7 @@ class Position:
 def _interval(row: dict[str, Any] | None) -> tuple[float, float, float]:
     if row is None:
         return (np.nan, np.nan, np.nan)
-    return tuple(np.nan if _missing(row.get(c)) else float(row[c])  # type: ignore[return-value]
+    return tuple(np.nan if is_missing(row.get(c)) else float(row[c])  # type: ignore[return-value]
                  for c in ("value", "lower", "upper"))
 
 
@@ -247,11 +247,11 @@ def _table_row(role: str, name: str, r: dict[str, Any] | None, ind: Indicator
     r = r or {}
     v, low, up = r.get("value"), r.get("lower"), r.get("upper")
     suppressed = bool(r.get("suppressed"))
-    ci = ("" if _missing(low) or _missing(up) or suppressed
+    ci = ("" if is_missing(low) or is_missing(up) or suppressed
           else f"{format_value(low, ind)} to {format_value(up, ind)}")
     return {"role": role, "area_code": r.get("area_code", ""), "area_name": name,
             "numerator": r.get("numerator"), "denominator": r.get("denominator"),
-            "value": None if _missing(v) else v,
+            "value": None if is_missing(v) else v,
             "display_value": format_value(v, ind, suppressed=suppressed), "display_ci": ci}
 
 
@@ -275,7 +275,7 @@ def _msg_core(ind: Indicator, area_code: str, group: PeerGroup, area: dict[str, 
                      "as performance; no position is given.")
         off = Position("not comparable", NOT_SIZE_COMPARABLE, False, None)
         return simple, weighted, interval, off, off, notes
-    missing = sum(1 for m in members if _missing(m.get("value")))
+    missing = sum(1 for m in members if is_missing(m.get("value")))
     if group.members and missing:
         notes.append(f"{missing} member(s) have no figure for the period (missing or "
                      "suppressed) and are left out of the averages.")
@@ -360,7 +360,7 @@ def _msg_averages(area: dict[str, Any] | None, members: list[dict[str, Any]],
         return np.nan, np.nan, (np.nan, np.nan)
 
     def vals(col: str) -> np.ndarray:
-        return np.array([np.nan if _missing(r.get(col)) else r[col] for r in [area, *members]],
+        return np.array([np.nan if is_missing(r.get(col)) else r[col] for r in [area, *members]],
                         dtype=np.float64)
 
     v, d, x = vals("value"), vals("denominator"), vals("numerator")

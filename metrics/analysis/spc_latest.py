@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from metrics.analysis.areas import _bools, _floats
+from metrics.analysis.areas import bool_column, float_column
 from metrics.analysis.spc_readings import RULE_SHORT, p_chart_applies
 from metrics.registry import Indicator
 from metrics.statistics import spc_assurance, spc_rows, spc_rules, spc_signals
@@ -42,8 +42,8 @@ def latest_readings(frame: pl.DataFrame, indicators: Mapping[str, Indicator]
     groups: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
     for ind, area, first, length in bounds.iter_rows():
         groups[(ind, length)].append((area, first))
-    columns = {c: _floats(frame, c) for c in ("numerator", "denominator", "value", "target")}
-    columns["suppressed"] = _bools(frame, "suppressed")
+    columns = {c: float_column(frame, c) for c in ("numerator", "denominator", "value", "target")}
+    columns["suppressed"] = bool_column(frame, "suppressed")
     out: dict[tuple[str, str], Reading] = {}
     for (ind_id, length), members in groups.items():
         at = np.array([first for _, first in members])[:, None] + np.arange(length)

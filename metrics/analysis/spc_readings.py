@@ -16,7 +16,7 @@ import polars as pl
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import fetch
 from metrics import sql
-from metrics.analysis.areas import NATIONAL, _bools, _floats, _missing, headline_rows
+from metrics.analysis.areas import NATIONAL, bool_column, float_column, headline_rows, is_missing
 from metrics.registry import Indicator
 from metrics.statistics import spc_assurance, spc_limits, spc_rules, spc_signals, targets
 from metrics.views import format_value
@@ -104,7 +104,7 @@ def chart_type(frame: pl.DataFrame, ind: Indicator, chart: str = "auto") -> str:
         raise ValueError(f"chart must be 'auto', 'xmr', 'p' or 'p_prime', got {chart!r}")
     if not p_chart_applies(ind) or frame.height == 0:
         return XMR
-    n = _floats(frame, "denominator")
+    n = float_column(frame, "denominator")
     n = n[np.isfinite(n) & (n > 0)]
     return P_CHART if n.size >= 2 and np.unique(n).size > 1 else XMR
 
@@ -163,11 +163,11 @@ def spc_frame(series_frame: pl.DataFrame, ind: Indicator, *,
     kind, limits, scale, y, codes, signal, suppressed, value = _spc_parts(
         rows, ind, rebase_at=rebase_at, chart=chart, fix_after=fix_after)
     finite = np.isfinite(y)
-    target = _floats(rows, "target") if "target" in rows.columns else np.full(rows.height,
+    target = float_column(rows, "target") if "target" in rows.columns else np.full(rows.height,
                                                                              np.nan)
     columns: dict[str, Any] = {c: rows.get_column(c) for c in SPC_COLUMNS[:4]}
     columns |= {
-        "numerator": _floats(rows, "numerator"), "denominator": _floats(rows, "denominator"),
+        "numerator": float_column(rows, "numerator"), "denominator": float_column(rows, "denominator"),
         "value": value, "suppressed": suppressed, "target": target,
         "chart": [kind] * rows.height,
         "centre": limits.centre * scale, "lower_limit": limits.lower * scale,
@@ -204,12 +204,12 @@ def _spc_parts(rows: pl.DataFrame, ind: Indicator, *, rebase_at: Sequence[date |
     """(chart, limits, scale, y, codes, signal, suppressed, value) for headline rows in period
     order: the statistics of :func:`spc_frame` without building its frame."""
     kind = chart_type(rows, ind, chart)
-    suppressed = _bools(rows, "suppressed")
-    value = np.where(suppressed, np.nan, _floats(rows, "value"))
+    suppressed = bool_column(rows, "suppressed")
+    value = np.where(suppressed, np.nan, float_column(rows, "value"))
     cuts = rebase_indices(rows["period_start"].to_list(), rebase_at) if rebase_at else []
     if kind in PROPORTION_CHARTS:
-        x = np.where(suppressed, np.nan, _floats(rows, "numerator"))
-        n = np.where(suppressed, np.nan, _floats(rows, "denominator"))
+        x = np.where(suppressed, np.nan, float_column(rows, "numerator"))
+        n = np.where(suppressed, np.nan, float_column(rows, "denominator"))
         kind, limits = _proportion_limits(x, n, chart if chart != XMR else "auto", fix_after,
                                           cuts)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -256,7 +256,7 @@ def latest_spc_reading(rows: pl.DataFrame, ind: Indicator, *, fix_after: int | N
 
 def _limits_from_frame(frame: pl.DataFrame) -> spc_limits.SpcLimits:
     def col(name: str) -> np.ndarray:
-        return _floats(frame, name)
+        return float_column(frame, name)
 
     size = frame.height
     sigma = (col("upper_one_sigma") - col("centre")) if size else np.zeros(0)
@@ -280,7 +280,7 @@ class Reading:
 def latest_target(frame: pl.DataFrame, column: str = "target") -> float | None:
     if frame.height == 0 or column not in frame.columns:
         return None
-    values = _floats(frame, column)
+    values = float_column(frame, column)
     known = values[np.isfinite(values)]
     return None if known.size == 0 else float(known[-1])
 
@@ -311,8 +311,8 @@ def rag_for(value: float | None, target: float | None, ind: Indicator, *,
     otherwise); show it labelled :data:`RAG_LABEL`. A trajectory target is the one for the
     period."""
     tolerance = get_settings().rag_tolerance if tolerance is None else tolerance
-    v = np.nan if _missing(value) else float(value)  # type: ignore[arg-type]
-    t = np.nan if _missing(target) else float(target)  # type: ignore[arg-type]
+    v = np.nan if is_missing(value) else float(value)  # type: ignore[arg-type]
+    t = np.nan if is_missing(target) else float(target)  # type: ignore[arg-type]
     code = str(targets.rag_status(v, t, ind.polarity, tolerance=tolerance))
     if code == targets.RAG_NONE:
         why = ("a neutral indicator" if ind.polarity == targets.NEUTRAL

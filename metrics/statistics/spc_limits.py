@@ -95,7 +95,7 @@ def mean_moving_range(values: npt.ArrayLike, *, screen: bool = True) -> float:
     return amr
 
 
-def _build(centre: FloatArray, sigma: FloatArray, trial: BoolArray, segment: IntArray,
+def build_limits(centre: FloatArray, sigma: FloatArray, trial: BoolArray, segment: IntArray,
            clip: bool, sigma_z: FloatArray | None = None) -> SpcLimits:
     lo, hi = (0.0, 1.0) if clip else (-np.inf, np.inf)
 
@@ -133,7 +133,7 @@ def xmr_limits(
         if np.isfinite(base).any():
             centre[s:e] = np.nanmean(base)
         sigma[s:e] = XMR_SCALE / 3.0 * mean_moving_range(base, screen=screen_outliers)
-    return _build(centre, sigma, trial, segment, clip=False)
+    return build_limits(centre, sigma, trial, segment, clip=False)
 
 
 def _proportions(x: npt.ArrayLike, n: npt.ArrayLike
@@ -173,7 +173,7 @@ def p_chart_limits(
     has_n = np.isfinite(na) & (na > 0)  # the limits need only n (drawn where x is invalid)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(has_n, np.sqrt(centre * (1.0 - centre) / np.where(has_n, na, 1)), np.nan)
-    return _build(centre, sigma, trial, segment, clip=True, sigma_z=np.ones(xa.size))
+    return build_limits(centre, sigma, trial, segment, clip=True, sigma_z=np.ones(xa.size))
 
 
 def laney_limits(
@@ -198,5 +198,5 @@ def laney_limits(
     for s, e in segs:
         sigma_z[s:e] = mean_moving_range(_fixed(z[s:e], fix_after),
                                          screen=screen_outliers) / D2
-    return _build(base.centre, base.sigma * sigma_z, base.trial, base.segment, clip=True,
+    return build_limits(base.centre, base.sigma * sigma_z, base.trial, base.segment, clip=True,
                   sigma_z=sigma_z)

@@ -28,7 +28,7 @@ from metrics.statistics.spc_limits import (
     BoolArray,
     FloatArray,
     SpcLimits,
-    _build,
+    build_limits,
 )
 
 
@@ -78,7 +78,7 @@ def xmr_rows(values: FloatArray) -> SpcLimits:
     centre = _spread(_means(total, points), y.shape)
     sigma = _spread(XMR_SCALE / 3.0 * mean_moving_ranges(y), y.shape)
     trial = _spread(points < MIN_POINTS, y.shape)
-    return _build(centre, sigma, trial, np.zeros(y.shape, dtype=np.int64), clip=False)
+    return build_limits(centre, sigma, trial, np.zeros(y.shape, dtype=np.int64), clip=False)
 
 
 def _valid(x: FloatArray, n: FloatArray) -> BoolArray:
@@ -100,7 +100,7 @@ def p_rows(x: FloatArray, n: FloatArray) -> SpcLimits:
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(has_n, np.sqrt(centre * (1.0 - centre) / np.where(has_n, na, 1)),
                          np.nan)
-    return _build(centre, sigma, _spread(points < MIN_POINTS, xa.shape),
+    return build_limits(centre, sigma, _spread(points < MIN_POINTS, xa.shape),
                   np.zeros(xa.shape, dtype=np.int64), clip=True, sigma_z=np.ones(xa.shape))
 
 
@@ -114,7 +114,7 @@ def laney_rows(x: FloatArray, n: FloatArray) -> SpcLimits:
         z = np.where(valid & (base.sigma > 0), (xa / np.where(valid, na, 1.0) - base.centre)
                      / np.where(base.sigma > 0, base.sigma, 1.0), np.nan)
     sigma_z = _spread(mean_moving_ranges(z) / D2, xa.shape)
-    return _build(base.centre, base.sigma * sigma_z, base.trial, base.segment, clip=True,
+    return build_limits(base.centre, base.sigma * sigma_z, base.trial, base.segment, clip=True,
                   sigma_z=sigma_z)
 
 
