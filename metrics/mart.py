@@ -209,10 +209,12 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
 
 def _stage_counts(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str],
                   found: mart_areas.AreaChanges, full: bool) -> mart_stages.StageReport:
-    """:func:`metrics.mart_stages.stage` on a cursor of its own (another thread's)."""
+    """:func:`metrics.mart_stages.stage` on a cursor of its own (another thread's), its data
+    version pinned as the refresh's is."""
     cursor = con.cursor()
     try:
-        return mart_stages.stage(cursor, registry, now, found, full=full)
+        with cache.pinned(cursor):
+            return mart_stages.stage(cursor, registry, now, found, full=full)
     finally:
         cursor.close()
 

@@ -38,6 +38,7 @@ import polars as pl
 
 from cjsdash.core import allocators
 from cjsdash.core.snapshots import STAMP_SQL
+from metrics import cache
 from metrics import mart_analysis_reads as reads
 from metrics.options import Options
 from metrics.registry import Registry
@@ -128,10 +129,11 @@ _SEP = "\x1f"
 
 def _on_cursor(con: duckdb.DuckDBPyConnection, compute: Callable[..., T], *args: object) -> T:
     """``compute(cursor, *args)`` on a cursor of its own: another thread's reads of the
-    committed warehouse."""
+    committed warehouse, its data version pinned as the refresh's is."""
     cursor = con.cursor()
     try:
-        return compute(cursor, *args)
+        with cache.pinned(cursor):
+            return compute(cursor, *args)
     finally:
         cursor.close()
 
