@@ -68,14 +68,16 @@ new AS (
     WHERE {_headline()} GROUP BY ALL)
 SELECT now.item, now.measure, coalesce(a.name || ' (' || now.area_code || ')', now.area_code),
     now.period_start, now.period_end, now.rows_now,
-    now.rows_gone, now.total_now, new.total_new,
-    coalesce(m.aggregation = 'sum', FALSE) AS adds_up
-FROM now LEFT JOIN new USING (item, {_SLICE})
-LEFT JOIN meta.measures AS m USING (measure)
+    now.rows_gone, now.total_now, now.total_new, now.cut
+FROM (SELECT now.*, new.total_new,
+          coalesce(m.aggregation = 'sum' AND now.total_now >= $min_total
+                   AND new.total_new < $floor * now.total_now, FALSE) AS cut,
+          now.rows_gone >= $min_withdrawn AND now.rows_gone > (1 - $floor) * now.rows_now
+              AS gone
+      FROM now LEFT JOIN new USING (item, {_SLICE})
+      LEFT JOIN meta.measures AS m USING (measure)) AS now
 LEFT JOIN core.areas AS a ON a.code = now.area_code
-WHERE (now.rows_gone >= $min_withdrawn AND now.rows_gone > (1 - $floor) * now.rows_now)
-   OR (coalesce(m.aggregation = 'sum', FALSE) AND now.total_now >= $min_total
-       AND new.total_new < $floor * now.total_now)
+WHERE now.cut OR now.gone
 ORDER BY now.item, now.measure, now.area_code, now.period_start, now.period_end
 """  # noqa: S608 - identifiers from the schema contracts only; every value bound
 
@@ -118,8 +120,9 @@ def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
     report.status, report.rows_loaded, report.rows_revised, report.rows_unchanged = (
         "refused", 0, 0, 0)
     report.message = (
-        f"this file would replace figures already loaded with far smaller ones, "
-        f"{len(slices):,} slice(s) cut to under {floor:.0%}: {described}{more}. A cut file or "
+        f"this file would replace figures already loaded with far fewer, in {len(slices):,} "
+        f"slice(s) (under {floor:.0%} of a total, or most of a slice's figures withdrawn): "
+        f"{described}{more}. A cut file or "
         "an export with a filter left on looks like this; nothing was loaded, so the figures "
         "already loaded stand. If the drop is real (a publisher withdrew the data), load it "
         "with `cjsdash ingest --accept-shrink`")
@@ -127,9 +130,9 @@ def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
 
 
 def _describe(row: tuple) -> str:
-    _, measure, area, start, end, rows_now, rows_gone, total_now, total_new, adds_up = row
+    _, measure, area, start, end, rows_now, rows_gone, total_now, total_new, cut = row
     period = f"{start:%Y-%m}" if (end - start).days < 32 else f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
-    if adds_up and total_new is not None and total_now is not None and total_new < total_now:
+    if cut:
         return f"{measure} in {area}, {period}: {total_now:,.0f} now, {total_new:,.0f} in this file"
     return (f"{measure} in {area}, {period}: {rows_gone:,} of its {rows_now:,} figures "
             "would be withdrawn")

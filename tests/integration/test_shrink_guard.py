@@ -66,7 +66,7 @@ def test_a_cut_street_file_is_refused_and_the_month_stands(con, tmp_path: Path, 
     assert state(con) == before  # nothing of it loaded: the records and figures stand
     logged = con.execute("SELECT status, message FROM meta.ingest_runs WHERE run_id = ?",
                          [report.run_id]).fetchone()
-    assert logged[0] == "refused" and "far smaller" in logged[1]
+    assert logged[0] == "refused" and "far fewer" in logged[1]
     # Loaded on purpose (a drop known to be real): the month is the file's 49 records.
     [accepted] = ingest_paths(con, [short], shrink_floor=0.0)
     assert accepted.status == "loaded"
