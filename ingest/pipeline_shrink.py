@@ -50,10 +50,17 @@ def _headline(prefix: str = "") -> str:
 _SLICE = ", ".join(SLICE)
 _ON_SLICE = " AND ".join(f"o.{c} = s.{c}" for c in SLICE)
 _ON_KEY = " AND ".join(f"o.{c} IS NOT DISTINCT FROM k.{c}" for c in OBSERVATION_KEY)
-_ANY_SQL = f"""
-SELECT EXISTS (SELECT 1 FROM core.observations AS o SEMI JOIN _shrink_frame AS s ON {_ON_SLICE}
-               WHERE o.is_current)
-"""  # noqa: S608 - identifiers from the schema contracts only
+_ANY_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM core.observations AS o,
+        (SELECT unnest($1::VARCHAR[]) AS lo, unnest($2::VARCHAR[]) AS hi,
+                unnest($3::DATE[]) AS first, unnest($4::DATE[]) AS last) AS f
+    WHERE o.is_current AND o.source BETWEEN f.lo AND f.hi AND o.period_start >= f.first
+      AND o.period_end <= f.last)
+"""
+"""Whether any current figure falls within a file's sources and periods (their least and
+greatest): a first load of its slices (a year of street crime into a fresh warehouse)
+replaces nothing."""
 _SQL = f"""
 WITH s AS (SELECT DISTINCT item, {_SLICE} FROM _shrink_frame),
 now AS (
@@ -89,20 +96,19 @@ def refuse_shrinking(con: duckdb.DuckDBPyConnection, items: list[Pending], floor
     the batch's transaction: the figures compared are the committed ones."""
     loads = [(n, item) for n, item in enumerate(items) if item.result is not None
              and item.result.table == "observations" and item.result.frame.height]
-    if floor <= 0 or not loads:
+    if floor <= 0 or not loads or not _replaces_any(con, [item for _, item in loads]):
         return items
     # Arrow, column by column on this thread: the writer does not wait for polars' pool,
     # which the reader's next batch fills (decision 40); a month's forty files 1-3 ms
     columns = (*OBSERVATION_KEY, "value")
     frame = pa.concat_tables(
         [arrow_table(item.result.frame, columns).append_column(  # type: ignore[union-attr]
-            "item", pa.array(np.full(item.result.frame.height, n, dtype=np.int64)))  # type: ignore[union-attr]
+            "item", _constant(n, item.result.frame.height))  # type: ignore[union-attr]
          for n, item in loads], promote_options="permissive")
     con.register("_shrink_frame", frame)
-    try:  # a first load of its slices replaces nothing: one cheap query says so
-        found = [] if not con.execute(_ANY_SQL).fetchall()[0][0] else con.execute(
-            _SQL, {"floor": floor, "min_total": MIN_TOTAL, "min_withdrawn": MIN_WITHDRAWN}
-        ).fetchall()
+    try:
+        found = con.execute(_SQL, {"floor": floor, "min_total": MIN_TOTAL,
+                                   "min_withdrawn": MIN_WITHDRAWN}).fetchall()
     finally:
         con.unregister("_shrink_frame")
     by_item: dict[int, list[tuple]] = {}
@@ -110,6 +116,23 @@ def refuse_shrinking(con: duckdb.DuckDBPyConnection, items: list[Pending], floor
         by_item.setdefault(row[0], []).append(row)
     return [_refused(item, by_item[n], floor) if n in by_item else item
             for n, item in enumerate(items)]
+
+
+def _replaces_any(con: duckdb.DuckDBPyConnection, loads: list[Pending]) -> bool:
+    """Whether any file may replace a current figure (:data:`_ANY_SQL`), from each source's
+    first and last period in each file: a few scalars a file, no frame built."""
+    spans = [(frame["source"].min(), frame["source"].max(), frame["period_start"].min(),
+              frame["period_end"].max())
+             for frame in (item.result.frame for item in loads)]  # type: ignore[union-attr]
+    return bool(con.execute(_ANY_SQL, [list(c) for c in zip(*spans, strict=True)]
+                            ).fetchall()[0][0])
+
+
+def _constant(value: int, length: int) -> pa.Array:
+    """``length`` times ``value`` as an Arrow int64 array, from numpy's buffer: ``pa.array``
+    and ``pa.scalar`` import pandas (0.32 s, the first batch's writer waiting for it)."""
+    return pa.Array.from_buffers(pa.int64(), length,
+                                 [None, pa.py_buffer(np.full(length, value, dtype=np.int64))])
 
 
 def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
