@@ -49,15 +49,21 @@ def refused(file: FileToRead, started: datetime, reason: str, rejects: list[Reje
     return Pending(report, file.sha, file.loader, started, None)
 
 
-def write_failed(item: Pending, exc: Exception) -> Pending:
-    """A file whose batch could not be written (a loader's bug): refused, nothing loaded."""
+def refuse_read(item: Pending, message: str) -> Pending:
+    """A file read but refused at its write: nothing of it loaded, its report (the one its
+    batch's slot holds) saying why."""
     report = item.report
     report.status, report.rows_loaded, report.rows_revised, report.rows_unchanged = (
         "refused", 0, 0, 0)
-    report.message = (f"cjsdash could not write this file (internal error "
-                      f"{type(exc).__name__}: {str(exc)[:200]}); nothing was loaded")
-    report.rejects = []
+    report.message = message
     return replace(item, result=None)
+
+
+def write_failed(item: Pending, exc: Exception) -> Pending:
+    """A file whose batch could not be written (a loader's bug): refused, nothing loaded."""
+    item.report.rejects = []
+    return refuse_read(item, f"cjsdash could not write this file (internal error "
+                             f"{type(exc).__name__}: {str(exc)[:200]}); nothing was loaded")
 
 
 def unchanged(name: str, run_id: int) -> IngestReport:

@@ -3,8 +3,8 @@
 A file supplies its slices whole (:data:`ingest.load.SLICE`: measure × area × period ×
 source), so a valid but short file, a download cut off at a line break or a force's month
 re-exported with a filter left on, would replace a slice's figures with what little it
-holds: a Cumbria street file cut to 49 of its 3,512 records once loaded with exit 0,
-replaced the month's records and withdrew 13 figures (decision 43). The reject share
+holds: Cumbria's June 2021 street file cut to 49 of its 3,563 records once loaded with exit
+0, replaced the month's records and withdrew 13 figures (decision 43). The reject share
 (:func:`ingest.pipeline_refusals.mostly_rejected`) cannot see this: every row it has is good.
 
 Before a batch is written, each file's slices are compared with the figures loaded now. A
@@ -16,14 +16,12 @@ supplies
 - more than ``1 - floor`` of the slice's current figures, at least :data:`MIN_WITHDRAWN` of
   them, would be withdrawn because the file does not carry them.
 
-Real revisions move a month's count by a few per cent; a cut to under half is a broken file
-far more often than news. When it is news (a publisher withdrew a force's data), the file is
+A revision that halves a count is rare enough that asking once costs little, while a cut
+file usually keeps far less than half. When it is news (a publisher withdrew a force's data), the file is
 loaded with ``cjsdash ingest --accept-shrink`` (``floor`` 0), which the refusal says.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -32,6 +30,7 @@ import pyarrow as pa
 from cjsdash.core.frames import arrow_table
 from cjsdash.core.schema import BREAKDOWNS, OBSERVATION_KEY
 from ingest.load import SLICE
+from ingest.pipeline_refusals import refuse_read
 from ingest.pipeline_reports import Pending
 
 MIN_TOTAL = 20
@@ -136,20 +135,14 @@ def _constant(value: int, length: int) -> pa.Array:
 
 
 def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
-    """The file refused, its report (the batch's slot holds the same one) saying why."""
     described = "; ".join(_describe(row) for row in slices[:SHOWN])
     more = f" (and {len(slices) - SHOWN:,} more)" if len(slices) > SHOWN else ""
-    report = item.report
-    report.status, report.rows_loaded, report.rows_revised, report.rows_unchanged = (
-        "refused", 0, 0, 0)
-    report.message = (
+    return refuse_read(item, (
         f"this file would replace figures already loaded with far fewer, in {len(slices):,} "
         f"slice(s) (under {floor:.0%} of a total, or most of a slice's figures withdrawn): "
-        f"{described}{more}. A cut file or "
-        "an export with a filter left on looks like this; nothing was loaded, so the figures "
-        "already loaded stand. If the drop is real (a publisher withdrew the data), load it "
-        "with `cjsdash ingest --accept-shrink`")
-    return replace(item, result=None)
+        f"{described}{more}. A cut file or an export with a filter left on looks like this; "
+        "nothing was loaded, so the figures already loaded stand. If the drop is real (a "
+        "publisher withdrew the data), load it with `cjsdash ingest --accept-shrink`"))
 
 
 def _describe(row: tuple) -> str:

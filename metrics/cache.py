@@ -13,13 +13,15 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
 import polars as pl
 
 from cjsdash.core.gateway import held_version
+
+T = TypeVar("T")
 
 _CACHE: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -63,6 +65,18 @@ def pinned(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         _PINNED.pop(con, None)
+
+
+def on_own_cursor(con: duckdb.DuckDBPyConnection, compute: Callable[..., T], *args: Any,
+                  **kwargs: Any) -> T:
+    """``compute(cursor, *args, **kwargs)`` on a cursor of ``con``'s own (another thread's,
+    reading the committed warehouse), its data version pinned as a refresh pins ``con``'s."""
+    cursor = con.cursor()
+    try:
+        with pinned(cursor):
+            return compute(cursor, *args, **kwargs)
+    finally:
+        cursor.close()
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:

@@ -207,18 +207,6 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                         replan=replan, concurrent=concurrent)
 
 
-def _stage_counts(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, str],
-                  found: mart_areas.AreaChanges, full: bool) -> mart_stages.StageReport:
-    """:func:`metrics.mart_stages.stage` on a cursor of its own (another thread's), its data
-    version pinned as the refresh's is."""
-    cursor = con.cursor()
-    try:
-        with cache.pinned(cursor):
-            return mart_stages.stage(cursor, registry, now, found, full=full)
-    finally:
-        cursor.close()
-
-
 def _refresh(con: duckdb.DuckDBPyConnection, registry: Registry, *, options: Options | None,
              grains: Iterable[str], full: bool, replan: bool, concurrent: bool
              ) -> RefreshReport:
@@ -241,9 +229,9 @@ def _refresh_with(con: duckdb.DuckDBPyConnection, registry: Registry, options: O
     # Stage counts and coverage depend on the rows, not on the disclosure plan: the areas
     # the plan moves (widen, below) change no count, so they may be staged from here on
     counts: Future[mart_stages.StageReport] | None = None if pool is None else pool.submit(
-        _stage_counts, con, registry, dict(now), replace(
+        cache.on_own_cursor, con, mart_stages.stage, registry, dict(now), replace(
             found, areas=dict(found.areas), moved=dict(found.moved),
-            scoped_plans=set(found.scoped_plans)), full)
+            scoped_plans=set(found.scoped_plans)), full=full)
     plan = None
     if options.disclosure == "whole_set":  # each measure's plan, re-planned where it changed
         rows = mart_areas.changes(con, stored, now) if full else found

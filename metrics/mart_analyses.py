@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
     from metrics.mart_comparisons import Comparisons
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 KEPT = ("populations", "areas", "sources", "registry", "options")
 """The figure refresh's fingerprints kept beside each measure's, target's and plan's."""
@@ -127,17 +125,6 @@ def _write_comparisons(con: duckdb.DuckDBPyConnection, made: Comparisons,
 _SEP = "\x1f"
 
 
-def _on_cursor(con: duckdb.DuckDBPyConnection, compute: Callable[..., T], *args: object) -> T:
-    """``compute(cursor, *args)`` on a cursor of its own: another thread's reads of the
-    committed warehouse, its data version pinned as the refresh's is."""
-    cursor = con.cursor()
-    try:
-        with cache.pinned(cursor):
-            return compute(cursor, *args)
-    finally:
-        cursor.close()
-
-
 def _lap(report: AnalysesReport, part: str, since: float) -> float:
     allocators.release()  # the part's freed working memory given back (decision 38)
     now = time.process_time()
@@ -193,7 +180,7 @@ def refresh(con: duckdb.DuckDBPyConnection, registry: Registry, now: dict[str, s
         held_inputs = mart_comparisons.stored_inputs(con, ids) \
             if before and not every and "comparison_inputs" in held else {}
         if pool is not None:
-            comparing = pool.submit(_on_cursor, con, mart_comparisons.compute, registry,
+            comparing = pool.submit(cache.on_own_cursor, con, mart_comparisons.compute, registry,
                                     set(ids), held_inputs)
     if ids or whole_baselines:
         baseline_ids = {i.id for i in registry.indicators} if whole_baselines else set(ids)
