@@ -32,7 +32,6 @@ Never part of the test suite.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -43,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import dash
-import plotly.utils
 from street_ingest import DEFAULT_ZIP, replicate_months
 
 from cjsdash.bootstrap import refresh_figures
@@ -65,7 +63,9 @@ def pct(values: Sequence[float], q: float) -> float:
 
 
 def as_response(value: object) -> str:
-    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder)
+    """The answer's JSON text as the server makes it (Dash's ``to_json``, which
+    :func:`cjsdash.server.create_app` points at :func:`cjsdash.response_json.to_json`)."""
+    return str(dash._callback.to_json(value))
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}

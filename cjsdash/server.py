@@ -31,7 +31,7 @@ from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 from dash import exceptions as dash_exceptions
 
-from cjsdash import cached_callbacks, request_log
+from cjsdash import cached_callbacks, request_log, response_json
 from cjsdash.callback_body import CALLBACK_PATH, body_problem
 from cjsdash.core import allocators
 from cjsdash.core.config import get_settings
@@ -225,6 +225,7 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = INDEX_STRING
+    response_json.install()  # one orjson pass per answer (decision 0045)
     app.layout = _shell()
     _hold_readers_per_request(app.server, warehouse)
     _check_requests(app)
@@ -290,16 +291,12 @@ def prime() -> bool:
     interpreter and :mod:`metrics.cache` keep what any first requests would have left. A
     warehouse the page cannot lay out yet (no figures, a file being replaced) is logged and
     skipped: the first request shows why. True when primed."""
-    import json
-
-    import plotly.utils
-
     try:
         from layouts.context import get_context
 
         landing = next(page for page in dash.page_registry.values() if page["path"] == "/")
         with get_context().warehouse.reading():
-            json.dumps(landing["layout"](), cls=plotly.utils.PlotlyJSONEncoder)
+            response_json.to_json(landing["layout"]())
     except Exception as exc:  # a start must not fail on what a page shows
         logging.getLogger(__name__).warning(
             "could not lay out the overview before the first request (%s: %s); serving on",

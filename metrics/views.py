@@ -146,9 +146,9 @@ def series(
     mart (:mod:`metrics.mart`) when it answers, else computed."""
     registry.get(indicator_id)  # an unknown id is a KeyError, wherever the figures come from
     if _from_mart(con, options):
-        return mart.read(con, "grain = ? AND by_breakdown = ? AND indicator = ? "
-                              "AND list_contains(?, area_code)",
-                         [grain, by or "", indicator_id, list(areas)])
+        among, chosen = mart.one_of("area_code", areas)
+        return mart.read(con, f"grain = ? AND by_breakdown = ? AND indicator = ? AND {among}",
+                         [grain, by or "", indicator_id, *chosen])
     frame = compute_indicators(con, registry, [indicator_id], areas, grain=grain, by=by,
                                options=options)
     return present(frame, registry, _area_names(con))

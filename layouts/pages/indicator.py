@@ -95,16 +95,24 @@ def compare_section(ind: Indicator, area: str, grain: str) -> list[Any]:
 
 # --- the page -----------------------------------------------------------------------------------
 
-def render(ind: Indicator, area: str, grain: str, by: str | None
-           ) -> tuple[list[Any], list[Any], list[Any]]:
+def _series(ind: Indicator, area_code: str, grain: str) -> pl.DataFrame:
+    """The indicator's series at the area and England and Wales (one read)."""
+    ctx = get_context()
+    codes = [area_code] if area_code == views.NATIONAL else [area_code, views.NATIONAL]
+    return views.series(ctx.reader(), ctx.registry, ind.id, codes, grain=grain)
+
+
+def render(ind: Indicator, area: str, grain: str, by: str | None,
+           both: pl.DataFrame | None = None) -> tuple[list[Any], list[Any], list[Any]]:
     """(content: the lead sentence and the trend, its figures table (shown last, after the
-    SPC and comparison sections), tail: definition and footer)."""
+    SPC and comparison sections), tail: definition and footer); ``both``: :func:`_series`
+    when the caller has read it."""
     ctx = get_context()
     con = ctx.reader()
     choice = cx.pick_area(views.list_areas(con), area)
     name = cx.area_label(choice)
-    codes = [choice.code] if choice.code == views.NATIONAL else [choice.code, views.NATIONAL]
-    both = views.series(con, ctx.registry, ind.id, codes, grain=grain)
+    if both is None:
+        both = _series(ind, choice.code, grain)
     area_rows = both.filter(pl.col("area_code") == choice.code) if both.height else both
     national = (both.filter(pl.col("area_code") == views.NATIONAL)
                 if both.height and choice.code != views.NATIONAL else None)
@@ -138,12 +146,15 @@ def render(ind: Indicator, area: str, grain: str, by: str | None
 
 
 def render_spc(ind: Indicator, area: str, grain: str, by: str | None, rebase: str | None,
-               fix: str | int | None = None) -> tuple[list[Any], list[dict[str, str]], str]:
-    """(the SPC section, rebase options, rebase value) — a callback of its own."""
+               fix: str | int | None = None, both: pl.DataFrame | None = None
+               ) -> tuple[list[Any], list[dict[str, str]], str]:
+    """(the SPC section, rebase options, rebase value) — a callback of its own; ``both``:
+    :func:`_series` when the caller has read it (the layout, which draws the trend too)."""
     ctx = get_context()
     con = ctx.reader()
     choice = cx.pick_area(views.list_areas(con), area)
-    area_rows = analysis.area_series(con, ctx.registry, ind.id, choice.code, grain)
+    area_rows = (analysis.area_series(con, ctx.registry, ind.id, choice.code, grain)
+                 if both is None else analysis.area_series_in(both, choice.code))
     rebase_value = pick_rebase(rebase, area_rows)
     section = spc_section(con, ind, choice.code, cx.area_label(choice), area_rows, grain,
                            rebase_value, by, pick_fix(fix))
@@ -162,8 +173,10 @@ def layout(indicator_id: str | None = None, area: str | None = None,
     area_code = cx.pick_area(areas, area).code
     grain = cx.pick_grain(grain)
     by = by if by in ind.breakdowns else None
-    content, figures_part, tail = render(ind, area_code, grain, by)
-    spc_section, options, rebase_value = render_spc(ind, area_code, grain, by, rebase, fix)
+    both = _series(ind, area_code, grain)  # the trend's and the SPC chart's rows, read once
+    content, figures_part, tail = render(ind, area_code, grain, by, both)
+    spc_section, options, rebase_value = render_spc(ind, area_code, grain, by, rebase, fix,
+                                                    both)
     return html.Div([
         dcc.Location(id=f"{PREFIX}-url", refresh=False),
         dcc.Store(id=f"{PREFIX}-id", data=ind.id),

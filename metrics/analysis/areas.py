@@ -117,9 +117,10 @@ def kind_frame(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids
 def _mart_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str], codes: Sequence[str],
                grain: str) -> pl.DataFrame:
     """Headline rows (RESULT_COLUMNS, period order) of ``ids`` at ``codes`` from the mart."""
+    among, chosen = mart.one_of("area_code", codes)
     frame = mart.read(con, "grain = ? AND by_breakdown = '' AND breakdown = '' "
-                           "AND list_contains(?, indicator) AND list_contains(?, area_code)",
-                      [grain, list(ids), list(codes)])
+                           f"AND list_contains(?, indicator) AND {among}",
+                      [grain, list(ids), *chosen])
     return headline_rows(frame.select(RESULT_COLUMNS)) if frame.height else frame.select(
         RESULT_COLUMNS)
 
@@ -152,6 +153,14 @@ def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id
                            else "force", grain)
         return frame.filter(pl.col("area_code") == area_code) if frame.height else frame
     return _own_rows(con, registry, [indicator_id], area_code, grain)
+
+
+def area_series_in(frame: pl.DataFrame, area_code: str) -> pl.DataFrame:
+    """What :func:`area_series` gives, taken from a series already read that holds this
+    area's rows (:func:`metrics.views.series` of the area beside England and Wales): the
+    indicator page lays out its trend and its SPC chart from one read, not two."""
+    rows = frame.filter(pl.col("area_code") == area_code).select(RESULT_COLUMNS)
+    return headline_rows(rows)
 
 
 def _own_rows(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],

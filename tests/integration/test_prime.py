@@ -113,3 +113,19 @@ def test_lookups_that_cannot_be_read_are_logged_and_the_start_goes_on(
         caplog: pytest.LogCaptureFixture) -> None:
     _broken_then_primed(monkeypatch, caplog, lookups, "prime",
                         "could not read the pages' lookups before the first request")
+
+
+def test_every_first_view_is_sent_as_plotly_would_write_it(served: Warehouse) -> None:
+    """The server's serialiser (decision 0045) gives each page's first view, the demo's real
+    components and figures, the same bytes as plotly's own function."""
+    from plotly.io.json import to_json_plotly
+
+    from cjsdash import response_json
+
+    assert response_json.installed()
+    pages = {p.get("path_template") or p["path"]: sys.modules[p["module"]]
+             for p in dash.page_registry.values()}
+    with served.reading():
+        for path, view in FIRST_VIEWS.items():
+            answer = view(pages[path])
+            assert response_json.to_json(answer) == to_json_plotly(answer), path
