@@ -19,7 +19,7 @@ from layouts import components as cx
 from layouts import theme
 from layouts.context import get_context
 from layouts.data_tables import PREFIX, esc, frame_csv, table_block
-from metrics import figure_coverage, views
+from metrics import cache, figure_coverage, views
 from metrics.registry import Registry
 
 GRAINS = ("fy", "year", "fquarter", "quarter", "month")
@@ -168,6 +168,14 @@ def area_matrix(frame: pl.DataFrame, registry: Registry, area: views.AreaChoice,
 def group_matrix(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.AreaChoice],
                  group: str, period_label: str) -> html.Div:
     """Areas (rows) × indicators (columns, by theme) for one period."""
+    return _group_div(*group_parts(frame, registry, areas, group, period_label))
+
+
+def group_parts(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.AreaChoice],
+                group: str, period_label: str) -> tuple[str, str, str, str]:
+    """(summary, table HTML, caption, note) of :func:`group_matrix`: text alone, so that
+    one period's matrix (the same for every area's view of the page) can be kept per data
+    version (:func:`coverage`)."""
     frame, note = _mark_synthetic(frame)
     by_key = {(r["area_code"], r["indicator"]): r
               for r in frame.select("area_code", "indicator", *_CELL_FIELDS)
@@ -201,6 +209,10 @@ def group_matrix(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.
                f"figures for every month in all {len(areas)} {group_name}; "
                f"{len(indicators) - len(complete) - len(absent)} have gaps; "
                f"{len(absent)} have none.")
+    return summary, table, caption, note
+
+
+def _group_div(summary: str, table: str, caption: str, note: str) -> html.Div:
     children: list[Any] = [html.P(summary, id=f"{PREFIX}-coverage-group-summary"),
                            table_block(table, caption)]
     if note:
@@ -247,10 +259,14 @@ def coverage(area: str, grain: str, group: str, period: str | None
     ]
     if choices:
         start, label = starts[value] if value != cx.LATEST else choices[-1]
-        per_group = figure_coverage.coverage(con, ctx.registry, grain, areas=codes, period=start)
+        parts = cache.cached(  # every area's view of the page shows the same matrix
+            con, ("coverage-group", id(ctx.registry), grain, group, start, label),
+            lambda: group_parts(figure_coverage.coverage(con, ctx.registry, grain,
+                                                         areas=codes, period=start),
+                                ctx.registry, members, group, label))
         content += [html.H3(f"Every one of the {GROUPS[group][0]} in {label}",
                             id=f"{PREFIX}-coverage-h-group"),
-                    group_matrix(per_group, ctx.registry, members, group, label)]
+                    _group_div(*parts)]
     else:
         content.append(html.P(f"No figures for any of the {GROUPS[group][0]} yet."))
     return content, options, value

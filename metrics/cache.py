@@ -115,6 +115,8 @@ def _size(value: Any) -> int:
         return int(value.estimated_size())
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
+    if isinstance(value, str):  # a page's text kept whole (the data page's coverage table)
+        return len(value)
     if isinstance(value, dict):
         return sum(_size(v) for v in value.values()) + 64 * len(value)
     if isinstance(value, (list, tuple)):

@@ -238,3 +238,32 @@ def test_a_warehouse_registered_before_the_mark_gains_it(tmp_path: Path) -> None
         assert row == (LOADERS["moj_timeliness_tool"].spec.title, True)
     finally:
         wh.close()
+
+
+def test_every_area_view_shares_the_period_matrix(page: types.ModuleType,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matrix of every area at one period is the same whichever area the page shows: it
+    is made once per data version and group (decision 0045), the same as made afresh."""
+    import layouts.data_coverage as data_coverage
+    from metrics import cache
+
+    cache.clear_cache()
+    made: list[tuple[str, str]] = []
+    real = data_coverage.group_parts
+
+    def counted(*args: Any) -> tuple[str, str, str, str]:
+        made.append((args[3], args[4]))
+        return real(*args)
+
+    monkeypatch.setattr(data_coverage, "group_parts", counted)
+    cumbria, _, _ = page.coverage("CJA03", "quarter", "lcjb", None)
+    national, _, _ = page.coverage("K04000001", "quarter", "lcjb", None)
+    assert len(made) == 1 and made[0][0] == "lcjb"
+    assert str(cumbria[2:]) == str(national[2:])  # heading and matrix
+    assert "coverage-group" in str(cumbria[3])
+    page.coverage("CJA03", "quarter", "force", None)
+    assert [group for group, _ in made] == ["lcjb", "force"]
+    cache.clear_cache()
+    monkeypatch.setattr(data_coverage, "group_parts", real)
+    fresh, _, _ = page.coverage("K04000001", "quarter", "lcjb", None)
+    assert str(fresh[2:]) == str(national[2:])
