@@ -24,7 +24,7 @@ import plotly.utils
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
 from cjsdash.server import create_app, settle
-from metrics import analysis
+from metrics import analysis, cache
 from metrics.registry import default_registry
 
 NATIONAL = "K04000001"
@@ -107,9 +107,9 @@ def indicator_callbacks(con: object, registry: object, page: object, base: Base,
 
 def _forget_baselines() -> None:
     """Drop the cached baseline rows (not the frames for every area): a first view of an area."""
-    with analysis._CACHE_LOCK:
-        for key in [k for k in analysis._CACHE if k[1] == "baseline"]:
-            del analysis._CACHE[key]
+    with cache._CACHE_LOCK:
+        for key in [k for k in cache._CACHE if k[1] == "baseline"]:
+            del cache._CACHE[key]
 
 
 def baseline_callbacks(con: object, registry: object, page: object, base: Base,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from dash import dcc, html
 from cjsdash.core.safe_text import count_of, markup, neutralise
 from layouts import components as cx
 from layouts import figure_draft, theme
+from metrics.analysis import is_missing
 from metrics.registry import Indicator
 from metrics.views import format_value
 
@@ -46,12 +46,8 @@ def quartile_words(quartile: int, of: int) -> str:
     return f"{QUARTILE_WORDS[quartile]} (of {count_of(of, 'area')})"
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _text(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -202,10 +198,10 @@ def value_text(ind: Indicator) -> Callable[[Any, dict[str, Any]], str]:
 
 
 def count_text(value: Any, _row: dict[str, Any]) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def rank_text(value: Any, _row: dict[str, Any]) -> str:
-    return "" if _missing(value) else f"{value:g}"
+    return "" if is_missing(value) else f"{value:g}"

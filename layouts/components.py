@@ -11,7 +11,6 @@ import base64
 import csv
 import io
 import json
-import math
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -23,7 +22,7 @@ from dash import dcc, html
 from cjsdash.core.periods import GRAIN_LABELS, GRAINS
 from cjsdash.core.safe_text import markup, neutralise
 from layouts import charts, sparklines, theme
-from metrics.analysis import changes
+from metrics.analysis import changes, is_missing
 from metrics.registry import Indicator
 from metrics.views import (  # vintages: the pages call it cx.vintages
     NATIONAL,
@@ -205,10 +204,6 @@ def footer(data_vintages: Sequence[str]) -> html.Footer:
 
 # --- scorecard --------------------------------------------------------------------------------
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def ci_text(row: dict[str, Any], ind: Indicator) -> str:
     """'95% CI a to b', or why there is none."""
     if row.get("suppressed"):
@@ -223,7 +218,7 @@ def ci_text(row: dict[str, Any], ind: Indicator) -> str:
 def change_text(row: dict[str, Any], ind: Indicator) -> str:
     """The change on the same period last year, with its significance."""
     change = row.get("change")
-    if _missing(change):
+    if is_missing(change):
         return "no figure for the same period last year"
     sign = "+" if change > 0 else ("−" if change < 0 else "±")  # a true minus sign
     if ind.unit == "percent":
@@ -286,7 +281,7 @@ def scorecard_row(ind: Indicator, row: dict[str, Any] | None,
         html.Span(f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
                   title="synthetic demo data") if synthetic else None,
     ], className="cjs-sc-value")
-    target = "" if _missing(row.get("target")) else target_text(row, ind)
+    target = "" if is_missing(row.get("target")) else target_text(row, ind)
     return html.Tr([
         title,
         value,
@@ -318,9 +313,9 @@ def _cell(column: str, value: Any, ind: Indicator) -> str:
         mark = theme.SUPPRESSED_MARK if column == "suppressed" else theme.SYNTHETIC_MARK
         return f"{mark} yes" if value else "no"
     if column in ("numerator", "denominator"):
-        return charts.format_count(value) if not _missing(value) else ""
+        return charts.format_count(value) if not is_missing(value) else ""
     if column == "target":
-        return "" if _missing(value) else format_value(value, ind)
+        return "" if is_missing(value) else format_value(value, ind)
     if column == "breakdown":
         return value or "All"
     return "" if value is None else str(value)

@@ -28,6 +28,7 @@ import polars as pl
 
 from layouts import theme
 from metrics import analysis, views
+from metrics.analysis import is_missing
 from metrics.registry import Indicator
 from metrics.statistics import spc_assurance, spc_signals
 
@@ -45,10 +46,6 @@ ASSURANCE_TAIL = {
     spc_assurance.INCONSISTENT:
         "and the process will meet it in some periods and miss it in others",
 }
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _headline(frame: pl.DataFrame | None) -> pl.DataFrame:
@@ -71,7 +68,7 @@ def _lower_first(text: str) -> str:
 def _figure(row: dict[str, Any], ind: Indicator) -> str:
     """'8.6% in Jan–Mar 2026 (95% CI 4.5% to 15.8%)'."""
     text = f"{views.format_value(row['value'], ind)} in {row['period_label']}"
-    if not _missing(row.get("lower")) and not _missing(row.get("upper")):
+    if not is_missing(row.get("lower")) and not is_missing(row.get("upper")):
         text += (f" ({(row.get('level') or 0.95):.0%} CI {views.format_value(row['lower'], ind)}"
                  f" to {views.format_value(row['upper'], ind)})")
     return text
@@ -109,12 +106,12 @@ def _compare(row: dict[str, Any], national: pl.DataFrame, ind: Indicator) -> str
     if same.height == 0:
         return f"no figure for {NATIONAL_NAME} in {row['period_label']}"
     other = same.row(0, named=True)
-    if other.get("suppressed") or _missing(other.get("value")):
+    if other.get("suppressed") or is_missing(other.get("value")):
         return f"no figure for {NATIONAL_NAME} in {row['period_label']}"
     where = f"{NATIONAL_NAME} ({views.format_value(other['value'], ind)}"
 
     def triple(r: dict[str, Any]) -> tuple[float, float, float]:
-        return tuple(math.nan if _missing(r.get(c)) else float(r[c])  # type: ignore[return-value]
+        return tuple(math.nan if is_missing(r.get(c)) else float(r[c])  # type: ignore[return-value]
                      for c in ("value", "lower", "upper"))
 
     pos = analysis.position(triple(row), triple(other), ind, NATIONAL_NAME)
@@ -146,7 +143,7 @@ def summary_sentence(ind: Indicator, area_name: str, area_rows: pl.DataFrame | N
     last = rows.row(-1, named=True)
     mark = f"{theme.SYNTHETIC_MARK} " if last.get("synthetic") else ""
     changing, assurance = _changing(rows, ind)
-    if last.get("suppressed") or _missing(last.get("value")):
+    if last.get("suppressed") or is_missing(last.get("value")):
         shown = rows.filter(pl.col("value").is_not_null()
                             & ~pl.col("suppressed").fill_null(False))
         before = ""

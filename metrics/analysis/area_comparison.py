@@ -13,11 +13,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from metrics import cache
 from metrics import mart_analysis_reads as reads
 from metrics.analysis.areas import (
     COMPARABLE_KINDS,
     NATIONAL,
-    _cached,
     area_codes,
     area_names,
     bool_column,
@@ -170,7 +170,7 @@ def compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_
     stored = _stored(con, registry, indicator_id, period_end, grain, kind, seed, draws)
     if stored is not None:
         return stored
-    return _cached(con, ("compare", id(registry), indicator_id, period_end, grain, kind, seed,
+    return cache.cached(con, ("compare", id(registry), indicator_id, period_end, grain, kind, seed,
                          draws),
                    lambda: _compare_areas(con, registry, indicator_id, period_end, grain,
                                           kind=kind, seed=seed, draws=draws))

@@ -62,10 +62,7 @@ def headline_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 # --- the cache --------------------------------------------------------------------------------
 
-_CACHE = cache._CACHE  # one cache for every result kept per data version (metrics.cache)
-_CACHE_LOCK = cache._CACHE_LOCK
 data_version = cache.data_version
-_cached = cache.cached
 clear_cache = cache.clear_cache
 
 
@@ -111,7 +108,7 @@ def kind_frame(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_ids
         frame = compute_indicators(con, registry, ids, codes, grain=grain)
         return headline_rows(frame) if frame.height else frame
 
-    return _cached(con, ("kind_frame", id(registry), tuple(ids), kind, grain), build)
+    return cache.cached(con, ("kind_frame", id(registry), tuple(ids), kind, grain), build)
 
 
 def _mart_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str], codes: Sequence[str],
@@ -146,13 +143,13 @@ def area_series(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id
     from the cached frame of its kind when it is a force, an LCJB or England & Wales, else
     computed."""
     if mart.ready(con):  # the area's own rows: not every area's, to keep one
-        return _own_rows(con, registry, [indicator_id], area_code, grain)
+        return own_rows(con, registry, [indicator_id], area_code, grain)
     kind = area_kind(con, area_code)
     if kind in COMPARABLE_KINDS or area_code == NATIONAL:
         frame = kind_frame(con, registry, [indicator_id], kind if kind in COMPARABLE_KINDS
                            else "force", grain)
         return frame.filter(pl.col("area_code") == area_code) if frame.height else frame
-    return _own_rows(con, registry, [indicator_id], area_code, grain)
+    return own_rows(con, registry, [indicator_id], area_code, grain)
 
 
 def area_series_in(frame: pl.DataFrame, area_code: str) -> pl.DataFrame:
@@ -163,7 +160,7 @@ def area_series_in(frame: pl.DataFrame, area_code: str) -> pl.DataFrame:
     return headline_rows(rows)
 
 
-def _own_rows(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
+def own_rows(con: duckdb.DuckDBPyConnection, registry: Registry, ids: Sequence[str],
               area_code: str, grain: str) -> pl.DataFrame:
     """An area's headline rows of ``ids``: from the figure mart when it answers, else
     computed for this area alone."""

@@ -11,19 +11,18 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from metrics import mart
+from metrics import cache, mart
 from metrics import mart_analysis_reads as reads
 from metrics.analysis import changes
 from metrics.analysis.area_comparison import quartiles
 from metrics.analysis.areas import (
     NATIONAL,
-    _cached,
-    _own_rows,
     area_codes,
     area_names,
     comparison_kind,
     is_missing,
     kind_frame,
+    own_rows,
     rows_at,
 )
 from metrics.analysis.peer_groups import (
@@ -177,7 +176,7 @@ def baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str,
         stored = reads.read_baseline(con, area_code, grain)
         if stored.height:
             return stored.cast(BASELINE_SCHEMA), peer_group(con, area_code)
-    return _cached(con, ("baseline", id(registry), area_code, grain),
+    return cache.cached(con, ("baseline", id(registry), area_code, grain),
                    lambda: _baseline(con, registry, area_code, grain))
 
 
@@ -194,14 +193,14 @@ def _baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str
     codes = tuple(area_codes(con, kind))
     setting = Setting(area_code, codes, area_names(con), peer_group(con, area_code), grain)
     if mart.ready(con):  # the area's series, then every area at its latest periods only
-        mine_all = _own_rows(con, registry, ids, area_code, grain)
+        mine_all = own_rows(con, registry, ids, area_code, grain)
         ends = _latest_ends(mine_all)
         frame = (rows_at(con, ends.rows(), list(dict.fromkeys([*codes, NATIONAL, area_code])),
                          grain) if ends.height else mine_all.clear())
     else:
         frame = kind_frame(con, registry, ids, kind, grain)
         if area_code not in codes and area_code != NATIONAL:
-            frame = pl.concat([frame, _own_rows(con, registry, ids, area_code, grain)],
+            frame = pl.concat([frame, own_rows(con, registry, ids, area_code, grain)],
                               how="diagonal_relaxed")
         mine_all = frame.filter(pl.col("area_code") == area_code)
         ends = _latest_ends(mine_all)

@@ -17,10 +17,10 @@ concern) from both readings at once; the baseline summary counts only those.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from metrics.analysis.areas import is_missing
 from metrics.registry import Indicator
 from metrics.statistics import spc_signals, targets
 from metrics.views import format_value
@@ -46,10 +46,6 @@ def not_tested_reason(ind: Indicator) -> str:
     """Why a change is not tested: ``'not tested: an amount of money, not a sample'``…"""
     note = ind.ci_note if ind.type == "count" and ind.ci_note else NOT_TESTED_WHY[ind.type]
     return f"not tested: {note}"
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 @dataclass(frozen=True)

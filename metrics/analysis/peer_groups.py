@@ -21,8 +21,6 @@ from metrics.analysis.areas import (
     COMPARABLE_KINDS,
     NATIONAL,
     NATIONAL_NAME,
-    _cached,
-    _own_rows,
     area_codes,
     area_kind,
     area_names,
@@ -30,6 +28,7 @@ from metrics.analysis.areas import (
     float_column,
     is_missing,
     kind_frame,
+    own_rows,
 )
 from metrics.compute import RESULT_COLUMNS
 from metrics.derive import RESULT_SCHEMA
@@ -142,7 +141,7 @@ def peer_group(con: duckdb.DuckDBPyConnection, code: str, *, k: int = peers.DEFA
     if code not in codes or len(codes) <= 1:
         return PeerGroup(code, (), NO_PEERS, "no Census 2011 demographics to compute a peer "
                                              "group from")
-    nearest = _cached(con, ("nearest", kind, k),
+    nearest = cache.cached(con, ("nearest", kind, k),
                       lambda: peers.nearest_neighbours(feats, k=k))
     row = nearest[codes.index(code)]
     members = tuple(codes[i] for i in row if i >= 0)
@@ -319,11 +318,11 @@ def msg_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, indicator
         end = compare["period_end"][0]
         stored = _stored_national(con, registry, ind.id, grain, kind, end)
         at = (stored if stored is not None
-              else _own_rows(con, registry, [ind.id], NATIONAL, grain) if mart.ready(con)
+              else own_rows(con, registry, [ind.id], NATIONAL, grain) if mart.ready(con)
               else kind_frame(con, registry, [ind.id], kind, grain)).filter(
             pl.col("period_end") == end)
         if area is None:  # a region or the nation: its own figure
-            own = at if area_code == NATIONAL else _own_rows(
+            own = at if area_code == NATIONAL else own_rows(
                 con, registry, [ind.id], area_code, grain
             ).filter(pl.col("period_end") == compare["period_end"][0])
             own = own.filter(pl.col("area_code") == area_code)
