@@ -38,7 +38,7 @@ from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
 from cjsdash.exports.service import PackExporter
 from cjsdash.guard import RequestGuard, allowed_hosts, request_body_limit
-from cjsdash.uploads import make_uploader
+from cjsdash.uploads import make_acceptor, make_uploader
 from layouts.context import Uploader, set_context
 from layouts.inputs import BadCallbackInput
 from metrics.registry import Registry, default_registry
@@ -208,7 +208,8 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     registry = registry or default_registry()
     upload = uploader if uploader is not None else make_uploader(warehouse)
     set_context(warehouse, registry, upload,
-                exporter if exporter is not None else PackExporter())
+                exporter if exporter is not None else PackExporter(),
+                make_acceptor(warehouse) if uploader is None else None)
     # Dash imports the page modules afresh for each app; callbacks they registered for an
     # earlier app that never served a request would otherwise be registered twice.
     dash_callback.GLOBAL_CALLBACK_LIST.clear()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from cjsdash.bootstrap import prepare, refresh_figures
 from cjsdash.core.config import Settings, get_settings
 from cjsdash.core.gateway import Warehouse, WarehouseBusy
-from layouts.context import Uploader, UploadOutcome
+from layouts.context import Acceptor, Uploader, UploadOutcome
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -142,13 +142,15 @@ def save_upload(file_name: str, content: bytes, settings: Settings) -> Path:
     return path
 
 
-def ingest_upload(warehouse: Warehouse, path: Path) -> IngestReport:
-    """Load one saved upload exactly as ``cjsdash ingest PATH`` does (one transaction)."""
+def ingest_upload(warehouse: Warehouse, path: Path, shrink_floor: float | None = None
+                  ) -> IngestReport:
+    """Load one saved upload exactly as ``cjsdash ingest PATH`` does (one transaction);
+    ``shrink_floor`` 0 as ``--accept-shrink``."""
     from ingest.pipeline import ingest_paths  # here: the readers never need the loaders
 
     with warehouse.writer() as con:
         prepare(con)
-        [report] = ingest_paths(con, [Path(path)])
+        [report] = ingest_paths(con, [Path(path)], shrink_floor=shrink_floor)
         # a refused or unchanged file is logged too (a run, its rejects): the mart's tables
         # and version follow it, else its stamp no longer matches and pages fall back to
         # computing (the whole-set plan alone takes minutes)
@@ -170,6 +172,7 @@ def outcome(shown: str, path: Path, report: IngestReport) -> UploadOutcome:
         run_id=report.run_id, rows_rejected=report.rows_rejected,
         rejects=tuple((r.row, r.column, r.value, r.reason)
                       for r in report.rejects[:REJECTS_SHOWN]),
+        can_accept=report.status == "refused" and report.shrinking,
     )
 
 
@@ -181,18 +184,48 @@ def handle_upload(warehouse: Warehouse, file_name: str, content: bytes,
         path = save_upload(file_name, content, settings)
     except UploadRefused as exc:
         return UploadOutcome(shown, "rejected", f"{shown}: refused: {exc}")
+    return _load(warehouse, shown, path, None, keep=False)
+
+
+def _load(warehouse: Warehouse, shown: str, path: Path, shrink_floor: float | None, *,
+          keep: bool) -> UploadOutcome:
+    """Ingest a saved upload; never raises for a bad file. Unless ``keep``, a file nothing
+    will refer to (not logged, a copy of a load, or the warehouse busy) is removed."""
     try:
-        report = ingest_upload(warehouse, path)
+        report = ingest_upload(warehouse, path, shrink_floor)
     except WarehouseBusy as exc:
-        path.unlink(missing_ok=True)
-        return UploadOutcome(shown, "failed", f"{shown}: not loaded: {exc}")
+        if not keep:
+            path.unlink(missing_ok=True)
+        return UploadOutcome(shown, "failed", f"{shown}: not loaded: {exc}",
+                             saved_as=path.name if keep else "")
     except Exception as exc:  # a loader bug must not take the page down; nothing was committed
         log.exception("loading upload %s (%s) failed", shown, path.name)
         return UploadOutcome(shown, "failed", f"{shown}: not loaded: {type(exc).__name__} "
                              "while loading; nothing was changed", saved_as=path.name)
-    if report.status in ("skipped", "unchanged"):
+    if report.status in ("skipped", "unchanged") and not keep:
         path.unlink(missing_ok=True)  # nothing refers to it: not logged, or a copy of a load
     return outcome(shown, path, report)
+
+
+SAVED_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}-[A-Za-z0-9_-]+\.(?:csv|xlsx|xlsm|ods)")
+"""The names :func:`save_upload` gives, and the only names :func:`accept_upload` loads."""
+
+
+def accept_upload(warehouse: Warehouse, saved_as: str, file_name: str,
+                  settings: Settings) -> UploadOutcome:
+    """Load an upload kept under ``<data_dir>/uploads`` after it was refused as cut short,
+    accepting the drop as ``cjsdash ingest --accept-shrink`` does: the user has said it is
+    real. ``saved_as`` comes back from the browser, so it is trusted only as a name this
+    module gives to a file that is in the uploads folder itself; anything else is refused
+    without being opened. It gives no more than uploading the same file and accepting it."""
+    shown = display_name(file_name)
+    folder = upload_dir(settings).resolve()
+    path = folder / saved_as if isinstance(saved_as, str) else folder
+    if (not isinstance(saved_as, str) or not SAVED_NAME.fullmatch(saved_as)
+            or path.resolve().parent != folder or not path.is_file()):
+        return UploadOutcome(shown, "rejected", f"{shown}: refused: that upload is not kept "
+                             "here any more; upload the file again")
+    return _load(warehouse, shown, path, 0.0, keep=True)
 
 
 def make_uploader(warehouse: Warehouse) -> Uploader:
@@ -202,3 +235,12 @@ def make_uploader(warehouse: Warehouse) -> Uploader:
         return handle_upload(warehouse, file_name, content, get_settings())
 
     return upload
+
+
+def make_acceptor(warehouse: Warehouse) -> Acceptor:
+    """The callable the data page calls to load a kept upload anyway; settings at each call."""
+
+    def accept(saved_as: str, file_name: str) -> UploadOutcome:
+        return accept_upload(warehouse, saved_as, file_name, get_settings())
+
+    return accept

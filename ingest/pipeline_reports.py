@@ -40,6 +40,9 @@ class IngestReport:
     """(area_code, measure, period_start) of the months this file brought, to be checked."""
     message: str = ""
     rejects: list[Reject] = field(default_factory=list)
+    shrinking: bool = False
+    """Refused because it would replace figures loaded with far fewer (decision 43): the
+    user may load it anyway (``--accept-shrink``, or the data page's button)."""
 
     def line(self) -> str:
         if self.status in ("skipped", "unchanged"):

@@ -137,6 +137,7 @@ def _constant(value: int, length: int) -> pa.Array:
 def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
     described = "; ".join(_describe(row) for row in slices[:SHOWN])
     more = f" (and {len(slices) - SHOWN:,} more)" if len(slices) > SHOWN else ""
+    item.report.shrinking = True
     return refuse_read(item, (
         f"this file would replace figures already loaded with far fewer, in {len(slices):,} "
         f"slice(s) (under {floor:.0%} of a total, or most of a slice's figures withdrawn): "

@@ -40,6 +40,9 @@ class UploadOutcome:
     rows_rejected: int = 0
     rejects: tuple[tuple[int | None, str | None, str | None, str], ...] = field(
         default_factory=tuple)
+    can_accept: bool = False
+    """Refused as cut short (it would replace figures loaded with far fewer) and kept as
+    ``saved_as``: the page offers to load it anyway (:data:`Acceptor`)."""
 
     @property
     def changed_warehouse(self) -> bool:
@@ -49,6 +52,11 @@ class UploadOutcome:
 
 Uploader = Callable[[str, bytes], UploadOutcome]
 """uploader(original file name, file bytes) -> outcome. The name is for display only."""
+
+
+Acceptor = Callable[[str, str], UploadOutcome]
+"""acceptor(saved_as, file name shown) -> outcome: load an upload the server kept after
+refusing it as cut short, accepting the drop (``cjsdash ingest --accept-shrink``)."""
 
 
 def _no_uploader(file_name: str, content: bytes) -> UploadOutcome:
@@ -63,6 +71,8 @@ class Context:
     uploader: Uploader = _no_uploader
     exporter: Any = None
     """Renders board packs for ``/export`` (``cjsdash.exports.service.PackExporter``), or None."""
+    acceptor: Acceptor | None = None
+    """Loads a kept upload refused as cut short, when the user says the drop is real."""
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A read-only cursor for this thread (committed data only)."""
@@ -73,9 +83,10 @@ _context: Context | None = None
 
 
 def set_context(warehouse: Warehouse, registry: Registry,
-                uploader: Uploader | None = None, exporter: Any = None) -> Context:
+                uploader: Uploader | None = None, exporter: Any = None,
+                acceptor: Acceptor | None = None) -> Context:
     global _context
-    _context = Context(warehouse, registry, uploader or _no_uploader, exporter)
+    _context = Context(warehouse, registry, uploader or _no_uploader, exporter, acceptor)
     return _context
 
 

@@ -23,6 +23,29 @@ from layouts import theme
 
 PREFIX = "data"
 ALL_RUNS = "all"
+INTROS = {
+    "sources": "Who publishes each source, under what licence, how many of its figures are "
+               "loaded and which vintages (editions) they come from. A newer vintage of the "
+               "same figure becomes current and the older value is kept.",
+    "files": "Every file offered to cjsdash, whether it was loaded or refused: each is "
+             "loaded in one transaction and logged with its counts.",
+    "coverage": "Which figures exist. A figure counts for every month it covers, so a "
+                "quarter's figure covers three months of a financial year. Counts are of "
+                "headline figures (all people); the CSV also counts figures for groups and "
+                "withheld figures.",
+    "rejects": "Rows a file could not load, with the row as a spreadsheet numbers it (the "
+               "header is row 1), the column, the value and the reason. The rest of the file "
+               "was loaded; a file with no good row was refused.",
+    "revisions": "Figures that a later file gave a different value. The older value is kept "
+                 "(it is no longer current), so what was reported at the time can always be "
+                 "reproduced.",
+    "quality": "Each month a file brings is compared with the same area's months before it "
+               "(up to 24, at least 12): a total at most half or at least double the median "
+               "and more than five robust deviations (MAD) from it, or a group's share that "
+               "moved by 20 points or more, is listed here and in the load's summary. It is a "
+               "warning: the figures are loaded; check the file with its publisher.",
+}
+"""Each section's opening paragraph on the data page."""
 
 
 # --- escaped HTML tables ----------------------------------------------------------------------

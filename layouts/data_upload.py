@@ -11,7 +11,7 @@ import base64
 import binascii
 from typing import Any
 
-from dash import dcc, html
+from dash import dcc, html, no_update
 
 from cjsdash.core.config import REPO_ROOT, get_settings
 from layouts.context import UploadOutcome, get_context
@@ -34,6 +34,43 @@ def decode_upload(contents: str, limit: int) -> bytes:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the browser sent a damaged file; try again") from None
+
+
+def accept_offer() -> html.Div:
+    """Shown under a file refused as cut short (:func:`offer`): what loading it anyway
+    does, and the button; hidden otherwise."""
+    return html.Div([
+        html.P("You can load it anyway from here, as that command would: its figures then "
+               "replace those named above, and the load is logged like any other."),
+        html.Button("Load it anyway", id=f"{PREFIX}-upload-accept", n_clicks=0,
+                    type="button", className="cjs-button"),
+        dcc.Store(id=f"{PREFIX}-upload-kept"),
+    ], id=f"{PREFIX}-upload-offer", hidden=True, className="cjs-upload-offer")
+
+
+def loaded(outcome: UploadOutcome, version: int | None) -> tuple[Any, ...]:
+    """What the page shows after a load through it (its outputs ``LOADED``): the status, the
+    rejected rows, the version (raised when the warehouse may have changed, which refreshes
+    every table) and the offer to load a file refused as cut short anyway."""
+    new_version = (version or 0) + 1 if outcome.changed_warehouse else no_update
+    return (status_message(outcome), result_children(outcome), new_version, *offer(outcome))
+
+
+def offer(outcome: UploadOutcome) -> tuple[bool, list[str] | None, str]:
+    """(offer hidden, the kept upload [saved name, name shown], the button's words)."""
+    if outcome.can_accept and outcome.saved_as:
+        return False, [outcome.saved_as, outcome.file_name], f"Load ‘{outcome.file_name}’ anyway"
+    return True, None, "Load it anyway"
+
+
+def accept_kept(kept: list[str]) -> UploadOutcome:
+    """The kept upload ([saved name, name shown], from the page) loaded anyway."""
+    acceptor = get_context().acceptor
+    shown = kept[1] if len(kept) > 1 else "upload"
+    if acceptor is None or len(kept) != 2:
+        return UploadOutcome(shown, "rejected", f"{shown}: refused: this dashboard does not "
+                             "load kept uploads")
+    return acceptor(kept[0], shown)
 
 
 def status_message(outcome: UploadOutcome) -> html.Div:
@@ -127,6 +164,7 @@ def upload_section() -> list[Any]:
         dcc.Store(id=f"{PREFIX}-upload-watch"),
         html.Div(id=f"{PREFIX}-upload-status", className="cjs-upload-status", role="status",
                  **{"aria-live": "polite"}),
+        accept_offer(),
         dcc.Loading(html.Div(id=f"{PREFIX}-upload-result"), type="dot", delay_show=200),
     ]
 

@@ -1,18 +1,14 @@
 """Data: what is in the warehouse, and can I trust it? Sources, coverage, rejects, revisions, upload.
 
-``/data?area=CJA03&grain=fy&group=lcjb&period=2025-04-01&run=5``: every source and every file
-loaded (with its vintage, row counts and status), which figures exist (a coverage matrix of
-indicators × periods for one area, and of areas × indicators for one period), the rows that
-were rejected and why, the figures that were revised (older vintages are kept), and an upload
-that loads a file exactly as ``cjsdash ingest`` does.
+``/data?area=CJA03&grain=fy&group=lcjb&period=2025-04-01&run=5``: every source and file loaded
+(vintage, row counts, status), which figures exist (indicators × periods for one area, areas ×
+indicators for one period), rejected rows and why, revised figures (older vintages are kept),
+and an upload that loads a file exactly as ``cjsdash ingest`` does.
 
-This module is the page's layout and its callbacks; what each section shows is built in
-``layouts/data_*.py`` (:mod:`layouts.data_sources`, :mod:`layouts.data_coverage`,
-:mod:`layouts.data_rejects`, :mod:`layouts.data_revisions`, :mod:`layouts.data_quality`,
-:mod:`layouts.data_upload`, the escaped tables and CSV in :mod:`layouts.data_tables`) and its
-styles are in ``layouts/assets/style_data.css``. The page never imports ``ingest``: the
-upload goes through ``get_context().uploader``, which the app factory injects
-(:mod:`cjsdash.uploads`). The URL holds the view as on the overview.
+This module is the page's layout and callbacks; each section is built in its own
+``layouts/data_*.py``, styled in ``layouts/assets/style_data.css``. The page never imports
+``ingest``: an upload goes through ``get_context().uploader`` (a file refused as cut short,
+loaded anyway, through ``get_context().acceptor``), injected by :mod:`cjsdash.uploads`.
 """
 
 from __future__ import annotations
@@ -39,15 +35,15 @@ from layouts.data_coverage import (
 from layouts.data_quality import quality_table
 from layouts.data_rejects import rejects
 from layouts.data_sources import RUNS_SHOWN, prime, tables
-from layouts.data_tables import ALL_RUNS, PREFIX, frame_csv
+from layouts.data_tables import ALL_RUNS, INTROS, PREFIX, frame_csv
 from layouts.data_upload import (
     BUSY_JS,
     TARGETS_TEMPLATE,
     TEMPLATE,
     WATCH_JS,
+    accept_kept,
+    loaded,
     receive,
-    result_children,
-    status_message,
     upload_section,
 )
 from layouts.inputs import checked, run_number
@@ -101,32 +97,24 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
         contents,
         html.Div(head, id=f"{PREFIX}-head"),
         _section("sources", "Sources", [
-            html.P("Who publishes each source, under what licence, how many of its figures "
-                   "are loaded and which vintages (editions) they come from. A newer vintage "
-                   "of the same figure becomes current and the older value is kept."),
+            html.P(INTROS["sources"]),
             html.Div(source_table, id=f"{PREFIX}-sources"),
         ]),
         _section("upload", "Add a file", upload_section()),
         _section("files", "Files loaded", [
-            html.P("Every file offered to cjsdash, whether it was loaded or refused: each is "
-                   "loaded in one transaction and logged with its counts."),
+            html.P(INTROS["files"]),
             cx.download_button(f"{PREFIX}-runs", "Download the list of every file (CSV)"),
             html.Div(files_table, id=f"{PREFIX}-files"),
         ]),
         _section("coverage", "Coverage", [
-            html.P("Which figures exist. A figure counts for every month it covers, so a "
-                   "quarter's figure covers three months of a financial year. Counts are of "
-                   "headline figures (all people); the CSV also counts figures for groups "
-                   "and withheld figures."),
+            html.P(INTROS["coverage"]),
             *coverage_controls(areas, area_code, grain, group, period_options, period_value),
             cx.download_button(f"{PREFIX}-coverage", "Download the coverage counts (CSV)"),
             dcc.Loading(html.Div(cover, id=f"{PREFIX}-coverage"), type="dot",
                         delay_show=400),
         ]),
         _section("rejects", "Rejected rows", [
-            html.P("Rows a file could not load, with the row as a spreadsheet numbers it "
-                   "(the header is row 1), the column, the value and the reason. The rest "
-                   "of the file was loaded; a file with no good row was refused."),
+            html.P(INTROS["rejects"]),
             html.Div(html.Div([
                 html.Label("File", htmlFor=f"{PREFIX}-run", className="cjs-label"),
                 dcc.Dropdown(id=f"{PREFIX}-run", options=run_options, value=run,
@@ -137,19 +125,12 @@ def layout(area: str | None = None, grain: str | None = None, group: str | None 
             html.Div(rejects(run), id=f"{PREFIX}-rejects"),
         ]),
         _section("revisions", "Revisions", [
-            html.P("Figures that a later file gave a different value. The older value is "
-                   "kept (it is no longer current), so what was reported at the time can "
-                   "always be reproduced."),
+            html.P(INTROS["revisions"]),
             cx.download_button(f"{PREFIX}-revisions", "Download the revisions (CSV)"),
             html.Div(revision_table, id=f"{PREFIX}-revisions"),
         ]),
         _section("quality", "Data-quality checks", [
-            html.P("Each month a file brings is compared with the same area's months before "
-                   "it (up to 24, at least 12): a total at most half or at least double the "
-                   "median and more than five robust deviations (MAD) from it, or a group's "
-                   "share that moved by 20 points or more, is listed here and in the load's "
-                   "summary. It is a warning: the figures are loaded; check the file with "
-                   "its publisher."),
+            html.P(INTROS["quality"]),
             html.Div(quality_table(provenance.quality_flags_frame(ctx.reader())),
                      id=f"{PREFIX}-quality"),
         ]),
@@ -263,14 +244,17 @@ clientside_callback(
 
 # --- upload -----------------------------------------------------------------------------------
 
+LOADED = [Output(f"{PREFIX}-{key}", prop, allow_duplicate=True) for key, prop in (
+    ("upload-status", "children"), ("upload-result", "children"), ("version", "data"),
+    ("upload-offer", "hidden"), ("upload-kept", "data"), ("upload-accept", "children"))]
+"""What a load through the page updates (:func:`layouts.data_upload.loaded`)."""
+
+
 @callback(
-    Output(f"{PREFIX}-upload-status", "children", allow_duplicate=True),
-    Output(f"{PREFIX}-upload-result", "children"),
-    Output(f"{PREFIX}-version", "data"),
+    *LOADED,
     Output(f"{PREFIX}-upload", "disabled", allow_duplicate=True),
     Input(f"{PREFIX}-upload", "contents"),
-    State(f"{PREFIX}-upload", "filename"),
-    State(f"{PREFIX}-version", "data"),
+    State(f"{PREFIX}-upload", "filename"), State(f"{PREFIX}-version", "data"),
     prevent_initial_call=True,
 )
 @checked(long_text=("contents",))
@@ -283,9 +267,21 @@ def upload(contents: str | None, file_name: str | None, version: int | None
     """
     if not contents:
         raise PreventUpdate
-    outcome = receive(contents, file_name)
-    new_version = (version or 0) + 1 if outcome.changed_warehouse else no_update
-    return status_message(outcome), result_children(outcome), new_version, False
+    return (*loaded(receive(contents, file_name), version), False)
+
+
+@callback(
+    *LOADED,
+    Input(f"{PREFIX}-upload-accept", "n_clicks"),
+    State(f"{PREFIX}-upload-kept", "data"), State(f"{PREFIX}-version", "data"),
+    prevent_initial_call=True,
+)
+@checked
+def accept(clicks: int, kept: list[str], version: int | None) -> tuple[Any, ...]:
+    """A file refused as cut short, loaded anyway: the user says the drop is real."""
+    if not clicks or not kept:
+        raise PreventUpdate
+    return loaded(accept_kept(kept), version)
 
 
 # Once the result is shown, drop the file's contents from the browser's page state.
@@ -323,6 +319,10 @@ def _stamp() -> str:
     return datetime.now().strftime("%Y%m%d")
 
 
+def _csv(content: str, filename: str) -> dict:
+    return {"content": content, "filename": filename, "type": "text/csv"}
+
+
 @callback(Output(f"{PREFIX}-runs-download", "data"),
           Input(f"{PREFIX}-runs-download-button", "n_clicks"), prevent_initial_call=True)
 @checked
@@ -330,8 +330,7 @@ def download_runs(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate
     frame = provenance.runs_frame(get_context().reader())
-    return {"content": frame_csv(frame), "filename": f"cjsdash_files_loaded_{_stamp()}.csv",
-            "type": "text/csv"}
+    return _csv(frame_csv(frame), f"cjsdash_files_loaded_{_stamp()}.csv")
 
 
 @callback(Output(f"{PREFIX}-rejects-download", "data"),
@@ -344,8 +343,7 @@ def download_rejects(n_clicks: int, run: str) -> dict:
     run_id = run_number(run, ALL_RUNS)
     frame = provenance.rejects_frame(get_context().reader(), run_id, limit=None)
     which = "all" if run_id is None else f"run{run_id}"
-    return {"content": frame_csv(frame), "filename": f"cjsdash_rejects_{which}.csv",
-            "type": "text/csv"}
+    return _csv(frame_csv(frame), f"cjsdash_rejects_{which}.csv")
 
 
 @callback(Output(f"{PREFIX}-revisions-download", "data"),
@@ -355,8 +353,7 @@ def download_revisions(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate
     frame = provenance.revisions_frame(get_context().reader())
-    return {"content": frame_csv(frame), "filename": f"cjsdash_revisions_{_stamp()}.csv",
-            "type": "text/csv"}
+    return _csv(frame_csv(frame), f"cjsdash_revisions_{_stamp()}.csv")
 
 
 @callback(Output(f"{PREFIX}-coverage-download", "data"),
@@ -371,8 +368,7 @@ def download_coverage(n_clicks: int, area: str, grain: str, group: str, period: 
     grain = pick(grain, GRAINS, DEFAULT_GRAIN)
     group = pick(group, GROUPS, DEFAULT_GROUP)
     del period  # the CSV holds every period of both tables
-    return {"content": coverage_csv(area, grain, group),
-            "filename": f"cjsdash_coverage_{area}_{group}_{grain}.csv", "type": "text/csv"}
+    return _csv(coverage_csv(area, grain, group), f"cjsdash_coverage_{area}_{group}_{grain}.csv")
 
 
 @callback(Output(f"{PREFIX}-template", "data"),
@@ -381,8 +377,7 @@ def download_coverage(n_clicks: int, area: str, grain: str, group: str, period: 
 def download_template(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate
-    return {"content": TEMPLATE.read_text(encoding="utf-8"),
-            "filename": "board_extract_template.csv", "type": "text/csv"}
+    return _csv(TEMPLATE.read_text(encoding="utf-8"), "board_extract_template.csv")
 
 
 @callback(Output(f"{PREFIX}-targets-template", "data"),
@@ -391,5 +386,4 @@ def download_template(n_clicks: int) -> dict:
 def download_targets_template(n_clicks: int) -> dict:
     if not n_clicks:
         raise PreventUpdate
-    return {"content": TARGETS_TEMPLATE.read_text(encoding="utf-8"),
-            "filename": "targets_template.csv", "type": "text/csv"}
+    return _csv(TARGETS_TEMPLATE.read_text(encoding="utf-8"), "targets_template.csv")

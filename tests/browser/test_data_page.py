@@ -222,3 +222,52 @@ def test_refused_uploads_say_why_and_change_nothing(
     expect(page.locator("#data-runs-table tbody tr").first).to_contain_text("✗ refused",
                                                                          timeout=30_000)
     _assert_console_clean(console)
+
+
+def test_a_cut_upload_can_be_loaded_anyway_by_keyboard(
+    page: Any, screenshot: Any, app_url: str, console: Any, browser_warehouse: Warehouse,
+    upload_settings: Settings, tmp_path: Path, axe_source: str,
+) -> None:
+    """A file that would replace figures with far fewer is refused and kept; the page says
+    what loading it anyway does, and its button (reached and pressed by keyboard) loads it
+    (decision 46). Periods before the other tests' (2012-13), so nothing else moves."""
+    from tests.browser.conftest import axe_violations
+
+    full, cut = tmp_path / "full.csv", tmp_path / "cut.csv"
+    full.write_text("area,period,measure,numerator,denominator\n"
+                    "Cumbria,2012-13 Q1,ineffective_trial_rate_crown,120,1000\n"
+                    "Cumbria,2012-13 Q2,ineffective_trial_rate_crown,150,1100\n",
+                    encoding="utf-8")
+    cut.write_text("area,period,measure,numerator,denominator\n"
+                   "Cumbria,2012-13 Q1,ineffective_trial_rate_crown,12,1000\n",
+                   encoding="utf-8")
+    page.goto(app_url + "/data")
+    _wait_ready(page)
+    page.locator("#data-upload input[type=file]").set_input_files(str(full))
+    expect(page.locator("#data-upload-status")).to_contain_text("‘full.csv’ loaded as run",
+                                                                timeout=60_000)
+    expect(page.locator("#data-upload-offer")).to_be_hidden()  # until a file is cut short
+    page.locator("#data-upload input[type=file]").set_input_files(str(cut))
+    expect(page.locator("#data-upload-line")).to_contain_text(
+        "would replace figures already loaded with far fewer", timeout=60_000)
+    button = page.locator("#data-upload-accept")
+    expect(button).to_be_visible()
+    expect(button).to_have_text("Load ‘cut.csv’ anyway")
+    assert "You can load it anyway from here" in page.locator("#data-upload-offer").inner_text()
+    refused = provenance.runs_frame(browser_warehouse.reader()).row(0, named=True)
+    assert refused["status"] == "refused"
+    assert axe_violations(page, axe_source) == []
+    screenshot("data-upload-cut")
+
+    page.locator("#data-upload-button").focus()  # by keyboard: the next Tab stop, Enter
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "data-upload-accept"
+    page.keyboard.press("Enter")
+    expect(page.locator("#data-upload-status")).to_contain_text("‘cut.csv’ loaded as run",
+                                                                timeout=60_000)
+    expect(page.locator("#data-upload-offer")).to_be_hidden()
+    loaded = provenance.runs_frame(browser_warehouse.reader()).row(0, named=True)
+    assert (loaded["status"], loaded["file_name"]) == ("loaded", refused["file_name"])
+    expect(page.locator("#data-runs-table tbody tr").first).to_contain_text("✓ loaded",
+                                                                         timeout=30_000)
+    _assert_console_clean(console)

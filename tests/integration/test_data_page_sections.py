@@ -110,7 +110,8 @@ def _decorator_names(node: ast.FunctionDef) -> list[str]:
 
 def test_every_callback_of_the_page_is_checked(page: types.ModuleType) -> None:
     callbacks = _page_callbacks()
-    assert len(callbacks) == 12  # refresh, quality, coverage, rejects, url, upload, 6 downloads
+    assert len(callbacks) == 13  # refresh, quality, coverage, rejects, url, upload, accept,
+    # and 6 downloads
     for node in callbacks:
         assert _decorator_names(node)[-1] == "checked", f"{node.name} is not @checked"
         arguments = [{"not": "a value"}] * len(node.args.args)
