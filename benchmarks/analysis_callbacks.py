@@ -13,13 +13,12 @@ Usage: ``python benchmarks/analysis_callbacks.py [--repeats N] [--cold N] [--db 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import plotly.utils
+import dash
 
 from cjsdash.core.gateway import Warehouse
 from cjsdash.demo.build import build_demo
@@ -63,7 +62,7 @@ def report(name: str, ours: list[float], base: list[float] | None = None) -> Non
 
 def as_response(value: object) -> str:
     """What Dash does with a callback's return value before sending it."""
-    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder)
+    return str(dash._callback.to_json(value))  # as the server serialises (decision 45)
 
 
 Base = Callable[[list[str], list[str]], list[float]]

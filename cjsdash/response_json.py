@@ -3,13 +3,18 @@
 Dash turns every callback answer and the page shell into JSON with
 ``plotly.io.json.to_json_plotly``. For an answer made of Dash components that function
 tries orjson, fails on the first component, then walks the whole tree in Python
-(``clean_to_json_compatible``) and serialises the cleaned copy: the overview's answer
-(about 800 components) took 11.8 ms at p50, the data page's layout 10.0 ms, more than the
-standard library's encoder (7.1 and 5.1 ms). :func:`to_json` gives the same text in one
-orjson pass that asks each component for its ``to_plotly_json`` as it meets it (5.3 and
-1.8 ms), with the same escapes of ``<``, ``>``, ``/`` and the line separators that keep
-JSON inside HTML safe. Anything orjson cannot take (a type no component or figure
-explains) goes to plotly's function as before, so the answer and its errors are Dash's.
+(``clean_to_json_compatible``) and serialises the cleaned copy: the overview's update (about
+800 components) took 11.6 ms at p50, the data page's layout 11.4 ms. :func:`to_json` gives the
+same text in one orjson pass (5.7 and 7.5 ms; the data page's time is mostly the escapes of
+its HTML tables), asking each component for its ``to_plotly_json`` as it meets it, with
+plotly's escapes of ``<``, ``>``, ``/`` and the line separators that keep JSON inside HTML
+safe.
+
+Same text, not merely the same JSON: what orjson does not take by itself goes through
+:func:`_plain`, which converts it as ``clean_to_json_compatible`` does (numpy arrays and
+scalars, datetime64 as numpy prints it), and anything else (float32 arrays, which orjson and
+Python print differently; pandas objects; unknown types) sends the whole answer to plotly's
+own function, whose answer and errors are then Dash's.
 
 :func:`install` points Dash's callback dispatch and layout at it (their module-level
 ``to_json`` names); :func:`installed` says whether they are, for the tests that hold it
@@ -22,35 +27,50 @@ from typing import Any
 
 import dash._callback
 import dash.dash
+import numpy as np
 import orjson
 from plotly.io.json import to_json_plotly
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-"""plotly's own options for orjson."""
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+"""Keys as plotly's (not strings too); numpy and dataclasses through :func:`_plain`."""
 _ESCAPES = tuple((unsafe.encode(), safe.encode()) for unsafe, safe in (
     ("<", "\\u003c"), (">", "\\u003e"), ("/", "\\u002f"),
     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")))
-"""plotly's escapes after orjson (``plotly.io._json._swap_orjson``), made on the UTF-8 bytes:
-the data page's coverage answer is a 1.1 MB table of HTML, whose slashes and angle brackets
-grow it to 1.5 MB; replacing them in the bytes before the one decode took 2–3 ms less than in
-the decoded text, which holds non-ASCII symbols (✓, ◐) and so four bytes a character... """
+"""plotly's escapes after orjson (``plotly.io._json._swap_orjson``), made on the UTF-8 bytes
+before the one decode: 2–3 ms less than in the decoded text for the data page's coverage
+answer (1.1 MB of HTML tables, 1.5 MB once escaped)."""
 _USERS = (dash._callback, dash.dash)
 """Dash's modules that serialise answers (callbacks) and the page shell (layout)."""
+_EXACT_FLOATS = frozenset("iub") | {"f8"}
+"""numpy kinds whose ``tolist`` orjson prints as it prints the array itself (plotly's way)."""
 
 
-def _component(value: Any) -> Any:
-    """What orjson cannot take by itself: a Dash component or a plotly figure, as its JSON
-    form; anything else refused (then the whole answer goes to plotly's function)."""
+def _plain(value: Any) -> Any:
+    """What orjson cannot take by itself, as plotly's cleaning makes it: a component or a
+    figure as its JSON form, numpy as plotly converts it; anything else refused (then the
+    whole answer goes to plotly's function)."""
     to_plotly_json = getattr(value, "to_plotly_json", None)
-    if to_plotly_json is None:
-        raise TypeError(type(value).__name__)
-    return to_plotly_json()
+    if to_plotly_json is not None:
+        return to_plotly_json()
+    if type(value) is np.ndarray:  # not a subclass (a masked array is plotly's to clean)
+        kind = value.dtype.kind
+        if kind in _EXACT_FLOATS or f"{kind}{value.dtype.itemsize}" in _EXACT_FLOATS:
+            return value.tolist()
+        if kind == "M":
+            return np.datetime_as_string(value).tolist()
+        if kind in "UO":
+            return value.tolist()
+    elif isinstance(value, np.datetime64):
+        return str(value)
+    elif isinstance(value, np.generic) and value.dtype.kind in "iubf":
+        return value.item()
+    raise TypeError(type(value).__name__)
 
 
 def to_json(value: Any) -> str:
     """``value`` as the JSON text ``to_json_plotly`` gives for it."""
     try:
-        raw = orjson.dumps(value, default=_component, option=_OPTIONS)
+        raw = orjson.dumps(value, default=_plain, option=_OPTIONS)
     except TypeError:
         return str(to_json_plotly(value))
     for unsafe, safe in _ESCAPES:

@@ -207,7 +207,8 @@ def _load(warehouse: Warehouse, shown: str, path: Path, shrink_floor: float | No
     return outcome(shown, path, report)
 
 
-SAVED_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}-[A-Za-z0-9_-]+\.(?:csv|xlsx|xlsm|ods)")
+SAVED_NAME = re.compile(
+    rf"[0-9]{{8}}T[0-9]{{6}}-[0-9a-f]{{8}}-[A-Za-z0-9_-]{{1,{_STEM_CHARS}}}\.(?:csv|xlsx|xlsm|ods)")
 """The names :func:`save_upload` gives, and the only names :func:`accept_upload` loads."""
 
 
@@ -216,16 +217,28 @@ def accept_upload(warehouse: Warehouse, saved_as: str, file_name: str,
     """Load an upload kept under ``<data_dir>/uploads`` after it was refused as cut short,
     accepting the drop as ``cjsdash ingest --accept-shrink`` does: the user has said it is
     real. ``saved_as`` comes back from the browser, so it is trusted only as a name this
-    module gives to a file that is in the uploads folder itself; anything else is refused
-    without being opened. It gives no more than uploading the same file and accepting it."""
+    module gives to a file that is in the uploads folder itself, whose latest run the run log
+    says was refused as cut short; anything else is refused without being opened."""
+    from ingest.pipeline_shrink import REFUSAL  # here: the readers never need the loaders
+
     shown = display_name(file_name)
     folder = upload_dir(settings).resolve()
-    path = folder / saved_as if isinstance(saved_as, str) else folder
-    if (not isinstance(saved_as, str) or not SAVED_NAME.fullmatch(saved_as)
-            or path.resolve().parent != folder or not path.is_file()):
+    try:
+        kept = (isinstance(saved_as, str) and SAVED_NAME.fullmatch(saved_as) is not None
+                and (folder / saved_as).resolve().parent == folder
+                and (folder / saved_as).is_file())
+    except OSError:
+        kept = False
+    if not kept:
         return UploadOutcome(shown, "rejected", f"{shown}: refused: that upload is not kept "
                              "here any more; upload the file again")
-    return _load(warehouse, shown, path, 0.0, keep=True)
+    latest = warehouse.reader().execute(
+        "SELECT status, message FROM meta.ingest_runs WHERE file_name = ? "
+        "ORDER BY run_id DESC LIMIT 1", [saved_as]).fetchall()
+    if not latest or latest[0][0] != "refused" or not latest[0][1].startswith(REFUSAL):
+        return UploadOutcome(shown, "rejected", f"{shown}: refused: that upload was not "
+                             "refused as cut short, so there is nothing to load anyway")
+    return _load(warehouse, shown, folder / saved_as, 0.0, keep=True)
 
 
 def make_uploader(warehouse: Warehouse) -> Uploader:

@@ -134,12 +134,17 @@ def _constant(value: int, length: int) -> pa.Array:
                                  [None, pa.py_buffer(np.full(length, value, dtype=np.int64))])
 
 
+REFUSAL = "this file would replace figures already loaded with far fewer"
+"""How a refusal for shrinking begins (the run log's message): the data page's "load anyway"
+asks for it (:func:`cjsdash.uploads.accept_upload`)."""
+
+
 def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
     described = "; ".join(_describe(row) for row in slices[:SHOWN])
     more = f" (and {len(slices) - SHOWN:,} more)" if len(slices) > SHOWN else ""
     item.report.shrinking = True
     return refuse_read(item, (
-        f"this file would replace figures already loaded with far fewer, in {len(slices):,} "
+        f"{REFUSAL}, in {len(slices):,} "
         f"slice(s) (under {floor:.0%} of a total, or most of a slice's figures withdrawn): "
         f"{described}{more}. A cut file or an export with a filter left on looks like this; "
         "nothing was loaded, so the figures already loaded stand. If the drop is real (a "

@@ -27,14 +27,11 @@ import polars as pl
 
 from layouts import theme
 from layouts.figure_draft import Draft, Spec
+from metrics.analysis import is_missing
 from metrics.registry import Indicator
 from metrics.views import format_value, target_text, unit_label
 
 _TREND_HEIGHT = 460
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def headline_rows(frame: pl.DataFrame | None, ind: Indicator) -> pl.DataFrame:

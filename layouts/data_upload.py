@@ -179,6 +179,20 @@ function(contents, fileName) {
              props: {children: text, className: "cjs-upload-busy"}}, true];
 }"""
 
+# Once "Load it anyway" is pressed: say so and take the button away (a second press would find
+# the file loaded already); the answer then shows what became of it.
+ACCEPT_BUSY_JS = """
+function(clicks, _kept) {
+    const fired = (window.dash_clientside.callback_context.triggered || [])
+        .map(t => t.prop_id);
+    if (!clicks || !fired.includes("__BUTTON__.n_clicks")) {
+        return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+    }
+    return [true, {namespace: "dash_html_components", type: "P",
+                   props: {children: "Loading… loading the file anyway.",
+                           className: "cjs-upload-busy"}}];
+}""".replace("__BUTTON__", f"{PREFIX}-upload-accept")
+
 # The drop zone turns away a wrong type or an oversize file without telling anyone (it
 # never reaches a callback), so the page listens for drops and file choices on the zone
 # (delegated from the document, once per window) and says why in the status region. The

@@ -28,7 +28,6 @@ from layouts.disproportionality_text import (
     cell_text,
     ci_text,
     count_text,
-    missing,
     number_text,
     ratio_text,
     share_text,
@@ -36,6 +35,7 @@ from layouts.disproportionality_text import (
     staged,
 )
 from layouts.figure_draft import Draft, Spec
+from metrics.analysis import is_missing
 
 GROUP_STYLE: dict[str, tuple[str, str, str]] = {
     # group → (colour, dash, marker symbol)
@@ -53,7 +53,7 @@ def _z(row: dict[str, Any], col: str) -> float | None:
     """Colour only where a value is shown as reliable: ok, reference or not significant."""
     status = row.get("status") or ""
     v = row.get(col)
-    if row.get("suppressed") or status not in ("ok", "reference") or missing(v) or v <= 0:
+    if row.get("suppressed") or status not in ("ok", "reference") or is_missing(v) or v <= 0:
         return None
     return max(-_CLIP, min(_CLIP, math.log(v)))
 
@@ -136,7 +136,7 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
         part = {r["stage_title"]: r for r in every if r["group"] == group}
         points = [part.get(s) for s in stages]
         usable = [p if p and p.get("status") in ("ok", "insufficient")
-                  and not p.get("suppressed") and not missing(p.get("rri")) else None
+                  and not p.get("suppressed") and not is_missing(p.get("rri")) else None
                   for p in points]
         if not any(usable):
             continue
@@ -149,9 +149,9 @@ def make_rri_lines_figure(matrix: pl.DataFrame, *, area_name: str) -> Spec:
                               for p in usable],
                     "line": {"color": colour, "width": 2}, "size": 10, "symbol": symbol},
             error_y={"type": "data", "symmetric": False, "color": colour, "thickness": 1.5,
-                     "array": [(p["rri_upper"] - p["rri"]) if p and not missing(
+                     "array": [(p["rri_upper"] - p["rri"]) if p and not is_missing(
                          p.get("rri_upper")) else None for p in usable],
-                     "arrayminus": [(p["rri"] - p["rri_lower"]) if p and not missing(
+                     "arrayminus": [(p["rri"] - p["rri_lower"]) if p and not is_missing(
                          p.get("rri_lower")) else None for p in usable]},
             text=[cell_hover(p, "rri") if p else f"{group}: no reliable figure" for p in points],
             hovertemplate="%{text}<extra></extra>",
@@ -180,7 +180,7 @@ _TICKS = (0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
 
 def _log_ticks(values: Sequence[float], max_ticks: int = 8) -> dict[str, Any]:
     """A log axis from the values and 1 (parity), padded, with ticks written as ratios."""
-    finite = [v for v in values if not missing(v) and v > 0] + [1.0]
+    finite = [v for v in values if not is_missing(v) and v > 0] + [1.0]
     low, high = math.log10(min(finite)), math.log10(max(finite))
     pad = max(0.08, (high - low) * 0.08)
     ticks = [t for t in _TICKS if low - pad <= math.log10(t) <= high + pad]
@@ -216,13 +216,13 @@ def make_rates_figure(matrix: pl.DataFrame, *, area_name: str, columns: int = 3)
         highs = [by_group[g].get("rate_upper") for g in groups]
         fig.add_bar(
             row=i // cols + 1, col=i % cols + 1,
-            x=groups, y=[None if missing(v) else v for v in values],
+            x=groups, y=[None if is_missing(v) else v for v in values],
             marker={"color": [GROUP_STYLE[g][0] for g in groups],
                     "pattern": {"shape": ["", "/", ".", "x", "-"][: len(groups)]}},
             error_y={"type": "data", "symmetric": False, "color": theme.TEXT_COLOUR,
-                     "array": [None if missing(h) or missing(v) else h - v
+                     "array": [None if is_missing(h) or is_missing(v) else h - v
                                for v, h in zip(values, highs, strict=True)],
-                     "arrayminus": [None if missing(lo) or missing(v) else v - lo
+                     "arrayminus": [None if is_missing(lo) or is_missing(v) else v - lo
                                     for v, lo in zip(values, lows, strict=True)]},
             text=[_bar_label(by_group[g]) for g in groups], textposition="outside",
             cliponaxis=False, showlegend=False, name=stage,
@@ -278,9 +278,9 @@ def make_forest_figure(forest: pl.DataFrame, *, stage_title: str, group: str, re
                 "symbol": ["circle-open" if i else "circle" for i in insufficient]},
         error_x={"type": "data", "symmetric": False, "color": theme.TEXT_COLOUR,
                  "thickness": 1.2,
-                 "array": [None if missing(u) else u - v
+                 "array": [None if is_missing(u) else u - v
                            for v, u in zip(values, usable["upper"].to_list(), strict=True)],
-                 "arrayminus": [None if missing(lo) else v - lo
+                 "arrayminus": [None if is_missing(lo) else v - lo
                                 for v, lo in zip(values, usable["lower"].to_list(),
                                                  strict=True)]},
         text=[f"<b>{r['area_name']}</b><br>{ratio_text(r['value'])} "
@@ -346,7 +346,7 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
         bar_x: list[float | None] = []
         bar_y: list[str | None] = []
         for s_title, p in zip(stages, points, strict=True):
-            if p and not missing(p.get("bound_low")) and not missing(p.get("bound_high")):
+            if p and not is_missing(p.get("bound_low")) and not is_missing(p.get("bound_high")):
                 extent += [p["bound_low"], p["bound_high"]]
                 bar_x += [p["bound_low"], p["bound_high"], None]  # one bar per stage,
                 bar_y += [s_title, s_title, None]                 # gaps between them
@@ -381,7 +381,7 @@ def make_bounds_figure(sensitivity: pl.DataFrame, *, area_name: str) -> Spec:
 def _bounds_hover(p: dict[str, Any] | None) -> str:
     if not p:
         return "no figure"
-    tip = ("" if missing(p.get("tipping_share"))
+    tip = ("" if is_missing(p.get("tipping_share"))
            else f"<br>tipping share: {share_text(p['tipping_share'])}")
     return (f"<b>{p['group']}: {p['stage_title']}</b><br>ratio {ratio_text(p.get('disparity_ratio'))}"
             f"<br>assumption range {ratio_text(p.get('bound_low'))} to "

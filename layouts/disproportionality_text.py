@@ -4,13 +4,13 @@ and intervals as text, the significance marks, and each stage-matrix cell's text
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from layouts import theme
+from metrics.analysis import is_missing
 
 ABOVE, BELOW = "▲", "▼"
 SUPPRESSED_MARK = theme.SUPPRESSED_MARK
@@ -25,32 +25,28 @@ VALUE_WORDS = {
 }
 
 
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def ratio_text(value: Any, decimals: int = 2) -> str:
-    return "–" if missing(value) else f"{value:,.{decimals}f}×"
+    return "–" if is_missing(value) else f"{value:,.{decimals}f}×"
 
 
 def count_text(value: Any) -> str:
-    return "–" if missing(value) else f"{value:,.0f}"
+    return "–" if is_missing(value) else f"{value:,.0f}"
 
 
 def share_text(value: Any) -> str:
-    if missing(value):
+    if is_missing(value):
         return "–"
     return "<0.1%" if 0 < value < 0.0005 else f"{value:.1%}"
 
 
 def ci_text(lower: Any, upper: Any) -> str:
-    return "" if missing(lower) or missing(upper) else f"{ratio_text(lower)} to {ratio_text(upper)}"
+    return "" if is_missing(lower) or is_missing(upper) else f"{ratio_text(lower)} to {ratio_text(upper)}"
 
 
 def mark(row: dict[str, Any], value_col: str, significant_col: str) -> str:
     """▲ / ▼ for a significant ratio, '' otherwise."""
     value = row.get(value_col)
-    if not row.get(significant_col) or missing(value):
+    if not row.get(significant_col) or is_missing(value):
         return ""
     return ABOVE if value > 1 else BELOW
 
@@ -65,7 +61,7 @@ def cell_text(row: dict[str, Any], value: str = "rri") -> str:
         return "excluded: <1%"
     if status == "reference":
         return "1× (reference)"
-    if missing(row.get(col)):
+    if is_missing(row.get(col)):
         return {"not estimable": "not estimable", "insufficient": "n < min"}.get(status, "–")
     text = ratio_text(row[col])
     if status == "insufficient":
@@ -108,7 +104,7 @@ def cell_hover(row: dict[str, Any], value: str) -> str:
 
 
 def number_text(value: Any, decimals: int = 2) -> str:
-    return "–" if missing(value) else f"{value:,.{decimals}f}"
+    return "–" if is_missing(value) else f"{value:,.{decimals}f}"
 
 def staged(matrix: pl.DataFrame) -> pl.DataFrame:
     """The matrix's stages after the population, in order."""

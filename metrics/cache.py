@@ -9,6 +9,7 @@ in-memory warehouse has none (tests build many) and is never cached.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -116,7 +117,7 @@ def _size(value: Any) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
     if isinstance(value, str):  # a page's text kept whole (the data page's coverage table)
-        return len(value)
+        return sys.getsizeof(value)
     if isinstance(value, dict):
         return sum(_size(v) for v in value.values()) + 64 * len(value)
     if isinstance(value, (list, tuple)):

@@ -9,20 +9,16 @@ become a formula. Numbers are written as numbers and never pass through here.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from cjsdash.core.safe_text import FORMULA_TRIGGERS, neutralise
 from layouts import theme
+from metrics.analysis import is_missing
 
 __all__ = ["FORMULA_TRIGGERS", "neutralise", "is_missing", "hidden", "SUPPRESSED"]
 
 SUPPRESSED = theme.SUPPRESSED_MARK
 BLANKED = ("numerator", "denominator", "value", "lower", "upper")
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def hidden(key: str, row: dict[str, Any]) -> bool:

@@ -37,6 +37,7 @@ from layouts.data_rejects import rejects
 from layouts.data_sources import RUNS_SHOWN, prime, tables
 from layouts.data_tables import ALL_RUNS, INTROS, PREFIX, frame_csv
 from layouts.data_upload import (
+    ACCEPT_BUSY_JS,
     BUSY_JS,
     TARGETS_TEMPLATE,
     TEMPLATE,
@@ -301,6 +302,15 @@ clientside_callback(
     # Inputs differ from the upload callback's: Dash tells duplicate outputs apart by them.
     Input(f"{PREFIX}-upload", "contents"),
     Input(f"{PREFIX}-upload", "filename"),
+    prevent_initial_call=True,
+)
+
+# Pressed "Load it anyway": the offer goes, the status says so (inputs differ from accept's).
+clientside_callback(
+    ACCEPT_BUSY_JS,
+    Output(f"{PREFIX}-upload-offer", "hidden", allow_duplicate=True),
+    Output(f"{PREFIX}-upload-status", "children", allow_duplicate=True),
+    Input(f"{PREFIX}-upload-accept", "n_clicks"), Input(f"{PREFIX}-upload-kept", "data"),
     prevent_initial_call=True,
 )
 

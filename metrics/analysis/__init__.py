@@ -20,7 +20,6 @@ a page only ever states what a test supports. Names are re-exported here so a pa
 """
 
 from metrics.analysis.area_comparison import *  # noqa: F403
-from metrics.analysis.area_comparison import _compare_stats  # noqa: F401
 from metrics.analysis.areas import *  # noqa: F403
 from metrics.analysis.baseline import *  # noqa: F403
 from metrics.analysis.changes import *  # noqa: F403

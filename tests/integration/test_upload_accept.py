@@ -51,21 +51,32 @@ def test_a_cut_upload_is_kept_and_loaded_only_when_accepted(warehouse: Warehouse
     assert _numerators(warehouse) == [12, 150]
     runs = provenance.runs_frame(warehouse.reader())
     assert runs["status"].to_list()[:2] == ["loaded", "refused"]  # newest first, both logged
-    again = accept_upload(warehouse, refused.saved_as, "cut.csv", settings)
-    assert again.status == "unchanged"
+    again = accept_upload(warehouse, refused.saved_as, "cut.csv", settings)  # a second press
+    assert again.status == "rejected" and "not refused as cut short" in again.line
     assert (upload_dir(settings) / refused.saved_as).is_file()  # the run log names it
 
 
-def test_other_refusals_offer_no_button(warehouse: Warehouse, settings: Settings) -> None:
+def test_only_a_file_refused_as_cut_short_is_loaded_anyway(warehouse: Warehouse,
+                                                            settings: Settings) -> None:
+    """Saved names are shown on the data page; a kept file refused for another reason, or
+    loaded, is not loaded anyway whoever asks."""
     bad = b"area,period,measure,numerator,denominator\nNarnia,2024-25 Q1,obtj,5,\n"
-    outcome = handle_upload(warehouse, "bad.csv", bad, settings)
-    assert outcome.status == "refused" and not outcome.can_accept
+    refused = handle_upload(warehouse, "bad.csv", bad, settings)
+    assert refused.status == "refused" and not refused.can_accept
+    loaded = handle_upload(warehouse, "full.csv", FULL.encode(), settings)
+    before = provenance.runs_frame(warehouse.reader()).height
+    for outcome in (refused, loaded):
+        assert (upload_dir(settings) / outcome.saved_as).is_file()
+        again = accept_upload(warehouse, outcome.saved_as, outcome.file_name, settings)
+        assert again.status == "rejected" and "not refused as cut short" in again.line
+    assert provenance.runs_frame(warehouse.reader()).height == before
 
 
 @pytest.mark.parametrize("name", [
     "../../etc/passwd", "../data/cjsdash.duckdb", "/etc/passwd", "", "cut.csv",
     "20261205T101010-0123abcd-cut.csv/../../x.csv", "20261205T101010-0123abcd-cut.exe",
-    "20261205T101010-0123abcd-missing.csv"])
+    "20261205T101010-0123abcd-missing.csv", "20261205T101010-0123abcd-" + "a" * 300 + ".csv",
+    "２0261205T101010-0123abcd-cut.csv"])
 def test_only_a_kept_upload_is_ever_loaded(warehouse: Warehouse, settings: Settings,
                                            name: str) -> None:
     handle_upload(warehouse, "full.csv", FULL.encode(), settings)

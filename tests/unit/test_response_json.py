@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import math
@@ -36,10 +37,48 @@ def test_the_same_text_as_plotly() -> None:
     assert response_json.to_json(value) == to_json_plotly(value)
 
 
-@pytest.mark.parametrize("odd", [decimal.Decimal("1.25"), pd.Timestamp("2024-01-02"),
-                                 pd.Series([1, 2]), np.array(["a", None], dtype=object)])
+@dataclasses.dataclass
+class _Shown:
+    value: int
+
+    def to_plotly_json(self) -> dict:
+        return {"shown": self.value}
+
+
+@dataclasses.dataclass
+class _Plain:
+    value: int
+
+
+@pytest.mark.parametrize("odd", [
+    decimal.Decimal("1.25"), pd.Timestamp("2024-01-02"), pd.Series([1, 2]),
+    np.array(["a", None], dtype=object), np.datetime64("2021-01-01"),
+    np.datetime64("2021-01-01T00:00:03.5", "ns"), np.array(["2021-01-01", "2021-02-01"],
+                                                          dtype="datetime64[D]"),
+    np.float32(0.1), np.array([0.1, 0.2], dtype=np.float32), np.float16(0.1),
+    np.int64(7), np.bool_(True), np.uint8(200), np.array([1, 2], dtype=np.int8),
+    np.arange(10.0)[::3], np.array([1 + 2j]), np.array([1, 2], dtype="timedelta64[s]"),
+    np.ma.masked_array([1.0, 2.0], mask=[False, True]), np.ma.masked,
+    np.array([np.datetime64("2021-01-01"), np.float32(0.1), None], dtype=object),
+    np.array(["a", "b"]), _Shown(3), _Plain(4), float("inf")])
 def test_what_orjson_cannot_take_goes_to_plotly(odd: object) -> None:
+    """The same text as plotly's function, or the same error (a complex or timedelta array
+    is not JSON to plotly either)."""
     value = html.Div([html.Span("a"), dcc.Store(id="s", data={"odd": odd})])
+    try:
+        expected = to_json_plotly(value)
+    except TypeError:
+        with pytest.raises(TypeError):
+            response_json.to_json(value)
+        return
+    assert response_json.to_json(value) == expected
+
+
+def test_a_date_series_in_a_figure_is_written_as_plotly_writes_it() -> None:
+    import polars as pl
+
+    days = pl.Series([dt.date(2021, 1, 1), dt.date(2021, 2, 1)])
+    value = html.Div(dcc.Graph(figure=go.Figure(go.Scatter(x=days, y=[1.0, 2.0]))))
     assert response_json.to_json(value) == to_json_plotly(value)
 
 
