@@ -223,10 +223,10 @@ def accept_upload(warehouse: Warehouse, saved_as: str, file_name: str,
 
     shown = display_name(file_name)
     folder = upload_dir(settings).resolve()
+    path = folder / str(saved_as)
     try:
         kept = (isinstance(saved_as, str) and SAVED_NAME.fullmatch(saved_as) is not None
-                and (folder / saved_as).resolve().parent == folder
-                and (folder / saved_as).is_file())
+                and path.resolve().parent == folder and path.is_file())
     except OSError:
         kept = False
     if not kept:
@@ -238,7 +238,7 @@ def accept_upload(warehouse: Warehouse, saved_as: str, file_name: str,
     if not latest or latest[0][0] != "refused" or not latest[0][1].startswith(REFUSAL):
         return UploadOutcome(shown, "rejected", f"{shown}: refused: that upload was not "
                              "refused as cut short, so there is nothing to load anyway")
-    return _load(warehouse, shown, folder / saved_as, 0.0, keep=True)
+    return _load(warehouse, shown, path, 0.0, keep=True)
 
 
 def make_uploader(warehouse: Warehouse) -> Uploader:

@@ -170,10 +170,10 @@ def compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_
     stored = _stored(con, registry, indicator_id, period_end, grain, kind, seed, draws)
     if stored is not None:
         return stored
-    return cache.cached(con, ("compare", id(registry), indicator_id, period_end, grain, kind, seed,
-                         draws),
-                   lambda: _compare_areas(con, registry, indicator_id, period_end, grain,
-                                          kind=kind, seed=seed, draws=draws))
+    return cache.cached(con, ("compare", id(registry), indicator_id, period_end, grain, kind,
+                              seed, draws),
+                        lambda: _compare_areas(con, registry, indicator_id, period_end, grain,
+                                               kind=kind, seed=seed, draws=draws))
 
 
 def _compare_areas(con: duckdb.DuckDBPyConnection, registry: Registry, indicator_id: str,

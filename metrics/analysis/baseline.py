@@ -177,7 +177,7 @@ def baseline(con: duckdb.DuckDBPyConnection, registry: Registry, area_code: str,
         if stored.height:
             return stored.cast(BASELINE_SCHEMA), peer_group(con, area_code)
     return cache.cached(con, ("baseline", id(registry), area_code, grain),
-                   lambda: _baseline(con, registry, area_code, grain))
+                        lambda: _baseline(con, registry, area_code, grain))
 
 
 AT_COLUMNS = ("indicator", "area_code", "period_label", "numerator", "denominator", "value",

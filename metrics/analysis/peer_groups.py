@@ -142,7 +142,7 @@ def peer_group(con: duckdb.DuckDBPyConnection, code: str, *, k: int = peers.DEFA
         return PeerGroup(code, (), NO_PEERS, "no Census 2011 demographics to compute a peer "
                                              "group from")
     nearest = cache.cached(con, ("nearest", kind, k),
-                      lambda: peers.nearest_neighbours(feats, k=k))
+                           lambda: peers.nearest_neighbours(feats, k=k))
     row = nearest[codes.index(code)]
     members = tuple(codes[i] for i in row if i >= 0)
     return PeerGroup(code, members, COMPUTED_PEERS, COMPUTED_PEER_LABEL, vintage)
