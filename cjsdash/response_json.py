@@ -6,8 +6,9 @@ tries orjson, fails on the first component, then walks the whole tree in Python
 (``clean_to_json_compatible``) and serialises the cleaned copy: the overview's update (about
 800 components) took 11.6 ms at p50, the data page's layout 11.4 ms. :func:`to_json` gives the
 same text in one orjson pass (5.7 and 7.5 ms; the data page's time is mostly the escapes of
-its HTML tables), asking each component for its ``to_plotly_json`` as it meets it, with
-plotly's escapes of ``<``, ``>``, ``/`` and the line separators that keep JSON inside HTML
+its HTML tables), taking each component's JSON form as it meets it (read from the
+component's attributes as ``to_plotly_json`` would give it, in a third of its time:
+:func:`component_json`), with plotly's escapes of ``<``, ``>``, ``/`` and the line separators that keep JSON inside HTML
 safe.
 
 Same text, not merely the same JSON: what orjson does not take by itself goes through
@@ -29,6 +30,7 @@ import dash._callback
 import dash.dash
 import numpy as np
 import orjson
+from dash.development.base_component import Component
 from plotly.io.json import to_json_plotly
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -43,10 +45,51 @@ _USERS = (dash._callback, dash.dash)
 """Dash's modules that serialise answers (callbacks) and the page shell (layout)."""
 
 
+def component_json(component: Component) -> dict[str, Any]:
+    """``Component.to_plotly_json`` read from the instance's ``__dict__``: the same dict, keys
+    in the same order, about a third of the time (the overview's 800 components).
+
+    Dash asks ``hasattr`` of each of the class's property names and ``any(startswith)`` of
+    every attribute for its wildcards (``data-*``, ``aria-*``); both lists live on the
+    instance, set by its ``__init__``. Only for classes that keep Dash's method and have no
+    class attribute named as a property (:func:`_plain` checks, once a class)."""
+    held = component.__dict__
+    props = {name: held[name] for name in held["_prop_names"] if name in held}
+    wildcards = tuple(held["_valid_wildcard_attributes"])
+    for name in held:
+        if name.startswith(wildcards):
+            props[name] = held[name]
+    return {"props": props, "type": component._type, "namespace": component._namespace}
+
+
+_READ_FROM_DICT: dict[type, bool] = {}
+"""Per component class: whether :func:`component_json` gives its ``to_plotly_json``."""
+
+
+def _dict_readable(component: Component) -> bool:
+    """Whether :func:`component_json` may answer for this component: its class keeps Dash's
+    ``to_plotly_json`` and has no ``__getattr__`` or class attribute named as a property
+    (the property names are the generated class's, the same for each instance: asked once a
+    class); the instance holds both lists."""
+    held = component.__dict__
+    if "_prop_names" not in held or "_valid_wildcard_attributes" not in held:
+        return False
+    kind = type(component)
+    known = _READ_FROM_DICT.get(kind)
+    if known is None:
+        known = _READ_FROM_DICT[kind] = (
+            kind.to_plotly_json is Component.to_plotly_json
+            and not any("__getattr__" in vars(base) for base in kind.__mro__[:-1])
+            and not any(hasattr(kind, name) for name in held["_prop_names"]))
+    return known
+
+
 def _plain(value: Any) -> Any:
     """What orjson cannot take by itself, as plotly's cleaning makes it: a component or a
     figure as its JSON form, numpy as plotly converts it; anything else refused (then the
     whole answer goes to plotly's function)."""
+    if isinstance(value, Component) and _dict_readable(value):
+        return component_json(value)
     to_plotly_json = getattr(value, "to_plotly_json", None)
     if to_plotly_json is not None:
         return to_plotly_json()

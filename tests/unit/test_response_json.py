@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -97,3 +98,61 @@ def test_install_points_dash_at_it() -> None:
     assert response_json.installed()
     assert dash._callback.to_json is response_json.to_json
     assert dash.dash.to_json is response_json.to_json
+
+
+def _every_component() -> list[object]:
+    """One instance of every html and dcc component class, with wildcard properties."""
+    from dash.development.base_component import Component
+
+    made = []
+    for module in (html, dcc):
+        for name in sorted(dir(module)):
+            kind = getattr(module, name)
+            if not (isinstance(kind, type) and issubclass(kind, Component)):
+                continue
+            props: dict[str, object] = {"id": f"c-{name}", "aria-label": "a", "data-n": "1"}
+            while True:
+                try:
+                    made.append(kind(**props))
+                    break
+                except TypeError as exc:  # a required property, or no wildcards
+                    required = re.search(r"Required argument `(\w+)`", str(exc))
+                    if required:
+                        props[required[1]] = "x"
+                    elif "aria-label" in props:
+                        props = {k: v for k, v in props.items() if "-" not in k}
+                    else:
+                        raise
+    return made
+
+
+@pytest.mark.parametrize("component", _every_component(), ids=lambda c: type(c).__name__)
+def test_a_component_read_from_its_attributes_as_dash_gives_it(component: object) -> None:
+    """The same dict as Dash's ``to_plotly_json``, its keys in the same order (they are the
+    JSON's): for every html and dcc class, with and without children and wildcards."""
+    expected = component.to_plotly_json()  # type: ignore[attr-defined]
+    found = response_json.component_json(component)  # type: ignore[arg-type]
+    assert found == expected
+    assert list(found["props"]) == list(expected["props"])
+    assert response_json._dict_readable(component)  # type: ignore[arg-type]
+
+
+def test_a_component_class_that_answers_for_itself_is_asked() -> None:
+    """A subclass with its own ``to_plotly_json`` or a ``__getattr__`` is not read from its
+    attributes: its own method answers, as in Dash."""
+
+    class Shown(html.Span):
+        def to_plotly_json(self) -> dict:
+            return {"shown": self.children}
+
+    class Lazy(html.Span):
+        def __getattr__(self, name: str) -> object:
+            if name == "title":
+                return "from __getattr__"
+            raise AttributeError(name)
+
+    value = html.Div([Shown("a"), Lazy("b")])
+    assert not response_json._dict_readable(Shown("a"))
+    assert not response_json._dict_readable(Lazy("b"))
+    assert response_json.to_json(value) == to_json_plotly(value)
+    assert "from __getattr__" in response_json.to_json(value)
