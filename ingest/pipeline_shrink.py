@@ -148,7 +148,8 @@ def _refused(item: Pending, slices: list[tuple], floor: float) -> Pending:
         f"slice(s) (under {floor:.0%} of a total, or most of a slice's figures withdrawn): "
         f"{described}{more}. A cut file or an export with a filter left on looks like this; "
         "nothing was loaded, so the figures already loaded stand. If the drop is real (a "
-        "publisher withdrew the data), load it with `cjsdash ingest --accept-shrink`"))
+        "publisher withdrew the data), load it anyway: `cjsdash ingest --accept-shrink`, or "
+        "for an upload the data page's “Load it anyway”"))
 
 
 def _describe(row: tuple) -> str:

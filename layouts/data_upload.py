@@ -40,8 +40,8 @@ def accept_offer() -> html.Div:
     """Shown under a file refused as cut short (:func:`offer`): what loading it anyway
     does, and the button; hidden otherwise."""
     return html.Div([
-        html.P("You can load it anyway from here, as that command would: its figures then "
-               "replace those named above, and the load is logged like any other."),
+        html.P("Loading it anyway does what the command would: this file's figures replace "
+               "those named above, and the load is logged like any other."),
         html.Button("Load it anyway", id=f"{PREFIX}-upload-accept", n_clicks=0,
                     type="button", className="cjs-button"),
         dcc.Store(id=f"{PREFIX}-upload-kept"),
@@ -83,10 +83,11 @@ def status_message(outcome: UploadOutcome) -> html.Div:
         title = f"‘{outcome.file_name}’ was not loaded."
     else:
         title = f"‘{outcome.file_name}’ was refused: nothing was loaded."
-    return html.Div([
-        html.P(html.Strong(title)),
-        html.P(outcome.line, id=f"{PREFIX}-upload-line", className="cjs-upload-line"),
-    ], className="cjs-upload-ok" if ok else "cjs-upload-bad")
+    children = [html.P(html.Strong(title)),
+                html.P(outcome.line, id=f"{PREFIX}-upload-line", className="cjs-upload-line")]
+    if outcome.can_accept and outcome.saved_as:  # said here, in the live region
+        children.append(html.P("You can load it anyway with the button below."))
+    return html.Div(children, className="cjs-upload-ok" if ok else "cjs-upload-bad")
 
 
 def result_children(outcome: UploadOutcome) -> list[Any]:
@@ -163,7 +164,7 @@ def upload_section() -> list[Any]:
         ),
         dcc.Store(id=f"{PREFIX}-upload-watch"),
         html.Div(id=f"{PREFIX}-upload-status", className="cjs-upload-status", role="status",
-                 **{"aria-live": "polite"}),
+                 tabIndex=-1, **{"aria-live": "polite"}),  # focused once its button goes
         accept_offer(),
         dcc.Loading(html.Div(id=f"{PREFIX}-upload-result"), type="dot", delay_show=200),
     ]
@@ -180,7 +181,8 @@ function(contents, fileName) {
 }"""
 
 # Once "Load it anyway" is pressed: say so and take the button away (a second press would find
-# the file loaded already); the answer then shows what became of it.
+# the file loaded already); focus moves to the status region, where the answer then shows
+# what became of it (the hidden button would otherwise leave focus on the page itself).
 ACCEPT_BUSY_JS = """
 function(clicks, _kept) {
     const fired = (window.dash_clientside.callback_context.triggered || [])
@@ -188,10 +190,15 @@ function(clicks, _kept) {
     if (!clicks || !fired.includes("__BUTTON__.n_clicks")) {
         return [window.dash_clientside.no_update, window.dash_clientside.no_update];
     }
+    setTimeout(() => {
+        const status = document.getElementById("__STATUS__");
+        if (status) { status.focus(); }
+    }, 0);
     return [true, {namespace: "dash_html_components", type: "P",
                    props: {children: "Loading… loading the file anyway.",
                            className: "cjs-upload-busy"}}];
-}""".replace("__BUTTON__", f"{PREFIX}-upload-accept")
+}""".replace("__BUTTON__", f"{PREFIX}-upload-accept").replace("__STATUS__",
+                                                             f"{PREFIX}-upload-status")
 
 # The drop zone turns away a wrong type or an oversize file without telling anyone (it
 # never reaches a callback), so the page listens for drops and file choices on the zone

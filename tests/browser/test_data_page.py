@@ -253,7 +253,10 @@ def test_a_cut_upload_can_be_loaded_anyway_by_keyboard(
     button = page.locator("#data-upload-accept")
     expect(button).to_be_visible()
     expect(button).to_have_text("Load ‘cut.csv’ anyway")
-    assert "You can load it anyway from here" in page.locator("#data-upload-offer").inner_text()
+    assert "this file's figures replace those named above" in page.locator(
+        "#data-upload-offer").inner_text()
+    expect(page.locator("#data-upload-status")).to_contain_text(  # announced (aria-live)
+        "You can load it anyway with the button below.")
     refused = provenance.runs_frame(browser_warehouse.reader()).row(0, named=True)
     assert refused["status"] == "refused"
     assert axe_violations(page, axe_source) == []
@@ -266,6 +269,9 @@ def test_a_cut_upload_can_be_loaded_anyway_by_keyboard(
     expect(page.locator("#data-upload-status")).to_contain_text("‘cut.csv’ loaded as run",
                                                                 timeout=60_000)
     expect(page.locator("#data-upload-offer")).to_be_hidden()
+    # the pressed button went: focus is on the status region that says what became of it
+    assert page.evaluate("document.activeElement.id") == "data-upload-status"
+    assert "button below" not in page.locator("#data-upload-status").inner_text()
     loaded = provenance.runs_frame(browser_warehouse.reader()).row(0, named=True)
     assert (loaded["status"], loaded["file_name"]) == ("loaded", refused["file_name"])
     expect(page.locator("#data-runs-table tbody tr").first).to_contain_text("✓ loaded",
