@@ -5,8 +5,9 @@ stylesheet ``layouts/assets/style.css``. No CDN stylesheet is linked: dash-boots
 ships no Bootstrap CSS (``dbc.themes.*`` are CDN addresses), so the pages use plain Dash
 components styled by ``style.css``.
 
-In front of it: :class:`cjsdash.guard.RequestGuard` (Host allow-list, request size limit,
-security headers), then :mod:`cjsdash.cached_callbacks` (callback answers kept per data
+In front of it: :class:`cjsdash.compression.Gzipped` (text answers gzipped for browsers that
+take it, decision 0047), :class:`cjsdash.guard.RequestGuard` (Host allow-list, request size
+limit, security headers), then :mod:`cjsdash.cached_callbacks` (callback answers kept per data
 version, decision 0027); a Content-Security-Policy that allows this server's scripts and the
 hashes of Dash's inline ones only (:func:`content_security_policy`); and callback requests
 checked before Dash reads them (:mod:`cjsdash.callback_body`, :mod:`layouts.inputs`), so a
@@ -33,6 +34,7 @@ from dash import exceptions as dash_exceptions
 
 from cjsdash import cached_callbacks, request_log, response_json
 from cjsdash.callback_body import CALLBACK_PATH, body_problem
+from cjsdash.compression import Gzipped
 from cjsdash.core import allocators
 from cjsdash.core.config import get_settings
 from cjsdash.core.gateway import Warehouse
@@ -231,11 +233,11 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
     _hold_readers_per_request(app.server, warehouse)
     _check_requests(app)
     settings = get_settings()
-    app.server.wsgi_app = RequestGuard(  # type: ignore[method-assign]  # guard, then cache
-        cached_callbacks.install(app.server.wsgi_app, app, warehouse,
+    app.server.wsgi_app = Gzipped(RequestGuard(  # type: ignore[method-assign]
+        cached_callbacks.install(app.server.wsgi_app, app, warehouse,  # gzip, guard, cache
                                  settings.response_cache_mb),
         hosts=allowed_hosts(settings, bound_hosts),
-        max_body=request_body_limit(settings), upload_max_bytes=settings.upload_max_bytes)
+        max_body=request_body_limit(settings), upload_max_bytes=settings.upload_max_bytes))
     request_log.install(app.server)
 
     @app.callback(Output("site-nav", "children"), Input(PAGES_LOCATION, "pathname"),

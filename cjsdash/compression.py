@@ -1,0 +1,248 @@
+"""Responses gzipped for browsers that accept it (decision 0047).
+
+Nothing compressed the server's answers: a first visit fetched 5.5 MB of scripts (plotly.js
+alone 4.7 MB), and every change of the data page's area fetched its coverage answer, 1 MB of
+HTML tables inside JSON. Gzipped (ISA-L, the library the loaders already inflate ZIPs with)
+those are 1.6 MB and 36 KB: what a board's analyst on a slow office link waits for, not the
+server. :class:`Gzipped` wraps the whole WSGI app (the guard and the callback answers kept
+per data version inside it), so kept answers are compressed on their way out too.
+
+Compressed: a 200 answer of a text type (HTML, JSON, JavaScript, CSS, CSV, SVG) of at least
+:data:`MIN_BYTES`, not already encoded, not marked ``no-transform``, to a request whose
+``Accept-Encoding`` takes gzip; its length is set anew, its ``ETag`` made weak (the bytes
+differ, the content does not). Every answer of such a type says ``Vary: Accept-Encoding``,
+compressed or not, so that no cache hands one form to a client that asked for the other.
+Anything else passes through untouched, streamed as the app gives it (a download over
+:data:`MAX_BYTES` too: it is not held in memory to be compressed).
+
+Dynamic answers are compressed at ISA-L's level 1 (a 1 MB answer in about a millisecond);
+the static scripts and styles Dash serves are compressed once at level 3 and kept
+(:class:`StaticKept`, bounded in bytes), keyed by path, query, ``ETag`` and length, so a
+new file under the same name is compressed afresh.
+
+Compression's length side channel (BREACH) needs a secret and the attacker's own text in one
+answer: the dashboard has no sessions, cookies or credentials, and the one per-load token
+in the page (Dash's signed id for background callbacks, which it does not use) sits beside
+nothing a request puts there.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from isal import igzip
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Headers = list[tuple[str, str]]
+
+MIN_BYTES = 1024
+"""Smaller answers go as they are (gzip's header and the work are not worth it)."""
+MAX_BYTES = 32 * 1024 * 1024
+"""Larger answers go as they are, streamed: never held whole in memory to be compressed."""
+DYNAMIC_LEVEL = 1
+STATIC_LEVEL = 3
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
+"""Paths whose answers are files, the same bytes for every request: compressed once."""
+STATIC_KEPT_BYTES = 16 * 1024 * 1024
+TEXT_TYPES = frozenset({
+    "text/html", "text/css", "text/plain", "text/csv", "text/javascript", "text/xml",
+    "application/javascript", "application/json", "application/xml", "image/svg+xml"})
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an ``Accept-Encoding`` value takes gzip (``gzip`` or ``*``, with q > 0)."""
+    wildcard = None
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding.strip() in ("gzip", "x-gzip"):
+            return quality > 0
+        if coding.strip() == "*":
+            wildcard = quality > 0
+    return bool(wildcard)
+
+
+def _header(headers: Headers, name: str) -> str | None:
+    lowered = name.lower()
+    return next((value for key, value in headers if key.lower() == lowered), None)
+
+
+def _without(headers: Headers, *names: str) -> Headers:
+    lowered = {n.lower() for n in names}
+    return [(k, v) for k, v in headers if k.lower() not in lowered]
+
+
+def is_text(headers: Headers) -> bool:
+    kind = (_header(headers, "Content-Type") or "").split(";")[0].strip().lower()
+    return kind in TEXT_TYPES
+
+
+def with_vary(headers: Headers) -> Headers:
+    """``headers`` saying ``Vary: Accept-Encoding`` (added to a ``Vary`` already there)."""
+    vary = _header(headers, "Vary")
+    if vary is None:
+        return [*headers, ("Vary", "Accept-Encoding")]
+    names = {v.strip().lower() for v in vary.split(",")}
+    if "accept-encoding" in names or "*" in names:
+        return headers
+    return [*_without(headers, "Vary"), ("Vary", f"{vary}, Accept-Encoding")]
+
+
+def _compressible(status: str, headers: Headers) -> bool:
+    if not status.startswith("200") or _header(headers, "Content-Encoding"):
+        return False
+    if "no-transform" in (_header(headers, "Cache-Control") or "").lower():
+        return False
+    length = _header(headers, "Content-Length")
+    if length is not None:
+        try:
+            if not MIN_BYTES <= int(length) <= MAX_BYTES:
+                return False
+        except ValueError:
+            return False
+    return is_text(headers)
+
+
+def gzipped_headers(headers: Headers, length: int) -> Headers:
+    """The headers of a gzipped answer: its new length, its encoding, a weak ``ETag``."""
+    etag = _header(headers, "ETag")
+    kept = _without(headers, "Content-Length", "ETag")
+    if etag is not None:
+        kept.append(("ETag", etag if etag.startswith("W/") else f"W/{etag}"))
+    return [*kept, ("Content-Encoding", "gzip"), ("Content-Length", str(length))]
+
+
+class StaticKept:
+    """Compressed static files, least recently used dropped first, bounded in bytes."""
+
+    def __init__(self, limit: int = STATIC_KEPT_BYTES) -> None:
+        self.limit = limit
+        self._held: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> bytes | None:
+        with self._lock:
+            found = self._held.get(key)
+            if found is not None:
+                self._held.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, ...], packed: bytes) -> None:
+        if len(packed) > self.limit:
+            return
+        with self._lock:
+            old = self._held.pop(key, None)
+            self._bytes += len(packed) - (len(old) if old is not None else 0)
+            self._held[key] = packed
+            while self._bytes > self.limit:
+                _, dropped = self._held.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    @property
+    def size(self) -> int:
+        return self._bytes
+
+
+class Gzipped:
+    """WSGI middleware: the app's text answers gzipped for clients that accept gzip."""
+
+    def __init__(self, app: WSGIApp, kept: StaticKept | None = None) -> None:
+        self.app = app
+        self.kept = kept if kept is not None else StaticKept()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        wanted = (environ.get("REQUEST_METHOD") in ("GET", "POST")
+                  and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))
+        captured: list[tuple[str, Headers]] = []
+        written: list[bytes] = []
+
+        def capture(status: str, headers: Headers, exc_info: Any = None) -> Callable:
+            if exc_info is not None or not wanted:  # errors and plain answers go as they are
+                write = start_response(status, with_vary(headers) if is_text(headers)
+                                       else headers, exc_info)
+                captured.append(("", []))
+                return write
+            captured.append((status, list(headers)))
+            return written.append
+
+        body = self.app(environ, capture)
+        chunks: Iterator[bytes] = iter(body)
+        pieces = list(written)
+        if not captured:  # an app that starts its answer lazily: its first piece starts it
+            pieces.append(next(chunks, b""))
+        status, headers = captured[-1] if captured else ("", [])
+        if not status:  # already started, untouched
+            return _chained(pieces, chunks, body)
+        if not _compressible(status, headers):
+            start_response(status, with_vary(headers) if is_text(headers) else headers)
+            return _chained(pieces, chunks, body)
+        size = sum(map(len, pieces))
+        try:
+            for chunk in chunks:  # an answer without a length is read up to MAX_BYTES only
+                pieces.append(chunk)
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    start_response(status, with_vary(headers))
+                    return _chained(pieces, chunks, body)
+        except BaseException:
+            _close(body)
+            raise
+        _close(body)
+        data = b"".join(pieces)
+        if len(data) < MIN_BYTES:
+            start_response(status, with_vary(headers))
+            return [data]
+        packed = self._packed(environ, headers, data)
+        start_response(status, with_vary(gzipped_headers(headers, len(packed))))
+        return [packed]
+
+    def _packed(self, environ: dict[str, Any], headers: Headers, data: bytes) -> bytes:
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") != "GET" or not path.startswith(STATIC_PREFIXES):
+            return igzip.compress(data, DYNAMIC_LEVEL)
+        key = (path, environ.get("QUERY_STRING", ""), _header(headers, "ETag") or "",
+               str(len(data)))
+        packed = self.kept.get(key)
+        if packed is None:
+            packed = igzip.compress(data, STATIC_LEVEL)
+            self.kept.put(key, packed)
+        return packed
+
+
+def _close(body: Iterable[bytes]) -> None:
+    if hasattr(body, "close"):
+        body.close()
+
+
+def _chained(head: list[bytes], rest: Iterator[bytes], body: Iterable[bytes]
+             ) -> Iterable[bytes]:
+    """``head`` then ``rest``, closing the app's ``body`` when done (as WSGI asks)."""
+    if not head:
+        return body
+    return _Closing(head, rest, body)
+
+
+class _Closing:
+    def __init__(self, head: list[bytes], rest: Iterator[bytes], body: Iterable[bytes]
+                 ) -> None:
+        self._head, self._rest, self._body = head, rest, body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head
+        yield from self._rest
+
+    def close(self) -> None:
+        _close(self._body)

@@ -1,0 +1,176 @@
+"""Text answers gzipped for clients that accept gzip, everything else untouched (decision
+0047): :class:`cjsdash.compression.Gzipped` around small WSGI apps, driven by werkzeug's
+test client."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from cjsdash import compression
+from cjsdash.compression import Gzipped, StaticKept, accepts_gzip
+
+JSON = b'{"response": {"x": {"children": "' + b"Cumbria LCJB " * 400 + b'"}}}'
+
+
+def app_of(body: bytes | Iterable[bytes], *, status: str = "200 OK",
+           headers: list[tuple[str, str]] | None = None, lazy: bool = False,
+           closed: list[bool] | None = None) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app giving ``body`` (its pieces as given); ``lazy``: it starts its answer on
+    the first piece; ``closed`` records that its iterable was closed."""
+    pieces = [body] if isinstance(body, bytes) else list(body)
+    given = headers if headers is not None else [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(sum(map(len, pieces))))]
+
+    class Body:
+        def __init__(self, start: Callable[..., Any]) -> None:
+            self.start = start
+
+        def __iter__(self) -> Iterator[bytes]:
+            if lazy:
+                self.start(status, given)
+            yield from pieces
+
+        def close(self) -> None:
+            if closed is not None:
+                closed.append(True)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Body:
+        if not lazy:
+            start_response(status, given)
+        return Body(start_response)
+
+    return app
+
+
+def get(app: Callable[..., Any], encoding: str | None = "gzip, deflate, br",
+        method: str = "GET", path: str = "/_dash-update-component") -> Any:
+    headers = {"Accept-Encoding": encoding} if encoding is not None else {}
+    return Client(Gzipped(app)).open(path, method=method, headers=headers)
+
+
+def test_a_json_answer_is_gzipped_with_its_new_length_and_vary() -> None:
+    answer = get(app_of(JSON))
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert answer.headers["Vary"] == "Accept-Encoding"
+    assert int(answer.headers["Content-Length"]) == len(answer.data) < len(JSON) // 10
+    assert gzip.decompress(answer.data) == JSON
+
+
+@pytest.mark.parametrize("encoding", [None, "identity", "gzip;q=0", "br", "deflate",
+                                      "*;q=0", "gzip;q=0, *"])
+def test_without_gzip_accepted_the_answer_is_as_given_and_still_varies(
+        encoding: str | None) -> None:
+    answer = get(app_of(JSON), encoding)
+    if encoding == "gzip;q=0, *":  # gzip refused by name: the wildcard does not bring it back
+        assert accepts_gzip(encoding) is False
+    assert "Content-Encoding" not in answer.headers
+    assert answer.data == JSON
+    assert answer.headers["Vary"] == "Accept-Encoding"
+
+
+@pytest.mark.parametrize("header, taken", [
+    ("gzip", True), ("GZIP", True), ("x-gzip", True), ("deflate, gzip;q=0.5", True),
+    ("gzip;q=0.0", False), ("*", True), ("br;q=1, *;q=0.1", True), ("", False),
+    ("gzip;q=nonsense", False)])
+def test_accept_encoding_is_read_as_http_says(header: str, taken: bool) -> None:
+    assert accepts_gzip(header) is taken
+
+
+@pytest.mark.parametrize("status, headers", [
+    ("200 OK", [("Content-Type", "image/png")]),
+    ("200 OK", [("Content-Type", "application/vnd.openxmlformats-officedocument."
+                                 "spreadsheetml.sheet")]),
+    ("200 OK", [("Content-Type", "application/json"), ("Content-Encoding", "br")]),
+    ("200 OK", [("Content-Type", "application/json"), ("Cache-Control", "no-transform")]),
+    ("206 Partial Content", [("Content-Type", "application/javascript")]),
+    ("304 Not Modified", [("Content-Type", "application/javascript")]),
+    ("500 Internal Server Error", [("Content-Type", "text/html")]),
+])
+def test_other_answers_pass_through_untouched(status: str, headers: list[tuple[str, str]]
+                                              ) -> None:
+    closed: list[bool] = []
+    answer = get(app_of(JSON, status=status, headers=headers, closed=closed))
+    assert answer.status == status
+    assert answer.headers.get("Content-Encoding") == dict(headers).get("Content-Encoding")
+    assert answer.data == JSON  # as the app gave it
+    answer.close()  # the server closes what it was given (WSGI)
+    assert closed == [True]
+
+
+def test_a_small_answer_and_a_head_request_are_not_compressed() -> None:
+    small = b'{"ok": true}'
+    answer = get(app_of(small, headers=[("Content-Type", "application/json")]))
+    assert "Content-Encoding" not in answer.headers and answer.data == small
+    assert answer.headers["Vary"] == "Accept-Encoding"
+    head = get(app_of(JSON), method="HEAD")
+    assert "Content-Encoding" not in head.headers
+    assert head.headers["Content-Length"] == str(len(JSON))
+
+
+def test_a_strong_etag_becomes_weak_and_vary_joins_the_one_there() -> None:
+    answer = get(app_of(JSON, headers=[("Content-Type", "text/html; charset=utf-8"),
+                                       ("ETag", '"abc"'), ("Vary", "Cookie")]))
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert answer.headers["ETag"] == 'W/"abc"'
+    assert answer.headers["Vary"] == "Cookie, Accept-Encoding"
+    assert gzip.decompress(answer.data) == JSON
+
+
+def test_pieces_and_a_lazy_start_are_joined_and_the_body_closed() -> None:
+    closed: list[bool] = []
+    pieces = [JSON[:100], b"", JSON[100:2000], JSON[2000:]]
+    answer = get(app_of(pieces, headers=[("Content-Type", "application/json")], lazy=True,
+                        closed=closed))
+    assert gzip.decompress(answer.data) == JSON
+    assert closed == [True]
+
+
+def test_an_answer_without_a_length_over_the_cap_streams_as_it_is(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compression, "MAX_BYTES", 3000)
+    closed: list[bool] = []
+    pieces = [JSON[i:i + 1000] for i in range(0, len(JSON), 1000)]
+    answer = get(app_of(pieces, headers=[("Content-Type", "text/csv")], closed=closed))
+    assert "Content-Encoding" not in answer.headers
+    assert answer.data == JSON
+    answer.close()
+    assert closed == [True]
+
+
+def test_static_files_are_compressed_once_and_kept() -> None:
+    calls: list[int] = []
+    real = compression.igzip.compress
+
+    def counted(data: bytes, level: int) -> bytes:
+        calls.append(level)
+        return real(data, level)
+
+    kept = StaticKept()
+    app = Gzipped(app_of(JSON, headers=[("Content-Type", "application/javascript"),
+                                        ("ETag", '"v1"')]), kept)
+    client = Client(app)
+    path = "/_dash-component-suites/dash/deps/plotly.min.js"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compression.igzip, "compress", counted)
+        first = client.get(path, headers={"Accept-Encoding": "gzip"})
+        second = client.get(path, headers={"Accept-Encoding": "gzip"})
+        client.post("/_dash-update-component", headers={"Accept-Encoding": "gzip"})
+    assert first.data == second.data and gzip.decompress(second.data) == JSON
+    assert calls == [compression.STATIC_LEVEL, compression.DYNAMIC_LEVEL]
+    assert kept.size == len(first.data)
+
+
+def test_the_static_store_is_bounded_in_bytes() -> None:
+    kept = StaticKept(limit=100)
+    for n in range(5):
+        kept.put((str(n),), bytes(40))
+    assert kept.size <= 100
+    assert kept.get(("4",)) is not None and kept.get(("0",)) is None
+    kept.put(("big",), bytes(101))
+    assert kept.get(("big",)) is None
