@@ -49,6 +49,13 @@ def test_the_page_and_its_scripts_are_gzipped_and_the_same_once_inflated(
     assert "immutable" in headers["Cache-Control"]  # Dash's caching of fingerprinted files
     _, again, _ = _both(served, "GET", renderer)  # from the kept compressed copy
     assert again == script
+    style = re.search(r'href="(/assets/style\.css[^"]*)"', page.decode())
+    assert style is not None
+    headers, _, _ = _both(served, "GET", style[1])
+    assert headers["Etag"].startswith('W/"')  # a browser revalidates it: 304, no body
+    status, _, body = served.request("GET", style[1], headers={
+        **GZIP, "If-None-Match": headers["Etag"]})
+    assert (status, body) == (304, b"")
 
 
 def test_a_callback_answer_is_gzipped_fresh_and_kept(served: Served) -> None:
