@@ -16,14 +16,18 @@ Anything else passes through untouched, streamed as the app gives it (a download
 :data:`MAX_BYTES` too: it is not held in memory to be compressed).
 
 Dynamic answers are compressed at ISA-L's level 1 (a 1 MB answer in about a millisecond);
-the static scripts and styles Dash serves are compressed once at level 3 and kept
-(:class:`StaticKept`, bounded in bytes), keyed by path, query, ``ETag`` and length, so a
-new file under the same name is compressed afresh.
+the scripts and styles Dash serves from files are compressed once at level 3 and kept
+(:class:`StaticKept`, bounded in bytes), keyed by their bytes (length and CRC-32), not by
+the path asked: Dash serves the same file under any fingerprint or query, so a stream of
+made-up names costs one compression, not one each, and evicts nothing. A request with a
+``Range`` is answered as it is (ranges are of the plain bytes), and a compressed answer
+drops ``Accept-Ranges``.
 
-Compression's length side channel (BREACH) needs a secret and the attacker's own text in one
-answer: the dashboard has no sessions, cookies or credentials, and the one per-load token
-in the page (Dash's signed id for background callbacks, which it does not use) sits beside
-nothing a request puts there.
+Compression's length side channel (BREACH) needs a secret in an answer that also carries
+text an attacker chose: Dash's page does repeat the request's URL (its meta tags), but the
+dashboard has no sessions, cookies or credentials to find, and the page's one per-load
+token (Dash's signed id for background callbacks) guards nothing here, as the dashboard has
+no background callbacks.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -46,7 +50,10 @@ MAX_BYTES = 32 * 1024 * 1024
 DYNAMIC_LEVEL = 1
 STATIC_LEVEL = 3
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
-"""Paths whose answers are files, the same bytes for every request: compressed once."""
+"""Paths whose scripts and styles are files: compressed once (:data:`FILE_TYPES`)."""
+FILE_TYPES = frozenset({"application/javascript", "text/javascript", "text/css"})
+"""What is kept compressed: a page under those paths (Dash answers unknown ones with the
+page, which differs by request) is compressed afresh."""
 STATIC_KEPT_BYTES = 16 * 1024 * 1024
 TEXT_TYPES = frozenset({
     "text/html", "text/css", "text/plain", "text/csv", "text/javascript", "text/xml",
@@ -83,20 +90,23 @@ def _without(headers: Headers, *names: str) -> Headers:
     return [(k, v) for k, v in headers if k.lower() not in lowered]
 
 
+def _type(headers: Headers) -> str:
+    return (_header(headers, "Content-Type") or "").split(";")[0].strip().lower()
+
+
 def is_text(headers: Headers) -> bool:
-    kind = (_header(headers, "Content-Type") or "").split(";")[0].strip().lower()
-    return kind in TEXT_TYPES
+    return _type(headers) in TEXT_TYPES
 
 
 def with_vary(headers: Headers) -> Headers:
     """``headers`` saying ``Vary: Accept-Encoding`` (added to a ``Vary`` already there)."""
-    vary = _header(headers, "Vary")
-    if vary is None:
+    varies = [value for key, value in headers if key.lower() == "vary"]
+    if not varies:
         return [*headers, ("Vary", "Accept-Encoding")]
-    names = {v.strip().lower() for v in vary.split(",")}
+    names = {v.strip().lower() for value in varies for v in value.split(",")}
     if "accept-encoding" in names or "*" in names:
         return headers
-    return [*_without(headers, "Vary"), ("Vary", f"{vary}, Accept-Encoding")]
+    return [*_without(headers, "Vary"), ("Vary", ", ".join([*varies, "Accept-Encoding"]))]
 
 
 def _compressible(status: str, headers: Headers) -> bool:
@@ -115,31 +125,33 @@ def _compressible(status: str, headers: Headers) -> bool:
 
 
 def gzipped_headers(headers: Headers, length: int) -> Headers:
-    """The headers of a gzipped answer: its new length, its encoding, a weak ``ETag``."""
+    """The headers of a gzipped answer: its new length, its encoding, a weak ``ETag``, no
+    ``Accept-Ranges`` (a range would be of the plain bytes)."""
     etag = _header(headers, "ETag")
-    kept = _without(headers, "Content-Length", "ETag")
+    kept = _without(headers, "Content-Length", "ETag", "Accept-Ranges")
     if etag is not None:
         kept.append(("ETag", etag if etag.startswith("W/") else f"W/{etag}"))
     return [*kept, ("Content-Encoding", "gzip"), ("Content-Length", str(length))]
 
 
 class StaticKept:
-    """Compressed static files, least recently used dropped first, bounded in bytes."""
+    """Compressed static files by (length, CRC-32) of their bytes, least recently used
+    dropped first, bounded in bytes."""
 
     def __init__(self, limit: int = STATIC_KEPT_BYTES) -> None:
         self.limit = limit
-        self._held: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
+        self._held: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, ...]) -> bytes | None:
+    def get(self, key: tuple[int, int]) -> bytes | None:
         with self._lock:
             found = self._held.get(key)
             if found is not None:
                 self._held.move_to_end(key)
             return found
 
-    def put(self, key: tuple[str, ...], packed: bytes) -> None:
+    def put(self, key: tuple[int, int], packed: bytes) -> None:
         if len(packed) > self.limit:
             return
         with self._lock:
@@ -165,6 +177,7 @@ class Gzipped:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
         wanted = (environ.get("REQUEST_METHOD") in ("GET", "POST")
+                  and "HTTP_RANGE" not in environ
                   and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))
         captured: list[tuple[str, Headers]] = []
         written: list[bytes] = []
@@ -179,10 +192,14 @@ class Gzipped:
             return written.append
 
         body = self.app(environ, capture)
-        chunks: Iterator[bytes] = iter(body)
         pieces = list(written)
-        if not captured:  # an app that starts its answer lazily: its first piece starts it
-            pieces.append(next(chunks, b""))
+        try:
+            chunks: Iterator[bytes] = iter(body)
+            if not captured:  # an app that starts its answer lazily: its first piece does
+                pieces.append(next(chunks, b""))
+        except BaseException:
+            _close(body)
+            raise
         status, headers = captured[-1] if captured else ("", [])
         if not status:  # already started, untouched
             return _chained(pieces, chunks, body)
@@ -201,6 +218,8 @@ class Gzipped:
             _close(body)
             raise
         _close(body)
+        if not captured[-1][0]:  # the app started an error answer of its own meanwhile
+            return pieces
         data = b"".join(pieces)
         if len(data) < MIN_BYTES:
             start_response(status, with_vary(headers))
@@ -210,11 +229,10 @@ class Gzipped:
         return [packed]
 
     def _packed(self, environ: dict[str, Any], headers: Headers, data: bytes) -> bytes:
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET" or not path.startswith(STATIC_PREFIXES):
+        if (environ.get("REQUEST_METHOD") != "GET" or _type(headers) not in FILE_TYPES
+                or not environ.get("PATH_INFO", "").startswith(STATIC_PREFIXES)):
             return igzip.compress(data, DYNAMIC_LEVEL)
-        key = (path, environ.get("QUERY_STRING", ""), _header(headers, "ETag") or "",
-               str(len(data)))
+        key = (len(data), isal_zlib.crc32(data))
         packed = self.kept.get(key)
         if packed is None:
             packed = igzip.compress(data, STATIC_LEVEL)

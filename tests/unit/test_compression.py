@@ -143,7 +143,10 @@ def test_an_answer_without_a_length_over_the_cap_streams_as_it_is(
     assert closed == [True]
 
 
-def test_static_files_are_compressed_once_and_kept() -> None:
+def test_static_files_are_compressed_once_by_their_bytes_and_kept() -> None:
+    """Kept by their bytes, not the path asked: Dash serves a file under any fingerprint or
+    query, so made-up names cost no compression each (nor push the real files out); a page
+    Dash answers under those paths is compressed afresh, never kept."""
     calls: list[int] = []
     real = compression.igzip.compress
 
@@ -152,25 +155,88 @@ def test_static_files_are_compressed_once_and_kept() -> None:
         return real(data, level)
 
     kept = StaticKept()
-    app = Gzipped(app_of(JSON, headers=[("Content-Type", "application/javascript"),
-                                        ("ETag", '"v1"')]), kept)
-    client = Client(app)
-    path = "/_dash-component-suites/dash/deps/plotly.min.js"
+    script = Client(Gzipped(app_of(JSON, headers=[
+        ("Content-Type", "application/javascript"), ("Accept-Ranges", "bytes")]), kept))
+    page = Client(Gzipped(app_of(JSON, headers=[("Content-Type", "text/html")]), kept))
+    paths = ["/_dash-component-suites/dash/deps/plotly.min.js",
+             "/_dash-component-suites/dash/deps/plotly.v9_9m1.min.js",
+             "/_dash-component-suites/dash/deps/plotly.min.js?junk=1"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(compression.igzip, "compress", counted)
-        first = client.get(path, headers={"Accept-Encoding": "gzip"})
-        second = client.get(path, headers={"Accept-Encoding": "gzip"})
-        client.post("/_dash-update-component", headers={"Accept-Encoding": "gzip"})
-    assert first.data == second.data and gzip.decompress(second.data) == JSON
-    assert calls == [compression.STATIC_LEVEL, compression.DYNAMIC_LEVEL]
-    assert kept.size == len(first.data)
+        answers = [script.get(p, headers={"Accept-Encoding": "gzip"}) for p in paths]
+        script.post("/_dash-update-component", headers={"Accept-Encoding": "gzip"})
+        page.get("/assets/nothing-here", headers={"Accept-Encoding": "gzip"})
+    assert all(gzip.decompress(a.data) == JSON for a in answers)
+    assert {a.data for a in answers} == {answers[0].data}
+    assert "Accept-Ranges" not in answers[0].headers
+    assert calls == [compression.STATIC_LEVEL, compression.DYNAMIC_LEVEL,
+                     compression.DYNAMIC_LEVEL]
+    assert kept.size == len(answers[0].data)
+
+
+def test_a_range_request_is_answered_plain() -> None:
+    answer = Client(Gzipped(app_of(JSON))).get(
+        "/", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-99"})
+    assert "Content-Encoding" not in answer.headers and answer.data == JSON
+
+
+def test_every_vary_header_is_kept() -> None:
+    answer = get(app_of(JSON, headers=[("Content-Type", "application/json"),
+                                       ("Vary", "Cookie"), ("Vary", "Origin")]))
+    assert answer.headers.getlist("Vary") == ["Cookie, Origin, Accept-Encoding"]
+
+
+def test_a_lazy_app_failing_at_its_first_piece_is_closed() -> None:
+    closed: list[bool] = []
+
+    class Failing:
+        def __iter__(self) -> Iterator[bytes]:
+            raise RuntimeError("no answer")
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Failing:
+        return Failing()
+
+    with pytest.raises(RuntimeError, match="no answer"):
+        get(app)
+    assert closed == [True]
+
+
+def test_an_error_started_while_the_body_is_read_is_the_one_sent() -> None:
+    """PEP 3333: an app may call start_response again with exc_info before anything was
+    sent; the error answer goes out once, not the 200 after it."""
+    import sys
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        yield JSON[:10]
+        try:
+            raise ValueError("broke")
+        except ValueError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+        yield b"failed"
+
+    sent: list[tuple[str, bool]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None
+                       ) -> Callable[[bytes], None]:
+        sent.append((status, exc_info is not None))  # nothing sent yet: allowed (PEP 3333)
+        return lambda data: None
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_ACCEPT_ENCODING": "gzip"}
+    body = b"".join(Gzipped(app)(environ, start_response))
+    assert sent == [("500 Internal Server Error", True)]
+    assert body.endswith(b"failed")
 
 
 def test_the_static_store_is_bounded_in_bytes() -> None:
     kept = StaticKept(limit=100)
     for n in range(5):
-        kept.put((str(n),), bytes(40))
+        kept.put((40, n), bytes(40))
     assert kept.size <= 100
-    assert kept.get(("4",)) is not None and kept.get(("0",)) is None
-    kept.put(("big",), bytes(101))
-    assert kept.get(("big",)) is None
+    assert kept.get((40, 4)) is not None and kept.get((40, 0)) is None
+    kept.put((101, 0), bytes(101))
+    assert kept.get((101, 0)) is None
