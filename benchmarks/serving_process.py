@@ -6,7 +6,6 @@ Used by :mod:`serving` (``benchmarks/serving.py``); never part of the test suite
 
 from __future__ import annotations
 
-import gzip
 import http.client
 import json
 import os
@@ -16,6 +15,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from isal import igzip
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLBACK_PATH = "/_dash-update-component"
@@ -154,7 +155,8 @@ class MemorySampler:
 
 class Client:
     """One keep-alive connection sending callback bodies, as a browser tab does (taking
-    gzip, as every browser does: the server's compression is in the times, decision 47)."""
+    gzip, as every browser does: the server's compression is in the times, decision 47;
+    inflated with ISA-L, a third of zlib's time, as the readers share the server's cores)."""
 
     def __init__(self, port: int, timeout: float = 120.0) -> None:
         self.port, self.timeout = port, timeout
@@ -174,8 +176,8 @@ class Client:
                 response = self.conn.getresponse()
                 self.last_cache = response.getheader("X-Cjsdash-Cache")
                 payload = response.read()
-                if response.getheader("Content-Encoding") == "gzip":
-                    payload = gzip.decompress(payload)
+                if response.getheader("Content-Encoding") == "gzip":  # ISA-L: the reader's
+                    payload = igzip.decompress(payload)  # share of the 2 cores kept small
                 return response.status, payload
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close()
