@@ -109,6 +109,11 @@ def with_vary(headers: Headers) -> Headers:
     return [*_without(headers, "Vary"), ("Vary", ", ".join([*varies, "Accept-Encoding"]))]
 
 
+def _varied(headers: Headers) -> Headers:
+    """``headers`` as sent uncompressed: a text answer still says it varies."""
+    return with_vary(headers) if is_text(headers) else headers
+
+
 def _compressible(status: str, headers: Headers) -> bool:
     if not status.startswith("200") or _header(headers, "Content-Encoding"):
         return False
@@ -184,8 +189,7 @@ class Gzipped:
 
         def capture(status: str, headers: Headers, exc_info: Any = None) -> Callable:
             if exc_info is not None or not wanted:  # errors and plain answers go as they are
-                write = start_response(status, with_vary(headers) if is_text(headers)
-                                       else headers, exc_info)
+                write = start_response(status, _varied(headers), exc_info)
                 captured.append(("", []))
                 return write
             captured.append((status, list(headers)))
@@ -204,7 +208,7 @@ class Gzipped:
         if not status:  # already started, untouched
             return _chained(pieces, chunks, body)
         if not _compressible(status, headers):
-            start_response(status, with_vary(headers) if is_text(headers) else headers)
+            start_response(status, _varied(headers))
             return _chained(pieces, chunks, body)
         size = sum(map(len, pieces))
         try:

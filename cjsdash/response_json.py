@@ -8,8 +8,8 @@ tries orjson, fails on the first component, then walks the whole tree in Python
 same text in one orjson pass (5.7 and 7.5 ms; the data page's time is mostly the escapes of
 its HTML tables), taking each component's JSON form as it meets it (read from the
 component's attributes as ``to_plotly_json`` would give it, in a third of its time:
-:func:`component_json`), with plotly's escapes of ``<``, ``>``, ``/`` and the line separators that keep JSON inside HTML
-safe.
+:func:`component_json`), with plotly's escapes of ``<``, ``>``, ``/`` and the line
+separators that keep JSON inside HTML safe.
 
 Same text, not merely the same JSON: what orjson does not take by itself goes through
 :func:`_plain`, which converts it as ``clean_to_json_compatible`` does (numpy arrays and

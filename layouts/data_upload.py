@@ -56,9 +56,14 @@ def loaded(outcome: UploadOutcome, version: int | None) -> tuple[Any, ...]:
     return (status_message(outcome), result_children(outcome), new_version, *offer(outcome))
 
 
+def _offered(outcome: UploadOutcome) -> bool:
+    """Whether the page offers to load this outcome's kept upload anyway."""
+    return bool(outcome.can_accept and outcome.saved_as)
+
+
 def offer(outcome: UploadOutcome) -> tuple[bool, list[str] | None, str]:
     """(offer hidden, the kept upload [saved name, name shown], the button's words)."""
-    if outcome.can_accept and outcome.saved_as:
+    if _offered(outcome):
         return False, [outcome.saved_as, outcome.file_name], f"Load ‘{outcome.file_name}’ anyway"
     return True, None, "Load it anyway"
 
@@ -85,7 +90,7 @@ def status_message(outcome: UploadOutcome) -> html.Div:
         title = f"‘{outcome.file_name}’ was refused: nothing was loaded."
     children = [html.P(html.Strong(title)),
                 html.P(outcome.line, id=f"{PREFIX}-upload-line", className="cjs-upload-line")]
-    if outcome.can_accept and outcome.saved_as:  # said here, in the live region
+    if _offered(outcome):  # said here, in the live region
         children.append(html.P("You can load it anyway with the button below."))
     return html.Div(children, className="cjs-upload-ok" if ok else "cjs-upload-bad")
 
