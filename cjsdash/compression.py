@@ -21,7 +21,10 @@ the scripts and styles Dash serves from files are compressed once at level 3 and
 the path asked: Dash serves the same file under any fingerprint or query, so a stream of
 made-up names costs one compression, not one each, and evicts nothing. A request with a
 ``Range`` is answered as it is (ranges are of the plain bytes), and a compressed answer
-drops ``Accept-Ranges``.
+drops ``Accept-Ranges``. A ``HEAD`` is answered with the headers its ``GET`` would get
+(the app answers it as a ``GET``; the body is not sent), and a 304 to a client revalidating
+the compressed form names it as that client holds it (``W/"…"``, with ``Vary``): RFC 9110
+asks both of a server, and a cache updates the stored answer the validator names.
 
 Compression's length side channel (BREACH) needs a secret in an answer that also carries
 text an attacker chose: Dash's page does repeat the request's URL (its meta tags), but the
@@ -139,6 +142,27 @@ def gzipped_headers(headers: Headers, length: int) -> Headers:
     return [*kept, ("Content-Encoding", "gzip"), ("Content-Length", str(length))]
 
 
+def _wanted(environ: dict[str, Any]) -> bool:
+    """Whether the request may be answered gzipped (a range is of the plain bytes)."""
+    return (environ.get("REQUEST_METHOD") in ("GET", "POST", "HEAD")
+            and "HTTP_RANGE" not in environ
+            and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))
+
+
+def _revalidated(environ: dict[str, Any], headers: Headers) -> Headers:
+    """A 304's headers: when the client revalidates the compressed form (its
+    ``If-None-Match`` names ``W/`` and the app's strong ``ETag``), that weak ``ETag`` and
+    ``Vary: Accept-Encoding``, as the compressed 200 said; otherwise as
+    :func:`_varied` makes them (an error answer, say)."""
+    etag = _header(headers, "ETag")
+    if etag is None or etag.startswith("W/"):
+        return _varied(headers)
+    asked = {t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}
+    if f"W/{etag}" not in asked:
+        return _varied(headers)
+    return with_vary([*_without(headers, "ETag"), ("ETag", f"W/{etag}")])
+
+
 class StaticKept:
     """Compressed static files by (length, CRC-32) of their bytes, least recently used
     dropped first, bounded in bytes."""
@@ -181,17 +205,22 @@ class Gzipped:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
-        wanted = (environ.get("REQUEST_METHOD") in ("GET", "POST")
-                  and "HTTP_RANGE" not in environ
-                  and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))
+        if environ.get("REQUEST_METHOD") == "HEAD" and _wanted(environ):
+            return self._head(environ, start_response)
+        return self._answer(environ, start_response)
+
+    def _answer(self, environ: dict[str, Any], start_response: StartResponse
+                ) -> Iterable[bytes]:
+        wanted = _wanted(environ)
         captured: list[tuple[str, Headers]] = []
         written: list[bytes] = []
 
         def capture(status: str, headers: Headers, exc_info: Any = None) -> Callable:
-            if exc_info is not None or not wanted:  # errors and plain answers go as they are
-                write = start_response(status, _varied(headers), exc_info)
+            if exc_info is not None or not wanted or status.startswith("304"):
+                # errors and plain answers go as they are; a 304 names what was revalidated
                 captured.append(("", []))
-                return write
+                return start_response(status, _revalidated(environ, headers) if wanted
+                                      else _varied(headers), exc_info)
             captured.append((status, list(headers)))
             return written.append
 
@@ -231,6 +260,22 @@ class Gzipped:
         packed = self._packed(environ, headers, data)
         start_response(status, with_vary(gzipped_headers(headers, len(packed))))
         return [packed]
+
+    def _head(self, environ: dict[str, Any], start_response: StartResponse
+              ) -> Iterable[bytes]:
+        """A ``HEAD``: the headers of the ``GET`` (compressed as it would be), no body."""
+        answered: list[tuple[str, Headers]] = []
+
+        def keep(status: str, headers: Headers, exc_info: Any = None) -> Callable:
+            answered.append((status, headers))
+            return lambda _data: None
+
+        _close(self._answer({**environ, "REQUEST_METHOD": "GET"}, keep))
+        if not answered:  # nothing started: the app answers the HEAD itself
+            return self.app(environ, start_response)
+        status, headers = answered[-1]
+        start_response(status, headers)
+        return []
 
     def _packed(self, environ: dict[str, Any], headers: Headers, data: bytes) -> bytes:
         if (environ.get("REQUEST_METHOD") != "GET" or _type(headers) not in FILE_TYPES

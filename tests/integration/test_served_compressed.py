@@ -53,9 +53,17 @@ def test_the_page_and_its_scripts_are_gzipped_and_the_same_once_inflated(
     assert style is not None
     headers, _, _ = _both(served, "GET", style[1])
     assert headers["Etag"].startswith('W/"')  # a browser revalidates it: 304, no body
-    status, _, body = served.request("GET", style[1], headers={
+    status, revalidated, body = served.request("GET", style[1], headers={
         **GZIP, "If-None-Match": headers["Etag"]})
     assert (status, body) == (304, b"")
+    assert revalidated["Etag"] == headers["Etag"]  # the validator the client holds
+    assert revalidated["Vary"] == "Accept-Encoding"
+    for path in (renderer, style[1]):  # a HEAD gets its GET's headers, no body
+        status, head, body = served.request("HEAD", path, headers=GZIP)
+        assert (status, body) == (200, b"")
+        packed, _, _ = _both(served, "GET", path)
+        for name in ("Content-Encoding", "Content-Length", "Etag", "Vary", "Cache-Control"):
+            assert head.get(name) == packed.get(name), (path, name)
 
 
 def test_a_callback_answer_is_gzipped_fresh_and_kept(served: Served) -> None:

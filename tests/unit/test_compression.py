@@ -103,14 +103,50 @@ def test_other_answers_pass_through_untouched(status: str, headers: list[tuple[s
     assert closed == [True]
 
 
-def test_a_small_answer_and_a_head_request_are_not_compressed() -> None:
+def test_a_small_answer_is_not_compressed() -> None:
     small = b'{"ok": true}'
     answer = get(app_of(small, headers=[("Content-Type", "application/json")]))
     assert "Content-Encoding" not in answer.headers and answer.data == small
     assert answer.headers["Vary"] == "Accept-Encoding"
-    head = get(app_of(JSON), method="HEAD")
-    assert "Content-Encoding" not in head.headers
-    assert head.headers["Content-Length"] == str(len(JSON))
+
+
+def test_a_head_request_gets_the_headers_its_get_would_and_no_body() -> None:
+    """RFC 9110 9.3.2: the same header fields as the GET; the app answers it as one."""
+    typed = [("Content-Type", "text/html; charset=utf-8"), ("ETag", '"abc"')]
+    methods: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        methods.append(environ["REQUEST_METHOD"])
+        start_response("200 OK", [*typed, ("Content-Length", str(len(JSON)))])
+        return [JSON]
+
+    whole, head = get(app), get(app, method="HEAD")
+    assert methods == ["GET", "GET"]
+    assert head.data == b""
+    for name in ("Content-Encoding", "Content-Length", "ETag", "Vary", "Content-Type"):
+        assert head.headers[name] == whole.headers[name], name
+    assert head.headers["Content-Encoding"] == "gzip"
+    assert int(head.headers["Content-Length"]) == len(whole.data) < len(JSON)
+    plain = get(app, encoding=None, method="HEAD")  # gzip not accepted: the app's own HEAD
+    assert methods[-1] == "HEAD" and "Content-Encoding" not in plain.headers
+    assert plain.headers["Content-Length"] == str(len(JSON))
+
+
+@pytest.mark.parametrize("asked, etag, varies", [
+    ('W/"abc"', 'W/"abc"', True),  # the compressed form, revalidated
+    ('"x", W/"abc"', 'W/"abc"', True),
+    ('"abc"', '"abc"', False),  # the plain form (a client without gzip before)
+    ("", '"abc"', False),
+])
+def test_a_304_names_the_form_the_client_revalidates(asked: str, etag: str, varies: bool
+                                                     ) -> None:
+    """RFC 9110 15.4.5: a 304 carries the ETag (and Vary) the 200 would have."""
+    app = app_of(b"", status="304 Not Modified", headers=[("ETag", '"abc"')])
+    answer = Client(Gzipped(app)).open("/assets/style.css", headers={
+        "Accept-Encoding": "gzip", **({"If-None-Match": asked} if asked else {})})
+    assert answer.status_code == 304
+    assert answer.headers["ETag"] == etag
+    assert (answer.headers.get("Vary") == "Accept-Encoding") is varies
 
 
 def test_a_strong_etag_becomes_weak_and_vary_joins_the_one_there() -> None:
