@@ -33,6 +33,7 @@ import numpy.typing as npt
 from metrics.statistics.sparse_rows import Csr
 
 PRIME = (1 << 61) - 1
+_SELF_INVERSE = frozenset({1, PRIME - 1})
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,21 @@ def _residue(value: float) -> int:
 
 def _rows(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
           ) -> list[dict[int, int] | None]:
+    """Each row as a dict (column → coefficient mod p, in the order the columns come, a
+    repeated column summed where it first came, zeros left out)."""
     ptr = np.asarray(indptr, dtype=np.int64).tolist()
     idx = np.asarray(indices, dtype=np.int64).tolist()
     coef = _residues(data)
     rows: list[dict[int, int] | None] = []
-    for r in range(len(ptr) - 1):
-        row: dict[int, int] = {}
-        for c, v in zip(idx[ptr[r]:ptr[r + 1]], coef[ptr[r]:ptr[r + 1]], strict=True):
-            row[c] = (row.get(c, 0) + v) % PRIME
-        rows.append({c: v for c, v in row.items() if v})
+    for start, end in zip(ptr, ptr[1:], strict=False):
+        row = dict(zip(idx[start:end], coef[start:end], strict=True))  # the common case
+        if len(row) != end - start:  # a column repeated: summed
+            row = {}
+            for c, v in zip(idx[start:end], coef[start:end], strict=True):
+                row[c] = (row.get(c, 0) + v) % PRIME
+        if 0 in row.values():
+            row = {c: v for c, v in row.items() if v}
+        rows.append(row)
     return rows
 
 
@@ -81,18 +88,22 @@ def _residues(data: npt.ArrayLike) -> list[int]:
     return np.mod(whole.astype(np.int64), PRIME).tolist()
 
 
-def _subtract(row: dict[int, int], i: int, factor: int, pivot_row: dict[int, int],
-              col_rows: list[set[int]]) -> None:
-    """row i −= factor × pivot row, keeping the column → rows index current."""
-    for cc, v in pivot_row.items():
-        new = (row.get(cc, 0) - factor * v) % PRIME
-        if new:
-            if cc not in row:
-                col_rows[cc].add(i)
-            row[cc] = new
-        elif cc in row:
-            del row[cc]
-            col_rows[cc].discard(i)
+def _column_rows(rows: list[dict[int, int] | None], columns: int) -> list[set[int]]:
+    """The rows each column has a coefficient in."""
+    col_rows: list[set[int]] = [set() for _ in range(columns)]
+    for r, row in enumerate(rows):
+        for c in row:  # type: ignore[union-attr]
+            col_rows[c].add(r)
+    return col_rows
+
+
+def _shortest(holders: set[int], rows: list[dict[int, int] | None]) -> int:
+    """The first of the rows ``holders`` with the fewest entries (two, the most common
+    count, compared without ``min``'s calls)."""
+    if len(holders) == 2:
+        a, b = holders
+        return b if len(rows[b]) < len(rows[a]) else a  # type: ignore[arg-type]
+    return min(holders, key=lambda i: len(rows[i]))  # type: ignore[arg-type]
 
 
 def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike,
@@ -102,10 +113,7 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
     rows = _rows(indptr, indices, data)
     with_sides = rhs is not None
     sides = _residues(rhs) if with_sides else [0] * len(rows)
-    col_rows: list[set[int]] = [set() for _ in range(columns)]
-    for r, row in enumerate(rows):
-        for c in row:  # type: ignore[union-attr]
-            col_rows[c].add(r)
+    col_rows = _column_rows(rows, columns)
     heap = [(len(s), c) for c, s in enumerate(col_rows)]
     heapq.heapify(heap)
     done = [False] * columns
@@ -118,21 +126,34 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
         if count == 0:
             continue  # free
         holders = col_rows[c]
-        r = (next(iter(holders)) if count == 1
-             else min(holders, key=lambda i: len(rows[i])))  # type: ignore[arg-type]
+        r = _shortest(holders, rows) if count > 1 else next(iter(holders))
         pivot_row = rows[r]
         assert pivot_row is not None
         rows[r] = None
         for cc in pivot_row:
             col_rows[cc].discard(r)
-        inverse = pow(pivot_row[c], -1, PRIME)
+        lead = pivot_row[c]
+        inverse = lead if lead in _SELF_INVERSE else pow(lead, -1, PRIME)
+        entries = [(cc, v) for cc, v in pivot_row.items() if cc != c]
         for i in list(holders):
             row = rows[i]
             assert row is not None
-            factor = row[c] * inverse % PRIME
+            factor = row.pop(c) * inverse % PRIME  # column c cancels: gone from the row
             if with_sides:
                 sides[i] = (sides[i] - factor * sides[r]) % PRIME
-            _subtract(row, i, factor, pivot_row, col_rows)
+            # row i −= factor × the rest of the pivot row, the column → rows index kept
+            # current (column c's is not read again); the hottest loop of the disclosure
+            # plan, so written out here, not called per row
+            for cc, v in entries:
+                old = row.get(cc)
+                if old is None:  # non-zero: p is prime, and neither factor nor v is 0
+                    row[cc] = -factor * v % PRIME
+                    col_rows[cc].add(i)
+                elif new := (old - factor * v) % PRIME:
+                    row[cc] = new
+                else:
+                    del row[cc]
+                    col_rows[cc].discard(i)
         for cc in pivot_row:
             if not done[cc]:
                 heapq.heappush(heap, (len(col_rows[cc]), cc))
