@@ -12,6 +12,11 @@ Usage: ``python benchmarks/disclosure_plan.py [--db PATH] [--measures a,b] [--re
 [--save DIR] [--compare DIR] [--load DIR] [--rule pieces|contains]`` (``--load``: the
 inputs a ``--save`` wrote, measures with a primary only; ``--rule contains``: decision 8's
 windows, withheld whenever they hold a hidden cell).
+
+``--whole N``: instead, the whole plan as a refresh makes it
+(:func:`metrics.disclosure.plan_hidden_cells`), in turn and in N processes
+(:mod:`metrics.disclosure_workers`, decision 48), alternating for ``--repeats`` rounds, each
+round checking that both withheld the same cells: wall seconds p50 / p95 of each.
 """
 
 from __future__ import annotations
@@ -76,6 +81,26 @@ def _saved(folder: Path, only: set[str] | None):
         yield path.stem, z["values"], z["primary"], relations, windows, 0.0
 
 
+def _whole(con: duckdb.DuckDBPyConnection, only: set[str] | None, workers: int,
+           repeats: int) -> None:
+    registry, options = load_registry(), Options(disclosure="whole_set")
+    measures = sorted(only) if only else None
+    seconds: dict[int, list[float]] = {1: [], workers: []}
+    for round_ in range(repeats):
+        plans = {}
+        for n in ((1, workers) if round_ % 2 == 0 else (workers, 1)):
+            started = time.perf_counter()
+            plans[n] = d.plan_hidden_cells(con, registry, options, only=measures, workers=n)
+            seconds[n].append(time.perf_counter() - started)
+        same = plans[1].equals(plans[workers])
+        print(f"round {round_ + 1}: in turn {seconds[1][-1]:.1f} s, in {workers} processes "
+              f"{seconds[workers][-1]:.1f} s; {plans[1].height:,} cells withheld, "
+              f"{'the same' if same else 'NOT the same'}", flush=True)
+    for n, runs in seconds.items():
+        print(f"{'in turn' if n == 1 else f'in {n} processes'}: p50 "
+              f"{np.percentile(runs, 50):.1f} s, p95 {np.percentile(runs, 95):.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="/tmp/dsp.duckdb")
@@ -87,8 +112,12 @@ def main() -> None:
     parser.add_argument("--rule", choices=("pieces", "contains"), default="pieces",
                         help="windows withheld unless sums of visible cells (decision 26), or "
                              "whenever they hold a hidden cell (decision 8)")
+    parser.add_argument("--whole", type=int, default=0, metavar="N",
+                        help="time the whole plan in turn and in N processes, alternating")
     args = parser.parse_args()
     only = set(filter(None, args.measures.split(","))) or None
+    if args.whole:
+        return _whole(duckdb.connect(args.db, read_only=True), only, args.whole, args.repeats)
     inputs = (_saved(args.load, only) if args.load
               else _inputs(duckdb.connect(args.db, read_only=True), only, args.rule))
     total = 0.0

@@ -46,7 +46,7 @@ def demo(db: DbOption = None, force: Annotated[bool, typer.Option(
 
     path = db or get_settings().db
     try:
-        summary = build_demo(Path(path), force=force, echo=console.print)
+        summary = build_demo(Path(path), force=force, echo=console.print, concurrent=True)
     except WarehouseBusy as exc:
         _fail(str(exc))
     console.print(summary)
@@ -338,7 +338,7 @@ def serve(
         from cjsdash.demo.build import build_demo
 
         console.print(f"no warehouse at {path}: building the demo warehouse (once)…")
-        console.print(build_demo(path, echo=console.print))
+        console.print(build_demo(path, echo=console.print, concurrent=True))
     try:
         finished, refreshed = prepare_to_serve(path, publish=workers > 1)
     except WarehouseBusy as exc:

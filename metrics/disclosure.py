@@ -24,17 +24,18 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from cjsdash.core.gateway import fetch
 from cjsdash.core.snapshots import STAMP_SQL
 from metrics import cache
+from metrics import disclosure_workers as workers_
 from metrics.disclosure_cells import PUBLISHED_GRAINS, measure_cells
 from metrics.disclosure_relations import relations_for, window_pieces
 from metrics.options import Options
 from metrics.registry import Indicator, Registry
 from metrics.stages import default_stages
-from metrics.statistics import disclosure as dc
 from metrics.statistics.disclosure_stable import Earlier
 from metrics.statistics.suppression import primary_suppression
 
@@ -212,13 +213,14 @@ since it was made, ``None``: not known, every area)."""
 
 def plan_hidden_cells(con: duckdb.DuckDBPyConnection, registry: Registry,
                       options: Options, only: list[str] | None = None,
-                      earlier: EarlierPlans | None = None) -> pl.DataFrame:
+                      earlier: EarlierPlans | None = None, workers: int = 1) -> pl.DataFrame:
     """:func:`hidden_cells` computed afresh, without the per-version cache or the stored plan
     (for a load that materialises the figures once per data version); ``only``: plan these
     measures alone (no identity crosses two measures); ``earlier``: start each measure named
     from its stored plan, keeping its complements and checking again only the blocks the
-    changed areas reach (:mod:`metrics.statistics.disclosure_stable`, decision 32)."""
-    return _plan(con, registry, options, only, earlier)[0]
+    changed areas reach (:mod:`metrics.statistics.disclosure_stable`, decision 32);
+    ``workers``: processes a command may plan large batches in (the same cells)."""
+    return _plan(con, registry, options, only, earlier, workers)[0]
 
 
 def _earlier(part: pl.DataFrame, plan: tuple[pl.DataFrame, frozenset[str] | None]) -> Earlier:
@@ -244,65 +246,97 @@ so the memory a plan holds is its largest batch's (decision 32)."""
 
 
 def batches(con: duckdb.DuckDBPyConnection, measures: list[str],
-            most: int = BATCH_ROWS) -> list[list[str]]:
+            most: int = BATCH_ROWS) -> list[tuple[list[str], int]]:
     """``measures`` in groups of at most ``most`` area rollup rows (a larger measure alone),
-    in the order given."""
+    in the order given, each with its rows."""
     rows = dict(con.execute("SELECT measure, count(*) FROM core.area_observations "
                             "WHERE list_contains(?, measure) GROUP BY measure",
                             [measures]).fetchall())
-    out: list[list[str]] = []
+    out: list[tuple[list[str], int]] = []
     held = most
     for m in measures:
         n = int(rows.get(m, 0))
         if held + n > most or not out:
-            out.append([])
+            out.append(([], 0))
             held = 0
-        out[-1].append(m)
+        out[-1][0].append(m)
         held += n
+        out[-1] = (out[-1][0], held)
     return out
 
 
 def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
-          only: list[str] | None = None, earlier: EarlierPlans | None = None
-          ) -> tuple[pl.DataFrame, dict[str, int]]:
-    """(hidden cells, counts of cells, primary and secondary), planned in :func:`batches`."""
+          only: list[str] | None = None, earlier: EarlierPlans | None = None,
+          workers: int = 1) -> tuple[pl.DataFrame, dict[str, int]]:
+    """(hidden cells, counts of cells, primary and secondary), planned in :func:`batches`:
+    in turn, or in ``workers`` processes when the batches are large enough
+    (:mod:`metrics.disclosure_workers`; the same cells either way)."""
     measures = protected_measures(registry, options)
     if only is not None:
         measures = {m: p for m, p in measures.items() if m in set(only)}
     sources = area_sources(con)
-    frames: list[pl.DataFrame] = []
+    groups = batches(con, sorted(measures), BATCH_ROWS)
+    order = list(range(len(groups)))
+    if workers_.worth_processes((rows for _, rows in groups), workers):
+        order.sort(key=lambda k: -groups[k][1])  # the largest first: it takes longest
+    else:
+        workers = 1
+    prepared = (_batch(con, k, {m: measures[m] for m in groups[k][0]}, sources, earlier or {})
+                for k in order)
+    frames: dict[int, pl.DataFrame] = {}
     stats = {"cells": 0, "primary": 0, "hidden": 0}
-    for names in batches(con, sorted(measures)):
-        hidden, counts = _plan_batch(con, {m: measures[m] for m in names}, sources,
-                                     earlier or {})
-        frames.append(hidden)
+    for batch, masks in workers_.protected(prepared, workers):
+        frames[batch.position], counts = _batch_hidden(batch, masks)
         stats = {k: stats[k] + counts[k] for k in stats}
-    hidden = pl.concat(frames) if frames else pl.DataFrame(schema=HIDDEN_SCHEMA)
+    hidden = (pl.concat([frames[k] for k in sorted(frames)]) if frames
+              else pl.DataFrame(schema=HIDDEN_SCHEMA))
     return hidden.cast(HIDDEN_SCHEMA), stats  # type: ignore[arg-type]
 
 
-def _plan_batch(con: duckdb.DuckDBPyConnection, measures: dict[str, ProtectedMeasure],
-                sources: pl.DataFrame, earlier: EarlierPlans
-                ) -> tuple[pl.DataFrame, dict[str, int]]:
+@dataclass
+class _Batch:
+    """A batch's cells and primary cells, and where each measure's cells are in them."""
+
+    position: int
+    cells: pl.DataFrame
+    primary: npt.NDArray[np.bool_]
+    spans: list[tuple[int, int]]
+
+
+def _batch(con: duckdb.DuckDBPyConnection, position: int,
+           measures: dict[str, ProtectedMeasure],
+           sources: pl.DataFrame, earlier: EarlierPlans
+           ) -> tuple[_Batch, list[workers_.Job]]:
+    """A batch's cells read, and the protection of each of its measures to run (no
+    identity crosses two measures)."""
     cells = measure_cells(con, measures)
-    if cells.height == 0:
-        return pl.DataFrame(schema=HIDDEN_SCHEMA), {"cells": 0, "primary": 0, "hidden": 0}
     values = cells["value"].fill_null(np.nan).to_numpy().astype(float)
     thresholds = cells["series"].replace_strict(
         {m: p.threshold for m, p in measures.items()}, return_dtype=pl.Int64).to_numpy()
     primary = np.zeros(values.size, dtype=bool)
     for t in np.unique(thresholds):
         primary |= (thresholds == t) & primary_suppression(values, threshold=t)
-    mask = np.zeros(values.size, dtype=bool)
     bounds = cells.with_row_index("_i").group_by("series").agg(
         pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
+    spans, jobs = [], []
     for series, lo, hi in bounds.select("series", "lo", "hi").iter_rows():
-        # no identity crosses two measures
         part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
         before = _earlier(part, earlier[series]) if series in earlier else None
-        mask[lo:hi + 1] = dc.protect(values[lo:hi + 1], primary[lo:hi + 1],
-                                     relations_for(part, sources),
-                                     windows=window_pieces(part), earlier=before)
+        spans.append((lo, hi))
+        jobs.append((values[lo:hi + 1], primary[lo:hi + 1], relations_for(part, sources),
+                     {"windows": window_pieces(part), "earlier": before}))
+    return _Batch(position, cells, primary, spans), jobs
+
+
+def _batch_hidden(batch: _Batch, masks: list[npt.NDArray[np.bool_]]
+                  ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """A batch's withheld cells (HIDDEN_SCHEMA) and its counts, from its measures' masks."""
+    cells, primary = batch.cells, batch.primary
+    if cells.height == 0:
+        return pl.DataFrame(schema=HIDDEN_SCHEMA), {"cells": 0, "primary": 0, "hidden": 0}
+    mask = np.zeros(cells.height, dtype=bool)
+    for (lo, hi), part in zip(batch.spans, masks, strict=True):
+        mask[lo:hi + 1] = part
     hidden = cells.with_columns(pl.Series("primary", primary), pl.Series("_hidden", mask)).filter(
         "_hidden").select(pl.col("series").alias("measure"), "area_code", "period_start",
                           "period_end", "bdim", pl.col("bval").alias("breakdown"), "primary")

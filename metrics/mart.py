@@ -41,6 +41,7 @@ from cjsdash.core.snapshots import STAMP_SQL
 from metrics import (
     cache,
     disclosure,
+    disclosure_workers,
     mart_analyses,
     mart_areas,
     mart_figures,
@@ -236,7 +237,8 @@ def _refresh_with(con: duckdb.DuckDBPyConnection, registry: Registry, options: O
     if options.disclosure == "whole_set":  # each measure's plan, re-planned where it changed
         rows = mart_areas.changes(con, stored, now) if full else found
         withheld, keys, planned = mart_withheld.refresh_plan(
-            con, registry, options, stored, now, areas=rows.areas, full=replan)
+            con, registry, options, stored, now, areas=rows.areas, full=replan,
+            workers=1 if pool is None else disclosure_workers.PLAN_WORKERS)
         now |= keys
         plan = (withheld, keys, planned)
         allocators.release()  # each step's freed working memory given back (decision 38)

@@ -45,7 +45,8 @@ def plan_keys(registry: Registry, options: Options, now: dict[str, str]) -> dict
 def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,
                  before: dict[str, str], now: dict[str, str], *,
                  areas: dict[str, frozenset[str] | None] | None = None, full: bool = False,
-                 create: bool = True) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
+                 create: bool = True, workers: int = 1
+                 ) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
     """(every withheld cell, the plan keys to store, the measures planned again).
 
     Reads the stored plans of the measures whose inputs are unchanged and plans the others;
@@ -53,7 +54,8 @@ def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Op
     whose rows alone changed starts from its stored plan (:func:`earlier_plans`, decision
     32): ``areas`` gives, per measure, the areas whose rows changed (``None``: unknown, every
     area). ``full``: plan every measure afresh. ``create=False``: ``mart.withheld`` is there
-    already (a read-only connection)."""
+    already (a read-only connection). ``workers``: processes large batches may be planned in
+    (:mod:`metrics.disclosure_workers`)."""
     if create:
         con.execute(DDL)
     keys = plan_keys(registry, options, now)
@@ -66,7 +68,7 @@ def refresh_plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Op
     unchanged = [m for m in measures if m not in changed]
     kept = disclosure.stored_plan(con, unchanged)
     fresh = (disclosure.plan_hidden_cells(con, registry, options, only=changed,
-                                          earlier=earlier) if changed
+                                          earlier=earlier, workers=workers) if changed
              else pl.DataFrame(schema=disclosure.HIDDEN_SCHEMA))
     frames = [f for f in (kept, fresh) if f.height]
     every = pl.concat(frames) if frames else pl.DataFrame(schema=disclosure.HIDDEN_SCHEMA)

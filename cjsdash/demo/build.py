@@ -59,8 +59,11 @@ def is_built(path: Path) -> bool:
         con.close()
 
 
-def build_demo(path: Path, *, force: bool = False, echo: Callable[[str], None] = print) -> str:
-    """Build the demo warehouse at ``path`` (reused when already built, unless ``force``)."""
+def build_demo(path: Path, *, force: bool = False, echo: Callable[[str], None] = print,
+               concurrent: bool = False) -> str:
+    """Build the demo warehouse at ``path`` (reused when already built, unless ``force``);
+    ``concurrent``: refresh as a command that exits does (its independent steps side by
+    side, large disclosure batches in processes: decision 44 and 48)."""
     path = Path(path)
     if is_built(path) and not force:
         return f"demo warehouse already built at {path}; use --force to rebuild"
@@ -86,7 +89,7 @@ def build_demo(path: Path, *, force: bool = False, echo: Callable[[str], None] =
         if REAL_SAMPLES.exists():
             reports += ingest_paths(con, [REAL_SAMPLES])
         echo("computing every indicator's figures for the mart…")
-        refresh_figures(con, registry)
+        refresh_figures(con, registry, concurrent=concurrent)
         con.execute("CHECKPOINT")
     warehouse.close()
     os.replace(building, path)
