@@ -19,7 +19,7 @@ populations are not counts of people or events and are not withheld.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -306,10 +306,13 @@ class _Batch:
 def _batch(con: duckdb.DuckDBPyConnection, position: int,
            measures: dict[str, ProtectedMeasure],
            sources: pl.DataFrame, earlier: EarlierPlans
-           ) -> tuple[_Batch, list[workers_.Job]]:
+           ) -> tuple[_Batch, Iterator[workers_.Job]]:
     """A batch's cells read, and the protection of each of its measures to run (no
-    identity crosses two measures)."""
+    identity crosses two measures), each measure's relations built when its turn comes
+    (planned in turn, one measure's are held at a time, as before decision 48)."""
     cells = measure_cells(con, measures)
+    if cells.height == 0:  # nothing to protect (its columns may be absent too)
+        return _Batch(position, cells, np.zeros(0, dtype=bool), []), iter(())
     values = cells["value"].fill_null(np.nan).to_numpy().astype(float)
     thresholds = cells["series"].replace_strict(
         {m: p.threshold for m, p in measures.items()}, return_dtype=pl.Int64).to_numpy()
@@ -318,14 +321,16 @@ def _batch(con: duckdb.DuckDBPyConnection, position: int,
         primary |= (thresholds == t) & primary_suppression(values, threshold=t)
     bounds = cells.with_row_index("_i").group_by("series").agg(
         pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
-    spans, jobs = [], []
-    for series, lo, hi in bounds.select("series", "lo", "hi").iter_rows():
-        part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
-        before = _earlier(part, earlier[series]) if series in earlier else None
-        spans.append((lo, hi))
-        jobs.append((values[lo:hi + 1], primary[lo:hi + 1], relations_for(part, sources),
-                     {"windows": window_pieces(part), "earlier": before}))
-    return _Batch(position, cells, primary, spans), jobs
+    found = list(bounds.select("series", "lo", "hi").iter_rows())
+
+    def jobs() -> Iterator[workers_.Job]:
+        for series, lo, hi in found:
+            part = cells.slice(lo, hi - lo + 1).with_columns(pl.col("cell") - lo)
+            before = _earlier(part, earlier[series]) if series in earlier else None
+            yield (values[lo:hi + 1], primary[lo:hi + 1], relations_for(part, sources),
+                   {"windows": window_pieces(part), "earlier": before})
+
+    return _Batch(position, cells, primary, [(lo, hi) for _, lo, hi in found]), jobs()
 
 
 def _batch_hidden(batch: _Batch, masks: list[npt.NDArray[np.bool_]]

@@ -44,13 +44,14 @@ def worth_processes(rows: Iterable[int], workers: int) -> bool:
     return workers > 1 and sum(1 for n in rows if n >= PARALLEL_ROWS) >= 2
 
 
-def protect_jobs(jobs: list[Job]) -> list[Mask]:
-    """Each job's mask, in turn (a batch's measures: one process's work)."""
+def protect_jobs(jobs: Iterable[Job]) -> list[Mask]:
+    """Each job's mask, in turn (a batch's measures: one process's work); a job is let
+    go once done (given lazily, one measure's relations are held at a time)."""
     return [dc.protect(values, primary, relations, **keywords)
             for values, primary, relations, keywords in jobs]
 
 
-def protected(batches: Iterable[tuple[B, list[Job]]], workers: int = 1
+def protected(batches: Iterable[tuple[B, Iterable[Job]]], workers: int = 1
               ) -> Iterator[tuple[B, list[Mask]]]:
     """Each batch with its jobs' masks: in turn, in order, when ``workers`` is 1; else a
     batch a process, in ``workers`` processes, as they finish, with at most twice
@@ -67,7 +68,7 @@ def protected(batches: Iterable[tuple[B, list[Job]]], workers: int = 1
             pending = iter(batches)
             while True:
                 while len(waiting) < 2 * workers and (item := next(pending, None)):
-                    waiting[pool.submit(protect_jobs, item[1])] = item[0]
+                    waiting[pool.submit(protect_jobs, list(item[1]))] = item[0]
                     del item
                 if not waiting:
                     return
