@@ -7,10 +7,10 @@ threads would take turns on one core; a command that loads and exits (``cjsdash 
 gives the measures of different batches to processes instead, when at least two batches are
 large enough to be worth a process's start (about half a second: Python, numpy and the
 parent's main module imported afresh, ``spawn`` being the only safe start in a process that
-runs DuckDB's and polars' threads). At most ``workers`` batches are held at once, as one is
-held planning one after another (decision 32). The masks are those the same calls make in
-turn: each job is the same pure function of the same arrays. A server's upload plans in
-turn (decision 44: its memory, not its minutes, is what is bounded).
+runs DuckDB's and polars' threads). At most twice ``workers`` batches are held at once,
+where one is held planning one after another (decision 32). The masks are those the same
+calls make in turn: each job is the same pure function of the same arrays. A server's
+upload plans in turn (decision 44: its memory, not its minutes, is what is bounded).
 """
 
 from __future__ import annotations
