@@ -252,17 +252,16 @@ def batches(con: duckdb.DuckDBPyConnection, measures: list[str],
     rows = dict(con.execute("SELECT measure, count(*) FROM core.area_observations "
                             "WHERE list_contains(?, measure) GROUP BY measure",
                             [measures]).fetchall())
-    out: list[tuple[list[str], int]] = []
-    held = most
+    groups: list[list[str]] = []
+    sizes: list[int] = []
     for m in measures:
         n = int(rows.get(m, 0))
-        if held + n > most or not out:
-            out.append(([], 0))
-            held = 0
-        out[-1][0].append(m)
-        held += n
-        out[-1] = (out[-1][0], held)
-    return out
+        if not groups or sizes[-1] + n > most:
+            groups.append([])
+            sizes.append(0)
+        groups[-1].append(m)
+        sizes[-1] += n
+    return list(zip(groups, sizes, strict=True))
 
 
 def _plan(con: duckdb.DuckDBPyConnection, registry: Registry, options: Options,

@@ -97,15 +97,6 @@ def _column_rows(rows: list[dict[int, int] | None], columns: int) -> list[set[in
     return col_rows
 
 
-def _shortest(holders: set[int], rows: list[dict[int, int] | None]) -> int:
-    """The first of the rows ``holders`` with the fewest entries (two, the most common
-    count, compared without ``min``'s calls)."""
-    if len(holders) == 2:
-        a, b = holders
-        return b if len(rows[b]) < len(rows[a]) else a  # type: ignore[arg-type]
-    return min(holders, key=lambda i: len(rows[i]))  # type: ignore[arg-type]
-
-
 def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike,
               columns: int, rhs: npt.ArrayLike | None = None) -> Elimination:
     """Gaussian elimination mod p of the CSR matrix (``indptr``, ``indices``, ``data``)
@@ -126,7 +117,8 @@ def eliminate(indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike
         if count == 0:
             continue  # free
         holders = col_rows[c]
-        r = _shortest(holders, rows) if count > 1 else next(iter(holders))
+        r = (next(iter(holders)) if count == 1
+             else min(holders, key=lambda i: len(rows[i])))  # type: ignore[arg-type]
         pivot_row = rows[r]
         assert pivot_row is not None
         rows[r] = None
