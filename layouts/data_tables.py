@@ -31,8 +31,9 @@ INTROS = {
              "loaded in one transaction and logged with its counts.",
     "coverage": "Which figures exist. A figure counts for every month it covers, so a "
                 "quarter's figure covers three months of a financial year. Counts are of "
-                "headline figures (all people); the CSV also counts figures for groups and "
-                "withheld figures.",
+                "headline figures (all people). A partial or withheld cell says how many "
+                "months it covers when you point at it; the CSV also counts figures for "
+                "groups and withheld figures, and names each cell's sources.",
     "rejects": "Rows a file could not load, with the row as a spreadsheet numbers it (the "
                "header is row 1), the column, the value and the reason. The rest of the file "
                "was loaded; a file with no good row was refused.",

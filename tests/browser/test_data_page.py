@@ -95,6 +95,17 @@ def test_data_page_shows_sources_files_and_coverage(
     assert page.locator("#data-coverage-group tbody tr").count() == len(lcjbs)
     caption = page.locator("#data-coverage-group caption").inner_text()
     assert f"{len(lcjbs)} LCJB areas × {len(registry.indicators)} indicators" in caption
+    # a cell's symbol is drawn and named by its class (decision 49): seen as "✓ 4", heard
+    # as "complete 4"; a cell with no figures heard as "none"
+    full = page.locator("#data-coverage-area td.cjs-cov-full").first
+    count = full.inner_text().strip()
+    assert count.isdigit()
+    expect(full).to_have_accessible_name(f"complete {count}")
+    assert full.evaluate("c => getComputedStyle(c, '::before').content").startswith('"✓"')
+    expect(page.locator("#data-coverage-group td.cjs-cov-full").first
+           ).to_have_accessible_name("complete")
+    expect(page.locator("#data-coverage-area td.cjs-cov-none").first
+           ).to_have_accessible_name("none")
     assert page.locator("#data-rejects-table caption").inner_text().startswith(
         "Rejected rows for every file")
     # The drop zone's button is the keyboard route; the hidden file input is out of the tabs.
@@ -177,7 +188,9 @@ def test_upload_a_board_extract_and_see_it_everywhere(
     header = page.locator("#data-coverage-area thead th")
     expect(header.nth(1)).to_have_text("2013-14", timeout=30_000)
     cells = page.locator(f"#data-coverage-area tbody tr:has(a[href^='/indicator/{IND}?']) td")
-    expect(cells.first).to_contain_text("◐ 2")  # two quarters: 6 of 12 months
+    expect(cells.first).to_have_class("cjs-cov-part")  # two quarters: 6 of 12 months
+    expect(cells.first).to_have_accessible_name("partial 2")
+    expect(cells.first).to_have_attribute("title", re.compile(r": 6 of 12 months covered;"))
     expect(page.locator("#data-upload")).not_to_have_class(re.compile("cjs-upload-disabled"))
     screenshot("data-uploaded")
     _assert_console_clean(console)
