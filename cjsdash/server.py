@@ -48,6 +48,9 @@ from metrics.registry import Registry, default_registry
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
 PAGES_DIR = LAYOUTS_DIR / "pages"
 ASSETS_DIR = LAYOUTS_DIR / "assets"
+ASSETS_NOT_LINKED = [r"^vendor$"]
+"""Assets folders served but not linked into every page: plotly.js's cartesian bundle, loaded by the
+first chart drawn (``assets/plotly_bundle.js``, decision 50)."""
 PAGES_LOCATION = "_pages_location"  # the dcc.Location that dash.page_container holds
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", "/_reload-hash")
 DEPENDENCIES_PATH = "/_dash-dependencies"
@@ -221,6 +224,7 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
         use_pages=True,
         pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR),
+        assets_path_ignore=ASSETS_NOT_LINKED,
         title="cjsdash",
         suppress_callback_exceptions=True,
         serve_locally=True,

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import plotly.offline
 import polars as pl
 import pytest
 from playwright.sync_api import expect
@@ -85,9 +86,16 @@ def test_page_shows_the_stage_matrix_and_follows_the_area(
     london = dq.stage_matrix(con, LONDON_LCJB, grain="fy")
     assert national.height == london.height == 7 * 5  # population + six stages, five groups
 
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if "plotly" in r.url else None)
     page.goto(app_url + "/disproportionality")
     _wait_ready(page)
     assert page.locator("h1").inner_text() == "Race disproportionality across the justice process"
+    # the heatmap drawn by plotly.js's cartesian bundle, Dash's full one never fetched (decision 50)
+    expect(page.locator("#dispro-matrix-chart .heatmaplayer")).to_have_count(1)
+    assert page.evaluate("window.Plotly.version") == plotly.offline.get_plotlyjs_version()
+    assert [u.split("?")[0].rsplit("/", 1)[-1] for u in scripts] == [
+        "plotly_bundle.js", f"plotly-cartesian-{plotly.offline.get_plotlyjs_version()}.min.js"]
     expect(page.locator("[aria-current='page']")).to_have_text("Disproportionality")
     black = national.filter((pl.col("stage") == "stop_and_search")
                             & (pl.col("group") == "Black")).row(0, named=True)
