@@ -89,31 +89,46 @@ def esc_kept(value: str) -> str:
 
 _CELL_FIELDS = ("figures", "months_covered", "months_expected", "withheld", "complete",
                 "_mark_synthetic")
-"""What :func:`_cell` reads of a coverage row."""
+"""What :func:`_cell` reads of a coverage row, in this order."""
+
+Cell = tuple[int, int, int, int, bool, bool]
+"""A coverage row's :data:`_CELL_FIELDS`."""
 
 _NO_CELL = '<td class="cjs-cov-none"></td>'
-_KINDS = {"held": "cjs-cov-held", "full": "cjs-cov-full", "part": "cjs-cov-part"}
 
 
-def _cell(row: dict[str, Any] | None, *, counts: bool, label: str) -> str:
+def _cells(frame: pl.DataFrame, first: str, second: str) -> dict[tuple[Any, Any], Cell]:
+    """Each row's :data:`Cell`, by its (``first``, ``second``) columns' values."""
+    return {row[:2]: row[2:] for row in frame.select(first, second, *_CELL_FIELDS).rows()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _complete_cell(count: str, synthetic: bool) -> str:
+    """The ``<td>`` of a complete cell: the same few strings thousands of times."""
+    mark = f" {theme.SYNTHETIC_MARK}" if synthetic else ""
+    return f'<td class="cjs-cov-full">{count}{mark}</td>'
+
+
+def _cell(row: Cell | None, *, counts: bool, label: tuple[str, str]) -> str:
     """One coverage cell's ``<td>``: its class draws the symbol and names it for screen
     readers (CSS generated content with alternative text, ``style_data.css``), then the
     count; a cell that is not simply complete (months missing, figures withheld) says how in
-    a tooltip. ``label`` is escaped HTML already (the cell's numbers need no escaping).
+    a tooltip that begins with ``label``'s two parts (escaped HTML already; the cell's
+    numbers need no escaping).
 
     One element a cell, and the sources and counts for groups left to the section's CSV:
     three elements and a tooltip a cell made the quarter grain's answer 1.5 MB and the
     browser's parse of it 0.45 s (1.0 s by month; decision 49)."""
     if row is None:
         return _NO_CELL
-    covered = row["months_covered"]
-    kind = "held" if covered == 0 else "full" if row["complete"] else "part"
-    count = f"{row['figures']:,}" if counts and covered else ""
-    mark = f" {theme.SYNTHETIC_MARK}" if row["_mark_synthetic"] else ""
-    title = "" if kind == "full" and not row["withheld"] else (
-        f' title="{label}: {covered} of {row["months_expected"]} months covered; '
-        f'{row["withheld"]:,} figures withheld"')
-    return f'<td class="{_KINDS[kind]}"{title}>{count}{mark}</td>'
+    figures, covered, expected, withheld, complete, synthetic = row
+    count = f"{figures:,}" if counts and covered else ""
+    if covered and complete and not withheld:
+        return _complete_cell(count, synthetic)
+    css = "cjs-cov-held" if covered == 0 else "cjs-cov-full" if complete else "cjs-cov-part"
+    mark = f" {theme.SYNTHETIC_MARK}" if synthetic else ""
+    return (f'<td class="{css}" title="{label[0]}, {label[1]}: {covered} of {expected} months '
+            f'covered; {withheld:,} figures withheld">{count}{mark}</td>')
 
 
 def _mark_synthetic(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
@@ -134,9 +149,7 @@ def area_matrix(frame: pl.DataFrame, registry: Registry, area: views.AreaChoice,
     """Indicators (rows, by theme) × periods (columns) for one area."""
     frame, note = _mark_synthetic(frame)
     periods = _periods_in(frame)
-    by_key = {(r["indicator"], r["period_start"]): r
-              for r in frame.select("indicator", "period_start", *_CELL_FIELDS)
-              .iter_rows(named=True)}
+    by_key = _cells(frame, "indicator", "period_start")
     name = cx.area_label(area)
     caption = (f"Figures present for {name}, by {GRAIN_LABELS[grain].lower()}: "
                f"{len(registry.indicators)} indicators × {len(periods)} periods")
@@ -145,14 +158,14 @@ def area_matrix(frame: pl.DataFrame, registry: Registry, area: views.AreaChoice,
     body = []
     query = cx.query_string(area=None if area.code == views.NATIONAL else area.code,
                             grain=grain)
+    labels = [(start, esc_kept(label)) for start, label in periods]
     for theme_, indicators in registry.by_theme():
         body.append(f'<tr><th scope="colgroup" colspan="{len(periods) + 1}" '
                     f'class="cjs-cov-theme">{esc(theme_.title)}</th></tr>')
         for ind in indicators:
             title = esc_kept(ind.short_title)
             cells = "".join(_cell(by_key.get((ind.id, start)), counts=True,
-                                  label=f"{title}, {esc_kept(label)}")
-                            for start, label in periods)
+                                  label=(title, label)) for start, label in labels)
             body.append(
                 f'<tr><th scope="row"><a href="/indicator/{esc(ind.id)}{esc(query)}">'
                 f"{esc(ind.title)}</a></th>{cells}</tr>")
@@ -179,9 +192,7 @@ def group_parts(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.A
     one period's matrix (the same for every area's view of the page) can be kept per data
     version (:func:`coverage`)."""
     frame, note = _mark_synthetic(frame)
-    by_key = {(r["area_code"], r["indicator"]): r
-              for r in frame.select("area_code", "indicator", *_CELL_FIELDS)
-              .iter_rows(named=True)}
+    by_key = _cells(frame, "area_code", "indicator")
     themes = [(t, inds) for t, inds in registry.by_theme() if inds]
     indicators = [ind for _, inds in themes for ind in inds]
     group_name = GROUPS[group][0]
@@ -194,17 +205,17 @@ def group_parts(frame: pl.DataFrame, registry: Registry, areas: Sequence[views.A
         f'<th scope="col" class="cjs-cov-vert" title="{esc(ind.title)}">'
         f"<span>{esc(ind.short_title)}</span></th>" for ind in indicators)
     body = []
+    short = [(ind.id, esc_kept(ind.short_title)) for ind in indicators]
     for area in areas:
         name = esc_kept(area.name)
-        cells = "".join(_cell(by_key.get((area.code, ind.id)), counts=False,
-                              label=f"{name}, {esc_kept(ind.short_title)}")
-                        for ind in indicators)
+        cells = "".join(_cell(by_key.get((area.code, ind)), counts=False, label=(name, title))
+                        for ind, title in short)
         body.append(f'<tr><th scope="row">{esc(area.name)}</th>{cells}</tr>')
     table = (f'<table id="{PREFIX}-coverage-group" class="cjs-table cjs-cov cjs-cov-group">'
              f"<caption>{esc(caption)}</caption><thead><tr>{theme_row}</tr>"
              f"<tr>{ind_row}</tr></thead><tbody>{''.join(body)}</tbody></table>")
     complete = {ind.id for ind in indicators
-                if all((by_key.get((a.code, ind.id)) or {}).get("complete") for a in areas)}
+                if all((cell := by_key.get((a.code, ind.id))) and cell[4] for a in areas)}
     absent = {ind.id for ind in indicators
               if not any((a.code, ind.id) in by_key for a in areas)}
     summary = (f"In {period_label}, {len(complete)} of {len(indicators)} indicators have "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from layouts import data_coverage
@@ -13,17 +14,17 @@ from layouts import data_coverage
 CSS = (Path(data_coverage.__file__).parent / "assets" / "style_data.css").read_text("utf-8")
 
 
-def _row(**values: object) -> dict[str, object]:
+def _row(**values: object) -> data_coverage.Cell:
     row: dict[str, object] = {"figures": 4, "months_covered": 3, "months_expected": 3,
                               "withheld": 0, "complete": True, "_mark_synthetic": False}
     row.update(values)
-    return row
+    return tuple(row[field] for field in data_coverage._CELL_FIELDS)  # type: ignore[return-value]
 
 
 def test_a_complete_cell_is_its_class_and_count_alone() -> None:
-    assert data_coverage._cell(_row(figures=1234), counts=True, label="x") == (
+    assert data_coverage._cell(_row(figures=1234), counts=True, label=("x", "y")) == (
         '<td class="cjs-cov-full">1,234</td>')
-    assert data_coverage._cell(_row(), counts=False, label="x") == (
+    assert data_coverage._cell(_row(), counts=False, label=("x", "y")) == (
         '<td class="cjs-cov-full"></td>')
 
 
@@ -37,13 +38,13 @@ def test_a_complete_cell_is_its_class_and_count_alone() -> None:
 ])
 def test_a_cell_not_simply_complete_says_how(values: dict[str, object], css: str,
                                              title: str, text: str) -> None:
-    cell = data_coverage._cell(_row(**values), counts=True, label="Trials, Q1")
+    cell = data_coverage._cell(_row(**values), counts=True, label=("Trials", "Q1"))
     assert cell == f'<td class="{css}" title="{title}">{text}</td>'
 
 
 def test_no_figures_and_synthetic_marks() -> None:
-    assert data_coverage._cell(None, counts=True, label="x") == '<td class="cjs-cov-none"></td>'
-    assert data_coverage._cell(_row(_mark_synthetic=True), counts=True, label="x") == (
+    assert data_coverage._cell(None, counts=True, label=("x", "y")) == '<td class="cjs-cov-none"></td>'
+    assert data_coverage._cell(_row(_mark_synthetic=True), counts=True, label=("x", "y")) == (
         '<td class="cjs-cov-full">4 ◆</td>')
 
 
@@ -59,3 +60,12 @@ def test_every_kind_of_cell_is_drawn_and_named_by_the_stylesheet(css: str, symbo
     assert rule[1].split(";")[:2] == [f' content: "{symbol}"', f' content: "{symbol}" / "{words} "']
     assert any(sym.startswith(symbol) and key == css
                for key, sym, _ in data_coverage.KEY)
+
+
+def test_cells_are_read_by_key_in_the_fields_order() -> None:
+    frame = pl.DataFrame({"area_code": ["A", "B"], "indicator": ["i", "i"], "figures": [4, 0],
+                          "months_covered": [3, 0], "months_expected": [3, 3],
+                          "withheld": [0, 2], "complete": [True, False],
+                          "_mark_synthetic": [False, True], "sources": ["s", "t"]})
+    assert data_coverage._cells(frame, "area_code", "indicator") == {
+        ("A", "i"): (4, 3, 3, 0, True, False), ("B", "i"): (0, 0, 3, 2, False, True)}
