@@ -30,14 +30,16 @@ FIRST_VIEWS: dict[str, Callable[[Any], object]] = {
     "/export": lambda page: page.layout(),
 }
 LEFT_TO_THE_FIRST_VIEW = {"/data": ["coverage-group", "coverage-periods"],
-                          "/indicator/<indicator_id>": ["mart-comparison"]}
+                          "/indicator/<indicator_id>": ["mart-comparison"],
+                          "/disproportionality": ["stored-matrices", "stored-matrices"]}
 """Kept per data version, not read before the first request: the data page's coverage
 periods (a scan of mart.coverage: 5–7 ms, and 4 MB of DuckDB's buffers in every process)
 and its matrix of every area at one period (0.7 MB of HTML, made by the first view that
 shows it and then shared by every area's view, decision 0045); one indicator's stored
 comparisons at one grain (4–8 ms, read by the first view of that indicator and grain,
 then shared by every area's: reading every indicator's at every grain would be 300 reads
-at each start)."""
+at each start); the stored stage matrices of the areas a view shows at its period (the
+area's, and the forest's areas), both definitions in one read."""
 
 
 @pytest.fixture
