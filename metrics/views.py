@@ -37,7 +37,18 @@ def list_areas(con: duckdb.DuckDBPyConnection) -> list[AreaChoice]:
 
 
 def resolve_area(con: duckdb.DuckDBPyConnection, name_or_code: str) -> AreaChoice | None:
-    """An area by code or any known spelling (forces before their LCJB twin)."""
+    """An area by code or any known spelling (forces before their LCJB twin). A code, what
+    the pages' links carry, is found in the areas read once per data version (the query
+    matches a code before any alias: the same answer, without its 5–6 ms)."""
+    by_code = cache.cached(con, ("areas-by-code",),
+                           lambda: {a.code.upper(): a for a in list_areas(con)})
+    if (found := by_code.get(name_or_code.strip().upper())) is not None:
+        return found
+    return resolved_by_query(con, name_or_code)
+
+
+def resolved_by_query(con: duckdb.DuckDBPyConnection, name_or_code: str) -> AreaChoice | None:
+    """:func:`resolve_area` in SQL alone: a code, else an alias."""
     from cjsdash.core.areas import normalise_area_name
 
     row = fetch(

@@ -332,3 +332,25 @@ def test_load_reference_areas(index: AreaIndex) -> None:
         "SELECT in_england_wales, sort_key FROM core.areas WHERE code = 'K04000001'"
     ).fetchone()
     assert in_sql == (True, 1)
+
+
+def test_resolve_area_by_code_answers_as_the_query_does(tmp_path: Path) -> None:
+    """A code is found in the areas kept per data version (a file's warehouse has one), any
+    other spelling by the query: the same area either way, forces before their LCJB twin."""
+    from cjsdash.bootstrap import prepare
+    from cjsdash.core.gateway import Warehouse
+    from metrics import views
+
+    warehouse = Warehouse(tmp_path / "areas.duckdb")
+    with warehouse.writer() as con:
+        prepare(con)
+        areas = views.list_areas(con)
+        assert len(areas) > 80
+        for area in areas:
+            for spelling in (area.code, f" {area.code.lower()} ", area.name):
+                assert views.resolve_area(con, spelling) == views.resolved_by_query(
+                    con, spelling), spelling
+            assert views.resolve_area(con, area.code) == area
+        assert views.resolve_area(con, "Cumbria").kind == "force"  # not the LCJB
+        assert views.resolve_area(con, "Narnia") is None
+    warehouse.close()
