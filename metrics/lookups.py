@@ -23,6 +23,7 @@ from metrics.registry import Registry
 def prime(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """Read every lookup the pages share into :mod:`metrics.cache` (nothing returned)."""
     views.list_areas(con)  # every page's area choices
+    views.areas_by_code(con)  # an area named in a link (the baseline page's)
     areas.area_names(con)  # the comparisons' and baselines' area table
     mart.ready(con)  # whether the figure mart answers, under the default options
     mart_analysis_reads.ready(con, registry)  # … the baselines, comparisons, data tables
