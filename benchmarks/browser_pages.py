@@ -1,14 +1,15 @@
 """What a person waits for in the browser: every page loaded afresh in headless Chromium.
 
-The server-side benchmarks time callbacks; this times what follows them on the client. For
-each page (a fresh tab each load, the browser's HTTP cache warm after the first round, as a
+The server-side benchmarks time callbacks; this times what follows them on the client. For each
+page (a fresh tab each load, the browser's HTTP cache warm after the first round, as a
 returning user's): seconds from navigation until the page is drawn (the end of its last
-response or long task, once it has been quiet for a second); the longest main-thread task (a click or key press waits for it) and the
-sum of tasks over 50 ms (PerformanceObserver ``longtask``); the bytes of the callbacks'
-answers (decoded). p50 and p95 over ``--rounds`` loads, after one untimed round. It serves
-the warehouse itself (``cjsdash serve`` on a copy of ``--db``, one worker) unless ``--url``
-names a running server. Also times, in a blank tab, evaluating plotly.js as the charts load
-it (the cartesian bundle, decision 50) against the full bundle Dash would serve.
+response or long task, once it has been quiet for a second); the longest main-thread task (a
+click or key press waits for it) and the sum of tasks over 50 ms (PerformanceObserver
+``longtask``); the bytes of the callbacks' answers (decoded). p50 and p95 over ``--rounds``
+loads, after one untimed round. It serves the warehouse itself (``cjsdash serve`` on a copy of
+``--db``, one worker) unless ``--url`` names a running server. Also times, in a blank tab,
+evaluating plotly.js as the charts load it (the cartesian bundle, decision 50) against the full
+bundle Dash would serve.
 
 Usage: ``python benchmarks/browser_pages.py --db data/cjsdash.duckdb [--rounds 5]
 [--width 1400] [--url http://127.0.0.1:8050]``. Needs Debian's ``chromium`` and playwright.

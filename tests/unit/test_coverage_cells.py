@@ -43,7 +43,8 @@ def test_a_cell_not_simply_complete_says_how(values: dict[str, object], css: str
 
 
 def test_no_figures_and_synthetic_marks() -> None:
-    assert data_coverage._cell(None, counts=True, label=("x", "y")) == '<td class="cjs-cov-none"></td>'
+    none = data_coverage._cell(None, counts=True, label=("x", "y"))
+    assert none == '<td class="cjs-cov-none"></td>'
     assert data_coverage._cell(_row(_mark_synthetic=True), counts=True, label=("x", "y")) == (
         '<td class="cjs-cov-full">4 ◆</td>')
 
