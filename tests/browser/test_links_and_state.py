@@ -87,7 +87,10 @@ def test_navigation_carries_the_choices_and_export_remembers(
     box = page.locator("#export-commentary textarea").first
     box.fill("Fewer ineffective trials since the listing change.")
     box.blur()
-    _ready(page)
+    # kept once the browser's store holds it (the save is a callback: reloading before its
+    # answer arrives would lose what was typed, as a person reloading mid-save would)
+    page.wait_for_function(
+        "() => (localStorage.getItem('export-notes') || '').includes('listing change')")
     page.reload()
     _ready(page)
     page.locator("#export-commentary details").first.locator("summary").click()
