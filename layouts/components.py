@@ -22,6 +22,7 @@ from dash import dcc, html
 from cjsdash.core.periods import GRAIN_LABELS, GRAINS
 from cjsdash.core.safe_text import markup, neutralise
 from layouts import charts, sparklines, theme
+from layouts.elements import element
 from metrics.analysis import changes, is_missing
 from metrics.registry import Indicator
 from metrics.views import (  # vintages: the pages call it cx.vintages
@@ -235,9 +236,9 @@ def change_text(row: dict[str, Any], ind: Indicator) -> str:
 
 def status_badge(status: str | None) -> html.Span:
     style = theme.status_style(status)
-    return html.Span([html.Span(style.symbol, className="cjs-status-symbol",
-                                **{"aria-hidden": "true"}), f" {style.label}"],
-                     className=f"cjs-status {style.css}")
+    return element(html.Span, [element(html.Span, style.symbol, className="cjs-status-symbol",
+                                       **{"aria-hidden": "true"}), f" {style.label}"],
+                   className=f"cjs-status {style.css}")
 
 
 def indicator_href(ind: Indicator, *, area: str, grain: str) -> str:
@@ -255,8 +256,9 @@ def sparkline(history: pl.DataFrame | Sequence[dict[str, Any]], ind: Indicator, 
     points = (sparklines.headline_points(history, ind) if isinstance(history, pl.DataFrame)
               else history)
     svg = sparklines.sparkline_svg(points)
-    return html.Img(
-        id=graph_id, src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+    return element(
+        html.Img, id=graph_id,
+        src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
         alt=sparklines.describe_points(points, ind), className="cjs-sparkline",
         width=140, height=36,
     )
@@ -266,30 +268,30 @@ def scorecard_row(ind: Indicator, row: dict[str, Any] | None,
                   history: pl.DataFrame | Sequence[dict[str, Any]], *,
                   area: str, grain: str, prefix: str = "overview") -> html.Tr:
     """One indicator: title link, value, CI, target and status, change, sparkline."""
-    title = html.Th([
+    title = element(html.Th, [
         dcc.Link(ind.title, href=indicator_href(ind, area=area, grain=grain),
                  className="cjs-indicator-link"),
-        html.Div(row["period_label"] if row else "", className="cjs-period"),
+        element(html.Div, row["period_label"] if row else "", className="cjs-period"),
     ], scope="row", className="cjs-sc-title")
     if row is None:
-        return html.Tr([title, html.Td("no data for this area and grain", colSpan=5,
-                                       className="cjs-no-data")],
+        return element(html.Tr, [title, element(html.Td, "no data for this area and grain",
+                                                colSpan=5, className="cjs-no-data")],
                        id=f"{prefix}-row-{ind.id}", className="cjs-sc-row cjs-sc-empty")
     synthetic = bool(row.get("synthetic"))
-    value = html.Td([
-        html.Span(row["display_value"], className="scorecard-value"),
-        html.Span(f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
-                  title="synthetic demo data") if synthetic else None,
+    value = element(html.Td, [
+        element(html.Span, row["display_value"], className="scorecard-value"),
+        element(html.Span, f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
+                title="synthetic demo data") if synthetic else None,
     ], className="cjs-sc-value")
     target = "" if is_missing(row.get("target")) else target_text(row, ind)
-    return html.Tr([
+    return element(html.Tr, [
         title,
         value,
-        html.Td(ci_text(row, ind), className="cjs-sc-ci"),
-        html.Td([html.Div(target, className="cjs-target"), status_badge(row.get("status"))],
-                className="cjs-sc-status"),
-        html.Td(change_text(row, ind), className="cjs-sc-change"),
-        html.Td(sparkline(history, ind, graph_id=f"{prefix}-spark-{ind.id}"),
+        element(html.Td, ci_text(row, ind), className="cjs-sc-ci"),
+        element(html.Td, [element(html.Div, target, className="cjs-target"),
+                          status_badge(row.get("status"))], className="cjs-sc-status"),
+        element(html.Td, change_text(row, ind), className="cjs-sc-change"),
+        element(html.Td, sparkline(history, ind, graph_id=f"{prefix}-spark-{ind.id}"),
                 className="cjs-sc-spark"),
     ], id=f"{prefix}-row-{ind.id}", className="cjs-sc-row")
 
