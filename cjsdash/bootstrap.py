@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -11,9 +12,11 @@ from cjsdash.core.areas import AreaIndex, load_reference_areas
 from cjsdash.core.gateway import transaction
 from cjsdash.core.rollup import refresh_pending
 from cjsdash.core.schema import ensure_schema
-from metrics.mart import RefreshReport, refresh
 from metrics.registry import Registry, default_registry
 from metrics.sync import sync_registry
+
+if TYPE_CHECKING:
+    from metrics.mart import RefreshReport
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, registry: Registry | None = 
 
     A failure is logged and leaves the mart as it was, marked stale by its version stamp: the
     loads stand, and the pages compute their figures until the next refresh succeeds."""
+    from metrics.mart import refresh  # scipy and the disclosure planner: 0.3 s, after a load
+
     try:
         return refresh(con, registry or default_registry(), concurrent=concurrent)
     except Exception:
