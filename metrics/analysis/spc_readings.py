@@ -14,8 +14,7 @@ import numpy as np
 import polars as pl
 
 from cjsdash.core.config import get_settings
-from cjsdash.core.gateway import fetch
-from metrics import sql
+from metrics import cache
 from metrics.analysis.areas import NATIONAL, bool_column, float_column, headline_rows, is_missing
 from metrics.registry import Indicator
 from metrics.statistics import spc_assurance, spc_limits, spc_rules, spc_signals, targets
@@ -327,26 +326,66 @@ def rag_for(value: float | None, target: float | None, ind: Indicator, *,
                    "with the SPC assurance.")
 
 
+_TARGETS_AND_TWINS_SQL = """
+SELECT t.indicator, t.area_code, t.period_start, t.period_end, t.value, t.kind, t.source,
+       list(tw.area_code ORDER BY tw.area_code) FILTER (WHERE tw.area_code IS NOT NULL)
+FROM core.targets AS t
+LEFT JOIN core.area_twins AS tw ON tw.candidate_code = t.area_code
+GROUP BY t.rowid, t.indicator, t.area_code, t.period_start, t.period_end, t.value, t.kind,
+         t.source
+ORDER BY t.rowid
+"""
+
+
+@dataclass(frozen=True)
+class AreaTarget:
+    """A target as :func:`metrics.sql.targets_sql` returns it for one indicator and area."""
+
+    indicator: str
+    area_code: str
+    period_start: date | None
+    period_end: date | None
+    value: float | None
+    kind: str
+    source: str | None
+
+
+def targets_at(con: duckdb.DuckDBPyConnection, indicator: str, area: str
+               ) -> list[AreaTarget]:
+    """:func:`metrics.sql.targets_sql`'s rows for one indicator at one area, from every
+    target and the areas it holds for, read once per data version (a handful of rows; the
+    query cost the indicator page 3–5 ms a view): an area's own target (or its twin's) under
+    the area asked for, else a national one."""
+    every = cache.cached(con, ("targets-and-twins",),
+                         lambda: tuple(con.execute(_TARGETS_AND_TWINS_SQL).fetchall()))
+    out: list[AreaTarget] = []
+    for ind, set_for, start, end, value, kind, source, twins in every:
+        if ind != indicator:
+            continue
+        held_for = [twin for twin in (twins or ()) if twin == area]
+        if held_for:
+            out += [AreaTarget(ind, twin, start, end, value, kind, source) for twin in held_for]
+        elif set_for == NATIONAL:
+            out.append(AreaTarget(ind, NATIONAL, start, end, value, kind, source))
+    return out
+
+
 def trajectory_targets(con: duckdb.DuckDBPyConnection, ind: Indicator, area: str,
                        frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ``trajectory`` and ``stretch`` columns: the trajectory (or stretch)
     target that applies to each period (a local one before the national), else null."""
-    found = fetch(con, sql.targets_sql(), [[ind.id], [area]]) if frame.height else None
+    found = targets_at(con, ind.id, area) if frame.height else []
+    periods = frame.select("period_start", "period_end").rows() if found else []
     out = frame
     for kind in ("trajectory", "stretch"):
         values: list[float | None] = [None] * frame.height
-        if found is not None and found.height:
-            mine = found.filter(pl.col("kind") == kind).sort(
-                pl.col("area_code") == NATIONAL)  # local first
-            for i, (start, end) in enumerate(frame.select("period_start", "period_end").rows()):
-                for t in mine.iter_rows(named=True):
-                    if ((t["period_start"] is None or t["period_start"] <= start)
-                            and (t["period_end"] is None or t["period_end"] >= end)):
-                        values[i] = t["value"]
-                        break
+        mine = sorted((t for t in found if t.kind == kind),
+                      key=lambda t: t.area_code == NATIONAL)  # local first
+        for i, (start, end) in enumerate(periods if mine else ()):
+            for t in mine:
+                if ((t.period_start is None or t.period_start <= start)
+                        and (t.period_end is None or t.period_end >= end)):
+                    values[i] = t.value
+                    break
         out = out.with_columns(pl.Series(kind, values, dtype=pl.Float64))
     return out
-
-
-
-

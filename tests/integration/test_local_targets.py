@@ -249,3 +249,38 @@ def test_packs_carry_the_local_target_and_its_status(con, tmp_path) -> None:
     latest = [r for r in rows if r["period_label"] == "2025-26 Q4" and not r["breakdown"]]
     assert [(r["target"], r["target_kind"], r["target_scope"], r["status"]) for r in latest] == [
         (18.0, "trajectory", "local", "met")]
+
+
+def test_the_kept_targets_equal_the_query_for_every_indicator_and_area(con, tmp_path):
+    """The indicator page's targets (read once per data version, :func:`targets_at`) are
+    the rows :func:`metrics.sql.targets_sql` gives, for every indicator at every area, and a
+    load's new targets are seen at once (a new data version)."""
+    from cjsdash.core.gateway import fetch
+    from metrics import sql
+    from metrics.analysis.spc_readings import targets_at
+
+    def both(ind: str, area: str) -> tuple[list, list]:
+        queried = fetch(con, sql.targets_sql(), [[ind], [area]])
+        return (sorted(map(tuple, queried.select(
+                    "indicator", "area_code", "period_start", "period_end", "value", "kind",
+                    "source").rows()), key=repr),
+                sorted((tuple(vars(t).values()) for t in targets_at(con, ind, area)),
+                       key=repr))
+
+    areas = [code for (code,) in con.execute("SELECT code FROM core.areas").fetchall()]
+    assert len(areas) > 90
+    assert both(IND, CUMBRIA)[0] == []  # no target for it before the template
+    load(con, TEMPLATE)
+    with_targets = {i for (i,) in con.execute("SELECT DISTINCT indicator FROM core.targets"
+                                                ).fetchall()}
+    without = next(i.id for i in REG.indicators if i.id not in with_targets)
+    assert IND in with_targets and len(with_targets) > 3
+    seen = 0
+    for ind in [i for i in REG.indicators if i.id in with_targets or i.id == without]:
+        for area in areas:
+            queried, kept = both(ind.id, area)
+            assert kept == queried, (ind.id, area)
+            seen += len(kept)
+    local = both(IND, CUMBRIA)[1]
+    assert {(t[1], t[5]) for t in local} >= {(CUMBRIA, "trajectory")}, local
+    assert seen > len(areas), seen  # the national targets everywhere, the local ones too
