@@ -272,28 +272,31 @@ def scorecard_row(ind: Indicator, row: dict[str, Any] | None,
         dcc.Link(ind.title, href=indicator_href(ind, area=area, grain=grain),
                  className="cjs-indicator-link"),
         element(html.Div, row["period_label"] if row else "", className="cjs-period"),
-    ], scope="row", className="cjs-sc-title")
+    ], scope="row", role="rowheader", className="cjs-sc-title")
     if row is None:
         return element(html.Tr, [title, element(html.Td, "no data for this area and grain",
-                                                colSpan=5, className="cjs-no-data")],
-                       id=f"{prefix}-row-{ind.id}", className="cjs-sc-row cjs-sc-empty")
+                                                colSpan=5, role="cell",
+                                                className="cjs-no-data")],
+                       id=f"{prefix}-row-{ind.id}", role="row",
+                       className="cjs-sc-row cjs-sc-empty")
     synthetic = bool(row.get("synthetic"))
     value = element(html.Td, [
         element(html.Span, row["display_value"], className="scorecard-value"),
         element(html.Span, f" {theme.SYNTHETIC_MARK}", className="cjs-synthetic-mark",
                 title="synthetic demo data") if synthetic else None,
-    ], className="cjs-sc-value")
+    ], role="cell", className="cjs-sc-value")
     target = "" if is_missing(row.get("target")) else target_text(row, ind)
     return element(html.Tr, [
         title,
         value,
-        element(html.Td, ci_text(row, ind), className="cjs-sc-ci"),
+        element(html.Td, ci_text(row, ind), role="cell", className="cjs-sc-ci"),
         element(html.Td, [element(html.Div, target, className="cjs-target"),
-                          status_badge(row.get("status"))], className="cjs-sc-status"),
-        element(html.Td, change_text(row, ind), className="cjs-sc-change"),
+                          status_badge(row.get("status"))], role="cell",
+                className="cjs-sc-status"),
+        element(html.Td, change_text(row, ind), role="cell", className="cjs-sc-change"),
         element(html.Td, sparkline(history, ind, graph_id=f"{prefix}-spark-{ind.id}"),
-                className="cjs-sc-spark"),
-    ], id=f"{prefix}-row-{ind.id}", className="cjs-sc-row")
+                role="cell", className="cjs-sc-spark"),
+    ], id=f"{prefix}-row-{ind.id}", role="row", className="cjs-sc-row")
 
 
 SCORECARD_HEADINGS = ("Indicator", "Latest", "Confidence interval", "Target and status",
@@ -301,11 +304,14 @@ SCORECARD_HEADINGS = ("Indicator", "Latest", "Confidence interval", "Target and 
 
 
 def scorecard_table(caption: str, rows: Sequence[html.Tr]) -> html.Div:
+    """The rows in a table that scrolls sideways in its box, and on a phone is a card a row
+    (its roles given explicitly: the stylesheet makes its rows grids there)."""
     return html.Div(html.Table([
         html.Caption(caption, className="cjs-visually-hidden"),
-        html.Thead(html.Tr([html.Th(h, scope="col") for h in SCORECARD_HEADINGS])),
-        html.Tbody(list(rows)),
-    ], className="cjs-table cjs-scorecard"), className="cjs-table-scroll")
+        html.Thead(html.Tr([html.Th(h, scope="col", role="columnheader")
+                            for h in SCORECARD_HEADINGS], role="row"), role="rowgroup"),
+        html.Tbody(list(rows), role="rowgroup"),
+    ], role="table", className="cjs-table cjs-scorecard"), className="cjs-table-scroll")
 
 
 # --- figures table and CSV --------------------------------------------------------------------

@@ -88,3 +88,45 @@ def test_page_fits_the_screen(name: str, width: int, chromium: Any, app_url: str
         assert errors == [], f"{name} at {width}px, browser console: {errors}"
     finally:
         context.close()
+
+
+def test_on_a_phone_each_scorecard_row_is_a_card_and_still_a_table_row(
+        chromium: Any, app_url: str) -> None:
+    """At 390 px the overview's rows stack (the indicator above its figure, the figure beside
+    its trend, the rest below), nothing scrolls sideways, and a screen reader still meets a
+    table: its rows, row headers, cells and column headers."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-GB",
+                                   is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_url + f"/?area={FORCE}")
+        _ready(page)
+        boxes = page.evaluate("""() => {
+            const row = document.querySelector('table.cjs-scorecard tr.cjs-sc-row');
+            const box = sel => row.querySelector(sel).getBoundingClientRect();
+            const scroller = row.closest('.cjs-table-scroll');
+            return {title: box('.cjs-sc-title'), value: box('.cjs-sc-value'),
+                    spark: box('.cjs-sc-spark'), ci: box('.cjs-sc-ci'),
+                    change: box('.cjs-sc-change'), width: innerWidth,
+                    scrolls: scroller.scrollWidth > scroller.clientWidth,
+                    label: getComputedStyle(row.querySelector('.cjs-sc-change'),
+                                            '::before').content};
+        }""")
+        assert not boxes["scrolls"], boxes
+        assert boxes["title"]["bottom"] <= boxes["value"]["top"] + 1, boxes
+        assert abs(boxes["value"]["top"] - boxes["spark"]["top"]) < 30, boxes  # side by side
+        assert boxes["value"]["bottom"] <= boxes["ci"]["top"] + 1, boxes
+        assert boxes["ci"]["bottom"] <= boxes["change"]["top"] + 1, boxes
+        assert all(b["right"] <= boxes["width"] for b in (
+            boxes["title"], boxes["spark"], boxes["change"])), boxes
+        assert "On the same period last year" in boxes["label"], boxes
+        table = page.get_by_role("table").first
+        rows = table.locator("tbody tr.cjs-sc-row")
+        assert table.get_by_role("row").count() == rows.count() + 1  # the headings' row too
+        assert table.get_by_role("columnheader").count() == 6
+        assert table.get_by_role("rowheader").count() == rows.count() > 5
+        first = table.get_by_role("row").nth(1)
+        assert first.get_by_role("cell").count() == 5
+    finally:
+        context.close()
