@@ -97,9 +97,10 @@ def ingest(
                 bar.update(task, description=stage, completed=done, total=total or None)
 
             # the refresh's modules (scipy, the disclosure planner: 0.2-0.3 s) imported
-            # while the first file is read, not after the last is written
+            # while the first file is read, not after the last is written (not a daemon: an
+            # exit waits for the import rather than finalising under its import lock)
             threading.Thread(target=importlib.import_module, args=("metrics.mart",),
-                             name="import-refresh", daemon=True).start()
+                             name="import-refresh").start()
             with bulk_load():  # this process loads and exits (decision 40)
                 reports = ingest_paths(con, paths, loader_name=source, progress=progress,
                                        max_reject_share=max_reject_share, overlap=overlap,
