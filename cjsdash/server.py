@@ -32,7 +32,7 @@ from dash import Dash, Input, Output, dcc, html
 from dash import _callback as dash_callback
 from dash import exceptions as dash_exceptions
 
-from cjsdash import cached_callbacks, request_log, response_json
+from cjsdash import browser_scripts, cached_callbacks, request_log, response_json
 from cjsdash.callback_body import CALLBACK_PATH, body_problem
 from cjsdash.compression import Gzipped
 from cjsdash.core import allocators
@@ -232,6 +232,7 @@ def create_app(warehouse: Warehouse, registry: Registry | None = None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = INDEX_STRING
+    browser_scripts.install(app)  # no Babel polyfill: regenerator-runtime alone (decision 53)
     response_json.install()  # one orjson pass per answer (decision 0045)
     app.layout = _shell()
     _hold_readers_per_request(app.server, warehouse)
