@@ -25,7 +25,7 @@ def prime(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     views.list_areas(con)  # every page's area choices
     views.areas_by_code(con)  # an area named in a link (the baseline page's)
     areas.area_names(con)  # the comparisons' and baselines' area table
-    spc_readings.targets_at(con, "", views.NATIONAL)  # every target: the indicator page's
+    spc_readings.every_target(con)  # the targets the indicator page's SPC section reads
     mart.ready(con)  # whether the figure mart answers, under the default options
     mart_analysis_reads.ready(con, registry)  # … the baselines, comparisons, data tables
     if mart_stage_reads.ready(con):  # … the stage counts; then every area's populations

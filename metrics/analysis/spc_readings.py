@@ -350,16 +350,21 @@ class AreaTarget:
     source: str | None
 
 
+def every_target(con: duckdb.DuckDBPyConnection) -> tuple[tuple[Any, ...], ...]:
+    """Every target with the areas it holds for (its area's twins), read once per data
+    version: what :func:`targets_at` picks from."""
+    return cache.cached(con, ("targets-and-twins",),
+                        lambda: tuple(con.execute(_TARGETS_AND_TWINS_SQL).fetchall()))
+
+
 def targets_at(con: duckdb.DuckDBPyConnection, indicator: str, area: str
                ) -> list[AreaTarget]:
     """:func:`metrics.sql.targets_sql`'s rows for one indicator at one area, from every
     target and the areas it holds for, read once per data version (a handful of rows; the
     query cost the indicator page 3–5 ms a view): an area's own target (or its twin's) under
     the area asked for, else a national one."""
-    every = cache.cached(con, ("targets-and-twins",),
-                         lambda: tuple(con.execute(_TARGETS_AND_TWINS_SQL).fetchall()))
     out: list[AreaTarget] = []
-    for ind, set_for, start, end, value, kind, source, twins in every:
+    for ind, set_for, start, end, value, kind, source, twins in every_target(con):
         if ind != indicator:
             continue
         held_for = [twin for twin in (twins or ()) if twin == area]
