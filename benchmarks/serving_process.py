@@ -98,6 +98,12 @@ def memory_mb(pid: int) -> dict[str, float]:
             "processes": len(process_tree(pid))}
 
 
+def rss_mb(pid: int) -> float:
+    """The sum of VmRSS of the server and its children, MB."""
+    return sum(_kb(Path(f"/proc/{p}/status"), ("VmRSS",))["VmRSS"]
+               for p in process_tree(pid)) / 1024
+
+
 def cpu_seconds(pid: int) -> float:
     total = 0
     for p in process_tree(pid):
@@ -130,11 +136,15 @@ def wait_idle(pid: int, *, below: float = 0.1, for_s: float = 3.0, limit_s: floa
 
 @dataclass
 class MemorySampler:
-    """Samples the server's resident memory (sum of VmRSS) every ``every`` seconds."""
+    """Samples the server's resident memory (sum of VmRSS) every ``every`` seconds; with
+    ``pss``, the sum of Pss as well (shared pages split between the processes: what several
+    workers hold together)."""
 
     pid: int
     every: float = 0.25
+    pss: bool = False
     samples: list[tuple[float, float]] = field(default_factory=list)
+    pss_samples: list[tuple[float, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -143,10 +153,16 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.samples.append((time.monotonic(), memory_mb(self.pid)["rss_mb"]))
+            if self.pss:
+                now = memory_mb(self.pid)
+                self.samples.append((time.monotonic(), now["rss_mb"]))
+                self.pss_samples.append((time.monotonic(), now["pss_mb"]))
+            else:  # VmRSS alone: /proc/PID/status, not the page walk smaps_rollup costs
+                self.samples.append((time.monotonic(), rss_mb(self.pid)))
 
-    def peak(self, start: float, end: float) -> float:
-        return max((mb for t, mb in self.samples if start <= t <= end), default=0.0)
+    def peak(self, start: float, end: float, *, pss: bool = False) -> float:
+        return max((mb for t, mb in (self.pss_samples if pss else self.samples)
+                    if start <= t <= end), default=0.0)
 
     def stop(self) -> None:
         self._stop.set()

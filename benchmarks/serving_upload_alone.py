@@ -1,13 +1,14 @@
 """The server's memory and time for one large upload, with no readers (issue 14).
 
-Starts ``cjsdash serve`` (one worker) over a copy of a warehouse, opens every page once, then
+Starts ``cjsdash serve`` (one worker, or ``--workers N``) over a copy of a warehouse, opens every page once, then
 sends the data page's upload of ``FILE`` (e.g. ``serving_upload.revised_extract``'s output,
 332,640 rows) through ``/_dash-update-component`` as a browser does, sampling the server's
-resident memory every 50 ms; prints its memory after start, after the pages, its peak during
-the upload (sampled and VmHWM), the upload's seconds and the figure refresh's seconds (the
+resident memory every 50 ms (with several workers, also its proportional set size, Pss:
+each shared page counted once across the processes); prints its memory after start, after
+the pages, its peak during the upload (sampled and VmHWM), the upload's seconds and the figure refresh's seconds (the
 server's log line). Measure, don't assert: never part of the test suite.
 
-Usage: ``PYTHONPATH=. python benchmarks/serving_upload_alone.py WAREHOUSE FILE``
+Usage: ``PYTHONPATH=. python benchmarks/serving_upload_alone.py WAREHOUSE FILE [--workers 2]``
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("file", type=Path)
+    parser.add_argument("--workers", type=int, help="serve --workers N (default: one process)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "demo.duckdb"
         shutil.copy(args.warehouse, db)
         port, log = free_port(), Path(folder) / "server.log"
-        child = start_server(db, port, Path(folder), None, log,
+        child = start_server(db, port, Path(folder), args.workers, log,
                              {"CJSDASH_LOG_LEVEL": "info"})
         try:
             deadline = time.monotonic() + 300
@@ -50,13 +52,15 @@ def main() -> None:
                     if time.monotonic() > deadline or child.poll() is not None:
                         sys.exit(log.read_text()[-2000:])
                     time.sleep(0.3)
-            started = memory_mb(child.pid)["rss_mb"]
-            for page in PAGES:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=120):
-                    pass
-            viewed = memory_mb(child.pid)["rss_mb"]
+            started = memory_mb(child.pid)
+            for _ in range(args.workers or 1):  # each worker, as the connections land
+                for page in PAGES:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=120):
+                        pass
+            viewed = memory_mb(child.pid)
             body = upload_body(port, args.file)
-            sampler = MemorySampler(child.pid, every=0.05)
+            sampler = MemorySampler(child.pid, every=0.2 if args.workers else 0.05,
+                                    pss=bool(args.workers))  # smaps_rollup walks pages
             sent = time.monotonic()
             status, line = send_upload(port, body)
             answered = time.monotonic()
@@ -66,9 +70,14 @@ def main() -> None:
             stop_server(child)
         refreshed = re.findall(r"figures refreshed: .*? in [\d.]+ s", log.read_text())
     print(f"load average {os.getloadavg()[0]:.1f}; HTTP {status}: {line}")
-    print(f"RSS after start {started:,.0f} MB, after the pages {viewed:,.0f} MB; during the "
-          f"upload: peak sampled {sampler.peak(sent, answered):,.0f} MB, VmHWM {hwm:,.0f} MB; "
-          f"upload {answered - sent:.1f} s; {refreshed[-1] if refreshed else 'no refresh line'}")
+    print(f"{started['processes']} processes; RSS after start {started['rss_mb']:,.0f} MB, "
+          f"after the pages {viewed['rss_mb']:,.0f} MB; during the upload: peak sampled "
+          f"{sampler.peak(sent, answered):,.0f} MB, VmHWM {hwm:,.0f} MB; upload "
+          f"{answered - sent:.1f} s; {refreshed[-1] if refreshed else 'no refresh line'}")
+    if args.workers:
+        print(f"Pss (shared pages counted once): after start {started['pss_mb']:,.0f} MB, "
+              f"after the pages {viewed['pss_mb']:,.0f} MB, peak sampled during the upload "
+              f"{sampler.peak(sent, answered, pss=True):,.0f} MB")
 
 
 if __name__ == "__main__":

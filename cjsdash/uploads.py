@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cjsdash.bootstrap import prepare, refresh_figures
+from cjsdash.core import allocators
 from cjsdash.core.config import Settings, get_settings
 from cjsdash.core.gateway import Warehouse, WarehouseBusy
 from layouts.context import Acceptor, Uploader, UploadOutcome
@@ -148,7 +149,8 @@ def ingest_upload(warehouse: Warehouse, path: Path, shrink_floor: float | None =
     ``shrink_floor`` 0 as ``--accept-shrink``."""
     from ingest.pipeline import ingest_paths  # here: the readers never need the loaders
 
-    with warehouse.writer() as con:
+    # freed pages given back as they are freed while it loads (decision 54)
+    with allocators.eager_return(), warehouse.writer() as con:
         prepare(con)
         [report] = ingest_paths(con, [Path(path)], shrink_floor=shrink_floor)
         # a refused or unchanged file is logged too (a run, its rejects): the mart's tables

@@ -189,3 +189,37 @@ def test_bulk_load_leaves_a_threshold_from_the_environment_alone() -> None:
     seen = _run(MMAPPED, {"MALLOC_MMAP_THRESHOLD_": "131072"})
     assert seen == {"before": True, "changed": False, "during": True, "huge": True,
                     "after": True}, seen
+
+
+EAGER = """
+import duckdb
+import polars as pl
+from cjsdash.core import allocators, polars_jemalloc
+duckdb.connect().execute("SELECT 1")  # DuckDB's library loaded
+calls = {"polars": polars_jemalloc.mallctl(), "duckdb": allocators._duckdb_mallctl()}
+before = {name: allocators._decays(call) for name, call in calls.items()}
+with allocators.eager_return() as applied:
+    inside = {name: allocators._decays(call) for name, call in calls.items()}
+    start = rss()
+    frame = pl.DataFrame({"a": [str(i) for i in range(3_000_000)], "b": range(3_000_000)})
+    frame = frame.with_columns(pl.col("a") + "x").sort("a")
+    held = rss()
+    del frame
+    freed = rss()
+after = {name: allocators._decays(call) for name, call in calls.items()}
+print(json.dumps({"applied": applied, "before": before, "inside": inside, "after": after,
+                  "start": start, "held": held, "freed": freed}))
+"""
+
+
+def test_while_an_upload_loads_freed_pages_go_back_as_they_are_freed() -> None:
+    """eager_return() sets both jemallocs' decays to 0 (decision 54): a frame freed inside
+    leaves resident memory at once, with no release(); the decays come back after."""
+    seen = _run(EAGER)
+    assert seen["applied"] is True, seen
+    assert seen["inside"] == {"polars": [0, 0], "duckdb": [0, 0]}, seen
+    assert seen["after"] == seen["before"], seen
+    assert all(decays != [0, 0] for decays in seen["before"].values()), seen
+    frame = seen["held"] - seen["start"]
+    assert frame > 50, seen
+    assert seen["freed"] - seen["start"] < frame / 4, seen  # not kept (test above: kept)
