@@ -172,6 +172,7 @@ def upload_phase(port: int, records: list[dict[str, Any]], readers: int, extract
         "after_upload": summarise(samples, answered, done),
         "visible_s": visible, "all_visible_s": max(seen) if len(seen) == len(visible) else None,
         "probes": len(probes), "peak_rss_mb": sampler.peak(sent, done),
+        "peak_pss_mb": sampler.peak(sent, done, pss=True) if sampler.pss else None,
     }
 
 
@@ -230,7 +231,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     port = free_port()
     started = time.monotonic()
     child = start_server(db, port, folder, workers, folder / "server.log")
-    sampler = MemorySampler(child.pid)
+    sampler = MemorySampler(child.pid, pss=bool(workers and workers > 1))  # Pss: shared once
     result: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                               "build_s": build_s, "workers": workers or 1,
                               "requests_recorded": len(records), "callbacks": labels,

@@ -38,7 +38,8 @@ def summary(result: dict[str, Any]) -> list[str]:
         (f"memory once idle ({result.get('idle_after_s', 0):.0f} s after the first views)",
          _memory(result.get("memory_idle"))),
         ("memory peak during the upload, sampled (aim < 1 GB)",
-         f"RSS {upload.get('peak_rss_mb', 0):,.0f} MB"),
+         f"RSS {upload.get('peak_rss_mb', 0):,.0f} MB" + (
+             f" (Pss {upload['peak_pss_mb']:,.0f})" if upload.get("peak_pss_mb") else "")),
         ("memory peak over the run: sampled / sum of VmHWM",
          f"{result.get('peak_rss_sampled_mb', 0):,.0f} / "
          f"{result.get('memory_end', {}).get('hwm_mb', 0):,.0f} MB"),
