@@ -39,6 +39,8 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -132,17 +134,30 @@ def eager_return(*, duckdb: bool = True) -> Iterator[bool]:
     frame 27 MB; with decays 0, 418 MB). Serving keeps the allocators' own decays: purging
     on every free made page callbacks slower (decision 39), so only the load, whose readers
     answer within a second meanwhile, pays for it (decision 54)."""
-    calls = [c for c in (polars_jemalloc.mallctl(), _duckdb_mallctl() if duckdb else None)
-             if c is not None]
-    before = [(call, _decays(call)) for call in calls]
-    before = [(call, decays) for call, decays in before if decays is not None]
-    for call, _ in before:
-        _set_decays(call, (0, 0))
+    calls = {name: call for name, call in (
+        ("polars", polars_jemalloc.mallctl()), ("duckdb", _duckdb_mallctl() if duckdb else None))
+        if call is not None}
+    with _eager_lock:  # loads at once (or nested): the first sets, the last puts back
+        for name, call in calls.items():
+            if _eager[name] == 0:
+                _eager_saved[name] = _decays(call)
+                if _eager_saved[name] is not None:
+                    _set_decays(call, (0, 0))
+            _eager[name] += 1
     try:
-        yield bool(before)
+        yield any(_eager_saved.get(name) is not None for name in calls)
     finally:
-        for call, decays in before:
-            _set_decays(call, decays)
+        with _eager_lock:
+            for name, call in calls.items():
+                _eager[name] -= 1
+                saved = _eager_saved.get(name) if _eager[name] == 0 else None
+                if saved is not None:
+                    _set_decays(call, saved)
+
+
+_eager_lock = threading.Lock()
+_eager: Counter[str] = Counter()  # per allocator: the loads inside eager_return() now
+_eager_saved: dict[str, tuple[int, int] | None] = {}  # the decays it had before them
 
 
 _DECAYS = (b"dirty_decay_ms", b"muzzy_decay_ms")

@@ -223,3 +223,34 @@ def test_while_an_upload_loads_freed_pages_go_back_as_they_are_freed() -> None:
     frame = seen["held"] - seen["start"]
     assert frame > 50, seen
     assert seen["freed"] - seen["start"] < frame / 4, seen  # not kept (test above: kept)
+
+
+OVERLAPPING = """
+import threading
+import polars as pl
+from cjsdash.core import allocators, polars_jemalloc
+pl.DataFrame({"a": [1]})
+call = polars_jemalloc.mallctl()
+before = allocators._decays(call)
+inside, second_in, left = [], threading.Event(), threading.Event()
+
+def second():
+    with allocators.eager_return():
+        second_in.set()
+        left.wait()  # the first load ends while this one still loads
+        inside.append(allocators._decays(call))
+
+with allocators.eager_return():
+    thread = threading.Thread(target=second)
+    thread.start()
+    second_in.wait()
+left.set()
+thread.join()
+print(json.dumps({"before": before, "inside": inside, "after": allocators._decays(call)}))
+"""
+
+
+def test_two_loads_at_once_put_the_decays_back_only_when_both_end() -> None:
+    seen = _run(OVERLAPPING)
+    assert seen["inside"] == [[0, 0]], seen  # the first to end left the second's setting
+    assert seen["after"] == seen["before"] != [0, 0], seen
