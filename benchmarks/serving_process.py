@@ -154,9 +154,9 @@ class MemorySampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             if self.pss:
-                now = memory_mb(self.pid)
-                self.samples.append((time.monotonic(), now["rss_mb"]))
-                self.pss_samples.append((time.monotonic(), now["pss_mb"]))
+                now, at = memory_mb(self.pid), time.monotonic()
+                self.samples.append((at, now["rss_mb"]))
+                self.pss_samples.append((at, now["pss_mb"]))
             else:  # VmRSS alone: /proc/PID/status, not the page walk smaps_rollup costs
                 self.samples.append((time.monotonic(), rss_mb(self.pid)))
 

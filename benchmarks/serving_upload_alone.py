@@ -1,12 +1,14 @@
 """The server's memory and time for one large upload, with no readers (issue 14).
 
-Starts ``cjsdash serve`` (one worker, or ``--workers N``) over a copy of a warehouse, opens every page once, then
-sends the data page's upload of ``FILE`` (e.g. ``serving_upload.revised_extract``'s output,
-332,640 rows) through ``/_dash-update-component`` as a browser does, sampling the server's
-resident memory every 50 ms (with several workers, also its proportional set size, Pss:
-each shared page counted once across the processes); prints its memory after start, after
-the pages, its peak during the upload (sampled and VmHWM), the upload's seconds and the figure refresh's seconds (the
-server's log line). Measure, don't assert: never part of the test suite.
+Starts ``cjsdash serve`` (one worker, or ``--workers N``) over a copy of a warehouse, opens
+every page once, then sends the data page's upload of ``FILE`` (e.g.
+``serving_upload.revised_extract``'s output, 332,640 rows) through
+``/_dash-update-component`` as a browser does, sampling the server's resident memory every
+50 ms (with several workers every 0.2 s, and its proportional set size, Pss, too: each shared
+page counted once across the processes); prints its memory after start, after the pages,
+its peak during the upload (sampled and VmHWM), the upload's seconds and the figure
+refresh's seconds (the server's log line). Measure, don't assert: never part of the test
+suite.
 
 Usage: ``PYTHONPATH=. python benchmarks/serving_upload_alone.py WAREHOUSE FILE [--workers 2]``
 """

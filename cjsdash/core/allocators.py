@@ -116,27 +116,31 @@ def release(*, duckdb: bool = True, polars: bool = True) -> bool:
     False where none could be purged (macOS, Windows, builds without jemalloc or, for
     polars, without its symbol table: :mod:`cjsdash.core.polars_jemalloc`)."""
     purged = False
-    for mallctl in (_duckdb_mallctl() if duckdb else None,
-                    polars_jemalloc.mallctl() if polars else None):
-        if mallctl is not None:
-            purged = (mallctl(b"arena.4096.purge", None, None, None, 0) == 0) or purged
+    for mallctl in _mallctls(duckdb=duckdb, polars=polars).values():
+        purged = (mallctl(b"arena.4096.purge", None, None, None, 0) == 0) or purged
     return purged
 
 
+def _mallctls(*, duckdb: bool = True, polars: bool = True
+              ) -> dict[str, ctypes._CFuncPtr]:  # type: ignore[name-defined]
+    """Each jemalloc's ``mallctl`` that can be found, by allocator (DuckDB's first)."""
+    found = {"duckdb": _duckdb_mallctl() if duckdb else None,
+             "polars": polars_jemalloc.mallctl() if polars else None}
+    return {name: call for name, call in found.items() if call is not None}
+
+
 @contextmanager
-def eager_return(*, duckdb: bool = True) -> Iterator[bool]:
+def eager_return() -> Iterator[bool]:
     """Freed pages given back as they are freed (jemalloc's dirty and muzzy decays 0, in
-    polars' arenas and, unless ``duckdb=False``, DuckDB's) while a server loads an upload;
-    the decays each allocator had back after. Says whether any was set.
+    polars' arenas and DuckDB's) while a server loads an upload; the decays each allocator
+    had back after. Says whether any was set.
 
     Left at polars' 500 ms and DuckDB's 1 s, an upload's steps each stood on the freed
     pages of the steps before (a 332,640-row extract's read: 133 → 634 MB resident, its
     frame 27 MB; with decays 0, 418 MB). Serving keeps the allocators' own decays: purging
     on every free made page callbacks slower (decision 39), so only the load, whose readers
     answer within a second meanwhile, pays for it (decision 54)."""
-    calls = {name: call for name, call in (
-        ("polars", polars_jemalloc.mallctl()), ("duckdb", _duckdb_mallctl() if duckdb else None))
-        if call is not None}
+    calls = _mallctls()
     with _eager_lock:  # loads at once (or nested): the first sets, the last puts back
         for name, call in calls.items():
             if _eager[name] == 0:
