@@ -88,9 +88,7 @@ def wait_listening(port: int, child: subprocess.Popen[bytes], limit_s: float = 3
 
 def record_bodies(db: Path, folder: Path, workers: int | None) -> list[dict[str, Any]]:
     port = free_port()
-    # Not measured: today's background warm-up only slows the recording down.
-    child = start_server(db, port, folder, workers, folder / "capture-server.log",
-                         {"CJSDASH_WARM_FIGURES": "false"})
+    child = start_server(db, port, folder, workers, folder / "capture-server.log", {})
     try:
         wait_listening(port, child)
         return capture.capture(f"http://127.0.0.1:{port}", capture.page_plan())

@@ -118,7 +118,7 @@ def cpu_seconds(pid: int) -> float:
 def wait_idle(pid: int, *, below: float = 0.1, for_s: float = 3.0, limit_s: float = 180.0
               ) -> float:
     """Seconds until the server used under ``below`` of a core for ``for_s`` seconds on end
-    (a background warm-up finished); ``limit_s`` at most."""
+    (its start-up work and first views done); ``limit_s`` at most."""
     started = time.monotonic()
     quiet_since, last = None, cpu_seconds(pid)
     while time.monotonic() - started < limit_s:

@@ -4,12 +4,14 @@ For each N, starts ``cjsdash serve --workers N`` over ``--db`` (the demo warehou
 port, waits until ``/`` answers (and, with N > 1, until every worker is ready), and reads the
 resident memory (VmRSS) and the proportional set size (Pss: shared pages divided among the
 processes that share them, so the sum is what the machine really gives) of the server's
-process and of every process under it. With the warm-up on (the default setting), reads
-them again once every process has logged "figures ready". Measure, don't assert: never part
-of the test suite.
+process and of every process under it; then again after every page has been asked for
+``--rounds`` times on fresh connections (by default as many rounds as workers, so that each
+worker likely lays out every page: which worker takes a connection is the kernel's choice).
+There is no warm-up to wait for: a worker reads the figure mart and computes nothing at
+start (issue 14). Measure, don't assert: never part of the test suite.
 
 Usage: ``PYTHONPATH=. python benchmarks/workers_memory.py --db data/cjsdash.duckdb
-[--workers 1 2 4] [--no-warm]``
+[--workers 1 2 4] [--rounds N]``
 """
 
 from __future__ import annotations
@@ -74,10 +76,25 @@ def _report(label: str, rows: list[tuple[int, int, int]]) -> None:
           flush=True)
 
 
-def measure(db: Path, workers: int, warm: bool, timeout: float) -> None:
+PAGES = ("/", "/indicator", "/baseline", "/disproportionality", "/data", "/export")
+
+
+def _pages(port: int, rounds: int) -> None:
+    """Every page once a round, each on a fresh connection."""
+    for _ in range(rounds):
+        for page in PAGES:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request("GET", page)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                raise SystemExit(f"{page}: HTTP {response.status}")
+
+
+def measure(db: Path, workers: int, rounds: int | None, timeout: float) -> None:
     port = _free_port()
-    env = {**os.environ, "CJSDASH_WARM_FIGURES": "true" if warm else "false",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [
                os.environ.get("PYTHONPATH")])])}
     with tempfile.NamedTemporaryFile("w+b", suffix=".log") as log:
         started = time.monotonic()
@@ -97,13 +114,11 @@ def measure(db: Path, workers: int, warm: bool, timeout: float) -> None:
 
             until(lambda: _answers(port) and (workers == 1 or "workers ready" in text()),
                   "answering")
-            print(f"--workers {workers} (warm-up {'on' if warm else 'off'}): answering after "
+            print(f"--workers {workers}: answering after "
                   f"{time.monotonic() - started:.1f} s", flush=True)
             _report("after start", _memory(proc.pid))
-            if warm:
-                until(lambda: text().count("figures ready:") >= workers, "figures ready")
-                print(f"  figures ready after {time.monotonic() - started:.1f} s", flush=True)
-                _report("after the warm-up", _memory(proc.pid))
+            _pages(port, rounds or workers)
+            _report("after the pages", _memory(proc.pid))
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -117,11 +132,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--no-warm", action="store_true", help="CJSDASH_WARM_FIGURES=false")
+    parser.add_argument("--rounds", type=int, help="rounds of every page (default: workers)")
     parser.add_argument("--timeout", type=float, default=600)
     opts = parser.parse_args()
     for n in opts.workers:
-        measure(opts.db, n, not opts.no_warm, opts.timeout)
+        measure(opts.db, n, opts.rounds, opts.timeout)
 
 
 if __name__ == "__main__":

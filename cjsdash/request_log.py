@@ -25,7 +25,7 @@ def configure(level: str) -> None:
         root.addHandler(handler)
         root.propagate = False
     root.setLevel(level.upper())
-    for name in ("metrics", "ingest"):  # the warm-up and loads say how they went
+    for name in ("metrics", "ingest"):  # loads and figure refreshes say how they went
         other = logging.getLogger(name)
         other.setLevel(level.upper())
         if not other.handlers:

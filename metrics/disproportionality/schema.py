@@ -14,7 +14,7 @@ ETHNICITY_WORDS: dict[str, str] = {
 ASSUMPTIONS_LABEL = "assumptions, not confidence intervals"
 STATUS_BASE = "base"
 INDICATOR = "disparity_ratio"
-DEFAULT_GRAIN = "fy"  # the page's first view; the server's warm-up reads every area at it
+DEFAULT_GRAIN = "fy"  # the page's first view: every area's matrices stored at it (decision 36)
 
 MATRIX_COLUMNS: tuple[str, ...] = (
     "area_code", "period_start", "period_end", "period_label", "stage", "stage_title",

@@ -224,8 +224,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     warehouse.close()
     server = Server(["-m", "cjsdash.cli", "serve", "--db", str(db), "--port", "{port}",
                      "--workers", "2", "--threads", "4", "--log-level", "warning"], root,
-                    env={"CJSDASH_DATA_DIR": str(root / "data"),
-                         "CJSDASH_WARM_FIGURES": "false"})
+                    env={"CJSDASH_DATA_DIR": str(root / "data")})
     try:
         server.wait_answering()
         yield server
@@ -249,7 +248,6 @@ def test_a_worker_app_answers_concurrent_first_callbacks(tmp_path: Path,
         ingest_paths(con, [write_csv(tmp_path / "first.csv", FIRST)])
     warehouse.close()
     monkeypatch.setenv("CJSDASH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CJSDASH_WARM_FIGURES", "false")
     get_settings.cache_clear()
     try:
         app = dashboard(str(db), "127.0.0.1", "warning")
