@@ -179,8 +179,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="a warehouse to copy (default: build the demo)")
     parser.add_argument("--extract", type=Path, help="the 332,640-row board extract to revise "
                         "and upload (default: generated/ beside the warehouse)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="server processes, when `serve --workers` exists")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes, when `serve --workers` exists (default: one, "
+                        "as `serve` runs; decision 55)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--readers", default="20,50")
     parser.add_argument("--upload-readers", type=int, default=20)
