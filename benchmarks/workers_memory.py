@@ -6,7 +6,7 @@ resident memory (VmRSS) and the proportional set size (Pss: shared pages divided
 processes that share them, so the sum is what the machine really gives) of the server's
 process and of every process under it; then again after every page has been asked for
 ``--rounds`` times on fresh connections (by default as many rounds as workers, so that each
-worker likely lays out every page: which worker takes a connection is the kernel's choice).
+worker likely serves every page's HTML: which worker takes a connection is the kernel's choice).
 There is no warm-up to wait for: a worker reads the figure mart and computes nothing at
 start (issue 14). Measure, don't assert: never part of the test suite.
 
