@@ -59,6 +59,26 @@ def stop_server(child: subprocess.Popen[bytes]) -> None:
         child.wait(timeout=30)
 
 
+PAGES = ("/", "/indicator", "/baseline", "/disproportionality", "/data", "/export")
+"""Every page of the dashboard, as a browser first asks for it."""
+
+
+def visit_pages(port: int, rounds: int = 1) -> None:
+    """Every page once a round, each on a fresh connection (so that with several workers
+    each is likely to serve every page: which takes a connection is the kernel's choice)."""
+    for _ in range(rounds):
+        for page in PAGES:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            try:
+                conn.request("GET", page)
+                response = conn.getresponse()
+                response.read()
+            finally:
+                conn.close()
+            if response.status != 200:
+                raise RuntimeError(f"{page}: HTTP {response.status}")
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and every process below it (a server's workers), from ``/proc``."""
     out, todo = [], [pid]

@@ -25,11 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from serving_process import MemorySampler, memory_mb, start_server, stop_server
+from serving_process import MemorySampler, memory_mb, start_server, stop_server, visit_pages
 from serving_upload import send_upload, upload_body
 from upload_body_memory import _free_port as free_port
-
-PAGES = ("/", "/indicator", "/baseline", "/disproportionality", "/data", "/export")
 
 
 def main() -> None:
@@ -55,14 +53,11 @@ def main() -> None:
                         sys.exit(log.read_text()[-2000:])
                     time.sleep(0.3)
             started = memory_mb(child.pid)
-            for _ in range(args.workers or 1):  # each worker, as the connections land
-                for page in PAGES:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=120):
-                        pass
+            visit_pages(port, args.workers or 1)  # each worker, as the connections land
             viewed = memory_mb(child.pid)
             body = upload_body(port, args.file)
-            sampler = MemorySampler(child.pid, every=0.2 if args.workers else 0.05,
-                                    pss=bool(args.workers))  # smaps_rollup walks pages
+            several = (args.workers or 1) > 1  # Pss: smaps_rollup walks pages, so less often
+            sampler = MemorySampler(child.pid, every=0.2 if several else 0.05, pss=several)
             sent = time.monotonic()
             status, line = send_upload(port, body)
             answered = time.monotonic()
@@ -76,7 +71,7 @@ def main() -> None:
           f"after the pages {viewed['rss_mb']:,.0f} MB; during the upload: peak sampled "
           f"{sampler.peak(sent, answered):,.0f} MB, VmHWM {hwm:,.0f} MB; upload "
           f"{answered - sent:.1f} s; {refreshed[-1] if refreshed else 'no refresh line'}")
-    if args.workers:
+    if several:
         print(f"Pss (shared pages counted once): after start {started['pss_mb']:,.0f} MB, "
               f"after the pages {viewed['pss_mb']:,.0f} MB, peak sampled during the upload "
               f"{sampler.peak(sent, answered, pss=True):,.0f} MB")

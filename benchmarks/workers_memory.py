@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from serving_process import visit_pages
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -76,22 +78,6 @@ def _report(label: str, rows: list[tuple[int, int, int]]) -> None:
           flush=True)
 
 
-PAGES = ("/", "/indicator", "/baseline", "/disproportionality", "/data", "/export")
-
-
-def _pages(port: int, rounds: int) -> None:
-    """Every page once a round, each on a fresh connection."""
-    for _ in range(rounds):
-        for page in PAGES:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request("GET", page)
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            if response.status != 200:
-                raise SystemExit(f"{page}: HTTP {response.status}")
-
-
 def measure(db: Path, workers: int, rounds: int | None, timeout: float) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [
@@ -117,7 +103,7 @@ def measure(db: Path, workers: int, rounds: int | None, timeout: float) -> None:
             print(f"--workers {workers}: answering after "
                   f"{time.monotonic() - started:.1f} s", flush=True)
             _report("after start", _memory(proc.pid))
-            _pages(port, rounds or workers)
+            visit_pages(port, rounds or workers)
             _report("after the pages", _memory(proc.pid))
         finally:
             proc.send_signal(signal.SIGTERM)
